@@ -1,0 +1,42 @@
+# git elite — set-up is two commands: `make demo` and `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+TESTSTAMP := $(VENV)/.installed-test
+
+.PHONY: demo test lint typecheck bench fixtures clean
+
+$(STAMP): pyproject.toml docs/git-elite.1
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e .
+	install -D -m 0644 docs/git-elite.1 $(VENV)/share/man/man1/git-elite.1
+	touch $(STAMP)
+
+$(TESTSTAMP): pyproject.toml $(STAMP)
+	$(BIN)/pip install -q -e '.[test]'
+	touch $(TESTSTAMP)
+
+demo: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python demo/run_demo.py
+
+test: $(TESTSTAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/ruff check git_elite tests fixtures bench
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/mypy
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -n 2 -q
+
+lint: $(TESTSTAMP)
+	$(BIN)/ruff check git_elite tests fixtures bench
+
+typecheck: $(TESTSTAMP)
+	$(BIN)/mypy
+
+bench: $(TESTSTAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python bench/run.py
+
+fixtures: $(STAMP)
+	$(BIN)/python fixtures/generate.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

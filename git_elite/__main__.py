@@ -1,0 +1,3 @@
+from git_elite.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,153 @@
+"""`git elite`: the click group, shared options and the single error boundary.
+
+Each subcommand lives in `git_elite/commands/<module>.py` and exposes `command` (a click
+command or group). Modules are imported only when their command runs, so `--version`
+and `-h` stay fast (pygit2 and jsonschema are never imported for them).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import click
+
+from git_elite import __version__
+from git_elite.errors import EliteError
+
+# command name -> (module under git_elite.commands, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "id": ("id_", "Manage this node's identity (did:key / Radicle NID)."),
+    "init": ("init", "Create a new registry repository."),
+    "generate": ("generate", "Turn eval logs into signed elite manifests."),
+    "publish": ("publish", "Sign and push manifests to a registry."),
+    "unpublish": ("unpublish", "Withdraw an agent with a signed tombstone."),
+    "discover": ("discover", "Ranked, verified list of agents across registries."),
+    "import": ("import_", "Copy a verified manifest into the local store."),
+    "verify": ("verify", "Audit a registry against every rule."),
+    "sign": ("sign", "Sign a document (manifest, endorsement, training job, ...)."),
+    "verify-file": ("verify_file", "Check any signed document."),
+    "index": ("index", "Rebuild or check INDEX.json."),
+    "trust": ("trust", "Manage the local trust set and endorsements."),
+    "hooks": ("hooks", "Install or remove the git hooks."),
+    "registry": ("registry", "Known registries."),
+    "hook": ("hook", "Run a git hook (called by the installed shims)."),
+}
+HIDDEN = {"hook"}
+
+
+@dataclass
+class AppContext:
+    """Shared per-invocation state. `now` is taken once per command (UTC seconds)."""
+
+    verbose: bool = False
+    now: int = field(default_factory=lambda: int(time.time()))
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [name for name in COMMANDS if name not in HIDDEN and _available(name)]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS or not _available(cmd_name):
+            return None
+        module = importlib.import_module(f"git_elite.commands.{COMMANDS[cmd_name][0]}")
+        command: click.Command = module.command
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+def _available(name: str) -> bool:
+    from importlib.util import find_spec
+
+    return find_spec(f"git_elite.commands.{COMMANDS[name][0]}") is not None
+
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+@click.group(cls=LazyGroup, context_settings=CONTEXT_SETTINGS)
+@click.version_option(__version__, "--version", prog_name="git-elite",
+                      message="git-elite %(version)s")
+@click.option("-C", "directory", type=click.Path(file_okay=False), metavar="DIR",
+              help="Run as if started in DIR (like git -C).")
+@click.option("-v", "--verbose", is_flag=True, help="Show tracebacks and debug detail.")
+@click.pass_context
+def group(ctx: click.Context, directory: str | None, verbose: bool) -> None:
+    """git elite: a signed, self-verifying registry of elite agent manifests on plain git.
+
+    \b
+    Examples:
+      git elite id init --alias me
+      git elite init chrysalis-elites
+      git elite generate && git elite publish --registry origin
+      git elite discover --top 10
+    """
+    if directory:
+        try:
+            os.chdir(directory)
+        except OSError as err:
+            raise EliteError(f"cannot change to {directory}: {err.strerror}") from None
+    ctx.obj = AppContext(verbose=verbose)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The single error boundary: 0 ok, 1 refused, 2 usage, 3 internal error, 130 interrupted."""
+    args = sys.argv[1:] if argv is None else argv
+    verbose = any(a in ("-v", "--verbose") for a in args[:3])
+    try:
+        result = group.main(args=args, prog_name="git elite", standalone_mode=False)
+        return int(result or 0)
+    except EliteError as err:
+        _report(f"git-elite: error: {err}")
+        if verbose:
+            import traceback
+
+            traceback.print_exc()
+        return err.exit_code
+    except click.exceptions.Abort:
+        _report("git-elite: interrupted")
+        return 130
+    except KeyboardInterrupt:
+        _report("git-elite: interrupted")
+        return 130
+    except click.exceptions.Exit as done:
+        return int(done.exit_code)
+    except click.ClickException as err:
+        err.show()
+        return 2 if isinstance(err, click.UsageError) else 1
+    except BrokenPipeError:
+        return 0
+    except Exception as err:  # noqa: BLE001 - the boundary: anything else is our bug
+        if verbose:
+            import traceback
+
+            traceback.print_exc()
+        _report(f"git-elite: internal error: {type(err).__name__}: {_safe(err)}"
+                " (run with -v for a traceback)")
+        return 3
+
+
+def _safe(err: Exception) -> str:
+    return str(err).splitlines()[0][:200] if str(err) else ""
+
+
+def _report(message: str) -> None:
+    try:
+        print(message, file=sys.stderr)
+    except OSError:
+        pass
+
+
+def app(ctx: click.Context) -> AppContext:
+    obj: Any = ctx.find_root().obj
+    return obj if isinstance(obj, AppContext) else AppContext()

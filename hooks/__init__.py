@@ -1,0 +1,1 @@
+"""Hook shims installed by `git elite hooks install`, shipped as package data."""

@@ -1,0 +1,58 @@
+"""Shared test set-up: no test can touch the real key store, git config or clock.
+
+An autouse fixture points HOME, AGENTD_HOME and git's global config at tmp dirs and pins
+git identities and dates. Area-specific helpers live in tests/helpers_*.py, not here.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+SEEDS = {name: (bytes([i]) * 32).hex() for i, name in enumerate(
+    ["alice", "bob", "carol", "dave", "eve", "mallory", "server", "rotated"], start=1)}
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".gitconfig").write_text(
+        "[user]\n\tname = Test User\n\temail = test@example.invalid\n"
+        "[init]\n\tdefaultBranch = main\n[protocol \"file\"]\n\tallow = always\n")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("AGENTD_HOME", str(home / ".agentd"))
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.setenv("GIT_AUTHOR_DATE", "2026-01-01T00:00:00Z")
+    monkeypatch.setenv("GIT_COMMITTER_DATE", "2026-01-01T00:00:00Z")
+    monkeypatch.setenv("PATH", f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.delenv("AGENTD_KEYGEN_SEED", raising=False)
+    monkeypatch.delenv("RAD_HOME", raising=False)
+    return home
+
+
+def run_cli(*args: str, cwd: Path | str | None = None, env: dict[str, str] | None = None,
+            input: str | None = None, check: int | None = 0) -> subprocess.CompletedProcess[str]:
+    """Run the real `git elite` (through git's dispatch) in a subprocess."""
+    full_env = {**os.environ, **(env or {})}
+    proc = subprocess.run(["git", "elite", *args], cwd=cwd, env=full_env, input=input,
+                          capture_output=True, text=True, check=False)
+    if check is not None and proc.returncode != check:
+        raise AssertionError(f"git elite {' '.join(args)} exited {proc.returncode}, "
+                             f"expected {check}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}")
+    return proc
+
+
+def git(*args: str, cwd: Path | str | None = None, check: bool = True,
+        env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(["git", *args], cwd=cwd, env=full_env, capture_output=True,
+                          text=True, check=check)
