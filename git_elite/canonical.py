@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import re
-from json.encoder import encode_basestring  # type: ignore[attr-defined]
+from json.encoder import encode_basestring
 from typing import Any
 
 from git_elite.errors import JsonError
@@ -33,7 +33,8 @@ def format_number(value: float) -> str:
     whole, _, frac = mantissa.partition(".")
     digits = (whole + frac).lstrip("0")
     # n: position of the decimal point relative to the first significant digit
-    n = len(whole) + (int(exp) if exp else 0) - (len(whole + frac) - len((whole + frac).lstrip("0")))
+    leading_zeros = len(whole + frac) - len((whole + frac).lstrip("0"))
+    n = len(whole) + (int(exp) if exp else 0) - leading_zeros
     digits = digits.rstrip("0") or "0"
     k = len(digits)
     if k <= n <= 21:

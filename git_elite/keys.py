@@ -17,7 +17,8 @@ from functools import lru_cache
 
 import base58
 import nacl.bindings as sodium
-from nacl.exceptions import BadSignatureError, RuntimeError as SodiumRuntimeError
+from nacl.exceptions import BadSignatureError
+from nacl.exceptions import RuntimeError as SodiumRuntimeError
 
 from git_elite.errors import IdentityError, SignatureError
 
