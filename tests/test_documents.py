@@ -1,0 +1,182 @@
+"""Documents of SPEC §5: a table of bad documents of every type (each with its rule id),
+good documents of every type, and signatures checked against an independent implementation
+(`rfc8785` + `cryptography`)."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import rfc8785
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
+
+from fixtures import generate
+from git_elite import documents, keys
+
+GOOD = generate.good_documents()
+SMALL_ORDER_DID = keys.did_from_public(bytes(31) + b"\x80")
+Body = dict[str, Any]
+
+
+def resigned(name: str, change: Callable[[Body], None], signer: str | None = "alice") -> bytes:
+    body = {k: v for k, v in GOOD[name].items() if k not in ("signature_ed25519", "signatures")}
+    change(body)
+    if signer and name == "rotation.json":
+        old, new = generate.key(signer), generate.key("rotated")
+        message = documents.signing_input(documents.KEY_ROTATION, body)
+        body["signature_ed25519"] = keys.encode_signature(old.sign(message))
+        body["to_signature"] = keys.encode_signature(new.sign(message))
+    elif signer:
+        body = documents.sign(body, generate.key(signer), KIND.get(name))
+    return documents.to_bytes(body)
+
+
+def altered(name: str, change: Callable[[Body], None]) -> bytes:
+    body = dict(GOOD[name])
+    change(body)
+    return documents.to_bytes(body)
+
+
+def setter(path: str, value: Any) -> Callable[[Body], None]:
+    def change(body: Body) -> None:
+        *parents, last = path.split(".")
+        target = body
+        for part in parents:
+            target[part] = dict(target[part])
+            target = target[part]
+        if value is DELETE:
+            del target[last]
+        else:
+            target[last] = value
+    return change
+
+
+DELETE = object()
+M, E, T, R, I, J = ("manifest.json", "endorsement.json", "tombstone.json", "rotation.json",
+                    "registry-identity.json", "training-job.json")
+KIND = {M: documents.MANIFEST, J: documents.TRAINING_JOB}
+BAD: dict[str, tuple[bytes, str]] = {
+    "manifest-unsigned": (resigned(M, setter("created_at", 1712345678), None), "schema"),
+    "manifest-forged-metric": (altered(M, setter("metrics.success_rate", 0.99)), "signature"),
+    "manifest-signed-by-other": (altered(M, setter("owner_did", generate.key("bob").did)),
+                                 "signature"),
+    "manifest-rate-above-1": (resigned(M, setter("metrics.success_rate", 1.5)), "schema"),
+    "manifest-recent-above-total": (resigned(M, setter("metrics.recent_tasks_7d", 999)),
+                                    "schema"),
+    "manifest-type-count-above-total": (resigned(M, setter(
+        "task_type_stats", {"x": {"success_rate": 1, "count": 500}})), "schema"),
+    "manifest-window-after-created": (resigned(M, setter("eval_window.to_ts", 1812345678)),
+                                      "schema"),
+    "manifest-small-order-owner": (altered(M, setter("owner_did", SMALL_ORDER_DID)), "schema"),
+    "manifest-missing-metrics": (resigned(M, setter("metrics", DELETE)), "schema"),
+    "manifest-signature-garbage": (altered(M, setter("signature_ed25519", "!" * 86)),
+                                   "signature"),
+    "manifest-oversize": (resigned(M, setter("padding", "x" * 70000)), "json"),
+    "manifest-duplicate-key": (documents.to_bytes(GOOD[M]).replace(
+        b"{\n", b'{\n  "module": "x",\n', 1), "json"),
+    "endorsement-of-self": (resigned(E, setter("to", generate.key("alice").did)), "schema"),
+    "endorsement-expired-before-created": (resigned(E, setter("expires_at", 1)), "schema"),
+    "endorsement-unknown-field": (resigned(E, setter("extra", 1)), "schema"),
+    "endorsement-forged-to": (altered(E, setter("to", generate.key("eve").did)), "signature"),
+    "tombstone-bad-agent-id": (resigned(T, setter("agent_id", "ABC")), "schema"),
+    "tombstone-forged-reason": (altered(T, setter("reason", "hijacked")), "signature"),
+    "rotation-same-key": (resigned(R, setter("to", generate.key("alice").did)), "schema"),
+    "rotation-to-signature-missing": (altered(R, setter("to_signature", DELETE)), "schema"),
+    "rotation-to-signature-forged": (altered(R, setter("to_signature",
+                                                       GOOD[R]["signature_ed25519"])),
+                                     "signature"),
+    "rotation-by-wrong-old-key": (resigned(R, lambda b: None, "mallory"), "signature"),
+    "identity-owner-not-delegate": (resigned(I, setter("delegates",
+                                                       [generate.key("bob").did])), "schema"),
+    "identity-threshold-too-high": (resigned(I, setter("threshold", 2)), "schema"),
+    "identity-unknown-policy-field": (resigned(I, setter("policy.extra", True)), "schema"),
+    "identity-signed-by-non-delegate": (resigned(I, lambda b: None, "mallory"), "identity"),
+    "identity-forged-name": (altered(I, setter("name", "other")), "signature"),
+    "training-job-bad-type": (resigned(J, setter("job_type", "train")), "schema"),
+    "training-job-forged": (altered(J, setter("base_model", "other")), "signature"),
+}
+
+
+def raw_kind(raw: bytes) -> str | None:
+    """The hint a user would pass as --type: manifests and training jobs by their shape."""
+    text = raw.decode(errors="replace")
+    if '"job_id"' in text:
+        return documents.TRAINING_JOB
+    return documents.MANIFEST if '"agent_id"' in text and '"type"' not in text else None
+
+
+@pytest.mark.parametrize("raw,rule", list(BAD.values()), ids=list(BAD))
+def test_bad_document_fires_rule(raw: bytes, rule: str) -> None:
+    kind = raw_kind(raw)
+    _, problems = documents.check(raw, "doc.json", kind)
+    assert problems, "accepted a bad document"
+    assert rule in {p.rule for p in problems}, problems
+    assert all(p.path == "doc.json" and "\n" not in p.message for p in problems)
+
+
+@pytest.mark.parametrize("name", sorted(GOOD), ids=sorted(GOOD))
+def test_good_documents_verify(name: str) -> None:
+    doc, problems = documents.check(documents.to_bytes(GOOD[name]), name, KIND.get(name))
+    assert problems == [] and doc is not None
+
+
+def test_standard_base64_signature_accepted() -> None:
+    body = dict(GOOD[M])
+    raw = keys.decode_signature(body["signature_ed25519"])
+    body["signature_ed25519"] = base64.b64encode(raw).decode()
+    assert body["signature_ed25519"].endswith("==")
+    assert documents.check(documents.to_bytes(body), "m.json")[1] == []
+
+
+SIGNED = [n for n in sorted(GOOD) if "signature_ed25519" in GOOD[n]]
+
+
+def _signer(name: str) -> str:
+    return str(GOOD[name].get("owner_did") or GOOD[name]["from"])
+
+
+@pytest.mark.parametrize("name", SIGNED)
+def test_our_signatures_verify_independently(name: str) -> None:
+    body = GOOD[name]
+    unsigned = {k: v for k, v in body.items() if k not in ("signature_ed25519", "to_signature")}
+    public = Ed25519PublicKey.from_public_bytes(keys.public_from_did(_signer(name)))
+    sig = base64.urlsafe_b64decode(body["signature_ed25519"] + "==")
+    public.verify(sig, rfc8785.dumps(unsigned))
+    with pytest.raises(InvalidSignature):
+        public.verify(sig, rfc8785.dumps({**unsigned, "created_at": 1}))
+
+
+@pytest.mark.parametrize("name", SIGNED)
+def test_independent_signatures_verify_with_ours(name: str) -> None:
+    body = {k: v for k, v in GOOD[name].items() if k != "signature_ed25519"}
+    if name == R:
+        body.pop("to_signature")
+    private = Ed25519PrivateKey.from_private_bytes(generate.SEEDS["alice"])
+    sig = private.sign(rfc8785.dumps(body))
+    assert keys.encode_signature(sig) == GOOD[name]["signature_ed25519"]
+    if name == R:
+        theirs = Ed25519PrivateKey.from_private_bytes(generate.SEEDS["rotated"])
+        body["to_signature"] = keys.encode_signature(theirs.sign(rfc8785.dumps(body)))
+    body["signature_ed25519"] = keys.encode_signature(sig)
+    assert documents.check(documents.to_bytes(body), name, KIND.get(name))[1] == []
+
+
+def test_registry_identity_signature_independent() -> None:
+    body = GOOD[I]
+    unsigned = {k: v for k, v in body.items() if k != "signatures"}
+    entry = body["signatures"][0]
+    public = Ed25519PublicKey.from_public_bytes(keys.public_from_did(entry["did"]))
+    public.verify(keys.decode_signature(entry["sig"]), rfc8785.dumps(unsigned))
+
+
+def test_sign_refuses_rotation_and_foreign_signer() -> None:
+    with pytest.raises(Exception, match="id rotate"):
+        documents.sign(GOOD[R], generate.key("alice"))
+    with pytest.raises(Exception, match="not this node"):
+        documents.sign(GOOD[E], generate.key("bob"))
