@@ -58,7 +58,7 @@ def setter(path: str, value: Any) -> Callable[[Body], None]:
 
 
 DELETE = object()
-M, E, T, R, I, J = ("manifest.json", "endorsement.json", "tombstone.json", "rotation.json",
+M, E, T, R, RI, J = ("manifest.json", "endorsement.json", "tombstone.json", "rotation.json",
                     "registry-identity.json", "training-job.json")
 KIND = {M: documents.MANIFEST, J: documents.TRAINING_JOB}
 BAD: dict[str, tuple[bytes, str]] = {
@@ -92,12 +92,12 @@ BAD: dict[str, tuple[bytes, str]] = {
                                                        GOOD[R]["signature_ed25519"])),
                                      "signature"),
     "rotation-by-wrong-old-key": (resigned(R, lambda b: None, "mallory"), "signature"),
-    "identity-owner-not-delegate": (resigned(I, setter("delegates",
+    "identity-owner-not-delegate": (resigned(RI, setter("delegates",
                                                        [generate.key("bob").did])), "schema"),
-    "identity-threshold-too-high": (resigned(I, setter("threshold", 2)), "schema"),
-    "identity-unknown-policy-field": (resigned(I, setter("policy.extra", True)), "schema"),
-    "identity-signed-by-non-delegate": (resigned(I, lambda b: None, "mallory"), "identity"),
-    "identity-forged-name": (altered(I, setter("name", "other")), "signature"),
+    "identity-threshold-too-high": (resigned(RI, setter("threshold", 2)), "schema"),
+    "identity-unknown-policy-field": (resigned(RI, setter("policy.extra", True)), "schema"),
+    "identity-signed-by-non-delegate": (resigned(RI, lambda b: None, "mallory"), "identity"),
+    "identity-forged-name": (altered(RI, setter("name", "other")), "signature"),
     "training-job-bad-type": (resigned(J, setter("job_type", "train")), "schema"),
     "training-job-forged": (altered(J, setter("base_model", "other")), "signature"),
 }
@@ -168,7 +168,7 @@ def test_independent_signatures_verify_with_ours(name: str) -> None:
 
 
 def test_registry_identity_signature_independent() -> None:
-    body = GOOD[I]
+    body = GOOD[RI]
     unsigned = {k: v for k, v in body.items() if k != "signatures"}
     entry = body["signatures"][0]
     public = Ed25519PublicKey.from_public_bytes(keys.public_from_did(entry["did"]))
