@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from git_elite import documents, identity, output, store
-from git_elite.errors import ManifestError
+from git_elite.errors import EliteError, ManifestError
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 
@@ -35,8 +35,8 @@ def command(file: Path, kind: str | None, out: Path | None) -> None:
     doc = documents.parse(store.read_bytes(file), name, kind)
     try:
         signed = documents.sign(doc.body, ident.key, doc.kind)
-    except ManifestError as err:
-        raise ManifestError(err.message, rule=err.rule or "schema", path=name) from None
+    except EliteError as err:
+        raise type(err)(err.message, rule=err.rule or "schema", path=name) from None
     data = documents.to_bytes(signed)
     _, problems = documents.check(data, name, doc.kind)
     if problems:
