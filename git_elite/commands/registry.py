@@ -1,0 +1,56 @@
+"""`git elite registry add|list`: known registries (SPEC §1, §10)."""
+
+from __future__ import annotations
+
+import click
+
+from git_elite import output, registries
+
+SETTINGS = {"help_option_names": ["-h", "--help"]}
+
+
+@click.group(context_settings=SETTINGS)
+def command() -> None:
+    """Known registries: $AGENTD_HOME/registries.yaml and git config elite.registry.*.
+
+    \b
+    Examples:
+      git elite registry add main https://example.org/chrysalis-elites.git
+      git config elite.registry.team.url ssh://git@example.org/team-elites.git
+      git elite registry list --json
+    """
+
+
+@command.command("add", context_settings=SETTINGS)
+@click.argument("name")
+@click.argument("url")
+@click.option("--branch", help="Registry branch (default: the branch HEAD names).")
+def add(name: str, url: str, branch: str | None) -> int:
+    """Remember a registry under NAME (path, file://, ssh://, https:// or rad:// URL).
+
+    \b
+    Examples:
+      git elite registry add local ../chrysalis-elites
+      git elite registry add rad rad://z3gqcJUoA1n9HaHKufZs5FCSGazv5
+    """
+    registry = registries.add(name, url, branch)
+    output.info(f"registry {registry.name} -> {registry.url}")
+    return 0
+
+
+@command.command("list", context_settings=SETTINGS)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def list_(as_json: bool) -> int:
+    """List known registries.
+
+    \b
+    Examples:
+      git elite registry list
+    """
+    known = registries.known_registries()
+    if as_json:
+        output.emit_json([{**r.to_dict(), "source": r.source} for r in known])
+    else:
+        output.table("registries", ["name", "url", "branch", "source"],
+                     [[r.name, r.url, r.branch or "-", r.source] for r in known])
+    return 0
