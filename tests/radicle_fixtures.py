@@ -24,13 +24,16 @@ from git_elite.canonical import canonicalize
 from git_elite.keys import Keypair, nid_from_did
 
 BIN_DIR = Path(__file__).resolve().parent / "bin"
+# set by git for a remote helper; `_git` works on the repo at `cwd` instead
+_REPO_ENV = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_PREFIX")
 FF_SEED = b"\xff" * 32  # Radicle's test key (alice in heartwood's CLI examples)
 
 
 def _git(*args: str, cwd: Path, input: bytes | None = None,
          env: dict[str, str] | None = None) -> str:
+    base = {k: v for k, v in os.environ.items() if k not in _REPO_ENV}
     proc = subprocess.run(["git", *args], cwd=cwd, input=input, capture_output=True,
-                          env={**os.environ, **(env or {})}, check=False)
+                          env={**base, **(env or {})}, check=False)
     if proc.returncode != 0:
         raise AssertionError(f"git {' '.join(args)}: {proc.stderr.decode()}")
     return proc.stdout.decode().strip()
