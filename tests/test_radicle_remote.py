@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ import pytest
 from git_elite import radicle
 from git_elite.keys import Keypair, nid_from_did
 from tests.conftest import SEEDS, git
-from tests.radicle_fixtures import RadHome, RadRepo
+from tests.radicle_fixtures import RadHome, RadRepo, read_private_key
 from tests.test_radicle import ALICE, BOB, make_source, tip_of
 
 
@@ -62,17 +63,13 @@ def test_helper_is_only_a_test_double(rad: tuple[RadHome, RadRepo, Path]) -> Non
 
 @pytest.mark.rad
 @pytest.mark.skipif(shutil.which("rad") is None, reason="needs the real Radicle CLI (rad)")
-def test_real_rad_auth_key_is_readable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """With real `rad`: `rad auth` writes a key our reader takes; NID = did:key suffix."""
-    from tests.radicle_fixtures import read_private_key
-
-    monkeypatch.setenv("RAD_HOME", str(tmp_path / "rad"))
-    monkeypatch.setenv("RAD_KEYGEN_SEED", "ff" * 32)
-    monkeypatch.setenv("RAD_PASSPHRASE", "")
-    git_env = {"RAD_HOME": str(tmp_path / "rad")}
-    import subprocess
-
-    subprocess.run(["rad", "auth", "--alias", "test"], env={**os.environ, **git_env},
-                   check=True, capture_output=True)
-    key = read_private_key(tmp_path / "rad" / "keys" / "radicle")
-    assert key.did == Keypair.from_seed(b"\xff" * 32).did
+def test_real_rad_auth_key_is_readable(tmp_path: Path) -> None:
+    """With real `rad`: `rad auth` (seed 32×0xff) writes a key that our reader takes, and
+    the NID it prints is the did:key suffix (heartwood's rad-auth.md golden output)."""
+    env = {**os.environ, "RAD_HOME": str(tmp_path / "rad"), "RAD_KEYGEN_SEED": "ff" * 32,
+           "RAD_PASSPHRASE": ""}
+    proc = subprocess.run(["rad", "auth", "--alias", "alice"], env=env, capture_output=True,
+                          text=True, check=True)
+    expected = Keypair.from_seed(b"\xff" * 32).did
+    assert expected in proc.stdout
+    assert read_private_key(tmp_path / "rad" / "keys" / "radicle").did == expected
