@@ -67,18 +67,13 @@ def ref_oid(repo: Any, refname: str) -> str | None:
 
 def blob_at(repo: Any, commit: str, path: str) -> bytes | None:
     """Bytes of `commit:path`, or None when there is no such blob."""
-    try:
-        entry = repo[commit].peel(_commit_type()).tree[path]
-    except (KeyError, ValueError):
-        return None
-    obj = repo[entry.id]
-    return bytes(obj.data) if obj.type_str == "blob" else None
-
-
-def _commit_type() -> Any:
     import pygit2
 
-    return pygit2.Commit
+    try:
+        obj = repo[repo[commit].peel(pygit2.Commit).tree[path].id]
+    except (KeyError, ValueError, pygit2.GitError):
+        return None
+    return bytes(obj.data) if obj.type_str == "blob" else None
 
 
 def rad_identity_root(storage: str | Path) -> str | None:
