@@ -1,0 +1,145 @@
+"""Read a registry from radicle-httpd without cloning (SPEC §11).
+
+Endpoint shapes, checked against radicle-httpd's source (heartwood `radicle-httpd/` before
+its removal, pre-2024 `projects` API; radicle-explorer `crates/radicle-httpd`, `repos` API):
+
+- `GET /api/v1/repos/:rid` → `{"payloads": {"xyz.radicle.project": {"data": {name,
+  description, defaultBranch}, "meta": {"head": sha, …}}}, "delegates": [{"id": did,
+  "alias"?}], "threshold", "visibility", "rid", …}`
+- `GET /api/v1/projects/:rid` (older) → `{name, description, defaultBranch, "head": sha,
+  "delegates": [{"id": did, …}] (or plain did strings in the oldest), threshold, id, …}`
+- `GET /raw/:rid/:sha/<path>` and `/raw/:rid/head/<path>` → the blob's bytes
+- `GET /api/v1/{repos|projects}/:rid/blob/:sha/<path>` → `{"binary", "content", "path", …}`
+  with `content` the UTF-8 text, or base64 when the blob is not UTF-8.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from typing import Any
+
+from git_elite import radicle
+from git_elite.errors import RegistryError
+
+MAX_BYTES = 4 * 1024 * 1024  # radicle-httpd's own blob limit
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+def get(url: str, *, timeout: float = 10.0, retries: int = 2) -> bytes | None:
+    """GET `url`: the body, None on 404, RegistryError after bounded retries otherwise."""
+    for attempt in range(retries + 1):
+        try:
+            with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310
+                body: bytes = response.read(MAX_BYTES + 1)
+            if len(body) > MAX_BYTES:
+                raise RegistryError(f"{url}: response larger than {MAX_BYTES} bytes")
+            return body
+        except urllib.error.HTTPError as err:
+            if err.code == 404:
+                return None
+            if err.code not in RETRY_STATUSES or attempt == retries:
+                raise RegistryError(f"{url}: HTTP {err.code} {err.reason}") from None
+        except (urllib.error.URLError, TimeoutError, ConnectionError) as err:
+            if attempt == retries:
+                reason = getattr(err, "reason", err)
+                raise RegistryError(f"{url}: cannot reach radicle-httpd ({reason})") from None
+        time.sleep(0.2 * 2 ** attempt)
+    raise RegistryError(f"{url}: no answer")
+
+
+def _json(url: str, body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise RegistryError(f"{url}: radicle-httpd answered with invalid JSON") from None
+
+
+def _delegates(raw: Any, url: str) -> tuple[str, ...]:
+    if not isinstance(raw, list):
+        raise RegistryError(f"{url}: no delegates in the answer")
+    dids = [d.get("id") if isinstance(d, dict) else d for d in raw]
+    if not dids or not all(isinstance(d, str) and d.startswith("did:key:") for d in dids):
+        raise RegistryError(f"{url}: delegates are not did:key identifiers")
+    return tuple(str(d) for d in dids)
+
+
+def _info(body: Any, url: str) -> tuple[str, tuple[str, ...], str]:
+    """(head sha, delegates, default branch) from either API shape."""
+    if not isinstance(body, dict):
+        raise RegistryError(f"{url}: unexpected answer")
+    if isinstance(body.get("payloads"), dict):
+        project = body["payloads"].get(radicle.PROJECT_PAYLOAD) or {}
+        head = (project.get("meta") or {}).get("head")
+        branch = (project.get("data") or {}).get("defaultBranch")
+    else:
+        head, branch = body.get("head"), body.get("defaultBranch")
+    if not isinstance(head, str) or len(head) != 40:
+        raise RegistryError(f"{url}: no project head in the answer")
+    return head, _delegates(body.get("delegates"), url), str(branch or "")
+
+
+@dataclass(frozen=True)
+class HttpdRepo:
+    """A repository as one radicle-httpd serves it, pinned at its head commit."""
+
+    base: str
+    rid: str
+    api: str  # "repos" (current) or "projects" (pre-2024)
+    head: str
+    delegates: tuple[str, ...]
+    default_branch: str
+    timeout: float = 10.0
+    retries: int = 2
+
+    def _get(self, path: str) -> bytes | None:
+        return get(self.base + path, timeout=self.timeout, retries=self.retries)
+
+    def read(self, path: str) -> bytes:
+        """Bytes of `path` at `head`: `/raw/…`, else the JSON blob endpoint."""
+        quoted = urllib.parse.quote(path.lstrip("/"))
+        raw = self._get(f"/raw/{self.rid}/{self.head}/{quoted}")
+        if raw is not None:
+            return raw
+        url = f"/api/v1/{self.api}/{self.rid}/blob/{self.head}/{quoted}"
+        body = self._get(url)
+        if body is None:
+            raise RegistryError(f"{self.base}: {path} not found at {self.head[:12]} of {self.rid}")
+        return _blob_content(_json(self.base + url, body), self.base + url)
+
+    def index(self) -> bytes:
+        """INDEX.json at the same head as every other read."""
+        return self.read("INDEX.json")
+
+
+def _blob_content(body: Any, url: str) -> bytes:
+    """radicle-httpd sends UTF-8 text as is and other bytes as base64; a `binary` blob is
+    decoded from base64 when it is valid base64 (our registry files are all UTF-8 text)."""
+    content = body.get("content") if isinstance(body, dict) else None
+    if not isinstance(content, str):
+        raise RegistryError(f"{url}: no blob content in the answer")
+    if body.get("binary") is True:
+        try:
+            return base64.b64decode(content, validate=True)
+        except (binascii.Error, ValueError):
+            pass
+    return content.encode("utf-8", errors="surrogatepass")
+
+
+def open_repo(base: str, rid: str, *, timeout: float = 10.0, retries: int = 2) -> HttpdRepo:
+    """Ask `base` (e.g. `https://seed.example:443`) about `rid`, trying the current
+    `repos` API first and the pre-2024 `projects` API second."""
+    base, rid = base.rstrip("/"), radicle.canonical_rid(rid)
+    for api in ("repos", "projects"):
+        url = f"{base}/api/v1/{api}/{rid}"
+        body = get(url, timeout=timeout, retries=retries)
+        if body is not None:
+            head, delegates, branch = _info(_json(url, body), url)
+            return HttpdRepo(base, rid, api, head, delegates, branch, timeout, retries)
+    raise RegistryError(f"{base}: radicle-httpd does not know {rid}")
