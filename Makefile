@@ -22,12 +22,12 @@ demo: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python demo/run_demo.py
 
 test: $(TESTSTAMP)
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/ruff check git_elite tests fixtures bench
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/ruff check git_elite tests fixtures bench demo
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/mypy
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -n 2 -q
 
 lint: $(TESTSTAMP)
-	$(BIN)/ruff check git_elite tests fixtures bench
+	$(BIN)/ruff check git_elite tests fixtures bench demo
 
 typecheck: $(TESTSTAMP)
 	$(BIN)/mypy

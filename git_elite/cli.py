@@ -7,6 +7,7 @@ and `-h` stay fast (pygit2 and jsonschema are never imported for them).
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import sys
@@ -142,10 +143,8 @@ def _safe(err: Exception) -> str:
 
 
 def _report(message: str) -> None:
-    try:
+    with contextlib.suppress(OSError):
         print(message, file=sys.stderr)
-    except OSError:
-        pass
 
 
 def app(ctx: click.Context) -> AppContext:

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from git_elite import __version__, canonical, documents, evals, jsonstrict, keys, store
-from git_elite.errors import EliteError, IdentityError, UsageError
+from git_elite.errors import EliteError, UsageError
 
 ENTRY_FIELDS = {"signature", "signature_schema", "module", "system_prompt", "demos",
                 "tools_enabled", "model", "provenance", "candidates"}
@@ -163,24 +163,11 @@ def build_manifest(candidate: Candidate, owner_did: str, repo_ref: dict[str, Any
     }
 
 
-def load_identity(path: Path) -> keys.Keypair:
-    """Edge: this node's key from identity.json (SPEC §2), cross-checked field by field."""
-    import base58
+def load_identity() -> keys.Keypair:
+    """Edge: this node's key (identity.load_identity: the one identity.json reader)."""
+    from git_elite import identity
 
-    if not path.exists():
-        raise IdentityError(f"{path}: no identity (run `git elite id init`)")
-    body = jsonstrict.load_object(store.read_bytes(path), name=str(path))
-    try:
-        secret = base58.b58decode(str(body.get("secretKeyBase58", "")))
-    except ValueError:
-        raise IdentityError(f"{path}: secretKeyBase58 is not base58") from None
-    key, _ = keys.parse_secret_key(secret)
-    expected = {"did": key.did, "publicKeyBase58": base58.b58encode(key.public).decode(),
-                "publicKeyMultibase": keys.nid_from_did(key.did)}
-    for field, value in expected.items():
-        if field in body and body[field] != value:
-            raise IdentityError(f"{path}: {field} does not belong to the secret key")
-    return key
+    return identity.load_identity().key
 
 
 def detect_repo_ref(cwd: Path) -> dict[str, Any]:

@@ -13,7 +13,8 @@ from git_elite.errors import RegistryError
 
 
 def run(args: Sequence[str], cwd: str | Path | None = None, *, input: bytes | None = None,
-        env: Mapping[str, str] | None = None, check: bool = True) -> subprocess.CompletedProcess[bytes]:
+        env: Mapping[str, str] | None = None, check: bool = True
+        ) -> subprocess.CompletedProcess[bytes]:
     """Run `git ARGS`; on failure (with check) a RegistryError carrying git's own message."""
     full_env = None if env is None else {**os.environ, **env}
     try:

@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from typing import Any
 
 from git_elite.errors import Problem
 
 
-@lru_cache(maxsize=None)
+@cache
 def load(kind: str) -> dict[str, Any]:
     text = resources.files("git_elite.schemas").joinpath(f"{kind}.schema.json").read_text()
     schema: dict[str, Any] = json.loads(text)
     return schema
 
 
-@lru_cache(maxsize=None)
+@cache
 def _validator(kind: str) -> Any:
     from jsonschema import Draft202012Validator
 

@@ -121,7 +121,7 @@ def _write(plan: list[core.Candidate], emit_all: bool, now: int) -> dict[str, Pa
     if not chosen:
         return {}
     home = store.ensure_home()
-    key = core.load_identity(home / "identity.json")
+    key = core.load_identity()
     repo_ref = core.detect_repo_ref(Path.cwd())
     written = {}
     for candidate in chosen:

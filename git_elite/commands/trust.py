@@ -176,7 +176,7 @@ def _sign(ctx: click.Context, did: str, task_types: tuple[str, ...], days: int |
           revoked: bool) -> dict[str, Any]:
     from git_elite.generate import load_identity
 
-    key = load_identity(store.home() / "identity.json")
+    key = load_identity()
     if _did(did) == key.did:
         raise EliteError("an endorsement of oneself means nothing")
     previous = _previous(key, did)
