@@ -76,6 +76,12 @@ class Context:
             self.problems.append(err.problem())
             return None
         shape = documents.check_shape(doc)
+        field = "signatures" if kind == documents.REGISTRY_IDENTITY else "signature_ed25519"
+        if field not in doc.body:
+            self.add("signature", change.path, f"unsigned: no {field}")
+            shape = [p for p in shape if f"'{field}' is a required" not in p.message]
+            self.problems.extend(shape)
+            return None
         self.problems.extend(shape)
         return None if shape else doc
 

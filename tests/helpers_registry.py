@@ -5,14 +5,18 @@ Documents are real (real Ed25519 over real JCS); repositories are real git repos
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from git_elite import canonical, documents, indexing, keys, layout
 from git_elite.state import MemoryState, additions
-from tests.conftest import SEEDS, git, run_cli
+from tests.conftest import BIN, SEEDS, git, run_cli
 
 T0 = 1_767_000_000
 
@@ -177,9 +181,33 @@ def commit_raw(work: Path, files: dict[str, bytes | None], message: str = "chang
 
 
 def reindex(work: Path) -> None:
-    run_cli("index", cwd=work)
+    """What `git elite index` does, in-process (fast)."""
+    from git_elite import engine
+    from git_elite.state import DirState
+
+    if (work / layout.IDENTITY).exists():
+        (work / layout.INDEX).write_bytes(indexing.dumps(engine.full_index(DirState(str(work)))))
 
 
 def push(work: Path, *refspec: str, force: bool = False) -> Any:
     args = ["push", "-q", *(["--force"] if force else []), "origin", *(refspec or ("HEAD:main",))]
     return git(*args, cwd=work, check=False, env={"LC_ALL": "C", **os.environ})
+
+
+@contextlib.contextmanager
+def isolated_module_env(tmp: Path) -> Iterator[None]:
+    """conftest's isolation for module-scoped fixtures (which cannot use its autouse one)."""
+    home = tmp / "home"
+    home.mkdir()
+    (home / ".gitconfig").write_text(
+        "[user]\n\tname = Test User\n\temail = test@example.invalid\n"
+        "[init]\n\tdefaultBranch = main\n[protocol \"file\"]\n\tallow = always\n")
+    with pytest.MonkeyPatch.context() as mp:
+        for name, value in {"HOME": home, "AGENTD_HOME": home / ".agentd",
+                            "GIT_CONFIG_GLOBAL": home / ".gitconfig", "GIT_CONFIG_NOSYSTEM": 1,
+                            "GIT_AUTHOR_DATE": "2026-01-01T00:00:00Z",
+                            "GIT_COMMITTER_DATE": "2026-01-01T00:00:00Z", "NO_COLOR": 1,
+                            "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}.items():
+            mp.setenv(name, str(value))
+        mp.delenv("AGENTD_KEYGEN_SEED", raising=False)
+        yield
