@@ -63,12 +63,7 @@ def rejects(result: object) -> list[str]:
 
 
 def change(work: Path, files: Files, *, index: bool = True) -> str:
-    sha = commit_raw(work, files)
-    if index:
-        reindex(work)
-        git("commit", "-q", "-a", "--no-verify", "--amend", "--no-edit", cwd=work)
-        sha = git("rev-parse", "HEAD", cwd=work).stdout.strip()
-    return sha
+    return commit_raw(work, files, index=index)
 
 
 def accept(work: Path, files: Files) -> None:
