@@ -10,7 +10,13 @@ import pytest
 from git_elite import documents, layout
 from tests.conftest import git, run_cli
 from tests.helpers_registry import (
-    T0, agent_files, agent_id_of, make_registry, manifest, profile, write_files,
+    T0,
+    agent_files,
+    agent_id_of,
+    make_registry,
+    manifest,
+    profile,
+    write_files,
 )
 
 

@@ -12,8 +12,21 @@ import pytest
 from git_elite import documents, layout
 from tests.conftest import git, run_cli
 from tests.helpers_registry import (
-    T0, agent_files, agent_id_of, commit_raw, endorsement, identity, isolated_module_env,
-    key, make_server, manifest, nid, profile, push, reindex, rotation, tombstone,
+    T0,
+    agent_files,
+    agent_id_of,
+    commit_raw,
+    endorsement,
+    identity,
+    isolated_module_env,
+    key,
+    make_server,
+    manifest,
+    nid,
+    profile,
+    push,
+    rotation,
+    tombstone,
 )
 
 Files = dict[str, bytes | None]
