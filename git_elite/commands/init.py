@@ -22,7 +22,7 @@ Every file here is checked by git hooks; nothing unsigned, forged, replayed or h
 |---|---|
 | `IDENTITY.json` | registry identity and policy, signed by its delegates |
 | `INDEX.json` | derived ranking of the agents, rebuilt on every commit (do not edit) |
-| `agents/<agent_id>/manifest.json` | a signed manifest (`profile.json` beside it hashes to its id) |
+| `agents/<agent_id>/manifest.json` | a signed manifest (`profile.json` hashes to its id) |
 | `agents/<agent_id>/tombstone.json` | the owner's signed withdrawal of an agent |
 | `endorsements/<from-nid>/<to-nid>.json` | signed endorsements |
 | `identities/<old-nid>/rotation.json` | signed key rotations |
