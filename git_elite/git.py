@@ -7,9 +7,12 @@ import os
 import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from git_elite.errors import RegistryError
+
+if TYPE_CHECKING:
+    from git_elite.radicle import Sigrefs, StorageView
 
 
 def run(args: Sequence[str], cwd: str | Path | None = None, *, input: bytes | None = None,
@@ -41,14 +44,251 @@ def open_repo(path: str | Path = ".") -> Any:
         raise RegistryError(f"{path}: cannot open repository: {err}") from None
 
 
+# registry reading and writing ---------------------------------------------------------------
+ZERO = "0" * 40
+_BLOB_MODE = 0o100644
+
+
+def open_env(path: str | Path = ".") -> Any:
+    """Open honouring GIT_DIR, GIT_INDEX_FILE, GIT_OBJECT_DIRECTORY and the alternates git sets
+    for hooks (pre-receive's quarantine), which `pygit2.Repository(path)` alone ignores."""
+    import pygit2
+
+    _tune(pygit2)
+    try:
+        return pygit2.Repository(str(path), flags=pygit2.enums.RepositoryOpenFlag.FROM_ENV)
+    except pygit2.GitError as err:
+        raise RegistryError(f"{path}: cannot open repository: {err}") from None
+
+
+def _tune(pygit2: Any) -> None:
+    # a tree of 10,000 agents: keep the objects a check touches cached
+    pygit2.settings.cache_object_limit(pygit2.enums.ObjectType.BLOB, 64 * 1024)
+    pygit2.settings.cache_object_limit(pygit2.enums.ObjectType.TREE, 1024 * 1024)
+
+
+class TreeState:
+    """A registry state backed by a git tree, read lazily by path (engine's State)."""
+
+    def __init__(self, repo: Any, tree: Any | None):
+        self.repo = repo
+        self.tree = tree
+
+    def read(self, path: str) -> bytes | None:
+        if self.tree is None:
+            return None
+        try:
+            obj = self.tree[path]
+        except KeyError:
+            return None
+        if obj.type_str != "blob":
+            return None
+        data: bytes = obj.data
+        return data
+
+    def agent_ids(self) -> list[str]:
+        if self.tree is None:
+            return []
+        try:
+            agents = self.tree["agents"]
+        except KeyError:
+            return []
+        return [entry.name for entry in agents if entry.type_str == "tree"]
+
+    def files(self) -> dict[str, bytes]:
+        """Every blob of the tree (a full audit reads everything)."""
+        out: dict[str, bytes] = {}
+        if self.tree is not None:
+            _walk(self.tree, "", out)
+        return out
+
+
+def _walk(tree: Any, prefix: str, out: dict[str, bytes]) -> None:
+    for entry in tree:
+        if entry.type_str == "tree":
+            _walk(entry, f"{prefix}{entry.name}/", out)
+        elif entry.type_str == "blob":
+            out[prefix + entry.name] = entry.data
+        else:
+            out[prefix + entry.name] = b""
+
+
+class IndexState:
+    """The state a git index (the staging area) would commit."""
+
+    def __init__(self, repo: Any, index: Any):
+        self.repo = repo
+        self.index = index
+
+    def read(self, path: str) -> bytes | None:
+        try:
+            entry = self.index[path]
+        except KeyError:
+            return None
+        data: bytes = self.repo[entry.id].data
+        return data
+
+    def agent_ids(self) -> list[str]:
+        seen: dict[str, None] = {}
+        for entry in self.index:
+            parts = entry.path.split("/")
+            if len(parts) == 3 and parts[0] == "agents":
+                seen[parts[1]] = None
+        return list(seen)
+
+
+def commit_tree(repo: Any, rev: str | None) -> Any | None:
+    """The tree of `rev` (None: no commit yet)."""
+    if rev is None or rev == ZERO:
+        return None
+    try:
+        return repo.revparse_single(rev).peel(_pygit2().Commit).tree
+    except (KeyError, ValueError, _pygit2().GitError):
+        raise RegistryError(f"unknown revision {rev}") from None
+
+
+def _pygit2() -> Any:
+    import pygit2
+
+    return pygit2
+
+
+def state_at(repo: Any, rev: str | None) -> TreeState:
+    return TreeState(repo, commit_tree(repo, rev))
+
+
+def parent_of(repo: Any, commit_id: str) -> str | None:
+    """The first parent of a commit (None for a root commit)."""
+    commit = repo[commit_id]
+    return str(commit.parent_ids[0]) if commit.parent_ids else None
+
+
+def diff_trees(repo: Any, old: Any | None, new: Any | None) -> list[Any]:
+    """The (path, old bytes, new bytes) changes between two trees, by libgit2's tree diff."""
+    from git_elite.state import Change
+
+    if old is None and new is None:
+        return []
+    if old is None or new is None:
+        files = TreeState(repo, old if new is None else new).files()
+        return [Change(p, None, d) if old is None else Change(p, d, None)
+                for p, d in sorted(files.items())]
+    changes = []
+    for delta in repo.diff(old, new).deltas:
+        before = None if delta.status_char() == "A" else repo[delta.old_file.id].data
+        after = None if delta.status_char() == "D" else repo[delta.new_file.id].data
+        changes.append(Change(delta.new_file.path if after is not None
+                              else delta.old_file.path, before, after))
+    return sorted(changes)
+
+
+def index_changes(repo: Any, index: Any, head: Any | None) -> list[Any]:
+    """The changes an index holds against HEAD's tree."""
+    from git_elite.state import Change
+
+    if head is None:
+        state = IndexState(repo, index)
+        return [Change(e.path, None, state.read(e.path)) for e in index]
+    changes = []
+    for delta in index.diff_to_tree(head).deltas:
+        status = delta.status_char()
+        # tree (old) -> index (new)
+        before = None if status == "A" else repo[delta.old_file.id].data
+        after = None if status == "D" else repo[delta.new_file.id].data
+        changes.append(Change(delta.new_file.path if after is not None
+                              else delta.old_file.path, before, after))
+    return sorted(changes)
+
+
+def new_commits(cwd: str | Path | None, old: str, new: str) -> list[str]:
+    """Commits a ref update brings, oldest first (for a new ref: those not on any ref)."""
+    args = ["rev-list", "--reverse", "--topo-order", new]
+    args += ["--not", "--all"] if old == ZERO else [f"^{old}"]
+    return run(args, cwd).stdout.decode().split()
+
+
+def first_parent_history(cwd: str | Path | None, rev: str) -> list[str]:
+    return run(["rev-list", "--reverse", "--first-parent", rev], cwd).stdout.decode().split()
+
+
+def is_ancestor(cwd: str | Path | None, old: str, new: str) -> bool:
+    return run(["merge-base", "--is-ancestor", old, new], cwd, check=False).returncode == 0
+
+
+def config_get(key: str, cwd: str | Path | None = None) -> str | None:
+    """`git config KEY` as git itself reads it (libgit2 ignores `git -c`)."""
+    proc = run(["config", "--get", key], cwd, check=False)
+    return proc.stdout.decode().strip() if proc.returncode == 0 else None
+
+
+def config_set(key: str, value: str, cwd: str | Path | None = None) -> None:
+    run(["config", key, value], cwd)
+
+
+def head_branch(cwd: str | Path | None = None) -> str | None:
+    proc = run(["symbolic-ref", "-q", "HEAD"], cwd, check=False)
+    return proc.stdout.decode().strip() or None if proc.returncode == 0 else None
+
+
+def stage_blob(cwd: str | Path | None, path: str, data: bytes,
+               env: Mapping[str, str] | None = None) -> None:
+    """Write `data` as a blob and stage it at `path` in the index git is using
+    (GIT_INDEX_FILE when git set one for a hook)."""
+    oid = run(["hash-object", "-w", "--stdin"], cwd, input=data, env=env).stdout.decode().strip()
+    run(["update-index", "--add", "--cacheinfo", f"100644,{oid},{path}"], cwd, env=env)
+
+
+def build_commit(repo: Any, parent: str | None, files: Mapping[str, bytes | None],
+                 message: str) -> str:
+    """A commit made in memory: the parent's tree with `files` written (None = removed).
+    No work tree, no ref update; returns the new commit id."""
+    pygit2 = _pygit2()
+    base = commit_tree(repo, parent)
+    tree_id = _write_tree(repo, base, _nest(files))
+    try:
+        sig = repo.default_signature
+    except (KeyError, pygit2.GitError):
+        sig = pygit2.Signature("git elite", "git-elite@localhost")
+    parents = [repo.revparse_single(parent).peel(pygit2.Commit).id] if parent else []
+    return str(repo.create_commit(None, sig, sig, message, tree_id, parents))
+
+
+def _nest(files: Mapping[str, bytes | None]) -> dict[str, Any]:
+    root: dict[str, Any] = {}
+    for path, data in files.items():
+        node = root
+        *dirs, name = path.split("/")
+        for part in dirs:
+            node = node.setdefault(part, {})
+        node[name] = data
+    return root
+
+
+def _write_tree(repo: Any, base: Any | None, changes: dict[str, Any]) -> Any:
+    pygit2 = _pygit2()
+    builder = repo.TreeBuilder(base) if base is not None else repo.TreeBuilder()
+    for name, change in changes.items():
+        if isinstance(change, dict):
+            sub = None
+            if base is not None and name in base and base[name].type_str == "tree":
+                sub = base[name]
+            tree_id = _write_tree(repo, sub, change)
+            if len(repo[tree_id]):
+                builder.insert(name, tree_id, pygit2.enums.FileMode.TREE)
+            elif builder.get(name) is not None:
+                builder.remove(name)
+        elif change is None:
+            if builder.get(name) is not None:
+                builder.remove(name)
+        else:
+            builder.insert(name, repo.create_blob(change), _BLOB_MODE)
+    return builder.write()
+
+
 # --- Radicle storage ---
 # Reading a Radicle storage bare repo ($RAD_HOME/storage/<z-rid>, SPEC §11). Read only:
 # nothing here writes into Radicle storage.
 
-from typing import TYPE_CHECKING  # noqa: E402  (kept in this section for easy merges)
-
-if TYPE_CHECKING:
-    from git_elite.radicle import Sigrefs, StorageView
 
 
 def _rad_open(path: str | Path) -> Any:

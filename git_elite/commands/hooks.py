@@ -1,0 +1,141 @@
+"""`git elite hooks install|uninstall`: put the shims of `hooks/` in place (SPEC §7)."""
+
+from __future__ import annotations
+
+import os
+from importlib import resources
+from pathlib import Path
+
+import click
+
+from git_elite import output
+from git_elite.errors import HookError
+
+CTX = {"help_option_names": ["-h", "--help"]}
+MARKER = "git-elite-hook:"
+CLIENT = ("pre-commit", "post-commit", "pre-merge-commit")
+SERVER = ("pre-receive",)
+DROP_IN = "50-git-elite"
+MERGE_DRIVER = "git-elite hook merge-driver %O %A %B %P"
+
+
+def hooks_dir(cwd: str | Path | None = None) -> Path:
+    """Where git runs hooks from (honours core.hooksPath)."""
+    from git_elite import git
+
+    out = git.run(["rev-parse", "--git-path", "hooks"], cwd).stdout.decode().strip()
+    path = Path(out)
+    return path if path.is_absolute() else Path(cwd or ".").resolve() / path
+
+
+def _shim(name: str) -> bytes:
+    return (resources.files("git_elite.shims") / name).read_bytes()
+
+
+def _ours(path: Path) -> bool:
+    try:
+        return MARKER in path.read_text(errors="replace")
+    except OSError:
+        return False
+
+
+def _place(target: Path, data: bytes, force: bool) -> str:
+    from git_elite import store
+
+    legacy = target.with_name(target.name + ".legacy")
+    note = "installed"
+    if target.exists() and not _ours(target):
+        if legacy.exists() and not force:
+            raise HookError(f"{target}: a foreign hook and {legacy.name} both exist; "
+                            "use --force to replace the .legacy one")
+        os.replace(target, legacy)
+        note = f"installed (your hook kept as {legacy.name} and run first)"
+    store.ensure_dir(target.parent, 0o755)
+    store.atomic_write(target, data, 0o755)
+    return note
+
+
+def install(cwd: str | Path | None = None, *, server: bool = False, force: bool = False,
+            drop_in_dir: Path | None = None) -> list[str]:
+    """Install the shims; returns one line per hook saying what was done."""
+    from git_elite import git
+
+    base = hooks_dir(cwd)
+    lines = []
+    if server:
+        drop_in = drop_in_dir or (base / "pre-receive.d")
+        if drop_in_dir is not None or drop_in.is_dir():
+            target = drop_in / DROP_IN
+            lines.append(f"{target}: {_place(target, _shim('pre-receive'), force)}")
+        else:
+            for name in SERVER:
+                lines.append(f"{base / name}: {_place(base / name, _shim(name), force)}")
+        return lines
+    for name in CLIENT:
+        lines.append(f"{base / name}: {_place(base / name, _shim(name), force)}")
+    git.config_set("merge.elite-index.name", "git elite INDEX.json rebuild", cwd)
+    git.config_set("merge.elite-index.driver", MERGE_DRIVER, cwd)
+    return lines
+
+
+def uninstall(cwd: str | Path | None = None) -> list[str]:
+    base = hooks_dir(cwd)
+    lines = []
+    for target in [base / n for n in (*CLIENT, *SERVER)] + [base / "pre-receive.d" / DROP_IN]:
+        if not target.exists() or not _ours(target):
+            continue
+        target.unlink()
+        legacy = target.with_name(target.name + ".legacy")
+        if legacy.exists():
+            os.replace(legacy, target)
+            lines.append(f"{target}: removed, {legacy.name} restored")
+        else:
+            lines.append(f"{target}: removed")
+    return lines
+
+
+@click.group(context_settings=CTX)
+def command() -> None:
+    """Install or remove the git elite hooks.
+
+    \b
+    Examples:
+      git elite hooks install
+      git -C /srv/git/chrysalis-elites.git elite hooks install --server
+      git elite hooks uninstall
+    """
+
+
+@command.command("install", context_settings=CTX)
+@click.option("--server", is_flag=True, help="Install pre-receive (for the hosting side).")
+@click.option("--force", is_flag=True, help="Replace an existing <hook>.legacy.")
+@click.option("--hooks-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="With --server: a pre-receive.d directory (Gitea/Forgejo/GitLab).")
+def install_cmd(server: bool, force: bool, hooks_dir: Path | None) -> int:
+    """Install the hook shims (client: pre-commit, post-commit, pre-merge-commit and the
+    elite-index merge driver; --server: pre-receive, or pre-receive.d/50-git-elite).
+
+    \b
+    Examples:
+      git elite hooks install
+      git elite hooks install --server
+      git elite hooks install --server --hooks-dir custom_hooks/pre-receive.d
+    """
+    if hooks_dir is not None and not server:
+        raise HookError("--hooks-dir is for --server (a pre-receive.d directory)")
+    for line in install(None, server=server, force=force, drop_in_dir=hooks_dir):
+        output.info(line)
+    return 0
+
+
+@command.command("uninstall", context_settings=CTX)
+def uninstall_cmd() -> int:
+    """Remove the shims and restore any hook kept as <hook>.legacy.
+
+    \b
+    Examples:
+      git elite hooks uninstall
+    """
+    for line in uninstall(None) or ["no git elite hooks installed"]:
+        output.info(line)
+    return 0

@@ -1,0 +1,101 @@
+"""`git elite init [PATH] [--name N] [--rad]`: create a registry repository (SPEC §4, §5.3)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import click
+
+from git_elite import output
+from git_elite.errors import RegistryError
+
+CTX = {"help_option_names": ["-h", "--help"]}
+
+README = """# {name}
+
+A registry of elite agent manifests managed by `git elite`.
+Every file here is checked by git hooks; nothing unsigned, forged, replayed or hijacked gets in.
+
+| path | what |
+|---|---|
+| `IDENTITY.json` | registry identity and policy, signed by its delegates |
+| `INDEX.json` | derived ranking of the agents, rebuilt on every commit (do not edit) |
+| `agents/<agent_id>/manifest.json` | a signed manifest (`profile.json` hashes to its id) |
+| `agents/<agent_id>/tombstone.json` | the owner's signed withdrawal of an agent |
+| `endorsements/<from-nid>/<to-nid>.json` | signed endorsements |
+| `identities/<old-nid>/rotation.json` | signed key rotations |
+
+Use it:
+
+    git elite discover          # ranked, verified agents
+    git elite publish           # add your manifests (from any repository)
+    git elite verify --history  # audit every commit
+
+Clones should run `git elite hooks install` (checks commits, rebuilds INDEX.json, merges it).
+"""
+
+
+@click.command(context_settings=CTX)
+@click.argument("path", required=False, default=".", type=click.Path(file_okay=False,
+                                                                     path_type=Path))
+@click.option("--name", help="Registry name (default: the directory's name).")
+@click.option("--rad", is_flag=True, help="Also make it a Radicle repository (`rad init`).")
+@click.pass_context
+def command(ctx: click.Context, path: Path, name: str | None, rad: bool) -> int:
+    """Create a registry: signed IDENTITY.json, INDEX.json, .gitattributes, README, hooks and
+    the first commit. This node's identity becomes the owner and sole delegate.
+
+    \b
+    Examples:
+      git elite init chrysalis-elites
+      git elite init --name team-elites .
+      git elite init chrysalis-elites --rad
+    """
+    from git_elite import documents, git, identity, indexing, layout, store
+    from git_elite.cli import app
+    from git_elite.commands import hooks
+
+    key = identity.load_identity().key
+    path = path.resolve()
+    name = name or path.name
+    if (path / layout.IDENTITY).exists():
+        raise RegistryError(f"{path}: already a registry (IDENTITY.json exists)")
+    path.mkdir(parents=True, exist_ok=True)
+    git.run(["init", "-q", str(path)])
+    body = {"type": documents.REGISTRY_IDENTITY, "schema_version": 1, "version": 1,
+            "name": name, "owner_did": key.did, "delegates": [key.did], "threshold": 1,
+            "policy": {"publish": "open", "publishers": [], "min_total_tasks": 0,
+                       "min_success_rate": 0.0, "max_manifest_bytes": 65536},
+            "created_at": app(ctx).now}
+    signed = documents.sign_multi(body, [key])
+    problems = documents.check(documents.to_bytes(signed), layout.IDENTITY)[1]
+    if problems:
+        raise RegistryError(f"{layout.IDENTITY}: {problems[0].message}", rule="identity")
+    files = {layout.IDENTITY: documents.to_bytes(signed),
+             layout.INDEX: indexing.dumps(indexing.build(signed, [])),
+             ".gitattributes": layout.GITATTRIBUTES.encode(),
+             "README.md": README.format(name=name).encode()}
+    for rel, data in files.items():
+        store.atomic_write(path / rel, data)
+    hooks.install(path)
+    git.run(["add", "--", *files], path)
+    git.run(["commit", "-q", "-m", f"Create registry {name}"], path)
+    output.info(f"created registry {name} in {path} (owner {key.did})")
+    if rad:
+        _rad_init(path, name)
+    return 0
+
+
+def _rad_init(path: Path, name: str) -> None:
+    if shutil.which("rad") is None:
+        output.warn("`rad` is not on PATH: install Radicle (https://radicle.xyz) and run "
+                    f"`rad init` in {path} to share the registry on the Radicle network")
+        return
+    proc = subprocess.run(["rad", "init", "--name", name, "--description",
+                           "git elite registry", "--public", "--no-confirm"], cwd=path,
+                          check=False)
+    if proc.returncode != 0:
+        raise RegistryError(f"rad init failed (exit {proc.returncode}); the git registry in "
+                            f"{path} is ready, run `rad init` there yourself")

@@ -1,0 +1,109 @@
+"""A registry in git: the engine applied to commits, pushes and revisions.
+
+This is the API for hooks, `verify`, `publish` and `discover`:
+- `check_commit(repo, commit)`: every problem of one commit against its first parent;
+- `check_push(repo, cwd, updates)`: what pre-receive checks (refs, then every new commit);
+- `audit(repo, rev)` / `audit_history(repo, cwd, rev)`: `verify`;
+- `rebuild_index(parent_state, changes, new_state)`: INDEX.json bytes for a commit.
+It does not print and does not exit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from git_elite import engine, git, indexing, layout
+from git_elite.errors import Problem
+from git_elite.state import EMPTY, Change, MemoryState, State, additions
+
+
+class RefUpdate(NamedTuple):
+    old: str
+    new: str
+    ref: str
+
+
+def rebuild_index(parent: State, changes: Iterable[Change], new: State) -> bytes:
+    """The INDEX.json bytes `new` must carry (O(changed) from the parent's INDEX.json)."""
+    return indexing.dumps(engine.expected_index(parent, list(changes), new))
+
+
+def check_commit(repo: Any, commit: str) -> list[Problem]:
+    """Every problem of `commit` checked against its first parent's state."""
+    parent = git.parent_of(repo, commit)
+    old_tree = git.commit_tree(repo, parent)
+    new_tree = git.commit_tree(repo, commit)
+    changes = git.diff_trees(repo, old_tree, new_tree)
+    found = engine.check_change(git.TreeState(repo, old_tree), changes,
+                                git.TreeState(repo, new_tree))
+    return [p.at(commit) for p in found]
+
+
+def registry_branch(cwd: str | Path | None) -> str:
+    """`git config elite.branch`, else the branch HEAD names, as a full ref name."""
+    branch = git.config_get("elite.branch", cwd) or git.head_branch(cwd) or "refs/heads/main"
+    return branch if branch.startswith("refs/") else f"refs/heads/{branch}"
+
+
+def check_push(repo: Any, cwd: str | Path | None, updates: Sequence[RefUpdate]
+               ) -> tuple[list[Problem], int]:
+    """pre-receive: ref rules, then every new commit of the registry branch against its
+    parent. Returns (problems, number of commits checked). Never writes a ref."""
+    branch = registry_branch(cwd)
+    allow_other = (git.config_get("elite.allowOtherRefs", cwd) or "").lower() in ("true", "1",
+                                                                               "yes", "on")
+    problems: list[Problem] = []
+    checked = 0
+    for update in updates:
+        if update.ref != branch:
+            if not allow_other:
+                problems.append(Problem("branch", update.ref, f"only {branch} may be pushed "
+                                        "to this registry (git config elite.allowOtherRefs "
+                                        "true allows other refs)", update.new))
+            continue
+        if update.new == git.ZERO:
+            problems.append(Problem("branch", update.ref, "the registry branch cannot be "
+                                    "deleted", update.old))
+            continue
+        if update.old != git.ZERO and not git.is_ancestor(cwd, update.old, update.new):
+            problems.append(Problem("non-fast-forward", update.ref, "history of the registry "
+                                    "branch cannot be rewritten (not a fast-forward)",
+                                    update.new))
+            continue
+        for commit in git.new_commits(cwd, update.old, update.new):
+            problems += check_commit(repo, commit)
+            checked += 1
+    return problems, checked
+
+
+def audit(repo: Any, rev: str) -> list[Problem]:
+    """Every file of the tree at `rev` checked as if added to an empty registry."""
+    commit = str(repo.revparse_single(rev).peel(git._pygit2().Commit).id)
+    files = git.state_at(repo, commit).files()
+    found = engine.check_change(EMPTY, additions(files), MemoryState(files))
+    return [p.at(commit) for p in found]
+
+
+def audit_history(repo: Any, cwd: str | Path | None, rev: str) -> tuple[list[Problem], int]:
+    """Every first-parent commit up to `rev`, each against its parent."""
+    commits = git.first_parent_history(cwd, rev)
+    problems: list[Problem] = []
+    for commit in commits:
+        problems += check_commit(repo, commit)
+    return problems, len(commits)
+
+
+def identity_body(state: State) -> dict[str, Any] | None:
+    """The parsed IDENTITY.json of a state (as stored), or None."""
+    from git_elite import documents
+    from git_elite.errors import EliteError
+
+    raw = state.read(layout.IDENTITY)
+    if raw is None:
+        return None
+    try:
+        return documents.parse(raw, layout.IDENTITY, documents.REGISTRY_IDENTITY).body
+    except EliteError:
+        return None
