@@ -170,4 +170,8 @@ def decode_signature(text: object) -> bytes:
         raise SignatureError("signature is not base64/base64url", rule="signature") from None
     if len(raw) != 64:
         raise SignatureError(f"signature has {len(raw)} bytes, not 64", rule="signature")
+    if base64.b64encode(raw).rstrip(b"=").decode() != compact:
+        # 86 characters carry 516 bits: the last 4 must be zero, or 16 texts give one signature
+        raise SignatureError("signature is not canonical base64 (non-zero trailing bits)",
+                             rule="signature")
     return raw
