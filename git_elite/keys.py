@@ -55,10 +55,16 @@ def did_from_nid(nid: str) -> str:
     return did
 
 
-@lru_cache(maxsize=65536)
 def public_from_did(did: str) -> bytes:
     """The 32-byte key of an Ed25519 did:key; IdentityError for anything else."""
-    if not isinstance(did, str) or not did.startswith(DID_PREFIX + "z"):
+    if not isinstance(did, str):  # checked before the cache: a list or dict is unhashable
+        raise IdentityError(f"{str(did)[:80]!r} is not a did:key with a base58btc (z) key")
+    return _public_from_did(did)
+
+
+@lru_cache(maxsize=65536)
+def _public_from_did(did: str) -> bytes:
+    if not did.startswith(DID_PREFIX + "z"):
         raise IdentityError(f"{str(did)[:80]!r} is not a did:key with a base58btc (z) key")
     encoded = did[len(DID_PREFIX) + 1:]
     if not _B58_ALPHABET.fullmatch(encoded):
