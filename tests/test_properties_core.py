@@ -517,3 +517,26 @@ def test_non_canonical_r_or_a_refused_in_documents(index: int) -> None:
     assert not keys.verify(public, bytes.fromhex(case["message"]), sig)
     assert _refused_doc(_manifest_with(keys.did_from_public(public), sig)) & {
         "schema", "signature"}
+
+
+# ---------------------------------------------------------------- fixtures/attacks
+ATTACKS = ROOT / "fixtures" / "attacks"
+ATTACK_CASES: dict[str, dict[str, str]] = json.loads((ATTACKS / "cases.json").read_text())
+
+
+def test_attack_fixtures_are_reproducible() -> None:
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, str(ATTACKS / "make.py"), "--check"],
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.parametrize("name", sorted(ATTACK_CASES))
+def test_attack_fixture_refused_by_the_expected_rule(name: str) -> None:
+    case = ATTACK_CASES[name]
+    _, problems = documents.check((ATTACKS / case["file"]).read_bytes(), case["path"],
+                                  documents.MANIFEST)
+    assert {p.rule for p in problems} == (set() if case["expect"] == "ok" else {case["expect"]})
+    assert all("\n" not in p.message for p in problems)
