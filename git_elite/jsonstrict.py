@@ -36,6 +36,8 @@ def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def _int(text: str) -> int:
+    if len(text.lstrip("-")) > len(str(MAX_SAFE_INT)):  # int() refuses > 4300 digits anyway
+        raise _Reject(f"integer {text[:40]} is outside ±(2^53−1)")
     value = int(text)
     if -MAX_SAFE_INT <= value <= MAX_SAFE_INT:
         return value

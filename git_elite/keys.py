@@ -56,10 +56,16 @@ def did_from_nid(nid: str) -> str:
     return did
 
 
-@lru_cache(maxsize=65536)
 def public_from_did(did: str) -> bytes:
     """The 32-byte key of an Ed25519 did:key; IdentityError for anything else."""
-    if not isinstance(did, str) or not did.startswith(DID_PREFIX + "z"):
+    if not isinstance(did, str):  # checked before the cache: a list or dict is unhashable
+        raise IdentityError(f"{str(did)[:80]!r} is not a did:key with a base58btc (z) key")
+    return _public_from_did(did)
+
+
+@lru_cache(maxsize=65536)
+def _public_from_did(did: str) -> bytes:
+    if not did.startswith(DID_PREFIX + "z"):
         raise IdentityError(f"{str(did)[:80]!r} is not a did:key with a base58btc (z) key")
     encoded = did[len(DID_PREFIX) + 1:]
     if not _B58_ALPHABET.fullmatch(encoded):
@@ -171,4 +177,8 @@ def decode_signature(text: object) -> bytes:
         raise SignatureError("signature is not base64/base64url", rule="signature") from None
     if len(raw) != 64:
         raise SignatureError(f"signature has {len(raw)} bytes, not 64", rule="signature")
+    if base64.b64encode(raw).rstrip(b"=").decode() != compact:
+        # 86 characters carry 516 bits: the last 4 must be zero, or 16 texts give one signature
+        raise SignatureError("signature is not canonical base64 (non-zero trailing bits)",
+                             rule="signature")
     return raw
