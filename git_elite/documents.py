@@ -28,6 +28,10 @@ SIGNER_FIELD = {MANIFEST: "owner_did", TOMBSTONE: "owner_did", ENDORSEMENT: "fro
 # fields left out of the signing input, per type
 UNSIGNED_FIELDS = {REGISTRY_IDENTITY: ("signatures",), KEY_ROTATION: ("signature_ed25519",
                    "to_signature")}
+# fields holding a did:key, checked as keys (unknown manifest fields are free-form)
+DID_FIELDS = {MANIFEST: ("owner_did",), TOMBSTONE: ("owner_did",), TRAINING_JOB: ("owner_did",),
+              REGISTRY_IDENTITY: ("owner_did",), ENDORSEMENT: ("from", "to"),
+              KEY_ROTATION: ("from", "to")}
 MAX_BYTES = {MANIFEST: 64 * 1024, AGENT_CONFIG: 64 * 1024, REGISTRY_IDENTITY: 1024 * 1024,
              TOMBSTONE: 8 * 1024, ENDORSEMENT: 16 * 1024, KEY_ROTATION: 8 * 1024,
              TRAINING_JOB: 256 * 1024}
@@ -116,7 +120,7 @@ def _did_ok(value: Any) -> str | None:
 
 def _cross_field(kind: str, body: dict[str, Any]) -> list[str]:
     out: list[str] = []
-    for field in ("owner_did", "from", "to"):
+    for field in DID_FIELDS.get(kind, ()):
         if field in body and (msg := _did_ok(body[field])):
             out.append(f"{field}: {msg}")
     if kind == MANIFEST:

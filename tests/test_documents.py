@@ -180,3 +180,13 @@ def test_sign_refuses_rotation_and_foreign_signer() -> None:
         documents.sign(GOOD[R], generate.key("alice"))
     with pytest.raises(Exception, match="not this node"):
         documents.sign(GOOD[E], generate.key("bob"))
+
+
+def test_manifest_unknown_field_named_to_is_free_form() -> None:
+    """Unknown top-level manifest fields are allowed and signed (SPEC §5), whatever their name."""
+    from fixtures.generate import key, manifest, profile
+
+    body = manifest(profile())
+    body["to"] = []
+    signed = documents.sign(body, key("alice"))
+    assert documents.check(documents.to_bytes(signed), "m.json")[1] == []
