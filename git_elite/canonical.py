@@ -105,8 +105,11 @@ _C_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_ke
                               allow_nan=False, check_circular=False)
 
 
-def _plain(value: Any) -> bool:
-    """True when the C encoder's output of `value` is its JCS form (see above)."""
+def _plain(value: Any) -> int:
+    """PLAIN when the C encoder's output of `value` is its JCS form (see above), WHOLE when it
+    is after integral floats (|x| < 2^53, where str(int(x)) is the ES6 form) become ints,
+    else EXACT (only the exact encoder below gets it right)."""
+    found = PLAIN
     stack = [value]
     while stack:
         container = stack.pop()
@@ -120,22 +123,38 @@ def _plain(value: Any) -> bool:
             if kind is dict or kind is list:
                 stack.append(item)
             elif kind is float:
-                # non-integral, 1e-4 <= |x| < 1e16: repr and ES6 agree
-                if not 1e-4 <= abs(item) < 1e16 or item.is_integer():
-                    return False
+                if item.is_integer() and abs(item) < 2**53:
+                    found = WHOLE
+                elif not 1e-4 <= abs(item) < 1e16 or item.is_integer():
+                    return EXACT  # non-integral, 1e-4 <= |x| < 1e16: repr is the ES6 form
             elif (kind is int and not -MAX_SAFE_INT <= item <= MAX_SAFE_INT) or (
                     kind is not str and kind is not int and kind is not bool and item is not None):
-                return False
-    return True
+                return EXACT
+    return found
+
+
+PLAIN, WHOLE, EXACT = 0, 1, 2
+
+
+def _whole_floats_as_ints(value: Any) -> Any:
+    kind = type(value)
+    if kind is dict:
+        return {k: _whole_floats_as_ints(v) for k, v in value.items()}
+    if kind is list:
+        return [_whole_floats_as_ints(v) for v in value]
+    if kind is float and value.is_integer():
+        return int(value)
+    return value
 
 
 def _fast(value: Any) -> bytes | None:
     if type(value) is not dict and type(value) is not list:
         return None
     try:
-        if not _plain(value):
+        found = _plain(value)
+        if found == EXACT:
             return None
-        text = _C_ENCODER.encode(value)
+        text = _C_ENCODER.encode(value if found == PLAIN else _whole_floats_as_ints(value))
         if not text.isascii() and _ASTRAL.search(text):
             return None
         return text.encode("utf-8")
