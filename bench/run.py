@@ -248,8 +248,38 @@ def measure_memory(b: Bench) -> list[Row]:
                 "python + git_elite imported", base / 1024, "reported", False, None)]
 
 
+# --- (e) scale: sizes per agent, for docs/scale.md -------------------------------------
+
+def _git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True,
+                          text=True).stdout
+
+
+def measure_scale(b: Bench) -> list[Row]:
+    rows = []
+    for n in b.sizes:
+        repo = b.repo(n)
+        tree = int(_git(repo, "cat-file", "-s", "main:agents"))
+        index = int(_git(repo, "cat-file", "-s", "main:INDEX.json"))
+        blobs = sum(int(line.split()[3]) for line in
+                    _git(repo, "ls-tree", "-r", "-l", "main", "agents").splitlines())
+        with tempfile.TemporaryDirectory() as tmp:
+            start = time.perf_counter()
+            _git(repo, "clone", "-q", "--bare", "--no-local", str(repo), f"{tmp}/c.git")
+            took = time.perf_counter() - start
+            pack = sum(f.stat().st_size for f in Path(tmp, "c.git", "objects").rglob("*.pack"))
+        b.notes.append(f"{n} agents: clone (--no-local) {took:.1f} s, pack {pack / 2**20:.1f} "
+                       f"MiB; flat agents/ tree object {tree / 2**10:.0f} KiB; INDEX.json "
+                       f"{index / 2**20:.2f} MiB")
+        rows += [Row(f"INDEX.json bytes per agent, {n}", index / n, "B", "manifest+profile "
+                     "bytes per agent", blobs / n, "reported", False, None),
+                 Row(f"clone pack bytes per agent, {n}", pack / n, "B", "manifest+profile "
+                     "bytes per agent", blobs / n, "reported", False, None)]
+    return rows
+
+
 MEASUREMENTS: list[Callable[[Bench], list[Row]]] = [
-    measure_verify, measure_startup, measure_git_ssh, measure_memory]
+    measure_verify, measure_startup, measure_git_ssh, measure_memory, measure_scale]
 
 
 # --- report -----------------------------------------------------------------------------
