@@ -8,6 +8,7 @@ reference is several times slower and the verifier canonicalizes every manifest 
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from json.encoder import encode_basestring
@@ -33,7 +34,7 @@ def format_number(value: float) -> str:
     whole, _, frac = mantissa.partition(".")
     digits = (whole + frac).lstrip("0")
     # n: position of the decimal point relative to the first significant digit
-    leading_zeros = len(whole + frac) - len((whole + frac).lstrip("0"))
+    leading_zeros = len(whole + frac) - len(digits)
     n = len(whole) + (int(exp) if exp else 0) - leading_zeros
     digits = digits.rstrip("0") or "0"
     k = len(digits)
@@ -97,8 +98,75 @@ def _encode(value: Any, out: list[str]) -> None:
         raise JsonError(f"{kind.__name__} is not a JSON value", rule="json")
 
 
+# Fast path: the C encoder of the json module gives the JCS bytes when every key is a str,
+# no string holds an astral character (code-point order is then UTF-16 order), every int is
+# within ±(2^53−1) and every float is one whose repr is already its ES6 form.
+_C_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True,
+                              allow_nan=False, check_circular=False)
+
+
+def _plain(value: Any) -> int:
+    """PLAIN when the C encoder's output of `value` is its JCS form (see above), WHOLE when it
+    is after integral floats (|x| < 2^53, where str(int(x)) is the ES6 form) become ints,
+    else EXACT (only the exact encoder below gets it right)."""
+    found = PLAIN
+    stack = [value]
+    while stack:
+        container = stack.pop()
+        if type(container) is dict:
+            "".join(container)  # TypeError unless every key is a str
+            items: Any = container.values()
+        else:
+            items = container
+        for item in items:
+            kind = type(item)
+            if kind is dict or kind is list:
+                stack.append(item)
+            elif kind is float:
+                if item.is_integer() and abs(item) < 2**53:
+                    found = WHOLE
+                elif not 1e-4 <= abs(item) < 1e16 or item.is_integer():
+                    return EXACT  # non-integral, 1e-4 <= |x| < 1e16: repr is the ES6 form
+            elif (kind is int and not -MAX_SAFE_INT <= item <= MAX_SAFE_INT) or (
+                    kind is not str and kind is not int and kind is not bool and item is not None):
+                return EXACT
+    return found
+
+
+PLAIN, WHOLE, EXACT = 0, 1, 2
+
+
+def _whole_floats_as_ints(value: Any) -> Any:
+    kind = type(value)
+    if kind is dict:
+        return {k: _whole_floats_as_ints(v) for k, v in value.items()}
+    if kind is list:
+        return [_whole_floats_as_ints(v) for v in value]
+    if kind is float and value.is_integer():
+        return int(value)
+    return value
+
+
+def _fast(value: Any) -> bytes | None:
+    if type(value) is not dict and type(value) is not list:
+        return None
+    try:
+        found = _plain(value)
+        if found == EXACT:
+            return None
+        text = _C_ENCODER.encode(value if found == PLAIN else _whole_floats_as_ints(value))
+        if not text.isascii() and _ASTRAL.search(text):
+            return None
+        return text.encode("utf-8")
+    except (TypeError, ValueError, RecursionError):
+        return None  # the exact path below reports it
+
+
 def canonicalize(value: Any) -> bytes:
     """The RFC 8785 bytes of a JSON value."""
+    fast = _fast(value)
+    if fast is not None:
+        return fast
     out: list[str] = []
     _encode(value, out)
     try:

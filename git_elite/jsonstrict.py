@@ -57,6 +57,13 @@ def _constant(name: str) -> Any:
 
 _DECODER = json.JSONDecoder(object_pairs_hook=_pairs, parse_int=_int, parse_float=_float,
                             parse_constant=_constant)
+# The fast decoder leaves integers to the C scanner. It is used only when the bytes hold no
+# run of 16 digits, so every integer in them is within ±(2^53−1); anything else goes through
+# the checking hook above.
+_FAST_DECODER = json.JSONDecoder(object_pairs_hook=_pairs, parse_float=_float,
+                                 parse_constant=_constant)
+_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_LONG_DIGIT_RUN = b"0" * 16
 
 
 def _depth_ok(value: Any, depth: int, check_strings: bool) -> None:
@@ -95,8 +102,11 @@ def loads(data: bytes, *, name: str, max_bytes: int = DEFAULT_MAX_BYTES) -> Any:
     except UnicodeDecodeError as err:
         raise JsonError(f"not valid UTF-8 (byte {err.start})", rule="json", path=name) from None
     try:
-        value = _DECODER.decode(text)
-        _depth_ok(value, 1, bool(_SURROGATE_ESCAPE.search(data)))
+        slow = _LONG_DIGIT_RUN in data.translate(_DIGITS_AS_ZERO)
+        value = (_DECODER if slow else _FAST_DECODER).decode(text)
+        check_strings = _SURROGATE_ESCAPE.search(data) is not None
+        if check_strings or data.count(b"[") + data.count(b"{") > MAX_DEPTH:
+            _depth_ok(value, 1, check_strings)
     except _Reject as err:
         raise JsonError(str(err), rule="json", path=name) from None
     except RecursionError:

@@ -1,0 +1,80 @@
+"""bench/synth.py builds a well-formed registry (so the benchmark code cannot rot)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from git_elite import canonical, documents
+
+BENCH = Path(__file__).resolve().parent.parent / "bench"
+sys.path.insert(0, str(BENCH))
+import synth  # noqa: E402
+
+N = 20
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return synth.build(N, tmp_path_factory.mktemp("bench"))
+
+
+def _files(repo: Path) -> list[str]:
+    out = subprocess.run(["git", "ls-tree", "-r", "--name-only", "main"], cwd=repo, check=True,
+                         capture_output=True, text=True).stdout
+    return out.splitlines()
+
+
+def test_layout_is_spec_section_4(registry: Path) -> None:
+    files = _files(registry)
+    assert {".gitattributes", "IDENTITY.json", "INDEX.json"} <= set(files)
+    agents = [f for f in files if f.startswith("agents/")]
+    assert len(agents) == 2 * N
+    for path in agents:
+        _, agent_id, name = path.split("/")
+        assert len(agent_id) == 64 and name in ("manifest.json", "profile.json")
+
+
+def test_every_manifest_checks_and_binds_to_its_profile(registry: Path) -> None:
+    manifests = synth.read_blobs(registry)
+    profiles = dict(synth.read_blobs(registry, "/profile.json"))
+    owners = set()
+    for path, raw in manifests:
+        doc, problems = documents.check(raw, path, documents.MANIFEST)
+        assert problems == [] and doc is not None
+        agent_id = path.split("/")[1]
+        profile = json.loads(profiles[f"agents/{agent_id}/profile.json"])
+        assert hashlib.sha256(canonical.canonicalize(profile)).hexdigest() == agent_id
+        assert doc.body["agent_id"] == agent_id
+        assert doc.body["system_prompt_fingerprint"] == profile["system_prompt_hash"]
+        owners.add(doc.signer)
+    assert len(owners) == N  # 200 owners, round robin
+
+
+def test_identity_is_signed_and_index_lists_every_agent(registry: Path) -> None:
+    blobs = dict(synth.read_blobs(registry, ".json"))
+    _, problems = documents.check(blobs["IDENTITY.json"], "IDENTITY.json")
+    assert problems == []
+    index = json.loads(blobs["INDEX.json"])
+    ids = {p.split("/")[1] for p in blobs if p.endswith("/manifest.json")}
+    assert index["agent_count"] == N and set(index["agents"]) == ids
+    for aid, row in index["agents"].items():
+        raw = blobs[f"agents/{aid}/manifest.json"]
+        assert row["manifest_sha256"] == hashlib.sha256(raw).hexdigest()
+    general = index["rankings"]["general"]
+    assert all(index["agents"][a]["elite"] for a in general)
+    scores = [index["agents"][a]["score_ppm"] for a in general]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_build_is_cached_and_deterministic(registry: Path, tmp_path: Path) -> None:
+    again = synth.build(N, tmp_path)
+    head = ["git", "rev-parse", "main"]
+    assert subprocess.run(head, cwd=registry, capture_output=True, text=True).stdout == \
+        subprocess.run(head, cwd=again, capture_output=True, text=True).stdout
+    assert synth.build(N, tmp_path) == again
