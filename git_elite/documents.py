@@ -6,8 +6,6 @@ live here. Results are lists of `Problem`s so callers can report every problem a
 
 from __future__ import annotations
 
-import binascii
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -181,27 +179,13 @@ def _check_one(doc: Document, did: Any, sig: Any, sig_field: str, message: bytes
         return Problem("signature", doc.path, f"unsigned: no {sig_field}")
     try:
         public = keys.public_from_did(did)
-        raw = _decode_signature(sig)
+        raw = keys.decode_signature(sig)
     except EliteError as err:
         return Problem("signature", doc.path, f"{sig_field}: {err.message}")
     if not keys.verify(public, message, raw):
         return Problem("signature", doc.path,
                        f"{sig_field} does not verify for {did} (forged or altered)")
     return None
-
-
-_BASE64URL_86 = re.compile(r"[A-Za-z0-9_-]{86}")
-
-
-def _decode_signature(sig: Any) -> bytes:
-    """keys.decode_signature, with a shortcut for the one form this tool emits."""
-    if type(sig) is str and len(sig) == 86 and _BASE64URL_86.fullmatch(sig):
-        text = sig.replace("-", "+").replace("_", "/") + "=="
-        try:
-            return binascii.a2b_base64(text.encode("ascii"), strict_mode=True)
-        except binascii.Error:
-            pass
-    return keys.decode_signature(sig)
 
 
 def valid_signers(doc: Document) -> tuple[set[str], list[Problem]]:
