@@ -3,7 +3,7 @@
 `assert_no_secret(output, seeds)` looks for each 32-byte seed in every encoding it could
 leak in: hex (either case) of the seed, of seed||pub and pub||seed; base58 of the same;
 base64 and base64url (padded or not, at each of the three byte alignments, so a seed inside
-a longer base64 blob is still found); the `secretKeyBase58` field name; OpenSSH/PEM private
+a longer base64 blob is still found); a `secretKeyBase58` field with a value; OpenSSH/PEM private
 key block markers. `assert_repo_has_no_secret(repo, seeds)` runs it on every object of every
 ref (`git rev-list --objects --all` + `git cat-file --batch`). No stubs: both are exercised
 against planted secrets in tests/test_secret_hygiene.py.
@@ -12,6 +12,7 @@ against planted secrets in tests/test_secret_hygiene.py.
 from __future__ import annotations
 
 import base64
+import re
 import subprocess
 from collections.abc import Iterable
 from pathlib import Path
@@ -20,8 +21,9 @@ import base58
 
 from git_elite import keys
 
-MARKERS = (b"-----BEGIN OPENSSH PRIVATE KEY-----", b"PRIVATE KEY-----", b"secretKeyBase58",
-           b"openssh-key-v1")
+MARKERS = (b"-----BEGIN OPENSSH PRIVATE KEY-----", b"PRIVATE KEY-----", b"openssh-key-v1")
+# the identity field *with a value*: naming the field in an error message is not a leak
+SECRET_FIELD = re.compile(rb'"secretKeyBase58"\s*:\s*"[^"]')
 
 
 def _b64_variants(raw: bytes) -> list[bytes]:
@@ -53,6 +55,8 @@ def find_secret(data: str | bytes, seeds: Iterable[bytes]) -> list[str]:
     blob = data.encode("utf-8", "surrogateescape") if isinstance(data, str) else data
     lower = blob.lower()
     hits = [m.decode() for m in MARKERS if m.lower() in lower]
+    if SECRET_FIELD.search(blob):
+        hits.append("secretKeyBase58 field with a value")
     for seed in seeds:
         for label, needle in encodings(seed).items():
             if needle in blob:

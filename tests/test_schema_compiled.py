@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
-from git_elite import canonical, documents, jsonstrict, schema
+from git_elite import canonical, jsonstrict, schema
 from git_elite.errors import JsonError
 
 DID_A = "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"
@@ -201,8 +201,14 @@ def test_strict_loads_fast_path_matches_exact_path(value: Any) -> None:
         assert got == expected
 
 
-def test_signature_shortcut_equals_keys_decoder() -> None:
+def test_signature_fast_path_equals_the_general_decoder() -> None:
+    """keys.decode_signature's 86-character fast path agrees with its general path (reached
+    here by padding the same text), and refuses non-zero trailing bits like it."""
     from git_elite import keys
+    from git_elite.errors import SignatureError
 
-    for sig in [SIG, "_" * 86, "-" * 85 + "A", "A" * 85 + "B"]:
-        assert documents._decode_signature(sig) == keys.decode_signature(sig)
+    for sig in [SIG, "_" * 85 + "w", "-" * 85 + "A", "A" * 85 + "Q"]:
+        assert keys.decode_signature(sig) == keys.decode_signature(sig + "==")
+    for sig in ["A" * 85 + "B", "_" * 86]:
+        with pytest.raises(SignatureError):
+            keys.decode_signature(sig)
