@@ -78,3 +78,11 @@ def test_build_is_cached_and_deterministic(registry: Path, tmp_path: Path) -> No
     assert subprocess.run(head, cwd=registry, capture_output=True, text=True).stdout == \
         subprocess.run(head, cwd=again, capture_output=True, text=True).stdout
     assert synth.build(N, tmp_path) == again
+
+
+def test_registry_passes_the_real_audit(registry: Path) -> None:
+    """The synthetic registry is what `git elite verify` accepts: every rule, INDEX included."""
+    from git_elite import git
+    from git_elite.registry import audit
+
+    assert audit(git.open_repo(registry), "HEAD") == []
