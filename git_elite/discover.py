@@ -84,15 +84,15 @@ def _number(value: Any) -> bool:
     return type(value) in (int, float)
 
 
-def candidate(registry: str, agent_id: str, entry: Any, task_type: str | None
-              ) -> Candidate | None:
+def candidate(registry: str, agent_id: str, entry: Any, task_type: str | None, *,
+              elite_only: bool = True) -> Candidate | None:
     """The candidate an INDEX entry gives for `task_type` (None: general ranking), or None
     when it is not ranked there (not elite, type missing or count < 10, malformed)."""
-    if not isinstance(entry, dict) or entry.get("elite") is not True:
+    if not isinstance(entry, dict) or (elite_only and entry.get("elite") is not True):
         return None
     if task_type is None:
-        rate, total, score = entry.get("success_rate"), entry.get("total_tasks"), \
-            entry.get("score_ppm")
+        rate: Any = entry.get("success_rate")
+        total, score = entry.get("total_tasks"), entry.get("score_ppm")
         if not (_number(rate) and type(total) is int and type(score) is int):
             return None
         return Candidate(registry, agent_id, entry, GENERAL, rate, total, score)
@@ -101,7 +101,8 @@ def candidate(registry: str, agent_id: str, entry: Any, task_type: str | None
     recent = entry.get("recent_tasks_7d")
     if not isinstance(stats, dict) or type(recent) is not int:
         return None
-    rate, count = stats.get("success_rate"), stats.get("count")
+    rate = stats.get("success_rate")
+    count = stats.get("count")
     if not (_number(rate) and type(count) is int) or count < indexing.TASK_TYPE_MIN_COUNT:
         return None
     _, score = indexing.score(rate, count, recent)
@@ -162,13 +163,14 @@ def select(groups: Mapping[str, list[Candidate]], filters: Filters,
         if resolved >= 0:
             rows.append(_row(len(rows) + 1, group, resolved, trusted))
             continue
-        winner = _resolve(group, verify, dropped)
+        winner = resolve(group, verify, dropped)
         if winner is not None and passes(group[winner], filters, trusted):
             heapq.heappush(heap, (-group[winner].score_ppm, agent_id, winner))
     return rows, dropped
 
 
-def _resolve(group: list[Candidate], verify: Verify, dropped: list[Dropped]) -> int | None:
+def resolve(group: list[Candidate], verify: Verify, dropped: list[Dropped]) -> int | None:
+    """Position of the newest valid candidate of a (newest first) group; failures noted."""
     for position, c in enumerate(group):
         problems = tuple(verify(c))
         if not problems:
