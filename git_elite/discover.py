@@ -20,6 +20,7 @@ from git_elite import indexing
 from git_elite.errors import Problem
 
 GENERAL = "general"
+SAFE = 2**53 - 1
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,12 @@ class Filters:
 
 
 def _number(value: Any) -> bool:
-    return type(value) in (int, float)
+    """A finite number within ±(2^53-1) (INDEX.json's numbers are checked where used)."""
+    return type(value) in (int, float) and -SAFE <= value <= SAFE
+
+
+def _count(value: Any) -> bool:
+    return type(value) is int and 0 <= value <= SAFE
 
 
 def candidate(registry: str, agent_id: str, entry: Any, task_type: str | None, *,
@@ -93,17 +99,17 @@ def candidate(registry: str, agent_id: str, entry: Any, task_type: str | None, *
     if task_type is None:
         rate: Any = entry.get("success_rate")
         total, score = entry.get("total_tasks"), entry.get("score_ppm")
-        if not (_number(rate) and type(total) is int and type(score) is int):
+        if not (_number(rate) and _count(total) and _count(score)):
             return None
         return Candidate(registry, agent_id, entry, GENERAL, rate, total, score)
     types = entry.get("task_types")
     stats = types.get(task_type) if isinstance(types, dict) else None
     recent = entry.get("recent_tasks_7d")
-    if not isinstance(stats, dict) or type(recent) is not int:
+    if not isinstance(stats, dict) or not _count(recent):
         return None
     rate = stats.get("success_rate")
     count = stats.get("count")
-    if not (_number(rate) and type(count) is int) or count < indexing.TASK_TYPE_MIN_COUNT:
+    if not (_number(rate) and _count(count)) or count < indexing.TASK_TYPE_MIN_COUNT:
         return None
     _, score = indexing.score(rate, count, recent)
     return Candidate(registry, agent_id, entry, task_type, rate, count, score)
