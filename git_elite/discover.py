@@ -14,7 +14,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 from git_elite import indexing
 from git_elite.errors import Problem
@@ -86,7 +86,7 @@ def _number(value: Any) -> bool:
     return type(value) in (int, float) and -SAFE <= value <= SAFE
 
 
-def _count(value: Any) -> bool:
+def _count(value: Any) -> TypeGuard[int]:
     return type(value) is int and 0 <= value <= SAFE
 
 
