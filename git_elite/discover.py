@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, TypeGuard
+from dataclasses import dataclass
+from typing import Any, NamedTuple, TypeGuard
 
 from git_elite import indexing
 from git_elite.errors import Problem
@@ -23,13 +23,13 @@ GENERAL = "general"
 SAFE = 2**53 - 1
 
 
-@dataclass(frozen=True)
-class Candidate:
-    """One agent as one registry's INDEX.json lists it (not verified yet)."""
+class Candidate(NamedTuple):
+    """One agent as one registry's INDEX.json lists it (not verified yet). A NamedTuple:
+    a 100,000-agent registry makes 100,000 of them."""
 
     registry: str
     agent_id: str
-    entry: Mapping[str, Any] = field(repr=False)
+    entry: Mapping[str, Any]
     task_type: str
     success_rate: float
     total_tasks: int
@@ -157,8 +157,11 @@ def select(groups: Mapping[str, list[Candidate]], filters: Filters,
     """The ranked rows (score_ppm desc, agent_id asc), each group's newest valid candidate,
     filtered; verifying only what is needed to fill `top`."""
     heap: list[tuple[int, str, int]] = []  # (-score bound, agent_id, resolved index or -1)
+    plain = filters == Filters(filters.top)
     for agent_id, group in groups.items():
-        if any(passes(c, filters, trusted) for c in group):
+        if len(group) == 1 and (plain or passes(group[0], filters, trusted)):
+            heap.append((-group[0].score_ppm, agent_id, -1))
+        elif len(group) > 1 and any(passes(c, filters, trusted) for c in group):
             heap.append((-max(c.score_ppm for c in group), agent_id, -1))
     heapq.heapify(heap)
     rows: list[Row] = []
