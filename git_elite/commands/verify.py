@@ -5,10 +5,14 @@ from __future__ import annotations
 import re
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from git_elite import output
+
+if TYPE_CHECKING:
+    from git_elite.radicle import RadicleCheck
 
 CTX = {"help_option_names": ["-h", "--help"]}
 _URL = re.compile(r"^[a-z][a-z0-9+.-]*://|^[^/\s]+@[^/\s]+:")
@@ -23,7 +27,10 @@ def command(target: str, rev: str, history: bool, as_json: bool) -> int:
     """Audit a registry (work tree, bare repository or URL) against every rule.
 
     Without --history the tree at REV is checked as if every file were added to an empty
-    registry; with it, every first-parent commit is checked against its parent.
+    registry; with it, every first-parent commit is checked against its parent. For a
+    Radicle registry (a `rad clone` working copy, or a rad:// URL) whose storage is in
+    $RAD_HOME, it also checks that the registry owner is a delegate and that REV is the tip
+    a delegate signed; when the storage is not there it says so.
 
     \b
     Examples:
@@ -36,11 +43,11 @@ def command(target: str, rev: str, history: bool, as_json: bool) -> int:
             from git_elite import git
 
             git.run(["clone", "-q", "--bare", target, str(Path(tmp) / "registry.git")])
-            return _verify(str(Path(tmp) / "registry.git"), rev, history, as_json)
-    return _verify(target, rev, history, as_json)
+            return _verify(str(Path(tmp) / "registry.git"), rev, history, as_json, target)
+    return _verify(target, rev, history, as_json, target)
 
 
-def _verify(path: str, rev: str, history: bool, as_json: bool) -> int:
+def _verify(path: str, rev: str, history: bool, as_json: bool, origin: str) -> int:
     from git_elite import git, registry
 
     repo = git.open_repo(path)
@@ -51,8 +58,18 @@ def _verify(path: str, rev: str, history: bool, as_json: bool) -> int:
     else:
         problems = registry.audit(repo, rev)
         what = f"tree at {rev}"
+    check = _radicle(repo, path, origin, rev)
+    result: dict[str, Any] = {}
+    if check is not None:
+        problems += [p.at(check.signed_tip or _commit(path, rev)) for p in check.problems]
+        for note in check.notes:
+            output.info(f"git-elite: verify: {check.rid}: {note}")
+        result["radicle"] = {"rid": check.rid, "checked": check.checked, "ok": check.ok,
+                             "notes": list(check.notes), "delegates": list(check.delegates),
+                             "signed_by": list(check.signed_by)}
     if as_json:
-        output.emit_json({"ok": not problems, "problems": [p.to_dict() for p in problems]})
+        output.emit_json({"ok": not problems, "problems": [p.to_dict() for p in problems],
+                          **result})
     else:
         for p in problems:
             output.data(f"{(p.commit or '')[:7]} {p.line()}")
@@ -61,3 +78,34 @@ def _verify(path: str, rev: str, history: bool, as_json: bool) -> int:
         return 1
     output.info(f"git-elite: verify: {what} OK")
     return 0
+
+
+def _commit(path: str, rev: str) -> str:
+    from git_elite import git
+
+    return git.run(["rev-parse", "--verify", f"{rev}^{{commit}}"], path).stdout.decode().strip()
+
+
+def _radicle(repo: Any, path: str, origin: str, rev: str) -> RadicleCheck | None:
+    """SPEC §11 for a Radicle registry (a `rad clone` working copy or a rad:// URL): the
+    registry owner is a delegate and the tip is the one a delegate signed. None when the
+    registry is not a Radicle one."""
+    from git_elite import git, radicle, registry
+
+    storage: Path | None
+    if radicle.is_rad_url(origin):
+        rid = radicle.parse_url(origin).rid
+        storage = radicle.storage_path(rid)
+    else:
+        found = radicle.storage_for_worktree(path)
+        if found is None:
+            return None
+        rid, storage = found
+    tip = _commit(path, rev)
+    identity = registry.identity_body(git.state_at(repo, tip))
+    if identity is None:
+        return radicle.RadicleCheck.unchecked(rid, f"no valid IDENTITY.json at {rev}")
+    if storage is None or not storage.is_dir():
+        return radicle.RadicleCheck.unchecked(
+            rid, f"no Radicle storage for {rid} in {radicle.rad_home() / 'storage'}")
+    return radicle.check_storage(storage, rid, str(identity["owner_did"]), None, tip)

@@ -1,0 +1,168 @@
+"""`git elite discover`: ranked, verified agents across registries (SPEC §6, §8, §10, §11)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+from git_elite import output
+from git_elite.cli import app
+from git_elite.errors import EliteError, RegistryError, UsageError
+
+CTX = {"help_option_names": ["-h", "--help"]}
+DEFAULT_TOP = 20
+
+
+@click.command(context_settings=CTX)
+@click.option("--registry", "names", multiple=True, metavar="R",
+              help="Registry name, path or URL (repeatable). Default: the registry working "
+                   "copy you are in, else every known registry.")
+@click.option("--task-type", help="Rank by this task type's rate and count.")
+@click.option("--top", type=click.IntRange(min=0), default=DEFAULT_TOP, show_default=True,
+              help="Show the best N (0 = all).")
+@click.option("--min-success", type=click.FloatRange(0, 1), help="Minimum success rate.")
+@click.option("--min-tasks", type=click.IntRange(min=0), help="Minimum number of tasks.")
+@click.option("--trusted-only", is_flag=True, help="Only agents whose owner you trust.")
+@click.option("--json", "as_json", is_flag=True, help="Machine output (SPEC §10).")
+@click.option("--offline", is_flag=True, help="Use the cached copies; do not fetch.")
+@click.option("--httpd", "httpd_url", metavar="URL", help="Read a Radicle registry through "
+              "radicle-httpd at URL (with --rid), without cloning.")
+@click.option("--rid", help="Repository ID (rad:z…) for --httpd.")
+@click.pass_context
+def command(ctx: click.Context, names: tuple[str, ...], task_type: str | None, top: int,
+            min_success: float | None, min_tasks: int | None, trusted_only: bool,
+            as_json: bool, offline: bool, httpd_url: str | None, rid: str | None) -> int:
+    """List the best agents across registries, verified against the rule engine and
+    annotated with your trust set.
+
+    Only the agents shown are read and verified (manifest, profile, signature, binding,
+    policy, and that INDEX.json's entry is the manifest's); one that fails is dropped with
+    a warning. Duplicates across registries: the newest valid manifest wins.
+
+    \b
+    Examples:
+      git elite discover
+      git elite discover --registry origin --task-type file-edit --top 5
+      git elite discover --trusted-only --min-success 0.9 --json
+      git elite discover --httpd https://seed.example.org --rid rad:z42hL2jL4XNk6K8oHQaSWfMgCL7ji
+    """
+    from git_elite import discover, registry_read
+
+    sources = open_sources(names, httpd_url, rid, offline)
+    indexes = [(s, s.index()) for s in sources]
+    found = [c for s, index in indexes for c in discover.candidates(s.name, index, task_type)]
+    trusted, aliases = trust_paths(sources, task_type, app(ctx).now)
+    filters = discover.Filters(top, min_success, min_tasks, trusted_only)
+    rows, dropped = discover.select(discover.merge(found), filters, trusted,
+                                    registry_read.verifier(sources))
+    for item in dropped:
+        for problem in item.problems:
+            output.warn(f"{item.candidate.registry}: agent {item.candidate.agent_id[:12]} "
+                        f"dropped: {problem.line()}")
+    show(rows, aliases, as_json)
+    return 0
+
+
+def open_sources(names: Sequence[str], httpd_url: str | None, rid: str | None,
+                 offline: bool) -> list[Any]:
+    """The registries to read, each pinned at a tip with its IDENTITY.json checked; those
+    that cannot be read (or fail the Radicle checks) are named on stderr and left out."""
+    from git_elite import registries, registry_read
+
+    if bool(httpd_url) != bool(rid):
+        raise UsageError("--httpd and --rid go together")
+    openers: list[tuple[str, Any]] = []
+    if httpd_url and rid:
+        openers.append((rid, lambda: registry_read.httpd_source(httpd_url, rid)))
+    for name in names:
+        openers.append((name, lambda n=name: registry_read.cache_source(
+            registries.resolve(n), offline)))
+    if not openers:
+        here = _here()
+        if here is not None:
+            return _admit([("this working copy", lambda: here)])
+        known = registries.known_registries(Path.cwd())
+        if not known:
+            raise RegistryError("no registry to read: pass --registry URL, run inside a "
+                                "registry clone, or `git elite registry add NAME URL`")
+        openers = [(r.name, lambda r=r: registry_read.cache_source(r, offline)) for r in known]
+    return _admit(openers)
+
+
+def _here() -> Any:
+    from git_elite import registry_read
+
+    return registry_read.worktree_source(Path.cwd())
+
+
+def _admit(openers: Sequence[tuple[str, Any]]) -> list[Any]:
+    sources = []
+    for name, opener in openers:
+        try:
+            source = opener()
+        except EliteError as err:
+            output.warn(f"registry {name} cannot be read: {err}")
+            continue
+        check = source.radicle
+        for note in (check.notes if check else ()) + tuple(source.notes):
+            output.info(f"git-elite: {source.name}: {note}")
+        if check is not None and check.problems:
+            for problem in check.problems:
+                output.warn(f"{source.name}: {problem.line()}")
+            output.warn(f"registry {source.name} is not verified by Radicle; its results "
+                        "are not shown")
+            continue
+        if check is not None and check.ok:
+            output.info(f"git-elite: {source.name}: Radicle: owner is a delegate, tip "
+                        f"{source.tip[:12]} signed by {len(check.signed_by)} delegate(s)")
+        sources.append(source)
+    if not sources:
+        raise RegistryError("no registry could be read")
+    return sources
+
+
+def trust_paths(sources: Sequence[Any], task_type: str | None, now: int
+                ) -> tuple[dict[str, tuple[str, ...]], dict[str, str]]:
+    """did -> best trust path (SPEC §8) from the local trust set and the endorsements and
+    rotations of the registries read; and did -> alias from the trust set."""
+    from git_elite import registry_read, store, trust
+    from git_elite.commands.trust import trust_file
+
+    local = registry_read.local_trust_files(store.home())
+    endorsements, rotations, warnings = registry_read.trust_documents(sources, local)
+    for line in warnings:
+        output.warn(f"{line} (ignored for trust)")
+    trust_set = trust.load(trust_file())
+    graph = trust.edges(endorsements, rotations, now)
+    aliases = {e.did: e.alias for e in trust_set.trusted if e.alias}
+    return trust.best_paths(trust_set, graph, task_type or trust.ANY), aliases
+
+
+def short_did(did: str) -> str:
+    nid = did.removeprefix("did:key:")
+    return f"{nid[:12]}…" if len(nid) > 12 else nid
+
+
+def _where(winner: str, sources: Sequence[str]) -> str:
+    return winner if len(sources) <= 1 else f"{winner} (+{len(sources) - 1})"
+
+
+def show(rows: Sequence[Any], aliases: dict[str, str], as_json: bool) -> None:
+    if as_json:
+        output.emit_json([row.to_dict() for row in rows])
+        return
+    if not rows:
+        output.info("git-elite: no agent matches")
+        return
+    table = []
+    for row in rows:
+        c = row.candidate
+        owner = aliases.get(c.owner_did) if row.trusted else None
+        table.append([row.rank, c.agent_id[:12], owner or short_did(c.owner_did),
+                      "✓" if row.trusted else "-", f"{c.success_rate:.2f}", c.total_tasks,
+                      c.score_ppm, c.task_type, _where(c.registry, row.sources)])
+    output.table(None, ["rank", "agent", "owner", "trusted", "success", "tasks", "score",
+                        "task type", "registry"], table)

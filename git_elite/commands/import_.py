@@ -1,0 +1,81 @@
+"""`git elite import AGENT_ID`: a verified copy into $AGENTD_HOME/elite/imported/ (SPEC §1)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from git_elite import layout, output
+from git_elite.cli import app
+from git_elite.errors import RegistryError, TrustError, UsageError
+
+CTX = {"help_option_names": ["-h", "--help"]}
+
+
+@click.command(context_settings=CTX)
+@click.argument("agent_id")
+@click.option("--registry", "names", multiple=True, metavar="R",
+              help="Registry name, path or URL (repeatable). Default: as for discover.")
+@click.option("--allow-untrusted", is_flag=True, help="Import even if you do not trust "
+              "the owner.")
+@click.option("--offline", is_flag=True, help="Use the cached copies; do not fetch.")
+@click.pass_context
+def command(ctx: click.Context, agent_id: str, names: tuple[str, ...], allow_untrusted: bool,
+            offline: bool) -> int:
+    """Copy a verified agent (manifest.json, profile.json, and prompt.md/demos.json when the
+    registry has them) byte for byte into $AGENTD_HOME/elite/imported/AGENT_ID/.
+
+    The newest valid manifest across the registries read wins, as in discover. An owner you
+    do not trust (directly or through endorsements) is refused unless --allow-untrusted.
+
+    \b
+    Examples:
+      git elite import 6ab89254e72d...   (the full 64-hex agent_id)
+      git elite import 6ab89254e72d... --registry origin --allow-untrusted
+    """
+    from git_elite import discover, registry_read, store
+    from git_elite.commands.discover import open_sources, trust_paths
+
+    if not layout.is_agent_id(agent_id):
+        raise UsageError(f"{agent_id!r} is not an agent_id (64 lowercase hex characters)")
+    sources = open_sources(names, None, None, offline)
+    found = _listed(sources, agent_id)
+    dropped: list[discover.Dropped] = []
+    winner = discover.resolve(found, registry_read.verifier(sources), dropped)
+    for item in dropped:
+        for problem in item.problems:
+            output.warn(f"{item.candidate.registry}: {problem.line()}")
+    if winner is None:
+        raise RegistryError(f"agent {agent_id[:12]}: no valid manifest in "
+                            f"{', '.join(c.registry for c in found)}")
+    chosen = found[winner]
+    trusted, _ = trust_paths(sources, None, app(ctx).now)
+    if chosen.owner_did not in trusted and not allow_untrusted:
+        raise TrustError(f"agent {agent_id[:12]} is owned by {chosen.owner_did}, whom you do "
+                         f"not trust; trust them with `git elite trust add {chosen.owner_did}` "
+                         "or pass --allow-untrusted")
+    source = next(s for s in sources if s.name == chosen.registry)
+    files, _ = registry_read.check_agent(source, chosen)
+    target = store.ensure_home() / "elite" / "imported" / agent_id
+    for path, data in sorted(files.items()):
+        store.atomic_write(target / path.rsplit("/", 1)[1], data)
+    output.info(f"git-elite: imported {agent_id[:12]} from {chosen.registry} "
+                f"(owner {chosen.owner_did}) into {target}")
+    return 0
+
+
+def _listed(sources: list[Any], agent_id: str) -> list[Any]:
+    from git_elite import discover
+
+    found = []
+    for source in sources:
+        agents = source.index().get("agents")
+        entry = agents.get(agent_id) if isinstance(agents, dict) else None
+        listed = discover.candidate(source.name, agent_id, entry, None, elite_only=False)
+        if listed is not None:
+            found.append(listed)
+    if not found:
+        raise RegistryError(f"agent {agent_id[:12]} is not listed in "
+                            f"{', '.join(s.name for s in sources)}")
+    return discover.merge(found)[agent_id]

@@ -1,0 +1,271 @@
+"""The reading edge of `discover` and `import`: which registries, their tips, INDEX.json, the
+files of one agent, endorsements and Radicle checks. Verification is the rule engine's
+(`engine.check_change`); nothing here re-implements a rule. Does not print.
+
+A `Source` is one registry pinned at one tip: a cache clone (`cache.sync`), the registry
+working copy you stand in (its HEAD, no fetch), or radicle-httpd (`httpd.open_repo`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from git_elite import documents, engine, indexing, jsonstrict, layout
+from git_elite.discover import Candidate
+from git_elite.errors import EliteError, Problem, RegistryError
+from git_elite.radicle import RadicleCheck
+from git_elite.state import MemoryState, additions
+
+INDEX_MAX_BYTES = 1 << 30
+AGENT_EXTRAS = ("prompt.md", "demos.json")
+_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+@dataclass
+class Source:
+    """One registry at one tip. `read(path)` gives bytes at the tip (None when absent)."""
+
+    name: str
+    label: str
+    tip: str
+    read: Callable[[str], bytes | None] = field(repr=False)
+    documents: Callable[[], Iterator[tuple[str, bytes]]] = field(repr=False)
+    radicle: RadicleCheck | None = None
+    notes: list[str] = field(default_factory=list)
+    owner_did: str = ""
+    identity_raw: bytes = b""
+
+    def check_identity(self) -> None:
+        """IDENTITY.json at the tip: a full standalone check (threshold signatures)."""
+        raw = self.read(layout.IDENTITY)
+        if raw is None:
+            raise RegistryError(f"{self.name}: no IDENTITY.json at {self.tip[:12]} (not a "
+                                "git elite registry)")
+        doc, problems = documents.check(raw, layout.IDENTITY, documents.REGISTRY_IDENTITY)
+        if doc is None or problems:
+            raise RegistryError(f"{self.name}: {problems[0].line() if problems else 'bad'}")
+        self.owner_did, self.identity_raw = str(doc.body["owner_did"]), raw
+
+    def index(self) -> dict[str, Any]:
+        raw = self.read(layout.INDEX)
+        if raw is None:
+            raise RegistryError(f"{self.name}: no INDEX.json at {self.tip[:12]}")
+        return load_index(raw, f"{self.name}:{layout.INDEX}")
+
+
+def load_index(raw: bytes, name: str) -> dict[str, Any]:
+    """INDEX.json, strictly: UTF-8, no BOM, no duplicate keys, no NaN/Infinity literals, no
+    lone surrogates (any surrogate escape, a decoding error or too deep a nesting sends it
+    through the full `jsonstrict` parser, which names the problem). Number ranges are
+    checked where numbers are used (`discover.candidate`): a per-number callback costs
+    more than a second on a 100,000-agent INDEX.json (~70 MB)."""
+    if len(raw) > INDEX_MAX_BYTES or raw.startswith(b"\xef\xbb\xbf") \
+            or _SURROGATE.search(raw):
+        return jsonstrict.load_object(raw, name=name, max_bytes=INDEX_MAX_BYTES)
+    try:
+        value = json.loads(raw.decode("utf-8"), object_pairs_hook=jsonstrict._pairs,
+                           parse_constant=jsonstrict._constant)
+    except (ValueError, RecursionError):
+        return jsonstrict.load_object(raw, name=name, max_bytes=INDEX_MAX_BYTES)
+    if not isinstance(value, dict):
+        raise RegistryError(f"{name}: [json] top level is not a JSON object")
+    return value
+
+
+# verification of one shown candidate ---------------------------------------------------------
+def agent_files(source: Source, agent_id: str) -> dict[str, bytes]:
+    """manifest.json, profile.json (and prompt.md/demos.json when present) at the tip."""
+    out: dict[str, bytes] = {}
+    for name in ("manifest.json", "profile.json", *AGENT_EXTRAS):
+        data = source.read(layout.agent_path(agent_id, name))
+        if data is not None:
+            out[layout.agent_path(agent_id, name)] = data
+    return out
+
+
+def check_agent(source: Source, candidate: Candidate) -> tuple[dict[str, bytes], list[Problem]]:
+    """The agent's files and every problem: the engine over (IDENTITY.json) + these files,
+    then the INDEX entry against the manifest (sha256 and every number)."""
+    agent_id = candidate.agent_id
+    try:
+        files = agent_files(source, agent_id)
+    except RegistryError as err:
+        return {}, [Problem("json", layout.agent_path(agent_id, "manifest.json"), err.message)]
+    manifest_path = layout.agent_path(agent_id, "manifest.json")
+    if manifest_path not in files:
+        return files, [Problem("index", manifest_path, "listed in INDEX.json but absent")]
+    parent = MemoryState({layout.IDENTITY: source.identity_raw})
+    new = MemoryState({layout.IDENTITY: source.identity_raw, **files})
+    problems = engine.check_change(parent, additions(files), new, check_index=False)
+    if problems:
+        return files, problems
+    return files, _entry_problems(source, candidate, files[manifest_path], manifest_path)
+
+
+def _entry_problems(source: Source, candidate: Candidate, raw: bytes, path: str
+                    ) -> list[Problem]:
+    body = documents.parse(raw, path, documents.MANIFEST).body
+    identity = json.loads(source.identity_raw)
+    want = indexing.entry(raw, body, indexing.thresholds(identity))
+    if candidate.entry.get("manifest_sha256") != hashlib.sha256(raw).hexdigest():
+        return [Problem("index", path, "INDEX.json's manifest_sha256 is not the sha256 of "
+                        "the manifest")]
+    if dict(candidate.entry) != want:
+        keys = sorted(k for k in set(want) | set(candidate.entry)
+                      if candidate.entry.get(k) != want.get(k))
+        return [Problem("index", path, "INDEX.json entry differs from the manifest in "
+                        + ", ".join(keys))]
+    return []
+
+
+def verifier(sources: Sequence[Source]) -> Callable[[Candidate], list[Problem]]:
+    by_name = {s.name: s for s in sources}
+
+    def verify(candidate: Candidate) -> list[Problem]:
+        return check_agent(by_name[candidate.registry], candidate)[1]
+
+    return verify
+
+
+# endorsements and rotations -------------------------------------------------------------------
+def trust_documents(sources: Sequence[Source], local: Sequence[tuple[str, bytes, str | None]]
+                    ) -> tuple[list[documents.Document], list[documents.Document], list[str]]:
+    """Verified endorsements and rotations from the sources (at their tips) and `local`
+    (name, bytes, path under endorsements/ or None); bad ones come back as warnings."""
+    found: dict[str, list[documents.Document]] = {documents.ENDORSEMENT: [],
+                                                  documents.KEY_ROTATION: []}
+    warnings: list[str] = []
+    items = list(local)
+    for source in sources:
+        try:
+            items += [(f"{source.name}:{path}", raw, _relative(path))
+                      for path, raw in source.documents()]
+        except EliteError as err:
+            warnings.append(f"{source.name}: endorsements not read ({err.message})")
+    for name, raw, relative in items:
+        doc, problems = documents.check(raw, name)
+        if doc is not None and not problems and doc.kind in found and _placed(doc, relative):
+            found[doc.kind].append(doc)
+        else:
+            warnings.append(problems[0].line() if problems else f"{name}: [binding] not an "
+                            "endorsement at <from-nid>/<to-nid>.json or a key rotation; ignored")
+    return found[documents.ENDORSEMENT], found[documents.KEY_ROTATION], warnings
+
+
+def _relative(path: str) -> str | None:
+    return path.removeprefix("endorsements/") if path.startswith("endorsements/") else None
+
+
+def _placed(doc: documents.Document, relative: str | None) -> bool:
+    from git_elite import trust
+
+    if doc.kind != documents.ENDORSEMENT:
+        return relative is None
+    return relative == trust.endorsement_path(doc.body["from"], doc.body["to"])
+
+
+def local_trust_files(home: Path) -> list[tuple[str, bytes, str | None]]:
+    """$AGENTD_HOME/endorsements/** and $AGENTD_HOME/rotations/*.json."""
+    out: list[tuple[str, bytes, str | None]] = []
+    folder = home / "endorsements"
+    if folder.is_dir():
+        out += [(str(p), p.read_bytes(), p.relative_to(folder).as_posix())
+                for p in sorted(folder.rglob("*.json"))]
+    rotations = home / "rotations"
+    if rotations.is_dir():
+        out += [(str(p), p.read_bytes(), None) for p in sorted(rotations.glob("*.json"))]
+    return out
+
+
+# opening sources ------------------------------------------------------------------------------
+def git_source(name: str, label: str, path: str | Path, tip: str) -> Source:
+    """A registry in a git repository (bare cache or working copy) at commit `tip`."""
+    from git_elite import git
+
+    state = git.state_at(git.open_reader(path), tip)
+
+    def listing() -> Iterator[tuple[str, bytes]]:
+        proc = git.run(["ls-tree", "-r", "--name-only", tip, "--", "endorsements",
+                        "identities"], path)
+        for rel in proc.stdout.decode().splitlines():
+            data = state.read(rel)
+            if data is not None and (rel.startswith("endorsements/")
+                                     or rel.endswith("/rotation.json")):
+                yield rel, data
+
+    return Source(name, label, tip, state.read, listing)
+
+
+def cache_source(registry: Any, offline: bool) -> Source:
+    """A known or ad-hoc registry through its cache clone (fetched unless offline)."""
+    from git_elite import cache, radicle
+
+    path = cache.sync(registry, offline=offline)
+    branch = cache.branch(registry, path)
+    tip = cache.tip(path, branch)
+    if tip is None:
+        raise RegistryError(f"{registry.name}: branch {branch} not found in {registry.url}")
+    source = git_source(registry.name, registry.url, path, tip)
+    source.check_identity()
+    if radicle.is_rad_url(registry.url):
+        rid = radicle.parse_url(registry.url).rid
+        source.radicle = radicle.check_storage(radicle.storage_path(rid), rid,
+                                               source.owner_did, registry.branch, tip)
+    return source
+
+
+def worktree_source(cwd: Path) -> Source | None:
+    """The registry working copy at `cwd` (`git clone`/`rad clone`), read at HEAD, or None
+    when cwd is not in a git repository whose HEAD tree has IDENTITY.json."""
+    from git_elite import git, radicle
+
+    top = git.run(["rev-parse", "--show-toplevel"], cwd, check=False)
+    head = git.run(["rev-parse", "--verify", "-q", "HEAD^{commit}"], cwd, check=False)
+    if top.returncode != 0 or head.returncode != 0:
+        return None
+    root, tip = Path(top.stdout.decode().strip()), head.stdout.decode().strip()
+    source = git_source(root.name, str(root), root, tip)
+    if source.read(layout.IDENTITY) is None:
+        return None
+    source.check_identity()
+    found = radicle.storage_for_worktree(root)
+    if found is not None:
+        rid, storage = found
+        source.radicle = radicle.check_storage(storage, rid, source.owner_did, None, tip) \
+            if storage else RadicleCheck.unchecked(rid, f"no Radicle storage for {rid} in "
+                                                   f"{radicle.rad_home() / 'storage'}")
+    return source
+
+
+def httpd_source(url: str, rid: str) -> Source:
+    """A Radicle registry read through radicle-httpd at the head it reports (no clone)."""
+    from git_elite import httpd
+
+    repo = httpd.open_repo(url, rid)
+
+    def read(path: str) -> bytes | None:
+        try:
+            return repo.read(path)
+        except RegistryError as err:
+            if " not found at " in err.message:
+                return None
+            raise
+
+    source = Source(repo.rid, f"{url} {repo.rid}", repo.head, read, lambda: iter(()))
+    source.check_identity()
+    problems: tuple[Problem, ...] = ()
+    if source.owner_did not in repo.delegates:
+        problems = (Problem("identity", "delegates", f"registry owner {source.owner_did} is "
+                            f"not a delegate of {repo.rid} (as {url} reports them)"),)
+    source.radicle = RadicleCheck(
+        repo.rid, False, problems, notes=(
+            "Radicle signed refs are not checked over radicle-httpd: only the delegates the "
+            "server reports were compared with the registry owner",))
+    source.notes.append("endorsements are not read over radicle-httpd")
+    return source
