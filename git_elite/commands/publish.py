@@ -13,6 +13,7 @@ from git_elite.errors import EliteError, RegistryError, UsageError
 from git_elite.registries import Registry
 
 SETTINGS = {"help_option_names": ["-h", "--help"]}
+ORDER = (core.PUBLISHED, core.UP_TO_DATE, core.BUILT, core.REFUSED, core.NOT_PUSHED)
 
 
 @click.command(context_settings=SETTINGS)
@@ -120,10 +121,8 @@ def report(result: core.Result, as_json: bool, verb: str) -> None:
     else:
         for o in result.outcomes:
             output.data(f"{o.status:<10} {o.name}" + (f": {o.message}" if o.message else ""))
-    counts: dict[str, int] = {}
-    for o in result.outcomes:
-        counts[o.status] = counts.get(o.status, 0) + 1
-    summary = ", ".join(f"{n} {s}" for s, n in counts.items()) or f"nothing {verb}"
+    counts = {s: sum(o.status == s for o in result.outcomes) for s in ORDER}
+    summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n) or f"nothing {verb}"
     where = f"; commit {result.commit[:12]}" if result.commit else ""
     retries = f"; {result.retries} retr{'y' if result.retries == 1 else 'ies'}" \
         if result.retries else ""
