@@ -29,6 +29,7 @@ from git_elite.registries import Registry
 
 ATTEMPTS = 10
 NETWORK_ATTEMPTS = 3
+BACKOFF_BASE, BACKOFF_CAP = 0.3, 4.0
 OPTIONAL = ("prompt.md", "demos.json")
 PUBLISHED, UP_TO_DATE, REFUSED, BUILT, NOT_PUSHED = (
     "published", "up to date", "refused", "built", "not pushed")
@@ -283,7 +284,7 @@ def publish_files(target: Target, items: list[Item], message: str, *, push: bool
                        f"{failures} attempts", pushed.lines[-1:])
             return result
         result.retries += 1
-        sleep(min(2.0, 0.05 * 2 ** attempt) * (0.5 + random.random()))
+        sleep(backoff(attempt))
         try:
             cache.sync(target.registry)
         except RegistryError as err:
@@ -292,6 +293,11 @@ def publish_files(target: Target, items: list[Item], message: str, *, push: bool
     result.add(pending, NOT_PUSHED, f"the registry branch kept moving: gave up after "
                f"{attempts} attempts")
     return result
+
+
+def backoff(attempt: int) -> float:
+    """Full jitter: uniform in [0, min(cap, base * 2^attempt)], so racing publishers spread."""
+    return random.uniform(0.05, min(BACKOFF_CAP, BACKOFF_BASE * 2 ** attempt))
 
 
 def _build(target: Target, pending: list[Item], message: str, result: Result

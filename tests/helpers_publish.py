@@ -60,3 +60,34 @@ def index(server: Path, rev: str = "main") -> dict[str, Any]:
     assert raw is not None
     value: dict[str, Any] = json.loads(raw)
     return value
+
+
+def write_identity(home: Path, seed: bytes) -> str:
+    """$home/identity.json (SPEC §2) for the key of `seed`; returns its did."""
+    import base58
+
+    from git_elite import keys
+
+    k = keys.Keypair.from_seed(seed)
+    body = {"did": k.did, "publicKeyBase58": base58.b58encode(k.public).decode(),
+            "secretKeyBase58": base58.b58encode(k.secret64).decode(),
+            "publicKeyMultibase": k.did[len("did:key:"):], "createdAt": 0, "alias": "p"}
+    home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    (home / "identity.json").write_bytes(documents.to_bytes(body))
+    (home / "identity.json").chmod(0o600)
+    return k.did
+
+
+def write_agent_for(home: Path, seed: bytes, n: int) -> str:
+    """Agent `n` signed by the key of `seed`, in $home/elite/<agent_id>/."""
+    from git_elite import keys
+
+    config = profile(n)
+    body = {k: v for k, v in manifest("alice", config).items()
+            if k not in ("owner_did", "signature_ed25519")}
+    signed = documents.sign(body, keys.Keypair.from_seed(seed), documents.MANIFEST)
+    folder = elite_root(home) / signed["agent_id"]
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "manifest.json").write_bytes(documents.to_bytes(signed))
+    (folder / "profile.json").write_bytes(documents.to_bytes(config))
+    return str(signed["agent_id"])

@@ -96,7 +96,7 @@ def test_hijack_is_refused_locally_with_reject_lines(tmp_path: Path) -> None:
     proc = run_cli("publish", "--registry", str(server), env={"AGENTD_HOME": str(home)},
                    check=1)
     assert f"refused    {agent}: agents/{agent}/manifest.json: [ownership]" in proc.stdout
-    assert f"git-elite: REJECT" in proc.stderr and "(hijack)" in proc.stderr
+    assert "git-elite: REJECT" in proc.stderr and "(hijack)" in proc.stderr
     assert tip(server) == before
 
 
