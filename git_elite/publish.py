@@ -242,12 +242,18 @@ def choose(name_or_url: str | None, cwd: Path | None = None) -> Registry:
                      + ", ".join(r.name for r in known))
 
 
-def read_tip(target: Target, path: str) -> bytes | None:
-    """`path` at the registry's tip (as last fetched)."""
+def tip_state(target: Target) -> Any:
+    """The registry's tip (as last fetched) as a State; None without the branch."""
     from git_elite import cache, git
 
     tip = cache.tip(target.cache, target.branch)
-    return git.state_at(git.open_repo(target.cache), tip).read(path) if tip else None
+    return git.state_at(git.open_repo(target.cache), tip) if tip else None
+
+
+def read_tip(target: Target, path: str) -> bytes | None:
+    """`path` at the registry's tip (as last fetched)."""
+    state = tip_state(target)
+    return state.read(path) if state is not None else None
 
 
 def publish_files(target: Target, items: list[Item], message: str, *, push: bool = True,

@@ -113,7 +113,6 @@ def test_server_refusal_is_shown_and_not_retried(tmp_path: Path) -> None:
 
 def test_unreachable_registry_fails_clearly_and_keeps_the_signed_manifest(
         tmp_path: Path) -> None:
-    write_agent("alice", 1)
     make_identity("alice")
     project = agent_project(tmp_path)
     agent = write_agent("alice", 1)
@@ -123,7 +122,9 @@ def test_unreachable_registry_fails_clearly_and_keeps_the_signed_manifest(
     assert "after 3 attempts" in proc.stdout and "kept in $AGENTD_HOME/elite/" in proc.stdout
     saved = local_manifest(agent)
     assert saved["repo_ref"]["url"] == "https://example.invalid/my-agents.git"
-    documents.check(documents.to_bytes(saved), "manifest.json", documents.MANIFEST)
+    _, problems = documents.check(documents.to_bytes(saved), "manifest.json",
+                                  documents.MANIFEST)
+    assert problems == []
 
 
 def make_identity_at(home: Path, name: str) -> None:

@@ -35,3 +35,21 @@ def test_item_owns_its_agent_directory() -> None:
     assert item.owns(f"agents/{'a' * 64}/profile.json")
     assert not item.owns(f"agents/{'b' * 64}/manifest.json")
     assert not item.owns("INDEX.json")
+
+
+def test_prepare_resigns_only_when_needed(tmp_path: Path) -> None:
+    from git_elite import documents
+
+    make_identity("alice")
+    agent = publish.load_dir(elite_root() / write_agent("alice", 1))
+    created = agent.body["created_at"]
+    same = publish.prepare(agent, key("alice"), created + 5, None, agent.manifest)
+    assert same is agent
+    ref = {"type": "git", "url": "u", "commit": "b" * 40, "path": ""}
+    moved = publish.prepare(agent, key("alice"), created - 10, ref)
+    assert (moved.body["repo_ref"], moved.body["created_at"]) == (ref, created + 1)
+    newer = publish.prepare(agent, key("alice"), 0, None, moved.manifest)
+    assert newer.body["created_at"] == created + 2
+    assert newer.body["eval_window"]["to_ts"] <= newer.body["created_at"]
+    _, problems = documents.check(newer.manifest, "manifest.json", documents.MANIFEST)
+    assert problems == []

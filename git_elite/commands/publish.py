@@ -96,8 +96,9 @@ def _publish(registry: Registry, agents: list[core.LocalAgent], key: keys.Keypai
         result.add(items, core.NOT_PUSHED, f"{err.message}; the signed manifests are kept in "
                    "$AGENTD_HOME/elite/")
         return
-    ready = [_resign(a, key, now, None, core.read_tip(
-        target, layout.agent_path(a.agent_id, "manifest.json"))) for a in agents]
+    state = core.tip_state(target)
+    ready = [_resign(a, key, now, None, state.read(layout.agent_path(
+        a.agent_id, "manifest.json")) if state is not None else None) for a in agents]
     done = core.publish_files(target, [core.agent_item(a) for a in ready],
                               f"publish {len(ready)} agent(s)\n\nby {key.did}\n",
                               push=not no_push)
