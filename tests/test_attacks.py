@@ -183,6 +183,7 @@ def test_replay_old_manifest(srv: Server) -> None:
 def test_replay_after_tombstone(srv: Server) -> None:
     newer = doc(manifest("alice", profile(1), created_at=T0 + 500))
     accepted(srv, stone(1))
+    run_cli("verify", str(srv.bare))  # a withdrawn agent is a valid tree (no false alarm)
     sha = commit(srv.work, {mpath(1): newer})
     refused(srv, sha, "deletion", mpath(1))
 
