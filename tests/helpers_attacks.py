@@ -5,6 +5,7 @@ refused for an exact rule while the server's branch did not move."""
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,16 +66,16 @@ def doc(body: dict[str, object]) -> bytes:
     return documents.to_bytes(body)
 
 
-def commit(work: Path, files: Files, message: str = "attack") -> str:
+def commit(work: Path, files: Mapping[str, bytes | None], message: str = "attack") -> str:
     """Commit with no client hooks (an attacker skips them), INDEX.json rebuilt honestly."""
-    return commit_raw(work, files, message, index=True)
+    return commit_raw(work, dict(files), message, index=True)
 
 
 def rejects(result: subprocess.CompletedProcess[str]) -> list[str]:
     return [line for line in result.stderr.splitlines() if "git-elite: REJECT" in line]
 
 
-def accepted(server: Server, files: Files) -> str:
+def accepted(server: Server, files: Mapping[str, bytes | None]) -> str:
     sha = commit(server.work, files, "honest")
     result = push(server.work)
     assert result.returncode == 0, result.stderr

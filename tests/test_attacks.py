@@ -73,7 +73,7 @@ def stone(n: int, owner: str = "alice", created_at: int = T0 + 100) -> dict[str,
 # 1 arbitrary software ------------------------------------------------------------------------
 def _forged_metrics() -> dict[str, bytes | None]:
     body = manifest("alice", profile(1), created_at=T0 + 10)
-    body["metrics"]["success_rate"] = 0.99  # type: ignore[index]
+    body["metrics"]["success_rate"] = 0.99
     return {mpath(1): doc(body)}
 
 
