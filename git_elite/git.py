@@ -173,6 +173,11 @@ def parent_of(repo: Any, commit_id: str) -> str | None:
     return str(commit.parent_ids[0]) if commit.parent_ids else None
 
 
+def parent_ids(repo: Any, commit_id: str) -> list[str]:
+    """Every parent of a commit, first parent first (empty for a root commit)."""
+    return [str(p) for p in repo[commit_id].parent_ids]
+
+
 def diff_trees(repo: Any, old: Any | None, new: Any | None) -> list[Any]:
     """The (path, old bytes, new bytes) changes between two trees, by libgit2's tree diff."""
     from git_elite.state import Change

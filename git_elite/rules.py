@@ -267,8 +267,9 @@ def _tombstone(ctx: Context, agent_id: str, change: Change, manifest_now: bool) 
     old = ctx.quiet(ctx.parent, layout.agent_path(agent_id, "manifest.json"),
                     documents.MANIFEST)
     if old is None:
-        ctx.add("deletion", change.path, f"there is no manifest of agent {agent_id[:12]} to "
-                "withdraw")
+        if ctx.parent.read(layout.IDENTITY) is not None:  # not a whole-tree audit (verify)
+            ctx.add("deletion", change.path, f"there is no manifest of agent {agent_id[:12]} "
+                    "to withdraw")
         return
     ctx.may_sign(doc.body["owner_did"], str(old.body.get("owner_did")),
                  f"agent {agent_id[:12]}", change.path)
