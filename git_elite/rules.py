@@ -23,6 +23,9 @@ def check_slot(ctx: Context, slot: Slot, change: Change) -> None:
         _endorsement(ctx, slot, change)
     elif slot.kind == "rotation":
         _rotation(ctx, slot, change)
+    elif slot.kind == "free" and change.new is not None and len(change.new) > layout.FREE_LIMIT:
+        ctx.add("json", change.path, f"{len(change.new)} bytes exceeds the limit of "
+                f"{layout.FREE_LIMIT} for a free file")
 
 
 # IDENTITY.json (SPEC §5.3) ---------------------------------------------------------------
