@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -52,7 +53,8 @@ class Demo:
         home = self.dir / who
         return {**base, "HOME": str(home), "AGENTD_HOME": str(home / ".agentd"),
                 "GIT_CONFIG_GLOBAL": str(home / ".gitconfig"), "GIT_CONFIG_NOSYSTEM": "1",
-                "AGENTD_KEYGEN_SEED": SEEDS[who], "NO_COLOR": "1", "LC_ALL": "C.UTF-8"}
+                "AGENTD_KEYGEN_SEED": SEEDS[who], "NO_COLOR": "1", "LC_ALL": "C.UTF-8",
+                "PYTHONUNBUFFERED": "1"}
 
     def show(self, text: str) -> str:
         return text.replace(str(self.dir), "$DEMO")
@@ -63,17 +65,19 @@ class Demo:
 
     def run(self, who: str, argv: list[str], cwd: Path | None = None, expect: int = 0,
             pipe: str = "") -> subprocess.CompletedProcess[str]:
-        """Run argv as `who` in cwd (default: their home); print it and its output."""
+        """Run argv as `who` in cwd (default: their home); print it and its output (stdout
+        and stderr as a terminal interleaves them, returned as stdout) — or, with `pipe`,
+        print stderr and return stdout alone for the demo to read."""
         cwd = cwd or self.dir / who
         line = self.show(shlex.join(argv)) + (f" | {pipe}" if pipe else "")
         print(f"  [{who} {self.where(who, cwd)}]$ {line}")
-        proc = subprocess.run(argv, cwd=cwd, env=self.env(who), capture_output=True,
+        proc = subprocess.run(argv, cwd=cwd, env=self.env(who), stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE if pipe else subprocess.STDOUT,
                               text=True, check=False)
-        for out in ((proc.stderr,) if pipe else (proc.stdout, proc.stderr)):
-            for text in self.show(out).splitlines():
-                print(f"    {text}".rstrip())
+        for text in self.show(proc.stderr if pipe else proc.stdout).splitlines():
+            print(f"    {text}".rstrip())
         if proc.returncode != expect:
-            print(self.show(proc.stdout + proc.stderr), file=sys.stderr)
+            print(self.show(proc.stdout + (proc.stderr or "")), file=sys.stderr)
             sys.exit(f"demo failed: `{line}` exited {proc.returncode}, expected {expect}")
         return proc
 
@@ -101,7 +105,8 @@ def check(condition: bool, what: str) -> None:
 
 def identities(demo: Demo) -> None:
     for who in SEEDS:
-        demo.did[who] = demo.elite(who, "id", "init", "--alias", who).split()[0]
+        out = demo.elite(who, "id", "init", "--alias", who)
+        demo.did[who] = re.findall(r"^did:key:\w+$", out, re.MULTILINE)[0]
     demo.elite("alice", "id", "show")
 
 
@@ -140,8 +145,8 @@ def alice_generates(demo: Demo) -> None:
     table = demo.elite("alice", "generate", "--agents", "agents.yaml", "--now", NOW, cwd=repo)
     elite = demo.dir / "alice" / ".agentd" / "elite"
     manifests = [json.loads(p.read_text()) for p in sorted(elite.glob("*/manifest.json"))]
-    check(len(table.splitlines()) == 8 and len(manifests) == 2,
-          "expected 6 agents in the table, 2 qualified")
+    rows = re.findall(r"^[0-9a-f]{12}  ", table, re.MULTILINE)
+    check(len(rows) == 6 and len(manifests) == 2, "expected 6 agents in the table, 2 qualified")
     best = max(manifests, key=lambda m: m["metrics"]["success_rate"])
     demo.best = best["agent_id"]
     demo.published["alice"] = sorted(m["agent_id"] for m in manifests)
@@ -161,8 +166,11 @@ def alice_publishes(demo: Demo) -> None:
 
 def bob_publishes(demo: Demo) -> None:
     repo = agent_project(demo, "bob", {"coder.md": "Bob's coder: plan, patch, test.\n"})
-    demo.elite("bob", "generate", "--agents", "agents.yaml", "--now", NOW, cwd=repo)
-    demo.elite("bob", "publish", "--registry", str(demo.server), cwd=repo)
+    out = demo.elite("bob", "publish", "--from-evals", "--agents", "agents.yaml", "--now", NOW,
+                     "--registry", str(demo.server), cwd=repo)
+    demo.published["bob"] = [line.split()[1] for line in out.splitlines()
+                             if line.startswith("published ")]
+    check(len(demo.published["bob"]) == 1, "bob should have published one agent")
 
 
 def bob_endorses_alice(demo: Demo) -> None:
@@ -221,7 +229,7 @@ def _push_refused(demo: Demo, rule: str) -> None:
              cwd=work)
     before = demo.quiet("mallory", "rev-parse", "main", cwd=demo.server)
     result = demo.git("mallory", "push", "origin", "main", cwd=work, expect=1)
-    rejects = [line for line in result.stderr.splitlines() if "git-elite: REJECT" in line]
+    rejects = [line for line in result.stdout.splitlines() if "git-elite: REJECT" in line]
     check(any(f"[{rule}]" in line for line in rejects), f"no REJECT [{rule}] line")
     after = demo.quiet("mallory", "rev-parse", "main", cwd=demo.server)
     check(before == after, "a refused push moved the server's branch")
@@ -261,7 +269,7 @@ STEPS: list[tuple[str, Callable[[Demo], None]]] = [
     ("Alice generates manifests from her eval logs, Racket and TypeScript formats",
      alice_generates),
     ("Alice publishes from her agent project (its repo_ref is recorded)", alice_publishes),
-    ("Bob (his own prompts) generates and publishes too", bob_publishes),
+    ("Bob (his own prompts) generates and publishes in one command", bob_publishes),
     ("Bob endorses Alice in the registry", bob_endorses_alice),
     ("Carol trusts Bob and discovers: ranked, verified, Alice trusted through Bob",
      carol_discovers),

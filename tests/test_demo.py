@@ -51,7 +51,8 @@ def test_demo_exits_zero(demo_run: Run) -> None:
 def test_demo_dids_come_from_the_fixed_seeds(demo_run: Run) -> None:
     for name, did in (("alice", ALICE_DID), ("bob", BOB_DID)):
         assert keys.Keypair.from_seed(bytes.fromhex(SEEDS[name])).did == did
-        assert f"{did}\n    created {did} ({name})" in demo_run.stdout
+        assert f"created {did} ({name})" in demo_run.stdout
+        assert f"\n    {did}\n" in demo_run.stdout
 
 
 @pytest.mark.parametrize("pattern", [
@@ -61,6 +62,9 @@ def test_demo_dids_come_from_the_fixed_seeds(demo_run: Run) -> None:
     r"malformed eval line \$DEMO/alice/\.agentd/evals\.jsonl:18",          # Racket format
     r"malformed eval line \$DEMO/alice/agents/\.chrysalis/state/evals\.jsonl",  # TypeScript
     r"chrysalis-elites: 2 published; commit [0-9a-f]{12}",
+    r"\$ git elite publish --from-evals --agents agents\.yaml --now 1767225600 --registry "
+    r"\$DEMO/server/chrysalis-elites\.git\n(.*\n)*?.*qualified  reasons\n(.*\n)*?"
+    r"    published  \w{64}\n    chrysalis-elites: 1 published",
     r'"repo_ref": \{"commit": "[0-9a-f]{40}", "path": "", "type": "git", '
     r'"url": "https://git\.example\.org/alice/agents\.git"\}',
     r"published  endorsements/z6Mko9hT\w+/z6Mkon3N\w+\.json",
@@ -72,9 +76,9 @@ def test_demo_dids_come_from_the_fixed_seeds(demo_run: Run) -> None:
     r"REJECT \w{7} agents/\w{64}/manifest\.json: \[ownership\] .* \(hijack\)",
     r"verify: 4 commit\(s\) OK",
     r"mallory's pushes refused: signature, ownership; history verifies clean",
-], ids=["generate-cmd", "table", "why-not", "racket", "typescript", "publish", "repo_ref",
-        "endorse", "ranked-trusted", "explain-chain", "json-summary", "import", "forged",
-        "hijack", "history", "summary"])
+], ids=["generate-cmd", "table", "why-not", "racket", "typescript", "publish", "from-evals",
+        "repo_ref", "endorse", "ranked-trusted", "explain-chain", "json-summary", "import",
+        "forged", "hijack", "history", "summary"])
 def test_demo_shows(demo_run: Run, pattern: str) -> None:
     assert re.search(pattern, demo_run.stdout), f"/{pattern}/ not in the demo's output"
 
