@@ -1,19 +1,28 @@
-"""`git elite publish [DIR…] [--registry R] [--no-push] [--json]` (SPEC §10)."""
+"""`git elite publish [DIR…] [--registry R] [--from-evals] [--no-push] [--json]` (SPEC §10)."""
 
 from __future__ import annotations
 
+import contextlib
+import io
+import json
+import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
 from git_elite import keys, layout, output
 from git_elite import publish as core
 from git_elite.cli import app
+from git_elite.commands import generate as gen
 from git_elite.errors import EliteError, RegistryError, UsageError
 from git_elite.registries import Registry
 
 SETTINGS = {"help_option_names": ["-h", "--help"]}
 ORDER = (core.PUBLISHED, core.UP_TO_DATE, core.BUILT, core.REFUSED, core.NOT_PUSHED)
+# `--from-evals` takes generate's own options (the same click objects: same names, defaults
+# and help), all but its --json: publish has its own.
+EVAL_OPTIONS = [p for p in gen.command.params if p.name != "as_json"]
 
 
 @click.command(context_settings=SETTINGS)
@@ -21,11 +30,14 @@ ORDER = (core.PUBLISHED, core.UP_TO_DATE, core.BUILT, core.REFUSED, core.NOT_PUS
                                                    exists=True))
 @click.option("--registry", "name", metavar="R",
               help="Registry name, path or URL (file://, ssh://, https://, rad://).")
+@click.option("--from-evals", is_flag=True,
+              help="Run `git elite generate` first (with the eval options below) and publish "
+                   "the manifests it wrote.")
 @click.option("--no-push", is_flag=True, help="Build and verify the commit, do not push.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_context
-def command(ctx: click.Context, dirs: tuple[Path, ...], name: str | None, no_push: bool,
-            as_json: bool) -> int:
+def command(ctx: click.Context, /, dirs: tuple[Path, ...], name: str | None, from_evals: bool,
+            no_push: bool, as_json: bool, **eval_options: Any) -> int:
     """Sign and push manifests to a registry.
 
     Publishes every $AGENTD_HOME/elite/<agent_id>/ (or the given directories) owned by this
@@ -35,14 +47,22 @@ def command(ctx: click.Context, dirs: tuple[Path, ...], name: str | None, no_pus
     built in the registry's cache clone, verified with the registry's own rules, pushed,
     and rebuilt on the new tip when someone else pushed first.
 
+    With --from-evals it first runs `git elite generate` (options --evals, --agents, --now,
+    --all, --min-success, --min-tasks, --min-recent, --strict; its table goes to stderr)
+    and publishes exactly the manifests that run wrote.
+
     \b
     Examples:
       git elite publish --registry https://git.example.org/chrysalis-elites.git
       git elite publish ~/.agentd/elite/6ab8... --registry origin --no-push
       git elite publish --json
+      git elite publish --from-evals --agents agents.yaml --registry origin
     """
     from git_elite.generate import load_identity
 
+    _check_eval_options(ctx, dirs, from_evals)
+    if from_evals:
+        dirs = generated(ctx, eval_options)
     key = load_identity()
     registry = core.choose(name)
     result = core.Result(registry.name)
@@ -51,6 +71,31 @@ def command(ctx: click.Context, dirs: tuple[Path, ...], name: str | None, no_pus
         _publish(registry, agents, key, app(ctx).now, no_push, result)
     report(result, as_json, "published")
     return 0 if result.ok else 1
+
+
+def _check_eval_options(ctx: click.Context, dirs: tuple[Path, ...], from_evals: bool) -> None:
+    given = [p.opts[0] for p in EVAL_OPTIONS if p.name and
+             ctx.get_parameter_source(p.name) != click.core.ParameterSource.DEFAULT]
+    if given and not from_evals:
+        raise UsageError(f"{', '.join(given)} can only be used with --from-evals")
+    if from_evals and dirs:
+        raise UsageError("--from-evals publishes what generate writes; give no directories")
+
+
+def generated(ctx: click.Context, options: dict[str, Any]) -> tuple[Path, ...]:
+    """Run the generate command itself (its --json rows captured, its table sent to stderr
+    so publish's stdout stays clean); the directories it wrote."""
+    rows_json = io.StringIO()
+    with contextlib.redirect_stdout(rows_json):
+        ctx.invoke(gen.command, as_json=True, **options)
+    rows = json.loads(rows_json.getvalue())
+    with contextlib.redirect_stdout(sys.stderr):
+        gen._table(rows)
+    written = tuple(Path(row["path"]) for row in rows if row["path"])
+    if not written:
+        raise EliteError("no agent qualified, nothing to publish (see the table above; "
+                         "--all publishes every agent)")
+    return written
 
 
 def _load(dirs: tuple[Path, ...], key: keys.Keypair, now: int, result: core.Result
@@ -128,3 +173,6 @@ def report(result: core.Result, as_json: bool, verb: str) -> None:
     retries = f"; {result.retries} retr{'y' if result.retries == 1 else 'ies'}" \
         if result.retries else ""
     output.info(f"{result.registry}: {summary}{where}{retries}")
+
+
+command.params[3:3] = EVAL_OPTIONS  # after --from-evals, in generate's order
