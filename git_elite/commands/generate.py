@@ -103,7 +103,7 @@ def command(ctx: click.Context, eval_paths: tuple[Path, ...], agents_file: Path 
     if as_json:
         output.emit_json(rows)
     else:
-        _table(rows)
+        table(rows)
     return 0
 
 
@@ -131,7 +131,7 @@ def _write(plan: list[core.Candidate], emit_all: bool, now: int) -> dict[str, Pa
     return written
 
 
-def _table(rows: list[dict[str, Any]]) -> None:
+def table(rows: list[dict[str, Any]]) -> None:
     columns = ["agent_id", "profile", "candidate", "model", "tasks", "success", "recent",
                "qualified", "reasons"]
     cells = []

@@ -90,7 +90,7 @@ def generated(ctx: click.Context, options: dict[str, Any]) -> tuple[Path, ...]:
         ctx.invoke(gen.command, as_json=True, **options)
     rows = json.loads(rows_json.getvalue())
     with contextlib.redirect_stdout(sys.stderr):
-        gen._table(rows)
+        gen.table(rows)
     written = tuple(Path(row["path"]) for row in rows if row["path"])
     if not written:
         raise EliteError("no agent qualified, nothing to publish (see the table above; "
