@@ -201,14 +201,15 @@ def assert_httpd_gives_the_same_ranking(user: User, repo: RadRepo,
 
 def assert_rad_url_reads_checked(user: User, repo: RadRepo, rows: list[dict[str, Any]],
                                  tip: str) -> None:
-    """`--registry rad://<rid>` and `verify rad://<rid>`: read through git-remote-rad, checked
-    against the user's storage like a working copy."""
+    """`--registry rad://<rid>` and `verify rad://<rid>` (or `rad:<rid>`): read through
+    git-remote-rad, checked against the user's storage like a working copy."""
     by_url, stderr = discover_rows(user, None, "--registry", rad_url(repo))
     assert ranking(by_url) == ranking(rows)
     assert f"Radicle: owner is a delegate, tip {tip[:12]} signed by 1 delegate(s)" in stderr
-    verify = json.loads(user.cli("verify", "--json", rad_url(repo)).stdout)
-    assert verify["ok"] is True
-    assert verify["radicle"]["checked"] is True and verify["radicle"]["ok"] is True
+    for target in (rad_url(repo), repo.rid):  # rad://z… and the bare RID rad:z…
+        verify = json.loads(user.cli("verify", "--json", target).stdout)
+        assert verify["ok"] is True and verify["radicle"]["rid"] == repo.rid
+        assert verify["radicle"]["checked"] is True and verify["radicle"]["ok"] is True
 
 
 def assert_publish_through_rad_remote(alice: User, repo: RadRepo, tmp: Path) -> str:
