@@ -37,7 +37,12 @@ def command(target: str, rev: str, history: bool, as_json: bool) -> int:
       git elite verify
       git elite verify --history --json
       git elite verify https://example.org/chrysalis-elites.git --rev main
+      git elite verify rad:z42hL2jL4XNk6K8oHQaSWfMgCL7ji
     """
+    from git_elite import radicle
+
+    if radicle.is_rad_url(target) and not Path(target).exists():
+        target = str(radicle.parse_url(target))  # a bare `rad:z…` RID → rad://z…
     if _URL.match(target) and not Path(target).exists():
         with tempfile.TemporaryDirectory(prefix="git-elite-verify-") as tmp:
             from git_elite import git
