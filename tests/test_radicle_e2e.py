@@ -310,6 +310,20 @@ def test_init_rad_without_rad_explains(tmp_path: Path) -> None:
     assert git("log", "--format=%s", cwd=work).stdout.strip() == \
         "Create registry chrysalis-elites"
     assert alice.cli("verify", cwd=work).returncode == 0
+    assert "is not the Radicle key" not in proc.stderr
+
+
+def test_init_rad_warns_when_identity_is_not_the_radicle_key(tmp_path: Path) -> None:
+    """An identity other than the Radicle key would make a registry whose owner is not a
+    delegate; init --rad says so (and still creates the registry)."""
+    alice = radicle_user(tmp_path, "alice", FF_SEED, PASSPHRASE)
+    other = RadHome(tmp_path / "other-radicle")
+    other.write_keys(b"\x07" * 32, "")
+    work = tmp_path / "elites"
+    proc = alice.cli("init", str(work), "--rad", PATH=path_without(tmp_path, "rad"),
+                     RAD_HOME=str(other.path))
+    assert "your git elite identity is not the Radicle key" in proc.stderr
+    assert (work / "IDENTITY.json").is_file()
 
 
 def test_doubles_are_named_as_doubles() -> None:

@@ -84,8 +84,26 @@ def command(ctx: click.Context, path: Path, name: str | None, rad: bool) -> int:
     git.run(["commit", "-q", "-m", f"Create registry {name}"], path)
     output.info(f"created registry {name} in {path} (owner {key.did})")
     if rad:
+        _rad_key_matches(key.public)
         _rad_init(path, name)
     return 0
+
+
+def _rad_key_matches(public: bytes) -> None:
+    """Warn when this identity is not the Radicle key: `rad init` would make a repository
+    whose delegate is not the registry owner, and every Radicle check would then fail."""
+    from git_elite import radicle, sshkey
+    from git_elite.errors import EliteError
+
+    pub = radicle.rad_home() / "keys" / "radicle.pub"
+    try:
+        rad_public = sshkey.parse_public_line(pub.read_text())
+    except (OSError, EliteError):
+        return
+    if rad_public != public:
+        output.warn(f"your git elite identity is not the Radicle key in {pub}: the registry's "
+                    "owner will not be a delegate of the Radicle repository (use `git elite id "
+                    "import-radicle` first)")
 
 
 def _rad_init(path: Path, name: str) -> None:
