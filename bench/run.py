@@ -14,88 +14,25 @@ import hashlib
 import os
 import platform
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import e2e  # noqa: E402
 import synth  # noqa: E402
+from common import Bench, Row, paired, signed_parts  # noqa: E402
 
-from git_elite import canonical, documents, keys  # noqa: E402
+from git_elite import canonical, documents  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 
 
-@dataclass
-class Row:
-    name: str
-    value: float
-    unit: str
-    baseline_name: str
-    baseline: float
-    goal: str  # e.g. "ratio >= 0.333"
-    higher_is_better: bool
-    target: float | None  # goal on value / baseline; None = reported only
-
-    @property
-    def ratio(self) -> float:
-        return self.value / self.baseline if self.baseline else float("nan")
-
-    @property
-    def met(self) -> str:
-        if self.target is None:
-            return "(reference)"
-        ok = self.ratio >= self.target if self.higher_is_better else self.ratio <= self.target
-        return "met" if ok else "NOT met"
-
-
-@dataclass
-class Bench:
-    repeat: int
-    quick: bool
-    sizes: list[int]
-    notes: list[str] = field(default_factory=list)
-
-    def repo(self, n: int) -> Path:
-        return synth.build(n)
-
-
-def median_of(fn: Callable[[], object], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
-def paired(a: Callable[[], object], b: Callable[[], object], repeat: int
-           ) -> tuple[float, float]:
-    """Medians of a and b, run alternately so both see the same machine load."""
-    ta, tb = [], []
-    for _ in range(repeat):
-        ta.append(median_of(a, 1))
-        tb.append(median_of(b, 1))
-    return statistics.median(ta), statistics.median(tb)
-
-
 # --- (a) verification throughput ------------------------------------------------------
-
-def _signed_parts(blobs: list[tuple[str, bytes]]) -> list[tuple[bytes, bytes, bytes]]:
-    out = []
-    for path, raw in blobs:
-        doc = documents.parse(raw, path, documents.MANIFEST)
-        sig = keys.decode_signature(doc.body["signature_ed25519"])
-        public = keys.public_from_did(doc.body["owner_did"])
-        out.append((public, documents.signing_input(doc.kind, doc.body), sig))
-    return out
-
 
 def _binding_ok(manifest: bytes, profile: bytes, path: str) -> bool:
     doc, problems = documents.check(manifest, path, documents.MANIFEST)
@@ -111,7 +48,7 @@ def measure_verify(b: Bench) -> list[Row]:
     repo = b.repo(n)
     blobs = synth.read_blobs(repo)
     profiles = dict(synth.read_blobs(repo, "/profile.json"))
-    parts = _signed_parts(blobs)
+    parts = signed_parts(blobs)
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
     from nacl.bindings import crypto_sign_open
 
@@ -279,7 +216,10 @@ def measure_scale(b: Bench) -> list[Row]:
 
 
 MEASUREMENTS: list[Callable[[Bench], list[Row]]] = [
-    measure_verify, measure_startup, measure_git_ssh, measure_memory, measure_scale]
+    measure_verify, e2e.measure_verify_throughput, e2e.measure_pre_receive,
+    e2e.measure_pre_commit, e2e.measure_index_rebuild, e2e.measure_discover,
+    measure_startup, measure_git_ssh, measure_memory, e2e.measure_verify_memory,
+    measure_scale]
 
 
 # --- report -----------------------------------------------------------------------------
@@ -330,6 +270,8 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="1k and 10k only (no 100k)")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument("--only", action="append", default=[], metavar="NAME",
+                        help="run only the measurements whose function name contains NAME")
     args = parser.parse_args()
     if shutil.which("ssh-keygen") is None:
         raise SystemExit("bench: ssh-keygen is needed for the git verify-commit peer")
@@ -340,6 +282,8 @@ def main() -> int:
         print(f"bench: registry of {n}: {b.repo(n)}", file=sys.stderr)
     rows: list[Row] = []
     for measure in MEASUREMENTS:
+        if args.only and not any(word in measure.__name__ for word in args.only):
+            continue
         print(f"bench: {measure.__name__}", file=sys.stderr)
         rows += measure(b)
     args.output.write_text(report(b, rows, time.perf_counter() - start))
