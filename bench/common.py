@@ -50,9 +50,10 @@ class Bench:
     quick: bool
     sizes: list[int]
     notes: list[str] = field(default_factory=list)
+    out: Path = synth.OUT  # where the registries are built (tests use a tmp dir)
 
     def repo(self, n: int) -> Path:
-        return synth.build(n)
+        return synth.build(n, self.out)
 
 
 def median_of(fn: Callable[[], object], repeat: int) -> float:

@@ -206,20 +206,23 @@ def measure_index_rebuild(b: Bench) -> list[Row]:
     return rows
 
 
+DISCOVER_GOALS_MS = {10_000: 500.0, 100_000: 3000.0}
+
+
 def measure_discover(b: Bench) -> list[Row]:
-    """(c) `git elite discover --offline` on a cached registry of 10k and 100k."""
+    """(c) `git elite discover --offline` on a cached registry of 10k (<= 0.5 s) and 100k
+    (<= 3 s); other sizes are reported without a goal."""
     rows = []
     with sandbox() as tmp:
-        for n, goal in ((10_000, 500.0), (100_000, 3000.0)):
-            if n not in b.sizes:
-                continue
+        for n in b.sizes:
+            goal = DISCOVER_GOALS_MS.get(n)
             args = ["git", "elite", "discover", "--registry", str(b.repo(n)), "--json"]
             sh(args, cwd=tmp)  # fills the cache clone
             t, t_start = paired(call([*args, "--offline"], cwd=tmp),
                                 call([str(BIN / "git-elite"), "--version"]), b.repeat)
             rows.append(Row(f"discover --offline, {n} agents", t * 1e3, "ms",
-                            "git-elite --version", t_start * 1e3, f"<= {goal:.0f} ms", False,
-                            None, goal))
+                            "git-elite --version", t_start * 1e3,
+                            f"<= {goal:.0f} ms" if goal else "reported", False, None, goal))
     return rows
 
 

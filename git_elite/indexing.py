@@ -81,18 +81,25 @@ def entry(raw: bytes, manifest: Mapping[str, Any], limits: Mapping[str, float]
 def rankings(agents: Mapping[str, Mapping[str, Any]]) -> dict[str, list[str]]:
     general: list[tuple[int, str]] = []
     by_type: dict[str, list[tuple[int, str]]] = {}
+    scores: dict[tuple[float, int, int], int] = {}  # many agents share (rate, count, recent)
     for agent_id, item in agents.items():
         if not item["elite"]:
             continue
         general.append((-item["score_ppm"], agent_id))
+        recent = item["recent_tasks_7d"]
         for name, stats in item["task_types"].items():
-            if stats["count"] >= TASK_TYPE_MIN_COUNT:
-                _, type_score = score(stats["success_rate"], stats["count"],
-                                      item["recent_tasks_7d"])
+            count = stats["count"]
+            if count >= TASK_TYPE_MIN_COUNT:
+                key = (stats["success_rate"], count, recent)
+                type_score = scores.get(key)
+                if type_score is None:
+                    type_score = scores[key] = score(*key)[1]
                 by_type.setdefault(name, []).append((-type_score, agent_id))
-    out = {"general": [agent_id for _, agent_id in sorted(general)]}
+    general.sort()
+    out = {"general": [agent_id for _, agent_id in general]}
     for name, rows in by_type.items():
-        out[name] = [agent_id for _, agent_id in sorted(rows)]
+        rows.sort()
+        out[name] = [agent_id for _, agent_id in rows]
     return out
 
 
