@@ -7,7 +7,7 @@ import os
 import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from git_elite.errors import RegistryError
 
@@ -176,6 +176,11 @@ def parent_of(repo: Any, commit_id: str) -> str | None:
     return str(commit.parent_ids[0]) if commit.parent_ids else None
 
 
+def parent_ids(repo: Any, commit_id: str) -> list[str]:
+    """Every parent of a commit, first parent first (empty for a root commit)."""
+    return [str(p) for p in repo[commit_id].parent_ids]
+
+
 def diff_trees(repo: Any, old: Any | None, new: Any | None) -> list[Any]:
     """The (path, old bytes, new bytes) changes between two trees, by libgit2's tree diff."""
     from git_elite.state import Change
@@ -298,6 +303,52 @@ def _write_tree(repo: Any, base: Any | None, changes: dict[str, Any]) -> Any:
         else:
             builder.insert(name, repo.create_blob(change), _BLOB_MODE)
     return builder.write()
+
+
+# pushing (publish) ---------------------------------------------------------------------------
+PUSHED, STALE, REJECTED, UNREACHABLE = "ok", "stale", "rejected", "unreachable"
+_STALE_WORDS = ("fetch first", "non-fast-forward", "stale info", "failed to update ref",
+                "cannot lock ref", "incorrect old value", "but expected")
+
+
+class PushResult(NamedTuple):
+    """How a push went: PUSHED, STALE (the branch moved: fetch and rebuild), REJECTED (the
+    server refused it) or UNREACHABLE; `lines` are git's and the server's own words."""
+
+    status: str
+    lines: list[str]
+
+
+def push(cwd: str | Path, url: str, refspec: str) -> PushResult:
+    """`git push --porcelain URL REFSPEC` from the repo at `cwd`, classified."""
+    proc = run(["push", "--porcelain", url, refspec], cwd, check=False,
+               env={"LC_ALL": "C", "GIT_TERMINAL_PROMPT": "0"})
+    err = proc.stderr.decode(errors="replace").splitlines()
+    remote = [line.removeprefix("remote: ").rstrip() for line in err
+              if line.startswith("remote: ") and line[8:].strip()]
+    rows = [line.split("\t") for line in proc.stdout.decode(errors="replace").splitlines()
+            if line[:1] in "!*+ -=" and line.count("\t") >= 2]
+    if proc.returncode == 0 and rows and all(row[0] != "!" for row in rows):
+        return PushResult(PUSHED, remote)
+    refused = [row[2] for row in rows if row[0] == "!"]
+    if not refused:
+        fatal = [line for line in err if not line.startswith("remote: ")]
+        return PushResult(UNREACHABLE, remote + fatal[-1:] or [f"git push exit "
+                                                             f"{proc.returncode}"])
+    if any(word in why for why in refused for word in _STALE_WORDS):
+        return PushResult(STALE, remote + refused)
+    return PushResult(REJECTED, remote + refused)
+
+
+def set_ref(cwd: str | Path, ref: str, oid: str) -> None:
+    run(["update-ref", ref, oid], cwd)
+
+
+def toplevel(cwd: str | Path) -> Path | None:
+    """The work tree root of the repo `cwd` is in (None outside one, or in a bare repo)."""
+    proc = run(["rev-parse", "--show-toplevel"], cwd, check=False)
+    text = proc.stdout.decode().strip()
+    return Path(text) if proc.returncode == 0 and text else None
 
 
 # --- Radicle storage ---

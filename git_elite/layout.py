@@ -7,7 +7,11 @@ from dataclasses import dataclass
 
 IDENTITY = "IDENTITY.json"
 INDEX = "INDEX.json"
-FREE = frozenset({"README.md", "LICENSE", ".gitattributes"})
+# not checked beyond size and secrets: SPEC §4's free files, plus the two files a registry
+# needs to use the pre-commit framework (.pre-commit-hooks.yaml) and to ignore local clutter
+FREE = frozenset({"README.md", "LICENSE", ".gitattributes", ".gitignore",
+                  ".pre-commit-config.yaml"})
+FREE_LIMIT = 1024 * 1024
 AGENT_FILES = frozenset({"manifest.json", "profile.json", "prompt.md", "demos.json",
                          "tombstone.json"})
 GITATTRIBUTES = "*.json -text\nINDEX.json merge=elite-index\n"
@@ -62,8 +66,8 @@ def why_not(path: str) -> str:
         return "endorsements/ holds only endorsements/<from-nid>/<to-nid>.json"
     if top == "identities":
         return "identities/ holds only identities/<old-nid>/rotation.json"
-    return ("not part of the registry layout (allowed: IDENTITY.json, INDEX.json, README.md, "
-            "LICENSE, .gitattributes, agents/, endorsements/, identities/)")
+    return ("not part of the registry layout (allowed: IDENTITY.json, INDEX.json, "
+            + ", ".join(sorted(FREE)) + ", agents/, endorsements/, identities/)")
 
 
 def agent_path(agent_id: str, name: str) -> str:

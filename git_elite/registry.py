@@ -1,7 +1,7 @@
 """A registry in git: the engine applied to commits, pushes and revisions.
 
 This is the API for hooks, `verify`, `publish` and `discover`:
-- `check_commit(repo, commit)`: every problem of one commit against its first parent;
+- `check_commit(repo, commit)`: every problem of one commit against its parents;
 - `check_push(repo, cwd, updates)`: what pre-receive checks (refs, then every new commit);
 - `audit(repo, rev)` / `audit_history(repo, cwd, rev)`: `verify`;
 - `rebuild_index(parent_state, changes, new_state)`: INDEX.json bytes for a commit.
@@ -31,14 +31,25 @@ def rebuild_index(parent: State, changes: Iterable[Change], new: State) -> bytes
 
 
 def check_commit(repo: Any, commit: str) -> list[Problem]:
-    """Every problem of `commit` checked against its first parent's state."""
-    parent = git.parent_of(repo, commit)
-    old_tree = git.commit_tree(repo, parent)
+    """Every problem of `commit` checked against its first parent's state and, for a merge,
+    against each other parent's too. Every parent-to-child step must be a valid change:
+    otherwise a merge whose first parent is an unrelated (or older) history and whose second
+    parent is the registry's tip passes as a fast-forward while it drops, hijacks or
+    replaces (IDENTITY.json included) everything the tip holds."""
+    parents = git.parent_ids(repo, commit)
     new_tree = git.commit_tree(repo, commit)
-    changes = git.diff_trees(repo, old_tree, new_tree)
-    found = engine.check_change(git.TreeState(repo, old_tree), changes,
-                                git.TreeState(repo, new_tree))
+    found = _check_step(repo, parents[0] if parents else None, new_tree)
+    for parent in parents[1:]:
+        found += [Problem(p.rule, p.path, f"{p.message} (against merge parent {parent[:7]})")
+                  for p in _check_step(repo, parent, new_tree)]
     return [p.at(commit) for p in found]
+
+
+def _check_step(repo: Any, parent: str | None, new_tree: Any) -> list[Problem]:
+    old_tree = git.commit_tree(repo, parent)
+    changes = git.diff_trees(repo, old_tree, new_tree)
+    return engine.check_change(git.TreeState(repo, old_tree), changes,
+                               git.TreeState(repo, new_tree))
 
 
 def registry_branch(cwd: str | Path | None) -> str:

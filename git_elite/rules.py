@@ -23,6 +23,9 @@ def check_slot(ctx: Context, slot: Slot, change: Change) -> None:
         _endorsement(ctx, slot, change)
     elif slot.kind == "rotation":
         _rotation(ctx, slot, change)
+    elif slot.kind == "free" and change.new is not None and len(change.new) > layout.FREE_LIMIT:
+        ctx.add("json", change.path, f"{len(change.new)} bytes exceeds the limit of "
+                f"{layout.FREE_LIMIT} for a free file")
 
 
 # IDENTITY.json (SPEC §5.3) ---------------------------------------------------------------
@@ -267,8 +270,9 @@ def _tombstone(ctx: Context, agent_id: str, change: Change, manifest_now: bool) 
     old = ctx.quiet(ctx.parent, layout.agent_path(agent_id, "manifest.json"),
                     documents.MANIFEST)
     if old is None:
-        ctx.add("deletion", change.path, f"there is no manifest of agent {agent_id[:12]} to "
-                "withdraw")
+        if ctx.parent.read(layout.IDENTITY) is not None:  # not a whole-tree audit (verify)
+            ctx.add("deletion", change.path, f"there is no manifest of agent {agent_id[:12]} "
+                    "to withdraw")
         return
     ctx.may_sign(doc.body["owner_did"], str(old.body.get("owner_did")),
                  f"agent {agent_id[:12]}", change.path)

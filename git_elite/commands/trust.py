@@ -140,36 +140,60 @@ def _previous(key: keys.Keypair, to: str) -> dict[str, Any] | None:
     return doc.body
 
 
+REGISTRY = click.option("--registry", "registry", metavar="R",
+                        help="Also push it to this registry (name, path or URL).")
+
+
 @command.command("endorse", context_settings=SETTINGS)
 @click.argument("did")
 @click.option("--task-type", "task_types", multiple=True, help="Scope (default: *).")
 @click.option("--expires", "days", type=click.IntRange(min=1), help="Expire after DAYS days.")
+@REGISTRY
 @click.pass_context
-def endorse(ctx: click.Context, did: str, task_types: tuple[str, ...], days: int | None) -> int:
-    """Sign an endorsement of DID with this node's key.
+def endorse(ctx: click.Context, did: str, task_types: tuple[str, ...], days: int | None,
+            registry: str | None) -> int:
+    """Sign an endorsement of DID with this node's key (and push it with --registry).
 
     \b
     Examples:
       git elite trust endorse did:key:z6Mk... --task-type file-edit --expires 90
+      git elite trust endorse did:key:z6Mk... --registry origin
     """
     body = _sign(ctx, did, task_types, days, revoked=False)
     output.info(f"endorsed {did}: {save_endorsement(body)}")
-    return 0
+    return _push(body, registry, f"endorse {did}")
 
 
 @command.command("revoke", context_settings=SETTINGS)
 @click.argument("did")
+@REGISTRY
 @click.pass_context
-def revoke(ctx: click.Context, did: str) -> int:
+def revoke(ctx: click.Context, did: str, registry: str | None) -> int:
     """Withdraw this node's endorsement of DID (a later, signed `revoked: true`).
 
     \b
     Examples:
-      git elite trust revoke did:key:z6Mk...
+      git elite trust revoke did:key:z6Mk... --registry origin
     """
     body = _sign(ctx, did, (), None, revoked=True)
     output.info(f"revoked endorsement of {did}: {save_endorsement(body)}")
-    return 0
+    return _push(body, registry, f"revoke endorsement of {did}")
+
+
+def _push(body: dict[str, Any], registry: str | None, message: str) -> int:
+    """Push a signed endorsement to endorsements/<from-nid>/<to-nid>.json of `registry`."""
+    if registry is None:
+        return 0
+    from git_elite import publish
+    from git_elite.commands.publish import report
+    from git_elite.generate import load_identity
+
+    target = publish.open_target(publish.choose(registry), load_identity())
+    result = publish.publish_files(target, [publish.endorsement_item(body)], message + "\n")
+    report(result, False, "pushed")
+    if target.rid and result.commit:
+        output.info(publish.announce(target.rid))
+    return 0 if result.ok else 1
 
 
 def _sign(ctx: click.Context, did: str, task_types: tuple[str, ...], days: int | None,

@@ -1,0 +1,167 @@
+"""Property: after any random sequence of publish/update/tombstone steps by a few owners, each
+checked by the rule engine and applied only when accepted, the incrementally maintained
+INDEX.json equals a from-scratch rebuild, and every refused step was refused for exactly the
+rules the generator intended. Engine level (state.MemoryState/Overlay, no git) for speed."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from git_elite import documents, engine, indexing, layout
+from git_elite.state import Change, MemoryState, Overlay
+from tests.helpers_registry import T0, agent_id_of, base_files, manifest, profile, tombstone
+
+OWNERS = ("alice", "bob", "carol")
+AGENTS = 4
+FAST = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# no shrinking in the heavy variant (long sequences shrink for minutes); FAST shrinks
+HEAVY = settings(max_examples=250, deadline=None, suppress_health_check=list(HealthCheck),
+                 phases=[Phase.explicit, Phase.reuse, Phase.generate])
+
+
+@dataclass
+class Agent:
+    owner: str
+    created_at: int
+    raw: bytes
+    tombstoned: bool = False
+
+
+@dataclass
+class Model:
+    """What the registry should hold, tracked independently of the engine."""
+
+    files: dict[str, bytes]
+    agents: dict[int, Agent] = field(default_factory=dict)
+    clock: int = T0
+
+
+Metrics = tuple[float, int, int]
+metrics = st.tuples(st.floats(0, 1, allow_nan=False), st.integers(0, 400),
+                    st.integers(0, 400)).map(lambda m: (m[0], m[1], min(m[1], m[2])))
+steps = st.lists(st.tuples(st.sampled_from(("manifest", "tombstone")),
+                           st.sampled_from(OWNERS), st.integers(0, AGENTS - 1),
+                           st.integers(-3, 40), metrics), max_size=14)
+
+
+def _manifest_step(model: Model, owner: str, n: int, delta: int, m: Metrics
+                   ) -> tuple[dict[str, bytes | None], set[str]]:
+    agent = model.agents.get(n)
+    created = agent.created_at + delta if agent else model.clock
+    body = manifest(owner, profile(n), created_at=created, rate=m[0], total=m[1], recent=m[2])
+    files: dict[str, bytes | None] = {layout.agent_path(agent_id_of(profile(n)),
+                                                        "manifest.json"): documents.to_bytes(body)}
+    if agent is None:
+        files[layout.agent_path(agent_id_of(profile(n)), "profile.json")] = \
+            documents.to_bytes(profile(n))
+        return files, set()
+    if agent.tombstoned:
+        return files, {"deletion"}
+    return files, ({"ownership"} if owner != agent.owner else set()) | (
+        {"rollback"} if delta <= 0 else set())
+
+
+def _tombstone_step(model: Model, owner: str, n: int, delta: int
+                    ) -> tuple[dict[str, bytes | None], set[str]]:
+    agent = model.agents.get(n)
+    agent_id = agent_id_of(profile(n))
+    created = (agent.created_at if agent else model.clock) + delta
+    files: dict[str, bytes | None] = {
+        layout.agent_path(agent_id, "manifest.json"): None,
+        layout.agent_path(agent_id, "tombstone.json"):
+            documents.to_bytes(tombstone(owner, agent_id, created))}
+    if agent is None or agent.tombstoned:
+        return files, {"deletion"}
+    return files, ({"ownership"} if owner != agent.owner else set()) | (
+        {"rollback"} if delta <= 0 else set())
+
+
+def _apply(model: Model, files: dict[str, bytes | None]) -> list[Any]:
+    """Run the engine on one commit (INDEX.json rebuilt incrementally); returns problems."""
+    parent = MemoryState(model.files)
+    changes = [Change(p, parent.read(p), data) for p, data in sorted(files.items())
+               if parent.read(p) != data]
+    index = indexing.dumps(engine.expected_index(parent, changes, Overlay(parent, changes)))
+    changes.append(Change(layout.INDEX, parent.read(layout.INDEX), index))
+    new = Overlay(parent, changes)
+    problems = engine.check_change(parent, changes, new)
+    if not problems:
+        model.files = {p: d for p in set(model.files) | set(new.changed)
+                       if (d := new.read(p)) is not None}
+    return problems
+
+
+def _record(model: Model, kind: str, owner: str, n: int, files: dict[str, bytes | None]
+            ) -> None:
+    agent_id = agent_id_of(profile(n))
+    if kind == "tombstone":
+        model.agents[n].tombstoned = True
+        return
+    raw = files[layout.agent_path(agent_id, "manifest.json")]
+    assert raw is not None
+    model.agents[n] = Agent(owner, documents.parse(raw, "m", documents.MANIFEST).created_at,
+                            raw)
+
+
+def _rebuild(model: Model) -> dict[str, Any]:
+    """INDEX.json from the model alone: IDENTITY.json and the live manifests' bytes."""
+    identity = documents.parse(model.files[layout.IDENTITY], layout.IDENTITY,
+                               documents.REGISTRY_IDENTITY).body
+    live = [(agent_id_of(profile(n)), a.raw, documents.parse(a.raw, "m", documents.MANIFEST)
+             .body) for n, a in sorted(model.agents.items()) if not a.tombstoned]
+    return indexing.build(identity, live)
+
+
+def run_sequence(sequence: list[tuple[str, str, int, int, Metrics]]) -> list[set[str]]:
+    """Returns the rules each step was refused for (empty set: accepted or no change)."""
+    model = Model(base_files())
+    seen: list[set[str]] = []
+    for step, (kind, owner, n, delta, m) in enumerate(sequence):
+        model.clock += 10
+        files, intended = (_manifest_step(model, owner, n, delta, m) if kind == "manifest"
+                           else _tombstone_step(model, owner, n, delta))
+        if all(model.files.get(p) == data for p, data in files.items()):
+            intended = set()  # the very same bytes again: no change at all
+        problems = _apply(model, files)
+        assert {p.rule for p in problems} == intended, (step, kind, owner, n, problems)
+        seen.append(intended)
+        if not problems:
+            _record(model, kind, owner, n, files)
+        stored = json.loads(model.files[layout.INDEX])
+        assert stored == engine.full_index(MemoryState(model.files)) == _rebuild(model), step
+    return seen
+
+
+@FAST
+@given(steps)
+def test_incremental_index_equals_rebuild(sequence: list[tuple[str, str, int, int, Metrics]]
+                                          ) -> None:
+    run_sequence(sequence)
+
+
+@pytest.mark.slow
+@HEAVY
+@given(st.lists(steps.map(tuple), min_size=1, max_size=3).map(
+    lambda parts: [s for part in parts for s in part]))
+def test_incremental_index_equals_rebuild_heavy(
+        sequence: list[tuple[str, str, int, int, Metrics]]) -> None:
+    run_sequence(sequence)
+
+
+def test_a_sequence_exercising_every_outcome() -> None:
+    """A fixed sequence that hits every intended rule, so the property cannot pass vacuously."""
+    m: Metrics = (0.9, 100, 20)
+    seen = run_sequence([("manifest", "alice", 0, 0, m), ("manifest", "bob", 0, 5, m),
+                  ("manifest", "alice", 0, 0, (0.8, 100, 20)), ("manifest", "alice", 0, 7, m),
+                  ("tombstone", "bob", 0, 3, m), ("tombstone", "alice", 0, -1, m),
+                  ("tombstone", "carol", 1, 3, m), ("tombstone", "alice", 0, 9, m),
+                  ("manifest", "alice", 0, 20, m), ("tombstone", "alice", 0, 30, m),
+                  ("manifest", "carol", 2, 0, (0.5, 0, 0))])
+    assert seen == [set(), {"ownership"}, {"rollback"}, set(), {"ownership"}, {"rollback"},
+                    {"deletion"}, set(), {"deletion"}, {"deletion"}, set()]

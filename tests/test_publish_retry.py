@@ -1,0 +1,55 @@
+"""The build-verify-push loop in-process: a stale cache is rebuilt on the new tip."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from git_elite import publish
+from git_elite.registries import Registry
+from tests.conftest import run_cli
+from tests.helpers_publish import elite_root, index, write_agent
+from tests.helpers_registry import key, make_identity, make_server
+
+
+def test_concurrent_push_is_fetched_rebuilt_and_retried(tmp_path: Path) -> None:
+    _, server = make_server(tmp_path)
+    make_identity("alice")
+    first, second = (write_agent("alice", n) for n in (1, 2))
+    items = [publish.agent_item(publish.load_dir(elite_root() / a)) for a in (first, second)]
+    early = publish.open_target(Registry("early", str(server)), key("alice"))
+    late = publish.open_target(Registry("late", str(server)), key("alice"))
+    done = publish.publish_files(early, [items[0]], "first\n")
+    assert (done.pushes, done.retries, done.ok) == (1, 0, True)
+    waits: list[float] = []
+    again = publish.publish_files(late, [items[1]], "second\n", sleep=waits.append)
+    assert [o.status for o in again.outcomes] == ["published"]
+    assert (again.pushes, again.retries, len(waits)) == (2, 1, 1)
+    assert 0 < waits[0] <= publish.BACKOFF_BASE
+    assert set(index(server)["agents"]) == {first, second}
+    run_cli("verify", "--history", cwd=server)
+
+
+def test_item_owns_its_agent_directory() -> None:
+    item = publish.Item("a" * 64, {f"agents/{'a' * 64}/manifest.json": b"{}"})
+    assert item.owns(f"agents/{'a' * 64}/")
+    assert item.owns(f"agents/{'a' * 64}/profile.json")
+    assert not item.owns(f"agents/{'b' * 64}/manifest.json")
+    assert not item.owns("INDEX.json")
+
+
+def test_prepare_resigns_only_when_needed(tmp_path: Path) -> None:
+    from git_elite import documents
+
+    make_identity("alice")
+    agent = publish.load_dir(elite_root() / write_agent("alice", 1))
+    created = agent.body["created_at"]
+    same = publish.prepare(agent, key("alice"), created + 5, None, agent.manifest)
+    assert same is agent
+    ref = {"type": "git", "url": "u", "commit": "b" * 40, "path": ""}
+    moved = publish.prepare(agent, key("alice"), created - 10, ref)
+    assert (moved.body["repo_ref"], moved.body["created_at"]) == (ref, created + 1)
+    newer = publish.prepare(agent, key("alice"), 0, None, moved.manifest)
+    assert newer.body["created_at"] == created + 2
+    assert newer.body["eval_window"]["to_ts"] <= newer.body["created_at"]
+    _, problems = documents.check(newer.manifest, "manifest.json", documents.MANIFEST)
+    assert problems == []
