@@ -97,7 +97,8 @@ def test_end_to_end_measurements_run_on_a_small_registry(tmp_path: Path) -> None
     bench = Bench(1, True, [N], out=tmp_path)
     for measure in (e2e.measure_pre_receive, e2e.measure_pre_commit,
                     e2e.measure_index_rebuild, e2e.measure_discover,
-                    e2e.measure_verify_throughput, e2e.measure_verify_memory):
+                    e2e.measure_verify_throughput, e2e.measure_verify_memory,
+                    e2e.measure_publish):
         rows = measure(bench)
         assert rows, measure.__name__
         for row in rows:
