@@ -141,6 +141,17 @@ class IndexState:
         data: bytes = self.repo[entry.id].data
         return data
 
+    def same(self, path: str, data: bytes) -> bool:
+        """Whether the staged blob at `path` holds exactly `data` (compared by object id,
+        without reading the blob: INDEX.json is 8 MB at 10,000 agents)."""
+        import hashlib
+
+        try:
+            entry = self.index[path]
+        except KeyError:
+            return False
+        return str(entry.id) == hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
     def agent_ids(self) -> list[str]:
         seen: dict[str, None] = {}
         for entry in self.index:

@@ -4,9 +4,13 @@ since another reader could see a different value (a parser differential)."""
 
 from __future__ import annotations
 
-import pytest
+import json
 
-from git_elite import engine, layout
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from git_elite import engine, indexing, layout
 from git_elite.state import MemoryState, diff
 from tests.helpers_registry import agent_files, base_files, with_index
 
@@ -44,3 +48,27 @@ def test_non_strict_index_is_refused(mutate: object) -> None:
     found = _check(bad)
     assert len(found) == 1 and found[0].startswith("index INDEX.json INDEX.json is not "
                                                    "strict JSON"), found
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-2**60, 2**60) | st.floats() | st.text(),
+    lambda inner: st.lists(inner, max_size=4)
+    | st.dictionaries(st.text(max_size=6), inner, max_size=4),
+    max_leaves=25)
+
+
+@settings(max_examples=300, deadline=None)
+@given(JSON_VALUES)
+def test_fast_writer_is_byte_identical_to_json_dumps(value: object) -> None:
+    """indexing.dumps is SPEC §6's `json.dumps(indent=2, sort_keys=True,
+    ensure_ascii=False) + "\\n"`, byte for byte, on any JSON value (NaN and infinities
+    included, which take the standard library's path)."""
+    want = (json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode(
+        "utf-8", "surrogatepass")
+    try:
+        got = indexing.dumps(value)  # type: ignore[arg-type]
+    except UnicodeEncodeError:
+        with pytest.raises(UnicodeEncodeError):
+            (json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+        return
+    assert got == want
