@@ -284,6 +284,10 @@ def main() -> int:
             continue
         print(f"bench: {measure.__name__}", file=sys.stderr)
         rows += measure(b)
+    b.notes.append("Load average (1, 5, 15 min) at the end of the run: "
+                   + ", ".join(f"{x:.1f}" for x in os.getloadavg())
+                   + f" on {os.cpu_count()} cores; absolute goals (ms) are sensitive to it, "
+                   "ratios to a baseline taken in the same run much less.")
     args.output.write_text(report(b, rows, time.perf_counter() - start))
     print(args.output.read_text())
     return 0
