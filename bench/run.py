@@ -3,8 +3,8 @@ the same run, written to bench/RESULTS.md. Medians and ratios only; machines are
 
     python bench/run.py [--quick] [--repeat 5]
 
-A measurement is a function in MEASUREMENTS taking the Bench context and returning Rows; add
-the end-to-end ones (pre-commit, pre-receive, publish, discover) as more such functions.
+A measurement is a function in MEASUREMENTS taking the Bench context and returning Rows; the
+end-to-end ones (hooks, discover, verify, publish) live in bench/e2e.py.
 """
 
 from __future__ import annotations
@@ -14,88 +14,25 @@ import hashlib
 import os
 import platform
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import e2e  # noqa: E402
 import synth  # noqa: E402
+from common import Bench, Row, paired, signed_parts  # noqa: E402
 
-from git_elite import canonical, documents, keys  # noqa: E402
+from git_elite import canonical, documents  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 
 
-@dataclass
-class Row:
-    name: str
-    value: float
-    unit: str
-    baseline_name: str
-    baseline: float
-    goal: str  # e.g. "ratio >= 0.333"
-    higher_is_better: bool
-    target: float | None  # goal on value / baseline; None = reported only
-
-    @property
-    def ratio(self) -> float:
-        return self.value / self.baseline if self.baseline else float("nan")
-
-    @property
-    def met(self) -> str:
-        if self.target is None:
-            return "(reference)"
-        ok = self.ratio >= self.target if self.higher_is_better else self.ratio <= self.target
-        return "met" if ok else "NOT met"
-
-
-@dataclass
-class Bench:
-    repeat: int
-    quick: bool
-    sizes: list[int]
-    notes: list[str] = field(default_factory=list)
-
-    def repo(self, n: int) -> Path:
-        return synth.build(n)
-
-
-def median_of(fn: Callable[[], object], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
-def paired(a: Callable[[], object], b: Callable[[], object], repeat: int
-           ) -> tuple[float, float]:
-    """Medians of a and b, run alternately so both see the same machine load."""
-    ta, tb = [], []
-    for _ in range(repeat):
-        ta.append(median_of(a, 1))
-        tb.append(median_of(b, 1))
-    return statistics.median(ta), statistics.median(tb)
-
-
 # --- (a) verification throughput ------------------------------------------------------
-
-def _signed_parts(blobs: list[tuple[str, bytes]]) -> list[tuple[bytes, bytes, bytes]]:
-    out = []
-    for path, raw in blobs:
-        doc = documents.parse(raw, path, documents.MANIFEST)
-        sig = keys.decode_signature(doc.body["signature_ed25519"])
-        public = keys.public_from_did(doc.body["owner_did"])
-        out.append((public, documents.signing_input(doc.kind, doc.body), sig))
-    return out
-
 
 def _binding_ok(manifest: bytes, profile: bytes, path: str) -> bool:
     doc, problems = documents.check(manifest, path, documents.MANIFEST)
@@ -111,7 +48,7 @@ def measure_verify(b: Bench) -> list[Row]:
     repo = b.repo(n)
     blobs = synth.read_blobs(repo)
     profiles = dict(synth.read_blobs(repo, "/profile.json"))
-    parts = _signed_parts(blobs)
+    parts = signed_parts(blobs)
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
     from nacl.bindings import crypto_sign_open
 
@@ -279,7 +216,11 @@ def measure_scale(b: Bench) -> list[Row]:
 
 
 MEASUREMENTS: list[Callable[[Bench], list[Row]]] = [
-    measure_verify, measure_startup, measure_git_ssh, measure_memory, measure_scale]
+    measure_verify, e2e.measure_verify_throughput, e2e.measure_pre_receive,
+    e2e.measure_pre_commit, e2e.measure_index_rebuild, e2e.measure_discover,
+    e2e.measure_publish,
+    measure_startup, measure_git_ssh, measure_memory, e2e.measure_verify_memory,
+    measure_scale]
 
 
 # --- report -----------------------------------------------------------------------------
@@ -316,10 +257,7 @@ def report(b: Bench, rows: list[Row], elapsed: float) -> str:
         lines.append(f"| {r.name} | {_fmt(r.value)} {r.unit} | {r.baseline_name} | "
                      f"{_fmt(r.baseline)} {r.unit if r.unit != 'MiB' else 'MiB'} | "
                      f"{r.ratio:.3f} | {r.goal} | {r.met} |")
-    lines += ["", "## Not measured yet", "",
-              "End-to-end goals of SPEC §12 that need the registry engine (pre-commit and "
-              "pre-receive hooks, publish, discover --offline, verify of 10k/100k) are to be "
-              "added as measurement functions in bench/run.py once it lands.", ""]
+    lines.append("")
     if b.notes:
         lines += ["## Notes", "", *[f"- {n}" for n in b.notes], ""]
     return "\n".join(lines)
@@ -330,6 +268,8 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="1k and 10k only (no 100k)")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument("--only", action="append", default=[], metavar="NAME",
+                        help="run only the measurements whose function name contains NAME")
     args = parser.parse_args()
     if shutil.which("ssh-keygen") is None:
         raise SystemExit("bench: ssh-keygen is needed for the git verify-commit peer")
@@ -340,8 +280,14 @@ def main() -> int:
         print(f"bench: registry of {n}: {b.repo(n)}", file=sys.stderr)
     rows: list[Row] = []
     for measure in MEASUREMENTS:
+        if args.only and not any(word in measure.__name__ for word in args.only):
+            continue
         print(f"bench: {measure.__name__}", file=sys.stderr)
         rows += measure(b)
+    b.notes.append("Load average (1, 5, 15 min) at the end of the run: "
+                   + ", ".join(f"{x:.1f}" for x in os.getloadavg())
+                   + f" on {os.cpu_count()} cores; absolute goals (ms) are sensitive to it, "
+                   "ratios to a baseline taken in the same run much less.")
     args.output.write_text(report(b, rows, time.perf_counter() - start))
     print(args.output.read_text())
     return 0

@@ -25,6 +25,9 @@ _SECRETS = (
     (re.compile(rb"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----"), "a PEM private key block"),
 )
 
+# every pattern above contains one of these words (a fast exact pre-filter)
+_SECRET_WORDS = (b"secretKeyBase58", b"PRIVATE KEY-----")
+
 
 @dataclass
 class Context:
@@ -166,6 +169,8 @@ def check_change(parent: State, changes: Iterable[Change], new: State, *,
 
 def _secrets(ctx: Context, change: Change) -> None:
     assert change.new is not None
+    if not any(word in change.new for word in _SECRET_WORDS):
+        return  # a substring test is ~10x cheaper than the regexes on an 8 MB INDEX.json
     for pattern, what in _SECRETS:
         if pattern.search(change.new):
             ctx.add("secret", change.path, f"contains {what}; secret material is never "
@@ -225,14 +230,31 @@ def _check_index(ctx: Context) -> None:
         ctx.add("index", layout.INDEX, "INDEX.json is missing; run `git elite index`")
         return
     try:
-        found = json.loads(raw)
-    except ValueError as err:
-        ctx.add("index", layout.INDEX, f"INDEX.json is not JSON ({err}); run `git elite index`")
+        found = strict_index(raw)
+    except EliteError as err:
+        ctx.add("index", layout.INDEX, f"INDEX.json is not strict JSON ({err.message}); run "
+                "`git elite index`")
         return
     want = _expected(ctx)
     if found != want:
         ctx.add("index", layout.INDEX, f"INDEX.json is not the rebuild ({_diff(found, want)}); "
                 "run `git elite index`")
+
+
+def strict_index(raw: bytes) -> Any:
+    """INDEX.json parsed strictly: no duplicate keys (a parser differential: another reader
+    could see the other copy), no NaN/Infinity, UTF-8 without BOM. The C decoder with the
+    duplicate-key hook costs ~10 % over plain `json.loads`; anything it refuses or cannot
+    vouch for (a BOM, bad UTF-8) goes through `jsonstrict` for the exact message."""
+    from git_elite import jsonstrict
+
+    if not raw.startswith(b"\xef\xbb\xbf"):
+        try:
+            return json.loads(raw.decode("utf-8"), object_pairs_hook=jsonstrict._pairs,
+                              parse_constant=jsonstrict._constant)
+        except (ValueError, RecursionError):
+            pass
+    return jsonstrict.loads(raw, name=layout.INDEX, max_bytes=len(raw))
 
 
 def _diff(found: Any, want: dict[str, Any]) -> str:

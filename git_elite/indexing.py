@@ -81,18 +81,25 @@ def entry(raw: bytes, manifest: Mapping[str, Any], limits: Mapping[str, float]
 def rankings(agents: Mapping[str, Mapping[str, Any]]) -> dict[str, list[str]]:
     general: list[tuple[int, str]] = []
     by_type: dict[str, list[tuple[int, str]]] = {}
+    scores: dict[tuple[float, int, int], int] = {}  # many agents share (rate, count, recent)
     for agent_id, item in agents.items():
         if not item["elite"]:
             continue
         general.append((-item["score_ppm"], agent_id))
+        recent = item["recent_tasks_7d"]
         for name, stats in item["task_types"].items():
-            if stats["count"] >= TASK_TYPE_MIN_COUNT:
-                _, type_score = score(stats["success_rate"], stats["count"],
-                                      item["recent_tasks_7d"])
+            count = stats["count"]
+            if count >= TASK_TYPE_MIN_COUNT:
+                key = (stats["success_rate"], count, recent)
+                type_score = scores.get(key)
+                if type_score is None:
+                    type_score = scores[key] = score(*key)[1]
                 by_type.setdefault(name, []).append((-type_score, agent_id))
-    out = {"general": [agent_id for _, agent_id in sorted(general)]}
+    general.sort()
+    out = {"general": [agent_id for _, agent_id in general]}
     for name, rows in by_type.items():
-        out[name] = [agent_id for _, agent_id in sorted(rows)]
+        rows.sort()
+        out[name] = [agent_id for _, agent_id in rows]
     return out
 
 
@@ -126,7 +133,67 @@ def update(base: Mapping[str, Any] | None, identity: Mapping[str, Any],
 
 
 def dumps(index: Mapping[str, Any]) -> bytes:
-    return (json.dumps(index, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+    """`json.dumps(index, indent=2, sort_keys=True, ensure_ascii=False) + "\\n"`, byte for
+    byte, about twice as fast: the standard library encodes indented JSON in pure Python
+    through generators; this writes the same pieces into one list (same string escaper, same
+    number reprs). Anything unusual (non-str keys, non-finite floats, other types) goes
+    through `json.dumps` itself."""
+    out: list[str] = []
+    try:
+        _encode(index, out, "\n")
+    except _Unusual:
+        return (json.dumps(index, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+    out.append("\n")
+    return "".join(out).encode()
+
+
+class _Unusual(Exception):
+    pass
+
+
+_STRING = json.encoder.encode_basestring  # the C escaper json.dumps uses (ensure_ascii=False)
+_SCALARS = {True: "true", False: "false"}
+
+
+def _encode(value: Any, out: list[str], newline: str) -> None:
+    kind = type(value)
+    if kind is str:
+        out.append(_STRING(value))
+    elif kind is dict:
+        if not value:
+            out.append("{}")
+            return
+        inner = newline + "  "
+        sep = ","
+        out.append("{")
+        for key in sorted(value):
+            if type(key) is not str:
+                raise _Unusual
+            out += (inner, _STRING(key), ": ")
+            _encode(value[key], out, inner)
+            out.append(sep)
+        out[-1] = newline + "}"
+    elif kind is list:
+        if not value:
+            out.append("[]")
+            return
+        inner = newline + "  "
+        out.append("[")
+        for item in value:
+            out.append(inner)
+            _encode(item, out, inner)
+            out.append(",")
+        out[-1] = newline + "]"
+    elif kind is bool:
+        out.append(_SCALARS[value])
+    elif value is None:
+        out.append("null")
+    elif kind is int:
+        out.append(int.__repr__(value))
+    elif kind is float and math.isfinite(value):
+        out.append(float.__repr__(value))
+    else:
+        raise _Unusual
 
 
 def merge(base: Mapping[str, Any], ours: Mapping[str, Any], theirs: Mapping[str, Any]

@@ -86,3 +86,21 @@ def test_registry_passes_the_real_audit(registry: Path) -> None:
     from git_elite.registry import audit
 
     assert audit(git.open_repo(registry), "HEAD") == []
+
+
+def test_end_to_end_measurements_run_on_a_small_registry(tmp_path: Path) -> None:
+    """Every end-to-end measurement of bench/e2e.py runs (real pushes, commits with hooks,
+    discover, verify) and yields rows with positive figures; no timing is asserted."""
+    import e2e
+    from common import Bench
+
+    bench = Bench(1, True, [N], out=tmp_path)
+    for measure in (e2e.measure_pre_receive, e2e.measure_pre_commit,
+                    e2e.measure_index_rebuild, e2e.measure_discover,
+                    e2e.measure_verify_throughput, e2e.measure_verify_memory,
+                    e2e.measure_publish):
+        rows = measure(bench)
+        assert rows, measure.__name__
+        for row in rows:
+            assert row.value > 0 and row.baseline > 0, row
+            assert row.met in ("met", "(reference)") or row.met.startswith("NOT met"), row

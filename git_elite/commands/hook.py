@@ -73,7 +73,7 @@ def _staged(name: str) -> int:
     if problems:
         return _reject(problems, f"{name}: commit refused: {len(problems)} problem(s)")
     data = indexing.dumps(engine.expected_index(parent, changes, new))
-    if new.read(layout.INDEX) != data:
+    if not new.same(layout.INDEX, data):
         git.stage_blob(None, layout.INDEX, data)
     return 0
 
@@ -120,7 +120,8 @@ def post_commit() -> int:
     path = Path(repo.workdir) / layout.INDEX
     if not path.exists() or path.read_bytes() != data:
         store.atomic_write(path, data)
-    git.stage_blob(repo.workdir, layout.INDEX, data)
+    if not git.IndexState(repo, repo.index).same(layout.INDEX, data):
+        git.stage_blob(repo.workdir, layout.INDEX, data)
     return 0
 
 
