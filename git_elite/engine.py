@@ -38,6 +38,10 @@ class Context:
     changes: dict[str, Change]
     problems: list[Problem] = field(default_factory=list)
     _docs: dict[tuple[int, str], Document | None] = field(default_factory=dict)
+    # INDEX.json entries of the manifests `load` found well-formed (agent_id -> entry): the
+    # index rebuild then neither re-parses nor re-validates them, nor keeps their bodies
+    entries: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _limits: dict[str, float] | None = None
 
     def add(self, rule: str, path: str, message: str) -> None:
         self.problems.append(Problem(rule, path, message))
@@ -86,7 +90,19 @@ class Context:
             self.problems.extend(shape)
             return None
         self.problems.extend(shape)
-        return None if shape else doc
+        if shape:
+            return None
+        if kind == documents.MANIFEST and change.path.endswith("/manifest.json"):
+            self.entries[change.path.split("/")[1]] = indexing.entry(doc.raw, doc.body,
+                                                                     self.limits)
+        return doc
+
+    @property
+    def limits(self) -> dict[str, float]:
+        """The elite thresholds of the new state's IDENTITY.json (what INDEX.json uses)."""
+        if self._limits is None:
+            self._limits = indexing.thresholds(self.new_identity or {})
+        return self._limits
 
     def signed(self, doc: Document) -> bool:
         found = documents.verify_signature(doc)
@@ -194,12 +210,22 @@ def _expected(ctx: Context) -> dict[str, Any]:
     identity = ctx.new_identity or {}
     base = _parent_index(ctx)
     if base is None or indexing.thresholds(ctx.parent_identity) != indexing.thresholds(identity):
-        return indexing.build(identity, _live(ctx, ctx.new.agent_ids()))
+        return indexing.update_entries({}, identity, {a: _entry(ctx, a)
+                                                      for a in ctx.new.agent_ids()})
     touched = {p.split("/")[1] for p in ctx.changes if p.startswith("agents/")
                and layout.classify(p) is not None}
-    live = {agent_id: (raw, body) for agent_id, raw, body in _live(ctx, touched)}
-    changed: dict[str, indexing.Change] = {a: live.get(a) for a in touched}
-    return indexing.update(base, identity, changed)
+    return indexing.update_entries(base, identity, {a: _entry(ctx, a) for a in touched})
+
+
+def _entry(ctx: Context, agent_id: str) -> dict[str, Any] | None:
+    """The INDEX.json entry of one agent of the new state (None: not live)."""
+    if ctx.new.read(layout.agent_path(agent_id, "tombstone.json")) is not None:
+        return None
+    if agent_id in ctx.entries:
+        return ctx.entries[agent_id]
+    for _, raw, body in _live(ctx, (agent_id,)):
+        return indexing.entry(raw, body, ctx.limits)
+    return None
 
 
 def _parent_index(ctx: Context) -> dict[str, Any] | None:
