@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from git_elite import documents, indexing, layout
+from git_elite import documents, fanout, indexing, layout
 from git_elite.documents import Document
 from git_elite.errors import EliteError, Problem
 from git_elite.state import Change, State
@@ -174,8 +174,9 @@ def check_change(parent: State, changes: Iterable[Change], new: State, *,
             agents.setdefault(slot.agent_id, {})[slot.name] = change
         else:
             rules.check_slot(ctx, slot, change)
-    for agent_id, files in sorted(agents.items()):
-        rules.check_agent(ctx, agent_id, files)
+    if agents:
+        _ = ctx.limits  # parse IDENTITY.json once, before the agents are shared out
+        fanout.check_agents(ctx, sorted(agents.items()), rules.check_agent)
     if ctx.new_identity is None and not any(p.path == layout.IDENTITY for p in ctx.problems):
         ctx.add("identity", layout.IDENTITY, "the registry has no valid IDENTITY.json")
     if check_index:
