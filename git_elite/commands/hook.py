@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
 import click
 
-from git_elite.errors import HookError, Problem
+from git_elite import hookrun
+from git_elite.errors import HookError
 
 CTX = {"help_option_names": ["-h", "--help"]}
-
-
-def _reject(problems: list[Problem], summary: str) -> int:
-    for p in problems:
-        short = (p.commit or "")[:7] or "-------"
-        print(f"git-elite: REJECT {short} {p.line()}", file=sys.stderr)
-    print(f"git-elite: {summary}", file=sys.stderr)
-    return 1
 
 
 @click.group(context_settings=CTX)
@@ -40,42 +32,7 @@ def pre_receive() -> int:
     Examples:
       echo "$old $new refs/heads/main" | git elite hook pre-receive
     """
-    from git_elite import git, registry
-
-    updates = []
-    for line in sys.stdin.read().splitlines():
-        parts = line.split()
-        if len(parts) == 3:
-            updates.append(registry.RefUpdate(*parts))
-    repo = git.open_env(os.environ.get("GIT_DIR", "."))
-    problems, checked = registry.check_push(repo, None, updates)
-    if problems:
-        commits = len({p.commit for p in problems})
-        return _reject(problems, f"push refused: {len(problems)} problem(s) in {commits} "
-                       f"commit(s)/ref(s); {checked} commit(s) checked")
-    print(f"git-elite: {checked} commit(s) verified", file=sys.stderr)
-    return 0
-
-
-def _staged(name: str) -> int:
-    """pre-commit / pre-merge-commit: check what is being committed, stage INDEX.json."""
-    from git_elite import engine, git, indexing, layout
-
-    repo = git.open_env(".")
-    head = None if repo.head_is_unborn else repo.head.peel(git._pygit2().Commit).tree
-    parent = git.TreeState(repo, head)
-    index = repo.index
-    new = git.IndexState(repo, index)
-    if parent.read(layout.IDENTITY) is None and new.read(layout.IDENTITY) is None:
-        return 0  # not a registry
-    changes = git.index_changes(repo, index, head)
-    problems = engine.check_change(parent, changes, new, check_index=False)
-    if problems:
-        return _reject(problems, f"{name}: commit refused: {len(problems)} problem(s)")
-    data = indexing.dumps(engine.expected_index(parent, changes, new))
-    if not new.same(layout.INDEX, data):
-        git.stage_blob(None, layout.INDEX, data)
-    return 0
+    return hookrun.pre_receive()
 
 
 @command.command("pre-commit", context_settings=CTX)
@@ -86,7 +43,7 @@ def pre_commit() -> int:
     Examples:
       git elite hook pre-commit
     """
-    return _staged("pre-commit")
+    return hookrun.staged("pre-commit")
 
 
 @command.command("pre-merge-commit", context_settings=CTX)
@@ -97,7 +54,7 @@ def pre_merge_commit() -> int:
     Examples:
       git elite hook pre-merge-commit
     """
-    return _staged("pre-merge-commit")
+    return hookrun.staged("pre-merge-commit")
 
 
 @command.command("post-commit", context_settings=CTX)
@@ -108,21 +65,7 @@ def post_commit() -> int:
     Examples:
       git elite hook post-commit
     """
-    from git_elite import git, layout, store
-
-    os.environ.pop("GIT_INDEX_FILE", None)
-    repo = git.open_env(".")
-    if repo.head_is_unborn or repo.workdir is None:
-        return 0
-    data = git.TreeState(repo, repo.head.peel(git._pygit2().Commit).tree).read(layout.INDEX)
-    if data is None:
-        return 0
-    path = Path(repo.workdir) / layout.INDEX
-    if not path.exists() or path.read_bytes() != data:
-        store.atomic_write(path, data)
-    if not git.IndexState(repo, repo.index).same(layout.INDEX, data):
-        git.stage_blob(repo.workdir, layout.INDEX, data)
-    return 0
+    return hookrun.post_commit()
 
 
 @command.command("merge-driver", context_settings=CTX)

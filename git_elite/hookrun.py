@@ -1,0 +1,89 @@
+"""The git hooks themselves, without the command framework: `git-elite hook <name>` is routed
+here straight from the launcher (click costs ~35 ms to import, on every commit and push);
+`commands/hook.py` wraps the same functions for `git elite hook -h` and the merge driver.
+Each returns the exit code and prints only git-elite's REJECT lines and summary."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from git_elite.errors import Problem
+
+
+def reject(problems: list[Problem], summary: str) -> int:
+    for p in problems:
+        short = (p.commit or "")[:7] or "-------"
+        print(f"git-elite: REJECT {short} {p.line()}", file=sys.stderr)
+    print(f"git-elite: {summary}", file=sys.stderr)
+    return 1
+
+
+def pre_receive() -> int:
+    """Check every pushed commit; refuse the push on any problem."""
+    from git_elite import git, registry
+
+    updates = []
+    for line in sys.stdin.read().splitlines():
+        parts = line.split()
+        if len(parts) == 3:
+            updates.append(registry.RefUpdate(*parts))
+    repo = git.open_env(os.environ.get("GIT_DIR", "."))
+    problems, checked = registry.check_push(repo, None, updates)
+    if problems:
+        commits = len({p.commit for p in problems})
+        return reject(problems, f"push refused: {len(problems)} problem(s) in {commits} "
+                      f"commit(s)/ref(s); {checked} commit(s) checked")
+    print(f"git-elite: {checked} commit(s) verified", file=sys.stderr)
+    return 0
+
+
+def staged(name: str) -> int:
+    """pre-commit / pre-merge-commit: check what is being committed, stage INDEX.json."""
+    from git_elite import engine, git, indexing, layout
+
+    repo = git.open_env(".")
+    head = None if repo.head_is_unborn else repo.head.peel(git._pygit2().Commit).tree
+    parent = git.TreeState(repo, head)
+    index = repo.index
+    new = git.IndexState(repo, index)
+    if parent.read(layout.IDENTITY) is None and new.read(layout.IDENTITY) is None:
+        return 0  # not a registry
+    changes = git.index_changes(repo, index, head)
+    problems = engine.check_change(parent, changes, new, check_index=False)
+    if problems:
+        return reject(problems, f"{name}: commit refused: {len(problems)} problem(s)")
+    data = indexing.dumps(engine.expected_index(parent, changes, new))
+    if not new.same(layout.INDEX, data):
+        git.stage_blob(None, layout.INDEX, data)
+    return 0
+
+
+def post_commit() -> int:
+    """Bring the real index and the work tree's INDEX.json up to HEAD's."""
+    from git_elite import git, layout, store
+
+    os.environ.pop("GIT_INDEX_FILE", None)
+    repo = git.open_env(".")
+    if repo.head_is_unborn or repo.workdir is None:
+        return 0
+    data = git.TreeState(repo, repo.head.peel(git._pygit2().Commit).tree).read(layout.INDEX)
+    if data is None:
+        return 0
+    path = Path(repo.workdir) / layout.INDEX
+    if not path.exists() or path.read_bytes() != data:
+        store.atomic_write(path, data)
+    if not git.IndexState(repo, repo.index).same(layout.INDEX, data):
+        git.stage_blob(repo.workdir, layout.INDEX, data)
+    return 0
+
+
+# what the launcher may run without click (hooks that take no arguments)
+HOOKS: dict[str, Callable[[], int]] = {
+    "pre-receive": pre_receive,
+    "pre-commit": lambda: staged("pre-commit"),
+    "pre-merge-commit": lambda: staged("pre-merge-commit"),
+    "post-commit": post_commit,
+}
