@@ -232,11 +232,15 @@ def _entry(ctx: Context, agent_id: str) -> dict[str, Any] | None:
 def _parent_index(ctx: Context) -> dict[str, Any] | None:
     if ctx.parent.read(layout.IDENTITY) is None:
         return {}
-    raw = ctx.parent.read(layout.INDEX)
-    try:
-        value = json.loads(raw) if raw is not None else None
-    except ValueError:
-        return None
+    cached = getattr(ctx.parent, "index_value", None)  # a git state: parsed once per blob
+    if cached is not None:
+        value = cached()
+    else:
+        raw = ctx.parent.read(layout.INDEX)
+        try:
+            value = json.loads(raw) if raw is not None else None
+        except ValueError:
+            return None
     return value if isinstance(value, dict) and isinstance(value.get("agents"), dict) else None
 
 
@@ -266,6 +270,10 @@ def _check_index(ctx: Context) -> None:
     if found != want:
         ctx.add("index", layout.INDEX, f"INDEX.json is not the rebuild ({_diff(found, want)}); "
                 "run `git elite index`")
+        return
+    remember = getattr(ctx.new, "remember_index", None)  # a git state: the next check on
+    if remember is not None:  # top of this one starts from this value instead of parsing
+        remember(found)
 
 
 def strict_index(raw: bytes) -> Any:

@@ -55,9 +55,11 @@ def staged(name: str) -> int:
     problems = engine.check_change(parent, changes, new, check_index=False)
     if problems:
         return reject(problems, f"{name}: commit refused: {len(problems)} problem(s)")
-    data = indexing.dumps(engine.expected_index(parent, changes, new))
+    expected = engine.expected_index(parent, changes, new)
+    data = indexing.dumps(expected)
     if not new.same(layout.INDEX, data):
         git.stage_blob(None, layout.INDEX, data)
+    git.index_cache_save(repo, git.blob_id(data), expected)  # the next commit's parent index
     return 0
 
 
