@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 Z = 1.96
@@ -103,11 +103,46 @@ def rankings(agents: Mapping[str, Mapping[str, Any]]) -> dict[str, list[str]]:
     return out
 
 
-def _assemble(identity: Mapping[str, Any], agents: dict[str, Any]) -> dict[str, Any]:
+def _assemble(identity: Mapping[str, Any], agents: dict[str, Any],
+              ranked: dict[str, list[str]] | None = None) -> dict[str, Any]:
     return {"schema_version": 1,
             "registry": {"name": identity.get("name", ""),
                          "owner_did": identity.get("owner_did", "")},
-            "agent_count": len(agents), "agents": agents, "rankings": rankings(agents)}
+            "agent_count": len(agents), "agents": agents,
+            "rankings": rankings(agents) if ranked is None else ranked}
+
+
+def rerank(old: Any, agents: Mapping[str, Mapping[str, Any]], changed: Iterable[str]
+           ) -> dict[str, list[str]] | None:
+    """`rankings(agents)` from the parent's rankings `old` when only the agents `changed`
+    differ: they are taken out and put back in place by binary search (O(k log n) score
+    computations instead of one per elite agent). None when `old` is not rankings."""
+    from bisect import insort
+
+    if not isinstance(old, dict) or not isinstance(old.get("general"), list) or \
+            not all(isinstance(rows, list) for rows in old.values()):
+        return None
+    gone = set(changed)
+    out = {name: [a for a in rows if a not in gone] for name, rows in old.items()}
+    for agent_id in sorted(gone):
+        item = agents.get(agent_id)
+        if item is None or not item["elite"]:
+            continue
+        insort(out["general"], agent_id, key=lambda a: (-agents[a]["score_ppm"], a))
+        for name, stats in item["task_types"].items():
+            if stats["count"] >= TASK_TYPE_MIN_COUNT:
+                insort(out.setdefault(name, []), agent_id, key=_by_type(agents, name))
+    return {name: rows for name, rows in out.items() if rows or name == "general"}
+
+
+def _by_type(agents: Mapping[str, Mapping[str, Any]], name: str
+             ) -> Callable[[str], tuple[int, str]]:
+    return lambda a: (-_type_score(agents[a], name), a)
+
+
+def _type_score(item: Mapping[str, Any], name: str) -> int:
+    stats = item["task_types"][name]
+    return score(stats["success_rate"], stats["count"], item["recent_tasks_7d"])[1]
 
 
 def build(identity: Mapping[str, Any], manifests: Iterable[tuple[str, bytes, dict[str, Any]]]
@@ -141,7 +176,8 @@ def update_entries(base: Mapping[str, Any] | None, identity: Mapping[str, Any],
             agents.pop(agent_id, None)
         else:
             agents[agent_id] = item
-    return _assemble(identity, agents)
+    ranked = rerank(base.get("rankings"), agents, entries) if base else None
+    return _assemble(identity, agents, ranked)
 
 
 def dumps(index: Mapping[str, Any]) -> bytes:
