@@ -348,9 +348,10 @@ def _with_index(parent: Any, items: list[Item]) -> dict[str, bytes | None]:
 
 
 def _check(repo: Any, commit: str) -> list[Problem]:
+    """The server hook's check, with this machine's clock (default elite.maxClockSkew)."""
     from git_elite import registry
 
-    return registry.check_commit(repo, commit)
+    return registry.check_commit(repo, commit, now=int(time.time()))
 
 
 def announce(rid: str) -> str:
