@@ -271,3 +271,85 @@ def test_damaged_cache_is_rebuilt(tmp_path: Path, damage: str, command: str) -> 
     assert git("fsck", "--no-progress", cwd=cache, check=False).returncode == 0
     assert git("rev-parse", "main", cwd=cache).stdout.strip() == \
         git("rev-parse", "main", cwd=server).stdout.strip()
+
+
+# ---------------------------------------------------------------- full disk, read-only home
+def _snapshot(home: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(home)): p.read_bytes() for p in sorted(home.rglob("*"))
+            if p.is_file() and "cache" not in p.relative_to(home).parts}
+
+
+def _prepare(tmp: Path, command: str) -> tuple[list[str], Path]:
+    """A home holding the files `command` would replace; returns (its arguments, cwd)."""
+    from tests.helpers_pipeline import NOW, fixture_args
+    from tests.helpers_pipeline import write_identity as identity_of
+
+    home = Path(os.environ["AGENTD_HOME"])
+    env = {"AGENTD_KEYGEN_SEED": SEEDS["carol"]}
+    if command == "id init":
+        run_cli("id", "init", "--alias", "before", env=env)
+        return ["id", "init", "--force", "--alias", "after"], tmp
+    if command == "publish":
+        server, _, project = _setup(tmp)
+        write_agent_for(home, SEED, 1)
+        return ["publish", "--registry", str(server)], project
+    identity_of("alice")
+    if command == "generate":
+        run_cli("generate", *fixture_args(), cwd=tmp)
+        return ["generate", *fixture_args()[:-1], str(NOW + 100)], tmp
+    if command == "trust add":
+        run_cli("trust", "add", _did("bob"), "--alias", "bob")
+        return ["trust", "add", _did("dave"), "--alias", "dave"], tmp
+    run_cli("registry", "add", "first", str(tmp / "first.git"))
+    return ["registry", "add", "second", str(tmp / "second.git")], tmp
+
+
+def _did(name: str) -> str:
+    from git_elite import keys
+
+    return keys.Keypair.from_seed(bytes.fromhex(SEEDS[name])).did
+
+
+def _full_disk() -> None:
+    """In the child: a 64-byte file size limit, SIGXFSZ ignored: writes fail with EFBIG
+    exactly where a full disk fails with ENOSPC."""
+    import resource
+
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (64, 64))
+
+
+LOCAL = ["id init", "generate", "publish", "trust add", "registry add"]
+
+
+@pytest.mark.parametrize("fault", ["full disk", "read-only home"])
+@pytest.mark.parametrize("command", LOCAL)
+def test_local_fault_clear_error_nothing_half_written(tmp_path: Path, command: str,
+                                                      fault: str) -> None:
+    from tests.test_faults_core import read_only
+
+    args, cwd = _prepare(tmp_path, command)
+    home = Path(os.environ["AGENTD_HOME"])
+    before = _snapshot(home)
+    assert before
+    if fault == "full disk":
+        proc = subprocess.run(["git", "elite", *args], cwd=cwd, capture_output=True,
+                              text=True, preexec_fn=_full_disk, check=False)
+    else:
+        with read_only(home):
+            frozen = [p for p in home.rglob("*") if p.is_dir() and "cache" not in p.parts
+                      and os.geteuid() == 0]  # chattr +i (root); chmod 0500 covers the rest
+            for directory in frozen:
+                subprocess.run(["chattr", "+i", str(directory)], check=True)
+            try:
+                proc = subprocess.run(["git", "elite", *args], cwd=cwd, capture_output=True,
+                                      text=True, check=False)
+            finally:
+                for directory in frozen:
+                    subprocess.run(["chattr", "-i", str(directory)], check=True)
+    assert proc.returncode == 1, f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+    assert "Traceback" not in proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if "cannot " in line]
+    assert len(errors) == 1, proc.stderr
+    assert str(home) in errors[0], errors[0]
+    assert _snapshot(home) == before, "a file was changed, half-written or left behind"
