@@ -506,3 +506,22 @@ def test_index_value_not_bytes_matter() -> None:
     compact = json.dumps(body, separators=(",", ":")).encode()
     assert canonical.canonicalize(json.loads(compact)) == canonical.canonicalize(body)
     assert compact != doc(body)
+
+
+# free files (SPEC §4): .gitignore and .pre-commit-config.yaml allowed, 1 MiB cap ---------------
+def test_pre_commit_config_and_gitignore_accepted(srv: Server) -> None:
+    config = (b"repos:\n  - repo: local\n    hooks:\n      - id: git-elite-registry\n"
+              b"        name: git elite\n        entry: git-elite hook pre-commit\n"
+              b"        language: system\n        pass_filenames: false\n")
+    accepted(srv, {".pre-commit-config.yaml": config, ".gitignore": b"*.tmp\n"})
+
+
+def test_free_file_over_one_mib_refused(srv: Server) -> None:
+    sha = commit(srv.work, {"README.md": b"x" * (layout.FREE_LIMIT + 1)})
+    lines = refused(srv, sha, "json", "README.md")
+    assert any("exceeds the limit" in line for line in lines), lines
+
+
+def test_other_top_level_paths_still_refused(srv: Server) -> None:
+    sha = commit(srv.work, {".github/workflows/ci.yml": b"on: push\n"})
+    refused(srv, sha, "layout", ".github/workflows/ci.yml")
