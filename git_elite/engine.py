@@ -19,6 +19,7 @@ from git_elite.errors import EliteError, Problem
 from git_elite.state import Change, State
 
 MANIFEST_LIMIT = 64 * 1024
+MAX_CLOCK_SKEW = 86400  # `git config elite.maxClockSkew`: how far created_at may be ahead
 _SECRETS = (
     (re.compile(rb'"secretKeyBase58"\s*:'), "a secretKeyBase58 field (an identity secret key)"),
     (re.compile(rb"-----BEGIN OPENSSH PRIVATE KEY-----"), "an OpenSSH private key block"),
@@ -37,6 +38,7 @@ class Context:
     new: State
     changes: dict[str, Change]
     problems: list[Problem] = field(default_factory=list)
+    latest: int | None = None  # no created_at may be later (now + skew); None: no clock
     _docs: dict[tuple[int, str], Document | None] = field(default_factory=dict)
     # INDEX.json entries of the manifests `load` found well-formed (agent_id -> entry): the
     # index rebuild then neither re-parses nor re-validates them, nor keeps their bodies
@@ -92,6 +94,10 @@ class Context:
         self.problems.extend(shape)
         if shape:
             return None
+        if self.latest is not None and doc.created_at > self.latest:
+            self.add("rollback", change.path, f"created_at {doc.created_at} is more than the "
+                     "allowed clock skew ahead of now (a fast-forward attack would block "
+                     "every later version)")
         if kind == documents.MANIFEST and change.path.endswith("/manifest.json"):
             self.entries[change.path.split("/")[1]] = indexing.entry(doc.raw, doc.body,
                                                                      self.limits)
@@ -156,11 +162,15 @@ class Context:
 
 
 def check_change(parent: State, changes: Iterable[Change], new: State, *,
-                 check_index: bool = True) -> list[Problem]:
-    """Every problem of one commit (its diff against its parent), all of them, in path order."""
+                 check_index: bool = True, now: int | None = None,
+                 max_skew: int = MAX_CLOCK_SKEW) -> list[Problem]:
+    """Every problem of one commit (its diff against its parent), all of them, in path order.
+    With `now` (the verifier's clock), a document whose created_at is more than `max_skew`
+    seconds ahead of it is refused (`rollback`: the fast-forward attack)."""
     from git_elite import rules
 
     ctx = Context(parent, new, {c.path: c for c in changes})
+    ctx.latest = None if now is None else now + max_skew
     agents: dict[str, dict[str, Change]] = {}
     for path, change in sorted(ctx.changes.items()):
         if change.new is not None:

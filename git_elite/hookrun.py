@@ -23,6 +23,8 @@ def reject(problems: list[Problem], summary: str) -> int:
 
 def pre_receive() -> int:
     """Check every pushed commit; refuse the push on any problem."""
+    import time
+
     from git_elite import git, registry
 
     updates = []
@@ -31,7 +33,7 @@ def pre_receive() -> int:
         if len(parts) == 3:
             updates.append(registry.RefUpdate(*parts))
     repo = git.open_env(os.environ.get("GIT_DIR", "."))
-    problems, checked = registry.check_push(repo, None, updates)
+    problems, checked = registry.check_push(repo, None, updates, now=int(time.time()))
     if problems:
         commits = len({p.commit for p in problems})
         return reject(problems, f"push refused: {len(problems)} problem(s) in {commits} "
@@ -42,7 +44,9 @@ def pre_receive() -> int:
 
 def staged(name: str) -> int:
     """pre-commit / pre-merge-commit: check what is being committed, stage INDEX.json."""
-    from git_elite import engine, git, indexing, layout
+    import time
+
+    from git_elite import engine, git, indexing, layout, registry
 
     repo = git.open_env(".")
     head = None if repo.head_is_unborn else repo.head.peel(git._pygit2().Commit).tree
@@ -52,7 +56,8 @@ def staged(name: str) -> int:
     if parent.read(layout.IDENTITY) is None and new.read(layout.IDENTITY) is None:
         return 0  # not a registry
     changes = git.index_changes(repo, index, head)
-    problems = engine.check_change(parent, changes, new, check_index=False)
+    problems = engine.check_change(parent, changes, new, check_index=False,
+                                   now=int(time.time()), max_skew=registry.max_clock_skew(None))
     if problems:
         return reject(problems, f"{name}: commit refused: {len(problems)} problem(s)")
     expected = engine.expected_index(parent, changes, new)

@@ -30,26 +30,42 @@ def rebuild_index(parent: State, changes: Iterable[Change], new: State) -> bytes
     return indexing.dumps(engine.expected_index(parent, list(changes), new))
 
 
-def check_commit(repo: Any, commit: str) -> list[Problem]:
+def check_commit(repo: Any, commit: str, *, now: int | None = None,
+                 max_skew: int = engine.MAX_CLOCK_SKEW) -> list[Problem]:
     """Every problem of `commit` checked against its first parent's state and, for a merge,
     against each other parent's too. Every parent-to-child step must be a valid change:
     otherwise a merge whose first parent is an unrelated (or older) history and whose second
     parent is the registry's tip passes as a fast-forward while it drops, hijacks or
-    replaces (IDENTITY.json included) everything the tip holds."""
+    replaces (IDENTITY.json included) everything the tip holds. With `now`, created_at more
+    than `max_skew` ahead of it is refused (engine.check_change)."""
+    clock = {"now": now, "max_skew": max_skew}
     parents = git.parent_ids(repo, commit)
     new_tree = git.commit_tree(repo, commit)
-    found = _check_step(repo, parents[0] if parents else None, new_tree)
+    found = _check_step(repo, parents[0] if parents else None, new_tree, clock)
     for parent in parents[1:]:
         found += [Problem(p.rule, p.path, f"{p.message} (against merge parent {parent[:7]})")
-                  for p in _check_step(repo, parent, new_tree)]
+                  for p in _check_step(repo, parent, new_tree, clock)]
     return [p.at(commit) for p in found]
 
 
-def _check_step(repo: Any, parent: str | None, new_tree: Any) -> list[Problem]:
+def _check_step(repo: Any, parent: str | None, new_tree: Any, clock: dict[str, Any]
+                ) -> list[Problem]:
     old_tree = git.commit_tree(repo, parent)
     changes = git.diff_trees(repo, old_tree, new_tree)
     return engine.check_change(git.TreeState(repo, old_tree), changes,
-                               git.TreeState(repo, new_tree))
+                               git.TreeState(repo, new_tree), **clock)
+
+
+def max_clock_skew(cwd: str | Path | None) -> int:
+    """`git config elite.maxClockSkew` (seconds), default engine.MAX_CLOCK_SKEW."""
+    from git_elite.errors import RegistryError
+
+    value = git.config_get("elite.maxClockSkew", cwd)
+    try:
+        return int(value) if value else engine.MAX_CLOCK_SKEW
+    except ValueError:
+        raise RegistryError(f"git config elite.maxClockSkew: {value!r} is not a number of "
+                            "seconds") from None
 
 
 def registry_branch(cwd: str | Path | None) -> str:
@@ -58,11 +74,13 @@ def registry_branch(cwd: str | Path | None) -> str:
     return branch if branch.startswith("refs/") else f"refs/heads/{branch}"
 
 
-def check_push(repo: Any, cwd: str | Path | None, updates: Sequence[RefUpdate]
-               ) -> tuple[list[Problem], int]:
+def check_push(repo: Any, cwd: str | Path | None, updates: Sequence[RefUpdate], *,
+               now: int | None = None) -> tuple[list[Problem], int]:
     """pre-receive: ref rules, then every new commit of the registry branch against its
-    parent. Returns (problems, number of commits checked). Never writes a ref."""
+    parent (with `now`, bounding created_at by elite.maxClockSkew). Returns (problems,
+    number of commits checked). Never writes a ref."""
     branch = registry_branch(cwd)
+    skew = max_clock_skew(cwd)
     allow_other = (git.config_get("elite.allowOtherRefs", cwd) or "").lower() in ("true", "1",
                                                                                "yes", "on")
     problems: list[Problem] = []
@@ -84,7 +102,7 @@ def check_push(repo: Any, cwd: str | Path | None, updates: Sequence[RefUpdate]
                                     update.new))
             continue
         for commit in git.new_commits(cwd, update.old, update.new):
-            problems += check_commit(repo, commit)
+            problems += check_commit(repo, commit, now=now, max_skew=skew)
             checked += 1
     return problems, checked
 

@@ -7,6 +7,7 @@ move. Tests named `*_not_defended` show a documented gap: they pass while the ga
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -199,13 +200,29 @@ def test_respelled_manifest(srv: Server) -> None:
 
 
 # 4 fast-forward attack: NOT DEFENDED ----------------------------------------------------------
-def test_fast_forward_created_at_not_defended(srv: Server) -> None:
-    """Gap: no bound on created_at against the server's clock. A (stolen) owner key signs
-    created_at = 2^53-1: the push is accepted and every later honest update is a rollback."""
-    far = 2**53 - 1
-    accepted(srv, {mpath(1): doc(manifest("alice", profile(1), created_at=far))})
-    sha = commit(srv.work, {mpath(1): doc(manifest("alice", profile(1), created_at=T0 + 20))})
-    refused(srv, sha, "rollback", mpath(1))
+def test_fast_forward_created_at(srv: Server) -> None:
+    """A (stolen) owner key signs created_at = 2^53-1, or a day and an hour ahead of the
+    server's clock, to block every later honest update: refused as `[rollback]` by the
+    server's clock (elite.maxClockSkew, default 1 day). Within the skew it is accepted, and
+    the next honest update still goes in."""
+    now = int(time.time())
+    for far in (2**53 - 1, now + 86400 + 3600):
+        sha = commit(srv.work, {mpath(1): doc(manifest("alice", profile(1), created_at=far))})
+        lines = refused(srv, sha, "rollback", mpath(1))
+        assert any("clock skew" in line for line in lines), lines
+        reset(srv)
+    accepted(srv, {mpath(1): doc(manifest("alice", profile(1), created_at=now + 3600))})
+    accepted(srv, {mpath(1): doc(manifest("alice", profile(1), created_at=now + 3601))})
+
+
+def test_fast_forward_bound_is_configurable(srv: Server) -> None:
+    sha = commit(srv.work, {mpath(1): doc(manifest("alice", profile(1),
+                                                   created_at=int(time.time()) + 3600))})
+    git("config", "elite.maxClockSkew", "60", cwd=srv.bare)
+    try:
+        refused(srv, sha, "rollback", mpath(1))
+    finally:
+        git("config", "--unset", "elite.maxClockSkew", cwd=srv.bare)
 
 
 # 5 indefinite freeze: NOT DEFENDED -------------------------------------------------------------
@@ -489,3 +506,22 @@ def test_index_value_not_bytes_matter() -> None:
     compact = json.dumps(body, separators=(",", ":")).encode()
     assert canonical.canonicalize(json.loads(compact)) == canonical.canonicalize(body)
     assert compact != doc(body)
+
+
+# free files (SPEC §4): .gitignore and .pre-commit-config.yaml allowed, 1 MiB cap ---------------
+def test_pre_commit_config_and_gitignore_accepted(srv: Server) -> None:
+    config = (b"repos:\n  - repo: local\n    hooks:\n      - id: git-elite-registry\n"
+              b"        name: git elite\n        entry: git-elite hook pre-commit\n"
+              b"        language: system\n        pass_filenames: false\n")
+    accepted(srv, {".pre-commit-config.yaml": config, ".gitignore": b"*.tmp\n"})
+
+
+def test_free_file_over_one_mib_refused(srv: Server) -> None:
+    sha = commit(srv.work, {"README.md": b"x" * (layout.FREE_LIMIT + 1)})
+    lines = refused(srv, sha, "json", "README.md")
+    assert any("exceeds the limit" in line for line in lines), lines
+
+
+def test_other_top_level_paths_still_refused(srv: Server) -> None:
+    sha = commit(srv.work, {".github/workflows/ci.yml": b"on: push\n"})
+    refused(srv, sha, "layout", ".github/workflows/ci.yml")

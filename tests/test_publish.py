@@ -92,7 +92,7 @@ def test_hijack_is_refused_locally_with_reject_lines(tmp_path: Path) -> None:
     before = tip(server)
     home = tmp_path / "mallory-home"
     make_identity_at(home, "mallory")
-    write_agent("mallory", 1, home=home, created_at=1_800_000_000)
+    write_agent("mallory", 1, home=home, created_at=1_767_100_000)  # later, not far ahead
     proc = run_cli("publish", "--registry", str(server), env={"AGENTD_HOME": str(home)},
                    check=1)
     assert f"refused    {agent}: agents/{agent}/manifest.json: [ownership]" in proc.stdout

@@ -14,6 +14,7 @@ import os
 import re
 import stat
 from pathlib import Path
+from typing import Any
 
 import base58
 import pytest
@@ -206,3 +207,81 @@ def test_id_import_of_broken_files_names_no_secret(tmp_path: Path) -> None:
         assert_no_secret(proc.stdout + proc.stderr, ALL_SEEDS, where=f"id import {scenario}")
         if proc.returncode == 0:
             assert _mode(Path(os.environ["AGENTD_HOME"]) / "identity.json") == 0o600
+
+
+# ---------------------------------------------------------------- a whole real flow
+PASSPHRASE = "correct horse battery staple 7"
+
+
+def test_real_flow_leaks_nothing(tmp_path: Path) -> None:
+    """id init → init → generate → sign/verify-file → commit through the client hooks →
+    push into the server hook → publish → trust endorse → discover → import → unpublish →
+    export-ssh → export/import-radicle: every output and every object of the registry, the
+    server and the cache clones scanned for the seed in all its encodings."""
+    from tests.helpers_pipeline import fixture_args
+
+    home = Path(os.environ["AGENTD_HOME"])
+    seen: list[str] = []
+
+    def run(*args: str, check: int | None = 0, cwd: Path = tmp_path,
+            env: dict[str, str] | None = None) -> str:
+        proc = run_cli(*args, check=check, cwd=cwd, env=env)
+        seen.append(f"$ git elite {' '.join(args)}\n{proc.stdout}{proc.stderr}")
+        return proc.stdout
+
+    run("id", "init", "--alias", "alice", env={"AGENTD_KEYGEN_SEED": SEEDS["alice"]})
+    assert _mode(home) == 0o700 and _mode(home / "identity.json") == 0o600
+    work, server = tmp_path / "registry", tmp_path / "server.git"
+    run("init", str(work), "--name", "elites")
+    git("clone", "-q", "--bare", str(work), str(server))
+    run("hooks", "install", "--server", cwd=server)
+    run("generate", *fixture_args())
+    agents = sorted(p for p in (home / "elite").iterdir() if len(p.name) == 64)
+    assert len(agents) >= 2
+    body = json.loads((agents[0] / "manifest.json").read_text())
+    body.pop("signature_ed25519")
+    (tmp_path / "doc.json").write_text(json.dumps(body))
+    run("sign", str(tmp_path / "doc.json"))
+    run("verify-file", str(tmp_path / "doc.json"))
+    target = work / "agents" / agents[0].name
+    target.mkdir(parents=True)
+    for name in ("manifest.json", "profile.json"):
+        (target / name).write_bytes((agents[0] / name).read_bytes())
+    git("add", "-A", cwd=work)
+    committed = git("commit", "-m", "add an agent through the client hooks", cwd=work)
+    pushed = git("push", str(server), "HEAD:main", cwd=work)
+    seen += [committed.stdout + committed.stderr, pushed.stdout + pushed.stderr]
+    run("publish", "--registry", str(server), "--json")
+    run("trust", "endorse", _BOB.did, "--registry", str(server))
+    assert agents[1].name in run("discover", "--registry", str(server), "--json")
+    run("import", agents[1].name, "--registry", str(server), "--allow-untrusted")
+    run("unpublish", agents[1].name, "--registry", str(server), "--reason", "test")
+    run("id", "export-ssh")
+    run("id", "export-ssh", "--private", "-o", str(tmp_path / "ssh_key"))
+    assert _mode(tmp_path / "ssh_key") == 0o600
+    _radicle_round_trip(tmp_path, run)
+    for text in seen:
+        assert_no_secret(text, ALL_SEEDS, where=text.splitlines()[0] if text else "output")
+        assert PASSPHRASE not in text, "a passphrase was echoed"
+    caches = sorted((home / "cache" / "registries").glob("*.git"))
+    assert caches
+    for repo in (work, server, *caches):
+        assert assert_repo_has_no_secret(repo, ALL_SEEDS) > 0, repo
+    assert _mode(home) == 0o700 and _mode(home / "identity.json") == 0o600
+
+
+def _radicle_round_trip(tmp: Path, run: Any) -> None:
+    """export-radicle with RAD_PASSPHRASE (key file 0600, encrypted: no seed in it), then
+    import-radicle with a wrong passphrase (exit 1) and the right one (same DID)."""
+    rad = tmp / "rad-home"
+    rad.mkdir()
+    run("id", "export-radicle", "--rad-home", str(rad), env={"RAD_PASSPHRASE": PASSPHRASE})
+    private = rad / "keys" / "radicle"
+    assert _mode(private) == 0o600
+    assert not [h for h in find_secret(private.read_bytes(), [ALICE]) if "(" in h], \
+        "the exported Radicle key is not encrypted"
+    run("id", "import-radicle", "--rad-home", str(rad), "--force", check=1,
+        env={"RAD_PASSPHRASE": "wrong " + PASSPHRASE})
+    run("id", "import-radicle", "--rad-home", str(rad), "--force",
+        env={"RAD_PASSPHRASE": PASSPHRASE})
+    assert _ALICE.did in run("id", "show")
