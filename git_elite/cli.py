@@ -7,7 +7,6 @@ and `-h` stay fast (pygit2 and jsonschema are never imported for them).
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 import os
 import sys
@@ -18,6 +17,7 @@ from typing import Any
 import click
 
 from git_elite import __version__
+from git_elite.boundary import guarded, report
 from git_elite.errors import EliteError
 
 # command name -> (module under git_elite.commands, one-line help)
@@ -102,49 +102,25 @@ def group(ctx: click.Context, directory: str | None, verbose: bool) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """The single error boundary: 0 ok, 1 refused, 2 usage, 3 internal error, 130 interrupted."""
+    """Run the command line inside the single error boundary (boundary.guarded)."""
     args = sys.argv[1:] if argv is None else argv
     verbose = any(a in ("-v", "--verbose") for a in args[:3])
+    return guarded(lambda: _run(args), verbose)
+
+
+def _run(args: list[str]) -> int:
+    """click's own outcomes: usage errors exit 2, --help/--version exit 0, Ctrl-C 130."""
     try:
         result = group.main(args=args, prog_name="git elite", standalone_mode=False)
         return int(result or 0)
-    except EliteError as err:
-        _report(f"git-elite: error: {err}")
-        if verbose:
-            import traceback
-
-            traceback.print_exc()
-        return err.exit_code
     except click.exceptions.Abort:
-        _report("git-elite: interrupted")
-        return 130
-    except KeyboardInterrupt:
-        _report("git-elite: interrupted")
+        report("git-elite: interrupted")
         return 130
     except click.exceptions.Exit as done:
         return int(done.exit_code)
     except click.ClickException as err:
         err.show()
         return 2 if isinstance(err, click.UsageError) else 1
-    except BrokenPipeError:
-        return 0
-    except Exception as err:  # noqa: BLE001 - the boundary: anything else is our bug
-        if verbose:
-            import traceback
-
-            traceback.print_exc()
-        _report(f"git-elite: internal error: {type(err).__name__}: {_safe(err)}"
-                " (run with -v for a traceback)")
-        return 3
-
-
-def _safe(err: Exception) -> str:
-    return str(err).splitlines()[0][:200] if str(err) else ""
-
-
-def _report(message: str) -> None:
-    with contextlib.suppress(OSError):
-        print(message, file=sys.stderr)
 
 
 def app(ctx: click.Context) -> AppContext:
