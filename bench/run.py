@@ -156,14 +156,16 @@ def measure_git_ssh(b: Bench) -> list[Row]:
 # --- (d) peak memory --------------------------------------------------------------------
 
 CHILD = """
-import resource, sys
+import sys
 sys.path.insert(0, {bench!r})
 import synth
 from git_elite import documents
 blobs = synth.read_blobs(synth.Path({repo!r})) if {check} else []
 for path, raw in blobs:
     assert not documents.check(raw, path, documents.MANIFEST)[1]
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+# VmHWM: this process's own high-water mark. (ru_maxrss is not: Linux carries the parent's
+# RSS at fork across exec, so a child of the big bench process would report the parent's.)
+print(next(l.split()[1] for l in open("/proc/self/status") if l.startswith("VmHWM:")))
 """
 
 
