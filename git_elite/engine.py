@@ -287,19 +287,10 @@ def _check_index(ctx: Context) -> None:
 
 
 def strict_index(raw: bytes) -> Any:
-    """INDEX.json parsed strictly: no duplicate keys (a parser differential: another reader
-    could see the other copy), no NaN/Infinity, UTF-8 without BOM. The C decoder with the
-    duplicate-key hook costs ~10 % over plain `json.loads`; anything it refuses or cannot
-    vouch for (a BOM, bad UTF-8) goes through `jsonstrict` for the exact message."""
+    """INDEX.json parsed strictly (jsonstrict.load_large)."""
     from git_elite import jsonstrict
 
-    if not raw.startswith(b"\xef\xbb\xbf"):
-        try:
-            return json.loads(raw.decode("utf-8"), object_pairs_hook=jsonstrict._pairs,
-                              parse_constant=jsonstrict._constant)
-        except (ValueError, RecursionError):
-            pass
-    return jsonstrict.loads(raw, name=layout.INDEX, max_bytes=len(raw))
+    return jsonstrict.load_large(raw, name=layout.INDEX, max_bytes=max(len(raw), 1))
 
 
 def _diff(found: Any, want: dict[str, Any]) -> str:

@@ -9,8 +9,6 @@ working copy you stand in (its HEAD, no fetch), or radicle-httpd (`httpd.open_re
 from __future__ import annotations
 
 import hashlib
-import json
-import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +22,6 @@ from git_elite.state import MemoryState, additions
 
 INDEX_MAX_BYTES = 1 << 30
 AGENT_EXTRAS = ("prompt.md", "demos.json")
-_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 @dataclass
@@ -60,19 +57,9 @@ class Source:
 
 
 def load_index(raw: bytes, name: str) -> dict[str, Any]:
-    """INDEX.json, strictly: UTF-8, no BOM, no duplicate keys, no NaN/Infinity literals, no
-    lone surrogates (any surrogate escape, a decoding error or too deep a nesting sends it
-    through the full `jsonstrict` parser, which names the problem). Number ranges are
-    checked where numbers are used (`discover.candidate`): a per-number callback costs
-    more than a second on a 100,000-agent INDEX.json (~70 MB)."""
-    if len(raw) > INDEX_MAX_BYTES or raw.startswith(b"\xef\xbb\xbf") \
-            or _SURROGATE.search(raw):
-        return jsonstrict.load_object(raw, name=name, max_bytes=INDEX_MAX_BYTES)
-    try:
-        value = json.loads(raw.decode("utf-8"), object_pairs_hook=jsonstrict._pairs,
-                           parse_constant=jsonstrict._constant)
-    except (ValueError, RecursionError):
-        return jsonstrict.load_object(raw, name=name, max_bytes=INDEX_MAX_BYTES)
+    """INDEX.json, strictly (jsonstrict.load_large). Number ranges are checked where numbers
+    are used (`discover.candidate`)."""
+    value = jsonstrict.load_large(raw, name=name, max_bytes=INDEX_MAX_BYTES)
     if not isinstance(value, dict):
         raise RegistryError(f"{name}: [json] top level is not a JSON object")
     return value
@@ -111,7 +98,8 @@ def check_agent(source: Source, candidate: Candidate) -> tuple[dict[str, bytes],
 def _entry_problems(source: Source, candidate: Candidate, raw: bytes, path: str
                     ) -> list[Problem]:
     body = documents.parse(raw, path, documents.MANIFEST).body
-    identity = json.loads(source.identity_raw)
+    identity = jsonstrict.loads(source.identity_raw, name=layout.IDENTITY,
+                                max_bytes=len(source.identity_raw))
     want = indexing.entry(raw, body, indexing.thresholds(identity))
     if candidate.entry.get("manifest_sha256") != hashlib.sha256(raw).hexdigest():
         return [Problem("index", path, "INDEX.json's manifest_sha256 is not the sha256 of "

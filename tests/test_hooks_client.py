@@ -43,6 +43,21 @@ def test_init_makes_a_clean_verified_registry(reg: Path) -> None:
     assert run_cli("init", str(reg), check=1).stderr.count("already a registry") == 1
 
 
+@pytest.mark.parametrize("spoil", ["duplicate-key", "stale"])
+def test_index_check_refuses_a_spoiled_index(reg: Path, spoil: str) -> None:
+    """`index --check` reads INDEX.json as strictly as the hooks do: a duplicate key that
+    json.loads would silently collapse to an equal value is refused, like a stale entry."""
+    raw = (reg / "INDEX.json").read_bytes()
+    if spoil == "duplicate-key":
+        spoiled = raw.replace(b'"agent_count": 0,', b'"agent_count": 0,\n  "agent_count": 0,')
+    else:
+        spoiled = raw.replace(b'"agent_count": 0,', b'"agent_count": 1,')
+    assert spoiled != raw
+    (reg / "INDEX.json").write_bytes(spoiled)
+    out = run_cli("index", "--check", cwd=reg, check=1)
+    assert "[index]" in out.stderr and "INDEX.json" in out.stderr
+
+
 def test_commit_rebuilds_and_stages_index(reg: Path) -> None:
     files = agent_files("alice", 1)
     write_files(reg, files)

@@ -72,3 +72,33 @@ def test_fast_writer_is_byte_identical_to_json_dumps(value: object) -> None:
             (json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
         return
     assert got == want
+
+
+LARGE_BAD = {
+    "duplicate-key-deep": b'{"agents": {"a": {"x": 1, "x": 2}}}',
+    "nan": b'{"agents": NaN}',
+    "infinity": b'{"agents": -Infinity}',
+    "bom": b'\xef\xbb\xbf{"agents": {}}',
+    "not-utf8": b'{"agents": "\xff"}',
+    "lone-surrogate": b'{"agents": "\\ud800"}',
+    "oversize": b'{"agents": {}}' + b" " * 64,
+    "truncated": b'{"agents": {',
+}
+
+
+@pytest.mark.parametrize("name", sorted(LARGE_BAD))
+def test_load_large_refuses_what_the_strict_parser_refuses(name: str) -> None:
+    """The one fast strict reader of big derived documents (engine, discover, index --check)."""
+    from git_elite import jsonstrict
+    from git_elite.errors import JsonError
+
+    with pytest.raises(JsonError) as err:
+        jsonstrict.load_large(LARGE_BAD[name], name="INDEX.json", max_bytes=64)
+    assert err.value.path == "INDEX.json" and err.value.rule == "json"
+
+
+def test_load_large_equals_json_loads_on_good_input() -> None:
+    from git_elite import jsonstrict
+
+    raw = _good()
+    assert jsonstrict.load_large(raw, name="INDEX.json", max_bytes=len(raw)) == json.loads(raw)

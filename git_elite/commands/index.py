@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
 from git_elite import output
-from git_elite.errors import RegistryError
+from git_elite.errors import EliteError, RegistryError
 
 CTX = {"help_option_names": ["-h", "--help"]}
 
@@ -34,8 +32,8 @@ def command(check: bool) -> int:
     current = tree.read(layout.INDEX)
     if check:
         try:
-            same = current is not None and json.loads(current) == want
-        except ValueError:
+            same = current is not None and engine.strict_index(current) == want
+        except EliteError:
             same = False
         if not same:
             raise RegistryError("INDEX.json is not the rebuild; run `git elite index`",
