@@ -36,6 +36,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "trust": ("trust", "Manage the local trust set and endorsements."),
     "hooks": ("hooks", "Install or remove the git hooks."),
     "registry": ("registry", "Known registries."),
+    "site": ("site", "Write the static leaderboard site of a registry."),
     "hook": ("hook", "Run a git hook (called by the installed shims)."),
 }
 HIDDEN = {"hook"}
