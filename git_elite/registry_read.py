@@ -257,3 +257,19 @@ def httpd_source(url: str, rid: str) -> Source:
             "server reports were compared with the registry owner",))
     source.notes.append("endorsements are not read over radicle-httpd")
     return source
+
+
+def url_source(url: str, budget: Any = None) -> Source:
+    """A registry served over HTTP(S) by path (a `git elite site`, a git host's raw files,
+    radicle-httpd's raw endpoint), read sparsely within a budget (sparse.py)."""
+    from git_elite import sparse
+
+    registry = sparse.HttpRegistry(url, budget or sparse.budget_from_config())
+    label = sparse.shown(registry.base)
+    source = Source(label, label, "", registry.read, lambda: iter(()))
+    source.check_identity()
+    documents_, note = sparse.listed_documents(registry)
+    source.documents = lambda: documents_
+    if note:
+        source.notes.append(note)
+    return source

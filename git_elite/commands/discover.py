@@ -31,10 +31,14 @@ DEFAULT_TOP = 20
 @click.option("--httpd", "httpd_url", metavar="URL", help="Read a Radicle registry through "
               "radicle-httpd at URL (with --rid), without cloning.")
 @click.option("--rid", help="Repository ID (rad:z…) for --httpd.")
+@click.option("--url", "urls", multiple=True, metavar="URL", help="Read a registry over "
+              "HTTP(S) without cloning: a `git elite site`, a git host's raw-file URL or "
+              "radicle-httpd's raw endpoint (repeatable; only the files needed are fetched).")
 @click.pass_context
 def command(ctx: click.Context, names: tuple[str, ...], task_type: str | None, top: int,
             min_success: float | None, min_tasks: int | None, trusted_only: bool,
-            as_json: bool, offline: bool, httpd_url: str | None, rid: str | None) -> int:
+            as_json: bool, offline: bool, httpd_url: str | None, rid: str | None,
+            urls: tuple[str, ...]) -> int:
     """List the best agents across registries, verified against the rule engine and
     annotated with your trust set.
 
@@ -48,10 +52,11 @@ def command(ctx: click.Context, names: tuple[str, ...], task_type: str | None, t
       git elite discover --registry origin --task-type file-edit --top 5
       git elite discover --trusted-only --min-success 0.9 --json
       git elite discover --httpd https://seed.example.org --rid rad:z42hL2jL4XNk6K8oHQaSWfMgCL7ji
+      git elite discover --url https://elites.example.org/ --top 20
     """
     from git_elite import discover, registry_read
 
-    sources = open_sources(names, httpd_url, rid, offline)
+    sources = open_sources(names, httpd_url, rid, offline, urls)
     indexes = [(s, s.index()) for s in sources]
     found = [c for s, index in indexes for c in discover.candidates(s.name, index, task_type)]
     trusted, aliases = trust_paths(sources, task_type, app(ctx).now)
@@ -67,7 +72,7 @@ def command(ctx: click.Context, names: tuple[str, ...], task_type: str | None, t
 
 
 def open_sources(names: Sequence[str], httpd_url: str | None, rid: str | None,
-                 offline: bool) -> list[Any]:
+                 offline: bool, urls: Sequence[str] = ()) -> list[Any]:
     """The registries to read, each pinned at a tip with its IDENTITY.json checked; those
     that cannot be read (or fail the Radicle checks) are named on stderr and left out."""
     from git_elite import registries, registry_read
@@ -80,6 +85,8 @@ def open_sources(names: Sequence[str], httpd_url: str | None, rid: str | None,
     for name in names:
         openers.append((name, lambda n=name: registry_read.cache_source(
             registries.resolve(n), offline)))
+    for url in urls:
+        openers.append((url, lambda u=url: registry_read.url_source(u)))
     if not openers:
         here = _here()
         if here is not None:

@@ -23,7 +23,9 @@ _URL = re.compile(r"^[a-z][a-z0-9+.-]*://|^[^/\s]+@[^/\s]+:")
 @click.option("--rev", default="HEAD", show_default=True, help="Revision to audit.")
 @click.option("--history", is_flag=True, help="Check every first-parent commit up to REV.")
 @click.option("--json", "as_json", is_flag=True, help="Machine output.")
-def command(target: str, rev: str, history: bool, as_json: bool) -> int:
+@click.option("--url", metavar="URL", help="Audit a registry served over HTTP(S) (a `git "
+              "elite site`, raw files): every file its INDEX.json reaches, without cloning.")
+def command(target: str, rev: str, history: bool, as_json: bool, url: str | None) -> int:
     """Audit a registry (work tree, bare repository or URL) against every rule.
 
     Without --history the tree at REV is checked as if every file were added to an empty
@@ -38,9 +40,12 @@ def command(target: str, rev: str, history: bool, as_json: bool) -> int:
       git elite verify --history --json
       git elite verify https://example.org/chrysalis-elites.git --rev main
       git elite verify rad:z42hL2jL4XNk6K8oHQaSWfMgCL7ji
+      git elite verify --url https://elites.example.org/
     """
     from git_elite import radicle
 
+    if url is not None:
+        return _verify_url(url, target, rev, history, as_json)
     if radicle.is_rad_url(target) and not Path(target).exists():
         target = str(radicle.parse_url(target))  # a bare `rad:z…` RID → rad://z…
     if _URL.match(target) and not Path(target).exists():
@@ -50,6 +55,16 @@ def command(target: str, rev: str, history: bool, as_json: bool) -> int:
             git.run(["clone", "-q", "--bare", target, str(Path(tmp) / "registry.git")])
             return _verify(str(Path(tmp) / "registry.git"), rev, history, as_json, target)
     return _verify(target, rev, history, as_json, target)
+
+
+def _verify_url(url: str, target: str, rev: str, history: bool, as_json: bool) -> int:
+    from git_elite import sparse
+    from git_elite.errors import UsageError
+
+    if history or rev != "HEAD" or target != ".":
+        raise UsageError("--url reads what the server serves now: no PATH, --rev or --history")
+    problems = sparse.audit(url)
+    return _report(problems, f"files served at {sparse.shown(url)}", as_json, {})
 
 
 def _verify(path: str, rev: str, history: bool, as_json: bool, origin: str) -> int:
@@ -72,6 +87,10 @@ def _verify(path: str, rev: str, history: bool, as_json: bool, origin: str) -> i
         result["radicle"] = {"rid": check.rid, "checked": check.checked, "ok": check.ok,
                              "notes": list(check.notes), "delegates": list(check.delegates),
                              "signed_by": list(check.signed_by)}
+    return _report(problems, what, as_json, result)
+
+
+def _report(problems: list[Any], what: str, as_json: bool, result: dict[str, Any]) -> int:
     if as_json:
         output.emit_json({"ok": not problems, "problems": [p.to_dict() for p in problems],
                           **result})
