@@ -158,11 +158,15 @@ def _request(url: str, limit: int, budget: Budget) -> tuple[int, str | None, byt
     deadline = min(budget.per_request, max(0.0, budget.left()))
     conn, target = _connection(url, timeout=deadline)
     fired = threading.Event()
-    watchdog = threading.Timer(deadline, _close, (conn, fired))
+    sockets: list[socket.socket] = []  # http.client drops conn.sock once the answer has it
+    watchdog = threading.Timer(deadline, _close, (sockets, fired))
     watchdog.daemon = True
     started = time.monotonic()
     try:
         watchdog.start()
+        conn.connect()
+        if conn.sock is not None:
+            sockets.append(conn.sock)
         conn.request("GET", target, headers={"User-Agent": "git-elite",
                                              "Accept-Encoding": "identity"})
         response = conn.getresponse()
@@ -186,10 +190,9 @@ def _request(url: str, limit: int, budget: Budget) -> tuple[int, str | None, byt
         conn.close()
 
 
-def _close(conn: http.client.HTTPConnection, fired: threading.Event) -> None:
+def _close(sockets: list[socket.socket], fired: threading.Event) -> None:
     fired.set()
-    sock = conn.sock
-    if sock is not None:
+    for sock in sockets:
         with contextlib.suppress(OSError):
             sock.shutdown(socket.SHUT_RDWR)
 
