@@ -301,14 +301,27 @@ def collect(registry: HttpRegistry) -> tuple[dict[str, bytes], list[Any]]:
         data = registry.read(path)
         if data is not None:
             files[path] = data
+    fmt = _format(files[layout.IDENTITY])
     for agent_id in _agent_ids(head, files):
         for name in ("manifest.json", "profile.json", "prompt.md", "demos.json"):
-            data = registry.read(layout.agent_path(agent_id, name))
+            path = layout.agent_path(agent_id, name, fmt)
+            data = registry.read(path)
             if data is not None:
-                files[layout.agent_path(agent_id, name)] = data
+                files[path] = data
     listed, _ = listed_documents(registry)
     files.update(dict(listed))
     return files, []
+
+
+def _format(identity: bytes) -> int:
+    """The layout IDENTITY.json declares (the engine checks the document itself)."""
+    import json
+
+    try:
+        body = json.loads(identity)
+    except ValueError:
+        return layout.FORMAT
+    return layout.format_of(body) if isinstance(body, dict) else layout.FORMAT
 
 
 def _shard_paths(head: Any) -> list[str]:
