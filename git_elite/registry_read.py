@@ -327,7 +327,7 @@ def url_source(url: str, budget: Any = None) -> Source:
 
     registry = sparse.HttpRegistry(url, budget or sparse.budget_from_config())
     label = sparse.shown(registry.base)
-    source = Source(label, label, "", registry.read, lambda: iter(()))
+    source = Source(label, label, "", sparse.remembered(registry.read), lambda: iter(()))
     source.check_identity()
     documents_, note = sparse.listed_documents(registry)
     source.documents = lambda: documents_

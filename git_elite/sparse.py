@@ -20,7 +20,7 @@ import ssl
 import threading
 import time
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -229,6 +229,19 @@ def _body(response: Any, url: str, limit: int, budget: Budget) -> bytes:
             raise RegistryError(f"{shown(url)}: more than {budget.bytes} bytes in all; stopped")
         parts.append(chunk)
     return b"".join(parts)
+
+
+def remembered(read: Callable[[str], bytes | None]) -> Callable[[str], bytes | None]:
+    """`read` that asks the server once per path per command (discover reads a shown
+    agent's manifest to rank it and again to verify it)."""
+    seen: dict[str, bytes | None] = {}
+
+    def once(path: str) -> bytes | None:
+        if path not in seen:
+            seen[path] = read(path)
+        return seen[path]
+
+    return once
 
 
 def listed_documents(registry: HttpRegistry) -> tuple[Iterator[tuple[str, bytes]], str | None]:

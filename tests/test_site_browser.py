@@ -80,6 +80,22 @@ def _tamper_shard(root: Path) -> None:
                       if shard.exists() else _other_sha(text, top))
 
 
+def _lying_index(root: Path) -> None:
+    """A server that rewrites an entry's numbers and the head's digest to match: the shard
+    checks out against the head, the numbers do not against the signed manifest."""
+    top = _top(root, 3)
+    head = json.loads((root / layout.INDEX).read_bytes())
+    shard = root / f"index/{top[:2]}.json"
+    target = shard if shard.exists() else root / layout.INDEX
+    value = json.loads(target.read_bytes())
+    value["agents"][top]["success_rate"] = 1.0
+    data = json.dumps(value, indent=2, sort_keys=True).encode() + b"\n"
+    target.write_bytes(data)
+    if shard.exists():
+        head["shards"][top[:2]]["sha256"] = hashlib.sha256(data).hexdigest()
+        (root / layout.INDEX).write_bytes(json.dumps(head, indent=2, sort_keys=True).encode())
+
+
 def _other_sha(text: str, agent_id: str) -> str:
     value = json.loads(text)
     old = value["agents"][agent_id]["manifest_sha256"]
@@ -94,6 +110,7 @@ def sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         root = tmp / "www"
         site.build(work, root / "clean")
         for name, change in (("manifest", _tamper_manifest), ("shard", _tamper_shard),
+                             ("lying", _lying_index),
                              ("expired", lambda r: _with_timestamp(r, NOW - 60)),
                              ("fresh", lambda r: _with_timestamp(r, NOW + 3600)),
                              ("forged", lambda r: _with_timestamp(r, NOW + 3600, "eve"))):
@@ -313,6 +330,17 @@ def test_tampered_shard_fails_its_agents(sites: str, browser: Any) -> None:
     if head.get("shards"):  # format 2: every agent of that shard
         assert all(m == "failed" for a, m in marks.items() if a[:2] == bad[:2])
         assert all(m == "verified" for a, m in marks.items() if a[:2] != bad[:2])
+
+
+def test_lying_entry_fails_against_the_manifest(sites: str, browser: Any) -> None:
+    _open(browser, sites + "lying/")
+    head = json.loads(_fetch(browser, sites + "lying/INDEX.json"))
+    bad = head["rankings"]["general"][3]
+    marks = _marks(browser)
+    assert [a for a, m in marks.items() if m != "verified"] == [bad]
+    title = browser.find_element("css selector", f'[data-verify="{bad}"] span').get_attribute(
+        "title")
+    assert "index entry agrees with the manifest: differs in success_rate" in title
 
 
 def test_expired_timestamp_shows_a_stale_banner(sites: str, browser: Any) -> None:

@@ -53,7 +53,8 @@ def test_discover_url_fetches_only_what_it_shows(published: tuple[Path, Path]) -
     shown = {r["agent_id"] for r in rows}
     agent_paths = [p for p in paths if p.startswith("/agents/")]
     assert agent_paths and all(any(a in p for a in shown) for p in agent_paths)
-    assert len(paths) <= 4 + 4 * len(shown)  # IDENTITY, INDEX, site.json, (shards) + agents
+    assert len(paths) == len(set(paths))  # nothing asked twice
+    assert len(paths) <= 3 + 5 * len(shown)  # IDENTITY, INDEX, site.json; shards and agents
 
 
 def test_verify_url_clean_and_tampered(published: tuple[Path, Path]) -> None:
@@ -83,9 +84,12 @@ def test_lying_index_is_caught(published: tuple[Path, Path]) -> None:
                                    f'"score_ppm": {entry["score_ppm"] + 1}', 1))
     with serve(out) as url:
         bad = run_cli("verify", "--url", url, "--json", check=1)
-        rows = discover("--url", url, "--top", "3")
+        shown = run_cli("discover", "--url", url, "--json", "--top", "3", "--min-tasks", "0")
     assert "index" in {p["rule"] for p in json.loads(bad.stdout)["problems"]}
-    assert first not in {r["agent_id"] for r in rows}  # dropped, never shown as verified
+    # never shown with the lying numbers: a format-2 shard that does not hash to the head is
+    # left out (with a warning); a format-1 entry that differs from the manifest is dropped
+    assert first not in {r["agent_id"] for r in json.loads(shown.stdout)}
+    assert "[index]" in shown.stderr
 
 
 def test_lying_manifest_is_dropped_by_discover(published: tuple[Path, Path]) -> None:

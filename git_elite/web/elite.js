@@ -43,6 +43,24 @@
     return out;
   }
 
+  /* The head and the shards are derived and unsigned: every number the page shows from them
+   * is checked against the agent's signed manifest ("index entry agrees with the manifest"),
+   * so the browser's native parser is enough here (UTF-8 still strict); signed documents go
+   * through V.strictParse. */
+  function parseDerived(raw) {
+    let text;
+    try {
+      text = new TextDecoder("utf-8", { fatal: true }).decode(raw);
+    } catch (e) {
+      throw new V.CheckError("not UTF-8");
+    }
+    const value = JSON.parse(text);
+    if (!value || typeof value !== "object" || Array.isArray(value)) {
+      throw new V.CheckError("not a JSON object");
+    }
+    return value;
+  }
+
   function agentDir(id) {
     return S.format >= 2 ? `agents/${id.slice(0, 2)}/${id}` : `agents/${id}`;
   }
@@ -65,7 +83,7 @@
       const raw = await fetchBytes(`index/${ab}.json`, LIMITS.shard);
       if (raw === null) return { ok: false, why: `index/${ab}.json is missing`, agents: {} };
       const digest = await V.sha256hex(raw);
-      const body = V.strictParse(raw, LIMITS.shard);
+      const body = parseDerived(raw);
       const agents = body && typeof body.agents === "object" && body.agents ? body.agents : {};
       if (digest !== listed.sha256) {
         return { ok: false, agents,
@@ -99,7 +117,7 @@
     const headRaw = await fetchBytes("INDEX.json", LIMITS.head);
     if (headRaw === null) throw new V.CheckError("INDEX.json is missing");
     S.headSha = await V.sha256hex(headRaw);
-    S.head = V.strictParse(headRaw, LIMITS.head);
+    S.head = parseDerived(headRaw);
     S.format = S.head.schema_version === 1 ? 1 : 2;
     try {
       const site = await fetchBytes("site.json", LIMITS.site);
@@ -180,6 +198,9 @@
       add("manifest is about this agent", manifest.agent_id === id && manifest.owner_did === entry.owner_did,
           manifest.agent_id === id ? (manifest.owner_did === entry.owner_did ? "" : "owner differs from the index")
             : "agent_id differs");
+      const off = entryDiffers(entry, manifest);
+      add("index entry agrees with the manifest", off.length === 0,
+          off.length ? `differs in ${off.join(", ")}` : "");
       const why = await V.signedBy(manifest, "signature_ed25519", manifest.owner_did);
       add("Ed25519 signature of the owner over the RFC 8785 bytes", why === null, why);
       if (!profile) throw new V.CheckError("profile.json is missing");
@@ -189,12 +210,57 @@
       const pairs = [["signature", "signature"], ["module", "module"], ["profile", "profile"],
                      ["system_prompt_fingerprint", "system_prompt_hash"],
                      ["demos_fingerprint", "demos_hash"]];
-      const off = pairs.filter(([m, p]) => manifest[m] !== profile[p]).map(([m]) => m);
-      add("manifest agrees with its profile", off.length === 0, off.length ? `differs in ${off.join(", ")}` : "");
+      const unlike = pairs.filter(([m, p]) => manifest[m] !== profile[p]).map(([m]) => m);
+      add("manifest agrees with its profile", unlike.length === 0,
+          unlike.length ? `differs in ${unlike.join(", ")}` : "");
     } catch (e) {
       add("agent files", false, e.message);
     }
     return finish(out, manifest, entry);
+  }
+
+  /* the fields of an index entry the page shows, against the signed manifest (SPEC §6's
+   * entry); the two ppm scores are recomputed here and allowed 1 ppm for libm differences */
+  function entryDiffers(entry, m) {
+    const metrics = m.metrics || {};
+    const off = [];
+    for (const [k, want] of [["owner_did", m.owner_did], ["module", m.module], ["profile", m.profile],
+                             ["created_at", m.created_at], ["success_rate", metrics.success_rate],
+                             ["total_tasks", metrics.total_tasks], ["recent_tasks_7d", metrics.recent_tasks_7d]]) {
+      if (entry[k] !== want) off.push(k);
+    }
+    const types = {};
+    for (const [name, t] of Object.entries(m.task_type_stats || {})) {
+      types[name] = { count: t && t.count, success_rate: t && t.success_rate };
+    }
+    if (V.jcsText(types) !== V.jcsText(entry.task_types || {})) off.push("task_types");
+    const [wilson, score] = scorePpm(metrics.success_rate, metrics.total_tasks, metrics.recent_tasks_7d);
+    if (!(Math.abs(entry.wilson_lower_ppm - wilson) <= 1)) off.push("wilson_lower_ppm");
+    if (!(Math.abs(entry.score_ppm - score) <= 1)) off.push("score_ppm");
+    return off;
+  }
+
+  function wilsonLower(rate, n) {
+    if (!n) return 0;
+    const z = 1.96;
+    const p = roundHalfEven(rate * n) / n;
+    const centre = p + (z * z) / (2 * n);
+    const spread = z * Math.sqrt(p * (1 - p) / n + (z * z) / (4 * n * n));
+    return (centre - spread) / (1 + (z * z) / n);
+  }
+
+  function scorePpm(rate, n, recent) {
+    const w = wilsonLower(rate, n);
+    const s = n ? 0.6 * w + 0.2 * Math.min(1, recent / n) + 0.2 * Math.min(1, Math.log10(n) / 3) : 0.6 * w;
+    return [roundHalfEven(w * 1e6), roundHalfEven(s * 1e6)];
+  }
+
+  function roundHalfEven(x) {
+    const f = Math.floor(x);
+    const d = x - f;
+    if (d < 0.5) return f;
+    if (d > 0.5) return f + 1;
+    return f % 2 === 0 ? f : f + 1;
   }
 
   function finish(checks, manifest, entry) {
@@ -253,12 +319,7 @@
     if (ranking === "general") return entry.score_ppm || 0;
     const { rate, count } = stat(entry, ranking);
     if (rate === null || !count) return -1;
-    const z = 1.96;
-    const n = count;
-    const p = Math.round(rate * n) / n;
-    const w = (p + z * z / (2 * n) - z * Math.sqrt((p * (1 - p) + z * z / (4 * n)) / n)) / (1 + z * z / n);
-    const recent = Math.min(1, (entry.recent_tasks_7d || 0) / n);
-    return 0.6 * w + 0.2 * recent + 0.2 * Math.min(1, Math.log10(n) / 3);
+    return scorePpm(rate, count, entry.recent_tasks_7d || 0)[1];
   }
 
   async function computeRows(progress) {
@@ -366,18 +427,21 @@
     const pages = Math.max(1, Math.ceil(rows.length / v.size));
     v.page = Math.min(v.page, pages - 1);
     const shown = rows.slice(v.page * v.size, (v.page + 1) * v.size);
-    await Promise.all(shown.filter((r) => r.entry === undefined).map(async (r) => {
-      r.entry = (await entryOf(r.id)).entry;
-    }));
-    if (generation !== S.generation) return;
+    // the rows are drawn at once (rank and id from the head) and filled in as their shards
+    // arrive, so the first page is usable before every shard is read
     drawTable(shown);
     drawPager(pages, rows.length);
     drawSortState();
-    drawChart(rows.filter((r) => r.entry).slice(0, 500));
     const what = v.scope === "top" ? `top of the ${v.ranking} ranking` : `every agent (${v.ranking})`;
     const range = rows.length ? `${v.page * v.size + 1}–${v.page * v.size + shown.length}` : "0";
     say(`Showing ${range} of ${rows.length} agents, ${what}. Verifying…`);
+    const chart = () => drawChart(rows.filter((r) => r.entry).slice(0, 500));
+    chart();
     const results = await Promise.all(shown.map(async (row) => {
+      if (row.entry === undefined) {
+        row.entry = (await entryOf(row.id)).entry;
+        if (generation === S.generation) fillRow(row);
+      }
       const result = await verifyAgent(row.id);
       if (generation === S.generation) {
         const cell = document.querySelector(`[data-verify="${row.id}"]`);
@@ -386,6 +450,7 @@
       return result;
     }));
     if (generation !== S.generation) return;
+    chart();
     const count = (s) => results.filter((r) => r.state === s).length;
     say(`Showing ${range} of ${rows.length} agents, ${what}: ${count("verified")} verified, `
         + `${count("failed")} failed${count("stale") ? `, ${count("stale")} on a stale registry` : ""}.`);
@@ -395,20 +460,15 @@
     const tbody = $("rows");
     const ranking = S.view.ranking;
     tbody.replaceChildren(...shown.map((row) => {
-      const e = row.entry || {};
-      const { rate, count } = stat(row.entry, ranking);
       const link = el("a", { href: `#agent=${row.id}`, class: "agent-id" }, row.id.slice(0, SHORT) + "…");
       link.setAttribute("aria-label", `agent ${row.id.slice(0, SHORT)}, details`);
       const tr = el("tr", { "data-agent": row.id },
         el("td", { class: "num" }, row.rank),
         el("th", { scope: "row" }, link),
-        el("td", { title: String(e.owner_did || "") }, shortDid(e.owner_did)),
-        el("td", { class: "module" }, [e.module, e.profile].filter(Boolean).join(" / ") || "–"),
-        el("td", { class: "num" }, pct(rate)),
-        el("td", { class: "num" }, count ?? "–"),
-        el("td", { class: "num" }, e.score_ppm ?? "–"),
+        el("td", {}), el("td", { class: "module" }), el("td", { class: "num" }),
+        el("td", { class: "num" }), el("td", { class: "num" }),
         el("td", { "data-verify": row.id }, mark(null)));
-      if (row.entry === null) tr.classList.add("missing");
+      fillRow(row, tr, ranking);
       return tr;
     }));
     $("caption").textContent = S.view.scope === "top"
@@ -417,6 +477,22 @@
     if (!shown.length) {
       tbody.replaceChildren(el("tr", {}, el("td", { colspan: "8" }, "No agent matches.")));
     }
+  }
+
+  function fillRow(row, tr, ranking) {
+    tr = tr || document.querySelector(`#rows tr[data-agent="${row.id}"]`);
+    if (!tr) return;
+    const e = row.entry || {};
+    const { rate, count } = stat(row.entry, ranking || S.view.ranking);
+    const cells = tr.children;
+    const loading = row.entry === undefined ? "…" : "–";
+    cells[2].textContent = e.owner_did ? shortDid(e.owner_did) : loading;
+    cells[2].title = String(e.owner_did || "");
+    cells[3].textContent = [e.module, e.profile].filter(Boolean).join(" / ") || loading;
+    cells[4].textContent = rate === null ? loading : pct(rate);
+    cells[5].textContent = count ?? loading;
+    cells[6].textContent = e.score_ppm ?? loading;
+    tr.classList.toggle("missing", row.entry === null);
   }
 
   function drawPager(pages, total) {
