@@ -390,6 +390,10 @@ def test_aria_and_narrow_screen(sites: str, browser: Any) -> None:
         overflow = browser.execute_script(
             "return document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0
+        # the verification mark stays on screen, without scrolling the table sideways
+        right = browser.execute_script("return document.querySelector('#rows td[data-verify]')"
+                                       ".getBoundingClientRect().right - window.innerWidth")
+        assert right <= 0
     finally:
         browser.set_window_size(1280, 900)
 
