@@ -21,7 +21,14 @@ from git_elite import documents, jsonstrict, keys, layout, site
 from git_elite.errors import EliteError
 from tests.conftest import ROOT
 from tests.helpers_discover import registry_with
-from tests.helpers_registry import isolated_module_env, key
+from tests.helpers_registry import (
+    agent_id_of,
+    commit_raw,
+    isolated_module_env,
+    key,
+    manifest,
+    profile,
+)
 from tests.helpers_site import browser_missing, chromium, serve
 
 pytestmark = pytest.mark.skipif(browser_missing() is not None,
@@ -30,6 +37,17 @@ VECTORS = ROOT / "fixtures" / "vectors"
 AGENTS = [{"owner": o, "n": i, "rate": 0.8 + (i % 20) / 100, "total": 60 + 7 * i, "recent": 15}
           for i, o in enumerate(["alice", "bob", "carol"] * 15)]
 NOW = int(time.time())
+XSS = '<img src=x onerror="window.pwned=1">'
+XSS_CONFIG = profile(90, module=XSS)
+
+
+def _xss_agent() -> dict[str, bytes | None]:
+    """A (not elite) agent whose module is markup and whose repo_ref is a javascript: URL."""
+    body = manifest("mallory", XSS_CONFIG, total=12, recent=3,
+                    repo_ref={"type": "git", "url": "javascript:window.pwned=2"})
+    agent_id = agent_id_of(XSS_CONFIG)
+    return {layout.agent_path(agent_id, "manifest.json"): documents.to_bytes(body),
+            layout.agent_path(agent_id, "profile.json"): documents.to_bytes(XSS_CONFIG)}
 
 
 # the sites ---------------------------------------------------------------------------------
@@ -107,6 +125,7 @@ def sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     tmp = tmp_path_factory.mktemp("site-browser")
     with isolated_module_env(tmp):
         work, _ = registry_with(tmp, "reg", AGENTS)
+        commit_raw(work, _xss_agent(), "an agent with markup in its texts", index=True)
         root = tmp / "www"
         site.build(work, root / "clean")
         for name, change in (("manifest", _tamper_manifest), ("shard", _tamper_shard),
@@ -308,7 +327,7 @@ def test_every_agent_and_task_type_listings(sites: str, browser: Any) -> None:
                            "s.dispatchEvent(new Event('change'))")
     _wait(browser, lambda: "every agent" in _status(browser) and "verified," in
           _status(browser))
-    assert "of 45 agents" in _status(browser)
+    assert "of 46 agents" in _status(browser)  # the 45 elite and one that is not
 
 
 def test_tampered_manifest_fails_only_that_agent(sites: str, browser: Any) -> None:
@@ -376,6 +395,17 @@ def test_keyboard_opens_an_agent_and_detail_verifies(sites: str, browser: Any) -
     detail = browser.find_element("id", "detail").text
     assert "FAILED" not in detail and "Ed25519 signature" in detail
     assert "profile binding" in detail and "Endorsements" in detail
+
+
+def test_registry_text_is_never_markup(sites: str, browser: Any) -> None:
+    browser.get(sites + "clean/#agent=" + agent_id_of(XSS_CONFIG))
+    _wait(browser, lambda: "Metrics" in browser.find_element("id", "detail").text)
+    detail = browser.find_element("id", "detail")
+    assert XSS in detail.text and "javascript:window.pwned=2" in detail.text
+    assert not detail.find_elements("css selector", "img")
+    assert not detail.find_elements("css selector", "a[href^=javascript]")
+    assert browser.execute_script("return window.pwned === undefined")
+    assert "FAILED" not in detail.text  # a real, signed agent: text, and verified
 
 
 def test_aria_and_narrow_screen(sites: str, browser: Any) -> None:
