@@ -37,6 +37,10 @@ class Source:
     notes: list[str] = field(default_factory=list)
     owner_did: str = ""
     identity_raw: bytes = b""
+    repo: Path | None = None  # where refs/elite/timestamp is read (None: not over this path)
+    branch: str | None = None
+    timestamp_ref: str = "refs/elite/timestamp"
+    freshness: Any = None  # timestamp.Freshness, set by the reader (commands/discover.fresh)
 
     def check_identity(self) -> None:
         """IDENTITY.json at the tip: a full standalone check (threshold signatures)."""
@@ -200,12 +204,23 @@ def cache_source(registry: Any, offline: bool) -> Source:
     if tip is None:
         raise RegistryError(f"{registry.name}: branch {branch} not found in {registry.url}")
     source = git_source(registry.name, registry.url, path, tip)
+    source.repo, source.branch = path, branch
     source.check_identity()
     if radicle.is_rad_url(registry.url):
         rid = radicle.parse_url(registry.url).rid
         source.radicle = radicle.check_storage(radicle.storage_path(rid), rid,
                                                source.owner_did, registry.branch, tip)
+        _radicle_timestamp(source)
     return source
+
+
+def _radicle_timestamp(source: Source) -> None:
+    """A Radicle registry's timestamp is read from its delegates' namespaces in storage."""
+    from git_elite import freshness
+
+    if source.radicle is not None and source.repo is not None:
+        ref, where = freshness.radicle_ref(source.radicle, source.repo)
+        source.timestamp_ref, source.repo = ref, Path(where)
 
 
 def worktree_source(cwd: Path) -> Source | None:
@@ -221,6 +236,8 @@ def worktree_source(cwd: Path) -> Source | None:
     source = git_source(root.name, str(root), root, tip)
     if source.read(layout.IDENTITY) is None:
         return None
+    source.repo = root
+    source.branch = (git.head_branch(root) or "").removeprefix("refs/heads/") or None
     source.check_identity()
     found = radicle.storage_for_worktree(root)
     if found is not None:
@@ -228,6 +245,7 @@ def worktree_source(cwd: Path) -> Source | None:
         source.radicle = radicle.check_storage(storage, rid, source.owner_did, None, tip) \
             if storage else RadicleCheck.unchecked(rid, f"no Radicle storage for {rid} in "
                                                    f"{radicle.rad_home() / 'storage'}")
+        _radicle_timestamp(source)
     return source
 
 

@@ -31,10 +31,13 @@ DEFAULT_TOP = 20
 @click.option("--httpd", "httpd_url", metavar="URL", help="Read a Radicle registry through "
               "radicle-httpd at URL (with --rid), without cloning.")
 @click.option("--rid", help="Repository ID (rad:z…) for --httpd.")
+@click.option("--allow-stale", is_flag=True, help="Warn, do not refuse, when a registry's "
+              "signed timestamp is missing, expired, withheld or rolled back.")
 @click.pass_context
 def command(ctx: click.Context, names: tuple[str, ...], task_type: str | None, top: int,
             min_success: float | None, min_tasks: int | None, trusted_only: bool,
-            as_json: bool, offline: bool, httpd_url: str | None, rid: str | None) -> int:
+            as_json: bool, offline: bool, httpd_url: str | None, rid: str | None,
+            allow_stale: bool) -> int:
     """List the best agents across registries, verified against the rule engine and
     annotated with your trust set.
 
@@ -51,7 +54,8 @@ def command(ctx: click.Context, names: tuple[str, ...], task_type: str | None, t
     """
     from git_elite import discover, registry_read
 
-    sources = open_sources(names, httpd_url, rid, offline)
+    sources = open_sources(names, httpd_url, rid, offline, now=app(ctx).now,
+                           allow_stale=allow_stale)
     indexes = [(s, s.index()) for s in sources]
     found = [c for s, index in indexes for c in discover.candidates(s.name, index, task_type)]
     trusted, aliases = trust_paths(sources, task_type, app(ctx).now)
@@ -62,14 +66,16 @@ def command(ctx: click.Context, names: tuple[str, ...], task_type: str | None, t
         for problem in item.problems:
             output.warn(f"{item.candidate.registry}: agent {item.candidate.agent_id[:12]} "
                         f"dropped: {problem.line()}")
-    show(rows, aliases, as_json)
+    show(rows, aliases, as_json, {s.name: s.freshness for s in sources})
     return 0
 
 
 def open_sources(names: Sequence[str], httpd_url: str | None, rid: str | None,
-                 offline: bool) -> list[Any]:
+                 offline: bool, *, now: int, allow_stale: bool = False) -> list[Any]:
     """The registries to read, each pinned at a tip with its IDENTITY.json checked; those
-    that cannot be read (or fail the Radicle checks) are named on stderr and left out."""
+    that cannot be read (or fail the Radicle checks) are named on stderr and left out. A
+    registry whose timestamp says the copy is not current stops the command (exit 1)
+    unless `allow_stale` (SPEC §6.1)."""
     from git_elite import registries, registry_read
 
     if bool(httpd_url) != bool(rid):
@@ -83,13 +89,13 @@ def open_sources(names: Sequence[str], httpd_url: str | None, rid: str | None,
     if not openers:
         here = _here()
         if here is not None:
-            return _admit([("this working copy", lambda: here)])
+            return _admit([("this working copy", lambda: here)], now, allow_stale)
         known = registries.known_registries(Path.cwd())
         if not known:
             raise RegistryError("no registry to read: pass --registry URL, run inside a "
                                 "registry clone, or `git elite registry add NAME URL`")
         openers = [(r.name, lambda r=r: registry_read.cache_source(r, offline)) for r in known]
-    return _admit(openers)
+    return _admit(openers, now, allow_stale)
 
 
 def _here() -> Any:
@@ -98,7 +104,7 @@ def _here() -> Any:
     return registry_read.worktree_source(Path.cwd())
 
 
-def _admit(openers: Sequence[tuple[str, Any]]) -> list[Any]:
+def _admit(openers: Sequence[tuple[str, Any]], now: int, allow_stale: bool) -> list[Any]:
     sources = []
     for name, opener in openers:
         try:
@@ -118,10 +124,27 @@ def _admit(openers: Sequence[tuple[str, Any]]) -> list[Any]:
         if check is not None and check.ok:
             output.info(f"git-elite: {source.name}: Radicle: owner is a delegate, tip "
                         f"{source.tip[:12]} signed by {len(check.signed_by)} delegate(s)")
+        fresh(source, now, allow_stale)
         sources.append(source)
     if not sources:
         raise RegistryError("no registry could be read")
     return sources
+
+
+def fresh(source: Any, now: int, allow_stale: bool) -> None:
+    """SPEC §6.1 for one registry read: say how fresh it is, refuse a stale copy (exit 1,
+    one line) or, with --allow-stale, warn."""
+    from git_elite import freshness
+
+    result = freshness.of_source(source, now)
+    source.freshness = result
+    if result.ok:
+        if result.case == "fresh":
+            output.info(f"git-elite: {source.name}: {result.message}")
+        return
+    if not allow_stale:
+        raise freshness.refusal(result, source.name)
+    output.warn(f"{result.line(source.name)} (--allow-stale: read anyway)")
 
 
 def trust_paths(sources: Sequence[Any], task_type: str | None, now: int
@@ -150,9 +173,12 @@ def _where(winner: str, sources: Sequence[str]) -> str:
     return winner if len(sources) <= 1 else f"{winner} (+{len(sources) - 1})"
 
 
-def show(rows: Sequence[Any], aliases: dict[str, str], as_json: bool) -> None:
+def show(rows: Sequence[Any], aliases: dict[str, str], as_json: bool,
+         freshness: dict[str, Any] | None = None) -> None:
     if as_json:
-        output.emit_json([row.to_dict() for row in rows])
+        fresh = freshness or {}
+        output.emit_json([{**row.to_dict(), "freshness": _fresh_json(
+            fresh.get(row.candidate.registry))} for row in rows])
         return
     if not rows:
         output.info("git-elite: no agent matches")
@@ -166,3 +192,8 @@ def show(rows: Sequence[Any], aliases: dict[str, str], as_json: bool) -> None:
                       c.score_ppm, c.task_type, _where(c.registry, row.sources)])
     output.table(None, ["rank", "agent", "owner", "trusted", "success", "tasks", "score",
                         "task type", "registry"], table)
+
+
+def _fresh_json(result: Any) -> dict[str, Any] | None:
+    """A row's registry freshness in `discover --json` (a key added by SPEC §6.1)."""
+    return None if result is None else result.to_dict()
