@@ -227,7 +227,7 @@ def check_ref_update(cwd: str | Path, old: str, new: str, *, branch: str, branch
     identity = identity_at(cwd, branch_tip)
     raw = read_commit(cwd, new)
     assert raw is not None  # the tree was just checked
-    return [p.at(new) for p in timestamp.check_update(
+    return [Problem(p.rule, timestamp.REF, p.message, new) for p in timestamp.check_update(
         None if old == git.ZERO else read_commit(cwd, old), raw, Role.of(identity),
         registry=str((identity or {}).get("name", "")),
         owner_did=str((identity or {}).get("owner_did", "")),
