@@ -98,6 +98,8 @@ def _push(name: str | None, key_files: tuple[Path, ...], now: int, expires: int 
 
     signers = _keys(key_files, None)
     target = publish.open_target(publish.choose(name, Path.cwd()), signers[0])
+    if target.rid:
+        _own_radicle_timestamp(target.cache, target.rid, target.push_url)
     tip = freshness.resolve(target.cache, f"refs/heads/{target.branch}")
     if tip is None:
         raise RegistryError(f"{target.registry.name}: branch {target.branch} not found")
@@ -114,3 +116,16 @@ def _push(name: str | None, key_files: tuple[Path, ...], now: int, expires: int 
     if target.rid:
         output.info(f"git-elite: {publish.announce(target.rid)}")
     return body, target.registry.name
+
+
+def _own_radicle_timestamp(cache: Path, rid: str, push_url: str) -> None:
+    """The timestamp this delegate last pushed (its namespace in local Radicle storage, read
+    only) becomes the parent of the next one; without storage the chain starts afresh."""
+    from git_elite import git, radicle
+
+    nid = push_url.rstrip("/").rsplit("/", 1)[-1]
+    storage = radicle.storage_path(rid)
+    if storage.is_dir():
+        git.run(["fetch", "-q", "--no-tags", str(storage),
+                 f"+refs/namespaces/{nid}/refs/elite/timestamp:refs/elite/timestamp"], cache,
+                check=False)
