@@ -82,27 +82,42 @@ def root_commit(cwd: str | Path, tip: str) -> str:
     return proc.stdout.decode().split()[-1]
 
 
-# the reader's memory: highest version seen per registry ----------------------------------------
+# the reader's memory: highest version seen per registry and timestamp key set ----------------
 def _seen_file(root: str) -> Path:
     return store.home() / SEEN_DIR / f"{root}.json"
 
 
-def seen(root: str) -> int:
-    """The highest timestamp version accepted for the registry whose root commit is `root`
-    (0: none, or a damaged file — named by nothing, it only lowers the floor to 0)."""
+def _role_id(role: Role) -> str:
+    """Versions are remembered per key set: after the delegates rotate a compromised key
+    out, the new key's chain starts afresh for readers, as TUF does after a rotation."""
+    import hashlib
+
+    return hashlib.sha256("\n".join(sorted(role.keys)).encode()).hexdigest()[:16]
+
+
+def _seen_all(root: str) -> dict[str, Any]:
     try:
-        value = json.loads(_seen_file(root).read_bytes()).get("version")
-    except (OSError, ValueError, AttributeError):
-        return 0
+        value = json.loads(_seen_file(root).read_bytes())
+    except (OSError, ValueError):
+        return {}
+    roles = value.get("roles") if isinstance(value, dict) else None
+    return roles if isinstance(roles, dict) else {}
+
+
+def seen(root: str, role: Role) -> int:
+    """The highest timestamp version accepted for the registry whose root commit is `root`
+    under this key set (0: none, or a damaged file, which only lowers the floor to 0)."""
+    value = _seen_all(root).get(_role_id(role))
     return value if type(value) is int and value > 0 else 0
 
 
-def remember(root: str, version: int, registry: str) -> None:
-    if version <= seen(root):
+def remember(root: str, role: Role, version: int, registry: str) -> None:
+    if version <= seen(root, role):
         return
+    roles = {**_seen_all(root), _role_id(role): version}
     store.ensure_home()
     store.ensure_dir(store.home() / SEEN_DIR)
-    data = json.dumps({"registry": registry, "root": root, "version": version}) + "\n"
+    data = json.dumps({"registry": registry, "root": root, "roles": roles}) + "\n"
     store.atomic_write(_seen_file(root), data.encode(), 0o600)
 
 
@@ -120,10 +135,10 @@ def check(cwd: str | Path, *, tip: str, branch: str | None, identity: Mapping[st
     result = timestamp.assess(found.raw if found else None, role,
                               registry=str(identity["name"]),
                               owner_did=str(identity["owner_did"]), branch=branch, tip=tip,
-                              now=now, seen=seen(root), contains=contains(cwd, tip),
+                              now=now, seen=seen(root, role), contains=contains(cwd, tip),
                               index_at=index_at(cwd))
     if result.signed is not None and result.case != timestamp.INVALID:
-        remember(root, result.signed.version, str(identity["name"]))
+        remember(root, role, result.signed.version, str(identity["name"]))
     return result
 
 
