@@ -159,7 +159,8 @@ def assess(raw: bytes | None, role: Role | None, *, registry: str, owner_did: st
         return Freshness(UNDECLARED, "declares no timestamp role (freshness not checked)")
     if raw is None:
         return Freshness(FREEZE, f"no timestamp ({REF} is missing) although the registry "
-                         "declares a timestamp role: the copy may be frozen or stripped")
+                         "declares a timestamp role: the copy may be frozen or stripped (in "
+                         f"a clone, fetch it: git fetch origin '+{REF}:{REF}')")
     signed, problems = verify(raw, role, registry=registry, owner_did=owner_did, branch=branch)
     if signed is None:
         return Freshness(INVALID, f"the timestamp is not valid: {problems[0].message}")

@@ -16,8 +16,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 SEEDS = {name: (bytes([i]) * 32).hex() for i, name in enumerate(
-    ["alice", "bob", "carol", "dave", "eve", "mallory", "server", "rotated", "stamp"],
-    start=1)}
+    ["alice", "bob", "carol", "dave", "eve", "mallory", "server", "rotated"], start=1)}
 
 
 @pytest.fixture(autouse=True)

@@ -22,7 +22,7 @@ from tests.helpers_registry import (
     push,
 )
 
-STAMP = "stamp"
+STAMP = "dave"  # the timestamp key of these tests (SEEDS["dave"])
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ def key_file(tmp: Path, name: str = STAMP) -> Path:
 
 
 def stamped_server(tmp: Path, *, expires: int | None = None) -> Stamped:
-    """A registry declaring SEEDS["stamp"] as its timestamp key, served by a bare repository
+    """A registry declaring SEEDS["dave"] as its timestamp key, served by a bare repository
     with `hooks install --server --timestamp-key`, holding alice's agent 1 and bob's agent 2
     (so the server has signed timestamp v1)."""
     make_identity("server")

@@ -87,7 +87,7 @@ def test_key_file_rules(tmp_path: Path, srv: Stamped) -> None:
     good = run_cli("hooks", "install", "--server", "--timestamp-key", str(srv.key_file),
                    cwd=srv.bare)
     assert secret not in good.stdout + good.stderr + bad.stdout + bad.stderr
-    assert key("stamp").did in good.stderr
+    assert key("dave").did in good.stderr
     assert stat.S_IMODE(srv.key_file.stat().st_mode) == 0o600
 
 
@@ -228,3 +228,20 @@ def test_working_copy_reads_its_fetched_timestamp(srv: Stamped) -> None:
     git("fetch", "-q", "origin", f"+{timestamp.REF}:{timestamp.REF}", cwd=srv.work)
     git("merge", "-q", "--ff-only", "origin/main", cwd=srv.work)
     assert "signed fresh until" in run_cli("discover", cwd=srv.work).stderr
+
+
+def test_forge_drop_in_directories_and_uninstall(tmp_path: Path, srv: Stamped) -> None:
+    """Gitea/Forgejo/GitLab: with --hooks-dir …/pre-receive.d the signer goes to
+    …/post-receive.d/50-git-elite; `hooks uninstall` removes both."""
+    custom = tmp_path / "custom_hooks"
+    run_cli("hooks", "install", "--server", "--hooks-dir", str(custom / "pre-receive.d"),
+            "--timestamp-key", str(srv.key_file), cwd=srv.bare)
+    for name in ("pre-receive.d", "post-receive.d"):
+        assert "git-elite-hook:" in (custom / name / "50-git-elite").read_text()
+    assert (srv.bare / "hooks" / "post-receive").exists()
+    run_cli("hooks", "uninstall", cwd=srv.bare)
+    assert not (srv.bare / "hooks" / "post-receive").exists()
+    assert not (srv.bare / "hooks" / "pre-receive").exists()
+    refused = run_cli("hooks", "install", "--timestamp-key", str(srv.key_file), cwd=srv.work,
+                      check=1)
+    assert "--timestamp-key is for --server" in refused.stderr

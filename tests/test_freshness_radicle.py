@@ -43,3 +43,17 @@ def test_delegate_keeps_a_radicle_registry_fresh(rad: tuple[RadRepo, str]) -> No
     found = run_cli("discover", "--registry", url)
     assert "signed fresh until" in found.stderr and "timestamp v2" in found.stderr
     assert "signed fresh until" in run_cli("verify", url).stderr
+
+
+def test_httpd_cannot_show_a_timestamp(rad: tuple[RadRepo, str]) -> None:
+    """radicle-httpd serves no refs/elite/*: a registry with the role is refused there
+    (freeze, saying why) unless --allow-stale."""
+    from tests.httpd_double import Double, serve
+
+    repo, _ = rad
+    with serve(Double(repo.storage, repo.rid)) as base:
+        refused = run_cli("discover", "--httpd", base, "--rid", repo.rid, check=1)
+        assert "[timestamp] freeze" in refused.stderr
+        assert "cannot be read through this source" in refused.stderr
+        stale = run_cli("discover", "--httpd", base, "--rid", repo.rid, "--allow-stale")
+        assert "warning:" in stale.stderr and "freeze" in stale.stderr

@@ -19,7 +19,7 @@ from tests.helpers_registry import identity, key, make_identity
 NOW = 1_800_000_000
 TIP, OLD, OTHER = "a" * 40, "b" * 40, "c" * 40
 INDEX = b'{"schema_version": 2}\n'
-ROLE = Role(frozenset({key("stamp").did}), 1, 86400)
+ROLE = Role(frozenset({key("dave").did}), 1, 86400)
 HISTORY = {TIP: {TIP, OLD}}  # TIP descends from OLD; OTHER is not in this copy
 
 
@@ -30,7 +30,7 @@ def body(**change: Any) -> dict[str, Any]:
     return {**base, **change}
 
 
-def raw(signers: tuple[str, ...] = ("stamp",), **change: Any) -> bytes:
+def raw(signers: tuple[str, ...] = ("dave",), **change: Any) -> bytes:
     signed = documents.sign_multi(body(**change), [key(s) for s in signers],
                                   documents.TIMESTAMP)
     return documents.to_bytes(signed)
@@ -70,7 +70,7 @@ READER_CASES = [
                  id="older-than-seen"),
     pytest.param(lambda: raw(("mallory",)), {}, INVALID, "threshold 1",
                  id="non-declared-key"),
-    pytest.param(lambda: raw(("mallory", "stamp")), {}, FRESH, "",
+    pytest.param(lambda: raw(("mallory", "dave")), {}, FRESH, "",
                  id="extra-non-declared-signature-ignored"),
     pytest.param(tampered, {}, INVALID, "does not verify", id="altered-after-signing"),
     pytest.param(lambda: raw(index_sha256="0" * 64), {}, INVALID, "index_sha256",
@@ -102,10 +102,10 @@ def test_freeze_message_names_the_dates() -> None:
 
 
 def test_threshold_two_needs_two_declared_keys() -> None:
-    role = Role(frozenset({key("stamp").did, key("eve").did}), 2, 86400)
+    role = Role(frozenset({key("dave").did, key("eve").did}), 2, 86400)
     assert assess(raw(), role).case == INVALID
-    assert assess(raw(("stamp", "eve")), role).case == FRESH
-    assert assess(raw(("stamp", "stamp")), role).case == INVALID  # duplicates count once
+    assert assess(raw(("dave", "eve")), role).case == FRESH
+    assert assess(raw(("dave", "dave")), role).case == INVALID  # duplicates count once
 
 
 def update(new: bytes, old: bytes | None = None, role: Role | None = ROLE, now: int = NOW
@@ -152,22 +152,22 @@ def test_server_rule_without_a_role() -> None:
 
 def test_role_of_identity() -> None:
     assert Role.of(identity()) is None
-    body = {**identity(), "timestamp": {"keys": [key("stamp").did], "threshold": 1,
+    body = {**identity(), "timestamp": {"keys": [key("dave").did], "threshold": 1,
                                         "max_age": 600}}
-    assert Role.of(body) == Role(frozenset({key("stamp").did}), 1, 600)
+    assert Role.of(body) == Role(frozenset({key("dave").did}), 1, 600)
 
 
 @pytest.mark.parametrize(("role", "rule_words"), [
     pytest.param({"keys": [], "threshold": 1, "max_age": 600}, "keys", id="no-keys"),
     pytest.param({"keys": ["did:key:z6Mkxx"], "threshold": 1, "max_age": 600}, "keys",
                  id="bad-did"),
-    pytest.param({"keys": [key("stamp").did], "threshold": 2, "max_age": 600},
+    pytest.param({"keys": [key("dave").did], "threshold": 2, "max_age": 600},
                  "threshold 2 > 1", id="threshold-over-keys"),
-    pytest.param({"keys": [key("stamp").did], "threshold": 1, "max_age": 599}, "max_age",
+    pytest.param({"keys": [key("dave").did], "threshold": 1, "max_age": 599}, "max_age",
                  id="max-age-under-600"),
-    pytest.param({"keys": [key("stamp").did], "threshold": 1, "max_age": 30 * 86400 + 1},
+    pytest.param({"keys": [key("dave").did], "threshold": 1, "max_age": 30 * 86400 + 1},
                  "max_age", id="max-age-over-30-days"),
-    pytest.param({"keys": [key("stamp").did], "threshold": 1, "max_age": 600, "x": 1},
+    pytest.param({"keys": [key("dave").did], "threshold": 1, "max_age": 600, "x": 1},
                  "x", id="unknown-field"),
 ])
 def test_identity_role_is_strict(role: dict[str, Any], rule_words: str) -> None:
@@ -181,12 +181,12 @@ def test_identity_role_is_strict(role: dict[str, Any], rule_words: str) -> None:
 def test_sign_and_verify_file(tmp_path: Path) -> None:
     """`sign` adds this node's signature to a timestamp (multi-signer: others are kept);
     `verify-file` checks every signature (the role is the registry's, not the file's)."""
-    make_identity("stamp")
+    make_identity("dave")
     path = tmp_path / "timestamp.json"
     path.write_bytes(documents.to_bytes(body()))
     run_cli("sign", str(path))
     signed = json.loads(path.read_bytes())
-    assert [s["did"] for s in signed["signatures"]] == [key("stamp").did]
+    assert [s["did"] for s in signed["signatures"]] == [key("dave").did]
     assert run_cli("verify-file", str(path)).returncode == 0
     signed["version"] = 6
     path.write_text(json.dumps(signed))

@@ -177,8 +177,8 @@ def show(rows: Sequence[Any], aliases: dict[str, str], as_json: bool,
          freshness: dict[str, Any] | None = None) -> None:
     if as_json:
         fresh = freshness or {}
-        output.emit_json([{**row.to_dict(), "freshness": _fresh_json(
-            fresh.get(row.candidate.registry))} for row in rows])
+        output.emit_json([{**row.to_dict(), **_fresh_json(fresh.get(row.candidate.registry))}
+                          for row in rows])
         return
     if not rows:
         output.info("git-elite: no agent matches")
@@ -194,6 +194,9 @@ def show(rows: Sequence[Any], aliases: dict[str, str], as_json: bool,
                         "task type", "registry"], table)
 
 
-def _fresh_json(result: Any) -> dict[str, Any] | None:
-    """A row's registry freshness in `discover --json` (a key added by SPEC §6.1)."""
-    return None if result is None else result.to_dict()
+def _fresh_json(result: Any) -> dict[str, Any]:
+    """`freshness` of a row's registry in `discover --json` (SPEC §6.1), present when the
+    registry declares a timestamp role."""
+    if result is None or result.case == "undeclared":
+        return {}
+    return {"freshness": result.to_dict()}

@@ -86,7 +86,7 @@ def _verify(path: str, rev: str, history: bool, as_json: bool, origin: str,
                              "notes": list(check.notes), "delegates": list(check.delegates),
                              "signed_by": list(check.signed_by)}
     fresh = _freshness(path, origin, check, *stale)
-    if fresh is not None:
+    if fresh is not None:  # only for a registry that declares a timestamp role
         problems += fresh[0]
         result["freshness"] = fresh[1]
     if as_json:
@@ -151,6 +151,8 @@ def _freshness(path: str, origin: str, check: RadicleCheck | None, now: int,
         ref, where = freshness.radicle_ref(check, path)
     result = freshness.check(where, tip=tip, branch=branch.removeprefix("refs/heads/"),
                              identity=identity, now=now, ref=ref)
+    if result.case == timestamp.UNDECLARED:
+        return None
     if result.case == timestamp.FRESH:
         output.info(f"git-elite: verify: {origin}: {result.message}")
     if result.ok:
