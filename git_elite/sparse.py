@@ -362,14 +362,61 @@ def _agent_ids(head: Any, files: dict[str, bytes]) -> list[str]:
     return sorted(found)
 
 
-def audit(url: str) -> list[Any]:
+def audit(url: str, now: int, allow_stale: bool) -> tuple[list[Any], Any]:
     """`verify --url`: the rule engine over every served file as if added to an empty
-    registry (what `verify` does to a clone's tree)."""
-    from git_elite import engine
+    registry (what `verify` does to a clone's tree), and the freshness of what is served
+    (None for a registry without a timestamp role); a stale copy is a `timestamp` problem
+    unless `allow_stale` (then a warning)."""
+    from git_elite import engine, output, timestamp
+    from git_elite.errors import Problem
     from git_elite.state import EMPTY, MemoryState, additions
 
     registry = HttpRegistry(url, budget_from_config(full=True))
     files, problems = collect(registry)
     if problems:
-        return problems
-    return engine.check_change(EMPTY, additions(files), MemoryState(files))
+        return problems, None
+    problems = engine.check_change(EMPTY, additions(files), MemoryState(files))
+    result = freshness(registry.read, files[layout.IDENTITY], now)
+    if result.case == timestamp.UNDECLARED:
+        return problems, None
+    if result.ok:
+        output.info(f"git-elite: verify: {shown(url)}: {result.message}")
+    elif allow_stale:
+        output.warn(f"{result.line(shown(url))} (--allow-stale)")
+    else:
+        problems.append(Problem(timestamp.RULE, TIMESTAMP, f"{result.case}: {result.message}"))
+    return problems, result
+
+
+def freshness(read: Callable[[str], bytes | None], identity_raw: bytes, now: int) -> Any:
+    """SPEC §6.1 over HTTP: `timestamp.json` as served, judged by `timestamp.assess`. There
+    is no commit graph to ask whether the served tip contains the signed one, so the served
+    INDEX.json must be exactly the one the timestamp signs (else: withholding). The highest
+    version seen is remembered per registry name and owner (there is no root commit to key
+    it by), so a second server cannot serve an older timestamp either."""
+    import hashlib
+
+    from git_elite import documents, timestamp
+    from git_elite import freshness as memory
+
+    identity = documents.parse(identity_raw, layout.IDENTITY, documents.REGISTRY_IDENTITY).body
+    role = timestamp.Role.of(identity)
+    index = read(layout.INDEX) or b""
+    if role is None:
+        return timestamp.Freshness(timestamp.UNDECLARED, "declares no timestamp role "
+                                   "(freshness not checked)")
+    name, owner = str(identity["name"]), str(identity["owner_did"])
+    key = "url-" + hashlib.sha256(f"{name}\0{owner}".encode()).hexdigest()[:40]
+    result = timestamp.assess(read(TIMESTAMP), role, registry=name, owner_did=owner,
+                              branch=None, tip="(served)", now=now,
+                              seen=memory.seen(key, role), contains=lambda commit: True,
+                              index_at=lambda commit: index)
+    signed = result.signed
+    if signed is not None and hashlib.sha256(index).hexdigest() != signed.index_sha256:
+        return timestamp.Freshness(
+            timestamp.WITHHOLDING, f"the served INDEX.json is not the one timestamp "
+            f"v{signed.version} signs ({signed.dates()}): this server serves another state "
+            "than was signed", signed)
+    if signed is not None and result.case != timestamp.INVALID:
+        memory.remember(key, role, signed.version, name)
+    return result
