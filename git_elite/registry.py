@@ -141,3 +141,25 @@ def identity_body(state: State) -> dict[str, Any] | None:
         return documents.parse(raw, layout.IDENTITY, documents.REGISTRY_IDENTITY).body
     except EliteError:
         return None
+
+
+def merged_head(repo: Any, theirs: str) -> bytes | None:
+    """The INDEX.json head of merging commit `theirs` into HEAD: our tree with the registry
+    files `theirs` changed since the merge base and we did not (files both changed conflict;
+    the commit that resolves them rebuilds the index in pre-commit). None when it cannot
+    tell (no common base)."""
+    from git_elite.state import Overlay
+
+    ours = str(repo.head.peel(git._pygit2().Commit).id)
+    base = repo.merge_base(ours, theirs)
+    if base is None:
+        return None
+    trees = {name: git.commit_tree(repo, rev) for name, rev in
+             (("base", str(base)), ("ours", ours), ("theirs", theirs))}
+    mine = {c.path for c in git.diff_trees(repo, trees["base"], trees["ours"])}
+    derived = (layout.INDEX, "index/")
+    changes = [c for c in git.diff_trees(repo, trees["base"], trees["theirs"])
+               if c.path not in mine and not c.path.startswith(derived)]
+    parent = git.TreeState(repo, trees["ours"])
+    changes = [Change(c.path, parent.read(c.path), c.new) for c in changes]
+    return engine.expected_files(parent, changes, Overlay(parent, changes)).get(layout.INDEX)
