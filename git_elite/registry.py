@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 
 from git_elite import engine, git, layout
 from git_elite.errors import Problem
-from git_elite.state import EMPTY, Change, MemoryState, State, additions
+from git_elite.state import Change, State
 
 
 class RefUpdate(NamedTuple):
@@ -113,11 +113,12 @@ def check_push(repo: Any, cwd: str | Path | None, updates: Sequence[RefUpdate], 
 
 
 def audit(repo: Any, rev: str) -> list[Problem]:
-    """Every file of the tree at `rev` checked as if added to an empty registry."""
+    """Every file of the tree at `rev` checked as if added to an empty registry, streamed
+    piece by piece on two cores (audit.py)."""
+    from git_elite import audit as whole
+
     commit = str(repo.revparse_single(rev).peel(git._pygit2().Commit).id)
-    files = git.state_at(repo, commit).files()
-    found = engine.check_change(EMPTY, additions(files), MemoryState(files), legacy=True)
-    return [p.at(commit) for p in found]
+    return [p.at(commit) for p in whole.audit(git.state_at(repo, commit))]
 
 
 def audit_history(repo: Any, cwd: str | Path | None, rev: str) -> tuple[list[Problem], int]:
