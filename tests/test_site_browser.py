@@ -291,6 +291,10 @@ def test_clean_site_ranks_pages_and_verifies(sites: str, browser: Any) -> None:
     assert len(second) == 20 and not set(second) & set(first_page)
     assert set(second.values()) == {"verified"}
     assert "Page 2 of 3" in browser.find_element("id", "page-info").text
+    marks = browser.execute_script("return performance.getEntriesByType('mark').map("
+                                   "m => [m.name, m.startTime])")
+    assert [name for name, _ in marks] == ["elite:listed", "elite:verified"]
+    assert browser.find_element("tag name", "body").get_attribute("data-state") == "verified"
 
 
 def test_filters_and_sorting(sites: str, browser: Any) -> None:

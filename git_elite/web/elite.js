@@ -432,6 +432,7 @@
     drawTable(shown);
     drawPager(pages, rows.length);
     drawSortState();
+    signal("listed", generation);
     const what = v.scope === "top" ? `top of the ${v.ranking} ranking` : `every agent (${v.ranking})`;
     const range = rows.length ? `${v.page * v.size + 1}–${v.page * v.size + shown.length}` : "0";
     say(`Showing ${range} of ${rows.length} agents, ${what}. Verifying…`);
@@ -451,6 +452,7 @@
     }));
     if (generation !== S.generation) return;
     chart();
+    signal("verified", generation);
     const count = (s) => results.filter((r) => r.state === s).length;
     say(`Showing ${range} of ${rows.length} agents, ${what}: ${count("verified")} verified, `
         + `${count("failed")} failed${count("stale") ? `, ${count("stale")} on a stale registry` : ""}.`);
@@ -477,6 +479,13 @@
     if (!shown.length) {
       tbody.replaceChildren(el("tr", {}, el("td", { colspan: "8" }, "No agent matches.")));
     }
+  }
+
+  /* for measurements (SPEC §12: first page usable): <body data-state> and performance marks
+   * "elite:listed" (rows drawn) and "elite:verified" (every mark of the page settled) */
+  function signal(state, generation) {
+    document.body.dataset.state = state;
+    if (generation === 1 && performance.mark) performance.mark(`elite:${state}`);
   }
 
   function fillRow(row, tr, ranking) {
