@@ -48,6 +48,8 @@ def main(target: Path) -> None:
                 driver.get(url + "clean/")
                 settle(driver)
                 driver.save_screenshot(str(target / "site-wide.png"))
+                driver.execute_script("document.getElementById('chart-title').scrollIntoView()")
+                driver.save_screenshot(str(target / "site-chart.png"))
                 agent = driver.find_element("css selector", "#rows tr").get_attribute(
                     "data-agent")
                 driver.get(url + f"clean/#agent={agent}")

@@ -530,18 +530,22 @@
     };
     const points = rows.map((r) => ({ id: r.id, ...stat(r.entry, S.view.ranking) }))
       .filter((p) => typeof p.rate === "number" && typeof p.count === "number" && p.count > 0);
-    const maxLog = Math.max(1, Math.ceil(Math.log10(Math.max(10, ...points.map((p) => p.count)))));
-    const x = (c) => L + (Math.log10(Math.max(1, c)) / maxLog) * (W - L - R);
-    const y = (s) => T + (1 - s) * (H - T - B);
+    const counts = points.map((p) => p.count);
+    const maxLog = Math.max(1, Math.ceil(Math.log10(Math.max(10, ...counts))));
+    const minLog = Math.min(maxLog - 1, Math.floor(Math.log10(Math.max(1, Math.min(...counts, 10 ** maxLog)))));
+    const low = Math.min(0.9, Math.floor(Math.min(1, ...points.map((p) => p.rate)) * 10) / 10);
+    const x = (c) => L + ((Math.log10(Math.max(1, c)) - minLog) / (maxLog - minLog)) * (W - L - R);
+    const y = (s) => T + ((1 - s) / (1 - low)) * (H - T - B);
     const parts = [node("title", {}, "Success rate against number of tasks"),
                    node("desc", {}, `${points.length} agents of the current listing; the table holds the same numbers.`)];
-    for (let d = 0; d <= maxLog; d++) {
+    for (let d = minLog; d <= maxLog; d++) {
       parts.push(node("line", { x1: x(10 ** d), x2: x(10 ** d), y1: T, y2: H - B, class: "grid" }));
       parts.push(node("text", { x: x(10 ** d), y: H - B + 16, "text-anchor": "middle" }, String(10 ** d)));
     }
-    for (const s of [0, 0.25, 0.5, 0.75, 1]) {
+    for (let i = 0; i <= 4; i++) {
+      const s = low + ((1 - low) * i) / 4;
       parts.push(node("line", { x1: L, x2: W - R, y1: y(s), y2: y(s), class: "grid" }));
-      parts.push(node("text", { x: L - 6, y: y(s) + 4, "text-anchor": "end" }, `${s * 100}%`));
+      parts.push(node("text", { x: L - 6, y: y(s) + 4, "text-anchor": "end" }, `${Math.round(s * 1000) / 10}%`));
     }
     parts.push(node("text", { x: (L + W - R) / 2, y: H - 6, "text-anchor": "middle" }, "tasks (log scale)"));
     parts.push(node("text", { x: 14, y: (T + H - B) / 2, "text-anchor": "middle",
