@@ -33,6 +33,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sign": ("sign", "Sign a document (manifest, endorsement, training job, ...)."),
     "verify-file": ("verify_file", "Check any signed document."),
     "index": ("index", "Rebuild or check INDEX.json."),
+    "attest": ("attest", "Measure someone's agent from your own eval logs and publish it."),
+    "verify-evals": ("verify_evals", "Check a document's numbers against eval logs."),
     "trust": ("trust", "Manage the local trust set and endorsements."),
     "hooks": ("hooks", "Install or remove the git hooks."),
     "registry": ("registry", "Known registries."),
