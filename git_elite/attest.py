@@ -20,6 +20,11 @@ from git_elite.generate import Candidate, measure
 ALWAYS = evals.Thresholds(0.0, 0, 0, 2**53)  # an attestation has no qualification step
 
 
+def path(agent_id: str, attester_nid: str) -> str:
+    """Where an attestation lives (SPEC §4)."""
+    return f"agents/{agent_id[:2]}/{agent_id}/attestations/{attester_nid}.json"
+
+
 def select(records: Iterable[evals.EvalRecord], config: Mapping[str, Any], now: int
            ) -> list[evals.EvalRecord]:
     """The records that measure `config`, dated at or before `now` (as `generate` does)."""

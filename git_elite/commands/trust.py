@@ -104,6 +104,10 @@ def explain(ctx: click.Context, did: str, task_type: str, extra: Path | None,
             as_json: bool) -> int:
     """Say whether DID is trusted for a task type, and through which chain.
 
+    The same answer decides both of a DID's roles: as an owner (its agents are marked
+    trusted in `discover`) and as an attester (its attestations count in `discover`'s
+    attested numbers and in `discover --attested`); the output says so.
+
     \b
     Examples:
       git elite trust explain did:key:z6Mk... --task-type file-edit
@@ -112,13 +116,16 @@ def explain(ctx: click.Context, did: str, task_type: str, extra: Path | None,
     graph = trust.edges(found, rotations, app(ctx).now)
     result = trust.explain(trust.load(trust_file()), graph, _did(did), task_type)
     if as_json:
-        output.emit_json(result.to_dict())
+        output.emit_json({**result.to_dict(), "attestations_count": result.trusted})
     elif result.trusted:
         output.data(f"{did} is trusted for {task_type}:")
         for depth, step in enumerate(result.path):
             output.data(f"  {'  ' * depth}{'-> ' if depth else ''}{step}")
+        output.data(f"its agents show as trusted, and its attestations count for {task_type}")
     else:
         output.data(f"{did} is NOT trusted for {task_type}")
+        output.data("its attestations are shown in discover's counts but do not move any "
+                    "number you see")
     return 0 if result.trusted else 1
 
 
