@@ -47,9 +47,9 @@ def command(ctx: click.Context, names: tuple[str, ...], task_type: str | None, t
     a warning. Duplicates across registries: the newest valid manifest wins.
 
     Each shown agent's attestations (other DIDs' signed measurements) are read and
-    verified; those by DIDs you trust count: the `attested` column shows their pooled
-    success rate and how many of the live ones you trust, `max Δ` the largest gap between
-    one of them and the owner's own number. --attested keeps only agents with a trusted
+    verified; those by DIDs you trust count: when any shown agent has one, the `attested`
+    column shows their pooled success rate and how many of the live ones you trust, `max Δ`
+    the largest gap between one of them and the owner's own number. --attested keeps only agents with a trusted
     attestation and ranks them by the attested numbers (--min-success/--min-tasks then
     apply to those).
 
@@ -196,16 +196,18 @@ def show(rows: Sequence[Any], aliases: dict[str, str], as_json: bool) -> None:
     if not rows:
         output.info("git-elite: no agent matches")
         return
+    extra = any(row.attestations is not None and row.attestations.count for row in rows)
     table = []
     for row in rows:
         c = row.candidate
         owner = aliases.get(c.owner_did) if row.trusted else None
         table.append([row.rank, c.agent_id[:12], owner or short_did(c.owner_did),
                       "✓" if row.trusted else "-", f"{c.success_rate:.2f}", c.total_tasks,
-                      *attested_cells(row), c.score_ppm, c.task_type,
+                      *(attested_cells(row) if extra else []), c.score_ppm, c.task_type,
                       _where(c.registry, row.sources)])
-    output.table(None, ["rank", "agent", "owner", "trusted", "success", "tasks", "attested",
-                        "max Δ", "score", "task type", "registry"], table)
+    output.table(None, ["rank", "agent", "owner", "trusted", "success", "tasks",
+                        *(["attested", "max Δ"] if extra else []), "score", "task type",
+                        "registry"], table)
 
 
 def attested_cells(row: Any) -> list[str]:

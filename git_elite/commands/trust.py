@@ -116,7 +116,7 @@ def explain(ctx: click.Context, did: str, task_type: str, extra: Path | None,
     graph = trust.edges(found, rotations, app(ctx).now)
     result = trust.explain(trust.load(trust_file()), graph, _did(did), task_type)
     if as_json:
-        output.emit_json({**result.to_dict(), "attestations_count": result.trusted})
+        output.emit_json(result.to_dict())
     elif result.trusted:
         output.data(f"{did} is trusted for {task_type}:")
         for depth, step in enumerate(result.path):
