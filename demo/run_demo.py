@@ -156,7 +156,7 @@ def alice_publishes(demo: Demo) -> None:
     repo = demo.dir / "alice" / "agents"
     demo.elite("alice", "publish", "--registry", str(demo.server), cwd=repo)
     head = demo.quiet("alice", "rev-parse", "HEAD", cwd=repo)
-    path = f"main:agents/{demo.best}/manifest.json"
+    path = f"main:agents/{demo.best[:2]}/{demo.best}/manifest.json"
     shown = demo.run("alice", ["git", "show", path], demo.server, pipe="(repo_ref only)")
     ref = json.loads(shown.stdout)["repo_ref"]
     print(f"    \"repo_ref\": {json.dumps(ref, sort_keys=True)}")

@@ -48,7 +48,8 @@ def test_inflated_index_entry_is_dropped(tmp_path: Path) -> None:
     bad = mirror(tmp_path, bare, "evil", {layout.INDEX: raw}, index=False)
     proc = run_cli("discover", "--json", "--registry", str(bad))
     assert [r["agent_id"] for r in json.loads(proc.stdout)] == [ONE, TWO]
-    assert f"agent {THREE[:12]} dropped: agents/{THREE}/manifest.json: [index]" in proc.stderr
+    path = layout.agent_path(THREE, "manifest.json")
+    assert f"agent {THREE[:12]} dropped: {path}: [index]" in proc.stderr
     assert "score_ppm" in proc.stderr
 
 

@@ -49,9 +49,9 @@ def command(ctx: click.Context, names: tuple[str, ...], task_type: str | None, t
     Each shown agent's attestations (other DIDs' signed measurements) are read and
     verified; those by DIDs you trust count: when any shown agent has one, the `attested`
     column shows their pooled success rate and how many of the live ones you trust, `max Δ`
-    the largest gap between one of them and the owner's own number. --attested keeps only agents with a trusted
-    attestation and ranks them by the attested numbers (--min-success/--min-tasks then
-    apply to those).
+    the largest gap between one of them and the owner's own number. --attested keeps only
+    agents with a trusted attestation and ranks them by the attested numbers
+    (--min-success/--min-tasks then apply to those).
 
     \b
     Examples:
@@ -64,10 +64,10 @@ def command(ctx: click.Context, names: tuple[str, ...], task_type: str | None, t
     from git_elite import discover, registry_read
 
     sources = open_sources(names, httpd_url, rid, offline)
-    indexes = [(s, s.index()) for s in sources]
-    found = [c for s, index in indexes for c in discover.candidates(s.name, index, task_type)]
     trusted, aliases = trust_paths(sources, task_type, app(ctx).now)
     filters = discover.Filters(top, min_success, min_tasks, trusted_only)
+    plain = filters == discover.Filters(top) and not attested
+    found, complete = registry_read.listing(sources, task_type, top if plain else 0)
     weigh = weigher(sources, trusted, task_type)
     if attested:
         rows, dropped = discover.select_attested(discover.merge(found), filters, trusted,
@@ -75,7 +75,14 @@ def command(ctx: click.Context, names: tuple[str, ...], task_type: str | None, t
     else:
         rows, dropped = discover.select(discover.merge(found), filters, trusted,
                                         registry_read.verifier(sources))
+        if not complete and len(rows) < top:  # some of a head's top were dropped: read all
+            found, _ = registry_read.listing(sources, task_type, 0)
+            rows, dropped = discover.select(discover.merge(found), filters, trusted,
+                                            registry_read.verifier(sources))
         rows = [replace(row, attestations=weigh(row.candidate)) for row in rows]
+    for source in sources:
+        for line in source.index().warnings:
+            output.warn(line)
     for item in dropped:
         for problem in item.problems:
             output.warn(f"{item.candidate.registry}: agent {item.candidate.agent_id[:12]} "
