@@ -22,7 +22,9 @@ ALWAYS = evals.Thresholds(0.0, 0, 0, 2**53)  # an attestation has no qualificati
 
 def path(agent_id: str, attester_nid: str) -> str:
     """Where an attestation lives (SPEC §4)."""
-    return f"agents/{agent_id[:2]}/{agent_id}/attestations/{attester_nid}.json"
+    from git_elite import layout
+
+    return layout.attestation_path(agent_id, attester_nid)
 
 
 def select(records: Iterable[evals.EvalRecord], config: Mapping[str, Any], now: int

@@ -19,8 +19,12 @@ def attestations(source: Any, agent_id: str) -> tuple[list[documents.Document], 
     """The attestations of `agent_id` at `source`'s tip that pass every rule (checked with
     the agent's files, IDENTITY.json and the rotations of the dids involved), and one
     warning line per attestation left out."""
-    folder = f"{layout.agent_path(agent_id, 'manifest.json').rsplit('/', 1)[0]}/" \
-        f"{rules_attest.FOLDER}"
+    if source.fmt < 2:
+        return [], []
+    if source.names is None:
+        return [], [f"{source.name}: attestations of {agent_id[:12]} not read (this source "
+                    "cannot list directories)"]
+    folder = f"{layout.agent_dir(agent_id, 2)}/{rules_attest.FOLDER}"
     try:
         found = _files(source, [f"{folder}/{n}" for n in source.names(folder)])
     except EliteError as err:

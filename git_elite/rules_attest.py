@@ -16,19 +16,12 @@ that index shard entries carry. Pure.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from collections.abc import Callable
+from typing import Any
 
 from git_elite import documents
 from git_elite.errors import EliteError
 from git_elite.state import Change
-
-
-class Listing(Protocol):
-    """A state that reads files and lists a directory (state.State in format 2)."""
-
-    def read(self, path: str) -> bytes | None: ...
-
-    def names(self, directory: str) -> list[str]: ...
 
 FOLDER = "attestations"
 LIMIT = documents.MAX_BYTES[documents.ATTESTATION]
@@ -109,13 +102,14 @@ def _newer(ctx: Any, change: Change, doc: documents.Document) -> None:
                 f"previous version's {old.created_at} (replay or rollback)")
 
 
-def live_count(state: Listing, agent_dir: str) -> int:
+def live_count(read: Callable[[str], bytes | None], names: Callable[[str], list[str]],
+               agent_dir: str) -> int:
     """How many attestations of the agent at `agent_dir` are live (not revoked): what its
-    index shard entry carries as "attestations"."""
+    index shard entry carries as "attestations" (`read`/`names`: a state's)."""
     count = 0
     folder = f"{agent_dir}/{FOLDER}"
-    for name in state.names(folder):
-        raw = state.read(f"{folder}/{name}")
+    for name in names(folder):
+        raw = read(f"{folder}/{name}")
         if raw is None:
             continue
         try:
