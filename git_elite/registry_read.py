@@ -108,7 +108,8 @@ def head_candidates(source: Source, ranked: Sequence[str], task_type: str | None
             try:
                 doc = documents.parse(raw, path, documents.MANIFEST)
                 if not documents.check_shape(doc):
-                    item = shards.entry(raw, doc.body, limits)
+                    item = shards.entry(raw, doc.body, limits,
+                                        _attestation_count(source, agent_id, 0))
             except EliteError:
                 pass
         found = discover.candidate(source.name, agent_id, item, task_type)
@@ -163,7 +164,8 @@ def _entry_problems(source: Source, candidate: Candidate, raw: bytes, path: str
                                 max_bytes=len(source.identity_raw))
     want = indexing.entry(raw, body, indexing.thresholds(identity))
     if "attestations" in candidate.entry:  # format 2: the live attestations, counted here
-        want["attestations"] = _attestation_count(source, candidate)
+        want["attestations"] = _attestation_count(source, candidate.agent_id,
+                                                  candidate.entry["attestations"])
     if candidate.entry.get("manifest_sha256") != hashlib.sha256(raw).hexdigest():
         return [Problem("index", path, "INDEX.json's manifest_sha256 is not the sha256 of "
                         "the manifest")]
@@ -175,15 +177,15 @@ def _entry_problems(source: Source, candidate: Candidate, raw: bytes, path: str
     return []
 
 
-def _attestation_count(source: Source, candidate: Candidate) -> Any:
+def _attestation_count(source: Source, agent_id: str, listed: Any) -> Any:
     """The agent's live attestations at the tip (a source that cannot list directories
-    keeps the entry's own count: its attestations are not read either)."""
+    keeps the `listed` count: its attestations are not read either)."""
     from git_elite import rules_attest
 
     if source.names is None or source.fmt < 2:
-        return candidate.entry["attestations"]
+        return listed
     return rules_attest.live_count(source.read, source.names,
-                                   layout.agent_dir(candidate.agent_id, source.fmt))
+                                   layout.agent_dir(agent_id, source.fmt))
 
 
 def verifier(sources: Sequence[Source]) -> Callable[[Candidate], list[Problem]]:
