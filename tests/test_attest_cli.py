@@ -173,3 +173,30 @@ def test_trust_explain_says_what_trust_means_for_an_attester(world: Any) -> None
     assert "its attestations count" in yes
     no = run_cli("trust", "explain", key("carol").did, env=envs["stranger"], check=1).stdout
     assert "do not move any number" in no
+
+
+def test_sybil_ring_through_the_server_moves_nothing(world: Any) -> None:
+    """mallory publishes an agent and three fresh keys of hers attest it at 0.99. For a
+    reader who trusts none of them: the same ranks and numbers as before, the ring shows
+    only as a count, and `--attested` does not list the agent."""
+    from tests.helpers_attacks import accepted, doc
+    from tests.helpers_registry import agent_files
+
+    srv, envs, _ = world
+    accepted(srv, agent_files("mallory", 5, rate=0.85))
+    before = discover(srv, envs["reader"])
+    ring = {}
+    for who in ("dave", "eve", "rotated"):
+        body = {"type": "attestation", "schema_version": 1, "agent_id": aid(5),
+                "metrics": {"success_rate": 0.99, "total_tasks": 5000, "avg_duration_ms": 1,
+                            "recent_tasks_7d": 5000},
+                "method": {"suite": "ring", "evals_sha256": "2" * 64},
+                "eval_window": {"from_ts": T0, "to_ts": T0 + 1}, "created_at": T0 + 2,
+                "revoked": False}
+        ring[layout.attestation_path(aid(5), nid(who))] = doc(documents.sign(body, key(who)))
+    accepted(srv, ring)
+    after = discover(srv, envs["reader"])
+    strip = [{k: v for k, v in r.items() if k != "attestations"} for r in after]
+    assert strip == [{k: v for k, v in r.items() if k != "attestations"} for r in before]
+    assert row_of(after, aid(5))["attestations"] == {"count": 3, "trusted": []}
+    assert discover(srv, envs["reader"], "--attested") == []
