@@ -191,7 +191,20 @@ def check_change(parent: State, changes: Iterable[Change], new: State, *,
     seconds ahead of it is refused (`rollback`: the fast-forward attack). A change to a
     format-1 registry other than its migration (`migration.check`) is refused unless
     `legacy` (audits of old history, `verify`)."""
-    from git_elite import indexcheck, migration, rules
+    from git_elite import indexcheck
+
+    ctx = check_context(parent, changes, new, now=now, max_skew=max_skew, legacy=legacy)
+    if check_index:
+        indexcheck.check(ctx)
+    return ctx.problems
+
+
+def check_context(parent: State, changes: Iterable[Change], new: State, *,
+                  now: int | None = None, max_skew: int = MAX_CLOCK_SKEW,
+                  legacy: bool = False) -> Context:
+    """`check_change` without the index rule; the Context keeps the index entries of the
+    manifests it checked (`audit` builds the index from them, shard by shard)."""
+    from git_elite import migration, rules
 
     ctx = Context(parent, new, {c.path: c for c in changes})
     ctx.latest = None if now is None else now + max_skew
@@ -205,9 +218,7 @@ def check_change(parent: State, changes: Iterable[Change], new: State, *,
         _check_paths(ctx, rules)
     if ctx.new_identity is None and not any(p.path == layout.IDENTITY for p in ctx.problems):
         ctx.add("identity", layout.IDENTITY, "the registry has no valid IDENTITY.json")
-    if check_index:
-        indexcheck.check(ctx)
-    return ctx.problems
+    return ctx
 
 
 def _formats(ctx: Context) -> None:

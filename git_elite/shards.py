@@ -60,25 +60,42 @@ class Ranks:
     """counts[key] = agents in ranking `key`; rows[key] = the best of them, sorted."""
 
     def __init__(self, counts: dict[str, int] | None = None,
-                 rows: dict[str, list[Row]] | None = None):
+                 rows: dict[str, list[Row]] | None = None, *, limit: int = RANKINGS_LIMIT,
+                 depth: int = DEPTH):
         self.counts = counts or {}
         self.rows = rows or {}
+        self.limit, self.depth = limit, depth  # (other values only in tests)
 
     @classmethod
-    def build(cls, entries: Iterable[tuple[str, Mapping[str, Any]]]) -> Ranks:
-        ranks = cls()
+    def build(cls, entries: Iterable[tuple[str, Mapping[str, Any]]], *,
+              limit: int = RANKINGS_LIMIT, depth: int = DEPTH) -> Ranks:
+        ranks = cls(limit=limit, depth=depth)
+        ranks.add(entries)
+        return ranks
+
+    def add(self, entries: Iterable[tuple[str, Mapping[str, Any]]]) -> None:
+        """Take in entries of agents not counted yet (a build, shard by shard)."""
         for agent_id, item in entries:
             for key, row in rows_of(agent_id, item).items():
-                ranks.counts[key] = ranks.counts.get(key, 0) + 1
-                rows = ranks.rows.setdefault(key, [])
+                self.counts[key] = self.counts.get(key, 0) + 1
+                rows = self.rows.setdefault(key, [])
                 rows.append(row)
-                if len(rows) > 4 * DEPTH:  # memory stays flat in the registry's size
+                if len(rows) > 4 * self.depth:  # memory stays flat in the registry's size
                     rows.sort()
-                    del rows[DEPTH:]
-        for rows in ranks.rows.values():
+                    del rows[self.depth:]
+        for rows in self.rows.values():
             rows.sort()
-            del rows[DEPTH:]
-        return ranks
+            del rows[self.depth:]
+
+    def join(self, other: Ranks) -> None:
+        """Take in another Ranks of disjoint agents (the other half of an audit)."""
+        for key, count in other.counts.items():
+            self.counts[key] = self.counts.get(key, 0) + count
+        for key, rows in other.rows.items():
+            mine = self.rows.setdefault(key, [])
+            mine += rows
+            mine.sort()
+            del mine[self.depth:]
 
     def update(self, old: Mapping[str, Mapping[str, Any] | None],
                new: Mapping[str, Mapping[str, Any] | None]) -> bool:
@@ -103,9 +120,9 @@ class Ranks:
             self.counts.pop(key)
             self.rows.pop(key, None)
         for rows in self.rows.values():
-            del rows[DEPTH:]
+            del rows[self.depth:]
         shown = set(self.shown()) | {GENERAL}
-        return all(len(self.rows.get(k, ())) >= min(n, RANKINGS_LIMIT)
+        return all(len(self.rows.get(k, ())) >= min(n, self.limit)
                    for k, n in self.counts.items() if k in shown)
 
     def shown(self) -> list[str]:
@@ -115,13 +132,13 @@ class Ranks:
         return [k for _, k in types[:MAX_TASK_TYPES]]
 
     def rankings(self) -> dict[str, list[str]]:
-        out = {"general": [a for _, a in self.rows.get(GENERAL, [])[:RANKINGS_LIMIT]]}
+        out = {"general": [a for _, a in self.rows.get(GENERAL, [])[:self.limit]]}
         for key in self.shown():
-            out[key] = [a for _, a in self.rows.get(key, [])[:RANKINGS_LIMIT]]
+            out[key] = [a for _, a in self.rows.get(key, [])[:self.limit]]
         return out
 
     def dump(self) -> dict[str, Any]:
-        return {"version": 1, "depth": DEPTH, "counts": self.counts, "rows": self.rows}
+        return {"version": 1, "depth": self.depth, "counts": self.counts, "rows": self.rows}
 
     @classmethod
     def load(cls, value: Any) -> Ranks | None:
