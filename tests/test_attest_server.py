@@ -190,3 +190,22 @@ def test_policy_allowlist_and_size(srv: Server) -> None:
     sha = commit(srv.work, {apath(aid(1), "dave"): doc(big)})
     lines = refused(srv, sha, "policy", apath(aid(1), "dave"))
     assert any("max_manifest_bytes 1200" in line for line in lines)
+
+
+def test_readers_audit_finds_what_a_hookless_mirror_let_in(srv: Server, tmp_path: Any) -> None:
+    """A mirror without the hook takes alice's self-attestation and a copy of carol's onto
+    bob's agent; `git elite verify` (the streaming audit) and `--history` name both."""
+    from tests.conftest import run_cli
+    from tests.helpers_attacks import mirror_of
+
+    accepted(srv, {apath(aid(1), "carol"): doc(attestation("carol", aid(1)))})
+    mirror, clone = mirror_of(srv, tmp_path)
+    commit(clone, {apath(aid(1), "alice"): doc(attestation("alice", aid(1))),
+                   apath(aid(2), "carol"): doc(attestation("carol", aid(1)))})
+    git("push", "-q", "origin", "HEAD:main", cwd=clone)
+    for extra in ((), ("--history",)):
+        proc = run_cli("verify", "--json", f"file://{mirror}", *extra, check=1)
+        found = {(p["rule"], p["path"]) for p in json.loads(proc.stdout)["problems"]}
+        assert ("ownership", apath(aid(1), "alice")) in found, found
+        assert ("binding", apath(aid(2), "carol")) in found, found
+    run_cli("verify", str(srv.bare))
