@@ -223,10 +223,14 @@ def check_context(parent: State, changes: Iterable[Change], new: State, *,
 
 def _formats(ctx: Context) -> None:
     """The parent's layout (None: no registry yet) and the one the commit makes."""
+    # the format an IDENTITY.json declares, even when it is otherwise malformed (that is a
+    # problem of its own; the layout stays what it says)
     if ctx.parent.read(layout.IDENTITY) is not None:
-        ctx.parent_fmt = layout.format_of(ctx.parent_identity or {})
-    new = ctx.new_identity
-    ctx.fmt = layout.format_of(new) if new is not None else (ctx.parent_fmt or layout.FORMAT)
+        doc = ctx.quiet(ctx.parent, layout.IDENTITY, documents.REGISTRY_IDENTITY)
+        ctx.parent_fmt = layout.format_of(doc.body if doc else None)
+    new = ctx.quiet(ctx.new, layout.IDENTITY, documents.REGISTRY_IDENTITY)
+    ctx.fmt = layout.format_of(new.body) if new is not None else \
+        (ctx.parent_fmt or layout.FORMAT)
     if ctx.parent_fmt == 2 and ctx.fmt == 1:
         ctx.add("identity", layout.IDENTITY, "format 2 cannot go back to format 1 (keep "
                 "\"format\": 2 in IDENTITY.json)")
