@@ -209,3 +209,17 @@ def test_readers_audit_finds_what_a_hookless_mirror_let_in(srv: Server, tmp_path
         assert ("ownership", apath(aid(1), "alice")) in found, found
         assert ("binding", apath(aid(2), "carol")) in found, found
     run_cli("verify", str(srv.bare))
+
+
+def test_client_pre_commit_counts_the_attestation(srv: Server) -> None:
+    """An attestation committed with the client hooks (installed by `init`): pre-commit
+    rebuilds the shard with the new count, and the server accepts the push as it is."""
+    from tests.helpers_registry import push, write_files
+
+    write_files(srv.work, {apath(aid(1), "carol"): doc(attestation("carol", aid(1)))})
+    git("add", "-A", ".", cwd=srv.work)
+    git("commit", "-q", "-m", "carol attests agent 1", cwd=srv.work)
+    shard = json.loads((srv.work / layout.shard_path(aid(1)[:2])).read_bytes())
+    assert shard["agents"][aid(1)]["attestations"] == 1
+    assert push(srv.work).returncode == 0
+    assert shard_count(srv, aid(1)) == 1
