@@ -5,6 +5,7 @@ the server hook, three people with their own $AGENTD_HOME."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -200,3 +201,21 @@ def test_sybil_ring_through_the_server_moves_nothing(world: Any) -> None:
     assert strip == [{k: v for k, v in r.items() if k != "attestations"} for r in before]
     assert row_of(after, aid(5))["attestations"] == {"count": 3, "trusted": []}
     assert discover(srv, envs["reader"], "--attested") == []
+
+
+def test_sign_and_verify_file_know_attestations(tmp_path: Path) -> None:
+    write_identity(Path(os.environ["AGENTD_HOME"]), CAROL)
+    body = {"type": "attestation", "schema_version": 1, "agent_id": aid(1),
+            "metrics": {"success_rate": 0.5, "total_tasks": 2, "avg_duration_ms": 1},
+            "method": {"suite": "s", "evals_sha256": "3" * 64},
+            "eval_window": {"from_ts": 1, "to_ts": 2}, "created_at": 3, "revoked": False}
+    path = tmp_path / "a.json"
+    path.write_text(json.dumps(body))
+    run_cli("sign", str(path))
+    signed = json.loads(path.read_text())
+    assert signed["attester"] == key("carol").did
+    assert json.loads(run_cli("verify-file", "--json", str(path)).stdout)["ok"] is True
+    signed["metrics"]["success_rate"] = 1
+    path.write_text(json.dumps(signed))
+    out = json.loads(run_cli("verify-file", "--json", str(path), check=1).stdout)
+    assert [p["rule"] for p in out["problems"]] == ["signature"]

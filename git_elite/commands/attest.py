@@ -84,6 +84,11 @@ def _agent(state: Any, agent_id: str, key: keys.Keypair
     """The agent's manifest and config at the tip; refused when absent, withdrawn or ours."""
     if state is None:
         raise RegistryError("the registry has no branch to attest on")
+    identity = state.read(layout.IDENTITY)
+    if identity is not None and layout.format_of(documents.parse(
+            identity, layout.IDENTITY, documents.REGISTRY_IDENTITY).body) < 2:
+        raise RegistryError("this registry is in format 1, which takes no attestations: its "
+                            "owner runs `git elite migrate` first")
     if state.read(layout.agent_path(agent_id, "tombstone.json")) is not None:
         raise EliteError(f"agent {agent_id[:12]} was withdrawn (tombstone); there is nothing "
                          "to attest")
