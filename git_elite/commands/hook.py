@@ -37,7 +37,7 @@ def pre_receive() -> int:
 
 @command.command("pre-commit", context_settings=CTX)
 def pre_commit() -> int:
-    """Check the index being committed and stage the rebuilt INDEX.json.
+    """Check the index being committed and stage the rebuilt index files (INDEX.json, shards).
 
     \b
     Examples:
@@ -48,7 +48,7 @@ def pre_commit() -> int:
 
 @command.command("pre-merge-commit", context_settings=CTX)
 def pre_merge_commit() -> int:
-    """Check a merge about to be committed and stage the rebuilt INDEX.json.
+    """Check a merge about to be committed and stage the rebuilt index files.
 
     \b
     Examples:
@@ -59,7 +59,7 @@ def pre_merge_commit() -> int:
 
 @command.command("post-commit", context_settings=CTX)
 def post_commit() -> int:
-    """Bring the real index and the work tree's INDEX.json up to HEAD's.
+    """Bring the real index and the work tree's index files up to HEAD's.
 
     \b
     Examples:
