@@ -189,10 +189,13 @@ class Summary:
         return {"count": self.count, "trusted": [w.to_dict() for w in self.trusted]}
 
     def disagreement(self, owner_rate: float) -> float | None:
-        """The largest |attested − self-reported| success rate (None: nothing trusted)."""
+        """attested − self-reported success rate of the trusted attestation farthest from
+        the owner's (signed; None: nothing trusted)."""
         if not self.trusted:
             return None
-        return max(abs(w.success_rate - owner_rate) for w in self.trusted)
+        widest = max(self.trusted, key=lambda w: (abs(w.success_rate - owner_rate),
+                                                  w.attester))
+        return round(widest.success_rate - owner_rate, 6)
 
     def pooled(self) -> tuple[float, int, int] | None:
         """(success_rate, total_tasks, recent_tasks_7d) of the trusted attestations pooled:

@@ -66,7 +66,9 @@ class Row:
                 "registry": c.registry, "success_rate": c.success_rate,
                 "total_tasks": c.total_tasks, "score_ppm": c.score_ppm,
                 "task_type": c.task_type, "created_at": c.created_at,
-                "sources": list(self.sources), "attestations": summary.to_dict()}
+                "sources": list(self.sources),
+                "attestations": {**summary.to_dict(),
+                                 "max_disagreement": summary.disagreement(c.success_rate)}}
 
 
 @dataclass(frozen=True)

@@ -92,11 +92,11 @@ def test_attest_publish_weigh_verify_and_revoke(world: Any, tmp_path: Path) -> N
     assert body["method"]["suite"] == "carol-v1" and body["attester"] == key("carol").did
 
     trusted = row_of(discover(srv, envs["reader"]), aid(1))["attestations"]
-    assert trusted == {"count": 1, "trusted": [
+    assert trusted == {"count": 1, "max_disagreement": -0.066667, "trusted": [
         {"attester": key("carol").did, "success_rate": 0.833333, "total_tasks": 60,
          "created_at": body["created_at"]}]}
     assert row_of(discover(srv, envs["stranger"]), aid(1))["attestations"] == {
-        "count": 1, "trusted": []}
+        "count": 1, "trusted": [], "max_disagreement": None}
     table = run_cli("discover", "--registry", str(srv.bare), env=envs["reader"]).stdout
     assert "attested" in table.splitlines()[0] and "0.83 (1/1)" in table and "-0.07" in table
 
@@ -113,7 +113,7 @@ def test_attest_publish_weigh_verify_and_revoke(world: Any, tmp_path: Path) -> N
     attest(srv, envs["carol"], "--revoke", aid(1))
     assert json.loads(git("show", f"main:{path}", cwd=srv.bare).stdout)["revoked"] is True
     assert row_of(discover(srv, envs["reader"]), aid(1))["attestations"] == {
-        "count": 0, "trusted": []}
+        "count": 0, "trusted": [], "max_disagreement": None}
     run_cli("verify", str(srv.bare), "--history")
 
 
@@ -199,7 +199,8 @@ def test_sybil_ring_through_the_server_moves_nothing(world: Any) -> None:
     after = discover(srv, envs["reader"])
     strip = [{k: v for k, v in r.items() if k != "attestations"} for r in after]
     assert strip == [{k: v for k, v in r.items() if k != "attestations"} for r in before]
-    assert row_of(after, aid(5))["attestations"] == {"count": 3, "trusted": []}
+    assert row_of(after, aid(5))["attestations"] == {"count": 3, "trusted": [],
+                                                     "max_disagreement": None}
     assert discover(srv, envs["reader"], "--attested") == []
 
 

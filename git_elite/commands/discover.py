@@ -226,7 +226,5 @@ def attested_cells(row: Any) -> list[str]:
     pooled = summary.pooled()
     if pooled is None:
         return [f"- (0/{summary.count})", "-"]
-    own = row.candidate.success_rate
-    widest = max(summary.trusted, key=lambda w: (abs(w.success_rate - own), w.attester))
     return [f"{pooled[0]:.2f} ({len(summary.trusted)}/{summary.count})",
-            f"{widest.success_rate - own:+.2f}"]
+            f"{summary.disagreement(row.candidate.success_rate):+.2f}"]
