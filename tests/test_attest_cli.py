@@ -119,9 +119,12 @@ def test_attest_publish_weigh_verify_and_revoke(world: Any, tmp_path: Path) -> N
 
 def test_attest_digest_is_of_exactly_the_matching_records(world: Any) -> None:
     srv, envs, logs = world
-    attest(srv, envs["carol"], aid(1), "--evals", str(logs), "--no-push")
+    out = json.loads(attest(srv, envs["carol"], aid(1), "--evals", str(logs), "--no-push",
+                            "--json").stdout)
     kept = Path(envs["carol"]["AGENTD_HOME"]) / "attestations" / f"{aid(1)}.json"
     body = json.loads(kept.read_bytes())
+    assert out["status"] == "built" and out["agent_id"] == aid(1) and out["attestation"] == body
+    assert out["kept"] == str(kept) and out["commit"]
     records = []
     for log in (logs / "evals.jsonl", logs / ".chrysalis" / "state" / "evals.jsonl"):
         records += evals.parse_jsonl(log.read_bytes(), str(log))[0]
