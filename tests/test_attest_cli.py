@@ -223,3 +223,19 @@ def test_sign_and_verify_file_know_attestations(tmp_path: Path) -> None:
     path.write_text(json.dumps(signed))
     out = json.loads(run_cli("verify-file", "--json", str(path), check=1).stdout)
     assert [p["rule"] for p in out["problems"]] == ["signature"]
+
+
+def test_attest_on_a_format_1_registry_says_migrate(tmp_path: Path) -> None:
+    from tests.helpers_format1 import build
+
+    work = tmp_path / "v1"
+    build(work)
+    home = tmp_path / "dave"
+    write_identity(home, bytes.fromhex(SEEDS["dave"]))
+    log = tmp_path / "evals.jsonl"
+    log.write_text(json.dumps({"ts": T0, "success": True, "profile": "editor",
+                               "candidate_id": "c1"}) + "\n")
+    proc = run_cli("attest", aid(1), "--evals", str(log), "--registry", str(work),
+                   env={"AGENTD_HOME": str(home)}, check=1)
+    assert "format 1, which takes no attestations" in proc.stderr
+    assert "git elite migrate" in proc.stderr and "Traceback" not in proc.stderr
