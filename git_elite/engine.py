@@ -177,8 +177,11 @@ def check_change(parent: State, changes: Iterable[Change], new: State, *,
             _secrets(ctx, change)
         slot = layout.classify(path)
         if slot is None:
-            if change.new is not None:
+            if change.new is not None or change.refused is not None:
                 ctx.add("layout", path, layout.why_not(path))
+            continue
+        if change.refused is not None:  # a mode or size problem found before reading it
+            ctx.problems.append(change.refused)
             continue
         if slot.kind == "agent":
             agents.setdefault(slot.agent_id, {})[slot.name] = change

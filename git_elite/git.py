@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from git_elite.errors import EliteError, RegistryError
+from git_elite.errors import EliteError, Problem, RegistryError
 
 if TYPE_CHECKING:
     from git_elite.radicle import Sigrefs, StorageView
@@ -84,20 +84,27 @@ class TreeState:
     """A registry state backed by a git tree, read lazily by path (engine's State)."""
 
     def __init__(self, repo: Any, tree: Any | None):
+        from git_elite import gittree
+
         self.repo = repo
         self.tree = tree
+        self.blobs = gittree.Blobs(repo, gittree.tree_entries(tree))
 
     def read(self, path: str) -> bytes | None:
-        if self.tree is None:
-            return None
-        try:
-            obj = self.tree[path]
-        except KeyError:
-            return None
-        if obj.type_str != "blob":
-            return None
-        data: bytes = obj.data
-        return data
+        """The blob at `path`; None when absent, or refused unread (`refused` says why)."""
+        return self._blob(path)[0]
+
+    def refused(self, path: str) -> Problem | None:
+        """Why `read(path)` gave None for an entry that exists (mode, size), or None."""
+        return self._blob(path)[1]
+
+    def _blob(self, path: str) -> tuple[bytes | None, Problem | None]:
+        from git_elite import gittree
+
+        entry = gittree.entry_at(self.tree, path) if self.tree is not None else None
+        if entry is None or entry.filemode == gittree.TREE:
+            return None, None
+        return self.blobs.read(path, entry.id, entry.filemode)
 
     def agent_ids(self) -> list[str]:
         if self.tree is None:
@@ -134,18 +141,17 @@ class TreeState:
             index_cache_save(self.repo, oid, value)
 
     def _oid(self, path: str) -> str | None:
-        try:
-            entry = self.tree[path] if self.tree is not None else None
-        except KeyError:
-            return None
-        return str(entry.id) if entry is not None and entry.type_str == "blob" else None
+        from git_elite import gittree
+
+        entry = gittree.entry_at(self.tree, path) if self.tree is not None else None
+        return str(entry.id) if entry is not None and entry.filemode == gittree.REGULAR \
+            else None
 
     def files(self) -> dict[str, bytes]:
-        """Every blob of the tree (a full audit reads everything)."""
-        out: dict[str, bytes] = {}
-        if self.tree is not None:
-            _walk(self.tree, "", out)
-        return out
+        """Every readable blob of the tree (refused entries left out: `diff_trees(repo,
+        None, tree)` lists them with their problems)."""
+        return {c.path: c.new for c in diff_trees(self.repo, None, self.tree)
+                if c.new is not None}
 
 
 # the cache of parsed INDEX.json values ($GIT_DIR/elite-cache/index-<blob id>) --------------
@@ -192,29 +198,25 @@ def index_cache_save(repo: Any, oid: str, value: Any) -> None:
         pass
 
 
-def _walk(tree: Any, prefix: str, out: dict[str, bytes]) -> None:
-    for entry in tree:
-        if entry.type_str == "tree":
-            _walk(entry, f"{prefix}{entry.name}/", out)
-        elif entry.type_str == "blob":
-            out[prefix + entry.name] = entry.data
-        else:
-            out[prefix + entry.name] = b""
-
-
 class IndexState:
     """The state a git index (the staging area) would commit."""
 
     def __init__(self, repo: Any, index: Any):
         self.repo = repo
         self.index = index
+        self._blobs: Any = None
 
     def read(self, path: str) -> bytes | None:
+        """The staged blob at `path`; None when absent or refused (mode, size) unread."""
+        from git_elite import gittree
+
         try:
             entry = self.index[path]
         except KeyError:
             return None
-        data: bytes = self.repo[entry.id].data
+        if self._blobs is None:
+            self._blobs = gittree.Blobs(self.repo, gittree.index_entries(self.index))
+        data: bytes | None = self._blobs.read(path, entry.id, entry.mode)[0]
         return data
 
     def same(self, path: str, data: bytes) -> bool:
@@ -274,45 +276,71 @@ def parent_ids(repo: Any, commit_id: str) -> list[str]:
 
 
 def diff_trees(repo: Any, old: Any | None, new: Any | None) -> list[Any]:
-    """The (path, old bytes, new bytes) changes between two trees, by libgit2's tree diff."""
-    from git_elite.state import Change
+    """The (path, old bytes, new bytes) changes between two trees, by libgit2's tree diff
+    (iterative: no recursion however deep the trees). Blobs are checked before they are
+    inflated (gittree: modes, sizes from object headers); a refused one comes back as a
+    Change with `refused` set and no bytes. `old` None: every entry of `new`, added."""
+    from git_elite import gittree
 
     if old is None and new is None:
         return []
-    if old is None or new is None:
-        files = TreeState(repo, old if new is None else new).files()
-        return [Change(p, None, d) if old is None else Change(p, d, None)
-                for p, d in sorted(files.items())]
+    if new is None:
+        assert old is not None
+        deltas = old.diff_to_tree().deltas
+    else:
+        deltas = (new.diff_to_tree(swap=True) if old is None else repo.diff(old, new)).deltas
+    before = gittree.Blobs(repo, gittree.tree_entries(old))
+    after = gittree.Blobs(repo, gittree.tree_entries(new), share=True)
     changes = []
-    for delta in repo.diff(old, new).deltas:
-        # read by path through the trees: libgit2's object cache then serves the engine's
-        # later reads of the same blob (a lookup by oid through pygit2 inflates it again)
+    for delta in deltas:
         # INDEX.json's old bytes are never looked at (the engine reads the parent's index
         # through its state, from the cache of parsed indexes): not inflating 8 MB saves ~40 ms
-        before = None if delta.status_char() == "A" else (
-            b"" if delta.old_file.path == INDEX_PATH else old[delta.old_file.path].data)
-        after = None if delta.status_char() == "D" else new[delta.new_file.path].data
-        changes.append(Change(delta.new_file.path if after is not None
-                              else delta.old_file.path, before, after))
-    return sorted(changes)
+        status, a, b = delta.status_char(), delta.old_file, delta.new_file
+        was = (None, None) if status == "A" else (b"", None) if a.path == INDEX_PATH else \
+            before.read(a.path, a.id, a.mode)
+        now = (None, None) if status == "D" else after.read(b.path, b.id, b.mode)
+        changes.append(_change(b.path if status != "D" else a.path, was, now))
+    return _by_path(changes)
+
+
+def _by_path(changes: list[Any]) -> list[Any]:
+    """Sorted by path, with libgit2's split of a type change (a deletion and an addition of
+    one path: a file turned into a symlink or gitlink) joined into one Change."""
+    out: list[Any] = []
+    present = (lambda c: c.new is not None or c.refused is not None)  # noqa: E731
+    for change in sorted(changes, key=lambda c: (c.path, present(c))):
+        if out and out[-1].path == change.path:
+            out[-1] = change._replace(old=out[-1].old)
+        else:
+            out.append(change)
+    return out
+
+
+def _change(path: str, was: tuple[bytes | None, Any], now: tuple[bytes | None, Any]) -> Any:
+    """A Change from two Blobs.read results: an old side refused reads as b"" (present,
+    unreadable); a new side refused carries its problem."""
+    from git_elite.state import Change
+
+    old = b"" if was[1] is not None else was[0]
+    return Change(path, old, now[0], now[1])
 
 
 def index_changes(repo: Any, index: Any, head: Any | None) -> list[Any]:
-    """The changes an index holds against HEAD's tree."""
-    from git_elite.state import Change
+    """The changes an index holds against HEAD's tree (checked as `diff_trees`)."""
+    from git_elite import gittree
 
+    before = gittree.Blobs(repo, gittree.tree_entries(head))
+    after = gittree.Blobs(repo, gittree.index_entries(index), share=True)
     if head is None:
-        state = IndexState(repo, index)
-        return [Change(e.path, None, state.read(e.path)) for e in index]
+        return _by_path([_change(e.path, (None, None), after.read(e.path, e.id, e.mode))
+                         for e in index])
     changes = []
     for delta in index.diff_to_tree(head).deltas:
-        status = delta.status_char()
-        # tree (old) -> index (new)
-        before = None if status == "A" else repo[delta.old_file.id].data
-        after = None if status == "D" else repo[delta.new_file.id].data
-        changes.append(Change(delta.new_file.path if after is not None
-                              else delta.old_file.path, before, after))
-    return sorted(changes)
+        status, a, b = delta.status_char(), delta.old_file, delta.new_file  # tree -> index
+        was = (None, None) if status == "A" else before.read(a.path, a.id, a.mode)
+        now = (None, None) if status == "D" else after.read(b.path, b.id, b.mode)
+        changes.append(_change(b.path if status != "D" else a.path, was, now))
+    return _by_path(changes)
 
 
 def new_commits(cwd: str | Path | None, old: str, new: str) -> list[str]:

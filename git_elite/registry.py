@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 
 from git_elite import engine, git, indexing, layout
 from git_elite.errors import Problem
-from git_elite.state import EMPTY, Change, MemoryState, State, additions
+from git_elite.state import EMPTY, Change, MemoryState, State
 
 
 class RefUpdate(NamedTuple):
@@ -110,8 +110,9 @@ def check_push(repo: Any, cwd: str | Path | None, updates: Sequence[RefUpdate], 
 def audit(repo: Any, rev: str) -> list[Problem]:
     """Every file of the tree at `rev` checked as if added to an empty registry."""
     commit = str(repo.revparse_single(rev).peel(git._pygit2().Commit).id)
-    files = git.state_at(repo, commit).files()
-    found = engine.check_change(EMPTY, additions(files), MemoryState(files))
+    changes = git.diff_trees(repo, None, git.commit_tree(repo, commit))  # refused ones too
+    files = {c.path: c.new for c in changes if c.new is not None}
+    found = engine.check_change(EMPTY, changes, MemoryState(files))
     return [p.at(commit) for p in found]
 
 
