@@ -307,13 +307,16 @@ def _by_path(changes: list[Any]) -> list[Any]:
     """Sorted by path, with libgit2's split of a type change (a deletion and an addition of
     one path: a file turned into a symlink or gitlink) joined into one Change."""
     out: list[Any] = []
-    present = (lambda c: c.new is not None or c.refused is not None)  # noqa: E731
-    for change in sorted(changes, key=lambda c: (c.path, present(c))):
+    for change in sorted(changes, key=_present):
         if out and out[-1].path == change.path:
             out[-1] = change._replace(old=out[-1].old)
         else:
             out.append(change)
     return out
+
+
+def _present(change: Any) -> tuple[str, bool]:
+    return change.path, change.new is not None or change.refused is not None
 
 
 def _change(path: str, was: tuple[bytes | None, Any], now: tuple[bytes | None, Any]) -> Any:
