@@ -14,6 +14,7 @@ from git_elite.errors import Problem
 
 
 def reject(problems: list[Problem], summary: str) -> int:
+    """One REJECT line per problem (Problem.line() is escaped: paths come from the push)."""
     for p in problems:
         short = (p.commit or "")[:7] or "-------"
         print(f"git-elite: REJECT {short} {p.line()}", file=sys.stderr)
