@@ -181,11 +181,27 @@ def detect_repo_ref(cwd: Path) -> dict[str, Any]:
     ref: dict[str, Any] = {"type": "git"}
     origin = git.run(["config", "--get", "remote.origin.url"], cwd=cwd, check=False)
     if origin.returncode == 0 and origin.stdout.strip():
-        ref["url"] = origin.stdout.decode().strip()
+        ref["url"] = recordable_url(origin.stdout.decode().strip())
     ref["commit"] = head.stdout.decode().strip()
     relative = Path(cwd).resolve().relative_to(Path(top.stdout.decode().strip()).resolve())
     ref["path"] = relative.as_posix() if str(relative) != "." else ""
     return ref
+
+
+def recordable_url(url: str) -> str:
+    """The origin URL as a manifest may record it (SPEC §5.1): userinfo, query and fragment
+    stripped; refused when what is left still looks like a credential (it would be signed
+    into repo_ref, and a registry never forgets a pushed commit)."""
+    from git_elite.safetext import clean_url, secret_in
+
+    clean = clean_url(url)
+    secret = secret_in(clean)
+    if secret is not None:
+        shown = clean.replace(secret, secret[:4] + "<redacted>")
+        raise EliteError(f"remote.origin.url {shown} still looks like it carries a "
+                         "credential; it would be signed into repo_ref. Set a URL without "
+                         "one: git remote set-url origin https://host/owner/repo.git")
+    return clean
 
 
 def sign_agent(candidate: Candidate, key: keys.Keypair, repo_ref: dict[str, Any], now: int
