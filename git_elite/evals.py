@@ -24,7 +24,7 @@ from typing import Any
 
 MS_THRESHOLD = 100_000_000_000
 DAY = 86_400
-TASK_TYPE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/+-]{0,63}$")
+TASK_TYPE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/+-]{0,63}")  # fullmatch: no "x\n"
 GroupKey = tuple[str, str | None, str | None]
 
 
@@ -108,7 +108,7 @@ def record_from(obj: Any) -> EvalRecord:
     if not isinstance(profile, str) or not profile:
         raise ValueError("profile is missing or not a string")
     task_type = _opt_str(obj, "task_type", "taskType") or "unknown"
-    if not TASK_TYPE.match(task_type):
+    if not TASK_TYPE.fullmatch(task_type):
         raise ValueError("task_type is not a valid name ([A-Za-z0-9._:/+-], ≤ 64)")
     duration = _get(obj, "duration_ms", "durationMs")
     if duration is not None and (type(duration) not in (int, float)
