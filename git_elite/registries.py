@@ -59,12 +59,12 @@ def normalise_url(url: str) -> str:
 def load_yaml(path: Path) -> list[Registry]:
     if not path.exists():
         return []  # before importing yaml (~15 ms): most users have no registries.yaml
-    import yaml
+    from git_elite import yamlsafe
 
     try:
-        body = yaml.safe_load(store.read_bytes(path))
-    except yaml.YAMLError:
-        raise RegistryError(f"{path}: not valid YAML") from None
+        body = yamlsafe.load(store.read_bytes(path))
+    except yamlsafe.YamlError as err:
+        raise RegistryError(f"{path}: {err}") from None
     entries = body.get("registries") if isinstance(body, dict) else None
     if body is None:
         return []
