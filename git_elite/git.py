@@ -353,6 +353,13 @@ def new_commits(cwd: str | Path | None, old: str, new: str) -> list[str]:
     return run(args, cwd).stdout.decode().split()
 
 
+def count_new_commits(cwd: str | Path | None, old: str, new: str) -> int:
+    """How many commits `new_commits` would list, without listing them."""
+    args = ["rev-list", "--count", new, "--not", "--all"] if old == ZERO else \
+        ["rev-list", "--count", new, f"^{old}"]
+    return int(run(args, cwd).stdout.decode().strip() or 0)
+
+
 def first_parent_history(cwd: str | Path | None, rev: str) -> list[str]:
     return run(["rev-list", "--reverse", "--first-parent", rev], cwd).stdout.decode().split()
 
