@@ -275,11 +275,12 @@ def parent_ids(repo: Any, commit_id: str) -> list[str]:
     return [str(p) for p in repo[commit_id].parent_ids]
 
 
-def diff_trees(repo: Any, old: Any | None, new: Any | None) -> list[Any]:
+def diff_trees(repo: Any, old: Any | None, new: Any | None, prefix: str = "") -> list[Any]:
     """The (path, old bytes, new bytes) changes between two trees, by libgit2's tree diff
     (iterative: no recursion however deep the trees). Blobs are checked before they are
     inflated (gittree: modes, sizes from object headers); a refused one comes back as a
-    Change with `refused` set and no bytes. `old` None: every entry of `new`, added."""
+    Change with `refused` set and no bytes. `old` None: every entry of `new`, added.
+    `prefix`: the trees are the directory `prefix` (ending in "/") of a registry."""
     from git_elite import gittree
 
     if old is None and new is None:
@@ -296,11 +297,23 @@ def diff_trees(repo: Any, old: Any | None, new: Any | None) -> list[Any]:
         # INDEX.json's old bytes are never looked at (the engine reads the parent's index
         # through its state, from the cache of parsed indexes): not inflating 8 MB saves ~40 ms
         status, a, b = delta.status_char(), delta.old_file, delta.new_file
-        was = (None, None) if status == "A" else (b"", None) if a.path == INDEX_PATH else \
-            before.read(a.path, a.id, a.mode)
-        now = (None, None) if status == "D" else after.read(b.path, b.id, b.mode)
-        changes.append(_change(b.path if status != "D" else a.path, was, now))
+        old_path, new_path = prefix + a.path, prefix + b.path
+        was = (None, None) if status == "A" else (b"", None) if old_path == INDEX_PATH else \
+            before.read(old_path, a.id, a.mode)
+        now = (None, None) if status == "D" else after.read(new_path, b.id, b.mode)
+        changes.append(_change(new_path if status != "D" else old_path, was, now))
     return _by_path(changes)
+
+
+def files_under(repo: Any, tree: Any, top: str) -> list[Any]:
+    """Every entry under the directory `top` of `tree`, as additions (refused ones with
+    their problem): what a reader lists without reading the rest of the registry."""
+    from git_elite import gittree
+
+    sub = gittree.entry_at(tree, top)
+    if sub is None or sub.filemode != gittree.TREE:
+        return []
+    return diff_trees(repo, None, repo[sub.id], prefix=f"{top}/")
 
 
 def _by_path(changes: list[Any]) -> list[Any]:
