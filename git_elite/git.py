@@ -467,7 +467,7 @@ class PushResult(NamedTuple):
 
 def push(cwd: str | Path, url: str, refspec: str) -> PushResult:
     """`git push --porcelain URL REFSPEC` from the repo at `cwd`, classified."""
-    proc = run(["push", "--porcelain", url, refspec], cwd, check=False,
+    proc = run(["push", "--porcelain", "--", url, refspec], cwd, check=False,
                env={"LC_ALL": "C", "GIT_TERMINAL_PROMPT": "0"})
     err = proc.stderr.decode(errors="replace").splitlines()
     remote = [line.removeprefix("remote: ").rstrip() for line in err

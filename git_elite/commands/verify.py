@@ -47,7 +47,7 @@ def command(target: str, rev: str, history: bool, as_json: bool) -> int:
         with tempfile.TemporaryDirectory(prefix="git-elite-verify-") as tmp:
             from git_elite import git
 
-            git.run(["clone", "-q", "--bare", target, str(Path(tmp) / "registry.git")])
+            git.run(["clone", "-q", "--bare", "--", target, str(Path(tmp) / "registry.git")])
             return _verify(str(Path(tmp) / "registry.git"), rev, history, as_json, target)
     return _verify(target, rev, history, as_json, target)
 
