@@ -7,12 +7,9 @@ import os
 import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 from git_elite.errors import EliteError, Problem, RegistryError
-
-if TYPE_CHECKING:
-    from git_elite.radicle import Sigrefs, StorageView
 
 
 def run(args: Sequence[str], cwd: str | Path | None = None, *, input: bytes | None = None,
@@ -495,84 +492,6 @@ def toplevel(cwd: str | Path) -> Path | None:
     proc = run(["rev-parse", "--show-toplevel"], cwd, check=False)
     text = proc.stdout.decode().strip()
     return Path(text) if proc.returncode == 0 and text else None
-
-
-# --- Radicle storage ---
-# Reading a Radicle storage bare repo ($RAD_HOME/storage/<z-rid>, SPEC §11). Read only:
-# nothing here writes into Radicle storage.
-
-
-
-def _rad_open(path: str | Path) -> Any:
-    import pygit2
-
-    try:
-        return pygit2.Repository(str(path))
-    except pygit2.GitError as err:
-        raise RegistryError(f"{path}: cannot open Radicle storage: {err}") from None
-
-
-def ref_oid(repo: Any, refname: str) -> str | None:
-    """The object a ref (after peeling symbolic refs) names, or None."""
-    ref = repo.references.get(refname)
-    return None if ref is None else str(ref.resolve().target)
-
-
-def blob_at(repo: Any, commit: str, path: str) -> bytes | None:
-    """Bytes of `commit:path`, or None when there is no such blob."""
-    import pygit2
-
-    try:
-        obj = repo[repo[commit].peel(pygit2.Commit).tree[path].id]
-    except (KeyError, ValueError, pygit2.GitError):
-        return None
-    return bytes(obj.data) if obj.type_str == "blob" else None
-
-
-def rad_identity_root(storage: str | Path) -> str | None:
-    """`git rev-list --max-parents=0 refs/rad/id` (the last root when there are several)."""
-    proc = run(["rev-list", "--max-parents=0", "refs/rad/id", "--"], cwd=storage, check=False)
-    roots = proc.stdout.decode().split() if proc.returncode == 0 else []
-    return roots[-1] if roots else None
-
-
-def rad_namespaces(repo: Any) -> list[str]:
-    """Namespaces (NIDs) that have a `refs/rad/sigrefs`."""
-    found = []
-    for name in repo.references:
-        parts = name.split("/")
-        if len(parts) == 6 and parts[:2] == ["refs", "namespaces"] and \
-                parts[3:] == ["refs", "rad", "sigrefs"]:
-            found.append(parts[2])
-    return sorted(found)
-
-
-def rad_sigrefs(repo: Any, nid: str) -> Sigrefs | None:
-    """The sigrefs commit of namespace `nid`: its `refs`, `signature` and parent."""
-    from git_elite.radicle import Sigrefs
-
-    commit = ref_oid(repo, f"refs/namespaces/{nid}/refs/rad/sigrefs")
-    if commit is None:
-        return None
-    refs, signature = blob_at(repo, commit, "refs"), blob_at(repo, commit, "signature")
-    if refs is None or signature is None:
-        return None
-    parents = repo[commit].parent_ids
-    return Sigrefs(nid, commit, str(parents[0]) if parents else None, refs, signature)
-
-
-def rad_storage_view(storage: str | Path) -> StorageView:
-    """Everything `radicle.check` needs, read from a storage bare repo."""
-    from git_elite.radicle import DOC_PATH, IDENTITY_REF, StorageView
-
-    repo = _rad_open(storage)
-    root = rad_identity_root(storage)
-    current = ref_oid(repo, IDENTITY_REF)
-    return StorageView(
-        root_commit=root,
-        root_doc=blob_at(repo, root, DOC_PATH) if root else None,
-        current_doc=blob_at(repo, current, DOC_PATH) if current else None,
-        sigrefs={nid: rad_sigrefs(repo, nid) for nid in rad_namespaces(repo)})
 
 
 def remote_urls(path: str | Path, prefer: str | None = None) -> list[str]:
