@@ -47,6 +47,8 @@ def sync(registry: Registry, *, offline: bool = False, attempts: int = ATTEMPTS)
         return path
     last = ""
     limits = gitnet.Limits.configured()  # one deadline and byte cap for every attempt
+    if "://" not in registry.url and ":" not in registry.url.split("/", 1)[0]:
+        limits = gitnet.Limits(limits.deadline, 1 << 62)  # a local path: hardlinked packs
     for attempt in range(attempts):
         try:
             if usable(path):

@@ -6,7 +6,7 @@ deadline and bytes, and reported in one line). Part of the git layer with git.py
 it: past the wall-clock `deadline`, or once the pack directory it writes into grew by more
 than `max_bytes` (every fetched object arrives as a pack: `transfer.unpackLimit=1`), the
 whole group (git, its remote helper, ssh) is killed and a RegistryError says which bound
-was hit. Limits come from `git config elite.networkTimeout` (seconds, default 120) and
+was hit. Limits come from `git config elite.networkTimeout` (seconds, default 90) and
 `elite.maxFetchBytes` (default 2 GiB).
 """
 
@@ -23,7 +23,7 @@ from pathlib import Path
 
 from git_elite.errors import RegistryError
 
-TIMEOUT = 120.0
+TIMEOUT = 90.0
 MAX_BYTES = 2 * 1024 ** 3
 LOW_SPEED = ("-c", "http.lowSpeedLimit=1000", "-c", "http.lowSpeedTime=30",
              "-c", "transfer.unpackLimit=1", "-c", "fetch.unpackLimit=1")
