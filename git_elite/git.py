@@ -86,6 +86,7 @@ class TreeState:
         self.repo = repo
         self.tree = tree
         self.blobs = gittree.Blobs(repo, gittree.tree_entries(tree))
+        self.refusals: dict[str, Problem] = {}
 
     def read(self, path: str) -> bytes | None:
         """The blob at `path`; None when absent, or refused unread (`refused` says why)."""
@@ -101,16 +102,36 @@ class TreeState:
         entry = gittree.entry_at(self.tree, path) if self.tree is not None else None
         if entry is None or entry.filemode == gittree.TREE:
             return None, None
-        return self.blobs.read(path, entry.id, entry.filemode)
+        data, problem = self.blobs.read(path, entry.id, entry.filemode)
+        if problem is not None:
+            self.refusals[path] = problem
+        return data, problem
 
-    def agent_ids(self) -> list[str]:
+    def names(self, directory: str) -> list[str]:
+        """The entries of a directory of the tree ("" = the root; none when not a tree)."""
         if self.tree is None:
             return []
         try:
-            agents = self.tree["agents"]
+            found = self.tree[directory] if directory else self.tree
         except KeyError:
             return []
-        return [entry.name for entry in agents if entry.type_str == "tree"]
+        return [entry.name for entry in found] if found.type_str == "tree" else []
+
+    def agent_ids(self) -> Any:
+        from git_elite.state import agent_ids_of
+
+        return agent_ids_of(self)
+
+    def derived_load(self) -> Any:
+        """What this state's INDEX.json derives to (shards.Ranks data) from the cache, keyed
+        by the INDEX.json blob id; None when not cached."""
+        oid = self._oid(INDEX_PATH)
+        return None if oid is None else index_cache_load(self.repo, oid, "ranks")
+
+    def derived_save(self, value: Any) -> None:
+        oid = self._oid(INDEX_PATH)
+        if oid is not None:
+            index_cache_save(self.repo, oid, value, "ranks")
 
     def index_value(self) -> Any:
         """INDEX.json parsed (plain `json.loads`; None when absent or not JSON), through the
@@ -145,10 +166,37 @@ class TreeState:
             else None
 
     def files(self) -> dict[str, bytes]:
-        """Every readable blob of the tree (refused entries left out: `diff_trees(repo,
-        None, tree)` lists them with their problems)."""
-        return {c.path: c.new for c in diff_trees(self.repo, None, self.tree)
-                if c.new is not None}
+        """Every readable blob of the tree (a full audit reads everything; refused entries
+        are kept in `refusals`)."""
+        return self.subtree("")
+
+    def subtree(self, directory: str) -> dict[str, bytes]:
+        """Every readable blob under `directory` ("" = the whole tree), by path, listed by
+        the checked tree reading (`diff_trees`: no recursion, modes, sizes from headers);
+        an entry refused unread is kept in `refusals` (path -> Problem) instead."""
+        from git_elite import gittree
+
+        if self.tree is None:
+            return {}
+        tree, prefix = self.tree, ""
+        if directory:
+            sub = gittree.entry_at(self.tree, directory)
+            if sub is None or sub.filemode != gittree.TREE:
+                return {}
+            tree, prefix = self.repo[sub.id], directory + "/"
+        changes = diff_trees(self.repo, None, tree, prefix=prefix, root=self.tree)
+        out: dict[str, bytes] = {}
+        for change in changes:
+            if change.refused is not None:
+                self.refusals[change.path] = change.refused
+            elif change.new is not None:
+                out[change.path] = change.new
+        return out
+
+    def take_refusals(self) -> list[tuple[str, Problem]]:
+        """The entries refused unread since the last call (path, problem), once each."""
+        found, self.refusals = sorted(self.refusals.items()), {}
+        return found
 
 
 # the cache of parsed INDEX.json values ($GIT_DIR/elite-cache/index-<blob id>) --------------
@@ -159,15 +207,17 @@ INDEX_PATH = "INDEX.json"
 INDEX_CACHE_KEEP = 4
 
 
-def _index_cache_file(repo: Any, oid: str) -> Path:
-    return Path(repo.path) / "elite-cache" / f"index-{oid}"
+def _index_cache_file(repo: Any, oid: str, kind: str = "index") -> Path:
+    return Path(repo.path) / "elite-cache" / f"{kind}-{oid}"
 
 
-def index_cache_load(repo: Any, oid: str) -> dict[str, Any] | None:
+def index_cache_load(repo: Any, oid: str, kind: str = "index") -> dict[str, Any] | None:
+    """The value cached for INDEX.json blob `oid`: `index` = what a format-1 INDEX.json
+    parses to, `ranks` = the rankings data a format-2 head derives from (shards.Ranks)."""
     import marshal
 
     try:
-        data = _index_cache_file(repo, oid).read_bytes()
+        data = _index_cache_file(repo, oid, kind).read_bytes()
         if not data.startswith(oid.encode() + b"\n"):
             return None
         value = marshal.loads(data[len(oid) + 1:])
@@ -176,7 +226,7 @@ def index_cache_load(repo: Any, oid: str) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-def index_cache_save(repo: Any, oid: str, value: Any) -> None:
+def index_cache_save(repo: Any, oid: str, value: Any, kind: str = "index") -> None:
     """Best effort (a read-only repository simply gets no cache); keeps the newest few."""
     import marshal
 
@@ -184,11 +234,11 @@ def index_cache_save(repo: Any, oid: str, value: Any) -> None:
 
     if not isinstance(value, dict):
         return
-    target = _index_cache_file(repo, oid)
+    target = _index_cache_file(repo, oid, kind)
     try:
         target.parent.mkdir(exist_ok=True)
         store.atomic_write(target, oid.encode() + b"\n" + marshal.dumps(value))
-        older = sorted(target.parent.glob("index-*"), key=lambda p: p.stat().st_mtime)
+        older = sorted(target.parent.glob(f"{kind}-*"), key=lambda p: p.stat().st_mtime)
         for stale in older[:-INDEX_CACHE_KEEP]:
             stale.unlink(missing_ok=True)
     except (OSError, ValueError, EliteError):
@@ -225,13 +275,29 @@ class IndexState:
             return False
         return str(entry.id) == blob_id(data)
 
+    def names(self, directory: str) -> list[str]:
+        from git_elite.state import names_in
+
+        prefix = directory.rstrip("/") + "/"
+        return names_in((e.path for e in self.index if e.path.startswith(prefix)), directory)
+
+    def subtree(self, directory: str) -> dict[str, bytes]:
+        prefix = directory + "/" if directory else ""
+        return {e.path: self.repo[e.id].data for e in self.index if e.path.startswith(prefix)}
+
     def agent_ids(self) -> list[str]:
         seen: dict[str, None] = {}
         for entry in self.index:
-            parts = entry.path.split("/")
-            if len(parts) == 3 and parts[0] == "agents":
-                seen[parts[1]] = None
+            agent_id = _agent_id_in(entry.path)
+            if agent_id is not None:
+                seen[agent_id] = None
         return list(seen)
+
+
+def _agent_id_in(path: str) -> str | None:
+    from git_elite.layout import agent_id_in
+
+    return agent_id_in(path)
 
 
 def blob_id(data: bytes) -> str:
@@ -272,12 +338,14 @@ def parent_ids(repo: Any, commit_id: str) -> list[str]:
     return [str(p) for p in repo[commit_id].parent_ids]
 
 
-def diff_trees(repo: Any, old: Any | None, new: Any | None, prefix: str = "") -> list[Any]:
+def diff_trees(repo: Any, old: Any | None, new: Any | None, prefix: str = "",
+               root: Any | None = None) -> list[Any]:
     """The (path, old bytes, new bytes) changes between two trees, by libgit2's tree diff
     (iterative: no recursion however deep the trees). Blobs are checked before they are
     inflated (gittree: modes, sizes from object headers); a refused one comes back as a
     Change with `refused` set and no bytes. `old` None: every entry of `new`, added.
-    `prefix`: the trees are the directory `prefix` (ending in "/") of a registry."""
+    `prefix`: the trees are the directory `prefix` (ending in "/") of the registry tree
+    `root` (whose agents size the index limits)."""
     from git_elite import gittree
 
     if old is None and new is None:
@@ -287,8 +355,9 @@ def diff_trees(repo: Any, old: Any | None, new: Any | None, prefix: str = "") ->
         deltas = old.diff_to_tree().deltas
     else:
         deltas = (new.diff_to_tree(swap=True) if old is None else repo.diff(old, new)).deltas
-    before = gittree.Blobs(repo, gittree.tree_entries(old))
-    after = gittree.Blobs(repo, gittree.tree_entries(new), share=True)
+    before = gittree.Blobs(repo, gittree.tree_entries(old if root is None else None))
+    after = gittree.Blobs(repo, gittree.tree_entries(new if root is None else root),
+                          share=True)
     changes = []
     for delta in deltas:
         # INDEX.json's old bytes are never looked at (the engine reads the parent's index
@@ -310,7 +379,7 @@ def files_under(repo: Any, tree: Any, top: str) -> list[Any]:
     sub = gittree.entry_at(tree, top)
     if sub is None or sub.filemode != gittree.TREE:
         return []
-    return diff_trees(repo, None, repo[sub.id], prefix=f"{top}/")
+    return diff_trees(repo, None, repo[sub.id], prefix=f"{top}/", root=tree)
 
 
 def _by_path(changes: list[Any]) -> list[Any]:
@@ -399,6 +468,36 @@ def stage_blob(cwd: str | Path | None, path: str, data: bytes,
     (GIT_INDEX_FILE when git set one for a hook)."""
     oid = run(["hash-object", "-w", "--stdin"], cwd, input=data, env=env).stdout.decode().strip()
     run(["update-index", "--add", "--cacheinfo", f"100644,{oid},{path}"], cwd, env=env)
+
+
+def stage_files(repo: Any, files: Mapping[str, bytes | None]) -> None:
+    """Write each file as a blob and stage it (None: remove it from the index), in one
+    `git update-index --index-info` on the index git is using (GIT_INDEX_FILE for a hook)."""
+    lines = []
+    for path, data in sorted(files.items()):
+        if data is None:
+            lines.append(f"0 {ZERO}\t{path}\n")
+        else:
+            lines.append(f"100644 {repo.create_blob(data)}\t{path}\n")
+    run(["update-index", "--index-info"], repo.workdir, input="".join(lines).encode())
+
+
+def index_files_changed(repo: Any) -> dict[str, bytes | None]:
+    """The index files (INDEX.json, index/*) HEAD's commit changed against its first
+    parent: path -> bytes at HEAD (None: removed)."""
+    commit = repo.head.peel(_pygit2().Commit)
+    tree = commit.tree
+    base = commit.parents[0].tree if commit.parents else None
+    paths: set[str] = set()
+    if base is None:
+        paths = {INDEX_PATH} | {f"index/{n}" for n in TreeState(repo, tree).names("index")}
+    else:
+        for delta in repo.diff(base, tree).deltas:
+            for path in (delta.old_file.path, delta.new_file.path):
+                if path == INDEX_PATH or path.startswith("index/"):
+                    paths.add(path)
+    state = TreeState(repo, tree)
+    return {path: state.read(path) for path in sorted(paths)}
 
 
 def build_commit(repo: Any, parent: str | None, files: Mapping[str, bytes | None],

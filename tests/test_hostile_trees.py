@@ -51,6 +51,24 @@ def main_tree_with(repo: Path, extra: list[str], drop: tuple[str, ...] = ()) -> 
     return mktree(repo, lines + extra)
 
 
+def tree_with(repo: Path, tree: str | None, path: str, entry: str) -> str:
+    """`tree` (an id, None: empty) with `entry` ("<mode> <type> <id>") at `path`, the
+    directories on the way made or rewritten."""
+    head, _, rest = path.partition("/")
+    rows = git("ls-tree", tree, cwd=repo).stdout.splitlines() if tree else []
+    keep = [row for row in rows if row.split("\t", 1)[1] != head]
+    if not rest:
+        return mktree(repo, keep + [f"{entry}\t{head}"])
+    sub = next((row.split()[2] for row in rows if row.split("\t", 1)[1] == head
+                and row.split()[1] == "tree"), None)
+    return mktree(repo, keep + [f"040000 tree {tree_with(repo, sub, rest, entry)}\t{head}"])
+
+
+def main_with(repo: Path, path: str, entry: str) -> str:
+    return tree_with(repo, git("rev-parse", "main^{tree}", cwd=repo).stdout.strip(), path,
+                     entry)
+
+
 def commit_tree(repo: Path, tree: str, *parents: str) -> str:
     args = [arg for p in parents for arg in ("-p", p)]
     return git("commit-tree", tree, *args, "-m", "hostile", cwd=repo).stdout.strip()
@@ -91,18 +109,16 @@ def test_sixteen_paths_to_one_64_mib_blob_are_refused_with_flat_memory(srv: Serv
     work = srv.work
     zero = zero_blob(work, 64 * MiB)
     junk = mktree(work, [f"100644 blob {zero}\tf{i}" for i in range(16)])
-    manifest_dir = mktree(work, [f"100644 blob {zero}\tmanifest.json"])
-    agents = git("rev-parse", "main:agents", cwd=work).stdout.strip()
-    agents2 = mktree(work, [line for line in git("ls-tree", agents, cwd=work).stdout
-                            .splitlines()] + [f"040000 tree {manifest_dir}\t{'e' * 64}"])
-    tree = main_tree_with(work, [f"040000 tree {junk}\tjunk", f"040000 tree {agents2}\tagents",
-                                 f"100644 blob {zero}\tREADME.md"], drop=("agents", "README.md"))
+    big_manifest = layout.agent_path("e" * 64, "manifest.json")
+    tree = main_with(work, big_manifest, f"100644 blob {zero}")
+    tree = tree_with(work, tree, "junk", f"040000 tree {junk}")
+    tree = tree_with(work, tree, "README.md", f"100644 blob {zero}")
     sha = commit_tree(work, tree, srv.tip)
     result = push_commit(srv, sha)
     no_internal_error(result)
     lines = refused(srv, sha, "json", "README.md", result=result)
-    assert any(f"agents/{'e' * 64}/manifest.json: [json] 67108864 bytes exceeds the limit of "
-               "65536" in line for line in lines), lines
+    assert any(f"{big_manifest}: [json] 67108864 bytes exceeds the limit of 65536" in line
+               for line in lines), lines
     assert any("junk/f1: [layout]" in line for line in lines), lines
     # the same objects staged in the server, the hook run as git runs it: memory stays flat
     git("fetch", "-q", str(work), f"{sha}:refs/x", cwd=srv.bare)
@@ -126,15 +142,8 @@ def test_prompt_over_256_kib_is_refused_by_the_hook(srv: Server) -> None:
 def test_prompt_over_the_ceiling_is_refused_before_reading(srv: Server) -> None:
     work = srv.work
     big = blob(work, b"y" * (MiB + 1))
-    agent_dir = git("rev-parse", f"main:agents/{aid(1)}", cwd=work).stdout.strip()
-    lines = git("ls-tree", agent_dir, cwd=work).stdout.splitlines()
-    new_agent = mktree(work, lines + [f"100644 blob {big}\tprompt.md"])
-    agents = git("rev-parse", "main:agents", cwd=work).stdout.strip()
-    agents2 = mktree(work, [line for line in git("ls-tree", agents, cwd=work).stdout
-                            .splitlines() if not line.endswith(aid(1))]
-                     + [f"040000 tree {new_agent}\t{aid(1)}"])
-    sha = commit_tree(work, main_tree_with(work, [f"040000 tree {agents2}\tagents"],
-                                           drop=("agents",)), srv.tip)
+    sha = commit_tree(work, main_with(work, layout.agent_path(aid(1), "prompt.md"),
+                                      f"100644 blob {big}"), srv.tip)
     lines = refused(srv, sha, "json", layout.agent_path(aid(1), "prompt.md"),
                     result=push_commit(srv, sha))
     assert any("checked before reading it" in line for line in lines), lines
@@ -209,16 +218,7 @@ def test_every_mode_but_a_regular_file_is_refused_at_every_path(srv: Server, mod
 def test_every_mode_is_refused_inside_an_agent(srv: Server, mode: str) -> None:
     work = srv.work
     entry = MODES[mode].format(link=blob(work, b"/etc/passwd"), commit=srv.tip)
-    agent_dir = git("rev-parse", f"main:agents/{aid(1)}", cwd=work).stdout.strip()
-    lines = [line for line in git("ls-tree", agent_dir, cwd=work).stdout.splitlines()
-             if not line.endswith("\tmanifest.json")]
-    new_agent = mktree(work, lines + [f"{entry}\tmanifest.json"])
-    agents = git("rev-parse", "main:agents", cwd=work).stdout.strip()
-    agents2 = mktree(work, [line for line in git("ls-tree", agents, cwd=work).stdout
-                            .splitlines() if not line.endswith(aid(1))]
-                     + [f"040000 tree {new_agent}\t{aid(1)}"])
-    sha = commit_tree(work, main_tree_with(work, [f"040000 tree {agents2}\tagents"],
-                                           drop=("agents",)), srv.tip)
+    sha = commit_tree(work, main_with(work, mpath(1), entry), srv.tip)
     result = push_commit(srv, sha)
     no_internal_error(result)
     refused(srv, sha, "layout", mpath(1), result=result)
