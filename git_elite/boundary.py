@@ -35,8 +35,11 @@ def guarded(run: Callable[[], int], verbose: bool = False) -> int:
 
 
 def report(message: str) -> None:
+    """One line to stderr, escaped (an error's text may quote a registry or a server)."""
+    from git_elite.safetext import escape
+
     with contextlib.suppress(OSError):
-        print(message, file=sys.stderr)
+        print(escape(message), file=sys.stderr)
 
 
 def _traceback() -> None:

@@ -14,7 +14,7 @@ import shutil
 import time
 from pathlib import Path
 
-from git_elite import git
+from git_elite import git, gitnet
 from git_elite.errors import RegistryError
 from git_elite.registries import Registry
 
@@ -49,13 +49,19 @@ def sync(registry: Registry, *, offline: bool = False, attempts: int = ATTEMPTS)
                                 "(run once without --offline)")
         return path
     last = ""
+    limits = gitnet.Limits.configured()  # one deadline and byte cap for every attempt
+    if "://" not in registry.url and ":" not in registry.url.split("/", 1)[0]:
+        limits = gitnet.Limits(limits.deadline, 1 << 62)  # a local path: hardlinked packs
     for attempt in range(attempts):
         try:
             if usable(path):
-                _fetch(registry, path)
+                _fetch(registry, path, limits)
             else:
-                _reclone(registry, path)
+                _reclone(registry, path, limits)
             return path
+        except gitnet.Bounded as err:
+            raise RegistryError(f"registry {registry.name} ({registry.url}): {err.message}"
+                                ) from None
         except RegistryError as err:
             last = err.message
             if "rewound" in last:
@@ -66,17 +72,21 @@ def sync(registry: Registry, *, offline: bool = False, attempts: int = ATTEMPTS)
                         f"{attempts} attempts: {last}")
 
 
-def _fetch(registry: Registry, path: Path) -> None:
+def _fetch(registry: Registry, path: Path, limits: gitnet.Limits) -> None:
+    """Only the registry branch is fetched (a registry with 3,000 other branches costs
+    nothing more), under the network bounds; `--` keeps a URL from reading as an option."""
     before = _heads(path)
-    proc = git.run(["fetch", "--quiet", "--prune", "--no-tags", registry.url,
-                    "+refs/heads/*:refs/heads/*", TIMESTAMP_SPEC], path, check=False)
+    name = branch(registry, path)
+    proc = gitnet.run(["fetch", "--quiet", "--prune", "--no-tags", "--", registry.url,
+                       f"+refs/heads/{name}:refs/heads/{name}", TIMESTAMP_SPEC], path, limits,
+                      path / "objects" / "pack")
     if proc.returncode != 0:
         detail = proc.stderr.decode(errors="replace").strip().splitlines()
         if usable(path) and not _damaged(detail):
             raise RegistryError(detail[-1] if detail else f"git fetch exit {proc.returncode}")
-        _reclone(registry, path)
+        _reclone(registry, path, limits)
         return
-    _refuse_rewind(registry, path, before)
+    _refuse_rewind(registry, path, before, name)
 
 
 def _damaged(lines: list[str]) -> bool:
@@ -92,10 +102,10 @@ def _heads(path: Path) -> dict[str, str]:
     return {ref[len(SEEN):]: oid for ref, oid in pairs}
 
 
-def _refuse_rewind(registry: Registry, path: Path, seen: dict[str, str]) -> None:
-    """Each branch must descend from the tip seen last time; then remember the new tips."""
-    proc = git.run(["for-each-ref", "--format=%(refname:short) %(objectname)", "refs/heads/"],
-                   path)
+def _refuse_rewind(registry: Registry, path: Path, seen: dict[str, str], name: str) -> None:
+    """The registry branch must descend from the tip seen last time; then remember it."""
+    proc = git.run(["for-each-ref", "--format=%(refname:short) %(objectname)",
+                    f"refs/heads/{name}"], path)
     for line in proc.stdout.decode().splitlines():
         branch, oid = line.split(" ", 1)
         old = seen.get(branch)
@@ -108,23 +118,25 @@ def _refuse_rewind(registry: Registry, path: Path, seen: dict[str, str]) -> None
         git.run(["update-ref", f"{SEEN}{branch}", oid], path)
 
 
-def _reclone(registry: Registry, path: Path) -> None:
+def _reclone(registry: Registry, path: Path, limits: gitnet.Limits) -> None:
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     seen = _heads(path) if path.exists() else {}
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
-    proc = git.run(["clone", "--bare", "--quiet", "--no-tags", registry.url, str(tmp)],
-                   check=False)
+    only = ["--branch", registry.branch] if registry.branch else []
+    proc = gitnet.run(["clone", "--bare", "--quiet", "--no-tags", "--single-branch", *only,
+                       "--", registry.url, str(tmp)], None, limits, tmp / "objects" / "pack")
     if proc.returncode != 0:
         shutil.rmtree(tmp, ignore_errors=True)
         detail = proc.stderr.decode(errors="replace").strip().splitlines()
         raise RegistryError(detail[-1] if detail else f"git clone exit {proc.returncode}")
-    for branch, oid in seen.items():
-        git.run(["update-ref", f"{SEEN}{branch}", oid], tmp, check=False)
-    git.run(["fetch", "--quiet", "--no-tags", registry.url, TIMESTAMP_SPEC], tmp, check=False)
+    for name, oid in seen.items():
+        git.run(["update-ref", f"{SEEN}{name}", oid], tmp, check=False)
+    git.run(["fetch", "--quiet", "--no-tags", "--", registry.url, TIMESTAMP_SPEC], tmp,
+            check=False)
     shutil.rmtree(path, ignore_errors=True)
     os.replace(tmp, path)
-    _refuse_rewind(registry, path, seen)
+    _refuse_rewind(registry, path, seen, branch(registry, path))
 
 
 def branch(registry: Registry, path: Path) -> str:

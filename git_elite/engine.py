@@ -244,8 +244,11 @@ def _check_paths(ctx: Context, rules: Any) -> None:
             _secrets(ctx, change)
         slot = layout.classify(path, ctx.fmt)
         if slot is None:
-            if change.new is not None:
+            if change.new is not None or change.refused is not None:
                 ctx.add("layout", path, layout.why_not(path, ctx.fmt))
+            continue
+        if change.refused is not None:  # a mode or size problem found before reading it
+            ctx.problems.append(change.refused)
             continue
         if slot.kind == "agent":
             agents.setdefault(slot.agent_id, {})[slot.name] = change

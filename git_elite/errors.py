@@ -78,8 +78,10 @@ class Problem:
     commit: str | None = None
 
     def line(self) -> str:
-        where = self.path or "-"
-        return f"{where}: [{self.rule}] {self.message}"
+        """One terminal-safe line (path and message may come from a registry)."""
+        from git_elite.safetext import escape
+
+        return escape(f"{self.path or '-'}: [{self.rule}] {self.message}")
 
     def to_dict(self) -> dict[str, Any]:
         return {"rule": self.rule, "path": self.path, "commit": self.commit,

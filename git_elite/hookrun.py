@@ -9,11 +9,13 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from git_elite.errors import Problem
 
 
 def reject(problems: list[Problem], summary: str) -> int:
+    """One REJECT line per problem (Problem.line() is escaped: paths come from the push)."""
     for p in problems:
         short = (p.commit or "")[:7] or "-------"
         print(f"git-elite: REJECT {short} {p.line()}", file=sys.stderr)
@@ -32,6 +34,9 @@ def pre_receive() -> int:
         parts = line.split()
         if len(parts) == 3:
             updates.append(registry.RefUpdate(*parts))
+    too_many = _too_many_commits(updates)
+    if too_many:
+        return reject(too_many, "push refused: too many commits in one push")
     repo = git.open_env(os.environ.get("GIT_DIR", "."))
     problems, checked = registry.check_push(repo, None, updates, now=int(time.time()))
     if problems:
@@ -61,6 +66,34 @@ def post_receive() -> int:
     if said:
         print(f"git-elite: {said}", file=sys.stderr)
     return 0
+
+
+MAX_COMMITS_PER_PUSH = 1000  # `git config elite.maxCommitsPerPush`
+
+
+def _too_many_commits(updates: list[Any]) -> list[Problem]:
+    """A push's total work is bounded: at most elite.maxCommitsPerPush new commits on the
+    registry branch (counted by `git rev-list --count`, before anything is read)."""
+    from git_elite import git, registry
+    from git_elite.errors import HookError
+
+    value = git.config_get("elite.maxCommitsPerPush")
+    try:
+        most = int(value) if value else MAX_COMMITS_PER_PUSH
+    except ValueError:
+        raise HookError(f"git config elite.maxCommitsPerPush: {value!r} is not a number"
+                        ) from None
+    branch = registry.registry_branch(None)
+    found = []
+    for update in updates:
+        if update.ref == branch and update.new != git.ZERO:
+            count = git.count_new_commits(None, update.old, update.new)
+            if count > most:
+                found.append(Problem("branch", update.ref, f"the push brings {count} commits; "
+                                     f"at most {most} are checked per push (git config "
+                                     "elite.maxCommitsPerPush): push in smaller steps",
+                                     update.new))
+    return found
 
 
 def staged(name: str) -> int:

@@ -15,7 +15,7 @@ from typing import Any
 from git_elite import store
 from git_elite.errors import RegistryError, UsageError
 
-NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # fullmatch: no "name\n"
 SCHEMES = ("file://", "ssh://", "https://", "http://", "git://", "rad://")
 
 
@@ -42,7 +42,7 @@ def config_file() -> Path:
 
 
 def check_name(name: str) -> str:
-    if not NAME.match(name):
+    if not NAME.fullmatch(name):
         raise UsageError(f"registry name {name!r}: use letters, digits, '.', '_', '-'")
     return name
 
@@ -59,12 +59,12 @@ def normalise_url(url: str) -> str:
 def load_yaml(path: Path) -> list[Registry]:
     if not path.exists():
         return []  # before importing yaml (~15 ms): most users have no registries.yaml
-    import yaml
+    from git_elite import yamlsafe
 
     try:
-        body = yaml.safe_load(store.read_bytes(path))
-    except yaml.YAMLError:
-        raise RegistryError(f"{path}: not valid YAML") from None
+        body = yamlsafe.load(store.read_bytes(path))
+    except yamlsafe.YamlError as err:
+        raise RegistryError(f"{path}: {err}") from None
     entries = body.get("registries") if isinstance(body, dict) else None
     if body is None:
         return []
@@ -101,7 +101,7 @@ def from_git_config(cwd: Path | None = None) -> list[Registry]:
         name, field = key[len("elite.registry."):].rsplit(".", 1)
         found.setdefault(name, {})[field] = value
     return [Registry(name, v["url"], v.get("branch"), "git-config")
-            for name, v in sorted(found.items()) if "url" in v and NAME.match(name)]
+            for name, v in sorted(found.items()) if "url" in v and NAME.fullmatch(name)]
 
 
 def known_registries(cwd: Path | None = None) -> list[Registry]:
@@ -116,7 +116,7 @@ def resolve(name_or_url: str, cwd: Path | None = None) -> Registry:
     for registry in known_registries(cwd):
         if registry.name == name_or_url:
             return registry
-    if NAME.match(name_or_url) and not Path(name_or_url).exists():
+    if NAME.fullmatch(name_or_url) and not Path(name_or_url).exists():
         raise RegistryError(f"unknown registry {name_or_url!r} (see `git elite registry list`)")
     url = normalise_url(name_or_url)
     stem = re.sub(r"[^A-Za-z0-9._-]+", "-", url.rstrip("/").rsplit("/", 1)[-1]).strip("-.")

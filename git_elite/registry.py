@@ -58,6 +58,8 @@ def check_commit(repo: Any, commit: str, *, now: int | None = None,
 def _check_step(repo: Any, parent: str | None, new_tree: Any, clock: dict[str, Any]
                 ) -> list[Problem]:
     old_tree = git.commit_tree(repo, parent)
+    if old_tree is not None and new_tree is not None and old_tree.id == new_tree.id:
+        return []  # no path changed: the state is its parent's, already checked (17.7)
     changes = git.diff_trees(repo, old_tree, new_tree)
     return engine.check_change(git.TreeState(repo, old_tree), changes,
                                git.TreeState(repo, new_tree), **clock)

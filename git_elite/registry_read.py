@@ -264,12 +264,19 @@ def git_source(name: str, label: str, path: str | Path, tip: str) -> Source:
         proc = git.run(["ls-tree", "-r", "--name-only", tip, "--", "endorsements",
                         "identities"], path)
         for rel in proc.stdout.decode().splitlines():
-            data = state.read(rel)
+            data = state.read(rel)  # None for a refused entry (gitlink, symlink, too big)
             if data is not None and (rel.startswith("endorsements/")
                                      or rel.endswith("/rotation.json")):
                 yield rel, data
 
-    return Source(name, label, tip, state.read, listing, names=state.names)
+    def read(path: str) -> bytes | None:
+        data = state.read(path)
+        refused = state.refused(path) if data is None else None
+        if refused is not None:  # a symlink, gitlink or oversized blob: never inflated
+            raise RegistryError(f"{name}: {refused.line()}")
+        return data
+
+    return Source(name, label, tip, read, listing, names=state.names)
 
 
 def cache_source(registry: Any, offline: bool) -> Source:

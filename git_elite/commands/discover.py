@@ -135,13 +135,28 @@ def _here() -> Any:
     return registry_read.worktree_source(Path.cwd())
 
 
+def _open_all(openers: Sequence[tuple[str, Any]]) -> list[Any]:
+    """Every opener's source or its EliteError, the registries fetched at the same time
+    (each bounded by its own deadline): one stalled server delays no other."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def attempt(opener: Any) -> Any:
+        try:
+            return opener()
+        except EliteError as err:
+            return err
+
+    if len(openers) == 1:
+        return [attempt(openers[0][1])]
+    with ThreadPoolExecutor(max_workers=min(8, len(openers))) as pool:
+        return list(pool.map(attempt, [opener for _, opener in openers]))
+
+
 def _admit(openers: Sequence[tuple[str, Any]], now: int, allow_stale: bool) -> list[Any]:
     sources = []
-    for name, opener in openers:
-        try:
-            source = opener()
-        except EliteError as err:
-            output.warn(f"registry {name} cannot be read: {err}")
+    for (name, _), source in zip(openers, _open_all(openers), strict=True):
+        if isinstance(source, EliteError):
+            output.warn(f"registry {name} cannot be read: {source}")
             continue
         check = source.radicle
         for note in (check.notes if check else ()) + tuple(source.notes):

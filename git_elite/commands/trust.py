@@ -249,20 +249,29 @@ def collect(extra: Path | None) -> tuple[list[documents.Document], list[document
 
 
 def _from_cache(cache: Path) -> list[tuple[str, bytes, str | None]]:
-    """endorsements/** and identities/*/rotation.json at the cache clone's HEAD."""
+    """endorsements/** and identities/*/rotation.json at the cache clone's HEAD. Read
+    tolerantly: a cache that cannot be read, and any entry refused unread (a gitlink, a
+    symlink, an oversized blob), is one warning and skipped; the other caches still count."""
     from git_elite import git
+    from git_elite.errors import EliteError
 
-    listing = git.run(["ls-tree", "-r", "HEAD", "--", "endorsements", "identities"], cwd=cache,
-                      check=False)
-    if listing.returncode != 0:
-        output.warn(f"{cache}: cannot read its HEAD; its endorsements are not used")
+    try:
+        repo = git.open_repo(cache)
+        tree = git.commit_tree(repo, "HEAD")
+        changes = [c for top in ("endorsements", "identities")
+                   for c in git.files_under(repo, tree, top)] if tree is not None else []
+    except EliteError as err:
+        output.warn(f"{cache}: cannot read its HEAD ({err.message}); its endorsements are "
+                    "not used")
         return []
     out: list[tuple[str, bytes, str | None]] = []
-    for row in listing.stdout.decode().splitlines():
-        meta, path = row.split("\t", 1)
-        blob = git.run(["cat-file", "blob", meta.split()[2]], cwd=cache).stdout
-        relative = path.removeprefix("endorsements/") if path.startswith("endorsements/") \
-            else None
-        if relative is not None or path.endswith("/rotation.json"):
-            out.append((f"{cache.name}:{path}", blob, relative))
+    for change in changes:
+        if change.refused is not None:
+            output.warn(f"{cache.name}:{change.refused.line()}; ignored")
+            continue
+        relative = change.path.removeprefix("endorsements/") \
+            if change.path.startswith("endorsements/") else None
+        if change.new is not None and (relative is not None
+                                       or change.path.endswith("/rotation.json")):
+            out.append((f"{cache.name}:{change.path}", change.new, relative))
     return out

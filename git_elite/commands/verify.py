@@ -63,8 +63,8 @@ def command(ctx: click.Context, target: str, rev: str, history: bool, as_json: b
             from git_elite.cache import TIMESTAMP_SPEC
 
             clone = str(Path(tmp) / "registry.git")
-            git.run(["clone", "-q", "--bare", target, clone])
-            git.run(["fetch", "-q", "--no-tags", target, TIMESTAMP_SPEC], clone, check=False)
+            git.run(["clone", "-q", "--bare", "--", target, clone])
+            git.run(["fetch", "-q", "--no-tags", "--", target, TIMESTAMP_SPEC], clone, check=False)
             return _verify(clone, rev, history, as_json, target, stale)
     return _verify(target, rev, history, as_json, target, stale)
 
