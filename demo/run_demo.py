@@ -158,7 +158,7 @@ def alice_publishes(demo: Demo) -> None:
     repo = demo.dir / "alice" / "agents"
     demo.elite("alice", "publish", "--registry", str(demo.server), cwd=repo)
     head = demo.quiet("alice", "rev-parse", "HEAD", cwd=repo)
-    path = f"main:agents/{demo.best}/manifest.json"
+    path = f"main:agents/{demo.best[:2]}/{demo.best}/manifest.json"
     shown = demo.run("alice", ["git", "show", path], demo.server, pipe="(repo_ref only)")
     ref = json.loads(shown.stdout)["repo_ref"]
     print(f"    \"repo_ref\": {json.dumps(ref, sort_keys=True)}")
@@ -217,7 +217,7 @@ def _mallory_edits(demo: Demo, change: Callable[[dict[str, Any]], None]) -> Path
         demo.git("mallory", "clone", "-q", str(demo.server), "elites")
     else:
         demo.git("mallory", "reset", "-q", "--hard", "origin/main", cwd=work)
-    path = work / "agents" / demo.best / "manifest.json"
+    path = work / "agents" / demo.best[:2] / demo.best / "manifest.json"
     body = json.loads(path.read_text())
     change(body)
     path.write_text(json.dumps(body, indent=2, sort_keys=True) + "\n")

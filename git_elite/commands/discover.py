@@ -56,12 +56,19 @@ def command(ctx: click.Context, names: tuple[str, ...], task_type: str | None, t
 
     sources = open_sources(names, httpd_url, rid, offline, now=app(ctx).now,
                            allow_stale=allow_stale)
-    indexes = [(s, s.index()) for s in sources]
-    found = [c for s, index in indexes for c in discover.candidates(s.name, index, task_type)]
     trusted, aliases = trust_paths(sources, task_type, app(ctx).now)
     filters = discover.Filters(top, min_success, min_tasks, trusted_only)
+    plain = filters == discover.Filters(top)
+    found, complete = registry_read.listing(sources, task_type, top if plain else 0)
     rows, dropped = discover.select(discover.merge(found), filters, trusted,
                                     registry_read.verifier(sources))
+    if not complete and len(rows) < top:  # some of a head's top were dropped: read all
+        found, _ = registry_read.listing(sources, task_type, 0)
+        rows, dropped = discover.select(discover.merge(found), filters, trusted,
+                                        registry_read.verifier(sources))
+    for source in sources:
+        for line in source.index().warnings:
+            output.warn(line)
     for item in dropped:
         for problem in item.problems:
             output.warn(f"{item.candidate.registry}: agent {item.candidate.agent_id[:12]} "
