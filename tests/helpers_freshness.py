@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from git_elite import documents, freshness, timestamp
+from git_elite import documents, freshness, stamping, timestamp
 from tests.conftest import git, run_cli
 from tests.helpers_attacks import head
 from tests.helpers_registry import (
@@ -115,7 +115,7 @@ def plant(repo: Path, body: dict[str, Any], signers: tuple[str, ...] = (STAMP,),
     operator of a mirror can do without a hook in the way)."""
     signed = documents.sign_multi(body, [key(s) for s in signers], documents.TIMESTAMP)
     old = freshness.current(repo) if parent else None
-    commit = freshness._commit(repo, signed, old, int(time.time()))
+    commit = stamping.make_commit(repo, signed, old, int(time.time()))
     git("update-ref", timestamp.REF, commit, cwd=repo)
     return commit
 
