@@ -71,6 +71,8 @@ def stamped_server(tmp: Path, *, expires: int | None = None) -> Stamped:
     result = push(work)
     assert result.returncode == 0, result.stderr
     assert "timestamp v1 signed" in result.stderr, result.stderr
+    secret = json.loads(keyf.read_text())["secretKeyBase58"]
+    assert secret not in result.stderr + result.stdout, "the post-receive hook leaked the key"
     return Stamped(work, bare, keyf)
 
 
