@@ -19,11 +19,11 @@ TOMBSTONE = "tombstone"
 ENDORSEMENT = "endorsement"
 KEY_ROTATION = "key-rotation"
 TRAINING_JOB = "training-job"
-ATTESTATION = "attestation"
 TIMESTAMP = "timestamp"
+ATTESTATION = "attestation"
 TYPES = (MANIFEST, AGENT_CONFIG, REGISTRY_IDENTITY, TOMBSTONE, ENDORSEMENT, KEY_ROTATION,
-         TRAINING_JOB, ATTESTATION, TIMESTAMP)
-TYPED = (REGISTRY_IDENTITY, TOMBSTONE, ENDORSEMENT, KEY_ROTATION, ATTESTATION, TIMESTAMP)
+         TRAINING_JOB, TIMESTAMP, ATTESTATION)
+TYPED = (REGISTRY_IDENTITY, TOMBSTONE, ENDORSEMENT, KEY_ROTATION, TIMESTAMP, ATTESTATION)
 # documents signed by a list of {did, sig} (SPEC §3 multi-signer)
 MULTI_SIGNER = (REGISTRY_IDENTITY, TIMESTAMP)
 
@@ -35,11 +35,11 @@ UNSIGNED_FIELDS = {REGISTRY_IDENTITY: ("signatures",), TIMESTAMP: ("signatures",
 # fields holding a did:key, checked as keys (unknown manifest fields are free-form)
 DID_FIELDS = {MANIFEST: ("owner_did",), TOMBSTONE: ("owner_did",), TRAINING_JOB: ("owner_did",),
               REGISTRY_IDENTITY: ("owner_did",), TIMESTAMP: ("owner_did",),
-              ENDORSEMENT: ("from", "to"), KEY_ROTATION: ("from", "to"),
-              ATTESTATION: ("attester",)}
+              ENDORSEMENT: ("from", "to"),
+              KEY_ROTATION: ("from", "to"), ATTESTATION: ("attester",)}
 MAX_BYTES = {MANIFEST: 64 * 1024, AGENT_CONFIG: 64 * 1024, REGISTRY_IDENTITY: 1024 * 1024,
              TOMBSTONE: 8 * 1024, ENDORSEMENT: 16 * 1024, KEY_ROTATION: 8 * 1024,
-             TRAINING_JOB: 256 * 1024, ATTESTATION: 64 * 1024, TIMESTAMP: 64 * 1024}
+             TRAINING_JOB: 256 * 1024, TIMESTAMP: 64 * 1024, ATTESTATION: 64 * 1024}
 ANY_MAX_BYTES = max(MAX_BYTES.values())
 
 

@@ -154,6 +154,9 @@ def identity_at(cwd: str | Path, commit: str) -> dict[str, Any] | None:
 # readers ------------------------------------------------------------------------------------
 def of_source(source: Any, now: int) -> Freshness:
     """The freshness of a registry_read.Source (its IDENTITY.json already checked)."""
+    if getattr(source, "fresh_check", None) is not None:  # read over HTTP (sparse.py)
+        result: Freshness = source.fresh_check(now)
+        return result
     identity = documents.parse(source.identity_raw, layout.IDENTITY,
                                documents.REGISTRY_IDENTITY).body
     if Role.of(identity) is not None and source.repo is None:

@@ -40,12 +40,14 @@ class Source:
     notes: list[str] = field(default_factory=list)
     owner_did: str = ""
     identity_raw: bytes = b""
+    fmt: int = layout.FORMAT
+    _index: IndexReader | None = field(default=None, repr=False)
     repo: Path | None = None  # where refs/elite/timestamp is read (None: not over this path)
     branch: str | None = None
     timestamp_ref: str = "refs/elite/timestamp"
     freshness: Any = None  # timestamp.Freshness, set by the reader (commands/discover.fresh)
-    fmt: int = layout.FORMAT
-    _index: IndexReader | None = field(default=None, repr=False)
+    # now -> timestamp.Freshness, for a source with no repository to read the ref from (HTTP)
+    fresh_check: Callable[[int], Any] | None = field(default=None, repr=False)
     # lists a directory at the tip (None: this source cannot, e.g. radicle-httpd)
     names: Callable[[str], list[str]] | None = field(default=None, repr=False)
 
@@ -350,4 +352,21 @@ def httpd_source(url: str, rid: str) -> Source:
             "Radicle signed refs are not checked over radicle-httpd: only the delegates the "
             "server reports were compared with the registry owner",))
     source.notes.append("endorsements are not read over radicle-httpd")
+    return source
+
+
+def url_source(url: str, budget: Any = None) -> Source:
+    """A registry served over HTTP(S) by path (a `git elite site`, a git host's raw files,
+    radicle-httpd's raw endpoint), read sparsely within a budget (sparse.py)."""
+    from git_elite import sparse
+
+    registry = sparse.HttpRegistry(url, budget or sparse.budget_from_config())
+    label = sparse.shown(registry.base)
+    source = Source(label, label, "", sparse.remembered(registry.read), lambda: iter(()))
+    source.check_identity()
+    documents_, note = sparse.listed_documents(registry)
+    source.documents = lambda: documents_
+    source.fresh_check = lambda now: sparse.freshness(source.read, source.identity_raw, now)
+    if note:
+        source.notes.append(note)
     return source

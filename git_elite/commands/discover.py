@@ -34,13 +34,16 @@ DEFAULT_TOP = 20
 @click.option("--httpd", "httpd_url", metavar="URL", help="Read a Radicle registry through "
               "radicle-httpd at URL (with --rid), without cloning.")
 @click.option("--rid", help="Repository ID (rad:z…) for --httpd.")
+@click.option("--url", "urls", multiple=True, metavar="URL", help="Read a registry over "
+              "HTTP(S) without cloning: a `git elite site`, a git host's raw-file URL or "
+              "radicle-httpd's raw endpoint (repeatable; only the files needed are fetched).")
 @click.option("--allow-stale", is_flag=True, help="Warn, do not refuse, when a registry's "
               "signed timestamp is missing, expired, withheld or rolled back.")
 @click.pass_context
 def command(ctx: click.Context, names: tuple[str, ...], task_type: str | None, top: int,
             min_success: float | None, min_tasks: int | None, trusted_only: bool,
             attested: bool, as_json: bool, offline: bool, httpd_url: str | None,
-            rid: str | None, allow_stale: bool) -> int:
+            rid: str | None, urls: tuple[str, ...], allow_stale: bool) -> int:
     """List the best agents across registries, verified against the rule engine and
     annotated with your trust set.
 
@@ -62,10 +65,11 @@ def command(ctx: click.Context, names: tuple[str, ...], task_type: str | None, t
       git elite discover --trusted-only --min-success 0.9 --json
       git elite discover --attested
       git elite discover --httpd https://seed.example.org --rid rad:z42hL2jL4XNk6K8oHQaSWfMgCL7ji
+      git elite discover --url https://elites.example.org/ --top 20
     """
     from git_elite import discover, registry_read
 
-    sources = open_sources(names, httpd_url, rid, offline, now=app(ctx).now,
+    sources = open_sources(names, httpd_url, rid, offline, urls, now=app(ctx).now,
                            allow_stale=allow_stale)
     trusted, aliases = trust_paths(sources, task_type, app(ctx).now)
     filters = discover.Filters(top, min_success, min_tasks, trusted_only)
@@ -95,7 +99,8 @@ def command(ctx: click.Context, names: tuple[str, ...], task_type: str | None, t
 
 
 def open_sources(names: Sequence[str], httpd_url: str | None, rid: str | None,
-                 offline: bool, *, now: int, allow_stale: bool = False) -> list[Any]:
+                 offline: bool, urls: Sequence[str] = (), *, now: int,
+                 allow_stale: bool = False) -> list[Any]:
     """The registries to read, each pinned at a tip with its IDENTITY.json checked; those
     that cannot be read (or fail the Radicle checks) are named on stderr and left out. A
     registry whose timestamp says the copy is not current stops the command (exit 1)
@@ -110,6 +115,8 @@ def open_sources(names: Sequence[str], httpd_url: str | None, rid: str | None,
     for name in names:
         openers.append((name, lambda n=name: registry_read.cache_source(
             registries.resolve(n), offline)))
+    for url in urls:
+        openers.append((url, lambda u=url: registry_read.url_source(u)))
     if not openers:
         here = _here()
         if here is not None:

@@ -24,11 +24,13 @@ _URL = re.compile(r"^[a-z][a-z0-9+.-]*://|^[^/\s]+@[^/\s]+:")
 @click.option("--rev", default="HEAD", show_default=True, help="Revision to audit.")
 @click.option("--history", is_flag=True, help="Check every first-parent commit up to REV.")
 @click.option("--json", "as_json", is_flag=True, help="Machine output.")
+@click.option("--url", metavar="URL", help="Audit a registry served over HTTP(S) (a `git "
+              "elite site`, raw files): every file its INDEX.json reaches, without cloning.")
 @click.option("--allow-stale", is_flag=True, help="Warn, do not fail, when the registry's "
               "signed timestamp is missing, expired, withheld or rolled back.")
 @click.pass_context
 def command(ctx: click.Context, target: str, rev: str, history: bool, as_json: bool,
-            allow_stale: bool) -> int:
+            url: str | None, allow_stale: bool) -> int:
     """Audit a registry (work tree, bare repository or URL) against every rule.
 
     Without --history the tree at REV is checked as if every file were added to an empty
@@ -45,11 +47,14 @@ def command(ctx: click.Context, target: str, rev: str, history: bool, as_json: b
       git elite verify --history --json
       git elite verify https://example.org/chrysalis-elites.git --rev main
       git elite verify rad:z42hL2jL4XNk6K8oHQaSWfMgCL7ji
+      git elite verify --url https://elites.example.org/
     """
     from git_elite import radicle
     from git_elite.cli import app
 
     stale = (app(ctx).now, allow_stale)
+    if url is not None:
+        return _verify_url(url, target, rev, history, as_json, stale)
     if radicle.is_rad_url(target) and not Path(target).exists():
         target = str(radicle.parse_url(target))  # a bare `rad:z…` RID → rad://z…
     if _URL.match(target) and not Path(target).exists():
@@ -62,6 +67,18 @@ def command(ctx: click.Context, target: str, rev: str, history: bool, as_json: b
             git.run(["fetch", "-q", "--no-tags", target, TIMESTAMP_SPEC], clone, check=False)
             return _verify(clone, rev, history, as_json, target, stale)
     return _verify(target, rev, history, as_json, target, stale)
+
+
+def _verify_url(url: str, target: str, rev: str, history: bool, as_json: bool,
+                stale: tuple[int, bool]) -> int:
+    from git_elite import sparse
+    from git_elite.errors import UsageError
+
+    if history or rev != "HEAD" or target != ".":
+        raise UsageError("--url reads what the server serves now: no PATH, --rev or --history")
+    problems, fresh = sparse.audit(url, *stale)
+    result = {} if fresh is None else {"freshness": fresh.to_dict()}
+    return _report(problems, f"files served at {sparse.shown(url)}", as_json, result)
 
 
 def _verify(path: str, rev: str, history: bool, as_json: bool, origin: str,
@@ -89,6 +106,10 @@ def _verify(path: str, rev: str, history: bool, as_json: bool, origin: str,
     if fresh is not None:  # only for a registry that declares a timestamp role
         problems += fresh[0]
         result["freshness"] = fresh[1]
+    return _report(problems, what, as_json, result)
+
+
+def _report(problems: list[Any], what: str, as_json: bool, result: dict[str, Any]) -> int:
     if as_json:
         output.emit_json({"ok": not problems, "problems": [p.to_dict() for p in problems],
                           **result})
