@@ -53,12 +53,12 @@ def post_receive() -> int:
     problem is one line to the pusher and to the server's log."""
     import time
 
-    from git_elite import freshness, registry
+    from git_elite import registry, stamping
     from git_elite.errors import EliteError
 
     cwd = os.environ.get("GIT_DIR", ".")
     try:
-        said = freshness.post_receive(cwd, sys.stdin.read().splitlines(),
+        said = stamping.post_receive(cwd, sys.stdin.read().splitlines(),
                                       registry.registry_branch(cwd), int(time.time()))
     except EliteError as err:
         print(f"git-elite: timestamp not signed: {err}", file=sys.stderr)

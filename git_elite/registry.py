@@ -124,12 +124,12 @@ def _timestamp_update(cwd: str | Path | None, update: RefUpdate, branch: str,
                       ) -> list[Problem]:
     """The `timestamp` rule (SPEC §6.1) for refs/elite/timestamp, against the registry
     branch's tip after this push."""
-    from git_elite import freshness
+    from git_elite import stamping
 
     moved = [u.new for u in updates if u.ref == branch and u.new != git.ZERO]
     tip = moved[0] if moved else git.run(["rev-parse", "-q", "--verify", branch], cwd,
                                          check=False).stdout.decode().strip() or None
-    return freshness.check_ref_update(cwd or ".", update.old, update.new, branch=branch,
+    return stamping.check_ref_update(cwd or ".", update.old, update.new, branch=branch,
                                       branch_tip=tip, now=now or 0, max_skew=skew)
 
 

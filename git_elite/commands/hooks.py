@@ -85,11 +85,11 @@ def install(cwd: str | Path | None = None, *, server: bool = False, force: bool 
 def _timestamp_key(cwd: str | Path | None, path: Path) -> str:
     """Check the key file (0600, outside the repository, a valid identity.json) and record
     it as `git config elite.timestampKey`; the line says which key, never its secret."""
-    from git_elite import freshness, git
+    from git_elite import git, stamping
 
     repo = git.run(["rev-parse", "--absolute-git-dir"], cwd).stdout.decode().strip()
     top = git.toplevel(cwd or ".")
-    key = freshness.load_key(path, repo, top)
+    key = stamping.load_key(path, repo, top)
     git.config_set("elite.timestampKey", str(path.resolve()), cwd)
     return (f"git config elite.timestampKey {path.resolve()} (signs as {key.did}; it must be "
             "one of IDENTITY.json's timestamp keys)")
