@@ -14,7 +14,7 @@ import shutil
 import time
 from pathlib import Path
 
-from git_elite import git
+from git_elite import git, registries
 from git_elite.errors import RegistryError
 from git_elite.registries import Registry
 
@@ -45,6 +45,9 @@ def sync(registry: Registry, *, offline: bool = False, attempts: int = ATTEMPTS)
             raise RegistryError(f"{registry.name}: no usable cached copy at {path} "
                                 "(run once without --offline)")
         return path
+    gone = registries.missing_local(registry.url)
+    if gone is not None:  # a path that does not exist will not appear on a retry
+        raise RegistryError(f"registry {registry.name}: {gone} does not exist")
     last = ""
     for attempt in range(attempts):
         try:

@@ -7,7 +7,15 @@ from pathlib import Path
 
 from git_elite import documents
 from tests.conftest import git, run_cli
-from tests.helpers_publish import agent_project, index, local_manifest, show, tip, write_agent
+from tests.helpers_publish import (
+    agent_project,
+    elite_root,
+    index,
+    local_manifest,
+    show,
+    tip,
+    write_agent,
+)
 from tests.helpers_registry import key, make_identity, make_server
 
 
@@ -95,8 +103,8 @@ def test_hijack_is_refused_locally_with_reject_lines(tmp_path: Path) -> None:
     write_agent("mallory", 1, home=home, created_at=1_767_100_000)  # later, not far ahead
     proc = run_cli("publish", "--registry", str(server), env={"AGENTD_HOME": str(home)},
                    check=1)
-    assert f"refused    {agent}: agents/{agent}/manifest.json: [ownership]" in proc.stdout
-    assert "git-elite: REJECT" in proc.stderr and "(hijack)" in proc.stderr
+    assert f"git-elite: refused: {agent}: agents/{agent}/manifest.json: [ownership]" in proc.stderr
+    assert "(hijack)" in proc.stderr and "REJECT" not in proc.stderr  # never pushed: said once
     assert tip(server) == before
 
 
@@ -107,7 +115,7 @@ def test_server_refusal_is_shown_and_not_retried(tmp_path: Path) -> None:
     run_cli("registry", "add", "reg", str(server), "--branch", "other")
     proc = run_cli("publish", "--registry", "reg", check=1)
     assert "git-elite: REJECT" in proc.stderr and "[branch]" in proc.stderr
-    assert "refused" in proc.stdout and "retr" not in proc.stderr
+    assert "git-elite: refused:" in proc.stderr and "retr" not in proc.stderr
     assert tip(server, "other") == tip(server)
 
 
@@ -118,8 +126,8 @@ def test_unreachable_registry_fails_clearly_and_keeps_the_signed_manifest(
     agent = write_agent("alice", 1)
     gone = tmp_path / "gone" / "registry.git"
     proc = run_cli("publish", "--registry", str(gone), cwd=project, check=1)
-    assert f"not pushed {agent}: cannot reach registry" in proc.stdout
-    assert "after 3 attempts" in proc.stdout and "kept in $AGENTD_HOME/elite/" in proc.stdout
+    assert f"git-elite: not pushed: {agent}: cannot reach registry" in proc.stderr
+    assert "after 3 attempts" in proc.stderr and f"kept in {elite_root()}" in proc.stderr
     saved = local_manifest(agent)
     assert saved["repo_ref"]["url"] == "https://example.invalid/my-agents.git"
     _, problems = documents.check(documents.to_bytes(saved), "manifest.json",

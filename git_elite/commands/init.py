@@ -42,8 +42,10 @@ Clones should run `git elite hooks install` (checks commits, rebuilds INDEX.json
                                                                      path_type=Path))
 @click.option("--name", help="Registry name (default: the directory's name).")
 @click.option("--rad", is_flag=True, help="Also make it a Radicle repository (`rad init`).")
+@click.option("--force", is_flag=True, help="Create it in a directory that already holds "
+              "files (its README.md, .gitattributes are replaced).")
 @click.pass_context
-def command(ctx: click.Context, path: Path, name: str | None, rad: bool) -> int:
+def command(ctx: click.Context, path: Path, name: str | None, rad: bool, force: bool) -> int:
     """Create a registry: signed IDENTITY.json, INDEX.json, .gitattributes, README, hooks and
     the first commit. This node's identity becomes the owner and sole delegate.
 
@@ -52,6 +54,9 @@ def command(ctx: click.Context, path: Path, name: str | None, rad: bool) -> int:
       git elite init chrysalis-elites
       git elite init --name team-elites .
       git elite init chrysalis-elites --rad
+
+    A registry holds only registry files, so PATH must be new or empty (an empty `git init`
+    is fine); --force creates it anyway.
     """
     from git_elite import documents, git, identity, indexing, layout, store
     from git_elite.cli import app
@@ -62,6 +67,8 @@ def command(ctx: click.Context, path: Path, name: str | None, rad: bool) -> int:
     name = name or path.name
     if (path / layout.IDENTITY).exists():
         raise RegistryError(f"{path}: already a registry (IDENTITY.json exists)")
+    if not force:
+        _refuse_non_empty(path)
     path.mkdir(parents=True, exist_ok=True)
     git.run(["init", "-q", str(path)])
     body = {"type": documents.REGISTRY_IDENTITY, "schema_version": 1, "version": 1,
@@ -87,6 +94,28 @@ def command(ctx: click.Context, path: Path, name: str | None, rad: bool) -> int:
         _rad_key_matches(key.public)
         _rad_init(path, name)
     return 0
+
+
+def _refuse_non_empty(path: Path) -> None:
+    """Never turn an existing project into a registry by accident (its README.md would be
+    replaced and the hooks would refuse its files): only a new or empty directory, or an
+    empty `git init`, unless --force."""
+    if path.exists() and not path.is_dir():
+        raise RegistryError(f"{path}: exists and is not a directory")
+    entries = sorted(p.name for p in path.iterdir()) if path.is_dir() else []
+    if entries == [".git"] and _no_commits(path):
+        return
+    if entries:
+        shown = ", ".join(entries[:5]) + (", …" if len(entries) > 5 else "")
+        raise RegistryError(f"{path}: not empty ({shown}); a registry holds only registry "
+                            "files: choose a new directory (git elite init chrysalis-elites), "
+                            "or --force")
+
+
+def _no_commits(path: Path) -> bool:
+    from git_elite import git
+
+    return git.run(["rev-parse", "--verify", "-q", "HEAD"], path, check=False).returncode != 0
 
 
 def _rad_key_matches(public: bytes) -> None:

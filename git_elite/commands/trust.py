@@ -18,12 +18,34 @@ def trust_file() -> Path:
     return store.home() / "trusted-dids.json"
 
 
+def own_did() -> str | None:
+    """This node's did, or None without a usable identity (reading works without one)."""
+    from git_elite import identity
+    from git_elite.errors import IdentityError
+
+    try:
+        return identity.load_identity().did
+    except IdentityError:
+        return None
+
+
+def local_trust() -> trust.TrustSet:
+    """The trust set as readers use it: trusted-dids.json plus this node's own DID."""
+    return trust.load(trust_file()).with_self(own_did())
+
+
 def endorsements_dir() -> Path:
     return store.home() / "endorsements"
 
 
 def _did(value: str) -> str:
-    keys.public_from_did(value)
+    """A DID typed on the command line: a malformed one is a usage error (exit 2)."""
+    from git_elite.errors import UsageError
+
+    try:
+        keys.public_from_did(value)
+    except EliteError as err:
+        raise UsageError(err.message) from None
     return value
 
 
@@ -110,13 +132,16 @@ def explain(ctx: click.Context, did: str, task_type: str, extra: Path | None,
     """
     found, rotations = collect(extra)
     graph = trust.edges(found, rotations, app(ctx).now)
-    result = trust.explain(trust.load(trust_file()), graph, _did(did), task_type)
+    mine = own_did()
+    result = trust.explain(trust.load(trust_file()).with_self(mine), graph, _did(did),
+                           task_type)
     if as_json:
         output.emit_json(result.to_dict())
     elif result.trusted:
         output.data(f"{did} is trusted for {task_type}:")
         for depth, step in enumerate(result.path):
-            output.data(f"  {'  ' * depth}{'-> ' if depth else ''}{step}")
+            you = " (you: this node's identity)" if step == mine else ""
+            output.data(f"  {'  ' * depth}{'-> ' if depth else ''}{step}{you}")
     else:
         output.data(f"{did} is NOT trusted for {task_type}")
     return 0 if result.trusted else 1
