@@ -172,7 +172,7 @@ def test_own_identity_is_trusted_as_you(tmp_path: Path) -> None:
 
 # 6. getting unstuck ----------------------------------------------------------------------
 def test_stale_local_manifest_is_refused_once_with_what_to_do(tmp_path: Path) -> None:
-    server, (first, _) = _published(tmp_path, count=1)
+    server, (first,) = _published(tmp_path, count=1)
     before = tip(server)
     write_agent("alice", 1, created_at=T0 - 5000)  # an older eval window than the registry's
     proc = run_cli("publish", "--registry", str(server), check=1)
@@ -187,7 +187,7 @@ def test_stale_local_manifest_is_refused_once_with_what_to_do(tmp_path: Path) ->
 # 7. finishing a key rotation -------------------------------------------------------------
 def test_rotate_publishes_the_statement_and_publish_resigns_old_manifests(
         tmp_path: Path) -> None:
-    server, (first, _) = _published(tmp_path, count=1)
+    server, (first,) = _published(tmp_path, count=1)
     old = key("alice").did
     proc = run_cli("id", "rotate", "--registry", str(server),
                    env={"AGENTD_KEYGEN_SEED": "77" * 32})
@@ -203,7 +203,7 @@ def test_rotate_publishes_the_statement_and_publish_resigns_old_manifests(
 
 
 def test_publish_carries_the_rotation_when_rotate_did_not_push_it(tmp_path: Path) -> None:
-    server, (first, _) = _published(tmp_path, count=1)
+    server, (first,) = _published(tmp_path, count=1)
     proc = run_cli("id", "rotate", env={"AGENTD_KEYGEN_SEED": "78" * 32})
     assert f"identities/{nid('alice')}/rotation.json" in proc.stderr
     again = run_cli("publish", "--registry", str(server))

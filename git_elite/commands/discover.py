@@ -105,6 +105,8 @@ def _admit(openers: Sequence[tuple[str, Any]]) -> list[Any]:
         try:
             source = opener()
         except EliteError as err:
+            if len(openers) == 1:
+                raise  # the one registry asked for: its own error, said once
             output.warn(f"registry {name} cannot be read: {err}")
             continue
         check = source.radicle
