@@ -39,7 +39,8 @@ def command(ctx: click.Context, agent_id: str, names: tuple[str, ...], allow_unt
 
     prefix = shortid.check(agent_id)
     sources = open_sources(names, None, None, offline)
-    agent_id = shortid.resolve(prefix, _known(sources), ", ".join(s.name for s in sources))
+    agent_id = shortid.resolve(prefix, _known(sources, prefix),
+                               ", ".join(s.name for s in sources))
     found = _listed(sources, agent_id)
     dropped: list[discover.Dropped] = []
     winner = discover.resolve(found, registry_read.verifier(sources), dropped)
@@ -66,11 +67,16 @@ def command(ctx: click.Context, agent_id: str, names: tuple[str, ...], allow_unt
     return 0
 
 
-def _known(sources: list[Any]) -> list[str]:
-    """The agent ids the registries' indexes list (for short-id lookup)."""
+def _known(sources: list[Any], prefix: str) -> list[str]:
+    """The agent ids the registries' indexes list that may start with `prefix` (format 1:
+    INDEX.json's agents; format 2: the one shard `index/<prefix[:2]>.json`)."""
     known: list[str] = []
     for source in sources:
-        agents = source.index().get("agents")
+        index = source.index()
+        if isinstance(index, dict):
+            agents = index.get("agents")
+        else:
+            agents = index.shard(prefix[:2]) if index.fmt >= 2 else dict(index.entries())
         known += list(agents) if isinstance(agents, dict) else []
     return known
 

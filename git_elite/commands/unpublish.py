@@ -38,7 +38,8 @@ def command(ctx: click.Context, agent_id: str, reason: str, name: str | None,
     prefix = shortid.check(agent_id)
     key = load_identity()
     target = core.open_target(core.choose(name), key)
-    agent_id = shortid.resolve(prefix, _known(target), f"registry {target.registry.name}")
+    agent_id = shortid.resolve(prefix, _known(target, prefix),
+                               f"registry {target.registry.name}")
     raw = core.read_tip(target, layout.agent_path(agent_id, "manifest.json"))
     if raw is None:
         gone = core.read_tip(target, layout.agent_path(agent_id, "tombstone.json"))
@@ -61,15 +62,18 @@ def command(ctx: click.Context, agent_id: str, reason: str, name: str | None,
     return 0 if result.ok else 1
 
 
-def _known(target: core.Target) -> list[str]:
-    """Agent ids to resolve a prefix against: the registry's INDEX.json at its tip and the
-    manifests made here ($AGENTD_HOME/elite/)."""
+def _known(target: core.Target, prefix: str) -> list[str]:
+    """Agent ids to resolve a prefix against: the manifests made here ($AGENTD_HOME/elite/)
+    and the registry's index at its tip (format 1: INDEX.json's agents; format 2: the shard
+    index/<prefix[:2]>.json)."""
     import json
 
     known = [p.name for p in core.elite_dirs()]
-    raw = core.read_tip(target, layout.INDEX)
-    try:
-        agents = json.loads(raw).get("agents") if raw else None
-    except ValueError:
-        agents = None
-    return known + (list(agents) if isinstance(agents, dict) else [])
+    for path in (layout.INDEX, f"index/{prefix[:2]}.json"):
+        raw = core.read_tip(target, path)
+        try:
+            agents = json.loads(raw).get("agents") if raw else None
+        except (ValueError, AttributeError):
+            agents = None
+        known += list(agents) if isinstance(agents, dict) else []
+    return known
