@@ -82,6 +82,21 @@ class LazyGroup(click.Group):
                 formatter.write_dl(rows)
 
 
+class FullHelpGroup(click.Group):
+    """A command group whose -h lists every subcommand with its whole first help line
+    (click cuts them at the terminal's width with "...")."""
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            sub = self.get_command(ctx, name)
+            if sub is not None and not sub.hidden:
+                rows.append((name, sub.get_short_help_str(limit=10_000)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
 def _available(name: str) -> bool:
     from importlib.util import find_spec
 

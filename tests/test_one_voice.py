@@ -185,6 +185,9 @@ def test_help_command_and_full_command_list() -> None:
     assert set(listed) == set(COMMANDS) - HIDDEN
     assert "…" not in top and "..." not in top.split("\nCommands:\n", 1)[1]
     assert "…" not in run_cli("sign", "-h").stdout
+    for sub in ("id", "trust", "registry", "hooks"):
+        commands = run_cli(sub, "-h").stdout.split("\nCommands:\n", 1)[1]
+        assert "..." not in commands and "…" not in commands, commands
 
 
 def test_identity_readable_by_others_is_warned_about_once() -> None:

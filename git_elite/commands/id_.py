@@ -10,13 +10,13 @@ from pathlib import Path
 import click
 
 from git_elite import documents, identity, keys, output, sshkey, store
-from git_elite.cli import app
+from git_elite.cli import FullHelpGroup, app
 from git_elite.errors import IdentityError, UsageError
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 
 
-@click.group("id", context_settings=CONTEXT)
+@click.group("id", cls=FullHelpGroup, context_settings=CONTEXT)
 def command() -> None:
     """Manage this node's identity ($AGENTD_HOME/identity.json).
 

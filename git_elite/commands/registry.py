@@ -5,11 +5,12 @@ from __future__ import annotations
 import click
 
 from git_elite import output, registries
+from git_elite.cli import FullHelpGroup
 
 SETTINGS = {"help_option_names": ["-h", "--help"]}
 
 
-@click.group(context_settings=SETTINGS)
+@click.group(cls=FullHelpGroup, context_settings=SETTINGS)
 def command() -> None:
     """Known registries: $AGENTD_HOME/registries.yaml and git config elite.registry.*.
 

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from git_elite import documents, keys, output, store, trust
-from git_elite.cli import app
+from git_elite.cli import FullHelpGroup, app
 from git_elite.errors import EliteError, TrustError
 
 SETTINGS = {"help_option_names": ["-h", "--help"]}
@@ -49,7 +49,7 @@ def _did(value: str) -> str:
     return value
 
 
-@click.group(context_settings=SETTINGS)
+@click.group(cls=FullHelpGroup, context_settings=SETTINGS)
 def command() -> None:
     """Manage the local trust set, endorsements and trust explanations.
 
