@@ -215,7 +215,7 @@ def _push(body: dict[str, Any], registry: str | None, message: str) -> int:
 
     target = publish.open_target(publish.choose(registry), load_identity())
     result = publish.publish_files(target, [publish.endorsement_item(body)], message + "\n")
-    report(result, False, "pushed")
+    report(result, False, "published")
     if target.rid and result.commit:
         output.info(publish.announce(target.rid))
     return 0 if result.ok else 1
