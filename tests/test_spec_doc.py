@@ -37,9 +37,10 @@ TYPE_SCHEMA = {
     "endorsement": "endorsement",
     "key-rotation": "key-rotation",
     "training-job": "training-job",
+    "attestation": "attestation",
 }
 SIGNED = {"manifest", "registry-identity", "tombstone", "endorsement", "key-rotation",
-          "training-job"}
+          "training-job", "attestation"}
 
 
 def examples() -> list[tuple[str, str]]:
