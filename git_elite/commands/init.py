@@ -43,10 +43,14 @@ Clones should run `git elite hooks install` (checks commits, rebuilds INDEX.json
                                                                      path_type=Path))
 @click.option("--name", help="Registry name (default: the directory's name).")
 @click.option("--rad", is_flag=True, help="Also make it a Radicle repository (`rad init`).")
+@click.option("--timestamp-key", "timestamp_keys", multiple=True, metavar="DID",
+              help="Declare a timestamp role signed by DID (repeatable; max_age one day; "
+                   "see docs/freshness.md).")
 @click.option("--force", is_flag=True, help="Create it in a directory that already holds "
               "files (its README.md, .gitattributes are replaced).")
 @click.pass_context
-def command(ctx: click.Context, path: Path, name: str | None, rad: bool, force: bool) -> int:
+def command(ctx: click.Context, path: Path, name: str | None, rad: bool,
+            timestamp_keys: tuple[str, ...], force: bool) -> int:
     """Create a registry: signed IDENTITY.json, INDEX.json, .gitattributes, README, hooks and
     the first commit. This node's identity becomes the owner and sole delegate.
 
@@ -55,6 +59,7 @@ def command(ctx: click.Context, path: Path, name: str | None, rad: bool, force: 
       git elite init chrysalis-elites
       git elite init --name team-elites .
       git elite init chrysalis-elites --rad
+      git elite init chrysalis-elites --timestamp-key did:key:z6Mk...
 
     A registry holds only registry files, so PATH must be new or empty (an empty `git init`
     is fine); --force creates it anyway.
@@ -68,6 +73,8 @@ def command(ctx: click.Context, path: Path, name: str | None, rad: bool, force: 
     name = name or path.name
     if (path / layout.IDENTITY).exists():
         raise RegistryError(f"{path}: already a registry (IDENTITY.json exists)")
+    for did in timestamp_keys:
+        _check_did(did)
     if not force:
         _refuse_non_empty(path)
     path.mkdir(parents=True, exist_ok=True)
@@ -78,6 +85,9 @@ def command(ctx: click.Context, path: Path, name: str | None, rad: bool, force: 
             "policy": {"publish": "open", "publishers": [], "min_total_tasks": 0,
                        "min_success_rate": 0.0, "max_manifest_bytes": 65536},
             "created_at": app(ctx).now}
+    if timestamp_keys:
+        body["timestamp"] = {"keys": sorted(set(timestamp_keys)), "threshold": 1,
+                             "max_age": 86400}
     signed = documents.sign_multi(body, [key])
     problems = documents.check(documents.to_bytes(signed), layout.IDENTITY)[1]
     if problems:
@@ -96,6 +106,16 @@ def command(ctx: click.Context, path: Path, name: str | None, rad: bool, force: 
         _rad_key_matches(key.public)
         _rad_init(path, name)
     return 0
+
+
+def _check_did(did: str) -> None:
+    from git_elite import keys
+    from git_elite.errors import EliteError, UsageError
+
+    try:
+        keys.public_from_did(did)
+    except EliteError as err:
+        raise UsageError(f"--timestamp-key {did[:80]!r}: {err.message}") from None
 
 
 def _refuse_non_empty(path: Path) -> None:
