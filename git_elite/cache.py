@@ -14,7 +14,7 @@ import shutil
 import time
 from pathlib import Path
 
-from git_elite import git, gitnet
+from git_elite import git, gitnet, registries
 from git_elite.errors import RegistryError
 from git_elite.registries import Registry
 
@@ -48,6 +48,9 @@ def sync(registry: Registry, *, offline: bool = False, attempts: int = ATTEMPTS)
             raise RegistryError(f"{registry.name}: no usable cached copy at {path} "
                                 "(run once without --offline)")
         return path
+    gone = registries.missing_local(registry.url)
+    if gone is not None:  # a path that does not exist will not appear on a retry
+        raise RegistryError(f"registry {registry.name}: {gone} does not exist")
     last = ""
     limits = gitnet.Limits.configured()  # one deadline and byte cap for every attempt
     if "://" not in registry.url and ":" not in registry.url.split("/", 1)[0]:

@@ -24,6 +24,8 @@ def run(args: Sequence[str], cwd: str | Path | None = None, *, input: bytes | No
         raise RegistryError("git is not installed or not on PATH") from None
     if check and proc.returncode != 0:
         detail = proc.stderr.decode(errors="replace").strip().splitlines()
+        if detail and "not a git repository" in detail[-1]:  # say it as git users know it
+            raise RegistryError(f"{Path(cwd or '.').resolve()}: not a git repository")
         raise RegistryError(f"git {args[0]} failed: {detail[-1] if detail else proc.returncode}")
     return proc
 

@@ -143,4 +143,22 @@ def load_identity() -> Identity:
     where = path()
     if not where.exists():
         raise IdentityError(NO_IDENTITY)
+    _warn_if_readable(where)
     return from_bytes(store.read_bytes(where), str(where))
+
+
+_WARNED: set[str] = set()
+
+
+def _warn_if_readable(where: Path) -> None:
+    """Like ssh with a private key: say so (once) when others may read the secret."""
+    import os
+    import stat
+
+    mode = stat.S_IMODE(os.stat(where).st_mode)
+    if mode & 0o077 and str(where) not in _WARNED:
+        from git_elite import output
+
+        _WARNED.add(str(where))
+        output.warn(f"{where} is readable by others (mode {mode:04o}); it holds your "
+                    f"secret key: chmod 600 {where}")

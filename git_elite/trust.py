@@ -24,6 +24,9 @@ TOP_FIELDS = {"version", "max_depth", "trusted"}
 ENTRY_FIELDS = {"did", "alias", "task_types", "added_at"}
 
 
+SELF_ALIAS = "you"
+
+
 @dataclass(frozen=True)
 class TrustEntry:
     did: str
@@ -68,6 +71,14 @@ class TrustSet:
         if not any(e.did == did for e in self.trusted):
             raise TrustError(f"{did} is not in the trust set")
         return TrustSet(tuple(e for e in self.trusted if e.did != did), self.max_depth)
+
+    def with_self(self, did: str | None) -> TrustSet:
+        """This node's own DID trusted for everything, shown as "you" (never saved)."""
+        if did is None:
+            return self
+        kept = tuple(e for e in self.trusted if e.did != did)
+        return TrustSet((TrustEntry(did, (ANY,), 0, SELF_ALIAS), *kept), self.max_depth,
+                        self.version)
 
     def roots(self, task_type: str) -> list[str]:
         return sorted(e.did for e in self.trusted if covers(e.task_types, task_type))

@@ -65,13 +65,13 @@ def test_demo_dids_come_from_the_fixed_seeds(demo_run: Run) -> None:
     r"chrysalis-elites: 2 published; commit [0-9a-f]{12}",
     r"\$ git elite publish --from-evals --agents agents\.yaml --now 1767225600 --registry "
     r"\$DEMO/server/chrysalis-elites\.git\n(.*\n)*?.*qualified  reasons\n(.*\n)*?"
-    r"    published  \w{64}\n    chrysalis-elites: 1 published",
+    r"    published  \w{64}\n    git-elite: chrysalis-elites: 1 published",
     r'"repo_ref": \{"commit": "[0-9a-f]{40}", "path": "", "type": "git", '
     r'"url": "https://git\.example\.org/alice/agents\.git"\}',
     r"published  endorsements/z6Mko9hT\w+/z6Mkon3N\w+\.json",
     r"1\s+\w{12}\s+z6Mkon3Necd6…\s+✓",
     rf"is trusted for \*:\n\s+{BOB_DID}\n\s+-> {ALICE_DID}",
-    r"1\. \w{12}  alice  score \d+  success 0\.950  trusted: yes via bob -> alice",
+    r"1\. \w{12}  alice  score 0\.\d{3}  success 0\.950  trusted: yes via bob -> alice",
     r"imported \w{12} from elites",
     r"success_rate\s+0\.95\s+0\.844444\n",
     r"\$ git elite attest \w{64} --evals runs --suite dave-editing-suite-v1 --registry "

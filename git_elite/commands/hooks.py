@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from git_elite import output
+from git_elite.cli import FullHelpGroup
 from git_elite.errors import HookError
 
 CTX = {"help_option_names": ["-h", "--help"]}
@@ -113,7 +114,7 @@ def uninstall(cwd: str | Path | None = None) -> list[str]:
     return lines
 
 
-@click.group(context_settings=CTX)
+@click.group(cls=FullHelpGroup, context_settings=CTX)
 def command() -> None:
     """Install or remove the git elite hooks.
 

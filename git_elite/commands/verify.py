@@ -66,7 +66,29 @@ def command(ctx: click.Context, target: str, rev: str, history: bool, as_json: b
             git.run(["clone", "-q", "--bare", "--", target, clone])
             git.run(["fetch", "-q", "--no-tags", "--", target, TIMESTAMP_SPEC], clone, check=False)
             return _verify(clone, rev, history, as_json, target, stale)
-    return _verify(target, rev, history, as_json, target, stale)
+    if not Path(target).exists():
+        from git_elite.errors import RegistryError
+
+        raise RegistryError(f"{target}: does not exist (give a registry path, bare "
+                            "repository or URL)")
+    code = _verify(target, rev, history, as_json, target, stale)
+    _uncommitted(target, rev)
+    return code
+
+
+def _uncommitted(path: str, rev: str) -> None:
+    """verify reads commits, not the work tree: say when the registry has changes that are
+    not committed (they are checked by the pre-commit hook when committed)."""
+    from git_elite import git
+
+    top = git.toplevel(path)
+    if top is None:
+        return
+    proc = git.run(["status", "--porcelain", "--untracked-files=normal"], top, check=False)
+    changed = [line for line in proc.stdout.decode(errors="replace").splitlines() if line]
+    if changed:
+        output.info(f"git-elite: note: {top} has {len(changed)} uncommitted change(s) "
+                    f"(`git status`); verify checked the commits at {rev}, not them")
 
 
 def _verify_url(url: str, target: str, rev: str, history: bool, as_json: bool,
