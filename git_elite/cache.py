@@ -4,6 +4,12 @@
 an unreachable registry a bounded number of times with backoff, and refuses a registry whose
 branch moved backwards since the tip this cache last saw (a rollback by a mirror).
 `publish` builds on the cache's tip; `discover`, `import` and `trust` read from it.
+
+Damage that only shows when an object is read (a garbage loose object, a corrupt pack) is
+caught where the cache is read: `Mender` turns git's or libgit2's report of it into one
+re-clone and a second try, or (offline, or still damaged) into one line naming the cache.
+A clone of a local path copies its objects (`--no-hardlinks`), so damage to the cache can
+never reach the registry it was cloned from, nor the other way round.
 """
 
 from __future__ import annotations
@@ -12,7 +18,9 @@ import os
 import random
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from git_elite import git
 from git_elite.errors import RegistryError
@@ -20,6 +28,12 @@ from git_elite.registries import Registry
 
 ATTEMPTS = 3
 SEEN = "refs/elite/seen/"
+T = TypeVar("T")
+DAMAGE_WORDS = ("corrupt", "bad object", "missing", "loose object", "inflate", "packfile",
+                "did not send all necessary objects", "bad tree", "invalid object",
+                "object file", "unknown object type", "zlib", "broken", "bad packed",
+                "pack", "bad config", "not a git repository", "failed to parse",
+                "failed to read", "invalid oid", "object not found")
 
 
 def usable(path: Path) -> bool:
@@ -42,8 +56,8 @@ def sync(registry: Registry, *, offline: bool = False, attempts: int = ATTEMPTS)
     path = registry.cache
     if offline:
         if not usable(path):
-            raise RegistryError(f"{registry.name}: no usable cached copy at {path} "
-                                "(run once without --offline)")
+            raise RegistryError(f"{registry.name}: no usable cached copy at {path} (missing "
+                                "or damaged; run once without --offline to clone it)")
         return path
     last = ""
     for attempt in range(attempts):
@@ -69,17 +83,95 @@ def _fetch(registry: Registry, path: Path) -> None:
                     "+refs/heads/*:refs/heads/*"], path, check=False)
     if proc.returncode != 0:
         detail = proc.stderr.decode(errors="replace").strip().splitlines()
-        if usable(path) and not _damaged(detail):
+        if usable(path) and not damaged_text(" ".join(detail)):
             raise RegistryError(detail[-1] if detail else f"git fetch exit {proc.returncode}")
         _reclone(registry, path)
         return
     _refuse_rewind(registry, path, before)
 
 
-def _damaged(lines: list[str]) -> bool:
-    text = " ".join(lines).lower()
-    return any(word in text for word in ("corrupt", "bad object", "missing", "loose object",
-                                         "did not send all necessary objects"))
+def damaged_text(text: str) -> bool:
+    lowered = text.lower()
+    return any(word in lowered for word in DAMAGE_WORDS)
+
+
+def damage(err: BaseException) -> str | None:
+    """git's or libgit2's one-line report that a repository is damaged, else None: any
+    pygit2.GitError, a `git` command's failure that names damage, a damaged object's
+    unreadable bytes (pygit2 raises OSError/ValueError for some)."""
+    if type(err).__module__.startswith(("pygit2", "_pygit2")):
+        return _first_line(err)
+    if (isinstance(err, RegistryError) and not isinstance(err, CacheDamaged)
+            and err.rule is None and damaged_text(err.message)):
+        return _first_line(err)
+    return None
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip().splitlines()
+    return text[0][:200] if text else type(err).__name__
+
+
+class CacheDamaged(RegistryError):
+    """A cache clone git or libgit2 cannot read: the whole registry is unreadable, not one
+    agent's files (readers must not turn this into a per-agent problem)."""
+
+
+def damaged_error(registry: Registry, detail: str, offline: bool) -> CacheDamaged:
+    todo = ("run the command again without --offline to clone it again" if offline else
+            f"the registry {registry.url} itself may be damaged: check it with "
+            f"`git elite verify {registry.url}`")
+    return CacheDamaged(f"{registry.name}: the cached copy at {registry.cache} is damaged "
+                         f"({detail}); {todo}")
+
+
+class Mender:
+    """Runs reads of one registry's cache clone; the first time git or libgit2 reports the
+    clone damaged, it clones the registry again (`rebuild`), calls `reopen` so the caller
+    drops the handles to the old one, and tries once more. Offline, or damaged again after
+    a fresh clone: one RegistryError naming the cache and what to do."""
+
+    def __init__(self, registry: Registry, *, offline: bool = False,
+                 reopen: Callable[[], None] = lambda: None,
+                 say: Callable[[str], None] | None = None):
+        self.registry, self.offline, self.reopen = registry, offline, reopen
+        self.say = say
+        self.mended = False
+
+    def __call__(self, work: Callable[[], T]) -> T:
+        try:
+            return work()
+        except Exception as err:  # noqa: BLE001 - classified, re-raised unless damage
+            detail = damage(err)
+            if detail is None:
+                raise
+            if self.offline or self.mended:
+                raise damaged_error(self.registry, detail, self.offline) from None
+        self._mend(detail)
+        try:
+            return work()
+        except Exception as err:  # noqa: BLE001
+            detail = damage(err)
+            if detail is None:
+                raise
+            raise damaged_error(self.registry, detail, False) from None
+
+    def _mend(self, detail: str) -> None:
+        from git_elite import output
+
+        (self.say or output.warn)(f"{self.registry.name}: the cached copy at "
+                                  f"{self.registry.cache} is damaged ({detail}); cloning "
+                                  "it again")
+        rebuild(self.registry)
+        self.mended = True
+        self.reopen()
+
+
+def rebuild(registry: Registry) -> Path:
+    """Replace the cache clone by a fresh clone (keeping the tips seen, for the rewind check,
+    when the damaged clone still names them)."""
+    _reclone(registry, registry.cache)
+    return registry.cache
 
 
 def _heads(path: Path) -> dict[str, str]:
@@ -107,20 +199,28 @@ def _refuse_rewind(registry: Registry, path: Path, seen: dict[str, str]) -> None
 
 def _reclone(registry: Registry, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    seen = _heads(path) if path.exists() else {}
+    seen = _heads(path) if path.is_dir() else {}
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
-    proc = git.run(["clone", "--bare", "--quiet", "--no-tags", registry.url, str(tmp)],
-                   check=False)
+    proc = git.run(["clone", "--bare", "--quiet", "--no-tags", "--no-hardlinks", registry.url,
+                    str(tmp)], check=False)
     if proc.returncode != 0:
         shutil.rmtree(tmp, ignore_errors=True)
         detail = proc.stderr.decode(errors="replace").strip().splitlines()
         raise RegistryError(detail[-1] if detail else f"git clone exit {proc.returncode}")
     for branch, oid in seen.items():
         git.run(["update-ref", f"{SEEN}{branch}", oid], tmp, check=False)
-    shutil.rmtree(path, ignore_errors=True)
+    _remove(path)
     os.replace(tmp, path)
     _refuse_rewind(registry, path, seen)
+
+
+def _remove(path: Path) -> None:
+    """Whatever is at `path`: a clone, or a file or symlink left where the clone should be."""
+    if path.is_symlink() or path.is_file():
+        path.unlink()
+    else:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def branch(registry: Registry, path: Path) -> str:

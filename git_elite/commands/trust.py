@@ -253,7 +253,12 @@ def _from_cache(cache: Path) -> list[tuple[str, bytes, str | None]]:
     out: list[tuple[str, bytes, str | None]] = []
     for row in listing.stdout.decode().splitlines():
         meta, path = row.split("\t", 1)
-        blob = git.run(["cat-file", "blob", meta.split()[2]], cwd=cache).stdout
+        read = git.run(["cat-file", "blob", meta.split()[2]], cwd=cache, check=False)
+        if read.returncode != 0:
+            output.warn(f"{cache}: cannot read {path} (a damaged cached copy: a command run "
+                        "online clones it again); its endorsements are not used")
+            return []
+        blob = read.stdout
         relative = path.removeprefix("endorsements/") if path.startswith("endorsements/") \
             else None
         if relative is not None or path.endswith("/rotation.json"):
