@@ -52,8 +52,12 @@ def usable(path: Path) -> bool:
 
 
 def sync(registry: Registry, *, offline: bool = False, attempts: int = ATTEMPTS) -> Path:
-    """The registry's cache clone, fetched now unless `offline`."""
+    """The registry's cache clone, fetched now unless `offline`. A registry on this machine
+    (a path or file:// URL) needs no network: offline, it is fetched all the same (once,
+    no retries), so `--offline` works without an earlier online run."""
     path = registry.cache
+    if offline and is_local(registry.url):
+        offline, attempts = False, 1
     if offline:
         if not usable(path):
             raise RegistryError(f"{registry.name}: no usable cached copy at {path} (missing "
@@ -75,6 +79,16 @@ def sync(registry: Registry, *, offline: bool = False, attempts: int = ATTEMPTS)
             time.sleep(min(2.0, 0.2 * 2**attempt) * (0.5 + random.random()))
     raise RegistryError(f"cannot reach registry {registry.name} ({registry.url}) after "
                         f"{attempts} attempts: {last}")
+
+
+def is_local(url: str) -> bool:
+    """A registry on this machine: a file:// URL or a path (`registries.normalise_url` makes
+    paths absolute; a relative one is taken as given)."""
+    if url.startswith("file://"):
+        return True
+    if "://" in url or (":" in url.split("/", 1)[0] and not url.startswith((".", "/"))):
+        return False  # another scheme, or scp-like host:path
+    return Path(url).expanduser().exists()
 
 
 def _fetch(registry: Registry, path: Path) -> None:

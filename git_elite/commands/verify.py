@@ -26,6 +26,9 @@ _URL = re.compile(r"^[a-z][a-z0-9+.-]*://|^[^/\s]+@[^/\s]+:")
 def command(target: str, rev: str, history: bool, as_json: bool) -> int:
     """Audit a registry (work tree, bare repository or URL) against every rule.
 
+    A path or file:// URL is read where it is (no network, no copy); another URL is cloned
+    into a temporary directory first.
+
     Without --history the tree at REV is checked as if every file were added to an empty
     registry; with it, every first-parent commit is checked against its parent. For a
     Radicle registry (a `rad clone` working copy, or a rad:// URL) whose storage is in
@@ -37,12 +40,15 @@ def command(target: str, rev: str, history: bool, as_json: bool) -> int:
       git elite verify
       git elite verify --history --json
       git elite verify https://example.org/chrysalis-elites.git --rev main
+      git elite verify file:///srv/git/chrysalis-elites.git --history
       git elite verify rad:z42hL2jL4XNk6K8oHQaSWfMgCL7ji
     """
     from git_elite import radicle
 
     if radicle.is_rad_url(target) and not Path(target).exists():
         target = str(radicle.parse_url(target))  # a bare `rad:z…` RID → rad://z…
+    if target.startswith("file://"):
+        target = local_path(target)  # on this machine: read it where it is, no clone
     if _URL.match(target) and not Path(target).exists():
         with tempfile.TemporaryDirectory(prefix="git-elite-verify-") as tmp:
             from git_elite import git
@@ -50,6 +56,18 @@ def command(target: str, rev: str, history: bool, as_json: bool) -> int:
             git.run(["clone", "-q", "--bare", target, str(Path(tmp) / "registry.git")])
             return _verify(str(Path(tmp) / "registry.git"), rev, history, as_json, target)
     return _verify(target, rev, history, as_json, target)
+
+
+def local_path(url: str) -> str:
+    """The path of a file:// URL (`file:///srv/x.git`, `file://localhost/srv/x.git`)."""
+    from urllib.parse import unquote, urlsplit
+
+    parts = urlsplit(url)
+    if parts.netloc not in ("", "localhost"):
+        from git_elite.errors import UsageError
+
+        raise UsageError(f"{url}: a file:// URL names a path on this machine (no host)")
+    return unquote(parts.path)
 
 
 def _verify(path: str, rev: str, history: bool, as_json: bool, origin: str) -> int:
