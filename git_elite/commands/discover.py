@@ -27,8 +27,9 @@ DEFAULT_TOP = 20
 @click.option("--min-tasks", type=click.IntRange(min=0), help="Minimum number of tasks.")
 @click.option("--trusted-only", is_flag=True, help="Only agents whose owner you trust.")
 @click.option("--json", "as_json", is_flag=True, help="Machine output (SPEC §10).")
-@click.option("--offline", is_flag=True, help="No network: read the cached copies (a registry on this "
-              "machine, a path or file:// URL, is read where it is).")
+@click.option("--offline", is_flag=True, help="No network: read the cached "
+              "copies (a registry on this machine, a path or file:// URL, is fetched from "
+              "where it is).")
 @click.option("--httpd", "httpd_url", metavar="URL", help="Read a Radicle registry through "
               "radicle-httpd at URL (with --rid), without cloning.")
 @click.option("--rid", help="Repository ID (rad:z…) for --httpd.")

@@ -19,8 +19,9 @@ CTX = {"help_option_names": ["-h", "--help"]}
               help="Registry name, path or URL (repeatable). Default: as for discover.")
 @click.option("--allow-untrusted", is_flag=True, help="Import even if you do not trust "
               "the owner.")
-@click.option("--offline", is_flag=True, help="No network: read the cached copies (a registry on this "
-              "machine, a path or file:// URL, is read where it is).")
+@click.option("--offline", is_flag=True, help="No network: read the cached "
+              "copies (a registry on this machine, a path or file:// URL, is fetched from "
+              "where it is).")
 @click.pass_context
 def command(ctx: click.Context, agent_id: str, names: tuple[str, ...], allow_untrusted: bool,
             offline: bool) -> int:
