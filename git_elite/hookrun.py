@@ -14,9 +14,11 @@ from git_elite.errors import Problem
 
 
 def reject(problems: list[Problem], summary: str) -> int:
-    for p in problems:
-        short = (p.commit or "")[:7] or "-------"
-        print(f"git-elite: REJECT {short} {p.line()}", file=sys.stderr)
+    """At most MAX_REJECT_LINES REJECT lines (then how many more), and the summary."""
+    from git_elite.errors import reject_lines
+
+    for line in reject_lines(problems):
+        print(line, file=sys.stderr)
     print(f"git-elite: {summary}", file=sys.stderr)
     return 1
 

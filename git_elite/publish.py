@@ -172,7 +172,9 @@ def endorsement_item(body: dict[str, Any]) -> Item:
 
 
 def reject_lines(problems: list[Problem]) -> list[str]:
-    return [f"git-elite: REJECT {(p.commit or '-------')[:7]} {p.line()}" for p in problems]
+    from git_elite import errors
+
+    return errors.reject_lines(problems)
 
 
 # edges: local disk and the repo we stand in ------------------------------------------------
