@@ -216,8 +216,11 @@ def _reclone(registry: Registry, path: Path) -> None:
     seen = _heads(path) if path.is_dir() else {}
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
-    proc = git.run(["clone", "--bare", "--quiet", "--no-tags", "--no-hardlinks", registry.url,
-                    str(tmp)], check=False)
+    from git_elite import progress
+
+    with progress.spinner(f"cloning {registry.name} from {registry.url}"):
+        proc = git.run(["clone", "--bare", "--quiet", "--no-tags", "--no-hardlinks",
+                        registry.url, str(tmp)], check=False)
     if proc.returncode != 0:
         shutil.rmtree(tmp, ignore_errors=True)
         detail = proc.stderr.decode(errors="replace").strip().splitlines()

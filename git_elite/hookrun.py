@@ -48,7 +48,7 @@ def staged(name: str) -> int:
     """pre-commit / pre-merge-commit: check what is being committed, stage INDEX.json."""
     import time
 
-    from git_elite import engine, git, indexing, layout, registry
+    from git_elite import engine, git, indexing, layout, progress, registry
 
     repo = git.open_env(".")
     head = None if repo.head_is_unborn else repo.head.peel(git._pygit2().Commit).tree
@@ -58,8 +58,10 @@ def staged(name: str) -> int:
     if parent.read(layout.IDENTITY) is None and new.read(layout.IDENTITY) is None:
         return 0  # not a registry
     changes = git.index_changes(repo, index, head)
-    problems = engine.check_change(parent, changes, new, check_index=False,
-                                   now=int(time.time()), max_skew=registry.max_clock_skew(None))
+    with progress.meter("files", f"{name}: checking", len(changes)):
+        problems = engine.check_change(parent, changes, new, check_index=False,
+                                       now=int(time.time()),
+                                       max_skew=registry.max_clock_skew(None))
     if problems:
         return reject(problems, f"{name}: commit refused: {len(problems)} problem(s)")
     expected = engine.expected_index(parent, changes, new)

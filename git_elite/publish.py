@@ -356,9 +356,10 @@ def _with_index(parent: Any, items: list[Item]) -> dict[str, bytes | None]:
 
 def _check(repo: Any, commit: str) -> list[Problem]:
     """The server hook's check, with this machine's clock (default elite.maxClockSkew)."""
-    from git_elite import registry
+    from git_elite import progress, registry
 
-    return registry.check_commit(repo, commit, now=int(time.time()))
+    with progress.meter("files", "publish: checking the commit"):
+        return registry.check_commit(repo, commit, now=int(time.time()))
 
 
 def announce(rid: str) -> str:

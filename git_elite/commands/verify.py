@@ -71,15 +71,17 @@ def local_path(url: str) -> str:
 
 
 def _verify(path: str, rev: str, history: bool, as_json: bool, origin: str) -> int:
-    from git_elite import git, registry
+    from git_elite import git, progress, registry
 
     repo = git.open_repo(path)
     cwd = repo.path
     if history:
-        problems, count = registry.audit_history(repo, cwd, rev)
+        with progress.meter("commits", f"verify: commits up to {rev}"):
+            problems, count = registry.audit_history(repo, cwd, rev)
         what = f"{count} commit(s)"
     else:
-        problems = registry.audit(repo, rev)
+        with progress.meter("files", f"verify: files of the tree at {rev}"):
+            problems = registry.audit(repo, rev)
         what = f"tree at {rev}"
     check = _radicle(repo, path, origin, rev)
     result: dict[str, Any] = {}
