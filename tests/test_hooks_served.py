@@ -314,3 +314,19 @@ def test_push_over_smart_http_through_lighttpd(served: tuple[Path, Path], user: 
         server.terminate()
         server.wait(timeout=10)
         shutil.rmtree(logs, ignore_errors=True)
+
+
+def test_a_shim_in_the_old_style_gets_the_runner() -> None:
+    """A hook shim written as `exec git-elite hook …` (the first release's way) is installed
+    with the runner too: its call goes through the installing Python."""
+    from git_elite.commands.hooks import compose
+
+    old = ("#!/bin/sh\n# git-elite-hook: installed by `git elite hooks install --server`\n"
+           "here=$(dirname \"$0\")\ninput=$(cat)\n"
+           "printf '%s\\n' \"$input\" | exec git-elite hook post-receive \"$@\"\n")
+    text = compose(old)
+    assert "exec git-elite hook" not in text
+    assert "printf '%s\\n' \"$input\" | elite hook post-receive \"$@\"\n" in text
+    assert text.index("INSTALL_PYTHON=") < text.index("here=$(dirname")
+    proc = subprocess.run(["sh", "-n"], input=text, text=True, capture_output=True, check=False)
+    assert proc.returncode == 0, proc.stderr

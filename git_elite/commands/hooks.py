@@ -41,14 +41,18 @@ def _shim(name: str) -> bytes:
     """hooks/<name> with the runner (hooks/_runner.sh, INSTALL_PYTHON filled in) in place of
     its `# @git-elite-runner@` line. A shim written the first release's way (`exec git-elite
     hook …`) is given the runner too."""
-    shims = resources.files("git_elite.shims")
-    text = (shims / name).read_text()
-    runner = (shims / "_runner.sh").read_text().replace(
+    return compose((resources.files("git_elite.shims") / name).read_text()).encode()
+
+
+def compose(text: str) -> str:
+    """A shim's text with the runner in place of its RUNNER line (or, for a shim in the old
+    `exec git-elite …` style, before its `here=` line, its calls going through the runner)."""
+    runner = (resources.files("git_elite.shims") / "_runner.sh").read_text().replace(
         "@INSTALL_PYTHON@", shlex.quote(interpreter()))
     if RUNNER not in text and "exec git-elite " in text:
         head, _, body = text.partition("\nhere=")
         text = f"{head}\n{RUNNER}here={body}".replace("exec git-elite ", "elite ")
-    return text.replace(RUNNER, runner).encode()
+    return text.replace(RUNNER, runner)
 
 
 def merge_driver() -> str:
