@@ -74,14 +74,14 @@ def new_agent_files(n: int) -> dict[str, bytes]:
 
 
 def one_manifest_commit(repo_path: Path, n: int) -> str:
-    """A commit on top of main adding one agent with its rebuilt INDEX.json (no ref moved)."""
+    """A commit on top of main adding one agent with its rebuilt index files (the head and
+    the shard it touches; no ref moved)."""
     repo = git.open_repo(repo_path)
     parent = git.state_at(repo, "refs/heads/main")
     files = new_agent_files(n)
     changes = [Change(p, None, d) for p, d in sorted(files.items())]
     index = registry.rebuild_index(parent, changes, Overlay(parent, changes))
-    return git.build_commit(repo, "refs/heads/main", {**files, layout.INDEX: index},
-                            "publish one agent")
+    return git.build_commit(repo, "refs/heads/main", {**files, **index}, "publish one agent")
 
 
 def rev(repo: Path, name: str = "refs/heads/main") -> str:
@@ -108,12 +108,12 @@ def hook_alone(server: Path, old: str, new: str) -> Callable[[], object]:
 
 
 def index_rebuild(src: Path, n: int) -> Callable[[], object]:
-    """In-process: INDEX.json bytes after adding one agent to the registry at `src`."""
+    """In-process: the index files (head + one shard) after adding one agent at `src`."""
     repo = git.open_env(src)
     files = new_agent_files(n)
     changes = [Change(p, None, d) for p, d in sorted(files.items())]
 
-    def rebuild() -> bytes:
+    def rebuild() -> dict[str, bytes | None]:
         parent = git.state_at(repo, "refs/heads/main")
         return registry.rebuild_index(parent, changes, Overlay(parent, changes))
     return rebuild

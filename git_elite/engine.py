@@ -7,7 +7,6 @@ the rules need (the parent's IDENTITY.json and INDEX.json, a rotation file by pa
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -44,6 +43,8 @@ class Context:
     # index rebuild then neither re-parses nor re-validates them, nor keeps their bodies
     entries: dict[str, dict[str, Any]] = field(default_factory=dict)
     _limits: dict[str, float] | None = None
+    fmt: int = layout.FORMAT  # the layout the commit makes (SPEC §4)
+    parent_fmt: int | None = None  # the parent's (None: no registry before)
 
     def add(self, rule: str, path: str, message: str) -> None:
         self.problems.append(Problem(rule, path, message))
@@ -61,13 +62,20 @@ class Context:
 
     @property
     def parent_identity(self) -> dict[str, Any] | None:
-        doc = self.quiet(self.parent, layout.IDENTITY, documents.REGISTRY_IDENTITY)
-        return doc.body if doc else None
+        """The parent's IDENTITY.json when it is one in shape (None: absent or malformed)."""
+        return self._identity(self.parent)
 
     @property
     def new_identity(self) -> dict[str, Any] | None:
-        doc = self.quiet(self.new, layout.IDENTITY, documents.REGISTRY_IDENTITY)
-        return doc.body if doc else None
+        return self._identity(self.new)
+
+    def _identity(self, which: State) -> dict[str, Any] | None:
+        key = (id(which), "shape:" + layout.IDENTITY)
+        if key not in self._docs:
+            doc = self.quiet(which, layout.IDENTITY, documents.REGISTRY_IDENTITY)
+            self._docs[key] = doc if doc and not documents.check_shape(doc) else None
+        found = self._docs[key]
+        return found.body if found else None
 
     @property
     def policy(self) -> dict[str, Any]:
@@ -98,10 +106,24 @@ class Context:
             self.add("rollback", change.path, f"created_at {doc.created_at} is more than the "
                      "allowed clock skew ahead of now (a fast-forward attack would block "
                      "every later version)")
-        if kind == documents.MANIFEST and change.path.endswith("/manifest.json"):
-            self.entries[change.path.split("/")[1]] = indexing.entry(doc.raw, doc.body,
-                                                                     self.limits)
+        agent_id = layout.agent_id_in(change.path)
+        if kind == documents.MANIFEST and agent_id and change.path.endswith("/manifest.json"):
+            self.entries[agent_id] = self.entry(doc.raw, doc.body, agent_id)
         return doc
+
+    def entry(self, raw: bytes, body: dict[str, Any], agent_id: str) -> dict[str, Any]:
+        """The index entry of a manifest in this commit's format (format 2: with the count
+        of the agent's live attestations in the new state)."""
+        if self.fmt >= 2:
+            from git_elite import rules_attest, shards
+
+            count = rules_attest.live_count(self.new.read, self.new.names,
+                                            layout.agent_dir(agent_id, self.fmt))
+            return shards.entry(raw, body, self.limits, count)
+        return indexing.entry(raw, body, self.limits)
+
+    def agent_path(self, agent_id: str, name: str) -> str:
+        return layout.agent_path(agent_id, name, self.fmt)
 
     @property
     def limits(self) -> dict[str, float]:
@@ -163,23 +185,68 @@ class Context:
 
 def check_change(parent: State, changes: Iterable[Change], new: State, *,
                  check_index: bool = True, now: int | None = None,
-                 max_skew: int = MAX_CLOCK_SKEW) -> list[Problem]:
+                 max_skew: int = MAX_CLOCK_SKEW, legacy: bool = False) -> list[Problem]:
     """Every problem of one commit (its diff against its parent), all of them, in path order.
     With `now` (the verifier's clock), a document whose created_at is more than `max_skew`
-    seconds ahead of it is refused (`rollback`: the fast-forward attack)."""
-    from git_elite import rules
+    seconds ahead of it is refused (`rollback`: the fast-forward attack). A change to a
+    format-1 registry other than its migration (`migration.check`) is refused unless
+    `legacy` (audits of old history, `verify`)."""
+    from git_elite import indexcheck
+
+    ctx = check_context(parent, changes, new, now=now, max_skew=max_skew, legacy=legacy)
+    if check_index:
+        indexcheck.check(ctx)
+    return ctx.problems
+
+
+def check_context(parent: State, changes: Iterable[Change], new: State, *,
+                  now: int | None = None, max_skew: int = MAX_CLOCK_SKEW,
+                  legacy: bool = False) -> Context:
+    """`check_change` without the index rule; the Context keeps the index entries of the
+    manifests it checked (`audit` builds the index from them, shard by shard)."""
+    from git_elite import migration, rules
 
     ctx = Context(parent, new, {c.path: c for c in changes})
     ctx.latest = None if now is None else now + max_skew
+    _formats(ctx)
+    if ctx.parent_fmt == 1 and ctx.fmt >= 2:
+        migration.check(ctx)
+    else:
+        if ctx.fmt == 1 and not legacy and ctx.changes:
+            ctx.add("layout", layout.IDENTITY, "this registry is in format 1, which accepts no "
+                    "change but its migration: run `git elite migrate` (SPEC §4)")
+        _check_paths(ctx, rules)
+    if ctx.new_identity is None and not any(p.path == layout.IDENTITY for p in ctx.problems):
+        ctx.add("identity", layout.IDENTITY, "the registry has no valid IDENTITY.json")
+    return ctx
+
+
+def _formats(ctx: Context) -> None:
+    """The parent's layout (None: no registry yet) and the one the commit makes."""
+    # the format an IDENTITY.json declares, even when it is otherwise malformed (that is a
+    # problem of its own; the layout stays what it says)
+    if ctx.parent.read(layout.IDENTITY) is not None:
+        doc = ctx.quiet(ctx.parent, layout.IDENTITY, documents.REGISTRY_IDENTITY)
+        ctx.parent_fmt = layout.format_of(doc.body if doc else None)
+    new = ctx.quiet(ctx.new, layout.IDENTITY, documents.REGISTRY_IDENTITY)
+    ctx.fmt = layout.format_of(new.body) if new is not None else \
+        (ctx.parent_fmt or layout.FORMAT)
+    if ctx.parent_fmt == 2 and ctx.fmt == 1:
+        ctx.add("identity", layout.IDENTITY, "format 2 cannot go back to format 1 (keep "
+                "\"format\": 2 in IDENTITY.json)")
+        ctx.fmt = 2
+
+
+def _check_paths(ctx: Context, rules: Any) -> None:
     agents: dict[str, dict[str, Change]] = {}
     for path, change in sorted(ctx.changes.items()):
         progress.step("files")
         if change.new is not None:
             _secrets(ctx, change)
-        slot = layout.classify(path)
+        slot = layout.classify(path, ctx.fmt)
         if slot is None:
             if change.new is not None:
-                ctx.add("layout", path, layout.why_not(path))
+                ctx.add("layout", path, layout.why_not(path, ctx.fmt))
             continue
         if slot.kind == "agent":
             agents.setdefault(slot.agent_id, {})[slot.name] = change
@@ -188,11 +255,6 @@ def check_change(parent: State, changes: Iterable[Change], new: State, *,
     if agents:
         _ = ctx.limits  # parse IDENTITY.json once, before the agents are shared out
         fanout.check_agents(ctx, sorted(agents.items()), rules.check_agent)
-    if ctx.new_identity is None and not any(p.path == layout.IDENTITY for p in ctx.problems):
-        ctx.add("identity", layout.IDENTITY, "the registry has no valid IDENTITY.json")
-    if check_index:
-        _check_index(ctx)
-    return ctx.problems
 
 
 def _secrets(ctx: Context, change: Change) -> None:
@@ -207,102 +269,47 @@ def _secrets(ctx: Context, change: Change) -> None:
 
 
 def expected_index(parent: State, changes: Iterable[Change], new: State) -> dict[str, Any]:
-    """INDEX.json of `new`: the parent's index plus the changed agents (O(changed))."""
+    """INDEX.json of `new` as a value (the head in format 2): see `expected_files`."""
+    from git_elite import indexcheck
+
     ctx = Context(parent, new, {c.path: c for c in changes})
-    return _expected(ctx)
+    _formats(ctx)
+    value: dict[str, Any] = indexcheck.expected(ctx).values[layout.INDEX]
+    return value
 
 
-def full_index(state: State) -> dict[str, Any]:
-    """INDEX.json of `state` from scratch (reads every manifest: for `index` and audits)."""
+def rebuild(parent: State, changes: Iterable[Change], new: State) -> Any:
+    """The index files of `new` (indexcheck.Rebuilt: bytes, values and rankings data)."""
+    from git_elite import indexcheck
+
+    ctx = Context(parent, new, {c.path: c for c in changes})
+    _formats(ctx)
+    return indexcheck.expected(ctx)
+
+
+def expected_files(parent: State, changes: Iterable[Change], new: State
+                   ) -> dict[str, bytes | None]:
+    """The index files `new` must carry where they differ from the parent's or may: INDEX.json
+    and (format 2) each touched shard, as bytes (None: the shard must not exist)."""
+    from git_elite import indexcheck
+
+    ctx = Context(parent, new, {c.path: c for c in changes})
+    _formats(ctx)
+    return indexcheck.expected(ctx).files
+
+
+def full_index(state: State) -> dict[str, bytes | None]:
+    """Every index file of `state` from scratch (reads every manifest: `index`, audits)."""
+    from git_elite import indexcheck
+
     ctx = Context(state, state, {})
-    return indexing.build(ctx.new_identity or {}, _live(ctx, ctx.new.agent_ids()))
+    _formats(ctx)
+    ctx.parent_fmt = None
+    return indexcheck.full(ctx).files
 
 
-def _expected(ctx: Context) -> dict[str, Any]:
-    identity = ctx.new_identity or {}
-    base = _parent_index(ctx)
-    if base is None or indexing.thresholds(ctx.parent_identity) != indexing.thresholds(identity):
-        return indexing.update_entries({}, identity, {a: _entry(ctx, a)
-                                                      for a in ctx.new.agent_ids()})
-    touched = {p.split("/")[1] for p in ctx.changes if p.startswith("agents/")
-               and layout.classify(p) is not None}
-    return indexing.update_entries(base, identity, {a: _entry(ctx, a) for a in touched})
-
-
-def _entry(ctx: Context, agent_id: str) -> dict[str, Any] | None:
-    """The INDEX.json entry of one agent of the new state (None: not live)."""
-    if ctx.new.read(layout.agent_path(agent_id, "tombstone.json")) is not None:
-        return None
-    if agent_id in ctx.entries:
-        return ctx.entries[agent_id]
-    for _, raw, body in _live(ctx, (agent_id,)):
-        return indexing.entry(raw, body, ctx.limits)
-    return None
-
-
-def _parent_index(ctx: Context) -> dict[str, Any] | None:
-    if ctx.parent.read(layout.IDENTITY) is None:
-        return {}
-    cached = getattr(ctx.parent, "index_value", None)  # a git state: parsed once per blob
-    if cached is not None:
-        value = cached()
-    else:
-        raw = ctx.parent.read(layout.INDEX)
-        try:
-            value = json.loads(raw) if raw is not None else None
-        except ValueError:
-            return None
-    return value if isinstance(value, dict) and isinstance(value.get("agents"), dict) else None
-
-
-def _live(ctx: Context, agent_ids: Iterable[str]
-          ) -> Iterable[tuple[str, bytes, dict[str, Any]]]:
-    for agent_id in agent_ids:
-        if ctx.new.read(layout.agent_path(agent_id, "tombstone.json")) is not None:
-            continue
-        path = layout.agent_path(agent_id, "manifest.json")
-        doc = ctx.quiet(ctx.new, path, documents.MANIFEST)
-        if doc is not None and not documents.check_shape(doc):
-            yield agent_id, doc.raw, doc.body
-
-
-def _check_index(ctx: Context) -> None:
-    raw = ctx.new.read(layout.INDEX)
-    if raw is None:
-        ctx.add("index", layout.INDEX, "INDEX.json is missing; run `git elite index`")
-        return
-    try:
-        found = strict_index(raw)
-    except EliteError as err:
-        ctx.add("index", layout.INDEX, f"INDEX.json is not strict JSON ({err.message}); run "
-                "`git elite index`")
-        return
-    want = _expected(ctx)
-    if found != want:
-        ctx.add("index", layout.INDEX, f"INDEX.json is not the rebuild ({_diff(found, want)}); "
-                "run `git elite index`")
-        return
-    remember = getattr(ctx.new, "remember_index", None)  # a git state: the next check on
-    if remember is not None:  # top of this one starts from this value instead of parsing
-        remember(found)
-
-
-def strict_index(raw: bytes) -> Any:
-    """INDEX.json parsed strictly (jsonstrict.load_large)."""
+def strict_index(raw: bytes, name: str = layout.INDEX) -> Any:
+    """An index file parsed strictly (jsonstrict.load_large)."""
     from git_elite import jsonstrict
 
-    return jsonstrict.load_large(raw, name=layout.INDEX, max_bytes=max(len(raw), 1))
-
-
-def _diff(found: Any, want: dict[str, Any]) -> str:
-    if not isinstance(found, dict):
-        return "not an object"
-    have, need = found.get("agents"), want["agents"]
-    if not isinstance(have, dict):
-        return "no agents object"
-    missing, extra = set(need) - set(have), set(have) - set(need)
-    stale = [a for a in set(need) & set(have) if need[a] != have[a]]
-    if missing or extra or stale:
-        return f"{len(missing)} agent(s) missing, {len(extra)} extra, {len(stale)} stale"
-    keys = sorted(k for k in set(found) | set(want) if found.get(k) != want.get(k))
-    return "differs in " + ", ".join(keys)
+    return jsonstrict.load_large(raw, name=name, max_bytes=max(len(raw), 1))

@@ -99,14 +99,31 @@ class TreeState:
         data: bytes = obj.data
         return data
 
-    def agent_ids(self) -> list[str]:
+    def names(self, directory: str) -> list[str]:
+        """The entries of a directory of the tree ("" = the root; none when not a tree)."""
         if self.tree is None:
             return []
         try:
-            agents = self.tree["agents"]
+            found = self.tree[directory] if directory else self.tree
         except KeyError:
             return []
-        return [entry.name for entry in agents if entry.type_str == "tree"]
+        return [entry.name for entry in found] if found.type_str == "tree" else []
+
+    def agent_ids(self) -> Any:
+        from git_elite.state import agent_ids_of
+
+        return agent_ids_of(self)
+
+    def derived_load(self) -> Any:
+        """What this state's INDEX.json derives to (shards.Ranks data) from the cache, keyed
+        by the INDEX.json blob id; None when not cached."""
+        oid = self._oid(INDEX_PATH)
+        return None if oid is None else index_cache_load(self.repo, oid, "ranks")
+
+    def derived_save(self, value: Any) -> None:
+        oid = self._oid(INDEX_PATH)
+        if oid is not None:
+            index_cache_save(self.repo, oid, value, "ranks")
 
     def index_value(self) -> Any:
         """INDEX.json parsed (plain `json.loads`; None when absent or not JSON), through the
@@ -142,9 +159,22 @@ class TreeState:
 
     def files(self) -> dict[str, bytes]:
         """Every blob of the tree (a full audit reads everything)."""
+        return self.subtree("")
+
+    def subtree(self, directory: str) -> dict[str, bytes]:
+        """Every blob under `directory` ("" = the whole tree), by path."""
         out: dict[str, bytes] = {}
-        if self.tree is not None:
+        if self.tree is None:
+            return out
+        if not directory:
             _walk(self.tree, "", out)
+            return out
+        try:
+            found = self.tree[directory]
+        except KeyError:
+            return out
+        if found.type_str == "tree":
+            _walk(found, directory + "/", out)
         return out
 
 
@@ -156,15 +186,17 @@ INDEX_PATH = "INDEX.json"
 INDEX_CACHE_KEEP = 4
 
 
-def _index_cache_file(repo: Any, oid: str) -> Path:
-    return Path(repo.path) / "elite-cache" / f"index-{oid}"
+def _index_cache_file(repo: Any, oid: str, kind: str = "index") -> Path:
+    return Path(repo.path) / "elite-cache" / f"{kind}-{oid}"
 
 
-def index_cache_load(repo: Any, oid: str) -> dict[str, Any] | None:
+def index_cache_load(repo: Any, oid: str, kind: str = "index") -> dict[str, Any] | None:
+    """The value cached for INDEX.json blob `oid`: `index` = what a format-1 INDEX.json
+    parses to, `ranks` = the rankings data a format-2 head derives from (shards.Ranks)."""
     import marshal
 
     try:
-        data = _index_cache_file(repo, oid).read_bytes()
+        data = _index_cache_file(repo, oid, kind).read_bytes()
         if not data.startswith(oid.encode() + b"\n"):
             return None
         value = marshal.loads(data[len(oid) + 1:])
@@ -173,7 +205,7 @@ def index_cache_load(repo: Any, oid: str) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-def index_cache_save(repo: Any, oid: str, value: Any) -> None:
+def index_cache_save(repo: Any, oid: str, value: Any, kind: str = "index") -> None:
     """Best effort (a read-only repository simply gets no cache); keeps the newest few."""
     import marshal
 
@@ -181,11 +213,11 @@ def index_cache_save(repo: Any, oid: str, value: Any) -> None:
 
     if not isinstance(value, dict):
         return
-    target = _index_cache_file(repo, oid)
+    target = _index_cache_file(repo, oid, kind)
     try:
         target.parent.mkdir(exist_ok=True)
         store.atomic_write(target, oid.encode() + b"\n" + marshal.dumps(value))
-        older = sorted(target.parent.glob("index-*"), key=lambda p: p.stat().st_mtime)
+        older = sorted(target.parent.glob(f"{kind}-*"), key=lambda p: p.stat().st_mtime)
         for stale in older[:-INDEX_CACHE_KEEP]:
             stale.unlink(missing_ok=True)
     except (OSError, ValueError, EliteError):
@@ -226,13 +258,29 @@ class IndexState:
             return False
         return str(entry.id) == blob_id(data)
 
+    def names(self, directory: str) -> list[str]:
+        from git_elite.state import names_in
+
+        prefix = directory.rstrip("/") + "/"
+        return names_in((e.path for e in self.index if e.path.startswith(prefix)), directory)
+
+    def subtree(self, directory: str) -> dict[str, bytes]:
+        prefix = directory + "/" if directory else ""
+        return {e.path: self.repo[e.id].data for e in self.index if e.path.startswith(prefix)}
+
     def agent_ids(self) -> list[str]:
         seen: dict[str, None] = {}
         for entry in self.index:
-            parts = entry.path.split("/")
-            if len(parts) == 3 and parts[0] == "agents":
-                seen[parts[1]] = None
+            agent_id = _agent_id_in(entry.path)
+            if agent_id is not None:
+                seen[agent_id] = None
         return list(seen)
+
+
+def _agent_id_in(path: str) -> str | None:
+    from git_elite.layout import agent_id_in
+
+    return agent_id_in(path)
 
 
 def blob_id(data: bytes) -> str:
@@ -351,6 +399,36 @@ def stage_blob(cwd: str | Path | None, path: str, data: bytes,
     (GIT_INDEX_FILE when git set one for a hook)."""
     oid = run(["hash-object", "-w", "--stdin"], cwd, input=data, env=env).stdout.decode().strip()
     run(["update-index", "--add", "--cacheinfo", f"100644,{oid},{path}"], cwd, env=env)
+
+
+def stage_files(repo: Any, files: Mapping[str, bytes | None]) -> None:
+    """Write each file as a blob and stage it (None: remove it from the index), in one
+    `git update-index --index-info` on the index git is using (GIT_INDEX_FILE for a hook)."""
+    lines = []
+    for path, data in sorted(files.items()):
+        if data is None:
+            lines.append(f"0 {ZERO}\t{path}\n")
+        else:
+            lines.append(f"100644 {repo.create_blob(data)}\t{path}\n")
+    run(["update-index", "--index-info"], repo.workdir, input="".join(lines).encode())
+
+
+def index_files_changed(repo: Any) -> dict[str, bytes | None]:
+    """The index files (INDEX.json, index/*) HEAD's commit changed against its first
+    parent: path -> bytes at HEAD (None: removed)."""
+    commit = repo.head.peel(_pygit2().Commit)
+    tree = commit.tree
+    base = commit.parents[0].tree if commit.parents else None
+    paths: set[str] = set()
+    if base is None:
+        paths = {INDEX_PATH} | {f"index/{n}" for n in TreeState(repo, tree).names("index")}
+    else:
+        for delta in repo.diff(base, tree).deltas:
+            for path in (delta.old_file.path, delta.new_file.path):
+                if path == INDEX_PATH or path.startswith("index/"):
+                    paths.add(path)
+    state = TreeState(repo, tree)
+    return {path: state.read(path) for path in sorted(paths)}
 
 
 def build_commit(repo: Any, parent: str | None, files: Mapping[str, bytes | None],

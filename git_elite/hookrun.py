@@ -45,10 +45,11 @@ def pre_receive() -> int:
 
 
 def staged(name: str) -> int:
-    """pre-commit / pre-merge-commit: check what is being committed, stage INDEX.json."""
+    """pre-commit / pre-merge-commit: check what is being committed, stage the index files
+    (INDEX.json and the touched shards)."""
     import time
 
-    from git_elite import engine, git, indexing, layout, progress, registry
+    from git_elite import engine, git, layout, progress, registry
 
     repo = git.open_env(".")
     head = None if repo.head_is_unborn else repo.head.peel(git._pygit2().Commit).tree
@@ -64,30 +65,43 @@ def staged(name: str) -> int:
                                        max_skew=registry.max_clock_skew(None))
     if problems:
         return reject(problems, f"{name}: commit refused: {len(problems)} problem(s)")
-    expected = engine.expected_index(parent, changes, new)
-    data = indexing.dumps(expected)
-    if not new.same(layout.INDEX, data):
-        git.stage_blob(None, layout.INDEX, data)
-    git.index_cache_save(repo, git.blob_id(data), expected)  # the next commit's parent index
+    rebuilt = engine.rebuild(parent, changes, new)
+    stage = {p: d for p, d in rebuilt.files.items()
+             if (d is None and new.read(p) is not None) or (d is not None and not new.same(p, d))}
+    if stage:
+        git.stage_files(repo, stage)
+    head_bytes = rebuilt.files.get(layout.INDEX)
+    if rebuilt.ranks is not None and head_bytes is not None:  # the next commit's parent
+        git.index_cache_save(repo, git.blob_id(head_bytes), rebuilt.ranks.dump(), "ranks")
+    elif head_bytes is not None:
+        git.index_cache_save(repo, git.blob_id(head_bytes), rebuilt.values[layout.INDEX])
     return 0
 
 
 def post_commit() -> int:
-    """Bring the real index and the work tree's INDEX.json up to HEAD's."""
-    from git_elite import git, layout, store
+    """Bring the real index and the work tree's index files up to HEAD's (those the commit
+    changed: INDEX.json and the shards it rewrote)."""
+    from git_elite import git, store
 
     os.environ.pop("GIT_INDEX_FILE", None)
     repo = git.open_env(".")
     if repo.head_is_unborn or repo.workdir is None:
         return 0
-    data = git.TreeState(repo, repo.head.peel(git._pygit2().Commit).tree).read(layout.INDEX)
-    if data is None:
-        return 0
-    path = Path(repo.workdir) / layout.INDEX
-    if not path.exists() or path.read_bytes() != data:
-        store.atomic_write(path, data)
-    if not git.IndexState(repo, repo.index).same(layout.INDEX, data):
-        git.stage_blob(repo.workdir, layout.INDEX, data)
+    files = git.index_files_changed(repo)
+    stage: dict[str, bytes | None] = {}
+    real = git.IndexState(repo, repo.index)
+    for rel, data in files.items():
+        path = Path(repo.workdir) / rel
+        if data is None:
+            path.unlink(missing_ok=True)
+        elif not path.exists() or path.read_bytes() != data:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            store.atomic_write(path, data)
+        if (data is None and real.read(rel) is not None) or \
+                (data is not None and not real.same(rel, data)):
+            stage[rel] = data
+    if stage:
+        git.stage_files(repo, stage)
     return 0
 
 

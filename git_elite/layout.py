@@ -1,12 +1,22 @@
-"""Registry layout (SPEC §4): which paths may exist and what each one holds. Pure."""
+"""Registry layout (SPEC §4): which paths may exist and what each one holds. Pure.
+
+Format 2 (what `init` creates) shards agents by the first two hex digits of their id:
+`agents/<ab>/<agent_id>/<file>`, with one index shard `index/<ab>.json` per `<ab>`. Format 1
+(the first release: no `format` field in IDENTITY.json) is flat: `agents/<agent_id>/<file>`
+and one INDEX.json. Functions that name or classify paths take the format (default 2).
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
+FORMAT = 2  # the format `init` and `migrate` write
 IDENTITY = "IDENTITY.json"
 INDEX = "INDEX.json"
+GITATTRIBUTES_PATH = ".gitattributes"
 # not checked beyond size and secrets: SPEC §4's free files, plus the two files a registry
 # needs to use the pre-commit framework (.pre-commit-hooks.yaml) and to ignore local clutter
 FREE = frozenset({"README.md", "LICENSE", ".gitattributes", ".gitignore",
@@ -14,14 +24,21 @@ FREE = frozenset({"README.md", "LICENSE", ".gitattributes", ".gitignore",
 FREE_LIMIT = 1024 * 1024
 AGENT_FILES = frozenset({"manifest.json", "profile.json", "prompt.md", "demos.json",
                          "tombstone.json"})
-GITATTRIBUTES = "*.json -text\nINDEX.json merge=elite-index\n"
+ATTESTATIONS = "attestations"  # format 2: agents/<ab>/<agent_id>/attestations/<nid>.json
+# the lines .gitattributes must hold, by format (SPEC §4)
+REQUIRED_ATTRIBUTES = {1: ("*.json -text", "INDEX.json merge=elite-index"),
+                       2: ("*.json -text", "INDEX.json merge=elite-index",
+                           "index/*.json merge=elite-index")}
+GITATTRIBUTES = "".join(line + "\n" for line in REQUIRED_ATTRIBUTES[FORMAT])
 _AGENT_ID = re.compile(r"[0-9a-f]{64}")
+_SHARD = re.compile(r"[0-9a-f]{2}")
 _NID = re.compile(r"z[1-9A-HJ-NP-Za-km-z]{40,60}")
 
 
 @dataclass(frozen=True)
 class Slot:
-    """What a path is: kind is identity|index|free|agent|endorsement|rotation."""
+    """What a path is: kind is identity|index|shard|free|agent|attestation|endorsement|rotation
+    (`name` is the file name of an agent file, the `<ab>` of a shard)."""
 
     kind: str
     path: str
@@ -35,8 +52,18 @@ def is_agent_id(text: str) -> bool:
     return bool(_AGENT_ID.fullmatch(text))
 
 
-def classify(path: str) -> Slot | None:
-    """The slot of `path`, or None when the layout has no place for it."""
+def format_of(identity: Mapping[str, Any] | None) -> int:
+    """The layout an IDENTITY.json body declares: its `format` (absent = 1). With no
+    identity at all, the format a new registry gets."""
+    if not isinstance(identity, Mapping):
+        return FORMAT
+    value = identity.get("format", 1)
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value in (1, 2)
+    return int(value) if ok else 1
+
+
+def classify(path: str, fmt: int = FORMAT) -> Slot | None:
+    """The slot of `path` in a registry of format `fmt`, or None when it has no place."""
     if path == IDENTITY:
         return Slot("identity", path)
     if path == INDEX:
@@ -44,7 +71,18 @@ def classify(path: str) -> Slot | None:
     if path in FREE:
         return Slot("free", path)
     parts = path.split("/")
-    if len(parts) == 3 and parts[0] == "agents" and _AGENT_ID.fullmatch(parts[1]) \
+    if fmt >= 2:
+        if len(parts) == 4 and parts[0] == "agents" and _AGENT_ID.fullmatch(parts[2]) \
+                and parts[1] == parts[2][:2] and parts[3] in AGENT_FILES:
+            return Slot("agent", path, agent_id=parts[2], name=parts[3])
+        if len(parts) == 2 and parts[0] == "index" and parts[1].endswith(".json") \
+                and _SHARD.fullmatch(parts[1][:-5]):
+            return Slot("shard", path, name=parts[1][:-5])
+        if len(parts) == 5 and parts[0] == "agents" and _AGENT_ID.fullmatch(parts[2]) \
+                and parts[1] == parts[2][:2] and parts[3] == ATTESTATIONS \
+                and parts[4].endswith(".json") and _NID.fullmatch(parts[4][:-5]):
+            return Slot("attestation", path, agent_id=parts[2], from_nid=parts[4][:-5])
+    elif len(parts) == 3 and parts[0] == "agents" and _AGENT_ID.fullmatch(parts[1]) \
             and parts[2] in AGENT_FILES:
         return Slot("agent", path, agent_id=parts[1], name=parts[2])
     if len(parts) == 3 and parts[0] == "endorsements" and _NID.fullmatch(parts[1]) \
@@ -56,22 +94,57 @@ def classify(path: str) -> Slot | None:
     return None
 
 
-def why_not(path: str) -> str:
+def why_not(path: str, fmt: int = FORMAT) -> str:
     """A one-line reason why `path` has no place in the layout."""
     top = path.split("/", 1)[0]
+    files = "{" + ",".join(sorted(AGENT_FILES)) + "}"
     if top == "agents":
-        return ("agents/ holds only agents/<64 lowercase hex agent_id>/{"
-                + ",".join(sorted(AGENT_FILES)) + "}")
+        if fmt >= 2:
+            return ("agents/ holds only agents/<ab>/<64 lowercase hex agent_id>/" + files
+                    + " and .../attestations/<attester-nid>.json (<ab>: the agent_id's first "
+                    "two hex digits)")
+        return f"agents/ holds only agents/<64 lowercase hex agent_id>/{files} (format 1)"
+    if top == "index":
+        return ("index/ holds only index/<ab>.json (format 2)" if fmt >= 2 else
+                "a format-1 registry has no index/ (run `git elite migrate`)")
     if top == "endorsements":
         return "endorsements/ holds only endorsements/<from-nid>/<to-nid>.json"
     if top == "identities":
         return "identities/ holds only identities/<old-nid>/rotation.json"
     return ("not part of the registry layout (allowed: IDENTITY.json, INDEX.json, "
-            + ", ".join(sorted(FREE)) + ", agents/, endorsements/, identities/)")
+            + ", ".join(sorted(FREE)) + ", agents/, index/, endorsements/, identities/)")
 
 
-def agent_path(agent_id: str, name: str) -> str:
-    return f"agents/{agent_id}/{name}"
+def shard_of(agent_id: str) -> str:
+    """The `<ab>` of an agent: its id's first two hex digits."""
+    return agent_id[:2]
+
+
+def agent_dir(agent_id: str, fmt: int = FORMAT) -> str:
+    return f"agents/{agent_id[:2]}/{agent_id}" if fmt >= 2 else f"agents/{agent_id}"
+
+
+def agent_path(agent_id: str, name: str, fmt: int = FORMAT) -> str:
+    return f"{agent_dir(agent_id, fmt)}/{name}"
+
+
+def attestation_path(agent_id: str, attester_nid: str) -> str:
+    """Where an attestation lives (format 2 only, SPEC §4)."""
+    return f"{agent_dir(agent_id, 2)}/{ATTESTATIONS}/{attester_nid}.json"
+
+
+def shard_path(ab: str) -> str:
+    return f"index/{ab}.json"
+
+
+def agent_id_in(path: str) -> str | None:
+    """The agent_id of a path under agents/ in either format (None for any other path)."""
+    parts = path.split("/")
+    if len(parts) >= 3 and parts[0] == "agents":
+        for part in parts[1:3]:
+            if _AGENT_ID.fullmatch(part):
+                return part
+    return None
 
 
 def rotation_path(nid: str) -> str:

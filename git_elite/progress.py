@@ -38,7 +38,7 @@ class Meter:
 
     def __init__(self, kind: str, label: str, total: int | None):
         self.kind, self.label, self.total = kind, label, total
-        self.count, self.start = 0, time.monotonic()
+        self.count, self.start, self.pid = 0, time.monotonic(), os.getpid()
         self.delay = _delay()
         self.bar: Any = None
         self.task: Any = None
@@ -92,8 +92,9 @@ def meter(kind: str, label: str, total: int | None = None) -> Iterator[None]:
 
 
 def step(kind: str, n: int = 1) -> None:
-    """One more unit of `kind` done (a no-op unless a meter of that kind is open)."""
-    if _active is not None and _active.kind == kind:
+    """One more unit of `kind` done (a no-op unless a meter of that kind is open in this
+    process: a forked worker never draws)."""
+    if _active is not None and _active.kind == kind and _active.pid == os.getpid():
         _active.step(n)
 
 

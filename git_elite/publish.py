@@ -350,7 +350,7 @@ def _with_index(parent: Any, items: list[Item]) -> dict[str, bytes | None]:
         files.update(item.files)
     changes = [Change(p, parent.read(p), d) for p, d in sorted(files.items())
                if parent.read(p) != d]
-    files[layout.INDEX] = registry.rebuild_index(parent, changes, Overlay(parent, changes))
+    files.update(registry.rebuild_index(parent, changes, Overlay(parent, changes)))
     return files
 
 

@@ -4,7 +4,8 @@ This is the API for hooks, `verify`, `publish` and `discover`:
 - `check_commit(repo, commit)`: every problem of one commit against its parents;
 - `check_push(repo, cwd, updates)`: what pre-receive checks (refs, then every new commit);
 - `audit(repo, rev)` / `audit_history(repo, cwd, rev)`: `verify`;
-- `rebuild_index(parent_state, changes, new_state)`: INDEX.json bytes for a commit.
+- `rebuild_index(parent_state, changes, new_state)`: the index files of a commit (INDEX.json
+  and the touched shards, path -> bytes, None = remove).
 It does not print and does not exit.
 """
 
@@ -14,9 +15,9 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from git_elite import engine, git, indexing, layout, progress
+from git_elite import engine, git, layout, progress
 from git_elite.errors import Problem
-from git_elite.state import EMPTY, Change, MemoryState, State, additions
+from git_elite.state import Change, State
 
 
 class RefUpdate(NamedTuple):
@@ -25,20 +26,24 @@ class RefUpdate(NamedTuple):
     ref: str
 
 
-def rebuild_index(parent: State, changes: Iterable[Change], new: State) -> bytes:
-    """The INDEX.json bytes `new` must carry (O(changed) from the parent's INDEX.json)."""
-    return indexing.dumps(engine.expected_index(parent, list(changes), new))
+def rebuild_index(parent: State, changes: Iterable[Change], new: State
+                  ) -> dict[str, bytes | None]:
+    """The index files `new` must carry: INDEX.json and (format 2) each shard the changes
+    touch, path -> bytes (None: remove). O(changed) from the parent's index."""
+    return engine.expected_files(parent, list(changes), new)
 
 
 def check_commit(repo: Any, commit: str, *, now: int | None = None,
-                 max_skew: int = engine.MAX_CLOCK_SKEW) -> list[Problem]:
+                 max_skew: int = engine.MAX_CLOCK_SKEW, legacy: bool = False
+                 ) -> list[Problem]:
     """Every problem of `commit` checked against its first parent's state and, for a merge,
     against each other parent's too. Every parent-to-child step must be a valid change:
     otherwise a merge whose first parent is an unrelated (or older) history and whose second
     parent is the registry's tip passes as a fast-forward while it drops, hijacks or
     replaces (IDENTITY.json included) everything the tip holds. With `now`, created_at more
-    than `max_skew` ahead of it is refused (engine.check_change)."""
-    clock = {"now": now, "max_skew": max_skew}
+    than `max_skew` ahead of it is refused (engine.check_change). `legacy` accepts changes
+    to a format-1 registry (audits of old history); hooks refuse them (migrate first)."""
+    clock = {"now": now, "max_skew": max_skew, "legacy": legacy}
     parents = git.parent_ids(repo, commit)
     new_tree = git.commit_tree(repo, commit)
     found = _check_step(repo, parents[0] if parents else None, new_tree, clock)
@@ -109,11 +114,12 @@ def check_push(repo: Any, cwd: str | Path | None, updates: Sequence[RefUpdate], 
 
 
 def audit(repo: Any, rev: str) -> list[Problem]:
-    """Every file of the tree at `rev` checked as if added to an empty registry."""
+    """Every file of the tree at `rev` checked as if added to an empty registry, streamed
+    piece by piece on two cores (audit.py)."""
+    from git_elite import audit as whole
+
     commit = str(repo.revparse_single(rev).peel(git._pygit2().Commit).id)
-    files = git.state_at(repo, commit).files()
-    found = engine.check_change(EMPTY, additions(files), MemoryState(files))
-    return [p.at(commit) for p in found]
+    return [p.at(commit) for p in whole.audit(git.state_at(repo, commit))]
 
 
 def audit_history(repo: Any, cwd: str | Path | None, rev: str) -> tuple[list[Problem], int]:
@@ -122,7 +128,7 @@ def audit_history(repo: Any, cwd: str | Path | None, rev: str) -> tuple[list[Pro
     problems: list[Problem] = []
     for commit in commits:
         progress.step("commits")
-        problems += check_commit(repo, commit)
+        problems += check_commit(repo, commit, legacy=True)
     return problems, len(commits)
 
 
@@ -138,3 +144,25 @@ def identity_body(state: State) -> dict[str, Any] | None:
         return documents.parse(raw, layout.IDENTITY, documents.REGISTRY_IDENTITY).body
     except EliteError:
         return None
+
+
+def merged_head(repo: Any, theirs: str) -> bytes | None:
+    """The INDEX.json head of merging commit `theirs` into HEAD: our tree with the registry
+    files `theirs` changed since the merge base and we did not (files both changed conflict;
+    the commit that resolves them rebuilds the index in pre-commit). None when it cannot
+    tell (no common base)."""
+    from git_elite.state import Overlay
+
+    ours = str(repo.head.peel(git._pygit2().Commit).id)
+    base = repo.merge_base(ours, theirs)
+    if base is None:
+        return None
+    trees = {name: git.commit_tree(repo, rev) for name, rev in
+             (("base", str(base)), ("ours", ours), ("theirs", theirs))}
+    mine = {c.path for c in git.diff_trees(repo, trees["base"], trees["ours"])}
+    derived = (layout.INDEX, "index/")
+    changes = [c for c in git.diff_trees(repo, trees["base"], trees["theirs"])
+               if c.path not in mine and not c.path.startswith(derived)]
+    parent = git.TreeState(repo, trees["ours"])
+    changes = [Change(c.path, parent.read(c.path), c.new) for c in changes]
+    return engine.expected_files(parent, changes, Overlay(parent, changes)).get(layout.INDEX)

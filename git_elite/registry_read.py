@@ -1,5 +1,6 @@
-"""The reading edge of `discover` and `import`: which registries, their tips, INDEX.json, the
-files of one agent, endorsements and Radicle checks. Verification is the rule engine's
+"""The reading edge of `discover` and `import`: which registries, their tips, their index
+(`index_read.IndexReader`, either format), the files of one agent, endorsements and Radicle
+checks. Verification is the rule engine's
 (`engine.check_change`); nothing here re-implements a rule. Does not print.
 
 A `Source` is one registry pinned at one tip: a cache clone (`cache.sync`), the registry
@@ -17,10 +18,12 @@ from typing import Any
 from git_elite import documents, engine, indexing, jsonstrict, layout
 from git_elite.discover import Candidate
 from git_elite.errors import EliteError, Problem, RegistryError
+from git_elite.index_read import INDEX_MAX_BYTES, IndexReader
+from git_elite.index_read import load as load_index
 from git_elite.radicle import RadicleCheck
 from git_elite.state import MemoryState, additions
 
-INDEX_MAX_BYTES = 1 << 30
+__all__ = ["INDEX_MAX_BYTES", "Source", "load_index"]
 AGENT_EXTRAS = ("prompt.md", "demos.json")
 
 
@@ -37,6 +40,10 @@ class Source:
     notes: list[str] = field(default_factory=list)
     owner_did: str = ""
     identity_raw: bytes = b""
+    fmt: int = layout.FORMAT
+    _index: IndexReader | None = field(default=None, repr=False)
+    # lists a directory at the tip (None: this source cannot, e.g. radicle-httpd)
+    names: Callable[[str], list[str]] | None = field(default=None, repr=False)
 
     def check_identity(self) -> None:
         """IDENTITY.json at the tip: a full standalone check (threshold signatures)."""
@@ -48,21 +55,75 @@ class Source:
         if doc is None or problems:
             raise RegistryError(f"{self.name}: {problems[0].line() if problems else 'bad'}")
         self.owner_did, self.identity_raw = str(doc.body["owner_did"]), raw
+        self.fmt = layout.format_of(doc.body)
 
-    def index(self) -> dict[str, Any]:
-        raw = self.read(layout.INDEX)
-        if raw is None:
-            raise RegistryError(f"{self.name}: no INDEX.json at {self.tip[:12]}")
-        return load_index(raw, f"{self.name}:{layout.INDEX}")
+    def index(self) -> IndexReader:
+        """The index at the tip (read once): the head, and shards on demand."""
+        if self._index is None:
+            self._index = IndexReader(self.read, self.name, self.tip)
+        return self._index
+
+    def agent_path(self, agent_id: str, name: str) -> str:
+        return layout.agent_path(agent_id, name, self.fmt)
 
 
-def load_index(raw: bytes, name: str) -> dict[str, Any]:
-    """INDEX.json, strictly (jsonstrict.load_large). Number ranges are checked where numbers
-    are used (`discover.candidate`)."""
-    value = jsonstrict.load_large(raw, name=name, max_bytes=INDEX_MAX_BYTES)
-    if not isinstance(value, dict):
-        raise RegistryError(f"{name}: [json] top level is not a JSON object")
-    return value
+# the listing discover ranks ------------------------------------------------------------------
+def listing(sources: Sequence[Source], task_type: str | None, top: int
+            ) -> tuple[list[Candidate], bool]:
+    """The candidates of every source, and whether they are the complete listing. With
+    `top` > 0, a format-2 source whose head ranks `task_type` gives its first `top` from
+    the head, each read from its manifest (the head and `top` agents); the others (format 1,
+    filters, rankings the head does not hold) read every entry, shard by shard."""
+    from git_elite import discover
+
+    found: list[Candidate] = []
+    complete = True
+    for source in sources:
+        index = source.index()
+        ranked = index.ranking(task_type) if 0 < top <= index.limit else None
+        if ranked is None:
+            found += [c for a, e in index.entries()
+                      if (c := discover.candidate(source.name, a, e, task_type)) is not None]
+            continue
+        complete = complete and len(ranked) <= top and len(ranked) < index.limit
+        found += head_candidates(source, ranked[:top], task_type)
+    return found, complete
+
+
+def head_candidates(source: Source, ranked: Sequence[str], task_type: str | None
+                    ) -> list[Candidate]:
+    """Candidates of head-ranked agents, each from its own manifest (not yet verified:
+    `check_agent` does that before one is shown). Unreadable ones are left to the
+    verifier, which drops them with their problem."""
+    from git_elite import discover, shards
+
+    limits = indexing.thresholds(_identity_body(source))
+    out = []
+    for agent_id in ranked:
+        path = source.agent_path(agent_id, "manifest.json")
+        raw = source.read(path)
+        item: dict[str, Any] = {"elite": True, "score_ppm": 0, "success_rate": 0,
+                                "total_tasks": 0}
+        if raw is not None:
+            try:
+                doc = documents.parse(raw, path, documents.MANIFEST)
+                if not documents.check_shape(doc):
+                    item = shards.entry(raw, doc.body, limits,
+                                        _attestation_count(source, agent_id, 0))
+            except EliteError:
+                pass
+        found = discover.candidate(source.name, agent_id, item, task_type)
+        if found is None:  # listed by the head but not ranked by its own manifest
+            found = Candidate(source.name, agent_id, item, task_type or discover.GENERAL,
+                              0, 0, 0)
+        out.append(found)
+    return out
+
+
+def _identity_body(source: Source) -> dict[str, Any]:
+    value = jsonstrict.loads(source.identity_raw, name=layout.IDENTITY,
+                             max_bytes=len(source.identity_raw))
+    return value if isinstance(value, dict) else {}
 
 
 # verification of one shown candidate ---------------------------------------------------------
@@ -70,9 +131,9 @@ def agent_files(source: Source, agent_id: str) -> dict[str, bytes]:
     """manifest.json, profile.json (and prompt.md/demos.json when present) at the tip."""
     out: dict[str, bytes] = {}
     for name in ("manifest.json", "profile.json", *AGENT_EXTRAS):
-        data = source.read(layout.agent_path(agent_id, name))
+        data = source.read(source.agent_path(agent_id, name))
         if data is not None:
-            out[layout.agent_path(agent_id, name)] = data
+            out[source.agent_path(agent_id, name)] = data
     return out
 
 
@@ -87,13 +148,14 @@ def check_agent(source: Source, candidate: Candidate) -> tuple[dict[str, bytes],
     except CacheDamaged:
         raise
     except RegistryError as err:
-        return {}, [Problem("json", layout.agent_path(agent_id, "manifest.json"), err.message)]
-    manifest_path = layout.agent_path(agent_id, "manifest.json")
+        return {}, [Problem("json", source.agent_path(agent_id, "manifest.json"), err.message)]
+    manifest_path = source.agent_path(agent_id, "manifest.json")
     if manifest_path not in files:
         return files, [Problem("index", manifest_path, "listed in INDEX.json but absent")]
     parent = MemoryState({layout.IDENTITY: source.identity_raw})
     new = MemoryState({layout.IDENTITY: source.identity_raw, **files})
-    problems = engine.check_change(parent, additions(files), new, check_index=False)
+    problems = engine.check_change(parent, additions(files), new, check_index=False,
+                                   legacy=True)
     if problems:
         return files, problems
     return files, _entry_problems(source, candidate, files[manifest_path], manifest_path)
@@ -105,6 +167,9 @@ def _entry_problems(source: Source, candidate: Candidate, raw: bytes, path: str
     identity = jsonstrict.loads(source.identity_raw, name=layout.IDENTITY,
                                 max_bytes=len(source.identity_raw))
     want = indexing.entry(raw, body, indexing.thresholds(identity))
+    if "attestations" in candidate.entry:  # format 2: the live attestations, counted here
+        want["attestations"] = _attestation_count(source, candidate.agent_id,
+                                                  candidate.entry["attestations"])
     if candidate.entry.get("manifest_sha256") != hashlib.sha256(raw).hexdigest():
         return [Problem("index", path, "INDEX.json's manifest_sha256 is not the sha256 of "
                         "the manifest")]
@@ -114,6 +179,17 @@ def _entry_problems(source: Source, candidate: Candidate, raw: bytes, path: str
         return [Problem("index", path, "INDEX.json entry differs from the manifest in "
                         + ", ".join(keys))]
     return []
+
+
+def _attestation_count(source: Source, agent_id: str, listed: Any) -> Any:
+    """The agent's live attestations at the tip (a source that cannot list directories
+    keeps the `listed` count: its attestations are not read either)."""
+    from git_elite import rules_attest
+
+    if source.names is None or source.fmt < 2:
+        return listed
+    return rules_attest.live_count(source.read, source.names,
+                                   layout.agent_dir(agent_id, source.fmt))
 
 
 def verifier(sources: Sequence[Source]) -> Callable[[Candidate], list[Problem]]:
@@ -191,7 +267,7 @@ def git_source(name: str, label: str, path: str | Path, tip: str) -> Source:
                                      or rel.endswith("/rotation.json")):
                 yield rel, data
 
-    return Source(name, label, tip, state.read, listing)
+    return Source(name, label, tip, state.read, listing, names=state.names)
 
 
 def cache_source(registry: Any, offline: bool) -> Source:
@@ -231,7 +307,11 @@ def _mended(opener: Callable[[str, str, Path, str], Source], registry: Any, offl
     def listing() -> Iterator[tuple[str, bytes]]:
         return iter(mend(lambda: list(inner[0].documents())))
 
-    return Source(registry.name, registry.url, tip, read, listing)
+    def names(folder: str) -> list[str]:
+        lister = inner[0].names
+        return mend(lambda: lister(folder)) if lister is not None else []
+
+    return Source(registry.name, registry.url, tip, read, listing, names=names)
 
 
 def worktree_source(cwd: Path) -> Source | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from git_elite import canonical, documents, jsonstrict, layout
+from git_elite import canonical, documents, jsonstrict, layout, rules_attest
 from git_elite.documents import Document
 from git_elite.engine import MANIFEST_LIMIT, Context
 from git_elite.errors import EliteError
@@ -23,9 +23,21 @@ def check_slot(ctx: Context, slot: Slot, change: Change) -> None:
         _endorsement(ctx, slot, change)
     elif slot.kind == "rotation":
         _rotation(ctx, slot, change)
+    elif slot.kind == "attestation":
+        rules_attest.check(ctx, slot.agent_id, slot.from_nid, change)
     elif slot.kind == "free" and change.new is not None and len(change.new) > layout.FREE_LIMIT:
         ctx.add("json", change.path, f"{len(change.new)} bytes exceeds the limit of "
                 f"{layout.FREE_LIMIT} for a free file")
+    elif slot.path == layout.GITATTRIBUTES_PATH:
+        attributes(ctx, change.new)
+
+
+def attributes(ctx: Context, data: bytes | None) -> None:
+    """.gitattributes keeps the lines SPEC §4 requires and converts nothing (`layout`)."""
+    from git_elite import gitattributes
+
+    for message in gitattributes.problems(data, ctx.fmt):
+        ctx.add("layout", layout.GITATTRIBUTES_PATH, message)
 
 
 # IDENTITY.json (SPEC §5.3) ---------------------------------------------------------------
@@ -41,6 +53,10 @@ def _identity(ctx: Context, change: Change) -> None:
     ctx.problems.extend(bad)
     old = ctx.parent_identity
     body = doc.body
+    if old is None and ctx.parent.read(path) is not None:
+        ctx.add("identity", path, "the parent's IDENTITY.json is not a valid registry "
+                "identity, so no change to it can be checked against its delegates")
+        return
     if old is not None:
         if body["version"] != old["version"] + 1:
             ctx.add("identity", path, f"version {body['version']} must be the previous "
@@ -109,10 +125,10 @@ def _newer(ctx: Context, change: Change, doc: Document, kind: str) -> bool:
 
 # agents/<agent_id>/ ------------------------------------------------------------------------
 def check_agent(ctx: Context, agent_id: str, files: dict[str, Change]) -> None:
-    tomb_path = layout.agent_path(agent_id, "tombstone.json")
+    tomb_path = ctx.agent_path(agent_id, "tombstone.json")
     tombstoned_before = ctx.parent.read(tomb_path) is not None
     tombstoned_now = ctx.new.read(tomb_path) is not None
-    manifest_now = ctx.new.read(layout.agent_path(agent_id, "manifest.json")) is not None
+    manifest_now = ctx.new.read(ctx.agent_path(agent_id, "manifest.json")) is not None
     for name, change in sorted(files.items()):
         if tombstoned_before and name in ("tombstone.json", "manifest.json"):
             ctx.add("deletion", change.path, f"agent {agent_id[:12]} was withdrawn by a "
@@ -125,7 +141,7 @@ def check_agent(ctx: Context, agent_id: str, files: dict[str, Change]) -> None:
     if "manifest.json" in files and files["manifest.json"].new is not None:
         manifest = _manifest(ctx, agent_id, files["manifest.json"])
     elif manifest_now and any(c.new is not None for c in files.values()):
-        quiet = ctx.quiet(ctx.new, layout.agent_path(agent_id, "manifest.json"),
+        quiet = ctx.quiet(ctx.new, ctx.agent_path(agent_id, "manifest.json"),
                           documents.MANIFEST)
         manifest = quiet.body if quiet else None
     if manifest is not None or (files.keys() - {"manifest.json", "tombstone.json"}):
@@ -133,7 +149,8 @@ def check_agent(ctx: Context, agent_id: str, files: dict[str, Change]) -> None:
     if "tombstone.json" in files and files["tombstone.json"].new is not None:
         _tombstone(ctx, agent_id, files["tombstone.json"], manifest_now)
     if not manifest_now and not tombstoned_now and any(c.new for c in files.values()):
-        ctx.add("binding", f"agents/{agent_id}/", "an agent directory needs manifest.json")
+        ctx.add("binding", layout.agent_dir(agent_id, ctx.fmt) + "/", "an agent directory "
+                "needs manifest.json")
 
 
 def _deleted(ctx: Context, name: str, change: Change, files: dict[str, Change],
@@ -175,7 +192,10 @@ def _manifest(ctx: Context, agent_id: str, change: Change) -> dict[str, Any] | N
 
 
 def _window(ctx: Context, path: str, body: dict[str, Any], old: dict[str, Any]) -> None:
-    before = old.get("eval_window", {}).get("to_ts", 0)
+    window = old.get("eval_window")
+    before = window.get("to_ts") if isinstance(window, dict) else None
+    if type(before) is not int:  # a parent manifest that is not one in shape: no bound
+        return
     if body["eval_window"]["to_ts"] < before:
         ctx.add("rollback", path, f"eval_window.to_ts {body['eval_window']['to_ts']} is "
                 f"earlier than the previous version's {before}")
@@ -198,7 +218,7 @@ def _policy(ctx: Context, path: str, body: dict[str, Any]) -> None:
 def _bound_files(ctx: Context, agent_id: str, manifest: dict[str, Any] | None,
                  files: dict[str, Change]) -> None:
     """profile.json hashes to agent_id and agrees with the manifest; prompt/demos hashes."""
-    path = layout.agent_path(agent_id, "profile.json")
+    path = ctx.agent_path(agent_id, "profile.json")
     raw = ctx.new.read(path)
     if raw is None:
         if manifest is not None:
@@ -210,7 +230,7 @@ def _bound_files(ctx: Context, agent_id: str, manifest: dict[str, Any] | None,
         return
     for name, field in (("prompt.md", "system_prompt_fingerprint"),
                         ("demos.json", "demos_fingerprint")):
-        file_path = layout.agent_path(agent_id, name)
+        file_path = ctx.agent_path(agent_id, name)
         data = ctx.new.read(file_path)
         if data is None:
             continue
@@ -253,7 +273,7 @@ def _profile(ctx: Context, agent_id: str, path: str, raw: bytes,
              ("demos_fingerprint", "demos_hash"))
     for mine, theirs in pairs:
         if manifest.get(mine) != doc.body.get(theirs):
-            ctx.add("binding", layout.agent_path(agent_id, "manifest.json"),
+            ctx.add("binding", ctx.agent_path(agent_id, "manifest.json"),
                     f"{mine} differs from profile.json's {theirs}")
 
 
@@ -267,7 +287,7 @@ def _tombstone(ctx: Context, agent_id: str, change: Change, manifest_now: bool) 
     if manifest_now:
         ctx.add("deletion", change.path, "a tombstone replaces manifest.json; remove the "
                 "manifest in the same commit")
-    old = ctx.quiet(ctx.parent, layout.agent_path(agent_id, "manifest.json"),
+    old = ctx.quiet(ctx.parent, ctx.agent_path(agent_id, "manifest.json"),
                     documents.MANIFEST)
     if old is None:
         if ctx.parent.read(layout.IDENTITY) is not None:  # not a whole-tree audit (verify)

@@ -1,7 +1,9 @@
 """Registry states and changes, the values the rule engine works on. Pure (no git here).
 
-A state reads files by path, lazily: a 10,000-agent registry is never read whole. git.py
-provides the tree-backed state; `MemoryState` serves tests, the work tree and new registries.
+A state reads files by path, lazily: a big registry is never read whole. git.py provides the
+tree-backed states; `MemoryState` serves tests, the work tree and new registries. `names(dir)`
+lists a directory (the agents of one shard, the shards of index/); `agent_ids()` lists the
+agents of either layout (format 2 `agents/<ab>/<id>/`, format 1 `agents/<id>/`).
 """
 
 from __future__ import annotations
@@ -11,9 +13,13 @@ from typing import NamedTuple, Protocol
 
 
 class State(Protocol):
-    """A registry snapshot: bytes by path, and the agent ids under agents/."""
+    """A registry snapshot: bytes by path, directory listings, the agent ids."""
 
     def read(self, path: str) -> bytes | None: ...
+
+    def names(self, directory: str) -> list[str]: ...
+
+    def subtree(self, directory: str) -> dict[str, bytes]: ...
 
     def agent_ids(self) -> Iterable[str]: ...
 
@@ -26,6 +32,20 @@ class Change(NamedTuple):
     new: bytes | None
 
 
+def agent_ids_of(state: State) -> Iterator[str]:
+    """The agent ids under agents/ of either format, from `names` alone."""
+    for name in state.names("agents"):
+        if len(name) == 2:
+            yield from (a for a in state.names(f"agents/{name}") if len(a) == 64)
+        elif len(name) == 64:
+            yield name
+
+
+def names_in(paths: Iterable[str], directory: str) -> list[str]:
+    prefix = directory.rstrip("/") + "/" if directory else ""
+    return sorted({p[len(prefix):].split("/", 1)[0] for p in paths if p.startswith(prefix)})
+
+
 class MemoryState:
     """A state held in a dict (path -> bytes)."""
 
@@ -35,13 +55,15 @@ class MemoryState:
     def read(self, path: str) -> bytes | None:
         return self.files.get(path)
 
+    def names(self, directory: str) -> list[str]:
+        return names_in(self.files, directory)
+
+    def subtree(self, directory: str) -> dict[str, bytes]:
+        prefix = directory + "/" if directory else ""
+        return {p: d for p, d in self.files.items() if p.startswith(prefix)}
+
     def agent_ids(self) -> Iterator[str]:
-        seen: set[str] = set()
-        for path in self.files:
-            parts = path.split("/")
-            if len(parts) == 3 and parts[0] == "agents" and parts[1] not in seen:
-                seen.add(parts[1])
-                yield parts[1]
+        return agent_ids_of(self)
 
 
 class Overlay:
@@ -56,14 +78,40 @@ class Overlay:
             return self.changed[path]
         return self.base.read(path)
 
+    def names(self, directory: str) -> list[str]:
+        found = set(self.base.names(directory))
+        prefix = directory.rstrip("/") + "/"
+        for path, data in self.changed.items():
+            if not path.startswith(prefix):
+                continue
+            name = path[len(prefix):].split("/", 1)[0]
+            if data is not None:
+                found.add(name)
+            elif "/" not in path[len(prefix):] or not self._holds(prefix + name):
+                found.discard(name)
+        return sorted(found)
+
+    def subtree(self, directory: str) -> dict[str, bytes]:
+        prefix = directory + "/" if directory else ""
+        out = self.base.subtree(directory)
+        for path, data in self.changed.items():
+            if path.startswith(prefix):
+                if data is None:
+                    out.pop(path, None)
+                else:
+                    out[path] = data
+        return out
+
+    def _holds(self, directory: str) -> bool:
+        """Whether `directory` still holds a file after the changes."""
+        prefix = directory + "/"
+        if any(p.startswith(prefix) and d is not None for p, d in self.changed.items()):
+            return True
+        return any(self.read(f"{directory}/{n}") is not None or self._holds(f"{directory}/{n}")
+                   for n in self.base.names(directory))
+
     def agent_ids(self) -> Iterator[str]:
-        seen = set(self.base.agent_ids())
-        yield from seen
-        for path in self.changed:
-            parts = path.split("/")
-            if len(parts) == 3 and parts[0] == "agents" and parts[1] not in seen:
-                seen.add(parts[1])
-                yield parts[1]
+        return agent_ids_of(self)
 
 
 EMPTY: State = MemoryState()
@@ -92,6 +140,14 @@ class DirState:
         target = self.root / path
         return target.read_bytes() if target.is_file() else None
 
-    def agent_ids(self) -> list[str]:
-        agents = self.root / "agents"
-        return sorted(p.name for p in agents.iterdir() if p.is_dir()) if agents.is_dir() else []
+    def names(self, directory: str) -> list[str]:
+        folder = self.root / directory
+        return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+
+    def subtree(self, directory: str) -> dict[str, bytes]:
+        folder = self.root / directory
+        return {p.relative_to(self.root).as_posix(): p.read_bytes()
+                for p in sorted(folder.rglob("*")) if p.is_file() and ".git" not in p.parts}
+
+    def agent_ids(self) -> Iterator[str]:
+        return agent_ids_of(self)

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from git_elite import canonical, documents, indexing, keys, layout
+from git_elite import canonical, documents, keys, layout
 from git_elite.state import MemoryState, additions
 from tests.conftest import BIN, SEEDS, git, run_cli
 
@@ -73,13 +73,12 @@ def agent_files(owner: str, n: int = 0, **kw: Any) -> dict[str, bytes]:
     """manifest.json + profile.json of agent number `n`, as registry paths -> bytes."""
     config = profile(n)
     body = manifest(owner, config, **kw)
-    base = f"agents/{body['agent_id']}/"
-    return {base + "manifest.json": documents.to_bytes(body),
-            base + "profile.json": documents.to_bytes(config)}
+    return {layout.agent_path(body["agent_id"], "manifest.json"): documents.to_bytes(body),
+            layout.agent_path(body["agent_id"], "profile.json"): documents.to_bytes(config)}
 
 
 def identity(owner: str = "server", *, version: int = 1, delegates: tuple[str, ...] = (),
-             threshold: int = 1, signers: tuple[str, ...] = (), **policy: Any
+             threshold: int = 1, signers: tuple[str, ...] = (), fmt: int = 2, **policy: Any
              ) -> dict[str, Any]:
     dels = [key(d).did for d in (delegates or (owner,))]
     body: dict[str, Any] = {
@@ -89,6 +88,8 @@ def identity(owner: str = "server", *, version: int = 1, delegates: tuple[str, .
         "policy": {"publish": "open", "publishers": [], "min_total_tasks": 0,
                    "min_success_rate": 0.0, "max_manifest_bytes": 65536, **policy},
         "created_at": T0 + version}
+    if fmt != 1:
+        body["format"] = fmt
     return documents.sign_multi(body, [key(s) for s in (signers or (owner,))])
 
 
@@ -109,13 +110,12 @@ def rotation(old: str, new: str, created_at: int = T0 + 50) -> dict[str, Any]:
 
 
 def with_index(files: dict[str, bytes]) -> dict[str, bytes]:
-    """`files` plus the INDEX.json a from-scratch build gives for them."""
+    """`files` plus the index files (INDEX.json, shards) a from-scratch build gives."""
     from git_elite import engine
 
-    out = {k: v for k, v in files.items() if k != layout.INDEX}
-    state = MemoryState(out)
-    out[layout.INDEX] = indexing.dumps(engine.expected_index(MemoryState(), additions(out),
-                                                             state))
+    out = {k: v for k, v in files.items() if k != layout.INDEX and not k.startswith("index/")}
+    built = engine.expected_files(MemoryState(), additions(out), MemoryState(out))
+    out.update({k: v for k, v in built.items() if v is not None})
     return out
 
 
@@ -191,7 +191,7 @@ def reindex(work: Path) -> None:
     from git_elite.state import DirState
 
     if (work / layout.IDENTITY).exists():
-        (work / layout.INDEX).write_bytes(indexing.dumps(engine.full_index(DirState(str(work)))))
+        write_files(work, engine.full_index(DirState(str(work))))
 
 
 def push(work: Path, *refspec: str, force: bool = False) -> Any:

@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -36,8 +37,9 @@ def test_layout_is_spec_section_4(registry: Path) -> None:
     agents = [f for f in files if f.startswith("agents/")]
     assert len(agents) == 2 * N
     for path in agents:
-        _, agent_id, name = path.split("/")
+        _, ab, agent_id, name = path.split("/")
         assert len(agent_id) == 64 and name in ("manifest.json", "profile.json")
+        assert ab == agent_id[:2]
 
 
 def test_every_manifest_checks_and_binds_to_its_profile(registry: Path) -> None:
@@ -47,8 +49,8 @@ def test_every_manifest_checks_and_binds_to_its_profile(registry: Path) -> None:
     for path, raw in manifests:
         doc, problems = documents.check(raw, path, documents.MANIFEST)
         assert problems == [] and doc is not None
-        agent_id = path.split("/")[1]
-        profile = json.loads(profiles[f"agents/{agent_id}/profile.json"])
+        agent_id = path.split("/")[2]
+        profile = json.loads(profiles[f"agents/{agent_id[:2]}/{agent_id}/profile.json"])
         assert hashlib.sha256(canonical.canonicalize(profile)).hexdigest() == agent_id
         assert doc.body["agent_id"] == agent_id
         assert doc.body["system_prompt_fingerprint"] == profile["system_prompt_hash"]
@@ -60,15 +62,20 @@ def test_identity_is_signed_and_index_lists_every_agent(registry: Path) -> None:
     blobs = dict(synth.read_blobs(registry, ".json"))
     _, problems = documents.check(blobs["IDENTITY.json"], "IDENTITY.json")
     assert problems == []
-    index = json.loads(blobs["INDEX.json"])
-    ids = {p.split("/")[1] for p in blobs if p.endswith("/manifest.json")}
-    assert index["agent_count"] == N and set(index["agents"]) == ids
-    for aid, row in index["agents"].items():
-        raw = blobs[f"agents/{aid}/manifest.json"]
+    head = json.loads(blobs["INDEX.json"])
+    agents: dict[str, Any] = {}
+    for ab, summary in head["shards"].items():
+        raw_shard = blobs[f"index/{ab}.json"]
+        assert hashlib.sha256(raw_shard).hexdigest() == summary["sha256"]
+        agents.update(json.loads(raw_shard)["agents"])
+    ids = {p.split("/")[2] for p in blobs if p.endswith("/manifest.json")}
+    assert head["agent_count"] == N and set(agents) == ids
+    for aid, row in agents.items():
+        raw = blobs[f"agents/{aid[:2]}/{aid}/manifest.json"]
         assert row["manifest_sha256"] == hashlib.sha256(raw).hexdigest()
-    general = index["rankings"]["general"]
-    assert all(index["agents"][a]["elite"] for a in general)
-    scores = [index["agents"][a]["score_ppm"] for a in general]
+    general = head["rankings"]["general"]
+    assert all(agents[a]["elite"] for a in general)
+    scores = [agents[a]["score_ppm"] for a in general]
     assert scores == sorted(scores, reverse=True)
 
 

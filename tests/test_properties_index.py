@@ -1,7 +1,10 @@
-"""Property: after any random sequence of publish/update/tombstone steps by a few owners, each
-checked by the rule engine and applied only when accepted, the incrementally maintained
-INDEX.json equals a from-scratch rebuild, and every refused step was refused for exactly the
-rules the generator intended. Engine level (state.MemoryState/Overlay, no git) for speed."""
+"""Property: after any random sequence of publish/update/tombstone/endorse/migrate steps by a
+few owners, each checked by the rule engine and applied only when accepted, the incrementally
+maintained index (format 1: INDEX.json; format 2: the head and its shards) equals a
+from-scratch rebuild byte for byte, the head's digests match the shards, and every refused
+step was refused for exactly the rules the generator intended. A sequence starts in format 1
+when it holds a migrate step (changes to format 1 are then checked as audits of old history
+are) and in format 2 otherwise. Engine level (state.MemoryState/Overlay, no git) for speed."""
 
 from __future__ import annotations
 
@@ -13,9 +16,21 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from git_elite import documents, engine, indexing, layout
+from git_elite import documents, engine, indexing, layout, migration, shards
 from git_elite.state import Change, MemoryState, Overlay
-from tests.helpers_registry import T0, agent_id_of, base_files, manifest, profile, tombstone
+from tests.helpers_registry import (
+    T0,
+    agent_id_of,
+    base_files,
+    endorsement,
+    identity,
+    key,
+    manifest,
+    nid,
+    profile,
+    tombstone,
+    with_index,
+)
 
 OWNERS = ("alice", "bob", "carol")
 AGENTS = 4
@@ -40,12 +55,16 @@ class Model:
     files: dict[str, bytes]
     agents: dict[int, Agent] = field(default_factory=dict)
     clock: int = T0
+    fmt: int = 2
+
+    def path(self, n: int, name: str) -> str:
+        return layout.agent_path(agent_id_of(profile(n)), name, self.fmt)
 
 
 Metrics = tuple[float, int, int]
 metrics = st.tuples(st.floats(0, 1, allow_nan=False), st.integers(0, 400),
                     st.integers(0, 400)).map(lambda m: (m[0], m[1], min(m[1], m[2])))
-steps = st.lists(st.tuples(st.sampled_from(("manifest", "tombstone")),
+steps = st.lists(st.tuples(st.sampled_from(("manifest", "tombstone", "endorse", "migrate")),
                            st.sampled_from(OWNERS), st.integers(0, AGENTS - 1),
                            st.integers(-3, 40), metrics), max_size=14)
 
@@ -55,11 +74,9 @@ def _manifest_step(model: Model, owner: str, n: int, delta: int, m: Metrics
     agent = model.agents.get(n)
     created = agent.created_at + delta if agent else model.clock
     body = manifest(owner, profile(n), created_at=created, rate=m[0], total=m[1], recent=m[2])
-    files: dict[str, bytes | None] = {layout.agent_path(agent_id_of(profile(n)),
-                                                        "manifest.json"): documents.to_bytes(body)}
+    files: dict[str, bytes | None] = {model.path(n, "manifest.json"): documents.to_bytes(body)}
     if agent is None:
-        files[layout.agent_path(agent_id_of(profile(n)), "profile.json")] = \
-            documents.to_bytes(profile(n))
+        files[model.path(n, "profile.json")] = documents.to_bytes(profile(n))
         return files, set()
     if agent.tombstoned:
         return files, {"deletion"}
@@ -73,24 +90,39 @@ def _tombstone_step(model: Model, owner: str, n: int, delta: int
     agent_id = agent_id_of(profile(n))
     created = (agent.created_at if agent else model.clock) + delta
     files: dict[str, bytes | None] = {
-        layout.agent_path(agent_id, "manifest.json"): None,
-        layout.agent_path(agent_id, "tombstone.json"):
-            documents.to_bytes(tombstone(owner, agent_id, created))}
+        model.path(n, "manifest.json"): None,
+        model.path(n, "tombstone.json"): documents.to_bytes(tombstone(owner, agent_id, created))}
     if agent is None or agent.tombstoned:
         return files, {"deletion"}
     return files, ({"ownership"} if owner != agent.owner else set()) | (
         {"rollback"} if delta <= 0 else set())
 
 
+def _endorse_step(model: Model, owner: str, n: int) -> dict[str, bytes | None]:
+    other = OWNERS[(OWNERS.index(owner) + 1 + n % 2) % len(OWNERS)]
+    body = endorsement(owner, other, created_at=model.clock)
+    return {layout.endorsement_path(nid(owner), nid(other)): documents.to_bytes(body)}
+
+
+def _migrate_step(model: Model) -> dict[str, bytes | None]:
+    if model.fmt >= 2:
+        return {}
+    state = MemoryState(model.files)
+    old = json.loads(model.files[layout.IDENTITY])
+    body = documents.sign_multi(migration.identity_body(old, model.clock), [key("server")])
+    return migration.files(state, documents.to_bytes(body))
+
+
 def _apply(model: Model, files: dict[str, bytes | None]) -> list[Any]:
-    """Run the engine on one commit (INDEX.json rebuilt incrementally); returns problems."""
+    """Run the engine on one commit (the index rebuilt incrementally); returns problems."""
     parent = MemoryState(model.files)
     changes = [Change(p, parent.read(p), data) for p, data in sorted(files.items())
                if parent.read(p) != data]
-    index = indexing.dumps(engine.expected_index(parent, changes, Overlay(parent, changes)))
-    changes.append(Change(layout.INDEX, parent.read(layout.INDEX), index))
+    rebuilt = engine.expected_files(parent, changes, Overlay(parent, changes))
+    changes = [c for c in changes if c.path not in rebuilt]
+    changes += [Change(p, parent.read(p), d) for p, d in rebuilt.items() if parent.read(p) != d]
     new = Overlay(parent, changes)
-    problems = engine.check_change(parent, changes, new)
+    problems = engine.check_change(parent, changes, new, legacy=True)
     if not problems:
         model.files = {p: d for p in set(model.files) | set(new.changed)
                        if (d := new.read(p)) is not None}
@@ -99,42 +131,86 @@ def _apply(model: Model, files: dict[str, bytes | None]) -> list[Any]:
 
 def _record(model: Model, kind: str, owner: str, n: int, files: dict[str, bytes | None]
             ) -> None:
-    agent_id = agent_id_of(profile(n))
     if kind == "tombstone":
         model.agents[n].tombstoned = True
         return
-    raw = files[layout.agent_path(agent_id, "manifest.json")]
+    if kind == "migrate":
+        model.fmt = 2
+        return
+    if kind == "endorse":
+        return
+    raw = files[model.path(n, "manifest.json")]
     assert raw is not None
     model.agents[n] = Agent(owner, documents.parse(raw, "m", documents.MANIFEST).created_at,
                             raw)
 
 
-def _rebuild(model: Model) -> dict[str, Any]:
-    """INDEX.json from the model alone: IDENTITY.json and the live manifests' bytes."""
+def _rebuild(model: Model) -> dict[str, bytes]:
+    """The index files from the model alone: IDENTITY.json and the live manifests' bytes."""
     identity = documents.parse(model.files[layout.IDENTITY], layout.IDENTITY,
                                documents.REGISTRY_IDENTITY).body
     live = [(agent_id_of(profile(n)), a.raw, documents.parse(a.raw, "m", documents.MANIFEST)
              .body) for n, a in sorted(model.agents.items()) if not a.tombstoned]
-    return indexing.build(identity, live)
+    if model.fmt < 2:
+        return {layout.INDEX: indexing.dumps(indexing.build(identity, live))}
+    limits = indexing.thresholds(identity)
+    head, built, _ = shards.build(identity, [(a, shards.entry(r, b, limits))
+                                             for a, r, b in live])
+    return {layout.INDEX: indexing.dumps(head),
+            **{layout.shard_path(ab): data for ab, (_, data) in built.items()}}
+
+
+def _stored(model: Model) -> dict[str, bytes]:
+    return {p: d for p, d in model.files.items() if p == layout.INDEX or p.startswith("index/")}
+
+
+def _check_index(model: Model, step: int) -> None:
+    stored = _stored(model)
+    scratch = {p: d for p, d in engine.full_index(MemoryState(model.files)).items()
+               if d is not None}
+    assert stored == scratch == _rebuild(model), step
+    head = json.loads(stored[layout.INDEX])
+    if model.fmt >= 2:
+        assert {f"index/{ab}.json" for ab in head["shards"]} == set(stored) - {layout.INDEX}
+        for ab, summary in head["shards"].items():
+            data = stored[layout.shard_path(ab)]
+            assert shards.digest(data) == summary["sha256"], step
+            assert len(json.loads(data)["agents"]) == summary["agents"], step
+        assert len(head["rankings"]) <= shards.MAX_TASK_TYPES + 1
+        assert all(len(rows) <= shards.RANKINGS_LIMIT for rows in head["rankings"].values())
+
+
+def _base(fmt: int) -> dict[str, bytes]:
+    if fmt >= 2:
+        return base_files()
+    return with_index({layout.IDENTITY: documents.to_bytes(identity("server", fmt=1)),
+                       ".gitattributes": b"*.json -text\nINDEX.json merge=elite-index\n"})
 
 
 def run_sequence(sequence: list[tuple[str, str, int, int, Metrics]]) -> list[set[str]]:
     """Returns the rules each step was refused for (empty set: accepted or no change)."""
-    model = Model(base_files())
+    fmt = 1 if any(kind == "migrate" for kind, *_ in sequence) else 2
+    model = Model(_base(fmt), fmt=fmt)
     seen: list[set[str]] = []
     for step, (kind, owner, n, delta, m) in enumerate(sequence):
         model.clock += 10
-        files, intended = (_manifest_step(model, owner, n, delta, m) if kind == "manifest"
-                           else _tombstone_step(model, owner, n, delta))
+        intended: set[str] = set()
+        if kind == "manifest":
+            files, intended = _manifest_step(model, owner, n, delta, m)
+        elif kind == "tombstone":
+            files, intended = _tombstone_step(model, owner, n, delta)
+        elif kind == "endorse":
+            files = _endorse_step(model, owner, n)
+        else:
+            files = _migrate_step(model)
         if all(model.files.get(p) == data for p, data in files.items()):
             intended = set()  # the very same bytes again: no change at all
         problems = _apply(model, files)
         assert {p.rule for p in problems} == intended, (step, kind, owner, n, problems)
         seen.append(intended)
-        if not problems:
+        if not problems and files:
             _record(model, kind, owner, n, files)
-        stored = json.loads(model.files[layout.INDEX])
-        assert stored == engine.full_index(MemoryState(model.files)) == _rebuild(model), step
+        _check_index(model, step)
     return seen
 
 

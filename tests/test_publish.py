@@ -25,7 +25,7 @@ def test_publish_from_project_records_repo_ref_and_resigns(tmp_path: Path) -> No
                                  "commit": head, "path": "agents/editor"}
     assert saved["created_at"] > before["created_at"]
     assert saved["signature_ed25519"] != before["signature_ed25519"]
-    pushed = show(server, f"agents/{agent}/manifest.json")
+    pushed = show(server, f"agents/{agent[:2]}/{agent}/manifest.json")
     assert pushed == documents.to_bytes(saved)
     assert agent in index(server)["agents"]
     run_cli("verify", "--history", cwd=server)
@@ -71,7 +71,7 @@ def test_no_push_builds_and_verifies_but_leaves_the_server_alone(tmp_path: Path)
     cache = Path(rows[0]["message"].split(" in ", 1)[1])
     built = git("rev-parse", "refs/elite/unpushed/main", cwd=cache).stdout.strip()
     assert built == rows[0]["commit"]
-    assert git("cat-file", "-e", f"{built}:agents/{agent}/manifest.json", cwd=cache)
+    assert git("cat-file", "-e", f"{built}:agents/{agent[:2]}/{agent}/manifest.json", cwd=cache)
 
 
 def test_json_lists_every_agent_with_registry_and_commit(tmp_path: Path) -> None:
@@ -95,7 +95,8 @@ def test_hijack_is_refused_locally_with_reject_lines(tmp_path: Path) -> None:
     write_agent("mallory", 1, home=home, created_at=1_767_100_000)  # later, not far ahead
     proc = run_cli("publish", "--registry", str(server), env={"AGENTD_HOME": str(home)},
                    check=1)
-    assert f"refused    {agent}: agents/{agent}/manifest.json: [ownership]" in proc.stdout
+    path = f"agents/{agent[:2]}/{agent}/manifest.json"
+    assert f"refused    {agent}: {path}: [ownership]" in proc.stdout
     assert "git-elite: REJECT" in proc.stderr and "(hijack)" in proc.stderr
     assert tip(server) == before
 

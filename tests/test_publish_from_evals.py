@@ -42,7 +42,8 @@ def test_generates_then_publishes_what_qualified_from_the_project(tmp_path: Path
     for agent in agents:
         saved = local_manifest(agent)
         assert saved["repo_ref"]["commit"] == head
-        assert show(server, f"agents/{agent}/manifest.json") == documents.to_bytes(saved)
+        path = f"agents/{agent[:2]}/{agent}/manifest.json"
+        assert show(server, path) == documents.to_bytes(saved)
     run_cli("verify", "--history", str(server))
 
 

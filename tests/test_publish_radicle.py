@@ -40,7 +40,7 @@ def test_publish_verifies_locally_and_pushes_to_own_namespace(
         assert f"`rad` is not on PATH: run `rad sync {repo.rid} --announce`" in proc.stderr
     mine = f"refs/namespaces/{nid_from_did(key('alice').did)}/refs/heads/main"
     pushed = git("rev-parse", mine, cwd=repo.storage).stdout.strip()
-    assert git("cat-file", "-e", f"{pushed}:agents/{agent}/manifest.json",
+    assert git("cat-file", "-e", f"{pushed}:agents/{agent[:2]}/{agent}/manifest.json",
                cwd=repo.storage).returncode == 0
     theirs = f"refs/namespaces/{nid_from_did(key('server').did)}/refs/heads/main"
     assert git("rev-parse", theirs, cwd=repo.storage).stdout.strip() == before

@@ -30,10 +30,11 @@ def test_concurrent_push_is_fetched_rebuilt_and_retried(tmp_path: Path) -> None:
 
 
 def test_item_owns_its_agent_directory() -> None:
-    item = publish.Item("a" * 64, {f"agents/{'a' * 64}/manifest.json": b"{}"})
-    assert item.owns(f"agents/{'a' * 64}/")
-    assert item.owns(f"agents/{'a' * 64}/profile.json")
-    assert not item.owns(f"agents/{'b' * 64}/manifest.json")
+    a, b = "a" * 64, "b" * 64
+    item = publish.Item(a, {f"agents/aa/{a}/manifest.json": b"{}"})
+    assert item.owns(f"agents/aa/{a}/")
+    assert item.owns(f"agents/aa/{a}/profile.json")
+    assert not item.owns(f"agents/bb/{b}/manifest.json")
     assert not item.owns("INDEX.json")
 
 

@@ -224,7 +224,7 @@ def assert_publish_through_rad_remote(alice: User, repo: RadRepo, tmp: Path) -> 
     assert f"published  {agent}" in proc.stdout
     assert f"`rad` is not on PATH: run `rad sync {repo.rid} --announce`" in proc.stderr
     head = tip_of(repo.storage, f"refs/namespaces/{alice.nid}/refs/heads/main")
-    assert git("cat-file", "-e", f"{head}:agents/{agent}/manifest.json",
+    assert git("cat-file", "-e", f"{head}:agents/{agent[:2]}/{agent}/manifest.json",
                cwd=repo.storage).returncode == 0
     assert tip_of(repo.storage, f"{sigrefs}^") == before
     check = radicle.check_storage(repo.storage, repo.rid, alice.key.did, "main", head)

@@ -113,7 +113,8 @@ def test_story_block_runs_as_written(tmp_path: Path, isolated_env: Path) -> None
     assert [rank for rank, _ in ranked] == ["1", "2"]
     assert {short for _, short in ranked} == {agent[:12] for agent in published}
     head = git("rev-parse", "HEAD", cwd=repo).stdout.strip()
-    shown = git("show", f"main:agents/{published[0]}/manifest.json", cwd=server).stdout
+    first = published[0]
+    shown = git("show", f"main:agents/{first[:2]}/{first}/manifest.json", cwd=server).stdout
     assert json.loads(shown)["repo_ref"]["commit"] == head
     run_cli("verify", "--history", str(server))
 

@@ -24,8 +24,8 @@ def test_unpublish_withdraws_for_good(tmp_path: Path) -> None:
     proc = run_cli("unpublish", agent, "--reason", "superseded", "--registry", str(server))
     assert f"published  {agent}" in proc.stdout
     assert agent not in index(server)["agents"]
-    assert show(server, f"agents/{agent}/manifest.json") is None
-    tomb = json.loads(show(server, f"agents/{agent}/tombstone.json") or b"")
+    assert show(server, f"agents/{agent[:2]}/{agent}/manifest.json") is None
+    tomb = json.loads(show(server, f"agents/{agent[:2]}/{agent}/tombstone.json") or b"")
     assert (tomb["owner_did"], tomb["reason"]) == (key("alice").did, "superseded")
     assert (elite_root() / agent / "tombstone.json").is_file()
     run_cli("verify", "--history", cwd=server)

@@ -72,8 +72,7 @@ def _listed(sources: list[Any], agent_id: str) -> list[Any]:
 
     found = []
     for source in sources:
-        agents = source.index().get("agents")
-        entry = agents.get(agent_id) if isinstance(agents, dict) else None
+        entry = source.index().entry(agent_id)
         listed = discover.candidate(source.name, agent_id, entry, None, elite_only=False)
         if listed is not None:
             found.append(listed)

@@ -1,4 +1,5 @@
-"""`git elite index [--check]`: rebuild or check INDEX.json in the work tree (SPEC §6)."""
+"""`git elite index [--check]`: rebuild or check the index files in the work tree (SPEC §6):
+INDEX.json and, in format 2, the shards index/<ab>.json."""
 
 from __future__ import annotations
 
@@ -11,16 +12,18 @@ CTX = {"help_option_names": ["-h", "--help"]}
 
 
 @click.command(context_settings=CTX)
-@click.option("--check", is_flag=True, help="Only check; exit 1 when INDEX.json is stale.")
+@click.option("--check", is_flag=True,
+              help="Only check; exit 1 when INDEX.json or a shard is stale.")
 def command(check: bool) -> int:
-    """Rebuild INDEX.json from IDENTITY.json and agents/*/manifest.json of the work tree.
+    """Rebuild INDEX.json and index/<ab>.json from IDENTITY.json and the manifests under
+    agents/ of the work tree (format 1: INDEX.json alone).
 
     \b
     Examples:
       git elite index
       git elite index --check
     """
-    from git_elite import engine, git, indexing, layout, store
+    from git_elite import engine, git, layout, store
     from git_elite.state import DirState
 
     root = git.run(["rev-parse", "--show-toplevel"]).stdout.decode().strip()
@@ -28,20 +31,37 @@ def command(check: bool) -> int:
     if tree.read(layout.IDENTITY) is None:
         raise RegistryError(f"{root}: not a registry (no IDENTITY.json)")
     want = engine.full_index(tree)
-    data = indexing.dumps(want)
-    current = tree.read(layout.INDEX)
+    head = engine.strict_index(want[layout.INDEX] or b"{}")
+    summary = f"{head['agent_count']} agents, {len(head['rankings']['general'])} ranked"
     if check:
-        try:
-            same = current is not None and engine.strict_index(current) == want
-        except EliteError:
-            same = False
-        if not same:
-            raise RegistryError("INDEX.json is not the rebuild; run `git elite index`",
-                                rule="index", path=layout.INDEX)
-        output.info(f"INDEX.json is up to date ({want['agent_count']} agents)")
+        stale = [p for p, data in sorted(want.items()) if not _same(tree.read(p), data, p)]
+        if stale:
+            raise RegistryError(f"{stale[0]} is not the rebuild" + (
+                f" (and {len(stale) - 1} more index file(s))" if len(stale) > 1 else "")
+                + "; run `git elite index`", rule="index", path=stale[0])
+        output.info(f"the index is up to date ({summary})")
         return 0
-    if current != data:
-        store.atomic_write(tree.root / layout.INDEX, data)
-    output.info(f"INDEX.json: {want['agent_count']} agents, "
-                f"{len(want['rankings']['general'])} elite")
+    for rel, data in sorted(want.items()):
+        target = tree.root / rel
+        if data is None:
+            target.unlink(missing_ok=True)
+        elif tree.read(rel) != data:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            store.atomic_write(target, data)
+    output.info(f"INDEX.json: {summary}")
     return 0
+
+
+def _same(found: bytes | None, want: bytes | None, path: str) -> bool:
+    """INDEX.json compares as a parsed value; a shard by its bytes (the head pins their
+    sha256)."""
+    from git_elite import engine, layout
+
+    if found is None or want is None:
+        return found is want
+    if path != layout.INDEX:
+        return found == want
+    try:
+        return bool(engine.strict_index(found) == engine.strict_index(want))
+    except EliteError:
+        return False

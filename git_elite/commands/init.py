@@ -21,9 +21,10 @@ Every file here is checked by git hooks; nothing unsigned, forged, replayed or h
 | path | what |
 |---|---|
 | `IDENTITY.json` | registry identity and policy, signed by its delegates |
-| `INDEX.json` | derived ranking of the agents, rebuilt on every commit (do not edit) |
-| `agents/<agent_id>/manifest.json` | a signed manifest (`profile.json` hashes to its id) |
-| `agents/<agent_id>/tombstone.json` | the owner's signed withdrawal of an agent |
+| `INDEX.json` | index head: counts, shard digests, top rankings (rebuilt on every commit) |
+| `index/<ab>.json` | index shard: the entries of the agents under `agents/<ab>/` |
+| `agents/<ab>/<agent_id>/manifest.json` | a signed manifest (`<ab>`: its first 2 hex digits) |
+| `agents/<ab>/<agent_id>/tombstone.json` | the owner's signed withdrawal of an agent |
 | `endorsements/<from-nid>/<to-nid>.json` | signed endorsements |
 | `identities/<old-nid>/rotation.json` | signed key rotations |
 
@@ -53,7 +54,7 @@ def command(ctx: click.Context, path: Path, name: str | None, rad: bool) -> int:
       git elite init --name team-elites .
       git elite init chrysalis-elites --rad
     """
-    from git_elite import documents, git, identity, indexing, layout, store
+    from git_elite import documents, git, identity, indexing, layout, shards, store
     from git_elite.cli import app
     from git_elite.commands import hooks
 
@@ -65,7 +66,8 @@ def command(ctx: click.Context, path: Path, name: str | None, rad: bool) -> int:
     path.mkdir(parents=True, exist_ok=True)
     git.run(["init", "-q", str(path)])
     body = {"type": documents.REGISTRY_IDENTITY, "schema_version": 1, "version": 1,
-            "name": name, "owner_did": key.did, "delegates": [key.did], "threshold": 1,
+            "name": name, "format": layout.FORMAT, "owner_did": key.did,
+            "delegates": [key.did], "threshold": 1,
             "policy": {"publish": "open", "publishers": [], "min_total_tasks": 0,
                        "min_success_rate": 0.0, "max_manifest_bytes": 65536},
             "created_at": app(ctx).now}
@@ -74,7 +76,7 @@ def command(ctx: click.Context, path: Path, name: str | None, rad: bool) -> int:
     if problems:
         raise RegistryError(f"{layout.IDENTITY}: {problems[0].message}", rule="identity")
     files = {layout.IDENTITY: documents.to_bytes(signed),
-             layout.INDEX: indexing.dumps(indexing.build(signed, [])),
+             layout.INDEX: indexing.dumps(shards.build(signed, [])[0]),
              ".gitattributes": layout.GITATTRIBUTES.encode(),
              "README.md": README.format(name=name).encode()}
     for rel, data in files.items():
