@@ -194,10 +194,10 @@ def test_discover_offline_works_or_names_the_cache(damaged: Path, isolated_env: 
     proc = run_cli("discover", "--registry", str(damaged), "--top", "0", "--json",
                    "--offline", check=None)
     no_internal_error(proc)
-    if proc.returncode == 0:
-        assert proc.stdout.count('"agent_id"') == AGENTS
+    if proc.returncode == 0 and proc.stdout.count('"agent_id"') == AGENTS:
         return
-    assert proc.returncode == 1
+    # the registry (or the part of it that cannot be read) is left out, named in one line
+    assert proc.returncode in (0, 1)
     lines = proc.stderr.splitlines()
     naming = [line for line in lines
               if str(cache_of(isolated_env)) in line and "without --offline" in line]
