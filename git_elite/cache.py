@@ -34,6 +34,9 @@ DAMAGE_WORDS = ("corrupt", "bad object", "missing", "loose object", "inflate", "
                 "object file", "unknown object type", "zlib", "broken", "bad packed",
                 "pack", "bad config", "not a git repository", "failed to parse",
                 "failed to read", "invalid oid", "object not found")
+# the registry's signed timestamp (SPEC §6.1), replaced by whatever the registry serves now
+# and pruned when it serves none: the reader's check decides what that means
+TIMESTAMP_SPEC = "+refs/elite/timestamp*:refs/elite/timestamp*"
 
 
 def usable(path: Path) -> bool:
@@ -94,7 +97,7 @@ def is_local(url: str) -> bool:
 def _fetch(registry: Registry, path: Path) -> None:
     before = _heads(path)
     proc = git.run(["fetch", "--quiet", "--prune", "--no-tags", registry.url,
-                    "+refs/heads/*:refs/heads/*"], path, check=False)
+                    "+refs/heads/*:refs/heads/*", TIMESTAMP_SPEC], path, check=False)
     if proc.returncode != 0:
         detail = proc.stderr.decode(errors="replace").strip().splitlines()
         if usable(path) and not damaged_text(" ".join(detail)):
@@ -227,6 +230,7 @@ def _reclone(registry: Registry, path: Path) -> None:
         raise RegistryError(detail[-1] if detail else f"git clone exit {proc.returncode}")
     for branch, oid in seen.items():
         git.run(["update-ref", f"{SEEN}{branch}", oid], tmp, check=False)
+    git.run(["fetch", "--quiet", "--no-tags", registry.url, TIMESTAMP_SPEC], tmp, check=False)
     _remove(path)
     os.replace(tmp, path)
     _refuse_rewind(registry, path, seen)
