@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from git_elite import documents, fanout, indexing, layout
+from git_elite import documents, fanout, indexing, layout, progress
 from git_elite.documents import Document
 from git_elite.errors import EliteError, Problem
 from git_elite.state import Change, State
@@ -240,6 +240,7 @@ def _formats(ctx: Context) -> None:
 def _check_paths(ctx: Context, rules: Any) -> None:
     agents: dict[str, dict[str, Change]] = {}
     for path, change in sorted(ctx.changes.items()):
+        progress.step("files")
         if change.new is not None:
             _secrets(ctx, change)
         slot = layout.classify(path, ctx.fmt)

@@ -15,10 +15,11 @@ from git_elite.errors import Problem
 
 
 def reject(problems: list[Problem], summary: str) -> int:
-    """One REJECT line per problem (Problem.line() is escaped: paths come from the push)."""
-    for p in problems:
-        short = (p.commit or "")[:7] or "-------"
-        print(f"git-elite: REJECT {short} {p.line()}", file=sys.stderr)
+    """At most MAX_REJECT_LINES REJECT lines (then how many more), and the summary."""
+    from git_elite.errors import reject_lines
+
+    for line in reject_lines(problems):
+        print(line, file=sys.stderr)
     print(f"git-elite: {summary}", file=sys.stderr)
     return 1
 
@@ -101,7 +102,7 @@ def staged(name: str) -> int:
     (INDEX.json and the touched shards)."""
     import time
 
-    from git_elite import engine, git, layout, registry
+    from git_elite import engine, git, layout, progress, registry
 
     repo = git.open_env(".")
     head = None if repo.head_is_unborn else repo.head.peel(git._pygit2().Commit).tree
@@ -111,8 +112,10 @@ def staged(name: str) -> int:
     if parent.read(layout.IDENTITY) is None and new.read(layout.IDENTITY) is None:
         return 0  # not a registry
     changes = git.index_changes(repo, index, head)
-    problems = engine.check_change(parent, changes, new, check_index=False,
-                                   now=int(time.time()), max_skew=registry.max_clock_skew(None))
+    with progress.meter("files", f"{name}: checking", len(changes)):
+        problems = engine.check_change(parent, changes, new, check_index=False,
+                                       now=int(time.time()),
+                                       max_skew=registry.max_clock_skew(None))
     if problems:
         return reject(problems, f"{name}: commit refused: {len(problems)} problem(s)")
     rebuilt = engine.rebuild(parent, changes, new)

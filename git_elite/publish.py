@@ -193,7 +193,9 @@ def also_lines(problems: list[Problem]) -> list[str]:
 
 
 def reject_lines(problems: list[Problem]) -> list[str]:
-    return [f"git-elite: REJECT {(p.commit or '-------')[:7]} {p.line()}" for p in problems]
+    from git_elite import errors
+
+    return errors.reject_lines(problems)
 
 
 # edges: local disk and the repo we stand in ------------------------------------------------
@@ -390,9 +392,10 @@ def _with_index(parent: Any, items: list[Item]) -> dict[str, bytes | None]:
 
 def _check(repo: Any, commit: str) -> list[Problem]:
     """The server hook's check, with this machine's clock (default elite.maxClockSkew)."""
-    from git_elite import registry
+    from git_elite import progress, registry
 
-    return registry.check_commit(repo, commit, now=int(time.time()))
+    with progress.meter("files", "publish: checking the commit"):
+        return registry.check_commit(repo, commit, now=int(time.time()))
 
 
 def announce(rid: str) -> str:

@@ -56,15 +56,30 @@ def normalise_url(url: str) -> str:
     return str(Path(url).expanduser().resolve())
 
 
+FIX_YAML = ("fix it, or move it away and add the registries again with "
+            "`git elite registry add NAME URL`")
+
+
 def load_yaml(path: Path) -> list[Registry]:
+    """registries.yaml; a damaged one (truncated, not YAML, wrong shape) is one RegistryError
+    naming the file and what to do."""
     if not path.exists():
         return []  # before importing yaml (~15 ms): most users have no registries.yaml
+    try:
+        return _parse_yaml(path)
+    except (RegistryError, UsageError) as err:
+        raise RegistryError(f"{err.message}; {FIX_YAML}") from None
+
+
+def _parse_yaml(path: Path) -> list[Registry]:
     from git_elite import yamlsafe
 
     try:
         body = yamlsafe.load(store.read_bytes(path))
     except yamlsafe.YamlError as err:
         raise RegistryError(f"{path}: {err}") from None
+    except UnicodeDecodeError:
+        raise RegistryError(f"{path}: not valid YAML (not UTF-8)") from None
     entries = body.get("registries") if isinstance(body, dict) else None
     if body is None:
         return []
@@ -77,7 +92,11 @@ def load_yaml(path: Path) -> list[Registry]:
                 or not isinstance(entry.get("branch", ""), str)):
             raise RegistryError(f"{path}: each registry needs string name and url "
                                 "(and optional branch), nothing else")
-        out.append(Registry(check_name(entry["name"]), entry["url"], entry.get("branch")))
+        try:
+            name = check_name(entry["name"])
+        except UsageError as err:
+            raise RegistryError(f"{path}: {err.message}") from None
+        out.append(Registry(name, entry["url"], entry.get("branch")))
     return out
 
 

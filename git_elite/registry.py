@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from git_elite import engine, git, layout
+from git_elite import engine, git, layout, progress
 from git_elite.errors import Problem
 from git_elite.state import Change, State
 
@@ -114,6 +114,7 @@ def check_push(repo: Any, cwd: str | Path | None, updates: Sequence[RefUpdate], 
                                     update.new))
             continue
         for commit in git.new_commits(cwd, update.old, update.new):
+            progress.step("commits")
             problems += check_commit(repo, commit, now=now, max_skew=skew)
             checked += 1
     return problems, checked
@@ -147,6 +148,7 @@ def audit_history(repo: Any, cwd: str | Path | None, rev: str) -> tuple[list[Pro
     commits = git.first_parent_history(cwd, rev)
     problems: list[Problem] = []
     for commit in commits:
+        progress.step("commits")
         problems += check_commit(repo, commit, legacy=True)
     return problems, len(commits)
 

@@ -147,8 +147,12 @@ def check_agent(source: Source, candidate: Candidate) -> tuple[dict[str, bytes],
     """The agent's files and every problem: the engine over (IDENTITY.json) + these files,
     then the INDEX entry against the manifest (sha256 and every number)."""
     agent_id = candidate.agent_id
+    from git_elite.cache import CacheDamaged
+
     try:
         files = agent_files(source, agent_id)
+    except CacheDamaged:
+        raise
     except RegistryError as err:
         return {}, [Problem("json", source.agent_path(agent_id, "manifest.json"), err.message)]
     manifest_path = source.agent_path(agent_id, "manifest.json")
@@ -288,7 +292,7 @@ def cache_source(registry: Any, offline: bool) -> Source:
     tip = cache.tip(path, branch)
     if tip is None:
         raise RegistryError(f"{registry.name}: branch {branch} not found in {registry.url}")
-    source = git_source(registry.name, registry.url, path, tip)
+    source = _mended(git_source, registry, offline, path, tip)
     source.repo, source.branch = path, branch
     source.check_identity()
     if radicle.is_rad_url(registry.url):
@@ -297,6 +301,32 @@ def cache_source(registry: Any, offline: bool) -> Source:
                                                source.owner_did, registry.branch, tip)
         _radicle_timestamp(source)
     return source
+
+
+def _mended(opener: Callable[[str, str, Path, str], Source], registry: Any, offline: bool,
+            path: Path, tip: str) -> Source:
+    """A cache clone's Source whose reads survive damage to the clone (`cache.Mender`): one
+    re-clone, the same tip read again from the fresh clone; or one line naming the cache."""
+    from git_elite import cache
+
+    inner = [opener(registry.name, registry.url, path, tip)]
+
+    def reopen() -> None:
+        inner[0] = opener(registry.name, registry.url, path, tip)
+
+    mend = cache.Mender(registry, offline=offline, reopen=reopen)
+
+    def read(rel: str) -> bytes | None:
+        return mend(lambda: inner[0].read(rel))
+
+    def listing() -> Iterator[tuple[str, bytes]]:
+        return iter(mend(lambda: list(inner[0].documents())))
+
+    def names(folder: str) -> list[str]:
+        lister = inner[0].names
+        return mend(lambda: lister(folder)) if lister is not None else []
+
+    return Source(registry.name, registry.url, tip, read, listing, names=names)
 
 
 def _radicle_timestamp(source: Source) -> None:

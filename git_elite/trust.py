@@ -110,8 +110,16 @@ def _entry(value: Any, path: str) -> TrustEntry:
 
 
 def load(path: Path) -> TrustSet:
-    """The trust set at `path`; an empty one (max_depth 2) when the file does not exist."""
-    return TrustSet.from_bytes(store.read_bytes(path), str(path)) if path.exists() else TrustSet()
+    """The trust set at `path`; an empty one (max_depth 2) when the file does not exist. A
+    damaged one (truncated, not the format) is one error naming the file and what to do:
+    never rebuilt silently, since an empty trust set would drop whom the user trusts."""
+    if not path.exists():
+        return TrustSet()
+    try:
+        return TrustSet.from_bytes(store.read_bytes(path), str(path))
+    except EliteError as err:
+        raise TrustError(f"{err}; fix it, or move it away and `git elite trust add` again "
+                         "whom you trust") from None
 
 
 def save(path: Path, trust: TrustSet) -> None:

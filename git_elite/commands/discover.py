@@ -31,7 +31,9 @@ DEFAULT_TOP = 20
 @click.option("--attested", is_flag=True, help="Only agents with an attestation by a DID "
               "you trust, ranked by the attested numbers.")
 @click.option("--json", "as_json", is_flag=True, help="Machine output (docs/spec.md §10).")
-@click.option("--offline", is_flag=True, help="Use the cached copies; do not fetch.")
+@click.option("--offline", is_flag=True, help="No network: read the cached "
+              "copies (a registry on this machine, a path or file:// URL, is fetched from "
+              "where it is).")
 @click.option("--httpd", "httpd_url", metavar="URL", help="Read a Radicle registry through "
               "radicle-httpd at URL (with --rid), without cloning.")
 @click.option("--rid", help="Repository ID (rad:z…) for --httpd.")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shlex
+import sys
 from importlib import resources
 from pathlib import Path
 
@@ -19,6 +21,7 @@ SERVER = ("pre-receive",)
 SIGNER = "post-receive"  # with --timestamp-key (SPEC §6.1)
 DROP_IN = "50-git-elite"
 MERGE_DRIVER = "git-elite hook merge-driver %O %A %B %P"
+RUNNER = "# @git-elite-runner@\n"
 
 
 def hooks_dir(cwd: str | Path | None = None) -> Path:
@@ -30,8 +33,35 @@ def hooks_dir(cwd: str | Path | None = None) -> Path:
     return path if path.is_absolute() else Path(cwd or ".").resolve() / path
 
 
+def interpreter() -> str:
+    """The absolute path of the Python running this (the one that installs the hooks); not
+    resolved: a virtualenv's `bin/python` link is what finds the virtualenv's packages."""
+    return os.path.abspath(sys.executable) if sys.executable else ""
+
+
 def _shim(name: str) -> bytes:
-    return (resources.files("git_elite.shims") / name).read_bytes()
+    """hooks/<name> with the runner (hooks/_runner.sh, INSTALL_PYTHON filled in) in place of
+    its `# @git-elite-runner@` line. A shim written the first release's way (`exec git-elite
+    hook …`) is given the runner too."""
+    return compose((resources.files("git_elite.shims") / name).read_text()).encode()
+
+
+def compose(text: str) -> str:
+    """A shim's text with the runner in place of its RUNNER line (or, for a shim in the old
+    `exec git-elite …` style, before its `here=` line, its calls going through the runner)."""
+    runner = (resources.files("git_elite.shims") / "_runner.sh").read_text().replace(
+        "@INSTALL_PYTHON@", shlex.quote(interpreter()))
+    if RUNNER not in text and "exec git-elite " in text:
+        head, _, body = text.partition("\nhere=")
+        text = f"{head}\n{RUNNER}here={body}".replace("exec git-elite ", "elite ")
+    return text.replace(RUNNER, runner)
+
+
+def merge_driver() -> str:
+    """The elite-index merge driver: the installing Python, else git-elite from PATH."""
+    python = shlex.quote(interpreter())
+    return (f"if [ -x {python} ]; then {python} -P -m git_elite.launcher hook merge-driver "
+            f"%O %A %B %P; else {MERGE_DRIVER}; fi")
 
 
 def _ours(path: Path) -> bool:
@@ -79,7 +109,7 @@ def install(cwd: str | Path | None = None, *, server: bool = False, force: bool 
     for name in CLIENT:
         lines.append(f"{base / name}: {_place(base / name, _shim(name), force)}")
     git.config_set("merge.elite-index.name", "git elite INDEX.json rebuild", cwd)
-    git.config_set("merge.elite-index.driver", MERGE_DRIVER, cwd)
+    git.config_set("merge.elite-index.driver", merge_driver(), cwd)
     return lines
 
 

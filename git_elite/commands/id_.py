@@ -282,3 +282,9 @@ def export_radicle(rad_home: Path, force: bool) -> None:
                        mode=0o644)
     output.info(f"wrote {private} and {public} (NID {ident.nid})")
     output.data(ident.nid)
+
+
+# backup, restore, verify: in their own module, on this group
+from git_elite.commands import id_backup as _id_backup  # noqa: E402
+
+__all__ = ["command", "_id_backup"]

@@ -19,7 +19,9 @@ CTX = {"help_option_names": ["-h", "--help"]}
               help="Registry name, path or URL (repeatable). Default: as for discover.")
 @click.option("--allow-untrusted", is_flag=True, help="Import even if you do not trust "
               "the owner.")
-@click.option("--offline", is_flag=True, help="Use the cached copies; do not fetch.")
+@click.option("--offline", is_flag=True, help="No network: read the cached "
+              "copies (a registry on this machine, a path or file:// URL, is fetched from "
+              "where it is).")
 @click.option("--url", "urls", multiple=True, metavar="URL", help="Read a registry over "
               "HTTP(S) without cloning, as discover --url (repeatable).")
 @click.option("--allow-stale", is_flag=True, help="Warn, do not refuse, when a registry's "

@@ -6,6 +6,7 @@ import contextlib
 import io
 import json
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -153,16 +154,26 @@ def _publish(registry: Registry, agents: list[core.LocalAgent], key: keys.Keypai
         result.add(items, core.NOT_PUSHED, f"{err.message}; the signed manifests are kept in "
                    f"{core.elite_root()}")
         return
-    state = core.tip_state(target)
-    ready = [_resign(a, key, now, None, state.read(layout.agent_path(
-        a.agent_id, "manifest.json")) if state is not None else None) for a in agents]
-    rotations = [succession.rotation_item(raw) for raw in sorted(result.rotations)]
-    done = core.publish_files(target, rotations + [core.agent_item(a) for a in ready],
-                              f"publish {len(ready)} agent(s)\n\nby {key.did}\n",
-                              push=not no_push)
+    from git_elite import cache
+
+    # the cache is read from here on: damage git reports there means one fresh clone and a
+    # second try (nothing was pushed yet), or one line naming the cache (cache.Mender)
+    done = cache.Mender(target.registry)(lambda: _build_and_push(target, agents, key, now,
+                                                                 no_push, result.rotations))
     merge(result, done)
     if target.rid and done.commit and not no_push:
         output.info(core.announce(target.rid))
+
+
+def _build_and_push(target: core.Target, agents: list[core.LocalAgent], key: keys.Keypair,
+                    now: int, no_push: bool, rotations_raw: Iterable[bytes]) -> core.Result:
+    state = core.tip_state(target)
+    ready = [_resign(a, key, now, None, state.read(layout.agent_path(
+        a.agent_id, "manifest.json")) if state is not None else None) for a in agents]
+    rotations = [succession.rotation_item(raw) for raw in sorted(rotations_raw)]
+    return core.publish_files(target, rotations + [core.agent_item(a) for a in ready],
+                              f"publish {len(ready)} agent(s)\n\nby {key.did}\n",
+                              push=not no_push)
 
 
 def merge(into: core.Result, done: core.Result) -> None:

@@ -289,6 +289,15 @@ def _from_cache(cache: Path) -> list[tuple[str, bytes, str | None]]:
         output.warn(f"{cache}: cannot read its HEAD ({err.message}); its endorsements are "
                     "not used")
         return []
+    except Exception as err:  # noqa: BLE001 - damage git/libgit2 reports: warn and skip
+        from git_elite.cache import damage
+
+        detail = damage(err)
+        if detail is None:
+            raise
+        output.warn(f"{cache}: cannot read it ({detail}: a damaged cached copy; a command "
+                    "run online clones it again); its endorsements are not used")
+        return []
     out: list[tuple[str, bytes, str | None]] = []
     for change in changes:
         if change.refused is not None:
