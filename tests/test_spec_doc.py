@@ -38,9 +38,10 @@ TYPE_SCHEMA = {
     "key-rotation": "key-rotation",
     "training-job": "training-job",
     "attestation": "attestation",
+    "timestamp": "timestamp",
 }
 SIGNED = {"manifest", "registry-identity", "tombstone", "endorsement", "key-rotation",
-          "training-job", "attestation"}
+          "training-job", "attestation", "timestamp"}
 
 
 def examples() -> list[tuple[str, str]]:
