@@ -218,7 +218,7 @@ def dave_attests(demo: Demo) -> None:
               "(copied from fixtures/evals/attester)")
     out = demo.elite("dave", "attest", demo.best, "--evals", "runs", "--suite",
                      "dave-editing-suite-v1", "--registry", str(demo.server))
-    check(f"published  {demo.best}" in out, "dave's attestation was not published")
+    check(f"attested   {demo.best}" in out, "dave's attestation was not published")
 
 
 def carol_weighs_attestation(demo: Demo) -> None:

@@ -42,9 +42,10 @@ def test_clone_then_fetch(tmp_path: Path) -> None:
 
 
 def test_offline_needs_a_cache(tmp_path: Path) -> None:
-    _, bare = _origin(tmp_path)
+    # a registry elsewhere (a URL) is never fetched offline; a path on this machine is
+    # (tests/test_offline_local.py)
     with pytest.raises(RegistryError, match="no usable cached copy"):
-        cache.sync(Registry("r", str(bare)), offline=True)
+        cache.sync(Registry("r", "https://example.invalid/elites.git"), offline=True)
 
 
 def test_damaged_cache_is_rebuilt(tmp_path: Path) -> None:

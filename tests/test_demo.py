@@ -75,7 +75,7 @@ def test_demo_dids_come_from_the_fixed_seeds(demo_run: Run) -> None:
     r"imported \w{12} from elites",
     r"success_rate\s+0\.95\s+0\.844444\n",
     r"\$ git elite attest \w{64} --evals runs --suite dave-editing-suite-v1 --registry "
-    r"\$DEMO/server/chrysalis-elites\.git\n(.*\n)*?    published  \w{64}\n",
+    r"\$DEMO/server/chrysalis-elites\.git\n(.*\n)*?    attested   \w{64}\n",
     r"1\s+\w{12}\s+z6Mkon3Necd6…\s+✓\s+0\.95\s+120\s+0\.84 \(1/1\)\s+-0\.11",
     r"alice reports 0\.950 over 120 tasks; dave measured 0\.844 over 90 \(disagreement "
     r"-0\.106\)",
