@@ -215,7 +215,7 @@ def _mallory_edits(demo: Demo, change: Callable[[dict[str, Any]], None]) -> Path
         demo.git("mallory", "clone", "-q", str(demo.server), "elites")
     else:
         demo.git("mallory", "reset", "-q", "--hard", "origin/main", cwd=work)
-    path = work / "agents" / demo.best / "manifest.json"
+    path = work / "agents" / demo.best[:2] / demo.best / "manifest.json"
     body = json.loads(path.read_text())
     change(body)
     path.write_text(json.dumps(body, indent=2, sort_keys=True) + "\n")

@@ -188,7 +188,20 @@ def check_change(parent: State, changes: Iterable[Change], new: State, *,
     seconds ahead of it is refused (`rollback`: the fast-forward attack). A change to a
     format-1 registry other than its migration (`migration.check`) is refused unless
     `legacy` (audits of old history, `verify`)."""
-    from git_elite import indexcheck, migration, rules
+    from git_elite import indexcheck
+
+    ctx = check_context(parent, changes, new, now=now, max_skew=max_skew, legacy=legacy)
+    if check_index:
+        indexcheck.check(ctx)
+    return ctx.problems
+
+
+def check_context(parent: State, changes: Iterable[Change], new: State, *,
+                  now: int | None = None, max_skew: int = MAX_CLOCK_SKEW,
+                  legacy: bool = False) -> Context:
+    """`check_change` without the index rule; the Context keeps the index entries of the
+    manifests it checked (`audit` builds the index from them, shard by shard)."""
+    from git_elite import migration, rules
 
     ctx = Context(parent, new, {c.path: c for c in changes})
     ctx.latest = None if now is None else now + max_skew
@@ -202,17 +215,19 @@ def check_change(parent: State, changes: Iterable[Change], new: State, *,
         _check_paths(ctx, rules)
     if ctx.new_identity is None and not any(p.path == layout.IDENTITY for p in ctx.problems):
         ctx.add("identity", layout.IDENTITY, "the registry has no valid IDENTITY.json")
-    if check_index:
-        indexcheck.check(ctx)
-    return ctx.problems
+    return ctx
 
 
 def _formats(ctx: Context) -> None:
     """The parent's layout (None: no registry yet) and the one the commit makes."""
+    # the format an IDENTITY.json declares, even when it is otherwise malformed (that is a
+    # problem of its own; the layout stays what it says)
     if ctx.parent.read(layout.IDENTITY) is not None:
-        ctx.parent_fmt = layout.format_of(ctx.parent_identity or {})
-    new = ctx.new_identity
-    ctx.fmt = layout.format_of(new) if new is not None else (ctx.parent_fmt or layout.FORMAT)
+        doc = ctx.quiet(ctx.parent, layout.IDENTITY, documents.REGISTRY_IDENTITY)
+        ctx.parent_fmt = layout.format_of(doc.body if doc else None)
+    new = ctx.quiet(ctx.new, layout.IDENTITY, documents.REGISTRY_IDENTITY)
+    ctx.fmt = layout.format_of(new.body) if new is not None else \
+        (ctx.parent_fmt or layout.FORMAT)
     if ctx.parent_fmt == 2 and ctx.fmt == 1:
         ctx.add("identity", layout.IDENTITY, "format 2 cannot go back to format 1 (keep "
                 "\"format\": 2 in IDENTITY.json)")

@@ -19,13 +19,15 @@ if TYPE_CHECKING:
     from git_elite.state import Change
 
 PARALLEL_MIN = 2000
+_SPLIT = False  # inside `halves`: each process is already one of two; no nested fork
 Agents = Sequence[tuple[str, dict[str, "Change"]]]
 Check = Callable[["Context", str, dict[str, "Change"]], None]
 
 
 def check_agents(ctx: Context, agents: Agents, check: Check) -> None:
     """`check(ctx, agent_id, files)` for every agent, in order, on up to two cores."""
-    if len(agents) < PARALLEL_MIN or (os.cpu_count() or 1) < 2 or not hasattr(os, "fork"):
+    if len(agents) < PARALLEL_MIN or _SPLIT or (os.cpu_count() or 1) < 2 or \
+            not hasattr(os, "fork"):
         _serial(ctx, agents, check)
         return
     import multiprocessing
@@ -62,5 +64,43 @@ def _child(ctx: Context, agents: Agents, check: Check, writer: Any) -> None:
         entries = {a: ctx.entries[a] for a, _ in agents if a in ctx.entries}
         writer.send((ctx.problems[start:], entries))
     except BaseException:  # noqa: BLE001 - the parent checks this half again itself
+        writer.send(None)
+    writer.close()
+
+
+def halves(items: Sequence[Any], work: Callable[[Sequence[Any]], Any]) -> list[Any]:
+    """[work(first half), work(second half)], the second computed in a forked child when
+    two cores are there (else both here); a child that fails is redone here."""
+    global _SPLIT
+    if (os.cpu_count() or 1) < 2 or not hasattr(os, "fork") or _SPLIT or len(items) < 2:
+        return [work(items)]
+    import multiprocessing
+
+    half = len(items) // 2
+    mp = multiprocessing.get_context("fork")
+    reader, writer = mp.Pipe(duplex=False)
+    _SPLIT = True
+    try:
+        child = mp.Process(target=_half_child, args=(work, items[half:], writer), daemon=True)
+        child.start()
+        writer.close()
+        first = work(items[:half])
+        try:
+            second = reader.recv()
+        except (EOFError, OSError):
+            second = None
+        child.join()
+    finally:
+        _SPLIT = False
+    if second is None or child.exitcode != 0:
+        second = work(items[half:])
+    return [first, second]
+
+
+def _half_child(work: Callable[[Sequence[Any]], Any], items: Sequence[Any], writer: Any
+                ) -> None:
+    try:
+        writer.send(work(items))
+    except BaseException:  # noqa: BLE001 - the parent does this half again itself
         writer.send(None)
     writer.close()

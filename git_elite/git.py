@@ -100,11 +100,11 @@ class TreeState:
         return data
 
     def names(self, directory: str) -> list[str]:
-        """The entries of a directory of the tree (none when it is not a tree)."""
+        """The entries of a directory of the tree ("" = the root; none when not a tree)."""
         if self.tree is None:
             return []
         try:
-            found = self.tree[directory]
+            found = self.tree[directory] if directory else self.tree
         except KeyError:
             return []
         return [entry.name for entry in found] if found.type_str == "tree" else []
@@ -159,9 +159,22 @@ class TreeState:
 
     def files(self) -> dict[str, bytes]:
         """Every blob of the tree (a full audit reads everything)."""
+        return self.subtree("")
+
+    def subtree(self, directory: str) -> dict[str, bytes]:
+        """Every blob under `directory` ("" = the whole tree), by path."""
         out: dict[str, bytes] = {}
-        if self.tree is not None:
+        if self.tree is None:
+            return out
+        if not directory:
             _walk(self.tree, "", out)
+            return out
+        try:
+            found = self.tree[directory]
+        except KeyError:
+            return out
+        if found.type_str == "tree":
+            _walk(found, directory + "/", out)
         return out
 
 
@@ -250,6 +263,10 @@ class IndexState:
 
         prefix = directory.rstrip("/") + "/"
         return names_in((e.path for e in self.index if e.path.startswith(prefix)), directory)
+
+    def subtree(self, directory: str) -> dict[str, bytes]:
+        prefix = directory + "/" if directory else ""
+        return {e.path: self.repo[e.id].data for e in self.index if e.path.startswith(prefix)}
 
     def agent_ids(self) -> list[str]:
         seen: dict[str, None] = {}

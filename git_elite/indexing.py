@@ -246,8 +246,9 @@ def _encode(value: Any, out: list[str], newline: str) -> None:
 
 def merge(base: Mapping[str, Any], ours: Mapping[str, Any], theirs: Mapping[str, Any]
           ) -> tuple[dict[str, Any], list[str]]:
-    """Three-way merge of two indexes, agent by agent (the `elite-index` merge driver).
-    Returns the merged index and the agents both sides changed differently (ours kept)."""
+    """Three-way merge of two format-1 indexes or two format-2 shards, agent by agent (the
+    `elite-index` merge driver). Returns the merged value and the agents both sides changed
+    differently (ours kept)."""
     old, mine, other = (_agents(x) for x in (base, ours, theirs))
     agents = dict(mine)
     conflicts: list[str] = []
@@ -262,6 +263,9 @@ def merge(base: Mapping[str, Any], ours: Mapping[str, Any], theirs: Mapping[str,
                 agents[agent_id] = now
         elif mine.get(agent_id) != now:
             conflicts.append(agent_id)
+    if ours.get("schema_version") == 2 or theirs.get("schema_version") == 2:  # a shard
+        shard = ours.get("shard") or theirs.get("shard") or ""
+        return {"schema_version": 2, "shard": shard, "agents": agents}, conflicts
     registry = ours.get("registry") or theirs.get("registry") or {}
     return _assemble(registry if isinstance(registry, Mapping) else {}, agents), conflicts
 

@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 
 from git_elite import engine, git, layout
 from git_elite.errors import Problem
-from git_elite.state import EMPTY, Change, MemoryState, State, additions
+from git_elite.state import Change, State
 
 
 class RefUpdate(NamedTuple):
@@ -113,11 +113,12 @@ def check_push(repo: Any, cwd: str | Path | None, updates: Sequence[RefUpdate], 
 
 
 def audit(repo: Any, rev: str) -> list[Problem]:
-    """Every file of the tree at `rev` checked as if added to an empty registry."""
+    """Every file of the tree at `rev` checked as if added to an empty registry, streamed
+    piece by piece on two cores (audit.py)."""
+    from git_elite import audit as whole
+
     commit = str(repo.revparse_single(rev).peel(git._pygit2().Commit).id)
-    files = git.state_at(repo, commit).files()
-    found = engine.check_change(EMPTY, additions(files), MemoryState(files), legacy=True)
-    return [p.at(commit) for p in found]
+    return [p.at(commit) for p in whole.audit(git.state_at(repo, commit))]
 
 
 def audit_history(repo: Any, cwd: str | Path | None, rev: str) -> tuple[list[Problem], int]:
@@ -141,3 +142,25 @@ def identity_body(state: State) -> dict[str, Any] | None:
         return documents.parse(raw, layout.IDENTITY, documents.REGISTRY_IDENTITY).body
     except EliteError:
         return None
+
+
+def merged_head(repo: Any, theirs: str) -> bytes | None:
+    """The INDEX.json head of merging commit `theirs` into HEAD: our tree with the registry
+    files `theirs` changed since the merge base and we did not (files both changed conflict;
+    the commit that resolves them rebuilds the index in pre-commit). None when it cannot
+    tell (no common base)."""
+    from git_elite.state import Overlay
+
+    ours = str(repo.head.peel(git._pygit2().Commit).id)
+    base = repo.merge_base(ours, theirs)
+    if base is None:
+        return None
+    trees = {name: git.commit_tree(repo, rev) for name, rev in
+             (("base", str(base)), ("ours", ours), ("theirs", theirs))}
+    mine = {c.path for c in git.diff_trees(repo, trees["base"], trees["ours"])}
+    derived = (layout.INDEX, "index/")
+    changes = [c for c in git.diff_trees(repo, trees["base"], trees["theirs"])
+               if c.path not in mine and not c.path.startswith(derived)]
+    parent = git.TreeState(repo, trees["ours"])
+    changes = [Change(c.path, parent.read(c.path), c.new) for c in changes]
+    return engine.expected_files(parent, changes, Overlay(parent, changes)).get(layout.INDEX)

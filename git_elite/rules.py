@@ -190,7 +190,10 @@ def _manifest(ctx: Context, agent_id: str, change: Change) -> dict[str, Any] | N
 
 
 def _window(ctx: Context, path: str, body: dict[str, Any], old: dict[str, Any]) -> None:
-    before = old.get("eval_window", {}).get("to_ts", 0)
+    window = old.get("eval_window")
+    before = window.get("to_ts") if isinstance(window, dict) else None
+    if type(before) is not int:  # a parent manifest that is not one in shape: no bound
+        return
     if body["eval_window"]["to_ts"] < before:
         ctx.add("rollback", path, f"eval_window.to_ts {body['eval_window']['to_ts']} is "
                 f"earlier than the previous version's {before}")

@@ -70,18 +70,32 @@ class Ranks:
     def build(cls, entries: Iterable[tuple[str, Mapping[str, Any]]], *,
               limit: int = RANKINGS_LIMIT, depth: int = DEPTH) -> Ranks:
         ranks = cls(limit=limit, depth=depth)
+        ranks.add(entries)
+        return ranks
+
+    def add(self, entries: Iterable[tuple[str, Mapping[str, Any]]]) -> None:
+        """Take in entries of agents not counted yet (a build, shard by shard)."""
         for agent_id, item in entries:
             for key, row in rows_of(agent_id, item).items():
-                ranks.counts[key] = ranks.counts.get(key, 0) + 1
-                rows = ranks.rows.setdefault(key, [])
+                self.counts[key] = self.counts.get(key, 0) + 1
+                rows = self.rows.setdefault(key, [])
                 rows.append(row)
-                if len(rows) > 4 * depth:  # memory stays flat in the registry's size
+                if len(rows) > 4 * self.depth:  # memory stays flat in the registry's size
                     rows.sort()
-                    del rows[depth:]
-        for rows in ranks.rows.values():
+                    del rows[self.depth:]
+        for rows in self.rows.values():
             rows.sort()
-            del rows[depth:]
-        return ranks
+            del rows[self.depth:]
+
+    def join(self, other: Ranks) -> None:
+        """Take in another Ranks of disjoint agents (the other half of an audit)."""
+        for key, count in other.counts.items():
+            self.counts[key] = self.counts.get(key, 0) + count
+        for key, rows in other.rows.items():
+            mine = self.rows.setdefault(key, [])
+            mine += rows
+            mine.sort()
+            del mine[self.depth:]
 
     def update(self, old: Mapping[str, Mapping[str, Any] | None],
                new: Mapping[str, Mapping[str, Any] | None]) -> bool:

@@ -19,6 +19,8 @@ class State(Protocol):
 
     def names(self, directory: str) -> list[str]: ...
 
+    def subtree(self, directory: str) -> dict[str, bytes]: ...
+
     def agent_ids(self) -> Iterable[str]: ...
 
 
@@ -40,7 +42,7 @@ def agent_ids_of(state: State) -> Iterator[str]:
 
 
 def names_in(paths: Iterable[str], directory: str) -> list[str]:
-    prefix = directory.rstrip("/") + "/"
+    prefix = directory.rstrip("/") + "/" if directory else ""
     return sorted({p[len(prefix):].split("/", 1)[0] for p in paths if p.startswith(prefix)})
 
 
@@ -55,6 +57,10 @@ class MemoryState:
 
     def names(self, directory: str) -> list[str]:
         return names_in(self.files, directory)
+
+    def subtree(self, directory: str) -> dict[str, bytes]:
+        prefix = directory + "/" if directory else ""
+        return {p: d for p, d in self.files.items() if p.startswith(prefix)}
 
     def agent_ids(self) -> Iterator[str]:
         return agent_ids_of(self)
@@ -84,6 +90,17 @@ class Overlay:
             elif "/" not in path[len(prefix):] or not self._holds(prefix + name):
                 found.discard(name)
         return sorted(found)
+
+    def subtree(self, directory: str) -> dict[str, bytes]:
+        prefix = directory + "/" if directory else ""
+        out = self.base.subtree(directory)
+        for path, data in self.changed.items():
+            if path.startswith(prefix):
+                if data is None:
+                    out.pop(path, None)
+                else:
+                    out[path] = data
+        return out
 
     def _holds(self, directory: str) -> bool:
         """Whether `directory` still holds a file after the changes."""
@@ -126,6 +143,11 @@ class DirState:
     def names(self, directory: str) -> list[str]:
         folder = self.root / directory
         return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+
+    def subtree(self, directory: str) -> dict[str, bytes]:
+        folder = self.root / directory
+        return {p.relative_to(self.root).as_posix(): p.read_bytes()
+                for p in sorted(folder.rglob("*")) if p.is_file() and ".git" not in p.parts}
 
     def agent_ids(self) -> Iterator[str]:
         return agent_ids_of(self)

@@ -56,9 +56,14 @@ def show(server: Path, path: str, rev: str = "main") -> bytes | None:
 
 
 def index(server: Path, rev: str = "main") -> dict[str, Any]:
-    raw = show(server, "INDEX.json", rev)
-    assert raw is not None
-    value: dict[str, Any] = json.loads(raw)
+    """The index head at `rev` with "agents": every entry of every shard (each checked
+    against the head's digest), the view format 1 gave in one file."""
+    from git_elite.index_read import IndexReader
+
+    reader = IndexReader(lambda path: show(server, path, rev), str(server))
+    value: dict[str, Any] = dict(reader.head)
+    value["agents"] = dict(reader.entries())
+    assert not reader.warnings, reader.warnings
     return value
 
 

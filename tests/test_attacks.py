@@ -307,16 +307,24 @@ def test_malicious_mirror_altered_manifest(srv: Server, tmp_path: Path) -> None:
 
 def test_malicious_mirror_altered_index(srv: Server, tmp_path: Path) -> None:
     mirror, clone = mirror_of(srv, tmp_path)
-    index = json.loads((clone / layout.INDEX).read_bytes())
-    index["agents"][aid(2)]["score_ppm"] = 999_999
-    index["rankings"]["general"] = [aid(2), aid(1)]
-    raw = (json.dumps(index, indent=2, sort_keys=True) + "\n").encode()
-    sha = _mirror_commit(mirror, clone, {layout.INDEX: raw}, index=False)
+    import hashlib
+
+    from git_elite import indexing
+
+    head = json.loads((clone / layout.INDEX).read_bytes())
+    shard_path = layout.shard_path(aid(2)[:2])
+    shard = json.loads((clone / shard_path).read_bytes())
+    shard["agents"][aid(2)]["score_ppm"] = 999_999
+    shard_raw = indexing.dumps(shard)
+    head["shards"][aid(2)[:2]]["sha256"] = hashlib.sha256(shard_raw).hexdigest()
+    head["rankings"]["general"] = [aid(2), aid(1)]
+    sha = _mirror_commit(mirror, clone, {layout.INDEX: indexing.dumps(head),
+                                         shard_path: shard_raw}, index=False)
     audit = run_cli("verify", "--json", str(mirror), check=1)
     problems = json.loads(audit.stdout)["problems"]
-    assert [(p["rule"], p["path"], p["commit"]) for p in problems] == [
-        ("index", layout.INDEX, sha)]
-    assert "1 stale" in problems[0]["message"]
+    assert sorted((p["rule"], p["path"], p["commit"]) for p in problems) == [
+        ("index", layout.INDEX, sha), ("index", shard_path, sha)]
+    assert "1 stale" in next(p["message"] for p in problems if p["path"] == shard_path)
 
 
 # 8 mix-and-match -------------------------------------------------------------------------------

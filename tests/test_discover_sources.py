@@ -41,16 +41,42 @@ def test_tampered_manifest_in_mirror_is_dropped(tmp_path: Path) -> None:
 
 
 def test_inflated_index_entry_is_dropped(tmp_path: Path) -> None:
+    """A mirror inflates THREE's shard entry (with a matching digest in the head) and puts
+    it first in the head's ranking: a listing from the shards drops it ([index]); the top
+    N read from the head take each agent's numbers from its own manifest, so the order is
+    the true one."""
+    import hashlib
+
+    from git_elite import indexing
+
     work, bare = registry_with(tmp_path, "reg", AGENTS)
-    index = json.loads((work / layout.INDEX).read_bytes())
-    index["agents"][THREE]["score_ppm"] = 999_999
-    raw = (json.dumps(index, indent=2, sort_keys=True) + "\n").encode()
-    bad = mirror(tmp_path, bare, "evil", {layout.INDEX: raw}, index=False)
-    proc = run_cli("discover", "--json", "--registry", str(bad))
+    head = json.loads((work / layout.INDEX).read_bytes())
+    shard_path = layout.shard_path(THREE[:2])
+    shard = json.loads((work / shard_path).read_bytes())
+    shard["agents"][THREE]["score_ppm"] = 999_999
+    shard_raw = indexing.dumps(shard)
+    head["shards"][THREE[:2]]["sha256"] = hashlib.sha256(shard_raw).hexdigest()
+    head["rankings"]["general"] = [THREE, ONE, TWO]
+    files: dict[str, bytes | None] = {layout.INDEX: indexing.dumps(head), shard_path: shard_raw}
+    bad = mirror(tmp_path, bare, "evil", files, index=False)
+    proc = run_cli("discover", "--json", "--registry", str(bad), "--min-success", "0")
     assert [r["agent_id"] for r in json.loads(proc.stdout)] == [ONE, TWO]
     path = layout.agent_path(THREE, "manifest.json")
     assert f"agent {THREE[:12]} dropped: {path}: [index]" in proc.stderr
     assert "score_ppm" in proc.stderr
+    proc = run_cli("discover", "--json", "--registry", str(bad))
+    assert [r["agent_id"] for r in json.loads(proc.stdout)] == [ONE, TWO, THREE]
+
+
+def test_shard_not_matching_its_digest_is_left_out(tmp_path: Path) -> None:
+    work, bare = registry_with(tmp_path, "reg", AGENTS)
+    shard_path = layout.shard_path(THREE[:2])
+    shard = json.loads((work / shard_path).read_bytes())
+    shard["agents"][THREE]["score_ppm"] = 999_999
+    bad = mirror(tmp_path, bare, "evil", {shard_path: documents.to_bytes(shard)}, index=False)
+    proc = run_cli("discover", "--json", "--registry", str(bad), "--min-success", "0")
+    assert THREE not in [r["agent_id"] for r in json.loads(proc.stdout)]
+    assert f"{shard_path}: [index] its bytes do not hash" in proc.stderr
 
 
 def test_unreadable_registry_is_named_others_answer(tmp_path: Path) -> None:

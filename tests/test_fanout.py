@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from git_elite import engine, fanout, layout
+from git_elite import engine, fanout
 from git_elite.state import MemoryState, additions
 from tests.helpers_registry import agent_files, base_files, with_index
 
@@ -49,5 +49,7 @@ def test_two_cores_rebuild_the_same_index(monkeypatch: pytest.MonkeyPatch) -> No
                                            for k, v in agent_files("alice", n).items()}})
     monkeypatch.setattr(fanout, "PARALLEL_MIN", 2)
     assert _audit(files) == []
-    files[layout.INDEX] = files[layout.INDEX].replace(b'"elite": true', b'"elite": false', 1)
-    assert [line.split("]")[0] for line in _audit(files)] == ["INDEX.json: [index"]
+    shard = next(p for p, d in sorted(files.items())
+                 if p.startswith("index/") and b'"elite": true' in d)
+    files[shard] = files[shard].replace(b'"elite": true', b'"elite": false', 1)
+    assert [line.split("]")[0] for line in _audit(files)] == [f"{shard}: [index"]

@@ -9,6 +9,7 @@ import pytest
 
 from git_elite import documents, layout
 from tests.conftest import git, run_cli
+from tests.helpers_publish import index
 from tests.helpers_registry import (
     T0,
     agent_files,
@@ -26,8 +27,7 @@ def reg(tmp_path: Path) -> Path:
 
 
 def index_agents(work: Path, rev: str = "HEAD") -> set[str]:
-    raw = git("show", f"{rev}:INDEX.json", cwd=work).stdout
-    return set(json.loads(raw)["agents"])
+    return set(index(work, rev)["agents"])
 
 
 def status(work: Path) -> str:
@@ -107,7 +107,7 @@ def test_commit_all(reg: Path) -> None:
     write_files(reg, {layout.agent_path(agent_id_of(profile(1)), "manifest.json"):
                       documents.to_bytes(update)})
     git("commit", "-q", "-a", "-m", "update", cwd=reg)
-    raw = json.loads(git("show", "HEAD:INDEX.json", cwd=reg).stdout)
+    raw = index(reg, "HEAD")
     assert raw["agents"][agent_id_of(profile(1))]["success_rate"] == 0.95
     assert status(reg) == ""
     run_cli("verify", "--history", cwd=reg)

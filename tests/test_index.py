@@ -21,6 +21,13 @@ def test_score_ppm(rate: float, total: int, recent: int, wilson: int, score: int
     assert indexing.score(rate, total, recent) == (wilson, score)
 
 
+def _entries(files: dict[str, bytes]) -> dict[str, dict[str, object]]:
+    from git_elite.index_read import IndexReader
+
+    reader = IndexReader(files.get, "test")
+    return dict(reader.entries())
+
+
 def test_incremental_equals_from_scratch() -> None:
     files = base_files()
     for n, owner in enumerate(["alice", "bob", "carol", "dave"]):
@@ -31,11 +38,12 @@ def test_incremental_equals_from_scratch() -> None:
     removed = next(p for p in files if p.endswith("manifest.json"))
     del after[removed]
     changes = diff(files, after)
-    incremental = engine.expected_index(MemoryState(files), changes, MemoryState(after))
+    incremental = engine.expected_files(MemoryState(files), changes, MemoryState(after))
     scratch = engine.full_index(MemoryState(after))
-    assert incremental == scratch
-    assert scratch == engine.expected_index(MemoryState(), additions(after), MemoryState(after))
-    assert scratch["agent_count"] == 4
+    assert set(incremental) < set(scratch) | {p for p, d in incremental.items() if d is None}
+    assert all(scratch.get(p) == data for p, data in incremental.items())
+    assert scratch == engine.expected_files(MemoryState(), additions(after), MemoryState(after))
+    assert json.loads(scratch[layout.INDEX] or b"")["agent_count"] == 4
 
 
 def test_policy_thresholds_and_rankings() -> None:
@@ -45,10 +53,12 @@ def test_policy_thresholds_and_rankings() -> None:
     index = json.loads(with_index(files)[layout.INDEX])
     assert index["rankings"]["general"][0] == index["rankings"]["file-edit"][0]
     assert len(index["rankings"]["general"]) == 2
+    assert index["elite_count"] == 2
     strict = dict(files)
     strict[layout.IDENTITY] = json.dumps(identity(elite_min_total_tasks=80)).encode()
-    index = engine.full_index(MemoryState(strict))
-    assert [a["elite"] for a in index["agents"].values()].count(True) == 1
+    built = with_index(strict)
+    assert [a["elite"] for a in _entries(built).values()].count(True) == 1
+    assert json.loads(built[layout.INDEX])["elite_count"] == 1
 
 
 def test_written_form() -> None:
@@ -56,12 +66,20 @@ def test_written_form() -> None:
     value = json.loads(raw)
     assert raw == (json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
     assert value["agent_count"] == 0 and value["rankings"] == {"general": []}
+    assert value["schema_version"] == 2 and value["shards"] == {}
+    assert value["rankings_limit"] == 100 and value["elite_count"] == 0
 
 
 def test_merge_driver_union() -> None:
-    base = json.loads(with_index(base_files())[layout.INDEX])
-    ours = json.loads(with_index({**base_files(), **agent_files("alice", 1)})[layout.INDEX])
-    theirs = json.loads(with_index({**base_files(), **agent_files("bob", 2)})[layout.INDEX])
+    """Two shards that gained different agents merge to their union (entries as the
+    rebuild writes them)."""
+    alice = _entries(with_index({**base_files(), **agent_files("alice", 1)}))
+    bob = _entries(with_index({**base_files(), **agent_files("bob", 2)}))
+    base = {"schema_version": 2, "shard": "ab", "agents": {}}
+    ours = {**base, "agents": alice}
+    theirs = {**base, "agents": bob}
     merged, conflicts = indexing.merge(base, ours, theirs)
-    both = with_index({**base_files(), **agent_files("alice", 1), **agent_files("bob", 2)})
-    assert conflicts == [] and merged == json.loads(both[layout.INDEX])
+    assert conflicts == [] and merged == {**base, "agents": {**alice, **bob}}
+    changed = {**base, "agents": {a: {**e, "score_ppm": 1} for a, e in alice.items()}}
+    _, conflicts = indexing.merge(ours, changed, {**base, "agents": {}})
+    assert conflicts == sorted(alice)

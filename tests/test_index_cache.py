@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from git_elite import git, layout
+from git_elite import git, layout, shards
 from tests.conftest import git as run_git
 from tests.helpers_registry import agent_files, commit_raw, make_server, push
 
@@ -62,9 +62,28 @@ def test_hooks_fill_the_cache_and_pushes_still_check(tmp_path: Path) -> None:
     commit_raw(work, agent_files("alice", 1), index=True)
     assert push(work).returncode == 0
     tip_index = run_git("rev-parse", "HEAD:INDEX.json", cwd=work).stdout.strip()
-    assert (server / "elite-cache" / f"index-{tip_index}").is_file()
+    ranks = server / "elite-cache" / f"ranks-{tip_index}"  # format 2: the rankings data
+    assert ranks.is_file()
+    assert shards.Ranks.load(git.index_cache_load(git.open_repo(server), tip_index, "ranks"))
     commit_raw(work, agent_files("bob", 2), index=True)
     assert push(work).returncode == 0  # starts from the cached parent index
     commit_raw(work, agent_files("carol", 3), index=False)  # stale INDEX.json
     refused = push(work)
     assert refused.returncode != 0 and "[index]" in refused.stderr
+
+
+@pytest.mark.parametrize("damage", [b"", b"garbage", b"0" * 40 + b"\n"], ids=["empty",
+                                                                               "garbage",
+                                                                               "other-oid"])
+def test_a_damaged_ranks_cache_is_ignored(tmp_path: Path, damage: bytes) -> None:
+    """The parent's rankings data is rebuilt from the shards when its cache file is bad;
+    the push is checked the same."""
+    work, server = make_server(tmp_path)
+    commit_raw(work, agent_files("alice", 1), index=True)
+    assert push(work).returncode == 0
+    for cached in (server / "elite-cache").glob("ranks-*"):
+        cached.write_bytes(damage)
+    commit_raw(work, agent_files("bob", 2), index=True)
+    assert push(work).returncode == 0
+    commit_raw(work, agent_files("carol", 3), index=False)
+    assert "[index]" in push(work).stderr

@@ -37,7 +37,7 @@ def pre_receive() -> int:
 
 @command.command("pre-commit", context_settings=CTX)
 def pre_commit() -> int:
-    """Check the index being committed and stage the rebuilt INDEX.json.
+    """Check the index being committed and stage the rebuilt index files (INDEX.json, shards).
 
     \b
     Examples:
@@ -48,7 +48,7 @@ def pre_commit() -> int:
 
 @command.command("pre-merge-commit", context_settings=CTX)
 def pre_merge_commit() -> int:
-    """Check a merge about to be committed and stage the rebuilt INDEX.json.
+    """Check a merge about to be committed and stage the rebuilt index files.
 
     \b
     Examples:
@@ -59,7 +59,7 @@ def pre_merge_commit() -> int:
 
 @command.command("post-commit", context_settings=CTX)
 def post_commit() -> int:
-    """Bring the real index and the work tree's INDEX.json up to HEAD's.
+    """Bring the real index and the work tree's index files up to HEAD's.
 
     \b
     Examples:
@@ -74,7 +74,8 @@ def post_commit() -> int:
 @click.argument("theirs", type=click.Path(dir_okay=False))
 @click.argument("name", required=False)
 def merge_driver(base: str, ours: str, theirs: str, name: str | None) -> int:
-    """The `elite-index` merge driver: merge INDEX.json agent by agent (git writes %A).
+    """The `elite-index` merge driver: merge a shard (or a format-1 INDEX.json) agent by
+    agent, rebuild a format-2 head for the merged tree (git writes %A).
 
     \b
     Examples:
@@ -91,10 +92,35 @@ def merge_driver(base: str, ours: str, theirs: str, name: str | None) -> int:
             raise HookError(f"{name or path}: not JSON; run `git elite index`") from None
         return value if isinstance(value, dict) else {}
 
-    merged, conflicts = indexing.merge(read(base), read(ours), read(theirs))
+    mine = read(ours)
+    if mine.get("schema_version") == 2 and "shards" in mine:
+        return _merge_head(Path(ours), name)
+    merged, conflicts = indexing.merge(read(base), mine, read(theirs))
     store.atomic_write(Path(ours), indexing.dumps(merged))
     if conflicts:
         print(f"git-elite: {name or 'INDEX.json'}: both sides changed agent(s) "
               f"{', '.join(c[:12] for c in conflicts)}; run `git elite index`", file=sys.stderr)
         return 1
+    return 0
+
+
+def _merge_head(ours: Path, name: str | None) -> int:
+    """A format-2 head: its rankings come from the shards, so it is rebuilt on our commit
+    with the changes the merged commit brings (`git merge` names it in GITHEAD_<id>)."""
+    import os
+
+    from git_elite import git, registry, store
+    from git_elite.errors import EliteError
+
+    theirs = [key[len("GITHEAD_"):] for key in os.environ if key.startswith("GITHEAD_")]
+    try:
+        data = registry.merged_head(git.open_env("."), theirs[0]) if len(theirs) == 1 \
+            else None
+    except EliteError:
+        data = None
+    if data is None:
+        print(f"git-elite: {name or 'INDEX.json'}: cannot rebuild the index head here; "
+              "run `git elite index` and commit", file=sys.stderr)
+        return 1
+    store.atomic_write(ours, data)
     return 0

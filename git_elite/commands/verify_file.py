@@ -25,7 +25,7 @@ def command(files: tuple[Path, ...], kind: str | None, as_json: bool) -> int:
 
     \b
     Examples:
-      git elite verify-file agents/*/manifest.json
+      git elite verify-file agents/*/*/manifest.json
       git elite verify-file --json endorsement.json
     """
     contents = [(str(path), store.read_bytes(path)) for path in files]

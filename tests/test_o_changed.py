@@ -1,0 +1,112 @@
+"""O(changed) in bytes (SPEC §6): a commit touching one agent reads and writes its shard and
+the head only (given the parent's rankings data); the check hashes only changed shards;
+discover's top N read the head and N manifests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from git_elite import documents, engine, layout, registry_read
+from git_elite.state import EMPTY, Change, MemoryState, Overlay, additions
+from tests.helpers_registry import (
+    T0,
+    agent_files,
+    agent_id_of,
+    base_files,
+    manifest,
+    profile,
+    with_index,
+)
+
+N = 120
+OWNERS = ("alice", "bob", "carol")
+
+
+class Counting(MemoryState):
+    """A state that records the paths read, with an optional rankings-data cache."""
+
+    def __init__(self, files: dict[str, bytes], ranks: Any = None):
+        super().__init__(files)
+        self.reads: list[str] = []
+        self.ranks = ranks
+
+    def read(self, path: str) -> bytes | None:
+        self.reads.append(path)
+        return super().read(path)
+
+    def derived_load(self) -> Any:
+        return self.ranks
+
+    def index_reads(self) -> set[str]:
+        return {p for p in self.reads if p == layout.INDEX or p.startswith("index/")}
+
+
+@pytest.fixture(scope="module")
+def registry() -> tuple[dict[str, bytes], Any]:
+    files = base_files()
+    for n in range(N):
+        files.update(agent_files(OWNERS[n % 3], n, total=60 + n, recent=20))
+    files = with_index(files)
+    state = MemoryState(files)
+    ranks = engine.rebuild(EMPTY, additions(files), state).ranks.dump()
+    return files, ranks
+
+
+def _update(files: dict[str, bytes], n: int) -> list[Change]:
+    body = manifest(OWNERS[n % 3], profile(n), created_at=T0 + 10, total=500, recent=400)
+    path = layout.agent_path(agent_id_of(profile(n)), "manifest.json")
+    return [Change(path, files[path], documents.to_bytes(body))]
+
+
+def test_one_agent_reads_and_writes_one_shard(registry: tuple[dict[str, bytes], Any]) -> None:
+    files, ranks = registry
+    parent = Counting(files, ranks)
+    changes = _update(files, 7)
+    written = engine.expected_files(parent, changes, Overlay(parent, changes))
+    shard = layout.shard_path(agent_id_of(profile(7))[:2])
+    assert set(written) == {layout.INDEX, shard}
+    assert parent.index_reads() == {layout.INDEX, shard}
+    # the check of that commit hashes and parses only that shard of the new state
+    changes += [Change(p, files.get(p), d) for p, d in written.items()]
+    new = Counting({**files, **{p: d for p, d in written.items() if d is not None}})
+    check_parent = Counting(files, ranks)
+    assert engine.check_change(check_parent, changes, new) == []
+    assert new.index_reads() == {layout.INDEX, shard}
+    assert check_parent.index_reads() == {layout.INDEX, shard}
+
+
+def test_without_the_cache_every_shard_is_read_once(
+        registry: tuple[dict[str, bytes], Any]) -> None:
+    files, _ = registry
+    parent = Counting(files)
+    changes = _update(files, 7)
+    written = engine.expected_files(parent, changes, Overlay(parent, changes))
+    shards = {p for p in files if p.startswith("index/")}
+    assert parent.index_reads() == {layout.INDEX} | shards
+    assert written == engine.expected_files(Counting(files, registry[1]), changes,
+                                            Overlay(MemoryState(files), changes))
+
+
+def test_discover_top_n_reads_the_head_and_n_manifests(
+        registry: tuple[dict[str, bytes], Any]) -> None:
+    files, _ = registry
+    reads: list[str] = []
+
+    def read(path: str) -> bytes | None:
+        reads.append(path)
+        return files.get(path)
+
+    def nothing() -> Iterator[tuple[str, bytes]]:
+        return iter(())
+
+    source = registry_read.Source("reg", "reg", "0" * 40, read, nothing)
+    source.check_identity()
+    found, complete = registry_read.listing([source], None, 5)
+    assert len(found) == 5 and not complete
+    assert not any(p.startswith("index/") for p in reads)
+    assert sum(p.endswith("/manifest.json") for p in reads) == 5
+    everything, _ = registry_read.listing([source], None, 0)  # filters: from the shards
+    assert len(everything) >= len(found)
