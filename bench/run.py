@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import before  # noqa: E402
 import e2e  # noqa: E402
 import reads  # noqa: E402
+import site_bench  # noqa: E402
 import synth  # noqa: E402
 from common import Bench, Row, Side, paired, signed_parts  # noqa: E402
 
@@ -197,7 +198,8 @@ def measure_scale(b: Bench) -> list[Row]:
 MEASUREMENTS: list[Callable[[Bench], list[Row]]] = [
     measure_check, reads.measure_verify, e2e.measure_pre_receive, e2e.measure_push,
     e2e.measure_pre_commit, e2e.measure_index_rebuild, reads.measure_discover,
-    reads.measure_publish, measure_startup, measure_git_ssh, measure_scale]
+    reads.measure_publish, site_bench.measure_site, measure_startup, measure_git_ssh,
+    measure_scale]
 
 
 # --- report -----------------------------------------------------------------------------

@@ -201,11 +201,12 @@ def _stamp(repo: Path) -> Path:
 def build(n: int, out: Path = OUT, fmt: int = 2, processes: int | None = None) -> Path:
     """The bare repo of a registry of n agents in format `fmt`, built once and cached."""
     repo = repo_path(n, fmt, out)
-    if _stamp(repo).exists():
+    if _stamp(repo).exists() or _wait_for_other_build(repo):
         return repo
     shutil.rmtree(repo, ignore_errors=True)
     repo.mkdir(parents=True)
     subprocess.run(["git", "init", "-q", "--bare", "-b", "main", "."], cwd=repo, check=True)
+    (repo / BUILDING).write_text(f"{os.getpid()}\n")
     start = time.perf_counter()
     _fast_import(repo, n, fmt, processes)
     took = time.perf_counter() - start
@@ -214,6 +215,22 @@ def build(n: int, out: Path = OUT, fmt: int = 2, processes: int | None = None) -
             "load_average": [round(x, 2) for x in os.getloadavg()]}
     _stamp(repo).write_text(json.dumps(info) + "\n")
     return repo
+
+
+BUILDING = "bench-building"  # pid of the process building the repo
+
+
+def _wait_for_other_build(repo: Path) -> bool:
+    """True once another live process's build of `repo` has finished (False: none runs)."""
+    try:
+        pid = int((repo / BUILDING).read_text())
+    except (OSError, ValueError):
+        return False
+    while pid != os.getpid() and Path(f"/proc/{pid}").exists():
+        if _stamp(repo).exists():
+            return True
+        time.sleep(5)
+    return _stamp(repo).exists()
 
 
 def build_info(repo: Path) -> dict[str, Any]:

@@ -118,7 +118,7 @@ def _incremental(ctx: Context, base: dict[str, Any]) -> Rebuilt | None:
         else:
             summary.pop(ab, None)
             out.put(layout.shard_path(ab), None)
-    ranks = _parent_ranks(ctx)
+    ranks = _parent_ranks(ctx, base["shards"])
     if ranks is None or not ranks.update(old, new):
         ranks = _ranks_from_shards(ctx, summary, out)
         if ranks is None:
@@ -157,9 +157,31 @@ def _parent_shard(ctx: Context, ab: str, listed: dict[str, Any] | None
     return dict(value["agents"]) if shards.is_shard(value, ab) else None
 
 
-def _parent_ranks(ctx: Context) -> shards.Ranks | None:
+def _parent_ranks(ctx: Context, listed: dict[str, Any]) -> shards.Ranks | None:
+    """The parent's rankings data: from the cache of a git-backed state; when that cache is
+    cold and the state can keep it, made from the parent's shards (each checked against the
+    parent's head) and saved, so that the next commit on the same parent (a fresh clone's
+    first commits, a server's first push after a clone or a bulk import, every run of a
+    benchmark) reads no shard it does not touch. None: not cached and not cacheable."""
     load = getattr(ctx.parent, "derived_load", None)  # a git state: the cache of ranks
-    return shards.Ranks.load(load()) if load is not None else None
+    ranks = shards.Ranks.load(load()) if load is not None else None
+    save = getattr(ctx.parent, "derived_save", None)
+    if ranks is not None or save is None:
+        return ranks
+    try:
+        ranks = shards.Ranks.build(_parent_entries(ctx, listed))
+    except _BadShard:
+        return None
+    save(ranks.dump())
+    return ranks
+
+
+def _parent_entries(ctx: Context, listed: dict[str, Any]) -> Any:
+    for ab in sorted(listed):
+        held = _parent_shard(ctx, ab, listed[ab])
+        if held is None:
+            raise _BadShard
+        yield from held.items()
 
 
 def _ranks_from_shards(ctx: Context, summary: dict[str, Any], out: Rebuilt
