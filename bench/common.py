@@ -83,6 +83,18 @@ class Bench:
     def repo(self, n: int, fmt: int = 2) -> Path:
         return synth.build(n, self.out, fmt)
 
+    phase: str = "all"  # "small": sizes below BIG only; "big": BIG and above only
+    BIG = 1_000_000
+
+    def todo(self, n: int) -> bool:
+        """Whether this phase measures size n (a run does its small sizes first, then the
+        1M ones, so the 1M registry may still be building while the others are measured)."""
+        return self.phase == "all" or (n >= self.BIG) == (self.phase == "big")
+
+    def once(self) -> bool:
+        """Whether this phase runs the measurements that take no registry size."""
+        return self.phase != "big"
+
     def size(self, n: int) -> int:
         """n if this run has registries of n, else the largest it has below n (tests use
         small sizes only)."""

@@ -141,8 +141,10 @@ def measure_pre_receive(b: Bench) -> list[Row]:
     the smallest size: <= 0.3 s into 100k, <= 0.5 s into 1M, 1M/1k <= 2."""
     small, rows = b.sizes[0], []
     with sandbox() as tmp:
-        hooks = {n: hooked_server(AFTER, b.repo(n), tmp / f"s{n}.git", n) for n in b.sizes}
-        for n in b.sizes[1:]:
+        todo = [n for n in b.sizes[1:] if b.todo(n)]
+        hooks = {n: hooked_server(AFTER, b.repo(n), tmp / f"s{n}.git", n)
+                 for n in [small, *todo]} if todo else {}
+        for n in todo:
             t_n, t_small = paired(hooks[n], hooks[small], b.repeat)
             rows.append(Row(f"pre-receive hook, 1 manifest into {n}", t_n * 1e3, "ms",
                             f"same into {small}", t_small * 1e3, _goal_ms(n, PRE_RECEIVE_MS,
@@ -161,7 +163,7 @@ def measure_push(b: Bench) -> list[Row]:
     none, and the hook alone against `git-elite --version`."""
     rows = []
     for side, sizes in b.sides():
-        for n in sizes:
+        for n in filter(b.todo, sizes):
             rows += _push(b, side, n)
     return rows
 
@@ -232,7 +234,7 @@ def measure_pre_commit(b: Bench) -> list[Row]:
     sides = b.sides()
     wanted = sorted({b.size(n) for n in (10_000, 100_000, 1_000_000)})
     for side, sizes in [(sides[0][0], wanted), *sides[1:]]:
-        for n in sizes:
+        for n in filter(b.todo, sizes):
             rows.append(_commit(b, side, n))
     return rows
 
@@ -265,9 +267,12 @@ def measure_index_rebuild(b: Bench) -> list[Row]:
     """INDEX rebuild after adding one agent, at each size, against the smallest: time and
     bytes written at 100k <= 1.5x those at 1k."""
     small = b.sizes[0]
+    todo = [n for n in b.sizes[1:] if b.todo(n)]
+    if not todo:
+        return []
     rebuild_small, bytes_small = index_rebuild(b.repo(small), small)
     rows = []
-    for n in b.sizes[1:]:
+    for n in todo:
         rebuild_n, bytes_n = index_rebuild(b.repo(n), n)
         t_n, t_small = paired(rebuild_n, rebuild_small, b.repeat)
         goal = 1.5 if n <= 100_000 else None

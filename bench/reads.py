@@ -47,12 +47,11 @@ def measure_discover(b: Bench) -> list[Row]:
     <= 0.5 s at 1M); `--min-success`, which reads every shard, <= 2 s at 100k."""
     rows = []
     with sandbox() as tmp:
-        for n in b.sizes:
-            rows += _discover(AFTER, n, b.repo(n), b, tmp, filtered=n <= 100_000 or not
-                              b.quick)
+        for n in filter(b.todo, b.sizes):
+            rows += _discover(AFTER, n, b.repo(n), b, tmp, filtered=n < b.BIG)
     if b.before is not None:
         with sandbox(b.before) as tmp:
-            for n in b.sides()[1][1]:
+            for n in filter(b.todo, b.sides()[1][1]):
                 rows += _discover(b.before, n, b.repo(n, 1), b, tmp)
     return rows
 
@@ -98,6 +97,9 @@ def measure_verify(b: Bench) -> list[Row]:
     for side, sizes in b.sides():
         if side is AFTER and b.verify_1m and 1_000_000 in b.sizes:
             sizes = [*sizes, 1_000_000]
+        sizes = [n for n in sizes if b.todo(n)]
+        if not sizes:
+            continue
         for n in sorted({small, *sizes}):
             repo = b.repo(n, side.fmt)
             # synthetic agent i is the same in every registry: a 1M registry's rate is
@@ -166,7 +168,7 @@ def measure_publish(b: Bench) -> list[Row]:
     """`git elite publish` of one manifest to a local bare registry with the server hook
     (cache warm, a new agent each run): <= 1.0 s at 100k; 1M reported; before/after."""
     sizes = sorted({b.size(n) for n in (100_000, 1_000_000)})
-    rows = [_publish(b, AFTER, n) for n in sizes]
+    rows = [_publish(b, AFTER, n) for n in filter(b.todo, sizes)]
     if b.before is not None:
-        rows += [_publish(b, b.before, n) for n in b.sides()[1][1]]
+        rows += [_publish(b, b.before, n) for n in filter(b.todo, b.sides()[1][1])]
     return rows

@@ -30,6 +30,7 @@ import e2e  # noqa: E402
 import reads  # noqa: E402
 import site_bench  # noqa: E402
 import synth  # noqa: E402
+from common import AFTER as AFTER_SIDE  # noqa: E402
 from common import Bench, Row, Side, paired, signed_parts  # noqa: E402
 
 from git_elite import canonical, documents  # noqa: E402
@@ -50,6 +51,8 @@ def _binding_ok(manifest: bytes, profile: bytes, path: str) -> bool:
 
 def measure_check(b: Bench) -> list[Row]:
     """In process: documents.check (and the binding) of 10k manifests vs libsodium."""
+    if not b.once():
+        return []
     n = b.size(10_000)
     repo = b.repo(n)
     blobs = synth.read_blobs(repo)
@@ -99,6 +102,8 @@ def _run(args: list[str]) -> Callable[[], object]:
 
 
 def measure_startup(b: Bench) -> list[Row]:
+    if not b.once():
+        return []
     python = sys.executable
     elite = str(Path(python).parent / "git-elite")
     env_path = f"{Path(python).parent}{os.pathsep}{os.environ.get('PATH', '')}"
@@ -139,6 +144,8 @@ def _ssh_signed_repo(tmp: Path, commits: int) -> tuple[Path, dict[str, str]]:
 
 
 def measure_git_ssh(b: Bench) -> list[Row]:
+    if not b.once():
+        return []
     blobs = synth.read_blobs(b.repo(b.sizes[0]))[:200]
     with tempfile.TemporaryDirectory() as tmp:
         repo, env = _ssh_signed_repo(Path(tmp), 5)
@@ -187,10 +194,10 @@ def _scale(b: Bench, n: int, fmt: int) -> list[Row]:
 def measure_scale(b: Bench) -> list[Row]:
     """Bytes per agent of the index and of the repository, and each registry's build."""
     rows = []
-    for n in b.sizes:
+    for n in filter(b.todo, b.sizes):
         rows += _scale(b, n, 2)
     if b.before is not None:
-        for n in b.sides()[1][1]:
+        for n in filter(b.todo, b.sides()[1][1]):
             rows += _scale(b, n, 1)
     return rows
 
@@ -274,6 +281,39 @@ def report(b: Bench, rows: list[Row], elapsed: float) -> str:
 
 
 SIZES = [1000, 10_000, 100_000, 1_000_000]
+KEEP = "<!-- written by hand from here on: bench/run.py keeps what follows -->"
+
+
+def write(path: Path, text: str) -> None:
+    """The report, followed by the hand-written part of the file it replaces (the analysis
+    of the goals and the history of earlier reports), from the KEEP line on."""
+    old = path.read_text() if path.exists() else ""
+    tail = old[old.index(KEEP):] if KEEP in old else KEEP + "\n"
+    path.write_text(text.rstrip("\n") + "\n\n" + tail)
+
+
+def _registries(b: Bench, sizes: list[int]) -> None:
+    for n in sizes:
+        print(f"bench: registry of {n}: {b.repo(n)}", file=sys.stderr)
+    for n in sorted({b.sizes[0], *b.before_sizes}) if b.before and b.once() else []:
+        print(f"bench: format-1 registry of {n}: {b.repo(n, 1)}", file=sys.stderr)
+
+
+def prepare(b: Bench) -> None:
+    """Everything the measurements build once and reuse, untimed: registries, work clones
+    with the client hooks, the static site of the largest registry."""
+    for side, sizes in [(AFTER_SIDE, sorted({b.size(n) for n in (10_000, 100_000,
+                                                                  1_000_000)})),
+                        *([(b.before, b.before_sizes)] if b.before else [])]:
+        for n in sizes:
+            with e2e.sandbox(side):
+                print(f"bench: work clone {e2e.work_clone(b, n, side)}", file=sys.stderr)
+    if site_bench.missing() is None:
+        n = b.sizes[-1]
+        site = b.out / f"site-{n}"
+        with e2e.sandbox():
+            e2e.sh(["git", "elite", "site", str(b.repo(n)), "-o", str(site), "--rev", "main"])
+        print(f"bench: site {site}", file=sys.stderr)
 
 
 def main() -> int:
@@ -288,6 +328,9 @@ def main() -> int:
     parser.add_argument("--verify-1m", action="store_true",
                         help="also verify the 1M registry once (minutes)")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--prepare", action="store_true",
+                        help="only build what the measurements reuse (registries, work "
+                        "clones, the site), then stop")
     parser.add_argument("--output", type=Path, default=RESULTS)
     parser.add_argument("--only", action="append", default=[], metavar="NAME",
                         help="run only the measurements whose function name contains NAME")
@@ -301,21 +344,28 @@ def main() -> int:
         b.before = Side("before", 1, before.tree(args.before_rev) / "bin",
                         f"format 1, the release-1 code ({args.before_rev})")
     start = time.perf_counter()
-    for n in sizes:
-        print(f"bench: registry of {n}: {b.repo(n)}", file=sys.stderr)
-    for n in sorted({1000, *b.before_sizes}) if b.before else []:
-        print(f"bench: format-1 registry of {n}: {b.repo(n, 1)}", file=sys.stderr)
-    rows: list[Row] = []
-    for measure in MEASUREMENTS:
-        if args.only and not any(word in measure.__name__ for word in args.only):
-            continue
-        print(f"bench: {measure.__name__} ({time.strftime('%H:%M:%S')})", file=sys.stderr)
-        rows += measure(b)
+    if args.prepare:
+        _registries(b, sizes)
+        prepare(b)
+        return 0
+    found: dict[str, list[Row]] = {m.__name__: [] for m in MEASUREMENTS}
+    small, big = [n for n in sizes if n < b.BIG], [n for n in sizes if n >= b.BIG]
+    for phase, built in (("small", small), ("big", big)) if small and big else \
+            (("all", sizes),):
+        b.phase = phase
+        _registries(b, built)  # the 1M registry may still be building: waits here
+        for measure in MEASUREMENTS:
+            if args.only and not any(word in measure.__name__ for word in args.only):
+                continue
+            print(f"bench: {measure.__name__}, {phase} ({time.strftime('%H:%M:%S')})",
+                  file=sys.stderr)
+            found[measure.__name__] += measure(b)
+    rows = [row for measure in MEASUREMENTS for row in found[measure.__name__]]
     b.notes.append("Load average (1, 5, 15 min) at the start of the run: " + b.load_start
                    + "; at the end: " + ", ".join(f"{x:.1f}" for x in os.getloadavg())
                    + f" on {os.cpu_count()} cores. Absolute goals (ms) are sensitive to it, "
                    "ratios to a baseline taken in the same run much less.")
-    args.output.write_text(report(b, rows, time.perf_counter() - start))
+    write(args.output, report(b, rows, time.perf_counter() - start))
     print(args.output.read_text())
     return 0
 

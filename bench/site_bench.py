@@ -29,27 +29,27 @@ URL_MS, URL_REQUESTS, PAGE_MS, REWRITE_MS = 1000.0, 30, 1500.0, 1000.0
 BLANK = b"<!doctype html><title>blank</title><p>blank</p>\n"
 
 
-class _Counting(http.server.SimpleHTTPRequestHandler):
-    requests: list[str] = []
-
+class _Quiet(http.server.SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         pass
-
-    def do_GET(self) -> None:
-        type(self).requests.append(self.path)
-        super().do_GET()
 
 
 @contextlib.contextmanager
 def serve(root: Path) -> Iterator[tuple[str, list[str]]]:
     """A static HTTP server over `root` on a loopback port: (base URL, paths requested)."""
-    handler_class = type("Handler", (_Counting,), {"requests": []})
-    handler = functools.partial(handler_class, directory=str(root))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    requests: list[str] = []
+
+    class Counting(_Quiet):
+        def do_GET(self) -> None:
+            requests.append(self.path)
+            super().do_GET()
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
+                                             functools.partial(Counting, directory=str(root)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/", handler_class.requests
+        yield f"http://127.0.0.1:{server.server_address[1]}/", requests
     finally:
         server.shutdown()
         server.server_close()
@@ -76,10 +76,13 @@ def browser_missing() -> str | None:
 
 def measure_site(b: Bench) -> list[Row]:
     why = missing()
-    if why:
+    if why and b.once():
         b.notes.append(f"Site and --url targets not measured: {why}.")
+    if why:
         return []
     n = b.sizes[-1]
+    if not b.todo(n):
+        return []
     with sandbox() as tmp:
         registry = bare_copy(b.repo(n), tmp / "registry.git", hook=False)
         site = b.out / f"site-{n}"

@@ -146,3 +146,23 @@ def test_end_to_end_measurements_run_on_small_registries(tmp_path: Path) -> None
             sides.add(row.side)
     assert sides == {"before", "after"}
     assert "| before |" not in run.report(bench, [], 1.0)
+
+
+def test_phases_split_the_sizes_and_the_report_keeps_the_hand_written_part(
+        tmp_path: Path) -> None:
+    """A run measures its small sizes first and the big ones after (the 1M registry may
+    still be building); the report replaces only the generated part of RESULTS.md."""
+    import run
+    from common import Bench
+
+    bench = Bench(1, True, [N, 2 * N], out=tmp_path)
+    bench.BIG = 2 * N
+    bench.phase = "small"
+    assert [n for n in bench.sizes if bench.todo(n)] == [N] and bench.once()
+    bench.phase = "big"
+    assert [n for n in bench.sizes if bench.todo(n)] == [2 * N] and not bench.once()
+    assert run.measure_startup(bench) == []
+    results = tmp_path / "RESULTS.md"
+    results.write_text(f"# old\n\n{run.KEEP}\n\nanalysis by hand\n")
+    run.write(results, "# new\n")
+    assert results.read_text() == f"# new\n\n{run.KEEP}\n\nanalysis by hand\n"
