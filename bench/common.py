@@ -76,6 +76,7 @@ class Bench:
     before: Side | None = None  # the release-1 side of the before/after table
     before_sizes: list[int] = field(default_factory=list)
     verify_1m: bool = False  # also `verify` the 1M registry once (minutes)
+    commit_sizes: tuple[int, ...] = (10_000, 100_000, 1_000_000)  # of `git commit`
     builds: list[str] = field(default_factory=list)  # the registries table of the report
     load_start: str = field(default_factory=lambda: ", ".join(
         f"{x:.1f}" for x in os.getloadavg()))

@@ -232,7 +232,7 @@ def measure_pre_commit(b: Bench) -> list[Row]:
     clone: <= 2x at 10k and 100k, 1M reported; format 1 (release 1) before/after."""
     rows = []
     sides = b.sides()
-    wanted = sorted({b.size(n) for n in (10_000, 100_000, 1_000_000)})
+    wanted = sorted({b.size(n) for n in b.commit_sizes})
     for side, sizes in [(sides[0][0], wanted), *sides[1:]]:
         for n in filter(b.todo, sizes):
             rows.append(_commit(b, side, n))

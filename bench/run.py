@@ -302,8 +302,7 @@ def _registries(b: Bench, sizes: list[int]) -> None:
 def prepare(b: Bench) -> None:
     """Everything the measurements build once and reuse, untimed: registries, work clones
     with the client hooks, the static site of the largest registry."""
-    for side, sizes in [(AFTER_SIDE, sorted({b.size(n) for n in (10_000, 100_000,
-                                                                  1_000_000)})),
+    for side, sizes in [(AFTER_SIDE, sorted({b.size(n) for n in b.commit_sizes})),
                         *([(b.before, b.before_sizes)] if b.before else [])]:
         for n in sizes:
             with e2e.sandbox(side):
@@ -327,6 +326,9 @@ def main() -> int:
                         help="the release-1 code (default: %(default)s)")
     parser.add_argument("--verify-1m", action="store_true",
                         help="also verify the 1M registry once (minutes)")
+    parser.add_argument("--commit-sizes", default="10000,100000,1000000",
+                        help="sizes of the `git commit` measurement (a work clone of 1M is a "
+                        "2M-file checkout)")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--prepare", action="store_true",
                         help="only build what the measurements reuse (registries, work "
@@ -338,7 +340,8 @@ def main() -> int:
     if shutil.which("ssh-keygen") is None:
         raise SystemExit("bench: ssh-keygen is needed for the git verify-commit peer")
     sizes = [1000, 10_000] if args.quick else [int(x) for x in args.sizes.split(",")]
-    b = Bench(args.repeat, args.quick, sizes, verify_1m=args.verify_1m)
+    b = Bench(args.repeat, args.quick, sizes, verify_1m=args.verify_1m,
+              commit_sizes=tuple(int(x) for x in args.commit_sizes.split(",") if x))
     b.before_sizes = [int(x) for x in args.before_sizes.split(",") if x and not args.quick]
     if b.before_sizes:
         b.before = Side("before", 1, before.tree(args.before_rev) / "bin",
