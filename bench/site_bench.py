@@ -136,9 +136,10 @@ def _discover_url(b: Bench, n: int, url: str, requests: list[str], tmp: Path) ->
     sh(args, cwd=tmp)  # warm-up (and the freshness memory, if any)
     requests.clear()
     sh(args, cwd=tmp)
-    count = len(requests)
+    one = list(requests)
     t, t_start = paired(call(args, cwd=tmp), version(), b.repeat)
-    b.notes.append(f"discover --url of {n}: {count} requests: " + _summary(requests))
+    count = len(one)
+    b.notes.append(f"discover --url of {n}: {count} requests: " + _summary(one))
     return [Row(f"discover --url top 20 of {n}, loopback HTTP", t * 1e3, "ms",
                 "git-elite --version", t_start * 1e3, f"<= {URL_MS:.0f} ms", False, None,
                 URL_MS),
@@ -147,10 +148,13 @@ def _discover_url(b: Bench, n: int, url: str, requests: list[str], tmp: Path) ->
 
 
 def _summary(paths: list[str]) -> str:
+    """How many requests of each kind: a top-level file by name, agents/ by file name."""
     kinds: dict[str, int] = {}
     for path in paths:
-        kind = path.strip("/").split("/")[0] if "/" in path.strip("/") else path.strip("/")
-        kinds[kind or "/"] = kinds.get(kind or "/", 0) + 1
+        parts = path.split("?")[0].strip("/").split("/")
+        kind = f"agents/…/{parts[-1]}" if parts[0] == "agents" else \
+            f"{parts[0]}/" if len(parts) > 1 else parts[0] or "/"
+        kinds[kind] = kinds.get(kind, 0) + 1
     return ", ".join(f"{k} {v}" for k, v in sorted(kinds.items()))
 
 
