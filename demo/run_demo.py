@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 EVALS = ROOT / "fixtures" / "evals"
 NOW = "1767225600"  # 2026-01-01T00:00:00Z: the time the bundled eval logs were made for
 SEEDS = {name: (bytes([i]) * 32).hex() for i, name in
-         [(1, "alice"), (2, "bob"), (3, "carol"), (6, "mallory")]}
+         [(1, "alice"), (2, "bob"), (3, "carol"), (4, "dave"), (6, "mallory")]}
 CLEAN = ("GIT_", "AGENTD_", "RAD_")
 
 
@@ -208,6 +208,32 @@ def carol_imports(demo: Demo) -> None:
     demo.note(f"imported: {sorted(p.name for p in imported.iterdir())}")
 
 
+# attestations (issue 15): dave measures alice's best agent on his own tasks ------------------
+def dave_attests(demo: Demo) -> None:
+    logs = demo.dir / "dave" / "runs"
+    shutil.copytree(EVALS / "attester", logs)
+    demo.note("dave ran alice's published agent config on his own tasks; his logs in ~/runs "
+              "(copied from fixtures/evals/attester)")
+    out = demo.elite("dave", "attest", demo.best, "--evals", "runs", "--suite",
+                     "dave-editing-suite-v1", "--registry", str(demo.server))
+    check(f"published  {demo.best}" in out, "dave's attestation was not published")
+
+
+def carol_weighs_attestation(demo: Demo) -> None:
+    demo.elite("carol", "trust", "add", demo.did["dave"], "--alias", "dave")
+    table = demo.elite("carol", "discover")
+    check("(1/1)" in table, "carol's discover does not show dave's attestation")
+    rows = json.loads(demo.elite("carol", "discover", "--json", "--attested",
+                                 pipe="(summary: attested vs self-reported)"))
+    check(len(rows) == 1 and rows[0]["agent_id"] == demo.best, f"unexpected rows {rows}")
+    mine = rows[0]["attestations"]["trusted"][0]
+    gap = mine["success_rate"] - rows[0]["success_rate"]
+    print(f"    {rows[0]['agent_id'][:12]}: alice reports {rows[0]['success_rate']:.3f} over "
+          f"{rows[0]['total_tasks']} tasks; dave measured {mine['success_rate']:.3f} over "
+          f"{mine['total_tasks']} (disagreement {gap:+.3f})")
+    check(gap < 0, "dave's fixture log should show a lower success rate than alice's")
+
+
 def _mallory_edits(demo: Demo, change: Callable[[dict[str, Any]], None]) -> Path:
     """Mallory's clone of the server at its tip, alice's best manifest edited by `change`."""
     work = demo.dir / "mallory" / "elites"
@@ -275,6 +301,10 @@ STEPS: list[tuple[str, Callable[[Demo], None]]] = [
      carol_discovers),
     ("The same as JSON, summarised", discover_json),
     ("Carol imports Alice's best agent", carol_imports),
+    ("Dave (a third identity) attests Alice's best agent from his own eval logs",
+     dave_attests),
+    ("Carol trusts Dave: discover shows his measurement beside Alice's own",
+     carol_weighs_attestation),
     ("Mallory pushes a forged manifest straight to the server", mallory_forges),
     ("Mallory tries to take over Alice's agent", mallory_hijacks),
     ("The server's whole history verifies", history_clean),
@@ -288,6 +318,8 @@ def summary(demo: Demo) -> None:
           "(Racket + TypeScript logs); bob published his; bob endorsed alice")
     print(f"  carol trusts bob only, sees alice trusted through bob, imported "
           f"{demo.best[:12]}")
+    print("  dave attested alice's best agent from his own logs; carol, trusting dave, sees "
+          "his lower number beside alice's")
     print(f"  mallory's pushes refused: {', '.join(demo.rejected)}; "
           "history verifies clean")
 

@@ -34,6 +34,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "verify-file": ("verify_file", "Check any signed document."),
     "index": ("index", "Rebuild or check INDEX.json and the index shards."),
     "migrate": ("migrate", "Turn a format-1 registry into format 2 (one signed commit)."),
+    "attest": ("attest", "Measure someone's agent from your own eval logs and publish it."),
+    "verify-evals": ("verify_evals", "Check a document's numbers against eval logs."),
     "trust": ("trust", "Manage the local trust set and endorsements."),
     "hooks": ("hooks", "Install or remove the git hooks."),
     "registry": ("registry", "Known registries."),

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple, TypeGuard
 
 from git_elite import indexing
+from git_elite.attest import Summary
 from git_elite.errors import Problem
 
 GENERAL = "general"
@@ -54,15 +55,20 @@ class Row:
     sources: tuple[str, ...]
     trusted: bool
     trust_path: tuple[str, ...]
+    attestations: Summary | None = None  # as this reader weighs them (None: not read)
 
     def to_dict(self) -> dict[str, Any]:
         c = self.candidate
+        count = c.entry.get("attestations")
+        summary = self.attestations or Summary(count if _count(count) else 0, ())
         return {"rank": self.rank, "agent_id": c.agent_id, "owner_did": c.owner_did,
                 "trusted": self.trusted, "trust_path": list(self.trust_path),
                 "registry": c.registry, "success_rate": c.success_rate,
                 "total_tasks": c.total_tasks, "score_ppm": c.score_ppm,
                 "task_type": c.task_type, "created_at": c.created_at,
-                "sources": list(self.sources)}
+                "sources": list(self.sources),
+                "attestations": {**summary.to_dict(),
+                                 "max_disagreement": summary.disagreement(c.success_rate)}}
 
 
 @dataclass(frozen=True)
@@ -194,3 +200,48 @@ def _row(rank: int, group: list[Candidate], winner: int,
     sources = tuple(sorted({g.registry for g in group}))
     path = tuple(trusted.get(c.owner_did, ()))
     return Row(rank, c, sources, bool(path), path)
+
+
+# --attested: ranked by the attestations of DIDs the reader trusts --------------------------
+Weigh = Callable[[Candidate], Summary]
+
+
+def attested_count(c: Candidate) -> int:
+    """The live attestations its index entry counts (0 when absent or malformed)."""
+    value = c.entry.get("attestations")
+    return value if _count(value) else 0
+
+
+def select_attested(groups: Mapping[str, list[Candidate]], filters: Filters,
+                    trusted: Mapping[str, Sequence[str]], verify: Verify, weigh: Weigh
+                    ) -> tuple[list[Row], list[Dropped]]:
+    """Only agents with at least one trusted attestation, ranked by the attested numbers
+    pooled (Summary.pooled: score_ppm is theirs, success_rate stays the owner's); the
+    filters apply to the attested numbers. Reads every agent whose entry counts one."""
+    dropped: list[Dropped] = []
+    ranked: list[tuple[int, str, Candidate, Summary]] = []
+    for agent_id, group in groups.items():
+        if not any(attested_count(c) for c in group):
+            continue
+        winner = resolve(group, verify, dropped)
+        if winner is None:
+            continue
+        summary = weigh(group[winner])
+        pooled, score = summary.pooled(), summary.score_ppm()
+        if pooled is None or score is None or not _attested_passes(pooled, filters) \
+                or (filters.trusted_only and group[winner].owner_did not in trusted):
+            continue
+        ranked.append((-score, agent_id, group[winner]._replace(score_ppm=score), summary))
+    ranked.sort(key=lambda item: (item[0], item[1]))
+    shown = ranked if filters.top <= 0 else ranked[:filters.top]
+    rows = [Row(rank, c, tuple(sorted({g.registry for g in groups[agent_id]})),
+                bool(trusted.get(c.owner_did)), tuple(trusted.get(c.owner_did, ())), summary)
+            for rank, (_, agent_id, c, summary) in enumerate(shown, start=1)]
+    return rows, dropped
+
+
+def _attested_passes(pooled: tuple[float, int, int], filters: Filters) -> bool:
+    rate, total, _ = pooled
+    if filters.min_success is not None and rate < filters.min_success:
+        return False
+    return filters.min_tasks is None or total >= filters.min_tasks

@@ -19,22 +19,23 @@ TOMBSTONE = "tombstone"
 ENDORSEMENT = "endorsement"
 KEY_ROTATION = "key-rotation"
 TRAINING_JOB = "training-job"
+ATTESTATION = "attestation"
 TYPES = (MANIFEST, AGENT_CONFIG, REGISTRY_IDENTITY, TOMBSTONE, ENDORSEMENT, KEY_ROTATION,
-         TRAINING_JOB)
-TYPED = (REGISTRY_IDENTITY, TOMBSTONE, ENDORSEMENT, KEY_ROTATION)
+         TRAINING_JOB, ATTESTATION)
+TYPED = (REGISTRY_IDENTITY, TOMBSTONE, ENDORSEMENT, KEY_ROTATION, ATTESTATION)
 
 SIGNER_FIELD = {MANIFEST: "owner_did", TOMBSTONE: "owner_did", ENDORSEMENT: "from",
-                KEY_ROTATION: "from", TRAINING_JOB: "owner_did"}
+                KEY_ROTATION: "from", TRAINING_JOB: "owner_did", ATTESTATION: "attester"}
 # fields left out of the signing input, per type
 UNSIGNED_FIELDS = {REGISTRY_IDENTITY: ("signatures",), KEY_ROTATION: ("signature_ed25519",
                    "to_signature")}
 # fields holding a did:key, checked as keys (unknown manifest fields are free-form)
 DID_FIELDS = {MANIFEST: ("owner_did",), TOMBSTONE: ("owner_did",), TRAINING_JOB: ("owner_did",),
               REGISTRY_IDENTITY: ("owner_did",), ENDORSEMENT: ("from", "to"),
-              KEY_ROTATION: ("from", "to")}
+              KEY_ROTATION: ("from", "to"), ATTESTATION: ("attester",)}
 MAX_BYTES = {MANIFEST: 64 * 1024, AGENT_CONFIG: 64 * 1024, REGISTRY_IDENTITY: 1024 * 1024,
              TOMBSTONE: 8 * 1024, ENDORSEMENT: 16 * 1024, KEY_ROTATION: 8 * 1024,
-             TRAINING_JOB: 256 * 1024}
+             TRAINING_JOB: 256 * 1024, ATTESTATION: 64 * 1024}
 ANY_MAX_BYTES = max(MAX_BYTES.values())
 
 
@@ -123,17 +124,8 @@ def _cross_field(kind: str, body: dict[str, Any]) -> list[str]:
     for field in DID_FIELDS.get(kind, ()):
         if field in body and (msg := _did_ok(body[field])):
             out.append(f"{field}: {msg}")
-    if kind == MANIFEST:
-        metrics, total = body["metrics"], body["metrics"]["total_tasks"]
-        if metrics["recent_tasks_7d"] > total:
-            out.append(f"metrics.recent_tasks_7d {metrics['recent_tasks_7d']} > "
-                       f"total_tasks {total}")
-        for name, stats in body.get("task_type_stats", {}).items():
-            if stats["count"] > total:
-                out.append(f"task_type_stats.{name}.count {stats['count']} > total_tasks {total}")
-        window = body["eval_window"]
-        if not window["from_ts"] <= window["to_ts"] <= body["created_at"]:
-            out.append("eval_window must satisfy from_ts <= to_ts <= created_at")
+    if kind == MANIFEST or (kind == ATTESTATION and "metrics" in body):
+        out += _measurement(body)
     elif kind == REGISTRY_IDENTITY:
         out += _identity_fields(body)
     elif kind == ENDORSEMENT:
@@ -143,6 +135,21 @@ def _cross_field(kind: str, body: dict[str, Any]) -> list[str]:
             out.append("expires_at must be later than created_at")
     elif kind == KEY_ROTATION and body["from"] == body["to"]:
         out.append("a rotation must name a new key")
+    return out
+
+
+def _measurement(body: dict[str, Any]) -> list[str]:
+    """Counts within total_tasks, eval_window before created_at (manifests, attestations)."""
+    out: list[str] = []
+    metrics, total = body["metrics"], body["metrics"]["total_tasks"]
+    if metrics.get("recent_tasks_7d", 0) > total:
+        out.append(f"metrics.recent_tasks_7d {metrics['recent_tasks_7d']} > total_tasks {total}")
+    for name, stats in body.get("task_type_stats", {}).items():
+        if stats["count"] > total:
+            out.append(f"task_type_stats.{name}.count {stats['count']} > total_tasks {total}")
+    window = body.get("eval_window", {"from_ts": 0, "to_ts": 0})
+    if not window["from_ts"] <= window["to_ts"] <= body["created_at"]:
+        out.append("eval_window must satisfy from_ts <= to_ts <= created_at")
     return out
 
 

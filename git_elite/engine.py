@@ -108,15 +108,18 @@ class Context:
                      "every later version)")
         agent_id = layout.agent_id_in(change.path)
         if kind == documents.MANIFEST and agent_id and change.path.endswith("/manifest.json"):
-            self.entries[agent_id] = self.entry(doc.raw, doc.body)
+            self.entries[agent_id] = self.entry(doc.raw, doc.body, agent_id)
         return doc
 
-    def entry(self, raw: bytes, body: dict[str, Any]) -> dict[str, Any]:
-        """The index entry of a manifest in this commit's format."""
+    def entry(self, raw: bytes, body: dict[str, Any], agent_id: str) -> dict[str, Any]:
+        """The index entry of a manifest in this commit's format (format 2: with the count
+        of the agent's live attestations in the new state)."""
         if self.fmt >= 2:
-            from git_elite import shards
+            from git_elite import rules_attest, shards
 
-            return shards.entry(raw, body, self.limits)
+            count = rules_attest.live_count(self.new.read, self.new.names,
+                                            layout.agent_dir(agent_id, self.fmt))
+            return shards.entry(raw, body, self.limits, count)
         return indexing.entry(raw, body, self.limits)
 
     def agent_path(self, agent_id: str, name: str) -> str:

@@ -14,6 +14,7 @@ after year 5138 in s) or an ISO-8601 string (no zone = UTC); it is stored as UTC
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
@@ -21,6 +22,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+
+from git_elite import canonical
+from git_elite.errors import EliteError
 
 MS_THRESHOLD = 100_000_000_000
 DAY = 86_400
@@ -43,6 +47,7 @@ class EvalRecord:
     model: str | None
     tools_used: tuple[str, ...] = ()
     feedback: str = ""
+    canonical: bytes = b""  # the line's JSON object as RFC 8785 bytes (for evals_sha256)
 
     @property
     def key(self) -> GroupKey:
@@ -97,6 +102,13 @@ def _opt_str(obj: dict[str, Any], snake: str, camel: str) -> str | None:
     return value
 
 
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        raise ValueError("duplicate key in a JSON object (ambiguous for evals_sha256)")
+    return out
+
+
 def record_from(obj: Any) -> EvalRecord:
     """One parsed JSON line → EvalRecord; ValueError (naming the field, never its value)."""
     if not isinstance(obj, dict):
@@ -134,7 +146,11 @@ def parse_jsonl(data: bytes, source: str) -> tuple[list[EvalRecord], list[BadLin
         if not raw.strip():
             continue
         try:
-            records.append(record_from(json.loads(raw.decode("utf-8"))))
+            obj = json.loads(raw.decode("utf-8"), object_pairs_hook=_no_duplicates)
+            record = record_from(obj)
+            records.append(_with_canonical(record, obj))
+        except EliteError as err:
+            bad.append(BadLine(source, number, f"cannot be canonicalized: {err.message}"))
         except UnicodeDecodeError:
             bad.append(BadLine(source, number, "not valid UTF-8"))
         except json.JSONDecodeError as err:
@@ -142,6 +158,28 @@ def parse_jsonl(data: bytes, source: str) -> tuple[list[EvalRecord], list[BadLin
         except (ValueError, RecursionError) as err:
             bad.append(BadLine(source, number, str(err)))
     return records, bad
+
+
+def _with_canonical(record: EvalRecord, obj: Any) -> EvalRecord:
+    from dataclasses import replace
+
+    return replace(record, canonical=canonical.canonicalize(obj))
+
+
+def digest(records: Iterable[EvalRecord]) -> str:
+    """evals_sha256 (SPEC §5.8): sha256 over each record's RFC 8785 bytes followed by "\n",
+    the lines sorted bytewise (so the order of the logs does not matter)."""
+    lines = sorted(r.canonical + b"\n" for r in records)
+    return hashlib.sha256(b"".join(lines)).hexdigest()
+
+
+def matches(record: EvalRecord, config: dict[str, Any]) -> bool:
+    """Whether `record` measures the agent config `config`: same profile, same candidate_id
+    (both absent counts as the same), and the same model — a record that names no model
+    (Racket logs never do) takes the config's, as `generate` does from the agents file."""
+    return (record.profile == config.get("profile")
+            and record.candidate_id == config.get("candidate_id")
+            and (record.model or config.get("model")) == config.get("model"))
 
 
 def group(records: Iterable[EvalRecord]) -> dict[GroupKey, list[EvalRecord]]:

@@ -47,6 +47,7 @@ class Candidate:
     eval_window: dict[str, int]
     reasons: list[str]
     provenance: dict[str, Any]
+    evals_sha256: str = ""
 
     @property
     def agent_id(self) -> str:
@@ -135,15 +136,27 @@ def config_for(key: evals.GroupKey, agents: dict[str, dict[str, Any]] | None
 
 def plan(records: list[evals.EvalRecord], agents: dict[str, dict[str, Any]] | None, now: int,
          limits: evals.Thresholds) -> list[Candidate]:
-    """Every group, with its config, metrics and the reasons it does not qualify."""
-    out = []
+    """Every agent, with its config, metrics and the reasons it does not qualify. Groups
+    whose configs coincide (records without a model and records naming the agents file's
+    model) are one agent: exactly the records `evals.matches` selects for its config."""
+    merged: dict[str, tuple[evals.GroupKey, dict[str, Any], dict[str, Any], bool,
+                            list[evals.EvalRecord]]] = {}
     for key, group in evals.group(records).items():
         config, provenance, inferred = config_for(key, agents)
-        values = evals.metrics(group, now)
-        out.append(Candidate(key, config, inferred, values, evals.task_type_stats(group),
-                             evals.eval_window(group), evals.qualify(values, limits),
-                             provenance))
-    return out
+        found = merged.setdefault(agent_id(config), (key, config, provenance, inferred, []))
+        found[4].extend(group)
+    return [measure(key, config, provenance, inferred, group, now, limits)
+            for key, config, provenance, inferred, group in merged.values()]
+
+
+def measure(key: evals.GroupKey, config: dict[str, Any], provenance: dict[str, Any],
+            inferred: bool, records: list[evals.EvalRecord], now: int,
+            limits: evals.Thresholds) -> Candidate:
+    """One agent's numbers from its records (the metric code `attest` shares)."""
+    values = evals.metrics(records, now)
+    return Candidate(key, config, inferred, values, evals.task_type_stats(records),
+                     evals.eval_window(records), evals.qualify(values, limits), provenance,
+                     evals.digest(records))
 
 
 def build_manifest(candidate: Candidate, owner_did: str, repo_ref: dict[str, Any],
@@ -153,6 +166,9 @@ def build_manifest(candidate: Candidate, owner_did: str, repo_ref: dict[str, Any
     provenance = {"generator": f"git-elite {__version__}", **candidate.provenance}
     if "model" in config:
         provenance["model"] = config["model"]
+    if candidate.evals_sha256:  # what verify-evals checks: these records, measured at `now`
+        provenance["evals_sha256"] = candidate.evals_sha256
+        provenance["measured_at"] = now
     return {
         "schema_version": 1, "agent_id": candidate.agent_id, "owner_did": owner_did,
         "repo_ref": repo_ref, "signature": config["signature"], "module": config["module"],

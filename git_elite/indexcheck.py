@@ -77,7 +77,7 @@ def entry(ctx: Context, agent_id: str) -> dict[str, Any] | None:
         doc = documents.parse(raw, path, documents.MANIFEST)
     except EliteError:
         return None
-    return None if documents.check_shape(doc) else ctx.entry(doc.raw, doc.body)
+    return None if documents.check_shape(doc) else ctx.entry(doc.raw, doc.body, agent_id)
 
 
 def _touched(ctx: Context) -> tuple[set[str], set[str]]:
@@ -86,7 +86,7 @@ def _touched(ctx: Context) -> tuple[set[str], set[str]]:
     names: set[str] = set()
     for path in ctx.changes:
         slot = layout.classify(path, 2)
-        if slot is not None and slot.kind == "agent":
+        if slot is not None and slot.kind in ("agent", "attestation"):
             agents.add(slot.agent_id)
             names.add(slot.agent_id[:2])
         elif slot is not None and slot.kind == "shard":

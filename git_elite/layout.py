@@ -24,6 +24,7 @@ FREE = frozenset({"README.md", "LICENSE", ".gitattributes", ".gitignore",
 FREE_LIMIT = 1024 * 1024
 AGENT_FILES = frozenset({"manifest.json", "profile.json", "prompt.md", "demos.json",
                          "tombstone.json"})
+ATTESTATIONS = "attestations"  # format 2: agents/<ab>/<agent_id>/attestations/<nid>.json
 # the lines .gitattributes must hold, by format (SPEC §4)
 REQUIRED_ATTRIBUTES = {1: ("*.json -text", "INDEX.json merge=elite-index"),
                        2: ("*.json -text", "INDEX.json merge=elite-index",
@@ -36,7 +37,7 @@ _NID = re.compile(r"z[1-9A-HJ-NP-Za-km-z]{40,60}")
 
 @dataclass(frozen=True)
 class Slot:
-    """What a path is: kind is identity|index|shard|free|agent|endorsement|rotation
+    """What a path is: kind is identity|index|shard|free|agent|attestation|endorsement|rotation
     (`name` is the file name of an agent file, the `<ab>` of a shard)."""
 
     kind: str
@@ -77,6 +78,10 @@ def classify(path: str, fmt: int = FORMAT) -> Slot | None:
         if len(parts) == 2 and parts[0] == "index" and parts[1].endswith(".json") \
                 and _SHARD.fullmatch(parts[1][:-5]):
             return Slot("shard", path, name=parts[1][:-5])
+        if len(parts) == 5 and parts[0] == "agents" and _AGENT_ID.fullmatch(parts[2]) \
+                and parts[1] == parts[2][:2] and parts[3] == ATTESTATIONS \
+                and parts[4].endswith(".json") and _NID.fullmatch(parts[4][:-5]):
+            return Slot("attestation", path, agent_id=parts[2], from_nid=parts[4][:-5])
     elif len(parts) == 3 and parts[0] == "agents" and _AGENT_ID.fullmatch(parts[1]) \
             and parts[2] in AGENT_FILES:
         return Slot("agent", path, agent_id=parts[1], name=parts[2])
@@ -96,7 +101,8 @@ def why_not(path: str, fmt: int = FORMAT) -> str:
     if top == "agents":
         if fmt >= 2:
             return ("agents/ holds only agents/<ab>/<64 lowercase hex agent_id>/" + files
-                    + " (<ab>: the agent_id's first two hex digits)")
+                    + " and .../attestations/<attester-nid>.json (<ab>: the agent_id's first "
+                    "two hex digits)")
         return f"agents/ holds only agents/<64 lowercase hex agent_id>/{files} (format 1)"
     if top == "index":
         return ("index/ holds only index/<ab>.json (format 2)" if fmt >= 2 else
@@ -120,6 +126,11 @@ def agent_dir(agent_id: str, fmt: int = FORMAT) -> str:
 
 def agent_path(agent_id: str, name: str, fmt: int = FORMAT) -> str:
     return f"{agent_dir(agent_id, fmt)}/{name}"
+
+
+def attestation_path(agent_id: str, attester_nid: str) -> str:
+    """Where an attestation lives (format 2 only, SPEC §4)."""
+    return f"{agent_dir(agent_id, 2)}/{ATTESTATIONS}/{attester_nid}.json"
 
 
 def shard_path(ab: str) -> str:

@@ -42,6 +42,8 @@ class Source:
     identity_raw: bytes = b""
     fmt: int = layout.FORMAT
     _index: IndexReader | None = field(default=None, repr=False)
+    # lists a directory at the tip (None: this source cannot, e.g. radicle-httpd)
+    names: Callable[[str], list[str]] | None = field(default=None, repr=False)
 
     def check_identity(self) -> None:
         """IDENTITY.json at the tip: a full standalone check (threshold signatures)."""
@@ -106,7 +108,8 @@ def head_candidates(source: Source, ranked: Sequence[str], task_type: str | None
             try:
                 doc = documents.parse(raw, path, documents.MANIFEST)
                 if not documents.check_shape(doc):
-                    item = shards.entry(raw, doc.body, limits)
+                    item = shards.entry(raw, doc.body, limits,
+                                        _attestation_count(source, agent_id, 0))
             except EliteError:
                 pass
         found = discover.candidate(source.name, agent_id, item, task_type)
@@ -160,8 +163,9 @@ def _entry_problems(source: Source, candidate: Candidate, raw: bytes, path: str
     identity = jsonstrict.loads(source.identity_raw, name=layout.IDENTITY,
                                 max_bytes=len(source.identity_raw))
     want = indexing.entry(raw, body, indexing.thresholds(identity))
-    if "attestations" in candidate.entry:  # format 2: counted by the attestation rule
-        want["attestations"] = candidate.entry["attestations"]
+    if "attestations" in candidate.entry:  # format 2: the live attestations, counted here
+        want["attestations"] = _attestation_count(source, candidate.agent_id,
+                                                  candidate.entry["attestations"])
     if candidate.entry.get("manifest_sha256") != hashlib.sha256(raw).hexdigest():
         return [Problem("index", path, "INDEX.json's manifest_sha256 is not the sha256 of "
                         "the manifest")]
@@ -171,6 +175,17 @@ def _entry_problems(source: Source, candidate: Candidate, raw: bytes, path: str
         return [Problem("index", path, "INDEX.json entry differs from the manifest in "
                         + ", ".join(keys))]
     return []
+
+
+def _attestation_count(source: Source, agent_id: str, listed: Any) -> Any:
+    """The agent's live attestations at the tip (a source that cannot list directories
+    keeps the `listed` count: its attestations are not read either)."""
+    from git_elite import rules_attest
+
+    if source.names is None or source.fmt < 2:
+        return listed
+    return rules_attest.live_count(source.read, source.names,
+                                   layout.agent_dir(agent_id, source.fmt))
 
 
 def verifier(sources: Sequence[Source]) -> Callable[[Candidate], list[Problem]]:
@@ -248,7 +263,7 @@ def git_source(name: str, label: str, path: str | Path, tip: str) -> Source:
                                      or rel.endswith("/rotation.json")):
                 yield rel, data
 
-    return Source(name, label, tip, state.read, listing)
+    return Source(name, label, tip, state.read, listing, names=state.names)
 
 
 def cache_source(registry: Any, offline: bool) -> Source:

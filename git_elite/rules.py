@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from git_elite import canonical, documents, jsonstrict, layout
+from git_elite import canonical, documents, jsonstrict, layout, rules_attest
 from git_elite.documents import Document
 from git_elite.engine import MANIFEST_LIMIT, Context
 from git_elite.errors import EliteError
@@ -23,6 +23,8 @@ def check_slot(ctx: Context, slot: Slot, change: Change) -> None:
         _endorsement(ctx, slot, change)
     elif slot.kind == "rotation":
         _rotation(ctx, slot, change)
+    elif slot.kind == "attestation":
+        rules_attest.check(ctx, slot.agent_id, slot.from_nid, change)
     elif slot.kind == "free" and change.new is not None and len(change.new) > layout.FREE_LIMIT:
         ctx.add("json", change.path, f"{len(change.new)} bytes exceeds the limit of "
                 f"{layout.FREE_LIMIT} for a free file")

@@ -72,13 +72,20 @@ def test_demo_dids_come_from_the_fixed_seeds(demo_run: Run) -> None:
     rf"is trusted for \*:\n\s+{BOB_DID}\n\s+-> {ALICE_DID}",
     r"1\. \w{12}  alice  score \d+  success 0\.950  trusted: yes via bob -> alice",
     r"imported \w{12} from elites",
-    r"REJECT \w{7} agents/\w{2}/\w{64}/manifest\.json: \[signature\] .* \(forged or altered\)",
-    r"REJECT \w{7} agents/\w{2}/\w{64}/manifest\.json: \[ownership\] .* \(hijack\)",
-    r"verify: 4 commit\(s\) OK",
+    r"success_rate\s+0\.95\s+0\.844444\n",
+    r"\$ git elite attest \w{64} --evals runs --suite dave-editing-suite-v1 --registry "
+    r"\$DEMO/server/chrysalis-elites\.git\n(.*\n)*?    published  \w{64}\n",
+    r"1\s+\w{12}\s+z6Mkon3Necd6…\s+✓\s+0\.95\s+120\s+0\.84 \(1/1\)\s+-0\.11",
+    r"alice reports 0\.950 over 120 tasks; dave measured 0\.844 over 90 \(disagreement "
+    r"-0\.106\)",
+    r"REJECT \w{7} agents/\w\w/\w{64}/manifest\.json: \[signature\] .* \(forged or altered\)",
+    r"REJECT \w{7} agents/\w\w/\w{64}/manifest\.json: \[ownership\] .* \(hijack\)",
+    r"verify: 5 commit\(s\) OK",
     r"mallory's pushes refused: signature, ownership; history verifies clean",
 ], ids=["generate-cmd", "table", "why-not", "racket", "typescript", "publish", "from-evals",
         "repo_ref", "endorse", "ranked-trusted", "explain-chain", "json-summary", "import",
-        "forged", "hijack", "history", "summary"])
+        "attest-table", "attest", "attested-column", "disagreement", "forged", "hijack",
+        "history", "summary"])
 def test_demo_shows(demo_run: Run, pattern: str) -> None:
     assert re.search(pattern, demo_run.stdout), f"/{pattern}/ not in the demo's output"
 

@@ -29,7 +29,8 @@ def test_ranking_equals_spec_six(tmp_path: Path) -> None:
 
 
 SPEC_KEYS = {"rank", "agent_id", "owner_did", "trusted", "trust_path", "registry",
-             "success_rate", "total_tasks", "score_ppm", "task_type", "created_at"}
+             "success_rate", "total_tasks", "score_ppm", "task_type", "created_at",
+             "attestations"}
 
 
 def test_json_shape_filters_and_top(tmp_path: Path) -> None:

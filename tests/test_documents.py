@@ -58,8 +58,9 @@ def setter(path: str, value: Any) -> Callable[[Body], None]:
 
 
 DELETE = object()
-M, E, T, R, RI, J = ("manifest.json", "endorsement.json", "tombstone.json", "rotation.json",
-                    "registry-identity.json", "training-job.json")
+M, E, T, R, RI, J, A = ("manifest.json", "endorsement.json", "tombstone.json",
+                       "rotation.json", "registry-identity.json", "training-job.json",
+                       "attestation.json")
 KIND = {M: documents.MANIFEST, J: documents.TRAINING_JOB}
 BAD: dict[str, tuple[bytes, str]] = {
     "manifest-unsigned": (resigned(M, setter("created_at", 1712345678), None), "schema"),
@@ -100,6 +101,28 @@ BAD: dict[str, tuple[bytes, str]] = {
     "identity-forged-name": (altered(RI, setter("name", "other")), "signature"),
     "training-job-bad-type": (resigned(J, setter("job_type", "train")), "schema"),
     "training-job-forged": (altered(J, setter("base_model", "other")), "signature"),
+    "attestation-forged-metric": (altered(A, setter("metrics.success_rate", 0.99)),
+                                  "signature"),
+    "attestation-moved-to-other-agent": (altered(A, setter("agent_id", "ab" * 32)),
+                                         "signature"),
+    "attestation-signed-by-other": (altered(A, setter("attester", generate.key("bob").did)),
+                                    "signature"),
+    "attestation-no-metrics": (resigned(A, setter("metrics", DELETE)), "schema"),
+    "attestation-no-method": (resigned(A, setter("method", DELETE)), "schema"),
+    "attestation-zero-tasks": (resigned(A, setter("metrics.total_tasks", 0)), "schema"),
+    "attestation-rate-above-1": (resigned(A, setter("metrics.success_rate", 1.01)), "schema"),
+    "attestation-recent-above-total": (resigned(A, setter("metrics.recent_tasks_7d", 201)),
+                                       "schema"),
+    "attestation-type-count-above-total": (resigned(A, setter(
+        "task_type_stats", {"x": {"success_rate": 1, "count": 201}})), "schema"),
+    "attestation-window-after-created": (resigned(A, setter("eval_window.to_ts", 1812345678)),
+                                         "schema"),
+    "attestation-bad-digest": (resigned(A, setter("method.evals_sha256", "E" * 64)), "schema"),
+    "attestation-unknown-field": (resigned(A, setter("extra", 1)), "schema"),
+    "attestation-small-order-attester": (altered(A, setter("attester", SMALL_ORDER_DID)),
+                                         "schema"),
+    "attestation-revoked-not-boolean": (resigned(A, setter("revoked", "yes")), "schema"),
+    "attestation-unsigned": (resigned(A, lambda b: None, None), "schema"),
 }
 
 
@@ -138,7 +161,8 @@ SIGNED = [n for n in sorted(GOOD) if "signature_ed25519" in GOOD[n]]
 
 
 def _signer(name: str) -> str:
-    return str(GOOD[name].get("owner_did") or GOOD[name]["from"])
+    body = GOOD[name]
+    return str(body.get("owner_did") or body.get("attester") or body["from"])
 
 
 @pytest.mark.parametrize("name", SIGNED)
@@ -190,3 +214,15 @@ def test_manifest_unknown_field_named_to_is_free_form() -> None:
     body["to"] = []
     signed = documents.sign(body, key("alice"))
     assert documents.check(documents.to_bytes(signed), "m.json")[1] == []
+
+
+def test_attestation_revocation_needs_no_measurement() -> None:
+    """A revoked attestation withdraws; it carries no numbers (schema anyOf)."""
+    body = {"type": "attestation", "schema_version": 1, "agent_id": GOOD[A]["agent_id"],
+            "created_at": GOOD[A]["created_at"] + 1, "revoked": True}
+    signed = documents.sign(body, generate.key("bob"))
+    assert signed["attester"] == generate.key("bob").did
+    assert documents.check(documents.to_bytes(signed), "a.json")[1] == []
+    live = documents.sign({**body, "revoked": False}, generate.key("bob"))
+    problems = documents.check(documents.to_bytes(live), "a.json")[1]
+    assert [p.rule for p in problems] == ["schema"]

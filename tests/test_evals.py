@@ -135,5 +135,6 @@ def test_fixtures_equal_their_generator_output(tmp_path: object) -> None:
     out = Path(str(tmp_path))
     module.main(out)
     for name in ["racket/evals.jsonl", "ts/.chrysalis/state/evals.jsonl",
-                 "ts/.chrysalis/state/evolution/evals.jsonl"]:
+                 "ts/.chrysalis/state/evolution/evals.jsonl", "attester/evals.jsonl",
+                 "attester/.chrysalis/state/evals.jsonl"]:
         assert (out / name).read_bytes() == (FIXTURES / name).read_bytes(), name

@@ -243,7 +243,7 @@ def test_real_flow_leaks_nothing(tmp_path: Path) -> None:
     (tmp_path / "doc.json").write_text(json.dumps(body))
     run("sign", str(tmp_path / "doc.json"))
     run("verify-file", str(tmp_path / "doc.json"))
-    target = work / "agents" / agents[0].name
+    target = work / "agents" / agents[0].name[:2] / agents[0].name
     target.mkdir(parents=True)
     for name in ("manifest.json", "profile.json"):
         (target / name).write_bytes((agents[0] / name).read_bytes())

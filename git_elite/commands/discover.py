@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,8 @@ DEFAULT_TOP = 20
 @click.option("--min-success", type=click.FloatRange(0, 1), help="Minimum success rate.")
 @click.option("--min-tasks", type=click.IntRange(min=0), help="Minimum number of tasks.")
 @click.option("--trusted-only", is_flag=True, help="Only agents whose owner you trust.")
+@click.option("--attested", is_flag=True, help="Only agents with an attestation by a DID "
+              "you trust, ranked by the attested numbers.")
 @click.option("--json", "as_json", is_flag=True, help="Machine output (SPEC §10).")
 @click.option("--offline", is_flag=True, help="Use the cached copies; do not fetch.")
 @click.option("--httpd", "httpd_url", metavar="URL", help="Read a Radicle registry through "
@@ -34,7 +37,8 @@ DEFAULT_TOP = 20
 @click.pass_context
 def command(ctx: click.Context, names: tuple[str, ...], task_type: str | None, top: int,
             min_success: float | None, min_tasks: int | None, trusted_only: bool,
-            as_json: bool, offline: bool, httpd_url: str | None, rid: str | None) -> int:
+            attested: bool, as_json: bool, offline: bool, httpd_url: str | None,
+            rid: str | None) -> int:
     """List the best agents across registries, verified against the rule engine and
     annotated with your trust set.
 
@@ -42,11 +46,19 @@ def command(ctx: click.Context, names: tuple[str, ...], task_type: str | None, t
     policy, and that INDEX.json's entry is the manifest's); one that fails is dropped with
     a warning. Duplicates across registries: the newest valid manifest wins.
 
+    Each shown agent's attestations (other DIDs' signed measurements) are read and
+    verified; those by DIDs you trust count: when any shown agent has one, the `attested`
+    column shows their pooled success rate and how many of the live ones you trust, `max Δ`
+    the largest gap between one of them and the owner's own number. --attested keeps only
+    agents with a trusted attestation and ranks them by the attested numbers
+    (--min-success/--min-tasks then apply to those).
+
     \b
     Examples:
       git elite discover
       git elite discover --registry origin --task-type file-edit --top 5
       git elite discover --trusted-only --min-success 0.9 --json
+      git elite discover --attested
       git elite discover --httpd https://seed.example.org --rid rad:z42hL2jL4XNk6K8oHQaSWfMgCL7ji
     """
     from git_elite import discover, registry_read
@@ -54,14 +66,20 @@ def command(ctx: click.Context, names: tuple[str, ...], task_type: str | None, t
     sources = open_sources(names, httpd_url, rid, offline)
     trusted, aliases = trust_paths(sources, task_type, app(ctx).now)
     filters = discover.Filters(top, min_success, min_tasks, trusted_only)
-    plain = filters == discover.Filters(top)
+    plain = filters == discover.Filters(top) and not attested
     found, complete = registry_read.listing(sources, task_type, top if plain else 0)
-    rows, dropped = discover.select(discover.merge(found), filters, trusted,
-                                    registry_read.verifier(sources))
-    if not complete and len(rows) < top:  # some of a head's top were dropped: read all
-        found, _ = registry_read.listing(sources, task_type, 0)
+    weigh = weigher(sources, trusted, task_type)
+    if attested:
+        rows, dropped = discover.select_attested(discover.merge(found), filters, trusted,
+                                                 registry_read.verifier(sources), weigh)
+    else:
         rows, dropped = discover.select(discover.merge(found), filters, trusted,
                                         registry_read.verifier(sources))
+        if not complete and len(rows) < top:  # some of a head's top were dropped: read all
+            found, _ = registry_read.listing(sources, task_type, 0)
+            rows, dropped = discover.select(discover.merge(found), filters, trusted,
+                                            registry_read.verifier(sources))
+        rows = [replace(row, attestations=weigh(row.candidate)) for row in rows]
     for source in sources:
         for line in source.index().warnings:
             output.warn(line)
@@ -148,6 +166,27 @@ def trust_paths(sources: Sequence[Any], task_type: str | None, now: int
     return trust.best_paths(trust_set, graph, task_type or trust.ANY), aliases
 
 
+def weigher(sources: Sequence[Any], trusted: Mapping[str, Sequence[str]],
+            task_type: str | None) -> Callable[[Any], Any]:
+    """Candidate -> attest.Summary: its verified attestations weighed by the trust set
+    (bad ones are named on stderr and left out). Only agents whose index entry counts a
+    live attestation are read."""
+    from git_elite import attest, attest_read, discover
+
+    by_name = {s.name: s for s in sources}
+
+    def weigh(candidate: Any) -> attest.Summary:
+        if not discover.attested_count(candidate):
+            return attest.Summary(0, ())
+        docs, warnings = attest_read.attestations(by_name[candidate.registry],
+                                                  candidate.agent_id)
+        for line in warnings:
+            output.warn(line)
+        return attest.weigh(docs, trusted, task_type)
+
+    return weigh
+
+
 def short_did(did: str) -> str:
     nid = did.removeprefix("did:key:")
     return f"{nid[:12]}…" if len(nid) > 12 else nid
@@ -164,12 +203,28 @@ def show(rows: Sequence[Any], aliases: dict[str, str], as_json: bool) -> None:
     if not rows:
         output.info("git-elite: no agent matches")
         return
+    extra = any(row.attestations is not None and row.attestations.count for row in rows)
     table = []
     for row in rows:
         c = row.candidate
         owner = aliases.get(c.owner_did) if row.trusted else None
         table.append([row.rank, c.agent_id[:12], owner or short_did(c.owner_did),
                       "✓" if row.trusted else "-", f"{c.success_rate:.2f}", c.total_tasks,
-                      c.score_ppm, c.task_type, _where(c.registry, row.sources)])
-    output.table(None, ["rank", "agent", "owner", "trusted", "success", "tasks", "score",
-                        "task type", "registry"], table)
+                      *(attested_cells(row) if extra else []), c.score_ppm, c.task_type,
+                      _where(c.registry, row.sources)])
+    output.table(None, ["rank", "agent", "owner", "trusted", "success", "tasks",
+                        *(["attested", "max Δ"] if extra else []), "score", "task type",
+                        "registry"], table)
+
+
+def attested_cells(row: Any) -> list[str]:
+    """`attested`: pooled trusted rate (trusted/live count); `max Δ`: the largest gap
+    between one trusted attestation and the owner's own rate, signed (attested − own)."""
+    summary = row.attestations
+    if summary is None or not summary.count:
+        return ["-", "-"]
+    pooled = summary.pooled()
+    if pooled is None:
+        return [f"- (0/{summary.count})", "-"]
+    return [f"{pooled[0]:.2f} ({len(summary.trusted)}/{summary.count})",
+            f"{summary.disagreement(row.candidate.success_rate):+.2f}"]

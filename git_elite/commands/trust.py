@@ -104,6 +104,10 @@ def explain(ctx: click.Context, did: str, task_type: str, extra: Path | None,
             as_json: bool) -> int:
     """Say whether DID is trusted for a task type, and through which chain.
 
+    The same answer decides both of a DID's roles: as an owner (its agents are marked
+    trusted in `discover`) and as an attester (its attestations count in `discover`'s
+    attested numbers and in `discover --attested`); the output says so.
+
     \b
     Examples:
       git elite trust explain did:key:z6Mk... --task-type file-edit
@@ -117,8 +121,11 @@ def explain(ctx: click.Context, did: str, task_type: str, extra: Path | None,
         output.data(f"{did} is trusted for {task_type}:")
         for depth, step in enumerate(result.path):
             output.data(f"  {'  ' * depth}{'-> ' if depth else ''}{step}")
+        output.data(f"its agents show as trusted, and its attestations count for {task_type}")
     else:
         output.data(f"{did} is NOT trusted for {task_type}")
+        output.data("its attestations are shown in discover's counts but do not move any "
+                    "number you see")
     return 0 if result.trusted else 1
 
 
