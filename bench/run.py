@@ -308,7 +308,7 @@ def prepare(b: Bench) -> None:
             with e2e.sandbox(side):
                 print(f"bench: work clone {e2e.work_clone(b, n, side)}", file=sys.stderr)
     if site_bench.missing() is None:
-        n = b.sizes[-1]
+        n = b.site_size or b.sizes[-1]
         site = b.out / f"site-{n}"
         with e2e.sandbox():
             e2e.sh(["git", "elite", "site", str(b.repo(n)), "-o", str(site), "--rev", "main"])
@@ -329,6 +329,8 @@ def main() -> int:
     parser.add_argument("--commit-sizes", default="10000,100000,1000000",
                         help="sizes of the `git commit` measurement (a work clone of 1M is a "
                         "2M-file checkout)")
+    parser.add_argument("--site-size", type=int, default=0,
+                        help="registry size of the site measurements (default: the largest)")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--prepare", action="store_true",
                         help="only build what the measurements reuse (registries, work "
@@ -341,7 +343,8 @@ def main() -> int:
         raise SystemExit("bench: ssh-keygen is needed for the git verify-commit peer")
     sizes = [1000, 10_000] if args.quick else [int(x) for x in args.sizes.split(",")]
     b = Bench(args.repeat, args.quick, sizes, verify_1m=args.verify_1m,
-              commit_sizes=tuple(int(x) for x in args.commit_sizes.split(",") if x))
+              commit_sizes=tuple(int(x) for x in args.commit_sizes.split(",") if x),
+              site_size=args.site_size)
     b.before_sizes = [int(x) for x in args.before_sizes.split(",") if x and not args.quick]
     if b.before_sizes:
         b.before = Side("before", 1, before.tree(args.before_rev) / "bin",

@@ -80,7 +80,7 @@ def measure_site(b: Bench) -> list[Row]:
         b.notes.append(f"Site and --url targets not measured: {why}.")
     if why:
         return []
-    n = b.sizes[-1]
+    n = b.site_size or b.sizes[-1]
     if not b.todo(n):
         return []
     with sandbox() as tmp:
