@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 EVALS = ROOT / "fixtures" / "evals"
 NOW = "1767225600"  # 2026-01-01T00:00:00Z: the time the bundled eval logs were made for
 SEEDS = {name: (bytes([i]) * 32).hex() for i, name in
-         [(1, "alice"), (2, "bob"), (3, "carol"), (4, "dave"), (6, "mallory")]}
+         [(1, "alice"), (2, "bob"), (3, "carol"), (4, "dave"), (6, "mallory"), (9, "server")]}
 CLEAN = ("GIT_", "AGENTD_", "RAD_")
 
 
@@ -39,6 +39,7 @@ class Demo:
         self.best = ""  # alice's best agent_id
         self.published: dict[str, list[str]] = {}  # who -> agent_ids
         self.rejected: list[str] = []  # rules the server refused mallory's pushes for
+        self.caught: list[str] = []  # how readers caught mallory's stale mirror
         for who in SEEDS:
             self._account(who)
 
@@ -111,9 +112,10 @@ def identities(demo: Demo) -> None:
 
 
 def registry_on_server(demo: Demo) -> None:
-    demo.elite("carol", "init", "chrysalis-elites")
+    demo.elite("carol", "init", "chrysalis-elites", *timestamp_role(demo))
     demo.git("carol", "clone", "-q", "--bare", "chrysalis-elites", str(demo.server))
-    demo.elite("carol", "hooks", "install", "--server", cwd=demo.server)
+    demo.elite("carol", "hooks", "install", "--server", *timestamp_signer(demo),
+               cwd=demo.server)
 
 
 def agent_project(demo: Demo, who: str, prompts: dict[str, str]) -> Path:
@@ -288,6 +290,40 @@ def history_clean(demo: Demo) -> None:
     demo.elite("carol", "verify", "--history", str(demo.server))
 
 
+# freshness (SPEC §6.1): the server signs timestamps; a stale mirror is caught ---------------
+def timestamp_role(demo: Demo) -> list[str]:
+    """IDENTITY.json declares the server's key as the registry's timestamp key."""
+    return ["--timestamp-key", demo.did["server"]]
+
+
+def timestamp_signer(demo: Demo) -> list[str]:
+    """The server signs refs/elite/timestamp after every push, with its own key file (0600,
+    outside the repository)."""
+    return ["--timestamp-key", str(demo.dir / "server" / ".agentd" / "identity.json")]
+
+
+def stale_mirror_caught(demo: Demo) -> None:
+    mirror = demo.dir / "mallory" / "mirror.git"
+    demo.git("mallory", "clone", "-q", "--mirror", str(demo.server), str(mirror))
+    demo.note("mallory runs a mirror (every ref, timestamp included) and stops syncing it")
+    other = next(a for a in demo.published["alice"] if a != demo.best)
+    demo.elite("alice", "unpublish", other, "--reason", "superseded", "--registry",
+               str(demo.server))
+    demo.elite("carol", "discover", "--top", "1")
+    out = demo.elite("carol", "verify", str(mirror), expect=1)
+    check("[timestamp] rollback: " in out, "the frozen mirror's older timestamp was not caught")
+    demo.caught.append("rollback")
+    demo.elite("carol", "discover", "--registry", str(mirror), expect=1)
+    demo.git("mallory", "fetch", "-q", str(demo.server),
+             "+refs/elite/timestamp:refs/elite/timestamp", cwd=mirror)
+    demo.note("mallory copies the newest timestamp but keeps withholding alice's tombstone")
+    out = demo.elite("bob", "verify", str(mirror), expect=1)
+    check("[timestamp] withholding: " in out, "the withholding mirror was not caught")
+    demo.caught.append("withholding")
+    demo.note("a reader who has seen nothing newer is caught when the mirror's timestamp "
+              "expires (freeze; the role's max_age is one day here)")
+
+
 STEPS: list[tuple[str, Callable[[Demo], None]]] = [
     ("Four identities from fixed seeds (did:key = Radicle NID)", identities),
     ("Carol creates a registry and serves it from a bare repo with the pre-receive hook",
@@ -308,6 +344,7 @@ STEPS: list[tuple[str, Callable[[Demo], None]]] = [
     ("Mallory pushes a forged manifest straight to the server", mallory_forges),
     ("Mallory tries to take over Alice's agent", mallory_hijacks),
     ("The server's whole history verifies", history_clean),
+    ("Mallory's mirror goes stale; signed timestamps give it away", stale_mirror_caught),
 ]
 
 
@@ -322,6 +359,7 @@ def summary(demo: Demo) -> None:
           "his lower number beside alice's")
     print(f"  mallory's pushes refused: {', '.join(demo.rejected)}; "
           "history verifies clean")
+    print(f"  mallory's stale mirror caught by the signed timestamp: {', '.join(demo.caught)}")
 
 
 def main() -> None:

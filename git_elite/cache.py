@@ -20,6 +20,9 @@ from git_elite.registries import Registry
 
 ATTEMPTS = 3
 SEEN = "refs/elite/seen/"
+# the registry's signed timestamp (SPEC §6.1), replaced by whatever the registry serves now
+# and pruned when it serves none: the reader's check decides what that means
+TIMESTAMP_SPEC = "+refs/elite/timestamp*:refs/elite/timestamp*"
 
 
 def usable(path: Path) -> bool:
@@ -66,7 +69,7 @@ def sync(registry: Registry, *, offline: bool = False, attempts: int = ATTEMPTS)
 def _fetch(registry: Registry, path: Path) -> None:
     before = _heads(path)
     proc = git.run(["fetch", "--quiet", "--prune", "--no-tags", registry.url,
-                    "+refs/heads/*:refs/heads/*"], path, check=False)
+                    "+refs/heads/*:refs/heads/*", TIMESTAMP_SPEC], path, check=False)
     if proc.returncode != 0:
         detail = proc.stderr.decode(errors="replace").strip().splitlines()
         if usable(path) and not _damaged(detail):
@@ -118,6 +121,7 @@ def _reclone(registry: Registry, path: Path) -> None:
         raise RegistryError(detail[-1] if detail else f"git clone exit {proc.returncode}")
     for branch, oid in seen.items():
         git.run(["update-ref", f"{SEEN}{branch}", oid], tmp, check=False)
+    git.run(["fetch", "--quiet", "--no-tags", registry.url, TIMESTAMP_SPEC], tmp, check=False)
     shutil.rmtree(path, ignore_errors=True)
     os.replace(tmp, path)
     _refuse_rewind(registry, path, seen)

@@ -39,6 +39,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "trust": ("trust", "Manage the local trust set and endorsements."),
     "hooks": ("hooks", "Install or remove the git hooks."),
     "registry": ("registry", "Known registries."),
+    "site": ("site", "Write the static leaderboard site of a registry."),
+    "timestamp": ("timestamp", "Sign and push a fresh timestamp (freshness)."),
     "hook": ("hook", "Run a git hook (called by the installed shims)."),
 }
 HIDDEN = {"hook"}

@@ -19,23 +19,27 @@ TOMBSTONE = "tombstone"
 ENDORSEMENT = "endorsement"
 KEY_ROTATION = "key-rotation"
 TRAINING_JOB = "training-job"
+TIMESTAMP = "timestamp"
 ATTESTATION = "attestation"
 TYPES = (MANIFEST, AGENT_CONFIG, REGISTRY_IDENTITY, TOMBSTONE, ENDORSEMENT, KEY_ROTATION,
-         TRAINING_JOB, ATTESTATION)
-TYPED = (REGISTRY_IDENTITY, TOMBSTONE, ENDORSEMENT, KEY_ROTATION, ATTESTATION)
+         TRAINING_JOB, TIMESTAMP, ATTESTATION)
+TYPED = (REGISTRY_IDENTITY, TOMBSTONE, ENDORSEMENT, KEY_ROTATION, TIMESTAMP, ATTESTATION)
+# documents signed by a list of {did, sig} (SPEC §3 multi-signer)
+MULTI_SIGNER = (REGISTRY_IDENTITY, TIMESTAMP)
 
 SIGNER_FIELD = {MANIFEST: "owner_did", TOMBSTONE: "owner_did", ENDORSEMENT: "from",
                 KEY_ROTATION: "from", TRAINING_JOB: "owner_did", ATTESTATION: "attester"}
 # fields left out of the signing input, per type
-UNSIGNED_FIELDS = {REGISTRY_IDENTITY: ("signatures",), KEY_ROTATION: ("signature_ed25519",
-                   "to_signature")}
+UNSIGNED_FIELDS = {REGISTRY_IDENTITY: ("signatures",), TIMESTAMP: ("signatures",),
+                   KEY_ROTATION: ("signature_ed25519", "to_signature")}
 # fields holding a did:key, checked as keys (unknown manifest fields are free-form)
 DID_FIELDS = {MANIFEST: ("owner_did",), TOMBSTONE: ("owner_did",), TRAINING_JOB: ("owner_did",),
-              REGISTRY_IDENTITY: ("owner_did",), ENDORSEMENT: ("from", "to"),
+              REGISTRY_IDENTITY: ("owner_did",), TIMESTAMP: ("owner_did",),
+              ENDORSEMENT: ("from", "to"),
               KEY_ROTATION: ("from", "to"), ATTESTATION: ("attester",)}
 MAX_BYTES = {MANIFEST: 64 * 1024, AGENT_CONFIG: 64 * 1024, REGISTRY_IDENTITY: 1024 * 1024,
              TOMBSTONE: 8 * 1024, ENDORSEMENT: 16 * 1024, KEY_ROTATION: 8 * 1024,
-             TRAINING_JOB: 256 * 1024, ATTESTATION: 64 * 1024}
+             TRAINING_JOB: 256 * 1024, TIMESTAMP: 64 * 1024, ATTESTATION: 64 * 1024}
 ANY_MAX_BYTES = max(MAX_BYTES.values())
 
 
@@ -135,6 +139,8 @@ def _cross_field(kind: str, body: dict[str, Any]) -> list[str]:
             out.append("expires_at must be later than created_at")
     elif kind == KEY_ROTATION and body["from"] == body["to"]:
         out.append("a rotation must name a new key")
+    elif kind == TIMESTAMP and body["expires_at"] <= body["created_at"]:
+        out.append("expires_at must be later than created_at")
     return out
 
 
@@ -162,6 +168,13 @@ def _identity_fields(body: dict[str, Any]) -> list[str]:
         out.append("owner_did must be one of the delegates")
     if body["threshold"] > len(body["delegates"]):
         out.append(f"threshold {body['threshold']} > {len(body['delegates'])} delegates")
+    role = body.get("timestamp")
+    if role is not None:
+        for did in role["keys"]:
+            if msg := _did_ok(did):
+                out.append(f"timestamp.keys: {did[:60]}: {msg}")
+        if role["threshold"] > len(role["keys"]):
+            out.append(f"timestamp.threshold {role['threshold']} > {len(role['keys'])} keys")
     return out
 
 
@@ -227,6 +240,11 @@ def check(raw: bytes, path: str, kind: str | None = None, max_bytes: int | None 
             problems.append(Problem("identity", path, f"{len(allowed)} valid delegate "
                                     f"signature(s), threshold {doc.body['threshold']}"))
         return doc, problems
+    if doc.kind == TIMESTAMP:
+        # standalone: every listed signature must verify; which keys count, and how many,
+        # is the registry's timestamp role (timestamp.check)
+        good, problems = valid_signers(doc)
+        return doc, problems
     return doc, verify_signature(doc)
 
 
@@ -239,8 +257,8 @@ def sign(body: dict[str, Any], key: keys.Keypair, kind: str | None = None) -> di
     if found == KEY_ROTATION:
         raise ManifestError("a key rotation is signed by both keys: use `git elite id rotate`")
     out = dict(body)
-    if found == REGISTRY_IDENTITY:
-        return sign_multi(out, [key])
+    if found in MULTI_SIGNER:
+        return sign_multi(out, [key], found)
     field = SIGNER_FIELD[found]
     if field not in out:
         out[field] = key.did
@@ -252,10 +270,11 @@ def sign(body: dict[str, Any], key: keys.Keypair, kind: str | None = None) -> di
     return out
 
 
-def sign_multi(body: dict[str, Any], signers: list[keys.Keypair]) -> dict[str, Any]:
+def sign_multi(body: dict[str, Any], signers: list[keys.Keypair],
+               kind: str = REGISTRY_IDENTITY) -> dict[str, Any]:
     """Add (or replace) signatures of a multi-signer document by each of `signers`."""
     out = dict(body)
-    message = signing_input(REGISTRY_IDENTITY, out)
+    message = signing_input(kind, out)
     mine = {k.did for k in signers}
     kept = [s for s in out.get("signatures", []) if s.get("did") not in mine]
     kept += [{"did": k.did, "sig": keys.encode_signature(k.sign(message))} for k in signers]

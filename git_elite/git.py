@@ -608,3 +608,70 @@ def remote_urls(path: str | Path, prefer: str | None = None) -> list[str]:
     pairs = [line.split(" ", 1) for line in proc.stdout.decode().splitlines() if " " in line]
     first = [url for key, url in pairs if key == f"remote.{prefer}.url"]
     return first + [url for key, url in pairs if key != f"remote.{prefer}.url"]
+
+
+# the static site (site.py): tree listings by object id ----------------------------------------
+class Blob(NamedTuple):
+    """One tree entry of a file: its path, blob id and git mode (0o100644, 0o120000, …)."""
+
+    path: str
+    oid: str
+    mode: int
+
+
+def resolve_commit(repo: Any, rev: str) -> str:
+    """The commit id `rev` names (RegistryError when it names none)."""
+    pygit2 = _pygit2()
+    try:
+        return str(repo.revparse_single(rev).peel(pygit2.Commit).id)
+    except (KeyError, ValueError, pygit2.GitError):
+        raise RegistryError(f"unknown revision {rev}") from None
+
+
+def has_commit(repo: Any, oid: str) -> bool:
+    pygit2 = _pygit2()
+    try:
+        return isinstance(repo[oid].peel(pygit2.Commit), pygit2.Commit)
+    except (KeyError, ValueError, pygit2.GitError):
+        return False
+
+
+def tree_blobs(repo: Any, commit: str, tops: Sequence[str]) -> list[Blob]:
+    """Every file entry under the top-level names `tops` (files or folders) at `commit`."""
+    tree = repo[commit].peel(_pygit2().Commit).tree
+    out: list[Blob] = []
+    for top in tops:
+        try:
+            entry = tree[top]
+        except KeyError:
+            continue
+        _blobs(entry, top, out)
+    return out
+
+
+def _blobs(entry: Any, path: str, out: list[Blob]) -> None:
+    if entry.type_str == "tree":
+        for child in entry:
+            _blobs(child, f"{path}/{child.name}", out)
+    elif entry.type_str == "blob":
+        out.append(Blob(path, str(entry.id), int(entry.filemode)))
+
+
+def changed_blobs(repo: Any, old: str, new: str) -> list[tuple[str, Blob | None]]:
+    """(path, the new entry or None when the path left) for every file that differs between
+    two commits; libgit2's tree diff skips shared subtrees, so the cost follows the change."""
+    pygit2 = _pygit2()
+    old_tree = repo[old].peel(pygit2.Commit).tree
+    new_tree = repo[new].peel(pygit2.Commit).tree
+    out: list[tuple[str, Blob | None]] = []
+    for delta in repo.diff(old_tree, new_tree).deltas:
+        if delta.status_char() != "A":
+            out.append((delta.old_file.path, None))
+        if delta.status_char() != "D":
+            item = delta.new_file
+            out.append((item.path, Blob(item.path, str(item.id), int(item.mode))))
+    return out
+
+
+def blob_data(repo: Any, oid: str) -> bytes:
+    return bytes(repo[oid].data)

@@ -42,6 +42,27 @@ def pre_receive() -> int:
     return 0
 
 
+def post_receive() -> int:
+    """After an accepted push: sign a new timestamp (SPEC §6.1) when the server has
+    `git config elite.timestampKey`. Never fails the push (it has already happened): a
+    problem is one line to the pusher and to the server's log."""
+    import time
+
+    from git_elite import freshness, registry
+    from git_elite.errors import EliteError
+
+    cwd = os.environ.get("GIT_DIR", ".")
+    try:
+        said = freshness.post_receive(cwd, sys.stdin.read().splitlines(),
+                                      registry.registry_branch(cwd), int(time.time()))
+    except EliteError as err:
+        print(f"git-elite: timestamp not signed: {err}", file=sys.stderr)
+        return 0
+    if said:
+        print(f"git-elite: {said}", file=sys.stderr)
+    return 0
+
+
 def staged(name: str) -> int:
     """pre-commit / pre-merge-commit: check what is being committed, stage the index files
     (INDEX.json and the touched shards)."""
@@ -104,6 +125,7 @@ def post_commit() -> int:
 # what the launcher may run without click (hooks that take no arguments)
 HOOKS: dict[str, Callable[[], int]] = {
     "pre-receive": pre_receive,
+    "post-receive": post_receive,
     "pre-commit": lambda: staged("pre-commit"),
     "pre-merge-commit": lambda: staged("pre-merge-commit"),
     "post-commit": post_commit,

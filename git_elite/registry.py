@@ -19,6 +19,8 @@ from git_elite import engine, git, layout
 from git_elite.errors import Problem
 from git_elite.state import Change, State
 
+TIMESTAMP_REF = "refs/elite/timestamp"  # governed only by the `timestamp` rule (SPEC §6.1)
+
 
 class RefUpdate(NamedTuple):
     old: str
@@ -91,6 +93,9 @@ def check_push(repo: Any, cwd: str | Path | None, updates: Sequence[RefUpdate], 
     problems: list[Problem] = []
     checked = 0
     for update in updates:
+        if update.ref == TIMESTAMP_REF:
+            problems += _timestamp_update(cwd, update, branch, updates, now, skew)
+            continue
         if update.ref != branch:
             if not allow_other:
                 problems.append(Problem("branch", update.ref, f"only {branch} may be pushed "
@@ -110,6 +115,20 @@ def check_push(repo: Any, cwd: str | Path | None, updates: Sequence[RefUpdate], 
             problems += check_commit(repo, commit, now=now, max_skew=skew)
             checked += 1
     return problems, checked
+
+
+def _timestamp_update(cwd: str | Path | None, update: RefUpdate, branch: str,
+                      updates: Sequence[RefUpdate], now: int | None, skew: int
+                      ) -> list[Problem]:
+    """The `timestamp` rule (SPEC §6.1) for refs/elite/timestamp, against the registry
+    branch's tip after this push."""
+    from git_elite import freshness
+
+    moved = [u.new for u in updates if u.ref == branch and u.new != git.ZERO]
+    tip = moved[0] if moved else git.run(["rev-parse", "-q", "--verify", branch], cwd,
+                                         check=False).stdout.decode().strip() or None
+    return freshness.check_ref_update(cwd or ".", update.old, update.new, branch=branch,
+                                      branch_tip=tip, now=now or 0, max_skew=skew)
 
 
 def audit(repo: Any, rev: str) -> list[Problem]:

@@ -42,6 +42,12 @@ class Source:
     identity_raw: bytes = b""
     fmt: int = layout.FORMAT
     _index: IndexReader | None = field(default=None, repr=False)
+    repo: Path | None = None  # where refs/elite/timestamp is read (None: not over this path)
+    branch: str | None = None
+    timestamp_ref: str = "refs/elite/timestamp"
+    freshness: Any = None  # timestamp.Freshness, set by the reader (commands/discover.fresh)
+    # now -> timestamp.Freshness, for a source with no repository to read the ref from (HTTP)
+    fresh_check: Callable[[int], Any] | None = field(default=None, repr=False)
     # lists a directory at the tip (None: this source cannot, e.g. radicle-httpd)
     names: Callable[[str], list[str]] | None = field(default=None, repr=False)
 
@@ -276,12 +282,23 @@ def cache_source(registry: Any, offline: bool) -> Source:
     if tip is None:
         raise RegistryError(f"{registry.name}: branch {branch} not found in {registry.url}")
     source = git_source(registry.name, registry.url, path, tip)
+    source.repo, source.branch = path, branch
     source.check_identity()
     if radicle.is_rad_url(registry.url):
         rid = radicle.parse_url(registry.url).rid
         source.radicle = radicle.check_storage(radicle.storage_path(rid), rid,
                                                source.owner_did, registry.branch, tip)
+        _radicle_timestamp(source)
     return source
+
+
+def _radicle_timestamp(source: Source) -> None:
+    """A Radicle registry's timestamp is read from its delegates' namespaces in storage."""
+    from git_elite import freshness
+
+    if source.radicle is not None and source.repo is not None:
+        ref, where = freshness.radicle_ref(source.radicle, source.repo)
+        source.timestamp_ref, source.repo = ref, Path(where)
 
 
 def worktree_source(cwd: Path) -> Source | None:
@@ -297,6 +314,8 @@ def worktree_source(cwd: Path) -> Source | None:
     source = git_source(root.name, str(root), root, tip)
     if source.read(layout.IDENTITY) is None:
         return None
+    source.repo = root
+    source.branch = (git.head_branch(root) or "").removeprefix("refs/heads/") or None
     source.check_identity()
     found = radicle.storage_for_worktree(root)
     if found is not None:
@@ -304,6 +323,7 @@ def worktree_source(cwd: Path) -> Source | None:
         source.radicle = radicle.check_storage(storage, rid, source.owner_did, None, tip) \
             if storage else RadicleCheck.unchecked(rid, f"no Radicle storage for {rid} in "
                                                    f"{radicle.rad_home() / 'storage'}")
+        _radicle_timestamp(source)
     return source
 
 
@@ -332,4 +352,21 @@ def httpd_source(url: str, rid: str) -> Source:
             "Radicle signed refs are not checked over radicle-httpd: only the delegates the "
             "server reports were compared with the registry owner",))
     source.notes.append("endorsements are not read over radicle-httpd")
+    return source
+
+
+def url_source(url: str, budget: Any = None) -> Source:
+    """A registry served over HTTP(S) by path (a `git elite site`, a git host's raw files,
+    radicle-httpd's raw endpoint), read sparsely within a budget (sparse.py)."""
+    from git_elite import sparse
+
+    registry = sparse.HttpRegistry(url, budget or sparse.budget_from_config())
+    label = sparse.shown(registry.base)
+    source = Source(label, label, "", sparse.remembered(registry.read), lambda: iter(()))
+    source.check_identity()
+    documents_, note = sparse.listed_documents(registry)
+    source.documents = lambda: documents_
+    source.fresh_check = lambda now: sparse.freshness(source.read, source.identity_raw, now)
+    if note:
+        source.notes.append(note)
     return source

@@ -2,7 +2,9 @@
 into a bare server with `git elite hooks install --server`, real `git elite verify` runs on
 mirrors and real `git elite trust explain`. Each refused attack asserts the exact rule id in
 the `git-elite: REJECT <commit> <path>: [<rule>] …` line and that the server's branch did not
-move. Tests named `*_not_defended` show a documented gap: they pass while the gap exists."""
+move. Tests named `*_not_defended` show a documented gap: they pass while the gap exists.
+Rows 5 and 7 (freeze, withholding) are detected for registries that declare a timestamp role
+(tests/test_freshness.py has the rest: rollback, planted and refused timestamps)."""
 
 from __future__ import annotations
 
@@ -30,6 +32,8 @@ from tests.helpers_attacks import (
     reset,
     start,
 )
+from tests.helpers_freshness import honest_push, stamped_server
+from tests.helpers_freshness import mirror as stamped_mirror
 from tests.helpers_registry import (
     T0,
     agent_files,
@@ -225,16 +229,45 @@ def test_fast_forward_bound_is_configurable(srv: Server) -> None:
         git("config", "--unset", "elite.maxClockSkew", cwd=srv.bare)
 
 
-# 5 indefinite freeze: NOT DEFENDED -------------------------------------------------------------
-def test_indefinite_freeze_not_defended(srv: Server, tmp_path: Path) -> None:
-    """Gap: nothing signed expires. A mirror frozen before alice withdrew agent 1 keeps
-    serving it, and `git elite verify` finds nothing wrong with the frozen copy."""
+# 5 indefinite freeze (defended for registries that declare a timestamp role) ------------------
+def test_indefinite_freeze(tmp_path: Path) -> None:
+    """A mirror (a second bare repository its operator controls) copied everything, branch
+    and refs/elite/timestamp, and stopped. Alice withdraws agent 1 on the server, which
+    re-signs. Once the mirror's copy of the timestamp expires, every reader refuses the
+    mirror (`[timestamp] freeze`, with the dates), or warns with --allow-stale."""
+    srv = stamped_server(tmp_path, expires=3)
+    frozen = stamped_mirror(srv, tmp_path)
+    honest_push(srv, stone(1))
+    run_cli("timestamp", "--expires", "3600", cwd=srv.bare)  # the operator's cron
+    assert git("ls-tree", "main", mpath(1), cwd=frozen).stdout, "the mirror still has it"
+    time.sleep(max(0.0, _expires_at(frozen) - time.time()) + 1.1)
+    found = run_cli("verify", "--history", f"file://{frozen}", check=1)
+    assert "[timestamp] freeze: the timestamp expired" in found.stdout, found.stdout
+    assert " signed " in found.stdout and "; now " in found.stdout
+    listed = run_cli("discover", "--registry", f"file://{frozen}", check=1)
+    assert "[timestamp] freeze" in listed.stderr and not listed.stdout
+    stale = run_cli("discover", "--registry", f"file://{frozen}", "--allow-stale")
+    assert "warning:" in stale.stderr and "freeze" in stale.stderr
+    assert aid(1)[:12] in stale.stdout  # shown anyway, as asked
+    assert "signed fresh until" in run_cli("verify", f"file://{srv.bare}").stderr
+
+
+def test_indefinite_freeze_without_timestamp_role_not_defended(srv: Server,
+                                                               tmp_path: Path) -> None:
+    """Gap left on purpose: a registry that declares no timestamp role (this one) gets no
+    freshness. A mirror frozen before alice withdrew agent 1 keeps serving it, and
+    `git elite verify` finds nothing wrong with the frozen copy."""
     mirror, _ = mirror_of(srv, tmp_path)
     accepted(srv, stone(1))
     assert git("ls-tree", "main", mpath(1), cwd=mirror).stdout, "the mirror still has it"
     assert not git("ls-tree", "main", mpath(1), cwd=srv.bare).stdout
     fresh = run_cli("verify", "--history", f"file://{mirror}", check=0)
     assert "OK" in fresh.stderr
+
+
+def _expires_at(repo: Path) -> int:
+    raw = git("cat-file", "blob", "refs/elite/timestamp:timestamp.json", cwd=repo).stdout
+    return int(json.loads(raw)["expires_at"])
 
 
 # 6 endless data / 19 DoS -----------------------------------------------------------------------
@@ -291,6 +324,24 @@ def _raw(clone: Path, files: dict[str, bytes | None]) -> str:
     from tests.helpers_registry import commit_raw
 
     return commit_raw(clone, files, "mirror edit")
+
+
+def test_withholding(tmp_path: Path) -> None:
+    """A mirror serves the current timestamp with a branch that lacks the newest commit (the
+    tombstone of agent 1): the signed tip is not in what it serves. verify, discover and
+    import all refuse it (`[timestamp] withholding`)."""
+    srv = stamped_server(tmp_path)
+    honest_push(srv, stone(1))
+    shady = stamped_mirror(srv, tmp_path)
+    git("update-ref", "refs/heads/main", head(shady, "main~1"), cwd=shady)
+    assert git("ls-tree", "main", mpath(1), cwd=shady).stdout, "the withdrawn agent is back"
+    found = run_cli("verify", f"file://{shady}", check=1)
+    assert "[timestamp] withholding: the branch tip" in found.stdout, found.stdout
+    listed = run_cli("discover", "--registry", f"file://{shady}", check=1)
+    assert "withholding" in listed.stderr and not listed.stdout
+    imported = run_cli("import", aid(1), "--registry", f"file://{shady}", "--allow-untrusted",
+                       check=1)
+    assert "withholding" in imported.stderr
 
 
 def test_malicious_mirror_altered_manifest(srv: Server, tmp_path: Path) -> None:

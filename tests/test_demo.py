@@ -82,10 +82,16 @@ def test_demo_dids_come_from_the_fixed_seeds(demo_run: Run) -> None:
     r"REJECT \w{7} agents/\w\w/\w{64}/manifest\.json: \[ownership\] .* \(hijack\)",
     r"verify: 5 commit\(s\) OK",
     r"mallory's pushes refused: signature, ownership; history verifies clean",
+    r"elites: signed fresh until \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ \(timestamp v\d+, tip",
+    r"\[timestamp\] rollback: timestamp version \d+ \(signed .*\) is older than version "
+    r"\d+ already seen",
+    r"\[timestamp\] withholding: the branch tip \w{12} does not contain the signed tip",
+    r"stale mirror caught by the signed timestamp: rollback, withholding",
 ], ids=["generate-cmd", "table", "why-not", "racket", "typescript", "publish", "from-evals",
         "repo_ref", "endorse", "ranked-trusted", "explain-chain", "json-summary", "import",
         "attest-table", "attest", "attested-column", "disagreement", "forged", "hijack",
-        "history", "summary"])
+        "history", "summary", "fresh", "frozen-mirror-rollback", "withholding-mirror",
+        "stale-summary"])
 def test_demo_shows(demo_run: Run, pattern: str) -> None:
     assert re.search(pattern, demo_run.stdout), f"/{pattern}/ not in the demo's output"
 

@@ -34,11 +34,16 @@ DEFAULT_TOP = 20
 @click.option("--httpd", "httpd_url", metavar="URL", help="Read a Radicle registry through "
               "radicle-httpd at URL (with --rid), without cloning.")
 @click.option("--rid", help="Repository ID (rad:z…) for --httpd.")
+@click.option("--url", "urls", multiple=True, metavar="URL", help="Read a registry over "
+              "HTTP(S) without cloning: a `git elite site`, a git host's raw-file URL or "
+              "radicle-httpd's raw endpoint (repeatable; only the files needed are fetched).")
+@click.option("--allow-stale", is_flag=True, help="Warn, do not refuse, when a registry's "
+              "signed timestamp is missing, expired, withheld or rolled back.")
 @click.pass_context
 def command(ctx: click.Context, names: tuple[str, ...], task_type: str | None, top: int,
             min_success: float | None, min_tasks: int | None, trusted_only: bool,
             attested: bool, as_json: bool, offline: bool, httpd_url: str | None,
-            rid: str | None) -> int:
+            rid: str | None, urls: tuple[str, ...], allow_stale: bool) -> int:
     """List the best agents across registries, verified against the rule engine and
     annotated with your trust set.
 
@@ -60,10 +65,12 @@ def command(ctx: click.Context, names: tuple[str, ...], task_type: str | None, t
       git elite discover --trusted-only --min-success 0.9 --json
       git elite discover --attested
       git elite discover --httpd https://seed.example.org --rid rad:z42hL2jL4XNk6K8oHQaSWfMgCL7ji
+      git elite discover --url https://elites.example.org/ --top 20
     """
     from git_elite import discover, registry_read
 
-    sources = open_sources(names, httpd_url, rid, offline)
+    sources = open_sources(names, httpd_url, rid, offline, urls, now=app(ctx).now,
+                           allow_stale=allow_stale)
     trusted, aliases = trust_paths(sources, task_type, app(ctx).now)
     filters = discover.Filters(top, min_success, min_tasks, trusted_only)
     plain = filters == discover.Filters(top) and not attested
@@ -87,14 +94,17 @@ def command(ctx: click.Context, names: tuple[str, ...], task_type: str | None, t
         for problem in item.problems:
             output.warn(f"{item.candidate.registry}: agent {item.candidate.agent_id[:12]} "
                         f"dropped: {problem.line()}")
-    show(rows, aliases, as_json)
+    show(rows, aliases, as_json, {s.name: s.freshness for s in sources})
     return 0
 
 
 def open_sources(names: Sequence[str], httpd_url: str | None, rid: str | None,
-                 offline: bool) -> list[Any]:
+                 offline: bool, urls: Sequence[str] = (), *, now: int,
+                 allow_stale: bool = False) -> list[Any]:
     """The registries to read, each pinned at a tip with its IDENTITY.json checked; those
-    that cannot be read (or fail the Radicle checks) are named on stderr and left out."""
+    that cannot be read (or fail the Radicle checks) are named on stderr and left out. A
+    registry whose timestamp says the copy is not current stops the command (exit 1)
+    unless `allow_stale` (SPEC §6.1)."""
     from git_elite import registries, registry_read
 
     if bool(httpd_url) != bool(rid):
@@ -105,16 +115,18 @@ def open_sources(names: Sequence[str], httpd_url: str | None, rid: str | None,
     for name in names:
         openers.append((name, lambda n=name: registry_read.cache_source(
             registries.resolve(n), offline)))
+    for url in urls:
+        openers.append((url, lambda u=url: registry_read.url_source(u)))
     if not openers:
         here = _here()
         if here is not None:
-            return _admit([("this working copy", lambda: here)])
+            return _admit([("this working copy", lambda: here)], now, allow_stale)
         known = registries.known_registries(Path.cwd())
         if not known:
             raise RegistryError("no registry to read: pass --registry URL, run inside a "
                                 "registry clone, or `git elite registry add NAME URL`")
         openers = [(r.name, lambda r=r: registry_read.cache_source(r, offline)) for r in known]
-    return _admit(openers)
+    return _admit(openers, now, allow_stale)
 
 
 def _here() -> Any:
@@ -123,7 +135,7 @@ def _here() -> Any:
     return registry_read.worktree_source(Path.cwd())
 
 
-def _admit(openers: Sequence[tuple[str, Any]]) -> list[Any]:
+def _admit(openers: Sequence[tuple[str, Any]], now: int, allow_stale: bool) -> list[Any]:
     sources = []
     for name, opener in openers:
         try:
@@ -143,10 +155,27 @@ def _admit(openers: Sequence[tuple[str, Any]]) -> list[Any]:
         if check is not None and check.ok:
             output.info(f"git-elite: {source.name}: Radicle: owner is a delegate, tip "
                         f"{source.tip[:12]} signed by {len(check.signed_by)} delegate(s)")
+        fresh(source, now, allow_stale)
         sources.append(source)
     if not sources:
         raise RegistryError("no registry could be read")
     return sources
+
+
+def fresh(source: Any, now: int, allow_stale: bool) -> None:
+    """SPEC §6.1 for one registry read: say how fresh it is, refuse a stale copy (exit 1,
+    one line) or, with --allow-stale, warn."""
+    from git_elite import freshness
+
+    result = freshness.of_source(source, now)
+    source.freshness = result
+    if result.ok:
+        if result.case == "fresh":
+            output.info(f"git-elite: {source.name}: {result.message}")
+        return
+    if not allow_stale:
+        raise freshness.refusal(result, source.name)
+    output.warn(f"{result.line(source.name)} (--allow-stale: read anyway)")
 
 
 def trust_paths(sources: Sequence[Any], task_type: str | None, now: int
@@ -196,9 +225,12 @@ def _where(winner: str, sources: Sequence[str]) -> str:
     return winner if len(sources) <= 1 else f"{winner} (+{len(sources) - 1})"
 
 
-def show(rows: Sequence[Any], aliases: dict[str, str], as_json: bool) -> None:
+def show(rows: Sequence[Any], aliases: dict[str, str], as_json: bool,
+         freshness: dict[str, Any] | None = None) -> None:
     if as_json:
-        output.emit_json([row.to_dict() for row in rows])
+        fresh = freshness or {}
+        output.emit_json([{**row.to_dict(), **_fresh_json(fresh.get(row.candidate.registry))}
+                          for row in rows])
         return
     if not rows:
         output.info("git-elite: no agent matches")
@@ -228,3 +260,11 @@ def attested_cells(row: Any) -> list[str]:
         return [f"- (0/{summary.count})", "-"]
     return [f"{pooled[0]:.2f} ({len(summary.trusted)}/{summary.count})",
             f"{summary.disagreement(row.candidate.success_rate):+.2f}"]
+
+
+def _fresh_json(result: Any) -> dict[str, Any]:
+    """`freshness` of a row's registry in `discover --json` (SPEC §6.1), present when the
+    registry declares a timestamp role."""
+    if result is None or result.case == "undeclared":
+        return {}
+    return {"freshness": result.to_dict()}

@@ -35,6 +35,18 @@ def pre_receive() -> int:
     return hookrun.pre_receive()
 
 
+@command.command("post-receive", context_settings=CTX)
+def post_receive() -> int:
+    """Sign a new timestamp after an accepted push of the registry branch (needs
+    `git config elite.timestampKey FILE`; see docs/freshness.md).
+
+    \b
+    Examples:
+      echo "$old $new refs/heads/main" | git elite hook post-receive
+    """
+    return hookrun.post_receive()
+
+
 @command.command("pre-commit", context_settings=CTX)
 def pre_commit() -> int:
     """Check the index being committed and stage the rebuilt index files (INDEX.json, shards).

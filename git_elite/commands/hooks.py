@@ -15,6 +15,7 @@ CTX = {"help_option_names": ["-h", "--help"]}
 MARKER = "git-elite-hook:"
 CLIENT = ("pre-commit", "post-commit", "pre-merge-commit")
 SERVER = ("pre-receive",)
+SIGNER = "post-receive"  # with --timestamp-key (SPEC §6.1)
 DROP_IN = "50-git-elite"
 MERGE_DRIVER = "git-elite hook merge-driver %O %A %B %P"
 
@@ -56,20 +57,23 @@ def _place(target: Path, data: bytes, force: bool) -> str:
 
 
 def install(cwd: str | Path | None = None, *, server: bool = False, force: bool = False,
-            drop_in_dir: Path | None = None) -> list[str]:
+            drop_in_dir: Path | None = None, timestamp_key: Path | None = None) -> list[str]:
     """Install the shims; returns one line per hook saying what was done."""
     from git_elite import git
 
     base = hooks_dir(cwd)
     lines = []
     if server:
+        names = SERVER + ((SIGNER,) if timestamp_key is not None else ())
+        if timestamp_key is not None:
+            lines.append(_timestamp_key(cwd, timestamp_key))
         drop_in = drop_in_dir or (base / "pre-receive.d")
-        if drop_in_dir is not None or drop_in.is_dir():
-            target = drop_in / DROP_IN
-            lines.append(f"{target}: {_place(target, _shim('pre-receive'), force)}")
-        else:
-            for name in SERVER:
-                lines.append(f"{base / name}: {_place(base / name, _shim(name), force)}")
+        for name in names:
+            if drop_in_dir is not None or drop_in.is_dir():
+                target = drop_in.with_name(f"{name}.d") / DROP_IN
+            else:
+                target = base / name
+            lines.append(f"{target}: {_place(target, _shim(name), force)}")
         return lines
     for name in CLIENT:
         lines.append(f"{base / name}: {_place(base / name, _shim(name), force)}")
@@ -78,10 +82,25 @@ def install(cwd: str | Path | None = None, *, server: bool = False, force: bool 
     return lines
 
 
+def _timestamp_key(cwd: str | Path | None, path: Path) -> str:
+    """Check the key file (0600, outside the repository, a valid identity.json) and record
+    it as `git config elite.timestampKey`; the line says which key, never its secret."""
+    from git_elite import freshness, git
+
+    repo = git.run(["rev-parse", "--absolute-git-dir"], cwd).stdout.decode().strip()
+    top = git.toplevel(cwd or ".")
+    key = freshness.load_key(path, repo, top)
+    git.config_set("elite.timestampKey", str(path.resolve()), cwd)
+    return (f"git config elite.timestampKey {path.resolve()} (signs as {key.did}; it must be "
+            "one of IDENTITY.json's timestamp keys)")
+
+
 def uninstall(cwd: str | Path | None = None) -> list[str]:
     base = hooks_dir(cwd)
     lines = []
-    for target in [base / n for n in (*CLIENT, *SERVER)] + [base / "pre-receive.d" / DROP_IN]:
+    names = (*CLIENT, *SERVER, SIGNER)
+    for target in [base / n for n in names] + [base / "pre-receive.d" / DROP_IN,
+                                                base / "post-receive.d" / DROP_IN]:
         if not target.exists() or not _ours(target):
             continue
         target.unlink()
@@ -111,19 +130,28 @@ def command() -> None:
 @click.option("--force", is_flag=True, help="Replace an existing <hook>.legacy.")
 @click.option("--hooks-dir", type=click.Path(file_okay=False, path_type=Path),
               help="With --server: a pre-receive.d directory (Gitea/Forgejo/GitLab).")
-def install_cmd(server: bool, force: bool, hooks_dir: Path | None) -> int:
+@click.option("--timestamp-key", type=click.Path(dir_okay=False, path_type=Path),
+              metavar="FILE", help="With --server: sign a timestamp after every accepted "
+              "push with this identity.json (mode 0600, outside the repository).")
+def install_cmd(server: bool, force: bool, hooks_dir: Path | None,
+                timestamp_key: Path | None) -> int:
     """Install the hook shims (client: pre-commit, post-commit, pre-merge-commit and the
-    elite-index merge driver; --server: pre-receive, or pre-receive.d/50-git-elite).
+    elite-index merge driver; --server: pre-receive, or pre-receive.d/50-git-elite; with
+    --timestamp-key also post-receive, which signs refs/elite/timestamp after each push).
 
     \b
     Examples:
       git elite hooks install
       git elite hooks install --server
+      git elite hooks install --server --timestamp-key /etc/git-elite/timestamp.json
       git elite hooks install --server --hooks-dir custom_hooks/pre-receive.d
     """
     if hooks_dir is not None and not server:
         raise HookError("--hooks-dir is for --server (a pre-receive.d directory)")
-    for line in install(None, server=server, force=force, drop_in_dir=hooks_dir):
+    if timestamp_key is not None and not server:
+        raise HookError("--timestamp-key is for --server (the hosting side signs timestamps)")
+    for line in install(None, server=server, force=force, drop_in_dir=hooks_dir,
+                        timestamp_key=timestamp_key):
         output.info(line)
     return 0
 

@@ -20,9 +20,13 @@ CTX = {"help_option_names": ["-h", "--help"]}
 @click.option("--allow-untrusted", is_flag=True, help="Import even if you do not trust "
               "the owner.")
 @click.option("--offline", is_flag=True, help="Use the cached copies; do not fetch.")
+@click.option("--url", "urls", multiple=True, metavar="URL", help="Read a registry over "
+              "HTTP(S) without cloning, as discover --url (repeatable).")
+@click.option("--allow-stale", is_flag=True, help="Warn, do not refuse, when a registry's "
+              "signed timestamp is missing, expired, withheld or rolled back.")
 @click.pass_context
 def command(ctx: click.Context, agent_id: str, names: tuple[str, ...], allow_untrusted: bool,
-            offline: bool) -> int:
+            offline: bool, urls: tuple[str, ...], allow_stale: bool) -> int:
     """Copy a verified agent (manifest.json, profile.json, and prompt.md/demos.json when the
     registry has them) byte for byte into $AGENTD_HOME/elite/imported/AGENT_ID/.
 
@@ -33,13 +37,15 @@ def command(ctx: click.Context, agent_id: str, names: tuple[str, ...], allow_unt
     Examples:
       git elite import 6ab89254e72d...   (the full 64-hex agent_id)
       git elite import 6ab89254e72d... --registry origin --allow-untrusted
+      git elite import 6ab89254e72d... --url https://elites.example.org/
     """
     from git_elite import discover, registry_read, store
     from git_elite.commands.discover import open_sources, trust_paths
 
     if not layout.is_agent_id(agent_id):
         raise UsageError(f"{agent_id!r} is not an agent_id (64 lowercase hex characters)")
-    sources = open_sources(names, None, None, offline)
+    sources = open_sources(names, None, None, offline, urls, now=app(ctx).now,
+                           allow_stale=allow_stale)
     found = _listed(sources, agent_id)
     dropped: list[discover.Dropped] = []
     winner = discover.resolve(found, registry_read.verifier(sources), dropped)

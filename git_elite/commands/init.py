@@ -43,8 +43,12 @@ Clones should run `git elite hooks install` (checks commits, rebuilds INDEX.json
                                                                      path_type=Path))
 @click.option("--name", help="Registry name (default: the directory's name).")
 @click.option("--rad", is_flag=True, help="Also make it a Radicle repository (`rad init`).")
+@click.option("--timestamp-key", "timestamp_keys", multiple=True, metavar="DID",
+              help="Declare a timestamp role signed by DID (repeatable; max_age one day; "
+                   "see docs/freshness.md).")
 @click.pass_context
-def command(ctx: click.Context, path: Path, name: str | None, rad: bool) -> int:
+def command(ctx: click.Context, path: Path, name: str | None, rad: bool,
+            timestamp_keys: tuple[str, ...]) -> int:
     """Create a registry: signed IDENTITY.json, INDEX.json, .gitattributes, README, hooks and
     the first commit. This node's identity becomes the owner and sole delegate.
 
@@ -53,6 +57,7 @@ def command(ctx: click.Context, path: Path, name: str | None, rad: bool) -> int:
       git elite init chrysalis-elites
       git elite init --name team-elites .
       git elite init chrysalis-elites --rad
+      git elite init chrysalis-elites --timestamp-key did:key:z6Mk...
     """
     from git_elite import documents, git, identity, indexing, layout, shards, store
     from git_elite.cli import app
@@ -63,6 +68,8 @@ def command(ctx: click.Context, path: Path, name: str | None, rad: bool) -> int:
     name = name or path.name
     if (path / layout.IDENTITY).exists():
         raise RegistryError(f"{path}: already a registry (IDENTITY.json exists)")
+    for did in timestamp_keys:
+        _check_did(did)
     path.mkdir(parents=True, exist_ok=True)
     git.run(["init", "-q", str(path)])
     body = {"type": documents.REGISTRY_IDENTITY, "schema_version": 1, "version": 1,
@@ -71,6 +78,9 @@ def command(ctx: click.Context, path: Path, name: str | None, rad: bool) -> int:
             "policy": {"publish": "open", "publishers": [], "min_total_tasks": 0,
                        "min_success_rate": 0.0, "max_manifest_bytes": 65536},
             "created_at": app(ctx).now}
+    if timestamp_keys:
+        body["timestamp"] = {"keys": sorted(set(timestamp_keys)), "threshold": 1,
+                             "max_age": 86400}
     signed = documents.sign_multi(body, [key])
     problems = documents.check(documents.to_bytes(signed), layout.IDENTITY)[1]
     if problems:
@@ -89,6 +99,16 @@ def command(ctx: click.Context, path: Path, name: str | None, rad: bool) -> int:
         _rad_key_matches(key.public)
         _rad_init(path, name)
     return 0
+
+
+def _check_did(did: str) -> None:
+    from git_elite import keys
+    from git_elite.errors import EliteError, UsageError
+
+    try:
+        keys.public_from_did(did)
+    except EliteError as err:
+        raise UsageError(f"--timestamp-key {did[:80]!r}: {err.message}") from None
 
 
 def _rad_key_matches(public: bytes) -> None:

@@ -12,6 +12,7 @@ import click
 from git_elite import output
 
 if TYPE_CHECKING:
+    from git_elite.errors import Problem
     from git_elite.radicle import RadicleCheck
 
 CTX = {"help_option_names": ["-h", "--help"]}
@@ -23,14 +24,22 @@ _URL = re.compile(r"^[a-z][a-z0-9+.-]*://|^[^/\s]+@[^/\s]+:")
 @click.option("--rev", default="HEAD", show_default=True, help="Revision to audit.")
 @click.option("--history", is_flag=True, help="Check every first-parent commit up to REV.")
 @click.option("--json", "as_json", is_flag=True, help="Machine output.")
-def command(target: str, rev: str, history: bool, as_json: bool) -> int:
+@click.option("--url", metavar="URL", help="Audit a registry served over HTTP(S) (a `git "
+              "elite site`, raw files): every file its INDEX.json reaches, without cloning.")
+@click.option("--allow-stale", is_flag=True, help="Warn, do not fail, when the registry's "
+              "signed timestamp is missing, expired, withheld or rolled back.")
+@click.pass_context
+def command(ctx: click.Context, target: str, rev: str, history: bool, as_json: bool,
+            url: str | None, allow_stale: bool) -> int:
     """Audit a registry (work tree, bare repository or URL) against every rule.
 
     Without --history the tree at REV is checked as if every file were added to an empty
     registry; with it, every first-parent commit is checked against its parent. For a
     Radicle registry (a `rad clone` working copy, or a rad:// URL) whose storage is in
     $RAD_HOME, it also checks that the registry owner is a delegate and that REV is the tip
-    a delegate signed; when the storage is not there it says so.
+    a delegate signed; when the storage is not there it says so. For a registry that
+    declares a timestamp role, the branch tip must be covered by a valid, unexpired timestamp
+    no older than one already seen (docs/freshness.md).
 
     \b
     Examples:
@@ -38,21 +47,42 @@ def command(target: str, rev: str, history: bool, as_json: bool) -> int:
       git elite verify --history --json
       git elite verify https://example.org/chrysalis-elites.git --rev main
       git elite verify rad:z42hL2jL4XNk6K8oHQaSWfMgCL7ji
+      git elite verify --url https://elites.example.org/
     """
     from git_elite import radicle
+    from git_elite.cli import app
 
+    stale = (app(ctx).now, allow_stale)
+    if url is not None:
+        return _verify_url(url, target, rev, history, as_json, stale)
     if radicle.is_rad_url(target) and not Path(target).exists():
         target = str(radicle.parse_url(target))  # a bare `rad:z…` RID → rad://z…
     if _URL.match(target) and not Path(target).exists():
         with tempfile.TemporaryDirectory(prefix="git-elite-verify-") as tmp:
             from git_elite import git
+            from git_elite.cache import TIMESTAMP_SPEC
 
-            git.run(["clone", "-q", "--bare", target, str(Path(tmp) / "registry.git")])
-            return _verify(str(Path(tmp) / "registry.git"), rev, history, as_json, target)
-    return _verify(target, rev, history, as_json, target)
+            clone = str(Path(tmp) / "registry.git")
+            git.run(["clone", "-q", "--bare", target, clone])
+            git.run(["fetch", "-q", "--no-tags", target, TIMESTAMP_SPEC], clone, check=False)
+            return _verify(clone, rev, history, as_json, target, stale)
+    return _verify(target, rev, history, as_json, target, stale)
 
 
-def _verify(path: str, rev: str, history: bool, as_json: bool, origin: str) -> int:
+def _verify_url(url: str, target: str, rev: str, history: bool, as_json: bool,
+                stale: tuple[int, bool]) -> int:
+    from git_elite import sparse
+    from git_elite.errors import UsageError
+
+    if history or rev != "HEAD" or target != ".":
+        raise UsageError("--url reads what the server serves now: no PATH, --rev or --history")
+    problems, fresh = sparse.audit(url, *stale)
+    result = {} if fresh is None else {"freshness": fresh.to_dict()}
+    return _report(problems, f"files served at {sparse.shown(url)}", as_json, result)
+
+
+def _verify(path: str, rev: str, history: bool, as_json: bool, origin: str,
+            stale: tuple[int, bool]) -> int:
     from git_elite import git, registry
 
     repo = git.open_repo(path)
@@ -72,6 +102,14 @@ def _verify(path: str, rev: str, history: bool, as_json: bool, origin: str) -> i
         result["radicle"] = {"rid": check.rid, "checked": check.checked, "ok": check.ok,
                              "notes": list(check.notes), "delegates": list(check.delegates),
                              "signed_by": list(check.signed_by)}
+    fresh = _freshness(path, origin, check, *stale)
+    if fresh is not None:  # only for a registry that declares a timestamp role
+        problems += fresh[0]
+        result["freshness"] = fresh[1]
+    return _report(problems, what, as_json, result)
+
+
+def _report(problems: list[Any], what: str, as_json: bool, result: dict[str, Any]) -> int:
     if as_json:
         output.emit_json({"ok": not problems, "problems": [p.to_dict() for p in problems],
                           **result})
@@ -114,3 +152,34 @@ def _radicle(repo: Any, path: str, origin: str, rev: str) -> RadicleCheck | None
         return radicle.RadicleCheck.unchecked(
             rid, f"no Radicle storage for {rid} in {radicle.rad_home() / 'storage'}")
     return radicle.check_storage(storage, rid, str(identity["owner_did"]), None, tip)
+
+
+def _freshness(path: str, origin: str, check: RadicleCheck | None, now: int,
+               allow_stale: bool) -> tuple[list[Problem], dict[str, Any]] | None:
+    """SPEC §6.1 at the registry branch's tip: a `timestamp` problem for a stale copy (a
+    warning with --allow-stale), and what `verify --json` reports under "freshness"."""
+    from git_elite import freshness, registry, timestamp
+    from git_elite.errors import Problem
+
+    branch = registry.registry_branch(path)
+    tip = freshness.resolve(path, branch)
+    identity = freshness.identity_at(path, tip) if tip else None
+    if tip is None or identity is None:
+        return None
+    ref = timestamp.REF
+    where: str | Path = path
+    if check is not None:
+        ref, where = freshness.radicle_ref(check, path)
+    result = freshness.check(where, tip=tip, branch=branch.removeprefix("refs/heads/"),
+                             identity=identity, now=now, ref=ref)
+    if result.case == timestamp.UNDECLARED:
+        return None
+    if result.case == timestamp.FRESH:
+        output.info(f"git-elite: verify: {origin}: {result.message}")
+    if result.ok:
+        return [], result.to_dict()
+    if allow_stale:
+        output.warn(f"{result.line(origin)} (--allow-stale)")
+        return [], result.to_dict()
+    return [Problem(timestamp.RULE, ref, f"{result.case}: {result.message}", tip)], \
+        result.to_dict()

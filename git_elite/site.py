@@ -1,0 +1,197 @@
+"""The static site of SPEC §14: the registry's own files at their paths, `timestamp.json`
+when the registry has a timestamp role, `site.json` (what a static host cannot list) and
+the leaderboard page (`git_elite/web/`, shipped as package data: what is in the wheel is
+what runs). Does not print.
+
+A rerun on a later commit rewrites only what changed: `.git-elite-site.json` in the output
+names the commit last written, and the files are brought to the new commit by libgit2's tree
+diff (cost follows the change, not the registry). Without it (first run, or a commit the
+repository no longer has) every file is compared by bytes and only differing ones are
+written; files that left are removed. Every write is atomic (temp file + rename), files
+of agents and shards before the head, the head before `timestamp.json`, so a reader during
+an update never sees a head whose shards are not there yet.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from git_elite import git
+from git_elite.errors import RegistryError
+
+TOPS = ("IDENTITY.json", "INDEX.json", "index", "agents", "endorsements", "identities")
+LISTED = ("endorsements", "identities")
+PAGE = ("index.html", "verify.js", "elite.js", "elite.css")
+STATE = ".git-elite-site.json"
+SITE_JSON = "site.json"
+TIMESTAMP = "timestamp.json"
+TIMESTAMP_REF = "refs/elite/timestamp"
+_FILE_MODES = (0o100644, 0o100755)
+
+
+@dataclass(frozen=True)
+class Result:
+    """What one run did: the commit written and how many files were written, removed or
+    left as they were; `full` when every file was compared (no usable previous state)."""
+
+    commit: str
+    written: int
+    removed: int
+    unchanged: int
+    full: bool
+
+
+@dataclass
+class _Tally:
+    written: int = 0
+    removed: int = 0
+    unchanged: int = 0
+
+
+def build(repo_path: str | Path, out: str | Path, rev: str = "HEAD") -> Result:
+    """Write (or bring up to date) the site of the registry at `repo_path`, `rev` into `out`."""
+    repo = git.open_reader(repo_path)
+    commit = git.resolve_commit(repo, rev)
+    root = Path(out)
+    root.mkdir(parents=True, exist_ok=True)
+    previous = _previous(repo, root)
+    tally = _Tally()
+    if previous is not None:
+        _apply(repo, root, git.changed_blobs(repo, previous, commit), tally)
+    else:
+        _full(repo, root, commit, tally)
+    _timestamp(repo, root, tally)
+    _put(root, SITE_JSON, listing(repo, commit), tally)
+    for name in PAGE:
+        _put(root, name, page_file(name), tally)
+    _atomic(root / STATE, json.dumps({"commit": commit}).encode() + b"\n")
+    return Result(commit, tally.written, tally.removed, tally.unchanged, previous is None)
+
+
+def page_file(name: str) -> bytes:
+    """One file of the page, as shipped in the package."""
+    return resources.files("git_elite.web").joinpath(name).read_bytes()
+
+
+def listing(repo: Any, commit: str) -> bytes:
+    """site.json: the commit and the paths under endorsements/ and identities/ (a static host
+    has no directory listing). Unsigned: each listed document is signed and checked on its
+    own; a server that hides one can hide it from any reader, listed or not."""
+    paths = sorted(b.path for b in git.tree_blobs(repo, commit, LISTED) if _servable(b))
+    body = {"generator": "git-elite", "commit": commit,
+            "endorsements": [p for p in paths if p.startswith("endorsements/")],
+            "rotations": [p for p in paths if p.startswith("identities/")]}
+    return json.dumps(body, indent=2, sort_keys=True).encode() + b"\n"
+
+
+def _previous(repo: Any, root: Path) -> str | None:
+    try:
+        commit = json.loads((root / STATE).read_bytes())["commit"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return commit if isinstance(commit, str) and git.has_commit(repo, commit) else None
+
+
+def _published(path: str) -> bool:
+    return path in TOPS or path.split("/", 1)[0] in TOPS[2:]
+
+
+def _servable(blob: git.Blob) -> bool:
+    return blob.mode in _FILE_MODES and _safe(blob.path)
+
+
+def _safe(path: str) -> bool:
+    return all(part not in ("", ".", "..") and "\\" not in part for part in path.split("/"))
+
+
+def _apply(repo: Any, root: Path, changes: list[tuple[str, git.Blob | None]],
+           tally: _Tally) -> None:
+    final: dict[str, git.Blob | None] = {}
+    for path, blob in changes:
+        if _published(path) and _safe(path):
+            final[path] = blob if blob is None or _servable(blob) else None
+    for path in sorted(final, key=_write_order):
+        blob = final[path]
+        if blob is None:
+            _remove(root, path, tally)
+        else:
+            _put(root, path, git.blob_data(repo, blob.oid), tally)
+
+
+def _full(repo: Any, root: Path, commit: str, tally: _Tally) -> None:
+    blobs = [b for b in git.tree_blobs(repo, commit, TOPS) if _servable(b)]
+    for blob in sorted(blobs, key=lambda b: _write_order(b.path)):
+        _put(root, blob.path, git.blob_data(repo, blob.oid), tally)
+    keep = {b.path for b in blobs}
+    for top in TOPS:
+        target = root / top
+        if target.is_file() and top not in keep:
+            _remove(root, top, tally)
+        elif target.is_dir():
+            for found in sorted(target.rglob("*")):
+                rel = found.relative_to(root).as_posix()
+                if (found.is_file() or found.is_symlink()) and rel not in keep:
+                    _remove(root, rel, tally)
+
+
+def _write_order(path: str) -> tuple[int, str]:
+    """Agents, shards and the rest first; IDENTITY.json, then INDEX.json last."""
+    return ({"IDENTITY.json": 1, "INDEX.json": 2}.get(path, 0), path)
+
+
+def _timestamp(repo: Any, root: Path, tally: _Tally) -> None:
+    oid = git.ref_oid(repo, TIMESTAMP_REF)
+    data = git.blob_at(repo, oid, TIMESTAMP) if oid else None
+    if data is None:
+        _remove(root, TIMESTAMP, tally)
+    else:
+        _put(root, TIMESTAMP, data, tally)
+
+
+def _put(root: Path, path: str, data: bytes, tally: _Tally) -> None:
+    target = root / path
+    try:
+        if target.is_file() and not target.is_symlink() and target.stat().st_size == len(data) \
+                and target.read_bytes() == data:
+            tally.unchanged += 1
+            return
+    except OSError:
+        pass
+    _atomic(target, data)
+    tally.written += 1
+
+
+def _remove(root: Path, path: str, tally: _Tally) -> None:
+    target = root / path
+    if not (target.is_file() or target.is_symlink()):
+        return
+    target.unlink()
+    tally.removed += 1
+    parent = target.parent
+    while parent != root:
+        try:
+            parent.rmdir()
+        except OSError:
+            break
+        parent = parent.parent
+
+
+def _atomic(target: Path, data: bytes) -> None:
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.is_symlink() or target.is_dir():
+            raise RegistryError(f"{target}: in the way (a symlink or folder where the site "
+                                "writes a file); remove it")
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    except OSError as err:
+        raise RegistryError(f"{target}: cannot write ({err.strerror})") from None
