@@ -78,6 +78,7 @@ class Bench:
     verify_1m: bool = False  # also `verify` the 1M registry once (minutes)
     commit_sizes: tuple[int, ...] = (10_000, 100_000, 1_000_000)  # of `git commit`
     site_size: int = 0  # the registry the site is measured on (0: the largest)
+    verify_max: int = 100_000  # the largest registry `verify` is timed on
     builds: list[str] = field(default_factory=list)  # the registries table of the report
     load_start: str = field(default_factory=lambda: ", ".join(
         f"{x:.1f}" for x in os.getloadavg()))

@@ -97,7 +97,7 @@ def measure_verify(b: Bench) -> list[Row]:
     for side, sizes in b.sides():
         if side is AFTER and b.verify_1m and 1_000_000 in b.sizes:
             sizes = [*sizes, 1_000_000]
-        sizes = [n for n in sizes if b.todo(n)]
+        sizes = [n for n in sizes if b.todo(n) and (n <= b.verify_max or n >= b.BIG)]
         if not sizes:
             continue
         for n in sorted({small, *sizes}):

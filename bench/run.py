@@ -331,6 +331,8 @@ def main() -> int:
                         "2M-file checkout)")
     parser.add_argument("--site-size", type=int, default=0,
                         help="registry size of the site measurements (default: the largest)")
+    parser.add_argument("--verify-max", type=int, default=100_000,
+                        help="the largest registry `verify` is timed on")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--prepare", action="store_true",
                         help="only build what the measurements reuse (registries, work "
@@ -344,7 +346,7 @@ def main() -> int:
     sizes = [1000, 10_000] if args.quick else [int(x) for x in args.sizes.split(",")]
     b = Bench(args.repeat, args.quick, sizes, verify_1m=args.verify_1m,
               commit_sizes=tuple(int(x) for x in args.commit_sizes.split(",") if x),
-              site_size=args.site_size)
+              site_size=args.site_size, verify_max=args.verify_max)
     b.before_sizes = [int(x) for x in args.before_sizes.split(",") if x and not args.quick]
     if b.before_sizes:
         b.before = Side("before", 1, before.tree(args.before_rev) / "bin",
