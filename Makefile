@@ -1,6 +1,9 @@
 # git elite — set-up is two commands: `make demo` and `make test`.
 PY ?= python3
 VENV := .venv
+# pip -q does not silence the build backend's own warnings (setuptools' 10-line "Editable
+# installation" banner): they are Python warnings in pip's build subprocess.
+QUIET := PYTHONWARNINGS=ignore
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TESTSTAMP := $(VENV)/.installed-test
@@ -9,13 +12,13 @@ TESTSTAMP := $(VENV)/.installed-test
 
 $(STAMP): pyproject.toml docs/git-elite.1
 	$(PY) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e .
+	$(QUIET) $(BIN)/pip install -q --upgrade pip
+	$(QUIET) $(BIN)/pip install -q -e .
 	install -D -m 0644 docs/git-elite.1 $(VENV)/share/man/man1/git-elite.1
 	touch $(STAMP)
 
 $(TESTSTAMP): pyproject.toml $(STAMP)
-	$(BIN)/pip install -q -e '.[test]'
+	$(QUIET) $(BIN)/pip install -q -e '.[test]'
 	touch $(TESTSTAMP)
 
 demo: $(STAMP)

@@ -194,7 +194,7 @@ def discover_json(demo: Demo) -> None:
     for row in rows:
         via = " -> ".join(names.get(d, d[:16]) for d in row["trust_path"]) or "-"
         print(f"    {row['rank']}. {row['agent_id'][:12]}  {names.get(row['owner_did'], '?'):<6}"
-              f" score {row['score_ppm']:>6}  success {row['success_rate']:.3f}  "
+              f" score {row['score_ppm'] / 1e6:.3f}  success {row['success_rate']:.3f}  "
               f"trusted: {'yes via ' + via if row['trusted'] else 'no'}")
     owners = [names.get(r["owner_did"]) for r in rows]
     check(owners.count("alice") == 2 and owners.count("bob") == 1, f"unexpected rows {rows}")
@@ -218,7 +218,7 @@ def dave_attests(demo: Demo) -> None:
               "(copied from fixtures/evals/attester)")
     out = demo.elite("dave", "attest", demo.best, "--evals", "runs", "--suite",
                      "dave-editing-suite-v1", "--registry", str(demo.server))
-    check(f"published  {demo.best}" in out, "dave's attestation was not published")
+    check(f"attested   {demo.best}" in out, "dave's attestation was not published")
 
 
 def carol_weighs_attestation(demo: Demo) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 
 from git_elite import documents, engine, fanout, indexing, layout, shards
 from git_elite.errors import EliteError, Problem
-from git_elite.state import EMPTY, State, additions
+from git_elite.state import EMPTY, Change, State, additions
 
 PARALLEL_MIN_PIECES = 8
 
@@ -89,7 +89,12 @@ def _pieces(state: State, fmt: int) -> list[str]:
 
 
 def _check(state: State, files: dict[str, bytes]) -> engine.Context:
-    return engine.check_context(EMPTY, additions(files), state, legacy=True)
+    """The engine over `files`, plus the entries the state refused unread while listing
+    them (a symlink, gitlink, oversized blob: git.TreeState.take_refusals)."""
+    taken = getattr(state, "take_refusals", None)
+    refused = [Change(path, None, None, problem) for path, problem in (taken() if taken
+                                                                         else [])]
+    return engine.check_context(EMPTY, additions(files) + refused, state, legacy=True)
 
 
 def _agents(state: State, fmt: int, pieces: Sequence[str]) -> Tally:

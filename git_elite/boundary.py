@@ -10,13 +10,18 @@ import sys
 from collections.abc import Callable
 
 
-def guarded(run: Callable[[], int], verbose: bool = False) -> int:
+def guarded(run: Callable[[], int], verbose: bool = False,
+            on_error: Callable[[str, int], None] | None = None) -> int:
+    """`on_error(message, exit_code)` is also told of an error (`--json`: a JSON error
+    object on stdout, so pipelines see it)."""
     from git_elite.errors import EliteError
 
     try:
         return run()
     except EliteError as err:
         report(f"git-elite: error: {err}")
+        if on_error is not None:
+            on_error(str(err), err.exit_code)
         if verbose:
             _traceback()
         return err.exit_code
@@ -31,12 +36,17 @@ def guarded(run: Callable[[], int], verbose: bool = False) -> int:
         first = str(err).splitlines()[0][:200] if str(err) else ""
         report(f"git-elite: internal error: {type(err).__name__}: {first}"
                " (run with -v for a traceback)")
+        if on_error is not None:
+            on_error(f"internal error: {type(err).__name__}: {first}", 3)
         return 3
 
 
 def report(message: str) -> None:
+    """One line to stderr, escaped (an error's text may quote a registry or a server)."""
+    from git_elite.safetext import escape
+
     with contextlib.suppress(OSError):
-        print(message, file=sys.stderr)
+        print(escape(message), file=sys.stderr)
 
 
 def _traceback() -> None:

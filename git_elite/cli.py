@@ -30,7 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "discover": ("discover", "Ranked, verified list of agents across registries."),
     "import": ("import_", "Copy a verified manifest into the local store."),
     "verify": ("verify", "Audit a registry against every rule."),
-    "sign": ("sign", "Sign a document (manifest, endorsement, training job, ...)."),
+    "sign": ("sign", "Sign a manifest, endorsement, attestation or any §5 document."),
     "verify-file": ("verify_file", "Check any signed document."),
     "index": ("index", "Rebuild or check INDEX.json and the index shards."),
     "migrate": ("migrate", "Turn a format-1 registry into format 2 (one signed commit)."),
@@ -41,6 +41,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "registry": ("registry", "Known registries."),
     "site": ("site", "Write the static leaderboard site of a registry."),
     "timestamp": ("timestamp", "Sign and push a fresh timestamp (freshness)."),
+    "completion": ("completion", "Print a shell completion script (bash, zsh, fish)."),
+    "help": ("help", "Show the help of a command: git elite help CMD [SUB]."),
     "hook": ("hook", "Run a git hook (called by the installed shims)."),
 }
 HIDDEN = {"hook"}
@@ -65,8 +67,36 @@ class LazyGroup(click.Group):
         command: click.Command = module.command
         return command
 
+    def resolve_command(self, ctx: click.Context, args: list[str]
+                        ) -> tuple[str | None, click.Command | None, list[str]]:
+        """An unknown command is a usage error that names the closest ones, as git does."""
+        name = args[0] if args else ""
+        if name and not name.startswith("-") and self.get_command(ctx, name) is None:
+            import difflib
+
+            close = difflib.get_close_matches(name, self.list_commands(ctx), n=3, cutoff=0.6)
+            hint = f"; did you mean {' or '.join(close)}?" if close else ""
+            raise click.UsageError(f"'{name}' is not a git elite command{hint} "
+                                   "(see 'git elite -h')", ctx)
+        return super().resolve_command(ctx, args)
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+class FullHelpGroup(click.Group):
+    """A command group whose -h lists every subcommand with its whole first help line
+    (click cuts them at the terminal's width with "...")."""
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            sub = self.get_command(ctx, name)
+            if sub is not None and not sub.hidden:
+                rows.append((name, sub.get_short_help_str(limit=10_000)))
         if rows:
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
@@ -107,16 +137,28 @@ def group(ctx: click.Context, directory: str | None, verbose: bool) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line inside the single error boundary (boundary.guarded)."""
+    """Run the command line inside the single error boundary (boundary.guarded). With
+    --json an error is also a JSON object on stdout: {"error": {"message", "exit_code"}}."""
     args = sys.argv[1:] if argv is None else argv
     verbose = any(a in ("-v", "--verbose") for a in args[:3])
-    return guarded(lambda: _run(args), verbose)
+    sink = json_error if "--json" in args else None
+    return guarded(lambda: _run(args, sink), verbose, sink)
 
 
-def _run(args: list[str]) -> int:
+def json_error(message: str, code: int) -> None:
+    import contextlib
+    import json
+
+    with contextlib.suppress(OSError):
+        sys.stdout.write(json.dumps({"error": {"message": message, "exit_code": code}}) + "\n")
+        sys.stdout.flush()
+
+
+def _run(args: list[str], sink: Any = None) -> int:
     """click's own outcomes: usage errors exit 2, --help/--version exit 0, Ctrl-C 130."""
     try:
-        result = group.main(args=args, prog_name="git elite", standalone_mode=False)
+        result = group.main(args=args, prog_name="git elite", standalone_mode=False,
+                            complete_var="_GIT_ELITE_COMPLETE")
         return int(result or 0)
     except click.exceptions.Abort:
         report("git-elite: interrupted")
@@ -124,8 +166,20 @@ def _run(args: list[str]) -> int:
     except click.exceptions.Exit as done:
         return int(done.exit_code)
     except click.ClickException as err:
-        err.show()
-        return 2 if isinstance(err, click.UsageError) else 1
+        code = 2 if isinstance(err, click.UsageError) else 1
+        _show(err)
+        if sink is not None:
+            sink(err.format_message(), code)
+        return code
+
+
+def _show(err: click.ClickException) -> None:
+    """click's usage text, but the error line in our voice (`git-elite: error: …`)."""
+    if isinstance(err, click.UsageError) and err.ctx is not None:
+        click.echo(err.ctx.get_usage(), err=True)
+        hint = f"Try '{err.ctx.command_path} -h' for help."
+        click.echo(hint, err=True)
+    report(f"git-elite: error: {err.format_message()}")
 
 
 def app(ctx: click.Context) -> AppContext:

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from git_elite import documents, fanout, indexing, layout
+from git_elite import documents, fanout, indexing, layout, progress
 from git_elite.documents import Document
 from git_elite.errors import EliteError, Problem
 from git_elite.state import Change, State
@@ -240,12 +240,16 @@ def _formats(ctx: Context) -> None:
 def _check_paths(ctx: Context, rules: Any) -> None:
     agents: dict[str, dict[str, Change]] = {}
     for path, change in sorted(ctx.changes.items()):
+        progress.step("files")
         if change.new is not None:
             _secrets(ctx, change)
         slot = layout.classify(path, ctx.fmt)
         if slot is None:
-            if change.new is not None:
+            if change.new is not None or change.refused is not None:
                 ctx.add("layout", path, layout.why_not(path, ctx.fmt))
+            continue
+        if change.refused is not None:  # a mode or size problem found before reading it
+            ctx.problems.append(change.refused)
             continue
         if slot.kind == "agent":
             agents.setdefault(slot.agent_id, {})[slot.name] = change

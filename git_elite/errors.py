@@ -78,8 +78,10 @@ class Problem:
     commit: str | None = None
 
     def line(self) -> str:
-        where = self.path or "-"
-        return f"{where}: [{self.rule}] {self.message}"
+        """One terminal-safe line (path and message may come from a registry)."""
+        from git_elite.safetext import escape
+
+        return escape(f"{self.path or '-'}: [{self.rule}] {self.message}")
 
     def to_dict(self) -> dict[str, Any]:
         return {"rule": self.rule, "path": self.path, "commit": self.commit,
@@ -87,3 +89,18 @@ class Problem:
 
     def at(self, commit: str | None) -> Problem:
         return Problem(self.rule, self.path, self.message, commit)
+
+
+MAX_REJECT_LINES = 100  # SPEC §13: a refused push prints at most this many REJECT lines
+
+
+def reject_lines(problems: list[Problem], limit: int = MAX_REJECT_LINES) -> list[str]:
+    """`git-elite: REJECT <commit-short> <path>: [<rule>] <reason>` for the first `limit`
+    problems, then one line with how many more there were (`verify --json` lists all)."""
+    lines = [f"git-elite: REJECT {(p.commit or '')[:7] or '-------'} {p.line()}"
+             for p in problems[:limit]]
+    if len(problems) > limit:
+        lines.append(f"git-elite: ... and {len(problems) - limit} more problem(s) not shown "
+                     "(`git elite verify --history --json` on the pushed branch lists every "
+                     "one)")
+    return lines

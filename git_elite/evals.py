@@ -28,7 +28,7 @@ from git_elite.errors import EliteError
 
 MS_THRESHOLD = 100_000_000_000
 DAY = 86_400
-TASK_TYPE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/+-]{0,63}$")
+TASK_TYPE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/+-]{0,63}")  # fullmatch: no "x\n"
 GroupKey = tuple[str, str | None, str | None]
 
 
@@ -72,21 +72,28 @@ class Thresholds:
     max_critical: int = 0
 
 
+MAX_SAFE = 2**53 - 1  # every number a manifest may carry (SPEC §3)
+
+
 def parse_ts(value: Any) -> int:
-    """UTC seconds from seconds, milliseconds or an ISO-8601 string."""
+    """UTC seconds from seconds, milliseconds or an ISO-8601 string, 1970 to 2^53−1 s."""
     if type(value) in (int, float):
         if not math.isfinite(value) or value < 0:
             raise ValueError("ts is negative or not a number")
-        return int(value // 1000) if value >= MS_THRESHOLD else int(value)
-    if isinstance(value, str):
+        seconds = int(value // 1000) if value >= MS_THRESHOLD else int(value)
+    elif isinstance(value, str):
         try:
             parsed = datetime.fromisoformat(value.strip())
         except ValueError:
             raise ValueError("ts is not a number or an ISO-8601 time") from None
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=UTC)
-        return int(parsed.timestamp())
-    raise ValueError("ts is missing or not a number or string")
+        seconds = int(parsed.timestamp())
+    else:
+        raise ValueError("ts is missing or not a number or string")
+    if not 0 <= seconds <= MAX_SAFE:
+        raise ValueError("ts is before 1970 or too far in the future")
+    return seconds
 
 
 def _get(obj: dict[str, Any], snake: str, camel: str) -> Any:
@@ -120,12 +127,13 @@ def record_from(obj: Any) -> EvalRecord:
     if not isinstance(profile, str) or not profile:
         raise ValueError("profile is missing or not a string")
     task_type = _opt_str(obj, "task_type", "taskType") or "unknown"
-    if not TASK_TYPE.match(task_type):
+    if not TASK_TYPE.fullmatch(task_type):
         raise ValueError("task_type is not a valid name ([A-Za-z0-9._:/+-], ≤ 64)")
     duration = _get(obj, "duration_ms", "durationMs")
     if duration is not None and (type(duration) not in (int, float)
-                                 or not math.isfinite(duration) or duration < 0):
-        raise ValueError("duration_ms is not a non-negative number")
+                                 or not math.isfinite(duration) or not
+                                 0 <= duration <= MAX_SAFE):
+        raise ValueError("duration_ms is not a number from 0 to 2^53-1")
     tools = _get(obj, "tools_used", "toolsUsed") or []
     if not isinstance(tools, list) or not all(isinstance(t, str) for t in tools):
         raise ValueError("tools_used is not a list of strings")

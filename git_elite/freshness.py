@@ -1,7 +1,8 @@
-"""The edge of the timestamp role (SPEC §6.1): reading and writing `refs/elite/timestamp` in a
-repository, the highest version a reader has seen (under $AGENTD_HOME), and signing the next
-timestamp. Every decision is `timestamp.assess` / `timestamp.check_update`'s (pure); this
-module only fetches the bytes and facts they need, through `git.run`.
+"""The reading edge of the timestamp role (SPEC §6.1): `refs/elite/timestamp` in a
+repository, the highest version a reader has seen (under $AGENTD_HOME), and the reader's
+check (`check`, `of_source`); signing and the server's rule are in `stamping.py`. Every
+decision is `timestamp.assess`'s (pure); this module only fetches the bytes and facts it
+needs, through `git.run`.
 
 The ref is a chain of commits (each one's parent is the previous timestamp commit) whose
 tree holds exactly `timestamp.json`; git CLI plumbing is used (not pygit2) so that the
@@ -11,19 +12,16 @@ pre-receive hook sees quarantined objects through the environment git sets.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from git_elite import documents, git, keys, layout, store, timestamp
-from git_elite.errors import EliteError, Problem, RegistryError
+from git_elite import documents, git, layout, store, timestamp
+from git_elite.errors import EliteError, RegistryError
 from git_elite.timestamp import Freshness, Role
 
 SEEN_DIR = "freshness"
-ENV = {"GIT_AUTHOR_NAME": "git elite timestamp", "GIT_AUTHOR_EMAIL": "git-elite@localhost",
-       "GIT_COMMITTER_NAME": "git elite timestamp",
-       "GIT_COMMITTER_EMAIL": "git-elite@localhost"}
 
 
 @dataclass(frozen=True)
@@ -142,114 +140,6 @@ def check(cwd: str | Path, *, tip: str, branch: str | None, identity: Mapping[st
     return result
 
 
-# writing -----------------------------------------------------------------------------------
-def build(cwd: str | Path, *, branch: str, tip: str, identity: Mapping[str, Any],
-          signers: Sequence[keys.Keypair], now: int, lifetime: int | None,
-          ref: str = timestamp.REF) -> tuple[str, dict[str, Any], Current | None]:
-    """A new timestamp commit (not referenced yet) for `tip` of `branch`: version = current
-    + 1, parent = the current timestamp commit. Returns (commit, document, replaced)."""
-    role = Role.of(identity)
-    if role is None:
-        raise RegistryError("the registry declares no timestamp role (IDENTITY.json "
-                            "`timestamp`; `git elite init --timestamp-key DID`)")
-    mine = {k.did for k in signers} & role.keys
-    if len(mine) < role.threshold:
-        raise RegistryError(f"{len(mine)} of the given key(s) are declared timestamp keys; "
-                            f"the role needs {role.threshold} of "
-                            f"{', '.join(sorted(role.keys))}")
-    index = index_at(cwd)(tip)
-    if index is None:
-        raise RegistryError(f"no INDEX.json at {tip[:12]}")
-    old = current(cwd, ref)
-    version = timestamp.version_of(old.raw if old else None) + 1
-    age = role.max_age if lifetime is None else lifetime
-    if not 0 < age <= role.max_age:
-        raise RegistryError(f"--expires {age}: must be between 1 and the role's max_age "
-                            f"{role.max_age} seconds")
-    body = timestamp.body(registry=str(identity["name"]), owner_did=str(identity["owner_did"]),
-                          branch=branch, tip=tip, index=index, version=version, now=now,
-                          lifetime=age)
-    signed = documents.sign_multi(body, [k for k in signers if k.did in role.keys],
-                                  documents.TIMESTAMP)
-    return _commit(cwd, signed, old, now), signed, old
-
-
-def _commit(cwd: str | Path, body: dict[str, Any], parent: Current | None, now: int) -> str:
-    blob = git.run(["hash-object", "-w", "--stdin"], cwd,
-                   input=documents.to_bytes(body)).stdout.decode().strip()
-    tree = git.run(["mktree"], cwd, input=f"100644 blob {blob}\t{timestamp.FILENAME}\n"
-                   .encode()).stdout.decode().strip()
-    args = ["commit-tree", tree, "-m", f"timestamp v{body['version']} for {body['tip'][:12]}"]
-    if parent is not None:
-        args += ["-p", parent.commit]
-    date = f"{now} +0000"
-    env = {**ENV, "GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date}
-    return git.run(args, cwd, env=env).stdout.decode().strip()
-
-
-def load_key(path: Path, *repos: str | Path | None) -> keys.Keypair:
-    """A timestamp key: an identity.json (SPEC §2) of mode 0600, outside the repository.
-    Errors name the file, never its content."""
-    from git_elite import identity
-
-    try:
-        mode = path.stat().st_mode
-    except OSError as err:
-        raise RegistryError(f"timestamp key {path}: {err.strerror}") from None
-    if mode & 0o077:
-        raise RegistryError(f"timestamp key {path}: mode {mode & 0o777:o}, must be 0600 "
-                            f"(chmod 600 {path})")
-    for repo in repos:
-        if repo is not None and _inside(path, Path(repo)):
-            raise RegistryError(f"timestamp key {path} is inside the repository {repo}: keep "
-                                "it outside (it must never be committed or served)")
-    try:
-        return identity.from_bytes(store.read_bytes(path), str(path)).key
-    except EliteError as err:
-        raise RegistryError(f"timestamp key: {err}") from None
-
-
-def _inside(path: Path, repo: Path) -> bool:
-    try:
-        path.resolve().relative_to(repo.resolve())
-    except ValueError:
-        return False
-    return True
-
-
-# the server's `timestamp` rule (pre-receive) ---------------------------------------------------
-def check_ref_update(cwd: str | Path, old: str, new: str, *, branch: str, branch_tip: str | None,
-                     now: int, max_skew: int) -> list[Problem]:
-    """Problems of a pushed update of refs/elite/timestamp (SPEC §6.1, §7): never deleted; a
-    commit whose parent is the current timestamp commit and whose tree is exactly
-    timestamp.json; the document valid by `timestamp.check_update` against the role that
-    IDENTITY.json declares at the registry branch's tip (after this push)."""
-    def problem(message: str) -> list[Problem]:
-        return [Problem(timestamp.RULE, timestamp.REF, message, new)]
-
-    if new == git.ZERO:
-        return [Problem(timestamp.RULE, timestamp.REF, "the timestamp cannot be deleted", old)]
-    if branch_tip is None:
-        return problem(f"{branch} does not exist: nothing to timestamp")
-    parents = git.run(["rev-list", "--parents", "-n", "1", new], cwd).stdout.decode().split()
-    if parents[1:] != ([] if old == git.ZERO else [old]):
-        return problem("a timestamp commit's only parent must be the current timestamp "
-                       f"commit {'(none)' if old == git.ZERO else old[:12]}")
-    tree = git.run(["ls-tree", new], cwd).stdout.decode().splitlines()
-    if len(tree) != 1 or not tree[0].startswith("100644 blob ") or \
-            not tree[0].endswith(f"\t{timestamp.FILENAME}"):
-        return problem(f"a timestamp commit's tree must hold exactly {timestamp.FILENAME}")
-    identity = identity_at(cwd, branch_tip)
-    raw = read_commit(cwd, new)
-    assert raw is not None  # the tree was just checked
-    return [Problem(p.rule, timestamp.REF, p.message, new) for p in timestamp.check_update(
-        None if old == git.ZERO else read_commit(cwd, old), raw, Role.of(identity),
-        registry=str((identity or {}).get("name", "")),
-        owner_did=str((identity or {}).get("owner_did", "")),
-        branch=branch.removeprefix("refs/heads/"), now=now, max_skew=max_skew,
-        contains=contains(cwd, branch_tip), index_at=index_at(cwd))]
-
-
 def identity_at(cwd: str | Path, commit: str) -> dict[str, Any] | None:
     """IDENTITY.json's body at `commit` (None when absent or unreadable)."""
     proc = git.run(["cat-file", "blob", f"{commit}:{layout.IDENTITY}"], cwd, check=False)
@@ -259,65 +149,6 @@ def identity_at(cwd: str | Path, commit: str) -> dict[str, Any] | None:
         return documents.parse(proc.stdout, layout.IDENTITY, documents.REGISTRY_IDENTITY).body
     except EliteError:
         return None
-
-
-# the server side: sign after a push, or on a schedule ------------------------------------------
-def lifetime_config(cwd: str | Path) -> int | None:
-    """`git config elite.timestampExpires` (seconds), else None (the role's max_age)."""
-    value = git.config_get("elite.timestampExpires", cwd)
-    if not value:
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        raise RegistryError(f"git config elite.timestampExpires: {value!r} is not a number of "
-                            "seconds") from None
-
-
-def sign_in_place(cwd: str | Path, *, branch: str, signers: Sequence[keys.Keypair], now: int,
-                  lifetime: int | None, attempts: int = 3) -> dict[str, Any]:
-    """Sign a timestamp for the branch's tip in the repository at `cwd` (the server's bare
-    repository) and move the ref with compare-and-swap; a concurrent signer makes it retry
-    with the next version. Returns the document."""
-    for _ in range(attempts):
-        tip = resolve(cwd, branch)
-        if tip is None:
-            raise RegistryError(f"{branch} does not exist: nothing to timestamp")
-        identity = identity_at(cwd, tip)
-        if identity is None:
-            raise RegistryError(f"no valid IDENTITY.json at {tip[:12]}")
-        commit, body, old = build(cwd, branch=branch.removeprefix("refs/heads/"), tip=tip,
-                                  identity=identity, signers=signers, now=now,
-                                  lifetime=lifetime)
-        expected = old.commit if old else git.ZERO
-        problems = check_ref_update(cwd, expected, commit, branch=branch, branch_tip=tip,
-                                    now=now, max_skew=0)
-        if problems:
-            raise RegistryError(problems[0].line())
-        proc = git.run(["update-ref", "-m", "git elite timestamp", timestamp.REF, commit,
-                        expected], cwd, check=False)
-        if proc.returncode == 0:
-            return body
-    raise RegistryError(f"{timestamp.REF} kept moving under a concurrent signer; try again")
-
-
-def post_receive(cwd: str | Path, lines: Sequence[str], branch: str, now: int) -> str | None:
-    """After an accepted push: when the registry branch moved and `elite.timestampKey` is set,
-    sign a new timestamp. Returns the line to show the pusher (None: nothing to do)."""
-    moved = [line for line in lines if len(line.split()) == 3 and line.split()[2] == branch
-             and line.split()[1] != git.ZERO]
-    configured = git.config_get("elite.timestampKey", cwd)
-    if not moved or not configured:
-        return None
-    tip = moved[-1].split()[1]
-    identity = identity_at(cwd, tip)
-    if Role.of(identity) is None:
-        return None
-    key = load_key(Path(configured), cwd)
-    body = sign_in_place(cwd, branch=branch, signers=[key], now=now,
-                         lifetime=lifetime_config(cwd))
-    return (f"timestamp v{body['version']} signed for {body['tip'][:12]}, fresh until "
-            f"{timestamp.when(body['expires_at'])}")
 
 
 # readers ------------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from git_elite import __version__, canonical, documents, evals, jsonstrict, keys, store
-from git_elite.errors import EliteError, UsageError
+from git_elite.errors import EliteError
 
 ENTRY_FIELDS = {"signature", "signature_schema", "module", "system_prompt", "demos",
                 "tools_enabled", "model", "provenance", "candidates"}
@@ -69,41 +69,63 @@ def agent_id(config: dict[str, Any]) -> str:
 
 def load_agents(path: Path) -> dict[str, dict[str, Any]]:
     """Read and validate an agents file; returns {profile: entry} with file hashes resolved."""
+    from git_elite import yamlsafe
+
     raw = store.read_bytes(path)
     if path.suffix == ".json":
         body: Any = jsonstrict.loads(raw, name=str(path), max_bytes=1024 * 1024)
     else:
-        import yaml
-
         try:
-            body = yaml.safe_load(raw)
-        except yaml.YAMLError as err:
-            raise UsageError(f"{path}: not valid YAML ({str(err).splitlines()[0]})") from None
+            body = yamlsafe.load(raw)
+        except yamlsafe.YamlError as err:
+            raise EliteError(f"{path}: {err}") from None
     profiles = body.get("profiles") if isinstance(body, dict) else None
     if not isinstance(profiles, dict) or set(body) != {"profiles"}:
-        raise UsageError(f"{path}: expected a single top-level mapping `profiles:`")
+        raise EliteError(f"{path}: expected a single top-level mapping `profiles:`")
     return {str(name): _entry(path, str(name), entry) for name, entry in profiles.items()}
 
 
 def _entry(path: Path, name: str, entry: Any, nested: bool = False) -> dict[str, Any]:
     where = f"{path}: profiles.{name}"
     if not isinstance(entry, dict):
-        raise UsageError(f"{where} is not a mapping")
+        raise EliteError(f"{where} is not a mapping")
     unknown = sorted(set(map(str, entry)) - ENTRY_FIELDS - ({"candidates"} if nested else set()))
     if unknown:
-        raise UsageError(f"{where}: unknown field(s) {', '.join(unknown)}")
+        raise EliteError(f"{where}: unknown field(s) {', '.join(unknown)}")
+    _check_types(where, entry)
     out = dict(entry)
     for field in ("system_prompt", "demos"):
         if field in out:
             out[field] = fingerprint(store.read_bytes(path.parent / str(out[field])))
     candidates = out.pop("candidates", None) or {}
     if nested and candidates:
-        raise UsageError(f"{where}: candidates cannot nest")
+        raise EliteError(f"{where}: candidates cannot nest")
     if not isinstance(candidates, dict):
-        raise UsageError(f"{where}.candidates is not a mapping")
+        raise EliteError(f"{where}.candidates is not a mapping")
     out["candidates"] = {str(c): _entry(path, f"{name}.candidates.{c}", e, nested=True)
                          for c, e in candidates.items()}
     return out
+
+
+_STRINGS = ("signature", "module", "model", "system_prompt", "demos")
+
+
+def _check_types(where: str, entry: dict[Any, Any]) -> None:
+    """Each field of an agents-file entry has the shape it must have (one-line errors)."""
+    for field in _STRINGS:
+        if field in entry and not isinstance(entry[field], str):
+            raise EliteError(f"{where}.{field} must be a string (quote it)")
+    tools = entry.get("tools_enabled", [])
+    if not isinstance(tools, list) or not all(isinstance(t, str) for t in tools):
+        raise EliteError(f"{where}.tools_enabled must be a list of strings")
+    schema = entry.get("signature_schema", {})
+    if not isinstance(schema, dict) or set(map(str, schema)) - {"inputs", "outputs"} or \
+            not all(isinstance(v, list) for v in schema.values()):
+        raise EliteError(f"{where}.signature_schema must be a mapping with lists `inputs` "
+                         "and `outputs`")
+    provenance = entry.get("provenance", {})
+    if not isinstance(provenance, dict) or not all(isinstance(k, str) for k in provenance):
+        raise EliteError(f"{where}.provenance must be a mapping of names to values")
 
 
 def config_for(key: evals.GroupKey, agents: dict[str, dict[str, Any]] | None
@@ -197,11 +219,27 @@ def detect_repo_ref(cwd: Path) -> dict[str, Any]:
     ref: dict[str, Any] = {"type": "git"}
     origin = git.run(["config", "--get", "remote.origin.url"], cwd=cwd, check=False)
     if origin.returncode == 0 and origin.stdout.strip():
-        ref["url"] = origin.stdout.decode().strip()
+        ref["url"] = recordable_url(origin.stdout.decode().strip())
     ref["commit"] = head.stdout.decode().strip()
     relative = Path(cwd).resolve().relative_to(Path(top.stdout.decode().strip()).resolve())
     ref["path"] = relative.as_posix() if str(relative) != "." else ""
     return ref
+
+
+def recordable_url(url: str) -> str:
+    """The origin URL as a manifest may record it (SPEC §5.1): userinfo, query and fragment
+    stripped; refused when what is left still looks like a credential (it would be signed
+    into repo_ref, and a registry never forgets a pushed commit)."""
+    from git_elite.safetext import clean_url, secret_in
+
+    clean = clean_url(url)
+    secret = secret_in(clean)
+    if secret is not None:
+        shown = clean.replace(secret, secret[:4] + "<redacted>")
+        raise EliteError(f"remote.origin.url {shown} still looks like it carries a "
+                         "credential; it would be signed into repo_ref. Set a URL without "
+                         "one: git remote set-url origin https://host/owner/repo.git")
+    return clean
 
 
 def sign_agent(candidate: Candidate, key: keys.Keypair, repo_ref: dict[str, Any], now: int

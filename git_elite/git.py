@@ -7,12 +7,9 @@ import os
 import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
-from git_elite.errors import EliteError, RegistryError
-
-if TYPE_CHECKING:
-    from git_elite.radicle import Sigrefs, StorageView
+from git_elite.errors import EliteError, Problem, RegistryError
 
 
 def run(args: Sequence[str], cwd: str | Path | None = None, *, input: bytes | None = None,
@@ -27,6 +24,8 @@ def run(args: Sequence[str], cwd: str | Path | None = None, *, input: bytes | No
         raise RegistryError("git is not installed or not on PATH") from None
     if check and proc.returncode != 0:
         detail = proc.stderr.decode(errors="replace").strip().splitlines()
+        if detail and "not a git repository" in detail[-1]:  # say it as git users know it
+            raise RegistryError(f"{Path(cwd or '.').resolve()}: not a git repository")
         raise RegistryError(f"git {args[0]} failed: {detail[-1] if detail else proc.returncode}")
     return proc
 
@@ -84,20 +83,31 @@ class TreeState:
     """A registry state backed by a git tree, read lazily by path (engine's State)."""
 
     def __init__(self, repo: Any, tree: Any | None):
+        from git_elite import gittree
+
         self.repo = repo
         self.tree = tree
+        self.blobs = gittree.Blobs(repo, gittree.tree_entries(tree))
+        self.refusals: dict[str, Problem] = {}
 
     def read(self, path: str) -> bytes | None:
-        if self.tree is None:
-            return None
-        try:
-            obj = self.tree[path]
-        except KeyError:
-            return None
-        if obj.type_str != "blob":
-            return None
-        data: bytes = obj.data
-        return data
+        """The blob at `path`; None when absent, or refused unread (`refused` says why)."""
+        return self._blob(path)[0]
+
+    def refused(self, path: str) -> Problem | None:
+        """Why `read(path)` gave None for an entry that exists (mode, size), or None."""
+        return self._blob(path)[1]
+
+    def _blob(self, path: str) -> tuple[bytes | None, Problem | None]:
+        from git_elite import gittree
+
+        entry = gittree.entry_at(self.tree, path) if self.tree is not None else None
+        if entry is None or entry.filemode == gittree.TREE:
+            return None, None
+        data, problem = self.blobs.read(path, entry.id, entry.filemode)
+        if problem is not None:
+            self.refusals[path] = problem
+        return data, problem
 
     def names(self, directory: str) -> list[str]:
         """The entries of a directory of the tree ("" = the root; none when not a tree)."""
@@ -151,31 +161,44 @@ class TreeState:
             index_cache_save(self.repo, oid, value)
 
     def _oid(self, path: str) -> str | None:
-        try:
-            entry = self.tree[path] if self.tree is not None else None
-        except KeyError:
-            return None
-        return str(entry.id) if entry is not None and entry.type_str == "blob" else None
+        from git_elite import gittree
+
+        entry = gittree.entry_at(self.tree, path) if self.tree is not None else None
+        return str(entry.id) if entry is not None and entry.filemode == gittree.REGULAR \
+            else None
 
     def files(self) -> dict[str, bytes]:
-        """Every blob of the tree (a full audit reads everything)."""
+        """Every readable blob of the tree (a full audit reads everything; refused entries
+        are kept in `refusals`)."""
         return self.subtree("")
 
     def subtree(self, directory: str) -> dict[str, bytes]:
-        """Every blob under `directory` ("" = the whole tree), by path."""
-        out: dict[str, bytes] = {}
+        """Every readable blob under `directory` ("" = the whole tree), by path, listed by
+        the checked tree reading (`diff_trees`: no recursion, modes, sizes from headers);
+        an entry refused unread is kept in `refusals` (path -> Problem) instead."""
+        from git_elite import gittree
+
         if self.tree is None:
-            return out
-        if not directory:
-            _walk(self.tree, "", out)
-            return out
-        try:
-            found = self.tree[directory]
-        except KeyError:
-            return out
-        if found.type_str == "tree":
-            _walk(found, directory + "/", out)
+            return {}
+        tree, prefix = self.tree, ""
+        if directory:
+            sub = gittree.entry_at(self.tree, directory)
+            if sub is None or sub.filemode != gittree.TREE:
+                return {}
+            tree, prefix = self.repo[sub.id], directory + "/"
+        changes = diff_trees(self.repo, None, tree, prefix=prefix, root=self.tree)
+        out: dict[str, bytes] = {}
+        for change in changes:
+            if change.refused is not None:
+                self.refusals[change.path] = change.refused
+            elif change.new is not None:
+                out[change.path] = change.new
         return out
+
+    def take_refusals(self) -> list[tuple[str, Problem]]:
+        """The entries refused unread since the last call (path, problem), once each."""
+        found, self.refusals = sorted(self.refusals.items()), {}
+        return found
 
 
 # the cache of parsed INDEX.json values ($GIT_DIR/elite-cache/index-<blob id>) --------------
@@ -224,29 +247,25 @@ def index_cache_save(repo: Any, oid: str, value: Any, kind: str = "index") -> No
         pass
 
 
-def _walk(tree: Any, prefix: str, out: dict[str, bytes]) -> None:
-    for entry in tree:
-        if entry.type_str == "tree":
-            _walk(entry, f"{prefix}{entry.name}/", out)
-        elif entry.type_str == "blob":
-            out[prefix + entry.name] = entry.data
-        else:
-            out[prefix + entry.name] = b""
-
-
 class IndexState:
     """The state a git index (the staging area) would commit."""
 
     def __init__(self, repo: Any, index: Any):
         self.repo = repo
         self.index = index
+        self._blobs: Any = None
 
     def read(self, path: str) -> bytes | None:
+        """The staged blob at `path`; None when absent or refused (mode, size) unread."""
+        from git_elite import gittree
+
         try:
             entry = self.index[path]
         except KeyError:
             return None
-        data: bytes = self.repo[entry.id].data
+        if self._blobs is None:
+            self._blobs = gittree.Blobs(self.repo, gittree.index_entries(self.index))
+        data: bytes | None = self._blobs.read(path, entry.id, entry.mode)[0]
         return data
 
     def same(self, path: str, data: bytes) -> bool:
@@ -321,46 +340,91 @@ def parent_ids(repo: Any, commit_id: str) -> list[str]:
     return [str(p) for p in repo[commit_id].parent_ids]
 
 
-def diff_trees(repo: Any, old: Any | None, new: Any | None) -> list[Any]:
-    """The (path, old bytes, new bytes) changes between two trees, by libgit2's tree diff."""
-    from git_elite.state import Change
+def diff_trees(repo: Any, old: Any | None, new: Any | None, prefix: str = "",
+               root: Any | None = None) -> list[Any]:
+    """The (path, old bytes, new bytes) changes between two trees, by libgit2's tree diff
+    (iterative: no recursion however deep the trees). Blobs are checked before they are
+    inflated (gittree: modes, sizes from object headers); a refused one comes back as a
+    Change with `refused` set and no bytes. `old` None: every entry of `new`, added.
+    `prefix`: the trees are the directory `prefix` (ending in "/") of the registry tree
+    `root` (whose agents size the index limits)."""
+    from git_elite import gittree
 
     if old is None and new is None:
         return []
-    if old is None or new is None:
-        files = TreeState(repo, old if new is None else new).files()
-        return [Change(p, None, d) if old is None else Change(p, d, None)
-                for p, d in sorted(files.items())]
+    if new is None:
+        assert old is not None
+        deltas = old.diff_to_tree().deltas
+    else:
+        deltas = (new.diff_to_tree(swap=True) if old is None else repo.diff(old, new)).deltas
+    before = gittree.Blobs(repo, gittree.tree_entries(old if root is None else None))
+    after = gittree.Blobs(repo, gittree.tree_entries(new if root is None else root),
+                          share=True)
     changes = []
-    for delta in repo.diff(old, new).deltas:
-        # read by path through the trees: libgit2's object cache then serves the engine's
-        # later reads of the same blob (a lookup by oid through pygit2 inflates it again)
+    for delta in deltas:
         # INDEX.json's old bytes are never looked at (the engine reads the parent's index
         # through its state, from the cache of parsed indexes): not inflating 8 MB saves ~40 ms
-        before = None if delta.status_char() == "A" else (
-            b"" if delta.old_file.path == INDEX_PATH else old[delta.old_file.path].data)
-        after = None if delta.status_char() == "D" else new[delta.new_file.path].data
-        changes.append(Change(delta.new_file.path if after is not None
-                              else delta.old_file.path, before, after))
-    return sorted(changes)
+        status, a, b = delta.status_char(), delta.old_file, delta.new_file
+        old_path, new_path = prefix + a.path, prefix + b.path
+        was = (None, None) if status == "A" else (b"", None) if old_path == INDEX_PATH else \
+            before.read(old_path, a.id, a.mode)
+        now = (None, None) if status == "D" else after.read(new_path, b.id, b.mode)
+        changes.append(_change(new_path if status != "D" else old_path, was, now))
+    return _by_path(changes)
+
+
+def files_under(repo: Any, tree: Any, top: str) -> list[Any]:
+    """Every entry under the directory `top` of `tree`, as additions (refused ones with
+    their problem): what a reader lists without reading the rest of the registry."""
+    from git_elite import gittree
+
+    sub = gittree.entry_at(tree, top)
+    if sub is None or sub.filemode != gittree.TREE:
+        return []
+    return diff_trees(repo, None, repo[sub.id], prefix=f"{top}/", root=tree)
+
+
+def _by_path(changes: list[Any]) -> list[Any]:
+    """Sorted by path, with libgit2's split of a type change (a deletion and an addition of
+    one path: a file turned into a symlink or gitlink) joined into one Change."""
+    out: list[Any] = []
+    for change in sorted(changes, key=_present):
+        if out and out[-1].path == change.path:
+            out[-1] = change._replace(old=out[-1].old)
+        else:
+            out.append(change)
+    return out
+
+
+def _present(change: Any) -> tuple[str, bool]:
+    return change.path, change.new is not None or change.refused is not None
+
+
+def _change(path: str, was: tuple[bytes | None, Any], now: tuple[bytes | None, Any]) -> Any:
+    """A Change from two Blobs.read results: an old side refused reads as b"" (present,
+    unreadable); a new side refused carries its problem."""
+    from git_elite.state import Change
+
+    old = b"" if was[1] is not None else was[0]
+    return Change(path, old, now[0], now[1])
 
 
 def index_changes(repo: Any, index: Any, head: Any | None) -> list[Any]:
-    """The changes an index holds against HEAD's tree."""
-    from git_elite.state import Change
+    """The changes an index holds against HEAD's tree (checked as `diff_trees`)."""
+    from git_elite import gittree
 
+    before = gittree.Blobs(repo, gittree.tree_entries(head))
+    after = gittree.Blobs(repo, gittree.index_entries(index), share=True)
     if head is None:
-        state = IndexState(repo, index)
-        return [Change(e.path, None, state.read(e.path)) for e in index]
+        return _by_path([_change(e.path, (None, None), after.read(e.path, e.id, e.mode))
+                         for e in index])
     changes = []
     for delta in index.diff_to_tree(head).deltas:
-        status = delta.status_char()
-        # tree (old) -> index (new)
-        before = None if status == "A" else repo[delta.old_file.id].data
-        after = None if status == "D" else repo[delta.new_file.id].data
-        changes.append(Change(delta.new_file.path if after is not None
-                              else delta.old_file.path, before, after))
-    return sorted(changes)
+        status, a, b = delta.status_char(), delta.old_file, delta.new_file  # tree -> index
+        was = (None, None) if status == "A" else before.read(a.path, a.id, a.mode)
+        now = (None, None) if status == "D" else after.read(b.path, b.id, b.mode)
+        changes.append(_change(b.path if status != "D" else a.path, was, now))
+    return _by_path(changes)
 
 
 def new_commits(cwd: str | Path | None, old: str, new: str) -> list[str]:
@@ -368,6 +432,13 @@ def new_commits(cwd: str | Path | None, old: str, new: str) -> list[str]:
     args = ["rev-list", "--reverse", "--topo-order", new]
     args += ["--not", "--all"] if old == ZERO else [f"^{old}"]
     return run(args, cwd).stdout.decode().split()
+
+
+def count_new_commits(cwd: str | Path | None, old: str, new: str) -> int:
+    """How many commits `new_commits` would list, without listing them."""
+    args = ["rev-list", "--count", new, "--not", "--all"] if old == ZERO else \
+        ["rev-list", "--count", new, f"^{old}"]
+    return int(run(args, cwd).stdout.decode().strip() or 0)
 
 
 def first_parent_history(cwd: str | Path | None, rev: str) -> list[str]:
@@ -494,7 +565,7 @@ class PushResult(NamedTuple):
 
 def push(cwd: str | Path, url: str, refspec: str) -> PushResult:
     """`git push --porcelain URL REFSPEC` from the repo at `cwd`, classified."""
-    proc = run(["push", "--porcelain", url, refspec], cwd, check=False,
+    proc = run(["push", "--porcelain", "--", url, refspec], cwd, check=False,
                env={"LC_ALL": "C", "GIT_TERMINAL_PROMPT": "0"})
     err = proc.stderr.decode(errors="replace").splitlines()
     remote = [line.removeprefix("remote: ").rstrip() for line in err
@@ -522,84 +593,6 @@ def toplevel(cwd: str | Path) -> Path | None:
     proc = run(["rev-parse", "--show-toplevel"], cwd, check=False)
     text = proc.stdout.decode().strip()
     return Path(text) if proc.returncode == 0 and text else None
-
-
-# --- Radicle storage ---
-# Reading a Radicle storage bare repo ($RAD_HOME/storage/<z-rid>, SPEC §11). Read only:
-# nothing here writes into Radicle storage.
-
-
-
-def _rad_open(path: str | Path) -> Any:
-    import pygit2
-
-    try:
-        return pygit2.Repository(str(path))
-    except pygit2.GitError as err:
-        raise RegistryError(f"{path}: cannot open Radicle storage: {err}") from None
-
-
-def ref_oid(repo: Any, refname: str) -> str | None:
-    """The object a ref (after peeling symbolic refs) names, or None."""
-    ref = repo.references.get(refname)
-    return None if ref is None else str(ref.resolve().target)
-
-
-def blob_at(repo: Any, commit: str, path: str) -> bytes | None:
-    """Bytes of `commit:path`, or None when there is no such blob."""
-    import pygit2
-
-    try:
-        obj = repo[repo[commit].peel(pygit2.Commit).tree[path].id]
-    except (KeyError, ValueError, pygit2.GitError):
-        return None
-    return bytes(obj.data) if obj.type_str == "blob" else None
-
-
-def rad_identity_root(storage: str | Path) -> str | None:
-    """`git rev-list --max-parents=0 refs/rad/id` (the last root when there are several)."""
-    proc = run(["rev-list", "--max-parents=0", "refs/rad/id", "--"], cwd=storage, check=False)
-    roots = proc.stdout.decode().split() if proc.returncode == 0 else []
-    return roots[-1] if roots else None
-
-
-def rad_namespaces(repo: Any) -> list[str]:
-    """Namespaces (NIDs) that have a `refs/rad/sigrefs`."""
-    found = []
-    for name in repo.references:
-        parts = name.split("/")
-        if len(parts) == 6 and parts[:2] == ["refs", "namespaces"] and \
-                parts[3:] == ["refs", "rad", "sigrefs"]:
-            found.append(parts[2])
-    return sorted(found)
-
-
-def rad_sigrefs(repo: Any, nid: str) -> Sigrefs | None:
-    """The sigrefs commit of namespace `nid`: its `refs`, `signature` and parent."""
-    from git_elite.radicle import Sigrefs
-
-    commit = ref_oid(repo, f"refs/namespaces/{nid}/refs/rad/sigrefs")
-    if commit is None:
-        return None
-    refs, signature = blob_at(repo, commit, "refs"), blob_at(repo, commit, "signature")
-    if refs is None or signature is None:
-        return None
-    parents = repo[commit].parent_ids
-    return Sigrefs(nid, commit, str(parents[0]) if parents else None, refs, signature)
-
-
-def rad_storage_view(storage: str | Path) -> StorageView:
-    """Everything `radicle.check` needs, read from a storage bare repo."""
-    from git_elite.radicle import DOC_PATH, IDENTITY_REF, StorageView
-
-    repo = _rad_open(storage)
-    root = rad_identity_root(storage)
-    current = ref_oid(repo, IDENTITY_REF)
-    return StorageView(
-        root_commit=root,
-        root_doc=blob_at(repo, root, DOC_PATH) if root else None,
-        current_doc=blob_at(repo, current, DOC_PATH) if current else None,
-        sigrefs={nid: rad_sigrefs(repo, nid) for nid in rad_namespaces(repo)})
 
 
 def remote_urls(path: str | Path, prefer: str | None = None) -> list[str]:

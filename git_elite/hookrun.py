@@ -9,14 +9,17 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from git_elite.errors import Problem
 
 
 def reject(problems: list[Problem], summary: str) -> int:
-    for p in problems:
-        short = (p.commit or "")[:7] or "-------"
-        print(f"git-elite: REJECT {short} {p.line()}", file=sys.stderr)
+    """At most MAX_REJECT_LINES REJECT lines (then how many more), and the summary."""
+    from git_elite.errors import reject_lines
+
+    for line in reject_lines(problems):
+        print(line, file=sys.stderr)
     print(f"git-elite: {summary}", file=sys.stderr)
     return 1
 
@@ -32,6 +35,9 @@ def pre_receive() -> int:
         parts = line.split()
         if len(parts) == 3:
             updates.append(registry.RefUpdate(*parts))
+    too_many = _too_many_commits(updates)
+    if too_many:
+        return reject(too_many, "push refused: too many commits in one push")
     repo = git.open_env(os.environ.get("GIT_DIR", "."))
     problems, checked = registry.check_push(repo, None, updates, now=int(time.time()))
     if problems:
@@ -48,12 +54,12 @@ def post_receive() -> int:
     problem is one line to the pusher and to the server's log."""
     import time
 
-    from git_elite import freshness, registry
+    from git_elite import registry, stamping
     from git_elite.errors import EliteError
 
     cwd = os.environ.get("GIT_DIR", ".")
     try:
-        said = freshness.post_receive(cwd, sys.stdin.read().splitlines(),
+        said = stamping.post_receive(cwd, sys.stdin.read().splitlines(),
                                       registry.registry_branch(cwd), int(time.time()))
     except EliteError as err:
         print(f"git-elite: timestamp not signed: {err}", file=sys.stderr)
@@ -63,12 +69,40 @@ def post_receive() -> int:
     return 0
 
 
+MAX_COMMITS_PER_PUSH = 1000  # `git config elite.maxCommitsPerPush`
+
+
+def _too_many_commits(updates: list[Any]) -> list[Problem]:
+    """A push's total work is bounded: at most elite.maxCommitsPerPush new commits on the
+    registry branch (counted by `git rev-list --count`, before anything is read)."""
+    from git_elite import git, registry
+    from git_elite.errors import HookError
+
+    value = git.config_get("elite.maxCommitsPerPush")
+    try:
+        most = int(value) if value else MAX_COMMITS_PER_PUSH
+    except ValueError:
+        raise HookError(f"git config elite.maxCommitsPerPush: {value!r} is not a number"
+                        ) from None
+    branch = registry.registry_branch(None)
+    found = []
+    for update in updates:
+        if update.ref == branch and update.new != git.ZERO:
+            count = git.count_new_commits(None, update.old, update.new)
+            if count > most:
+                found.append(Problem("branch", update.ref, f"the push brings {count} commits; "
+                                     f"at most {most} are checked per push (git config "
+                                     "elite.maxCommitsPerPush): push in smaller steps",
+                                     update.new))
+    return found
+
+
 def staged(name: str) -> int:
     """pre-commit / pre-merge-commit: check what is being committed, stage the index files
     (INDEX.json and the touched shards)."""
     import time
 
-    from git_elite import engine, git, layout, registry
+    from git_elite import engine, git, layout, progress, registry
 
     repo = git.open_env(".")
     head = None if repo.head_is_unborn else repo.head.peel(git._pygit2().Commit).tree
@@ -78,8 +112,10 @@ def staged(name: str) -> int:
     if parent.read(layout.IDENTITY) is None and new.read(layout.IDENTITY) is None:
         return 0  # not a registry
     changes = git.index_changes(repo, index, head)
-    problems = engine.check_change(parent, changes, new, check_index=False,
-                                   now=int(time.time()), max_skew=registry.max_clock_skew(None))
+    with progress.meter("files", f"{name}: checking", len(changes)):
+        problems = engine.check_change(parent, changes, new, check_index=False,
+                                       now=int(time.time()),
+                                       max_skew=registry.max_clock_skew(None))
     if problems:
         return reject(problems, f"{name}: commit refused: {len(problems)} problem(s)")
     rebuilt = engine.rebuild(parent, changes, new)

@@ -143,4 +143,73 @@ def load_identity() -> Identity:
     where = path()
     if not where.exists():
         raise IdentityError(NO_IDENTITY)
+    _warn_if_readable(where)
     return from_bytes(store.read_bytes(where), str(where))
+
+
+_WARNED: set[str] = set()
+
+
+def _warn_if_readable(where: Path) -> None:
+    """Like ssh with a private key: say so (once) when others may read the secret."""
+    import os
+    import stat
+
+    mode = stat.S_IMODE(os.stat(where).st_mode)
+    if mode & 0o077 and str(where) not in _WARNED:
+        from git_elite import output
+
+        _WARNED.add(str(where))
+        output.warn(f"{where} is readable by others (mode {mode:04o}); it holds your "
+                    f"secret key: chmod 600 {where}")
+
+
+def backup_comment(ident: Identity) -> str:
+    """What an `id backup` file carries beside the key (the OpenSSH key comment)."""
+    import json
+
+    return json.dumps({"alias": ident.alias, "createdAt": ident.created_at},
+                      separators=(",", ":"), ensure_ascii=False)
+
+
+def from_backup(key: keys.Keypair, comment: str, alias: str, now: int) -> Identity:
+    """The identity of a restored key: alias and createdAt from a git-elite backup's comment,
+    else `alias` and `now` (a key from elsewhere, e.g. `ssh-keygen`)."""
+    import json
+
+    try:
+        meta = json.loads(comment) if comment.startswith("{") else None
+    except ValueError:
+        meta = None
+    if isinstance(meta, dict) and isinstance(meta.get("alias"), str) \
+            and type(meta.get("createdAt")) is int:
+        return Identity(key, meta["alias"], meta["createdAt"])
+    return Identity(key, alias, now)
+
+
+def file_problems(where: Path) -> list[str]:
+    """What is wrong with identity.json at `where` and its directory: consistency (every
+    public field agrees with the secret), a regular file owned by this user, mode 0600 in
+    a 0700 directory. Empty when all is well."""
+    import os
+    import stat
+
+    if not where.exists():
+        return [NO_IDENTITY]
+    out = []
+    if where.is_symlink() or not where.is_file():
+        out.append(f"{where}: not a regular file")
+    info, folder = where.stat(), where.parent.stat()
+    if hasattr(os, "getuid") and info.st_uid != os.getuid():
+        out.append(f"{where}: owned by uid {info.st_uid}, not you ({os.getuid()})")
+    if stat.S_IMODE(info.st_mode) & 0o077:
+        out.append(f"{where}: mode {stat.S_IMODE(info.st_mode):04o}, others can read the "
+                   f"secret key (chmod 600 {where})")
+    if stat.S_IMODE(folder.st_mode) & 0o077:
+        out.append(f"{where.parent}: mode {stat.S_IMODE(folder.st_mode):04o}, not private "
+                   f"(chmod 700 {where.parent})")
+    try:
+        from_bytes(store.read_bytes(where), str(where))
+    except EliteError as err:
+        out.append(str(err))
+    return out

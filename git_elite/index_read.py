@@ -109,6 +109,8 @@ class IndexReader:
                                     "INDEX.json's sha256 for it")
             value = load(raw, f"{self.name}:{path}")
         except EliteError as err:
+            if type(err).__name__ == "CacheDamaged":  # the whole registry: cache.py says so
+                raise
             self.warnings.append(f"{err.message} (its agents are left out)")
             return {}
         agents = value.get("agents")

@@ -64,6 +64,9 @@ def check(ctx: Context) -> None:
         rules.check_slot(ctx, layout.Slot("identity", layout.IDENTITY), change)
     _identity_unchanged(ctx)
     for path, item in sorted(ctx.changes.items()):
+        if item.refused is not None:  # a mode or size problem found before reading it
+            ctx.problems.append(item.refused)
+            continue
         if path in (layout.IDENTITY, layout.GITATTRIBUTES_PATH):
             continue
         slot = layout.classify(path, 2)

@@ -1,13 +1,16 @@
 """Output like a good git tool: data to stdout, messages to stderr, colour only on a
-terminal and never with NO_COLOR. rich is imported only when a table is drawn."""
+terminal and never with NO_COLOR."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Sequence
 from typing import Any
+
+from git_elite.safetext import escape
 
 
 def use_colour(stream: Any = None) -> bool:
@@ -15,39 +18,62 @@ def use_colour(stream: Any = None) -> bool:
     return "NO_COLOR" not in os.environ and hasattr(stream, "isatty") and stream.isatty()
 
 
+# Every function here escapes what it prints (safetext.escape): text from a registry or a
+# server may carry terminal escapes. Messages and table cells are one line each.
+PREFIX = "git-elite:"
+
+
 def info(message: str) -> None:
-    print(message, file=sys.stderr)
+    """A message on stderr; every message starts with `git-elite:` (one voice), except the
+    lines a server or another tool wrote (`remote: …`), passed through as they are."""
+    if not message.startswith((PREFIX, "remote:", "hint:")):
+        message = f"{PREFIX} {message}"
+    print(escape(message, keep_newlines=True), file=sys.stderr)
 
 
 def warn(message: str) -> None:
     prefix = "\033[33mwarning:\033[0m" if use_colour(sys.stderr) else "warning:"
-    print(f"git-elite: {prefix} {message}", file=sys.stderr)
+    print(f"git-elite: {prefix} {escape(message)}", file=sys.stderr)
 
 
 def data(text: str) -> None:
+    text = escape(text, keep_newlines=True)
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
 
 def emit_json(value: Any) -> None:
-    sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False) + "\n")
+    """JSON escapes C0 controls itself; DEL, C1 controls and the bidi overrides it leaves raw
+    (ensure_ascii=False) are written as \\u escapes too (still the same JSON value)."""
+    text = json.dumps(value, indent=2, ensure_ascii=False)
+    sys.stdout.write(_JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n")
 
 
-def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    """A table on stdout: rich on a terminal, plain aligned text otherwise (pipe-friendly)."""
-    if use_colour(sys.stdout):
-        from rich.console import Console
-        from rich.table import Table
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
-        grid = Table(title=title)
-        for name in columns:
-            grid.add_column(name)
-        for row in rows:
-            grid.add_row(*[str(cell) for cell in row])
-        Console().print(grid)
-        return
-    cells = [[str(c) for c in columns]] + [[str(c) for c in row] for row in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(columns))]
+
+def table(title: str | None, columns: Sequence[Any], rows: Sequence[Sequence[Any]]) -> None:
+    """A table on stdout, fitted to the terminal's width (columns.py: the least important
+    columns dropped, wrapped text never cut mid-word); off a terminal every column at its
+    natural width (pipe-friendly). Columns are names or `columns.Column`s."""
+    from git_elite import columns as fitting
+
+    width = terminal_width()
+    safe = [[escape(str(cell)) for cell in row] for row in rows]
+    lines = fitting.render(columns, safe, width)
     if title:
         data(title)
-    for row in cells:
-        data("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
+    bold = use_colour(sys.stdout)
+    for n, line in enumerate(lines):
+        if bold and n == 0:  # the escape codes are ours; the line itself is escaped
+            sys.stdout.write(f"\033[1m{escape(line)}\033[0m\n")
+        else:
+            data(line)
+
+
+def terminal_width() -> int | None:
+    """The terminal's columns (COLUMNS first, as shutil reads it); None off a terminal."""
+    if not (hasattr(sys.stdout, "isatty") and sys.stdout.isatty()):
+        return None
+    import shutil
+
+    return shutil.get_terminal_size().columns

@@ -70,6 +70,7 @@ class Result:
     commit: str | None = None
     pushes: int = 0
     retries: int = 0
+    rotations: set[bytes] = field(default_factory=set)  # statements to publish with the agents
 
     @property
     def ok(self) -> bool:
@@ -171,14 +172,40 @@ def endorsement_item(body: dict[str, Any]) -> Item:
     return Item(path, {path: documents.to_bytes(body)})
 
 
+def refusal(problem: Problem) -> str:
+    """Why the local check refused an item, with what to do when the fix is known (the
+    commit was never pushed, so it is not named)."""
+    hint = HINTS.get(problem.rule, "").format(elite=store.home() / "elite")
+    return problem.line() + (f" — {hint}" if hint else "")
+
+
+HINTS = {
+    "rollback": "the registry holds a newer version of this agent: regenerate it from newer "
+                "eval logs (git elite generate), or skip it (publish only the other "
+                "directories, or move it out of {elite})",
+    "ownership": "it belongs to another key; after `git elite id rotate` publish the "
+                 "rotation first (git elite id rotate --registry R publishes it)",
+}
+
+
+def also_lines(problems: list[Problem]) -> list[str]:
+    return [f"git-elite:   also {p.line()}" for p in problems]
+
+
 def reject_lines(problems: list[Problem]) -> list[str]:
-    return [f"git-elite: REJECT {(p.commit or '-------')[:7]} {p.line()}" for p in problems]
+    from git_elite import errors
+
+    return errors.reject_lines(problems)
 
 
 # edges: local disk and the repo we stand in ------------------------------------------------
+def elite_root() -> Path:
+    return store.home() / "elite"
+
+
 def elite_dirs() -> list[Path]:
     """Every `$AGENTD_HOME/elite/<agent_id>/` (not `imported/`)."""
-    root = store.home() / "elite"
+    root = elite_root()
     return sorted(p for p in root.iterdir() if p.is_dir() and layout.is_agent_id(p.name)) \
         if root.is_dir() else []
 
@@ -233,7 +260,6 @@ def open_target(registry: Registry, key: keys.Keypair) -> Target:
 def choose(name_or_url: str | None, cwd: Path | None = None) -> Registry:
     """`--registry` (name, path or URL), else the single known registry."""
     from git_elite import registries
-    from git_elite.errors import UsageError
 
     if name_or_url:
         return registries.resolve(name_or_url, cwd)
@@ -241,9 +267,9 @@ def choose(name_or_url: str | None, cwd: Path | None = None) -> Registry:
     if len(known) == 1:
         return known[0]
     if not known:
-        raise UsageError("no registry known: pass --registry URL|PATH or add one with "
-                         "`git elite registry add NAME URL`")
-    raise UsageError("several registries known, choose one with --registry: "
+        raise RegistryError("no registry known: pass --registry URL|PATH or add one with "
+                            "`git elite registry add NAME URL`")
+    raise RegistryError("several registries known, choose one with --registry: "
                      + ", ".join(r.name for r in known))
 
 
@@ -286,6 +312,12 @@ def publish_files(target: Target, items: list[Item], message: str, *, push: bool
             result.commit = commit
             result.add(pending, PUBLISHED)
             return result
+        if pushed.status == git.REJECTED and checked_out(pushed.lines):
+            result.add(pending, REFUSED, f"{target.push_url} is a working copy with "
+                       f"{target.branch} checked out, so git will not push into it: push to "
+                       "a bare clone of it instead (git clone --bare), the way a server holds "
+                       "a registry")
+            return result
         if pushed.status == git.REJECTED:
             result.add(pending, REFUSED, "the registry refused the push", pushed.lines)
             return result
@@ -304,6 +336,12 @@ def publish_files(target: Target, items: list[Item], message: str, *, push: bool
     result.add(pending, NOT_PUSHED, f"the registry branch kept moving: gave up after "
                f"{attempts} attempts")
     return result
+
+
+def checked_out(lines: list[str]) -> bool:
+    """git's receive.denyCurrentBranch refusal (12 lines of advice we replace by one)."""
+    return any("denyCurrentBranch" in line or "branch is currently checked out" in line
+               or "refusing to update checked out branch" in line for line in lines)
 
 
 def backoff(attempt: int) -> float:
@@ -334,7 +372,7 @@ def _build(target: Target, pending: list[Item], message: str, result: Result
         blamed = [i for i in pending if any(i.owns(p.path) for p in problems)] or pending
         for item in blamed:
             mine = [p for p in problems if item.owns(p.path)] or problems
-            result.add([item], REFUSED, mine[0].line(), reject_lines(mine))
+            result.add([item], REFUSED, refusal(mine[0]), also_lines(mine[1:]))
         pending = [i for i in pending if i not in blamed]
     return None, []
 
@@ -354,9 +392,10 @@ def _with_index(parent: Any, items: list[Item]) -> dict[str, bytes | None]:
 
 def _check(repo: Any, commit: str) -> list[Problem]:
     """The server hook's check, with this machine's clock (default elite.maxClockSkew)."""
-    from git_elite import registry
+    from git_elite import progress, registry
 
-    return registry.check_commit(repo, commit, now=int(time.time()))
+    with progress.meter("files", "publish: checking the commit"):
+        return registry.check_commit(repo, commit, now=int(time.time()))
 
 
 def announce(rid: str) -> str:

@@ -178,7 +178,7 @@ class Sigrefs:
 
 @dataclass(frozen=True)
 class StorageView:
-    """What the checks need from a storage repository (read by `git.rad_storage_view`)."""
+    """What the checks need from a storage repository (read by `gitrad.rad_storage_view`)."""
 
     root_commit: str | None
     root_doc: bytes | None = field(repr=False)
@@ -315,13 +315,13 @@ def storage_path(rid: str, home: Path | None = None) -> Path:
 def check_storage(storage: str | Path, rid: str, owner_did: str, branch: str | None,
                   tip_oid: str) -> RadicleCheck:
     """Read `storage` (a Radicle storage bare repo) and run `check`."""
-    from git_elite import git
+    from git_elite import gitrad
 
     rid = canonical_rid(rid)
     if not Path(storage).is_dir():
         return RadicleCheck.unchecked(rid, f"no Radicle storage at {storage}")
     try:
-        view = git.rad_storage_view(storage)
+        view = gitrad.rad_storage_view(storage)
     except RegistryError as err:
         return RadicleCheck.unchecked(rid, f"cannot read {storage}: {err.message}")
     return check(rid, view, owner_did, branch, tip_oid)

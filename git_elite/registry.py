@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from git_elite import engine, git, layout
+from git_elite import engine, git, layout, progress
 from git_elite.errors import Problem
 from git_elite.state import Change, State
 
@@ -58,6 +58,8 @@ def check_commit(repo: Any, commit: str, *, now: int | None = None,
 def _check_step(repo: Any, parent: str | None, new_tree: Any, clock: dict[str, Any]
                 ) -> list[Problem]:
     old_tree = git.commit_tree(repo, parent)
+    if old_tree is not None and new_tree is not None and old_tree.id == new_tree.id:
+        return []  # no path changed: the state is its parent's, already checked (17.7)
     changes = git.diff_trees(repo, old_tree, new_tree)
     return engine.check_change(git.TreeState(repo, old_tree), changes,
                                git.TreeState(repo, new_tree), **clock)
@@ -112,6 +114,7 @@ def check_push(repo: Any, cwd: str | Path | None, updates: Sequence[RefUpdate], 
                                     update.new))
             continue
         for commit in git.new_commits(cwd, update.old, update.new):
+            progress.step("commits")
             problems += check_commit(repo, commit, now=now, max_skew=skew)
             checked += 1
     return problems, checked
@@ -122,12 +125,12 @@ def _timestamp_update(cwd: str | Path | None, update: RefUpdate, branch: str,
                       ) -> list[Problem]:
     """The `timestamp` rule (SPEC §6.1) for refs/elite/timestamp, against the registry
     branch's tip after this push."""
-    from git_elite import freshness
+    from git_elite import stamping
 
     moved = [u.new for u in updates if u.ref == branch and u.new != git.ZERO]
     tip = moved[0] if moved else git.run(["rev-parse", "-q", "--verify", branch], cwd,
                                          check=False).stdout.decode().strip() or None
-    return freshness.check_ref_update(cwd or ".", update.old, update.new, branch=branch,
+    return stamping.check_ref_update(cwd or ".", update.old, update.new, branch=branch,
                                       branch_tip=tip, now=now or 0, max_skew=skew)
 
 
@@ -145,6 +148,7 @@ def audit_history(repo: Any, cwd: str | Path | None, rev: str) -> tuple[list[Pro
     commits = git.first_parent_history(cwd, rev)
     problems: list[Problem] = []
     for commit in commits:
+        progress.step("commits")
         problems += check_commit(repo, commit, legacy=True)
     return problems, len(commits)
 

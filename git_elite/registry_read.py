@@ -147,8 +147,12 @@ def check_agent(source: Source, candidate: Candidate) -> tuple[dict[str, bytes],
     """The agent's files and every problem: the engine over (IDENTITY.json) + these files,
     then the INDEX entry against the manifest (sha256 and every number)."""
     agent_id = candidate.agent_id
+    from git_elite.cache import CacheDamaged
+
     try:
         files = agent_files(source, agent_id)
+    except CacheDamaged:
+        raise
     except RegistryError as err:
         return {}, [Problem("json", source.agent_path(agent_id, "manifest.json"), err.message)]
     manifest_path = source.agent_path(agent_id, "manifest.json")
@@ -264,12 +268,19 @@ def git_source(name: str, label: str, path: str | Path, tip: str) -> Source:
         proc = git.run(["ls-tree", "-r", "--name-only", tip, "--", "endorsements",
                         "identities"], path)
         for rel in proc.stdout.decode().splitlines():
-            data = state.read(rel)
+            data = state.read(rel)  # None for a refused entry (gitlink, symlink, too big)
             if data is not None and (rel.startswith("endorsements/")
                                      or rel.endswith("/rotation.json")):
                 yield rel, data
 
-    return Source(name, label, tip, state.read, listing, names=state.names)
+    def read(path: str) -> bytes | None:
+        data = state.read(path)
+        refused = state.refused(path) if data is None else None
+        if refused is not None:  # a symlink, gitlink or oversized blob: never inflated
+            raise RegistryError(f"{name}: {refused.line()}")
+        return data
+
+    return Source(name, label, tip, read, listing, names=state.names)
 
 
 def cache_source(registry: Any, offline: bool) -> Source:
@@ -281,7 +292,7 @@ def cache_source(registry: Any, offline: bool) -> Source:
     tip = cache.tip(path, branch)
     if tip is None:
         raise RegistryError(f"{registry.name}: branch {branch} not found in {registry.url}")
-    source = git_source(registry.name, registry.url, path, tip)
+    source = _mended(git_source, registry, offline, path, tip)
     source.repo, source.branch = path, branch
     source.check_identity()
     if radicle.is_rad_url(registry.url):
@@ -290,6 +301,32 @@ def cache_source(registry: Any, offline: bool) -> Source:
                                                source.owner_did, registry.branch, tip)
         _radicle_timestamp(source)
     return source
+
+
+def _mended(opener: Callable[[str, str, Path, str], Source], registry: Any, offline: bool,
+            path: Path, tip: str) -> Source:
+    """A cache clone's Source whose reads survive damage to the clone (`cache.Mender`): one
+    re-clone, the same tip read again from the fresh clone; or one line naming the cache."""
+    from git_elite import cache
+
+    inner = [opener(registry.name, registry.url, path, tip)]
+
+    def reopen() -> None:
+        inner[0] = opener(registry.name, registry.url, path, tip)
+
+    mend = cache.Mender(registry, offline=offline, reopen=reopen)
+
+    def read(rel: str) -> bytes | None:
+        return mend(lambda: inner[0].read(rel))
+
+    def listing() -> Iterator[tuple[str, bytes]]:
+        return iter(mend(lambda: list(inner[0].documents())))
+
+    def names(folder: str) -> list[str]:
+        lister = inner[0].names
+        return mend(lambda: lister(folder)) if lister is not None else []
+
+    return Source(registry.name, registry.url, tip, read, listing, names=names)
 
 
 def _radicle_timestamp(source: Source) -> None:

@@ -13,6 +13,7 @@ from git_elite.layout import Slot
 from git_elite.state import Change
 
 DEMOS_LIMIT = 1024 * 1024
+EXTRA_LIMIT = 256 * 1024  # prompt.md, demos.json (SPEC §3), unless policy says otherwise
 
 
 def check_slot(ctx: Context, slot: Slot, change: Change) -> None:
@@ -232,7 +233,7 @@ def _bound_files(ctx: Context, agent_id: str, manifest: dict[str, Any] | None,
                         ("demos.json", "demos_fingerprint")):
         file_path = ctx.agent_path(agent_id, name)
         data = ctx.new.read(file_path)
-        if data is None:
+        if data is None or _too_big(ctx, name, file_path, data):
             continue
         if name == "demos.json" and _bad_json(ctx, file_path, data):
             continue
@@ -240,6 +241,18 @@ def _bound_files(ctx: Context, agent_id: str, manifest: dict[str, Any] | None,
         if digest != manifest.get(field):
             ctx.add("binding", file_path, f"sha256 is {digest[:20]}…, not the manifest's "
                     f"{field}")
+
+
+def _too_big(ctx: Context, name: str, path: str, data: bytes) -> bool:
+    """prompt.md / demos.json: at most EXTRA_LIMIT bytes unless the parent's IDENTITY policy
+    sets max_prompt_bytes / max_demos_bytes (SPEC §3)."""
+    field = "max_prompt_bytes" if name == "prompt.md" else "max_demos_bytes"
+    limit = ctx.policy.get(field, EXTRA_LIMIT)
+    if len(data) <= limit:
+        return False
+    ctx.add("json", path, f"{len(data)} bytes exceeds the limit of {limit} bytes for {name} "
+            f"(IDENTITY policy {field})")
+    return True
 
 
 def _bad_json(ctx: Context, path: str, data: bytes) -> bool:

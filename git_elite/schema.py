@@ -5,8 +5,8 @@ not" about 40x faster than jsonschema's validator; only a document that fails th
 run through jsonschema again, for its detailed messages. The compiler knows exactly the
 draft 2020-12 keywords our schemas use and refuses any other keyword when it compiles, so a
 schema change can never be silently ignored. Semantics follow jsonschema: booleans are not
-numbers, 1.0 is an integer, `pattern` is `re.search`, `const`/`enum`/`uniqueItems` compare
-1 and 1.0 as equal but never true and 1.
+numbers, 1.0 is an integer, `const`/`enum`/`uniqueItems` compare 1 and 1.0 as equal but
+never true and 1. `pattern` is `re.search` with ECMA-262's `$` (`ecma`), in both validators.
 """
 
 from __future__ import annotations
@@ -55,10 +55,39 @@ def is_valid(kind: str, body: Any) -> bool:
 
 
 @cache
-def _validator(kind: str) -> Any:
-    from jsonschema import Draft202012Validator
+def ecma(pattern: str) -> re.Pattern[str]:
+    """A schema `pattern` compiled with ECMA-262's meaning (SPEC §3): an unescaped `$`
+    outside a character class matches only at the very end (Python's `$` also matches
+    before a trailing newline, so `"file-edit\\n"` passed `^[a-z-]+$`)."""
+    out, escaped, in_class = [], False, False
+    for char in pattern:
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == "[":
+            in_class = True
+        elif char == "]":
+            in_class = False
+        elif char == "$" and not in_class:
+            char = r"\Z"
+        out.append(char)
+    return re.compile("".join(out))
 
-    return Draft202012Validator(load(kind), format_checker=None)
+
+def _ecma_pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Any:
+    from jsonschema import ValidationError
+
+    if isinstance(instance, str) and not ecma(pattern).search(instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+@cache
+def _validator(kind: str) -> Any:
+    from jsonschema import Draft202012Validator, validators
+
+    ecma_validator = validators.extend(Draft202012Validator, {"pattern": _ecma_pattern})
+    return ecma_validator(load(kind), format_checker=None)
 
 
 def validate(kind: str, body: dict[str, Any], path: str) -> list[Problem]:
@@ -231,7 +260,7 @@ def _limit(schema: dict[str, Any], name: str, number: bool = False) -> Any:
 
 def _string(schema: dict[str, Any], strict: bool) -> Check:
     low, high = _limit(schema, "minLength") or 0, _limit(schema, "maxLength")
-    search = re.compile(schema["pattern"]).search if "pattern" in schema else None
+    search = ecma(schema["pattern"]).search if "pattern" in schema else None
 
     def check(v: Any) -> bool:
         if not isinstance(v, str):

@@ -146,8 +146,10 @@ def _write_order(path: str) -> tuple[int, str]:
 
 
 def _timestamp(repo: Any, root: Path, tally: _Tally) -> None:
-    oid = git.ref_oid(repo, TIMESTAMP_REF)
-    data = git.blob_at(repo, oid, TIMESTAMP) if oid else None
+    from git_elite import gitrad
+
+    oid = gitrad.ref_oid(repo, TIMESTAMP_REF)
+    data = gitrad.blob_at(repo, oid, TIMESTAMP) if oid else None
     if data is None:
         _remove(root, TIMESTAMP, tally)
     else:

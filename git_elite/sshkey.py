@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import struct
+from typing import Any
 
 from git_elite import keys
 from git_elite.errors import IdentityError
@@ -47,7 +48,8 @@ def private_pem(key: keys.Keypair, passphrase: bytes | None = None) -> bytes:
     return private.private_bytes(ser.Encoding.PEM, ser.PrivateFormat.OpenSSH, encryption)
 
 
-def load_private(data: bytes, passphrase: bytes | None, name: str) -> keys.Keypair:
+def load_private(data: bytes, passphrase: bytes | None, name: str,
+                 hint: str = "RAD_PASSPHRASE") -> keys.Keypair:
     """Read an OpenSSH Ed25519 private key; IdentityError (naming `name`, never the
     passphrase) when it is not one, is encrypted without a passphrase, or the passphrase is
     wrong."""
@@ -56,8 +58,7 @@ def load_private(data: bytes, passphrase: bytes | None, name: str) -> keys.Keypa
 
     encrypted = _cipher(data, name) != "none"
     if encrypted and not passphrase:
-        raise IdentityError("the key is encrypted: set its passphrase (RAD_PASSPHRASE)",
-                            path=name)
+        raise IdentityError(f"the key is encrypted: set its passphrase ({hint})", path=name)
     try:
         private = ser.load_ssh_private_key(data, passphrase if encrypted else None)
     except (ValueError, TypeError):
@@ -68,6 +69,86 @@ def load_private(data: bytes, passphrase: bytes | None, name: str) -> keys.Keypa
                             path=name)
     seed = private.private_bytes(ser.Encoding.Raw, ser.PrivateFormat.Raw, ser.NoEncryption())
     return keys.Keypair.from_seed(seed)
+
+
+# backups: openssh-key-v1, aes256-ctr + bcrypt-pbkdf, with a comment ----------------------
+# (cryptography writes the same format but always with an empty comment; the comment carries
+# the identity's alias and createdAt, so a restore gives back identity.json as it was)
+MAGIC = b"openssh-key-v1\0"
+BEGIN, END = b"-----BEGIN OPENSSH PRIVATE KEY-----", b"-----END OPENSSH PRIVATE KEY-----"
+CIPHER, KDF, ROUNDS, BLOCK = b"aes256-ctr", b"bcrypt", 16, 16
+
+
+def _aes_ctr(passphrase: bytes, salt: bytes, rounds: int) -> Any:
+    import bcrypt
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+    derived = bcrypt.kdf(password=passphrase, salt=salt, desired_key_bytes=48, rounds=rounds,
+                         ignore_few_rounds=True)
+    return Cipher(algorithms.AES(derived[:32]), modes.CTR(derived[32:]))
+
+
+def encrypted_pem(key: keys.Keypair, passphrase: bytes, comment: str,
+                  rounds: int = ROUNDS) -> bytes:
+    """The key as OpenSSH writes `ssh-keygen -t ed25519 -N PASS -C COMMENT` (openssh-key-v1,
+    aes256-ctr, bcrypt-pbkdf with `rounds` rounds, OpenSSH's default 16)."""
+    import os
+
+    if not passphrase:
+        raise IdentityError("an empty passphrase would leave the backup unencrypted")
+    salt, check = os.urandom(16), os.urandom(4)
+    secret = (check + check + _string(KEY_TYPE) + _string(key.public)
+              + _string(key.seed + key.public) + _string(comment.encode()))
+    secret += bytes(range(1, 1 + (-len(secret)) % BLOCK))
+    encryptor = _aes_ctr(passphrase, salt, rounds).encryptor()
+    body = encryptor.update(secret) + encryptor.finalize()
+    blob = (MAGIC + _string(CIPHER) + _string(KDF) + _string(_string(salt)
+            + struct.pack(">I", rounds)) + struct.pack(">I", 1)
+            + _string(public_blob(key.public)) + _string(body))
+    text = base64.b64encode(blob)
+    return b"\n".join([BEGIN, *(text[i:i + 70] for i in range(0, len(text), 70)), END]) + b"\n"
+
+
+def comment_of(data: bytes, passphrase: bytes | None, name: str) -> str:
+    """The comment inside an OpenSSH private key (after `load_private` accepted the file and
+    the passphrase; "" when it cannot be read)."""
+    try:
+        fields = _Reader(base64.b64decode(b"".join(data.strip().splitlines()[1:-1]))[
+            len(MAGIC):])
+        cipher, _kdf, options = fields.string(), fields.string(), _Reader(fields.string())
+        fields.u32()
+        fields.string()
+        secret = fields.string()
+        if cipher == CIPHER and passphrase:
+            salt, rounds = options.string(), options.u32()
+            decryptor = _aes_ctr(passphrase, salt, rounds).decryptor()
+            secret = decryptor.update(secret) + decryptor.finalize()
+        elif cipher != b"none":
+            return ""
+        inner = _Reader(secret[8:])
+        for _ in range(3):
+            inner.string()
+        return inner.string().decode("utf-8", "replace")
+    except (ValueError, IndexError, struct.error):
+        return ""
+
+
+class _Reader:
+    def __init__(self, data: bytes):
+        self.data, self.at = data, 0
+
+    def u32(self) -> int:
+        (value,) = struct.unpack(">I", self.data[self.at:self.at + 4])
+        self.at += 4
+        return int(value)
+
+    def string(self) -> bytes:
+        size = self.u32()
+        if self.at + size > len(self.data):
+            raise ValueError("truncated")
+        value = self.data[self.at:self.at + size]
+        self.at += size
+        return value
 
 
 def _cipher(data: bytes, name: str) -> str:

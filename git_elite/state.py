@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import NamedTuple, Protocol
 
+from git_elite.errors import Problem
+
 
 class State(Protocol):
     """A registry snapshot: bytes by path, directory listings, the agent ids."""
@@ -25,11 +27,14 @@ class State(Protocol):
 
 
 class Change(NamedTuple):
-    """One entry of a commit's diff: bytes before (None = added) and after (None = deleted)."""
+    """One entry of a commit's diff: bytes before (None = added) and after (None = deleted).
+    `refused`: the new entry was not read at all (a mode or size problem found before
+    inflating it, git.py/gittree.py); `new` is then None and the engine reports the problem."""
 
     path: str
     old: bytes | None
     new: bytes | None
+    refused: Problem | None = None
 
 
 def agent_ids_of(state: State) -> Iterator[str]:

@@ -24,6 +24,9 @@ TOP_FIELDS = {"version", "max_depth", "trusted"}
 ENTRY_FIELDS = {"did", "alias", "task_types", "added_at"}
 
 
+SELF_ALIAS = "you"
+
+
 @dataclass(frozen=True)
 class TrustEntry:
     did: str
@@ -69,6 +72,14 @@ class TrustSet:
             raise TrustError(f"{did} is not in the trust set")
         return TrustSet(tuple(e for e in self.trusted if e.did != did), self.max_depth)
 
+    def with_self(self, did: str | None) -> TrustSet:
+        """This node's own DID trusted for everything, shown as "you" (never saved)."""
+        if did is None:
+            return self
+        kept = tuple(e for e in self.trusted if e.did != did)
+        return TrustSet((TrustEntry(did, (ANY,), 0, SELF_ALIAS), *kept), self.max_depth,
+                        self.version)
+
     def roots(self, task_type: str) -> list[str]:
         return sorted(e.did for e in self.trusted if covers(e.task_types, task_type))
 
@@ -99,8 +110,16 @@ def _entry(value: Any, path: str) -> TrustEntry:
 
 
 def load(path: Path) -> TrustSet:
-    """The trust set at `path`; an empty one (max_depth 2) when the file does not exist."""
-    return TrustSet.from_bytes(store.read_bytes(path), str(path)) if path.exists() else TrustSet()
+    """The trust set at `path`; an empty one (max_depth 2) when the file does not exist. A
+    damaged one (truncated, not the format) is one error naming the file and what to do:
+    never rebuilt silently, since an empty trust set would drop whom the user trusts."""
+    if not path.exists():
+        return TrustSet()
+    try:
+        return TrustSet.from_bytes(store.read_bytes(path), str(path))
+    except EliteError as err:
+        raise TrustError(f"{err}; fix it, or move it away and `git elite trust add` again "
+                         "whom you trust") from None
 
 
 def save(path: Path, trust: TrustSet) -> None:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from git_elite import documents, freshness, timestamp
+from git_elite import documents, freshness, stamping, timestamp
 from tests.conftest import git, run_cli
 from tests.helpers_attacks import head
 from tests.helpers_registry import (
@@ -71,6 +71,8 @@ def stamped_server(tmp: Path, *, expires: int | None = None) -> Stamped:
     result = push(work)
     assert result.returncode == 0, result.stderr
     assert "timestamp v1 signed" in result.stderr, result.stderr
+    secret = json.loads(keyf.read_text())["secretKeyBase58"]
+    assert secret not in result.stderr + result.stdout, "the post-receive hook leaked the key"
     return Stamped(work, bare, keyf)
 
 
@@ -115,7 +117,7 @@ def plant(repo: Path, body: dict[str, Any], signers: tuple[str, ...] = (STAMP,),
     operator of a mirror can do without a hook in the way)."""
     signed = documents.sign_multi(body, [key(s) for s in signers], documents.TIMESTAMP)
     old = freshness.current(repo) if parent else None
-    commit = freshness._commit(repo, signed, old, int(time.time()))
+    commit = stamping.make_commit(repo, signed, old, int(time.time()))
     git("update-ref", timestamp.REF, commit, cwd=repo)
     return commit
 

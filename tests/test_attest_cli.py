@@ -82,7 +82,7 @@ def test_attest_publish_weigh_verify_and_revoke(world: Any, tmp_path: Path) -> N
     rate = next(line.split() for line in proc.stdout.splitlines()
                 if line.startswith("success_rate"))
     assert rate == ["success_rate", "0.9", "0.833333"]
-    assert f"published  {aid(1)}" in proc.stdout
+    assert f"attested   {aid(1)}" in proc.stdout
     kept = Path(envs["carol"]["AGENTD_HOME"]) / "attestations" / f"{aid(1)}.json"
     path = layout.attestation_path(aid(1), nid("carol"))
     pushed = git("show", f"main:{path}", cwd=srv.bare).stdout.encode()
@@ -165,7 +165,7 @@ def test_refused_push_keeps_the_signed_attestation(world: Any) -> None:
     accepted(srv, {layout.IDENTITY: doc(identity("server", version=2, publish="allowlist",
                                                  publishers=[key("alice").did]))})
     proc = attest(srv, envs["carol"], aid(1), "--evals", str(logs), check=1)
-    assert f"refused    {aid(1)}" in proc.stdout and "[policy]" in proc.stdout
+    assert f"refused: {aid(1)}" in proc.stderr and "[policy]" in proc.stderr
     kept = Path(envs["carol"]["AGENTD_HOME"]) / "attestations" / f"{aid(1)}.json"
     assert documents.check(kept.read_bytes(), "kept.json")[1] == []
     assert "kept in" in proc.stderr

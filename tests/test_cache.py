@@ -42,9 +42,10 @@ def test_clone_then_fetch(tmp_path: Path) -> None:
 
 
 def test_offline_needs_a_cache(tmp_path: Path) -> None:
-    _, bare = _origin(tmp_path)
+    # a registry elsewhere (a URL) is never fetched offline; a path on this machine is
+    # (tests/test_offline_local.py)
     with pytest.raises(RegistryError, match="no usable cached copy"):
-        cache.sync(Registry("r", str(bare)), offline=True)
+        cache.sync(Registry("r", "https://example.invalid/elites.git"), offline=True)
 
 
 def test_damaged_cache_is_rebuilt(tmp_path: Path) -> None:
@@ -74,6 +75,14 @@ def test_rewound_branch_is_refused(tmp_path: Path) -> None:
 
 
 def test_unreachable_registry_fails_after_bounded_retries(tmp_path: Path) -> None:
-    reg = Registry("gone", str(tmp_path / "nowhere.git"))
+    reg = Registry("gone", "http://127.0.0.1:9/nowhere.git")  # the discard port: refused
     with pytest.raises(RegistryError, match=r"cannot reach registry gone .* after 2 attempts"):
         cache.sync(reg, attempts=2)
+
+
+@pytest.mark.parametrize("url", ["{tmp}/nowhere.git", "file://{tmp}/nowhere.git"],
+                         ids=["path", "file-url"])
+def test_missing_local_registry_fails_at_once(tmp_path: Path, url: str) -> None:
+    reg = Registry("gone", url.format(tmp=tmp_path))
+    with pytest.raises(RegistryError, match=r"^registry gone: .*nowhere.git does not exist$"):
+        cache.sync(reg, attempts=5)

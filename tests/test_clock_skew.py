@@ -25,7 +25,7 @@ def test_publish_refuses_far_future_created_at(tmp_path: Path) -> None:
     far = _resigned(path.read_bytes(), int(time.time()) + FAR)
     path.write_bytes(far)
     proc = run_cli("publish", "--registry", str(server), cwd=tmp_path, check=1)
-    assert f"refused    {late}" in proc.stdout and "[rollback]" in proc.stdout, proc.stdout
+    assert f"git-elite: refused: {late}" in proc.stderr and "[rollback]" in proc.stderr, proc.stderr
     assert "clock skew" in proc.stderr
     assert set(index(server)["agents"]) == {ok}
 

@@ -188,8 +188,9 @@ def _connections(log: Path, word: str) -> int:
 def _one_line_failure(proc: subprocess.CompletedProcess[str], agent: str) -> None:
     assert proc.returncode == 1, proc.stderr
     assert "Traceback" not in proc.stderr
-    lines = [x for x in proc.stdout.splitlines() if agent in x]
-    assert len(lines) == 1 and lines[0].startswith("not pushed"), proc.stdout
+    assert agent not in proc.stdout  # results only on stdout; the failure is a message
+    lines = [x for x in proc.stderr.splitlines() if agent in x]
+    assert len(lines) == 1 and lines[0].startswith("git-elite: not pushed: "), proc.stderr
     assert "registry.invalid" in lines[0] or "Connection refused" in lines[0], lines[0]
 
 

@@ -245,3 +245,25 @@ def test_forge_drop_in_directories_and_uninstall(tmp_path: Path, srv: Stamped) -
     refused = run_cli("hooks", "install", "--timestamp-key", str(srv.key_file), cwd=srv.work,
                       check=1)
     assert "--timestamp-key is for --server" in refused.stderr
+
+
+@pytest.mark.parametrize("did", [
+    pytest.param("did:key:z6Mkbad", id="too-short"),
+    pytest.param("did:web:example.org", id="not-did-key"),
+])
+def test_init_refuses_a_bad_timestamp_key(tmp_path: Path, did: str) -> None:
+    from tests.helpers_registry import make_identity
+
+    make_identity("server")
+    bad = run_cli("init", str(tmp_path / "reg"), "--timestamp-key", did, check=2)
+    assert "--timestamp-key" in bad.stderr and "Traceback" not in bad.stderr
+    assert not (tmp_path / "reg").exists(), "nothing is created for a refused init"
+
+
+def test_timestamp_command_refuses_a_registry_without_the_role(tmp_path: Path) -> None:
+    from tests.helpers_registry import make_server
+
+    _, bare = make_server(tmp_path)
+    out = run_cli("timestamp", "--key", str(key_file(tmp_path)), cwd=bare, check=1)
+    assert "declares no timestamp role" in out.stderr
+    assert not git("for-each-ref", timestamp.REF, cwd=bare).stdout

@@ -151,8 +151,8 @@ def test_default_locations_and_repo_ref(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("args", "code", "message"), [
-    (["--evals", "missing.jsonl"], 2, "no such eval log"),
-    ([], 2, "no eval logs found"),
+    (["--evals", "missing.jsonl"], 1, "no such eval log"),  # state, not usage: exit 1
+    ([], 1, "no eval logs found"),
     (["--evals", str(FIXTURES / "ts"), "--agents", "nope.yaml"], 1, "no such file"),
 ], ids=["missing-log", "no-logs", "missing-agents-file"])
 def test_usage_errors(tmp_path: Path, args: list[str], code: int, message: str) -> None:

@@ -41,5 +41,5 @@ def test_unknown_and_malformed_agent_ids(tmp_path: Path) -> None:
     _, bare = registry_with(tmp_path, "reg", [{"owner": "alice", "n": 1}])
     proc = run_cli("import", "f" * 64, "--registry", str(bare), check=1)
     assert "is not listed in reg" in proc.stderr
-    assert "not an agent_id" in run_cli("import", "xyz", "--registry", str(bare),
+    assert "is not an agent id" in run_cli("import", "xyz", "--registry", str(bare),
                                         check=2).stderr

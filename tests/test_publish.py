@@ -7,7 +7,15 @@ from pathlib import Path
 
 from git_elite import documents
 from tests.conftest import git, run_cli
-from tests.helpers_publish import agent_project, index, local_manifest, show, tip, write_agent
+from tests.helpers_publish import (
+    agent_project,
+    elite_root,
+    index,
+    local_manifest,
+    show,
+    tip,
+    write_agent,
+)
 from tests.helpers_registry import key, make_identity, make_server
 
 
@@ -42,8 +50,8 @@ def test_default_dirs_refuse_others_by_name_and_publish_the_rest(tmp_path: Path)
     mine = [write_agent("alice", n) for n in (1, 2)]
     theirs = write_agent("bob", 3)
     proc = run_cli("publish", "--registry", str(server), check=1)
-    assert f"refused    {theirs}: owned by {key('bob').did}, not this node's " \
-           f"{key('alice').did}" in proc.stdout
+    assert f"git-elite: refused: {theirs}: owned by {key('bob').did}, not this node's " \
+           f"{key('alice').did}" in proc.stderr and theirs not in proc.stdout
     assert all(f"published  {a}" in proc.stdout for a in mine)
     agents = index(server)["agents"]
     assert set(agents) == set(mine)
@@ -96,8 +104,8 @@ def test_hijack_is_refused_locally_with_reject_lines(tmp_path: Path) -> None:
     proc = run_cli("publish", "--registry", str(server), env={"AGENTD_HOME": str(home)},
                    check=1)
     path = f"agents/{agent[:2]}/{agent}/manifest.json"
-    assert f"refused    {agent}: {path}: [ownership]" in proc.stdout
-    assert "git-elite: REJECT" in proc.stderr and "(hijack)" in proc.stderr
+    assert f"git-elite: refused: {agent}: {path}: [ownership]" in proc.stderr
+    assert "(hijack)" in proc.stderr and "REJECT" not in proc.stderr  # never pushed: said once
     assert tip(server) == before
 
 
@@ -108,7 +116,7 @@ def test_server_refusal_is_shown_and_not_retried(tmp_path: Path) -> None:
     run_cli("registry", "add", "reg", str(server), "--branch", "other")
     proc = run_cli("publish", "--registry", "reg", check=1)
     assert "git-elite: REJECT" in proc.stderr and "[branch]" in proc.stderr
-    assert "refused" in proc.stdout and "retr" not in proc.stderr
+    assert "git-elite: refused:" in proc.stderr and "retr" not in proc.stderr
     assert tip(server, "other") == tip(server)
 
 
@@ -119,8 +127,9 @@ def test_unreachable_registry_fails_clearly_and_keeps_the_signed_manifest(
     agent = write_agent("alice", 1)
     gone = tmp_path / "gone" / "registry.git"
     proc = run_cli("publish", "--registry", str(gone), cwd=project, check=1)
-    assert f"not pushed {agent}: cannot reach registry" in proc.stdout
-    assert "after 3 attempts" in proc.stdout and "kept in $AGENTD_HOME/elite/" in proc.stdout
+    assert f"git-elite: not pushed: {agent}: registry registry: {gone} does not exist" \
+        in proc.stderr  # a missing path is not retried (an unreachable URL is: test_faults)
+    assert "attempts" not in proc.stderr and f"kept in {elite_root()}" in proc.stderr
     saved = local_manifest(agent)
     assert saved["repo_ref"]["url"] == "https://example.invalid/my-agents.git"
     _, problems = documents.check(documents.to_bytes(saved), "manifest.json",

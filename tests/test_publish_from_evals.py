@@ -36,7 +36,7 @@ def test_generates_then_publishes_what_qualified_from_the_project(tmp_path: Path
     assert len(agents) == 2  # editor/cand-a and coder/gen-3 qualify in the fixtures
     assert proc.stdout.splitlines() == [f"published  {a}" for a in sorted(agents)]
     assert "qualified  reasons" in proc.stderr and "total_tasks 40 < 50" in proc.stderr
-    assert "wrote 2 signed manifest(s)" in proc.stderr
+    assert "wrote 2 of 6 agent(s) as signed manifests" in proc.stderr
     assert set(index(server)["agents"]) == agents
     head = git("rev-parse", "HEAD", cwd=project).stdout.strip()
     for agent in agents:

@@ -68,6 +68,6 @@ def test_without_git_remote_rad_stops_with_a_clear_message(tmp_path: Path) -> No
     make_identity("alice")
     agent = write_agent("alice", 1)
     proc = run_cli("publish", "--registry", "rad://z42hL2jL4XNk6K8oHQaSWfMgCL7ji", check=1)
-    assert f"not pushed {agent}" in proc.stdout
+    assert f"git-elite: not pushed: {agent}" in proc.stderr
     assert "git-remote-rad is not on PATH: install Radicle (https://radicle.xyz) or publish " \
-           "to a plain git URL" in proc.stdout
+           "to a plain git URL" in proc.stderr and proc.stdout == ""

@@ -293,9 +293,9 @@ def test_publish_without_git_remote_rad_stops(tmp_path: Path) -> None:
     before = tip_of(repo.storage, head)
     proc = alice.cli("publish", "--registry", rad_url(repo), check=1,
                      PATH=path_without(tmp_path, "git-remote-rad"))
-    assert f"not pushed {agent}: {rad_url(repo)} is a Radicle remote, but git-remote-rad " \
-           "is not on PATH: install Radicle (https://radicle.xyz) or publish to a plain " \
-           "git URL" in proc.stdout
+    assert f"git-elite: not pushed: {agent}: {rad_url(repo)} is a Radicle remote, but " \
+           "git-remote-rad is not on PATH: install Radicle (https://radicle.xyz) or publish " \
+           "to a plain git URL" in proc.stderr
     assert tip_of(repo.storage, head) == before
     assert (alice.agentd / "elite" / agent / "manifest.json").is_file()
 

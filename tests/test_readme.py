@@ -32,11 +32,13 @@ STORY = "## The story in eight commands"
 MENTION = re.compile(r"\bgit (?:-C \S+ )?elite (?:-C \S+ )?([a-z][a-z-]*)(?: ([a-z][a-z-]*))?")
 
 
-def story_block() -> str:
+def story_block(which: int = 0) -> str:
+    """The `which`-th ```sh block under the story's heading (0: the story, 1: the same on the
+    bundled fixtures)."""
     after = README[README.index(STORY):]
-    match = re.search(r"```sh\n(.*?)```", after, re.DOTALL)
-    assert match, f"no ```sh block under {STORY!r}"
-    return match.group(1)
+    blocks = re.findall(r"```sh\n(.*?)```", after, re.DOTALL)
+    assert len(blocks) > which, f"no ```sh block {which} under {STORY!r}"
+    return str(blocks[which])
 
 
 def shift_line(line: str, delta: int) -> str:
@@ -105,7 +107,7 @@ def test_story_block_runs_as_written(tmp_path: Path, isolated_env: Path) -> None
     assert proc.returncode == 0, f"a README command failed:\n{proc.stderr}\n{proc.stdout}"
     alice = keypair("alice").did
     assert f"created {alice} (alice)" in proc.stderr
-    assert "wrote 2 signed manifest(s)" in proc.stderr  # both formats, two qualify
+    assert "wrote 2 of 6 agent(s) as signed manifests" in proc.stderr  # two qualify
     published = re.findall(r"^published  ([0-9a-f]{64})$", proc.stdout, re.MULTILINE)
     assert len(published) == 2
     assert f"trusting {bob} for *" in proc.stderr
@@ -117,6 +119,22 @@ def test_story_block_runs_as_written(tmp_path: Path, isolated_env: Path) -> None
     shown = git("show", f"main:agents/{first[:2]}/{first}/manifest.json", cwd=server).stdout
     assert json.loads(shown)["repo_ref"]["commit"] == head
     run_cli("verify", "--history", str(server))
+
+
+def test_fixture_story_runs_as_written_from_a_clone(tmp_path: Path, isolated_env: Path) -> None:
+    """The second block, run where a user runs it (the project's own directory, which only
+    the generate line reads), on the fixtures as they are in the project."""
+    env = {"AGENTD_KEYGEN_SEED": SEEDS["alice"]}
+    proc = subprocess.run(["sh", "-e", "-x", "-c", story_block(1)], cwd=ROOT,
+                          env={**os.environ, **env}, capture_output=True,
+                          text=True, check=False, timeout=120)
+    assert proc.returncode == 0, f"a README command failed:\n{proc.stderr}\n{proc.stdout}"
+    assert "wrote 2 of 6 agent(s) as signed manifests" in proc.stderr
+    published = re.findall(r"^published  ([0-9a-f]{64})$", proc.stdout, re.MULTILINE)
+    ranked = re.findall(r"^(\d+)\s+([0-9a-f]{12})\s", proc.stdout, re.MULTILINE)
+    assert len(published) == 2 and {short for _, short in ranked} == {a[:12] for a in published}
+    assert "$AGENTD_HOME" not in proc.stderr
+    run_cli("verify", "--history", str(isolated_env / "try-elites.git"))
 
 
 def mentioned() -> list[tuple[str, ...]]:

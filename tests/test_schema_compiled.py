@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from typing import Any
 
 import pytest
 import rfc8785
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, ValidationError, validators
 
 from git_elite import canonical, jsonstrict, schema
 from git_elite.errors import JsonError
@@ -62,8 +63,18 @@ TRICKY = [None, True, False, 0, 1, -1, 1.0, 0.5, 1.5, 2**53 - 1, 2**53, 1e300, "
           ["*", "*"], [1, 1.0], [True, 1], {}, {"name": "n"}, {"success_rate": 1, "count": 2}]
 
 
+def _ecma_pattern(validator: Any, pattern: str, instance: Any, _: Any) -> Any:
+    """JSON Schema `pattern` as ECMA-262 reads it: our patterns' `$` (no multiline flag)
+    matches only at the end of input, never before a trailing newline (issue 17.9)."""
+    if isinstance(instance, str) and not re.search(pattern.replace("$", r"\Z"), instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+_ECMA = validators.extend(Draft202012Validator, {"pattern": _ecma_pattern})
+
+
 def _reference(kind: str) -> Draft202012Validator:
-    return Draft202012Validator(schema.load(kind))
+    return _ECMA(schema.load(kind))  # type: ignore[no-any-return]
 
 
 def _agree(kind: str, body: Any) -> None:

@@ -22,7 +22,7 @@ def _published(tmp_path: Path) -> tuple[Path, str]:
 def test_unpublish_withdraws_for_good(tmp_path: Path) -> None:
     server, agent = _published(tmp_path)
     proc = run_cli("unpublish", agent, "--reason", "superseded", "--registry", str(server))
-    assert f"published  {agent}" in proc.stdout
+    assert f"withdrawn  {agent}" in proc.stdout and "1 withdrawn" in proc.stderr
     assert agent not in index(server)["agents"]
     assert show(server, f"agents/{agent[:2]}/{agent}/manifest.json") is None
     tomb = json.loads(show(server, f"agents/{agent[:2]}/{agent}/tombstone.json") or b"")
@@ -31,7 +31,7 @@ def test_unpublish_withdraws_for_good(tmp_path: Path) -> None:
     run_cli("verify", "--history", cwd=server)
     before = tip(server)
     again = run_cli("publish", str(elite_root() / agent), "--registry", str(server), check=1)
-    assert f"refused    {agent}" in again.stdout and "[deletion]" in again.stdout
+    assert f"git-elite: refused: {agent}" in again.stderr and "[deletion]" in again.stderr
     assert "tombstones are final" in again.stderr
     skipped = run_cli("publish", "--registry", str(server))
     assert "withdrawn (tombstone.json)" in skipped.stderr

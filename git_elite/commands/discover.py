@@ -11,6 +11,7 @@ import click
 
 from git_elite import output
 from git_elite.cli import app
+from git_elite.columns import Column
 from git_elite.errors import EliteError, RegistryError, UsageError
 
 CTX = {"help_option_names": ["-h", "--help"]}
@@ -29,8 +30,10 @@ DEFAULT_TOP = 20
 @click.option("--trusted-only", is_flag=True, help="Only agents whose owner you trust.")
 @click.option("--attested", is_flag=True, help="Only agents with an attestation by a DID "
               "you trust, ranked by the attested numbers.")
-@click.option("--json", "as_json", is_flag=True, help="Machine output (SPEC §10).")
-@click.option("--offline", is_flag=True, help="Use the cached copies; do not fetch.")
+@click.option("--json", "as_json", is_flag=True, help="Machine output (docs/spec.md §10).")
+@click.option("--offline", is_flag=True, help="No network: read the cached "
+              "copies (a registry on this machine, a path or file:// URL, is fetched from "
+              "where it is).")
 @click.option("--httpd", "httpd_url", metavar="URL", help="Read a Radicle registry through "
               "radicle-httpd at URL (with --rid), without cloning.")
 @click.option("--rid", help="Repository ID (rad:z…) for --httpd.")
@@ -135,13 +138,30 @@ def _here() -> Any:
     return registry_read.worktree_source(Path.cwd())
 
 
+def _open_all(openers: Sequence[tuple[str, Any]]) -> list[Any]:
+    """Every opener's source or its EliteError, the registries fetched at the same time
+    (each bounded by its own deadline): one stalled server delays no other."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def attempt(opener: Any) -> Any:
+        try:
+            return opener()
+        except EliteError as err:
+            return err
+
+    if len(openers) == 1:
+        return [attempt(openers[0][1])]
+    with ThreadPoolExecutor(max_workers=min(8, len(openers))) as pool:
+        return list(pool.map(attempt, [opener for _, opener in openers]))
+
+
 def _admit(openers: Sequence[tuple[str, Any]], now: int, allow_stale: bool) -> list[Any]:
     sources = []
-    for name, opener in openers:
-        try:
-            source = opener()
-        except EliteError as err:
-            output.warn(f"registry {name} cannot be read: {err}")
+    for (name, _), source in zip(openers, _open_all(openers), strict=True):
+        if isinstance(source, EliteError):
+            if len(openers) == 1:
+                raise source  # the one registry asked for: its own error, said once
+            output.warn(f"registry {name} cannot be read: {source}")
             continue
         check = source.radicle
         for note in (check.notes if check else ()) + tuple(source.notes):
@@ -183,13 +203,13 @@ def trust_paths(sources: Sequence[Any], task_type: str | None, now: int
     """did -> best trust path (SPEC §8) from the local trust set and the endorsements and
     rotations of the registries read; and did -> alias from the trust set."""
     from git_elite import registry_read, store, trust
-    from git_elite.commands.trust import trust_file
+    from git_elite.commands.trust import local_trust
 
     local = registry_read.local_trust_files(store.home())
     endorsements, rotations, warnings = registry_read.trust_documents(sources, local)
     for line in warnings:
         output.warn(f"{line} (ignored for trust)")
-    trust_set = trust.load(trust_file())
+    trust_set = local_trust()
     graph = trust.edges(endorsements, rotations, now)
     aliases = {e.did: e.alias for e in trust_set.trusted if e.alias}
     return trust.best_paths(trust_set, graph, task_type or trust.ANY), aliases
@@ -225,6 +245,21 @@ def _where(winner: str, sources: Sequence[str]) -> str:
     return winner if len(sources) <= 1 else f"{winner} (+{len(sources) - 1})"
 
 
+COLUMNS = (Column("rank", 3), Column("agent"), Column("owner", 2), Column("trusted"),
+           Column("success"), Column("tasks", 4), Column("score"), Column("task type", 5),
+           Column("registry", 6))
+
+
+def score(ppm: int) -> str:
+    """score_ppm as the decimal people read (0.739); --json keeps score_ppm."""
+    return f"{ppm / 1_000_000:.3f}"
+
+
+def owner_name(did: str, trusted: bool, aliases: dict[str, str]) -> str:
+    alias = aliases.get(did) if trusted else None
+    return alias or short_did(did)
+
+
 def show(rows: Sequence[Any], aliases: dict[str, str], as_json: bool,
          freshness: dict[str, Any] | None = None) -> None:
     if as_json:
@@ -239,14 +274,13 @@ def show(rows: Sequence[Any], aliases: dict[str, str], as_json: bool,
     table = []
     for row in rows:
         c = row.candidate
-        owner = aliases.get(c.owner_did) if row.trusted else None
-        table.append([row.rank, c.agent_id[:12], owner or short_did(c.owner_did),
+        table.append([row.rank, c.agent_id[:12], owner_name(c.owner_did, row.trusted, aliases),
                       "✓" if row.trusted else "-", f"{c.success_rate:.2f}", c.total_tasks,
-                      *(attested_cells(row) if extra else []), c.score_ppm, c.task_type,
-                      _where(c.registry, row.sources)])
-    output.table(None, ["rank", "agent", "owner", "trusted", "success", "tasks",
-                        *(["attested", "max Δ"] if extra else []), "score", "task type",
-                        "registry"], table)
+                      *(attested_cells(row) if extra else []), score(c.score_ppm),
+                      c.task_type, _where(c.registry, row.sources)])
+    columns = [*COLUMNS[:6], *([Column("attested", 1), Column("max Δ", 1)] if extra else []),
+               *COLUMNS[6:]]
+    output.table(None, columns, table)
 
 
 def attested_cells(row: Any) -> list[str]:

@@ -10,7 +10,8 @@ import click
 from git_elite import evals, output, store
 from git_elite import generate as core
 from git_elite.cli import app
-from git_elite.errors import EliteError, UsageError
+from git_elite.columns import Column
+from git_elite.errors import EliteError
 
 MAX_SHOWN = 20
 
@@ -26,13 +27,13 @@ def expand(path: Path) -> list[Path]:
     """A file as is; a directory as the eval logs found in it (either layout)."""
     if not path.is_dir():
         if not path.exists():
-            raise UsageError(f"{path}: no such eval log")
+            raise EliteError(f"{path}: no such eval log")
         return [path]
     state = path / ".chrysalis" / "state"
     found = [p for p in (path / "evals.jsonl", state / "evals.jsonl",
                          state / "evolution" / "evals.jsonl") if p.is_file()]
     if not found:
-        raise UsageError(f"{path}: no evals.jsonl in this directory")
+        raise EliteError(f"{path}: no evals.jsonl in this directory")
     return found
 
 
@@ -88,7 +89,7 @@ def command(ctx: click.Context, eval_paths: tuple[Path, ...], agents_file: Path 
     sources = [p for e in eval_paths for p in expand(e)] if eval_paths else \
         [p for p in default_sources() if p.is_file()]
     if not sources:
-        raise UsageError("no eval logs found (looked at " +
+        raise EliteError("no eval logs found (looked at " +
                          ", ".join(str(p) for p in default_sources()) + "; use --evals)")
     records = read_all(sources, strict)
     future = [r for r in records if r.ts > now]
@@ -99,6 +100,9 @@ def command(ctx: click.Context, eval_paths: tuple[Path, ...], agents_file: Path 
     plan = core.plan([r for r in records if r.ts <= now], agents, now, limits)
     _warn_inferred(plan, agents_file)
     written = _write(plan, emit_all, now)
+    if not written:
+        output.info(nothing_qualified(plan, records, now, ctx.get_parameter_source("now")
+                                      == click.core.ParameterSource.DEFAULT))
     rows = [core.summary(c, written.get(c.agent_id)) for c in plan]
     if as_json:
         output.emit_json(rows)
@@ -116,6 +120,29 @@ def _warn_inferred(plan: list[core.Candidate], agents_file: Path | None) -> None
                     "no tools, fingerprints of empty prompt and demos")
 
 
+def nothing_qualified(plan: list[core.Candidate], records: list[evals.EvalRecord], now: int,
+                      default_now: bool) -> str:
+    """"0 of N qualified" and why, in one line a user can act on."""
+    counts: dict[str, int] = {}
+    for candidate in plan:
+        for reason in candidate.reasons:
+            metric = reason.split(" ", 1)[0]
+            counts[metric] = counts.get(metric, 0) + 1
+    why = ", ".join(f"{metric} failed for {n}" for metric, n in
+                    sorted(counts.items(), key=lambda kv: -kv[1]))
+    line = (f"git-elite: 0 of {len(plan)} agent(s) qualified, no manifest written"
+            + (f" ({why})" if why else ""))
+    newest = max((r.ts for r in records if r.ts <= now), default=None)
+    if newest is not None and now - newest > 7 * 86400:
+        from datetime import UTC, datetime
+
+        day = datetime.fromtimestamp(newest, UTC).strftime("%Y-%m-%d")
+        line += (f"; the newest eval record is from {day}, {(now - newest) // 86400} days "
+                 f"before {'now' if default_now else '--now'}: to judge the logs as of then "
+                 f"pass --now {newest}")
+    return line + "; --all writes every agent"
+
+
 def _write(plan: list[core.Candidate], emit_all: bool, now: int) -> dict[str, Path]:
     chosen = [c for c in plan if emit_all or c.qualified]
     if not chosen:
@@ -126,14 +153,31 @@ def _write(plan: list[core.Candidate], emit_all: bool, now: int) -> dict[str, Pa
     written = {}
     for candidate in chosen:
         manifest = core.sign_agent(candidate, key, repo_ref, now)
+        _say_replaced(home / "elite" / candidate.agent_id / "manifest.json", manifest)
         written[candidate.agent_id] = core.write_agent(home / "elite", candidate, manifest)
-    output.info(f"wrote {len(written)} signed manifest(s) to {home / 'elite'}")
+    output.info(f"git-elite: wrote {len(written)} of {len(plan)} agent(s) as signed "
+                f"manifests to {home / 'elite'}")
     return written
 
 
+def _say_replaced(path: Path, manifest: dict[str, Any]) -> None:
+    """generate replaces a manifest made earlier for the same agent: say so, with dates."""
+    import json
+
+    if not path.is_file():
+        return
+    try:
+        before = json.loads(path.read_bytes()).get("created_at")
+    except (OSError, ValueError, AttributeError):
+        before = None
+    output.info(f"git-elite: replacing {path} (created_at {before} -> "
+                f"{manifest['created_at']})")
+
+
 def table(rows: list[dict[str, Any]]) -> None:
-    columns = ["agent_id", "profile", "candidate", "model", "tasks", "success", "recent",
-               "qualified", "reasons"]
+    columns = [Column("agent_id"), Column("profile", 2), Column("candidate", 5),
+               Column("model", 6), Column("tasks", 4), Column("success"), Column("recent", 3),
+               Column("qualified"), Column("reasons", wrap=True)]
     cells = []
     for row in rows:
         metrics = row["metrics"]

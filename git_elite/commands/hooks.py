@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import shlex
+import sys
 from importlib import resources
 from pathlib import Path
 
 import click
 
 from git_elite import output
+from git_elite.cli import FullHelpGroup
 from git_elite.errors import HookError
 
 CTX = {"help_option_names": ["-h", "--help"]}
@@ -18,6 +21,7 @@ SERVER = ("pre-receive",)
 SIGNER = "post-receive"  # with --timestamp-key (SPEC §6.1)
 DROP_IN = "50-git-elite"
 MERGE_DRIVER = "git-elite hook merge-driver %O %A %B %P"
+RUNNER = "# @git-elite-runner@\n"
 
 
 def hooks_dir(cwd: str | Path | None = None) -> Path:
@@ -29,8 +33,35 @@ def hooks_dir(cwd: str | Path | None = None) -> Path:
     return path if path.is_absolute() else Path(cwd or ".").resolve() / path
 
 
+def interpreter() -> str:
+    """The absolute path of the Python running this (the one that installs the hooks); not
+    resolved: a virtualenv's `bin/python` link is what finds the virtualenv's packages."""
+    return os.path.abspath(sys.executable) if sys.executable else ""
+
+
 def _shim(name: str) -> bytes:
-    return (resources.files("git_elite.shims") / name).read_bytes()
+    """hooks/<name> with the runner (hooks/_runner.sh, INSTALL_PYTHON filled in) in place of
+    its `# @git-elite-runner@` line. A shim written the first release's way (`exec git-elite
+    hook …`) is given the runner too."""
+    return compose((resources.files("git_elite.shims") / name).read_text()).encode()
+
+
+def compose(text: str) -> str:
+    """A shim's text with the runner in place of its RUNNER line (or, for a shim in the old
+    `exec git-elite …` style, before its `here=` line, its calls going through the runner)."""
+    runner = (resources.files("git_elite.shims") / "_runner.sh").read_text().replace(
+        "@INSTALL_PYTHON@", shlex.quote(interpreter()))
+    if RUNNER not in text and "exec git-elite " in text:
+        head, _, body = text.partition("\nhere=")
+        text = f"{head}\n{RUNNER}here={body}".replace("exec git-elite ", "elite ")
+    return text.replace(RUNNER, runner)
+
+
+def merge_driver() -> str:
+    """The elite-index merge driver: the installing Python, else git-elite from PATH."""
+    python = shlex.quote(interpreter())
+    return (f"if [ -x {python} ]; then {python} -P -m git_elite.launcher hook merge-driver "
+            f"%O %A %B %P; else {MERGE_DRIVER}; fi")
 
 
 def _ours(path: Path) -> bool:
@@ -78,18 +109,18 @@ def install(cwd: str | Path | None = None, *, server: bool = False, force: bool 
     for name in CLIENT:
         lines.append(f"{base / name}: {_place(base / name, _shim(name), force)}")
     git.config_set("merge.elite-index.name", "git elite INDEX.json rebuild", cwd)
-    git.config_set("merge.elite-index.driver", MERGE_DRIVER, cwd)
+    git.config_set("merge.elite-index.driver", merge_driver(), cwd)
     return lines
 
 
 def _timestamp_key(cwd: str | Path | None, path: Path) -> str:
     """Check the key file (0600, outside the repository, a valid identity.json) and record
     it as `git config elite.timestampKey`; the line says which key, never its secret."""
-    from git_elite import freshness, git
+    from git_elite import git, stamping
 
     repo = git.run(["rev-parse", "--absolute-git-dir"], cwd).stdout.decode().strip()
     top = git.toplevel(cwd or ".")
-    key = freshness.load_key(path, repo, top)
+    key = stamping.load_key(path, repo, top)
     git.config_set("elite.timestampKey", str(path.resolve()), cwd)
     return (f"git config elite.timestampKey {path.resolve()} (signs as {key.did}; it must be "
             "one of IDENTITY.json's timestamp keys)")
@@ -113,7 +144,7 @@ def uninstall(cwd: str | Path | None = None) -> list[str]:
     return lines
 
 
-@click.group(context_settings=CTX)
+@click.group(cls=FullHelpGroup, context_settings=CTX)
 def command() -> None:
     """Install or remove the git elite hooks.
 

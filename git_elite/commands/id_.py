@@ -10,13 +10,13 @@ from pathlib import Path
 import click
 
 from git_elite import documents, identity, keys, output, sshkey, store
-from git_elite.cli import app
+from git_elite.cli import FullHelpGroup, app
 from git_elite.errors import IdentityError, UsageError
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 
 
-@click.group("id", context_settings=CONTEXT)
+@click.group("id", cls=FullHelpGroup, context_settings=CONTEXT)
 def command() -> None:
     """Manage this node's identity ($AGENTD_HOME/identity.json).
 
@@ -128,11 +128,13 @@ def did_doc(did: str) -> dict[str, object]:
 @click.option("--principal", help="Principal of the allowed_signers line (default: alias).")
 @click.option("--private", "private", is_flag=True, help="Also write the private key.")
 @click.option("-o", "out", metavar="FILE", help="Where the private key goes (`-` = stdout).")
-def export_ssh(principal: str | None, private: bool, out: str | None) -> None:
+@click.option("--force", is_flag=True, help="Replace an existing FILE (and FILE.pub).")
+def export_ssh(principal: str | None, private: bool, out: str | None, force: bool) -> None:
     """Print the SSH public key and an allowed_signers line for git commit signing.
 
-    With --private -o FILE also write the OpenSSH private key (mode 0600); it goes to
-    stdout only with an explicit `-o -`.
+    With --private -o FILE also write the OpenSSH private key (mode 0600) and FILE.pub,
+    like ssh-keygen; an existing FILE or FILE.pub is never replaced without --force. The
+    key goes to stdout only with an explicit `-o -`.
 
     \b
     Examples:
@@ -150,24 +152,39 @@ def export_ssh(principal: str | None, private: bool, out: str | None) -> None:
     if private and out == "-":
         sys.stdout.write(sshkey.private_pem(ident.key).decode())
     elif private and out:
-        store.atomic_write(Path(out), sshkey.private_pem(ident.key), mode=0o600)
-        output.info(f"private key written to {out} (mode 0600)")
+        target = Path(out).expanduser()
+        pub = target.with_name(target.name + ".pub")
+        existing = [str(p) for p in (target, pub) if p.exists() or p.is_symlink()]
+        if existing and not force:
+            raise IdentityError(f"{' and '.join(existing)} already exist(s); not replaced "
+                                "(choose another -o FILE, or --force)")
+        store.atomic_write(target, sshkey.private_pem(ident.key), mode=0o600)
+        store.atomic_write(pub, (sshkey.public_line(ident.key, ident.alias or ident.nid)
+                                 + "\n").encode(), mode=0o644)
+        output.info(f"private key written to {target} (mode 0600), public key to {pub}")
 
 
 @command.command("rotate", context_settings=CONTEXT)
 @click.option("--discard-old", is_flag=True,
               help="Delete the old secret instead of keeping it in retired-keys/.")
+@click.option("--registry", "registry", metavar="R",
+              help="Also publish the statement there (identities/<old-nid>/rotation.json).")
 @click.pass_context
-def rotate(ctx: click.Context, discard_old: bool) -> None:
+def rotate(ctx: click.Context, discard_old: bool, registry: str | None) -> int:
     """Replace this node's key with a new one and sign a key-rotation statement.
 
     The statement (signed by both keys) is saved as $AGENTD_HOME/rotations/<old-nid>.json
     and the new key becomes identity.json. The old identity file is kept, mode 0600, in
     $AGENTD_HOME/retired-keys/<old-nid>.json unless --discard-old.
 
+    Publish the statement to every registry that holds your manifests: --registry R does
+    it now; `git elite publish` also carries it along with the first update of a manifest
+    the old key owns (re-signed by the new key).
+
     \b
     Examples:
-      git elite id rotate
+      git elite id rotate --registry origin
+      git elite id rotate && git elite publish --registry origin
     """
     old = identity.load_identity()
     new = identity.new(old.alias, app(ctx).now)
@@ -184,8 +201,24 @@ def rotate(ctx: click.Context, discard_old: bool) -> None:
         store.atomic_write(retired / f"{old.nid}.json", old.to_bytes(), mode=0o600)
     identity.save(new, force=True)
     output.info(f"rotated {old.did} -> {new.did}; statement in {rotation}")
-    output.info("publish it as identities/<old-nid>/rotation.json in your registries")
     output.data(new.did)
+    if registry is None:
+        output.info(f"publish it as identities/{old.nid}/rotation.json: `git elite id "
+                    "rotate` did not push it; `git elite publish --registry R` carries it "
+                    "with your manifests")
+        return 0
+    return _publish_rotation(registry, documents.to_bytes(statement), new.key)
+
+
+def _publish_rotation(name: str, raw: bytes, key: keys.Keypair) -> int:
+    from git_elite import publish, succession
+    from git_elite.commands.publish import report
+
+    target = publish.open_target(publish.choose(name), key)
+    result = publish.publish_files(target, [succession.rotation_item(raw)],
+                                   f"key rotation\n\nby {key.did}\n")
+    report(result, False, "published")
+    return 0 if result.ok else 1
 
 
 def _rad_home(rad_home: Path | None) -> Path:
@@ -249,3 +282,9 @@ def export_radicle(rad_home: Path, force: bool) -> None:
                        mode=0o644)
     output.info(f"wrote {private} and {public} (NID {ident.nid})")
     output.data(ident.nid)
+
+
+# backup, restore, verify: in their own module, on this group
+from git_elite.commands import id_backup as _id_backup  # noqa: E402
+
+__all__ = ["command", "_id_backup"]

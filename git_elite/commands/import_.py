@@ -6,9 +6,9 @@ from typing import Any
 
 import click
 
-from git_elite import layout, output
+from git_elite import output, shortid
 from git_elite.cli import app
-from git_elite.errors import RegistryError, TrustError, UsageError
+from git_elite.errors import RegistryError, TrustError
 
 CTX = {"help_option_names": ["-h", "--help"]}
 
@@ -19,7 +19,9 @@ CTX = {"help_option_names": ["-h", "--help"]}
               help="Registry name, path or URL (repeatable). Default: as for discover.")
 @click.option("--allow-untrusted", is_flag=True, help="Import even if you do not trust "
               "the owner.")
-@click.option("--offline", is_flag=True, help="Use the cached copies; do not fetch.")
+@click.option("--offline", is_flag=True, help="No network: read the cached "
+              "copies (a registry on this machine, a path or file:// URL, is fetched from "
+              "where it is).")
 @click.option("--url", "urls", multiple=True, metavar="URL", help="Read a registry over "
               "HTTP(S) without cloning, as discover --url (repeatable).")
 @click.option("--allow-stale", is_flag=True, help="Warn, do not refuse, when a registry's "
@@ -35,17 +37,18 @@ def command(ctx: click.Context, agent_id: str, names: tuple[str, ...], allow_unt
 
     \b
     Examples:
-      git elite import 6ab89254e72d...   (the full 64-hex agent_id)
-      git elite import 6ab89254e72d... --registry origin --allow-untrusted
-      git elite import 6ab89254e72d... --url https://elites.example.org/
+      git elite import 6ab89254e72d          (any unambiguous prefix of 8+ hex)
+      git elite import 6ab89254 --registry origin --allow-untrusted
+      git elite import 6ab89254e72d --url https://elites.example.org/
     """
     from git_elite import discover, registry_read, store
     from git_elite.commands.discover import open_sources, trust_paths
 
-    if not layout.is_agent_id(agent_id):
-        raise UsageError(f"{agent_id!r} is not an agent_id (64 lowercase hex characters)")
+    prefix = shortid.check(agent_id)
     sources = open_sources(names, None, None, offline, urls, now=app(ctx).now,
                            allow_stale=allow_stale)
+    agent_id = shortid.resolve(prefix, _known(sources, prefix),
+                               ", ".join(s.name for s in sources))
     found = _listed(sources, agent_id)
     dropped: list[discover.Dropped] = []
     winner = discover.resolve(found, registry_read.verifier(sources), dropped)
@@ -67,8 +70,23 @@ def command(ctx: click.Context, agent_id: str, names: tuple[str, ...], allow_unt
     for path, data in sorted(files.items()):
         store.atomic_write(target / path.rsplit("/", 1)[1], data)
     output.info(f"git-elite: imported {agent_id[:12]} from {chosen.registry} "
-                f"(owner {chosen.owner_did}) into {target}")
+                f"(owner {chosen.owner_did})")
+    output.data(str(target))
     return 0
+
+
+def _known(sources: list[Any], prefix: str) -> list[str]:
+    """The agent ids the registries' indexes list that may start with `prefix` (format 1:
+    INDEX.json's agents; format 2: the one shard `index/<prefix[:2]>.json`)."""
+    known: list[str] = []
+    for source in sources:
+        index = source.index()
+        if isinstance(index, dict):
+            agents = index.get("agents")
+        else:
+            agents = index.shard(prefix[:2]) if index.fmt >= 2 else dict(index.entries())
+        known += list(agents) if isinstance(agents, dict) else []
+    return known
 
 
 def _listed(sources: list[Any], agent_id: str) -> list[Any]:

@@ -46,9 +46,11 @@ Clones should run `git elite hooks install` (checks commits, rebuilds INDEX.json
 @click.option("--timestamp-key", "timestamp_keys", multiple=True, metavar="DID",
               help="Declare a timestamp role signed by DID (repeatable; max_age one day; "
                    "see docs/freshness.md).")
+@click.option("--force", is_flag=True, help="Create it in a directory that already holds "
+              "files (its README.md, .gitattributes are replaced).")
 @click.pass_context
 def command(ctx: click.Context, path: Path, name: str | None, rad: bool,
-            timestamp_keys: tuple[str, ...]) -> int:
+            timestamp_keys: tuple[str, ...], force: bool) -> int:
     """Create a registry: signed IDENTITY.json, INDEX.json, .gitattributes, README, hooks and
     the first commit. This node's identity becomes the owner and sole delegate.
 
@@ -58,6 +60,9 @@ def command(ctx: click.Context, path: Path, name: str | None, rad: bool,
       git elite init --name team-elites .
       git elite init chrysalis-elites --rad
       git elite init chrysalis-elites --timestamp-key did:key:z6Mk...
+
+    A registry holds only registry files, so PATH must be new or empty (an empty `git init`
+    is fine); --force creates it anyway.
     """
     from git_elite import documents, git, identity, indexing, layout, shards, store
     from git_elite.cli import app
@@ -70,6 +75,8 @@ def command(ctx: click.Context, path: Path, name: str | None, rad: bool,
         raise RegistryError(f"{path}: already a registry (IDENTITY.json exists)")
     for did in timestamp_keys:
         _check_did(did)
+    if not force:
+        _refuse_non_empty(path)
     path.mkdir(parents=True, exist_ok=True)
     git.run(["init", "-q", str(path)])
     body = {"type": documents.REGISTRY_IDENTITY, "schema_version": 1, "version": 1,
@@ -109,6 +116,28 @@ def _check_did(did: str) -> None:
         keys.public_from_did(did)
     except EliteError as err:
         raise UsageError(f"--timestamp-key {did[:80]!r}: {err.message}") from None
+
+
+def _refuse_non_empty(path: Path) -> None:
+    """Never turn an existing project into a registry by accident (its README.md would be
+    replaced and the hooks would refuse its files): only a new or empty directory, or an
+    empty `git init`, unless --force."""
+    if path.exists() and not path.is_dir():
+        raise RegistryError(f"{path}: exists and is not a directory")
+    entries = sorted(p.name for p in path.iterdir()) if path.is_dir() else []
+    if entries == [".git"] and _no_commits(path):
+        return
+    if entries:
+        shown = ", ".join(entries[:5]) + (", …" if len(entries) > 5 else "")
+        raise RegistryError(f"{path}: not empty ({shown}); a registry holds only registry "
+                            "files: choose a new directory (git elite init chrysalis-elites), "
+                            "or --force")
+
+
+def _no_commits(path: Path) -> bool:
+    from git_elite import git
+
+    return git.run(["rev-parse", "--verify", "-q", "HEAD"], path, check=False).returncode != 0
 
 
 def _rad_key_matches(public: bytes) -> None:

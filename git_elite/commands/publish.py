@@ -6,12 +6,13 @@ import contextlib
 import io
 import json
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import click
 
-from git_elite import keys, layout, output
+from git_elite import keys, layout, output, succession
 from git_elite import publish as core
 from git_elite.cli import app
 from git_elite.commands import generate as gen
@@ -22,6 +23,8 @@ SETTINGS = {"help_option_names": ["-h", "--help"]}
 ORDER = (core.PUBLISHED, core.UP_TO_DATE, core.BUILT, core.REFUSED, core.NOT_PUSHED)
 # `--from-evals` takes generate's own options (the same click objects: same names, defaults
 # and help), all but its --json: publish has its own.
+NO_MANIFESTS = ("no manifests in {} (run `git elite generate`; it writes only the agents "
+                "that qualify)")
 EVAL_OPTIONS = [p for p in gen.command.params if p.name != "as_json"]
 
 
@@ -64,6 +67,8 @@ def command(ctx: click.Context, /, dirs: tuple[Path, ...], name: str | None, fro
     if from_evals:
         dirs = generated(ctx, eval_options)
     key = load_identity()
+    if not dirs and not core.elite_dirs():
+        raise EliteError(NO_MANIFESTS.format(core.elite_root()))
     registry = core.choose(name)
     result = core.Result(registry.name)
     agents = _load(dirs, key, app(ctx).now, result)
@@ -103,8 +108,9 @@ def _load(dirs: tuple[Path, ...], key: keys.Keypair, now: int, result: core.Resu
     """Read, check ownership, re-sign for the repo we stand in, and save back."""
     folders = list(dirs) or core.elite_dirs()
     if not folders:
-        raise UsageError("no manifests in $AGENTD_HOME/elite/ (run `git elite generate`)")
+        raise EliteError(NO_MANIFESTS.format(core.elite_root()))
     repo_ref = core.repo_ref_here(Path.cwd())
+    rotations = succession.local_rotations()
     agents = []
     for folder in folders:
         if not dirs and (folder / "tombstone.json").exists():
@@ -115,10 +121,17 @@ def _load(dirs: tuple[Path, ...], key: keys.Keypair, now: int, result: core.Resu
         except EliteError as err:
             result.add([core.Item(folder.name, {})], core.REFUSED, str(err))
             continue
-        if agent.body["owner_did"] != key.did:
+        steps = succession.chain(agent.body["owner_did"], key.did, rotations)
+        if steps is None:
             result.add([core.Item(agent.agent_id, {})], core.REFUSED,
                        f"owned by {agent.body['owner_did']}, not this node's {key.did}")
             continue
+        if steps:  # the old key's manifest: its successor (this key) takes it over
+            output.info(f"{agent.agent_id[:12]}: owned by your rotated key "
+                        f"{agent.body['owner_did']}; re-signed by {key.did}")
+            agent = succession.adopt(agent, key, now)
+            core.save_local(agent)
+            result.rotations.update(steps)
         agents.append(_resign(agent, key, now, repo_ref))
     return agents
 
@@ -139,17 +152,28 @@ def _publish(registry: Registry, agents: list[core.LocalAgent], key: keys.Keypai
         target = core.open_target(registry, key)
     except RegistryError as err:
         result.add(items, core.NOT_PUSHED, f"{err.message}; the signed manifests are kept in "
-                   "$AGENTD_HOME/elite/")
+                   f"{core.elite_root()}")
         return
-    state = core.tip_state(target)
-    ready = [_resign(a, key, now, None, state.read(layout.agent_path(
-        a.agent_id, "manifest.json")) if state is not None else None) for a in agents]
-    done = core.publish_files(target, [core.agent_item(a) for a in ready],
-                              f"publish {len(ready)} agent(s)\n\nby {key.did}\n",
-                              push=not no_push)
+    from git_elite import cache
+
+    # the cache is read from here on: damage git reports there means one fresh clone and a
+    # second try (nothing was pushed yet), or one line naming the cache (cache.Mender)
+    done = cache.Mender(target.registry)(lambda: _build_and_push(target, agents, key, now,
+                                                                 no_push, result.rotations))
     merge(result, done)
     if target.rid and done.commit and not no_push:
         output.info(core.announce(target.rid))
+
+
+def _build_and_push(target: core.Target, agents: list[core.LocalAgent], key: keys.Keypair,
+                    now: int, no_push: bool, rotations_raw: Iterable[bytes]) -> core.Result:
+    state = core.tip_state(target)
+    ready = [_resign(a, key, now, None, state.read(layout.agent_path(
+        a.agent_id, "manifest.json")) if state is not None else None) for a in agents]
+    rotations = [succession.rotation_item(raw) for raw in sorted(rotations_raw)]
+    return core.publish_files(target, rotations + [core.agent_item(a) for a in ready],
+                              f"publish {len(ready)} agent(s)\n\nby {key.did}\n",
+                              push=not no_push)
 
 
 def merge(into: core.Result, done: core.Result) -> None:
@@ -158,21 +182,26 @@ def merge(into: core.Result, done: core.Result) -> None:
 
 
 def report(result: core.Result, as_json: bool, verb: str) -> None:
-    """One line per item (stdout), the server's/engine's lines and a summary (stderr)."""
-    for outcome in result.outcomes:
-        for line in outcome.lines:
+    """Results on stdout (one line per item that went in, or the --json list); refusals,
+    the server's lines and a summary on stderr, each problem said once. `verb` names what
+    success means for this command ("published", "withdrawn", "pushed")."""
+    for o in result.outcomes:
+        if o.status in core.SUCCESS and not as_json:
+            status = verb if o.status == core.PUBLISHED else o.status
+            output.data(f"{status:<10} {o.name}" + (f": {o.message}" if o.message else ""))
+        elif o.status not in core.SUCCESS:
+            output.info(f"git-elite: {o.status}: {o.name}: {o.message}")
+        for line in o.lines:
             output.info(line)
     if as_json:
         output.emit_json(result.to_json())
-    else:
-        for o in result.outcomes:
-            output.data(f"{o.status:<10} {o.name}" + (f": {o.message}" if o.message else ""))
     counts = {s: sum(o.status == s for o in result.outcomes) for s in ORDER}
-    summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n) or f"nothing {verb}"
+    summary = ", ".join(f"{n} {verb if s == core.PUBLISHED else s}"
+                        for s, n in counts.items() if n) or f"nothing {verb}"
     where = f"; commit {result.commit[:12]}" if result.commit else ""
     retries = f"; {result.retries} retr{'y' if result.retries == 1 else 'ies'}" \
         if result.retries else ""
-    output.info(f"{result.registry}: {summary}{where}{retries}")
+    output.info(f"git-elite: {result.registry}: {summary}{where}{retries}")
 
 
 command.params[3:3] = EVAL_OPTIONS  # after --from-evals, in generate's order

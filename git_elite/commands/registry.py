@@ -1,21 +1,26 @@
-"""`git elite registry add|list`: known registries (SPEC §1, §10)."""
+"""`git elite registry add|remove|list`: known registries (docs/spec.md §1, §10)."""
 
 from __future__ import annotations
 
 import click
 
 from git_elite import output, registries
+from git_elite.cli import FullHelpGroup
 
 SETTINGS = {"help_option_names": ["-h", "--help"]}
 
 
-@click.group(context_settings=SETTINGS)
+@click.group(cls=FullHelpGroup, context_settings=SETTINGS)
 def command() -> None:
     """Known registries: $AGENTD_HOME/registries.yaml and git config elite.registry.*.
+
+    Wherever a command takes --registry R, R is a known registry's name, a git remote of
+    the repository you stand in (`origin` inside a registry clone), a path or a URL.
 
     \b
     Examples:
       git elite registry add main https://example.org/chrysalis-elites.git
+      git elite registry remove main
       git config elite.registry.team.url ssh://git@example.org/team-elites.git
       git elite registry list --json
     """
@@ -35,6 +40,28 @@ def add(name: str, url: str, branch: str | None) -> int:
     """
     registry = registries.add(name, url, branch)
     output.info(f"registry {registry.name} -> {registry.url}")
+    shadow = registries.shadowed(registry.name)
+    if shadow is not None:
+        output.warn(f"git config elite.registry.{name}.url ({shadow.url}) overrides this "
+                    f"entry here; remove it with `git config --remove-section "
+                    f"elite.registry.{name}` to use {registry.url}")
+    return 0
+
+
+@command.command("remove", context_settings=SETTINGS)
+@click.argument("name")
+def remove(name: str) -> int:
+    """Forget the registry NAME (from registries.yaml; its cache clone is deleted too).
+
+    \b
+    Examples:
+      git elite registry remove local
+    """
+    import shutil
+
+    registry = registries.remove(name)
+    shutil.rmtree(registry.cache, ignore_errors=True)
+    output.info(f"removed registry {registry.name} ({registry.url})")
     return 0
 
 

@@ -15,10 +15,12 @@ CONTEXT = {"help_option_names": ["-h", "--help"]}
 @click.command("sign", context_settings=CONTEXT)
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--type", "kind", type=click.Choice(documents.TYPES), metavar="T",
-              help="Document type when it has no `type` field (manifest, training-job, …).")
+              help="Document type when it has no `type` field: "
+              + ", ".join(documents.TYPES) + ".")
 @click.option("-o", "out", type=click.Path(dir_okay=False, path_type=Path), metavar="OUT",
               help="Write the signed document here instead of replacing FILE.")
-def command(file: Path, kind: str | None, out: Path | None) -> None:
+@click.option("--force", is_flag=True, help="Replace an existing OUT.")
+def command(file: Path, kind: str | None, out: Path | None, force: bool) -> None:
     """Sign a document with this node's key (atomically, in place or to OUT).
 
     The signer field (`owner_did`, `from`) is filled with this node's did when absent and
@@ -30,6 +32,8 @@ def command(file: Path, kind: str | None, out: Path | None) -> None:
       git elite sign manifest.json
       git elite sign job.json --type training-job -o job.signed.json
     """
+    if out is not None and out.exists() and not force and out.resolve() != file.resolve():
+        raise EliteError(f"{out}: already exists; not replaced (choose another -o, or --force)")
     ident = identity.load_identity()
     name = str(file)
     doc = documents.parse(store.read_bytes(file), name, kind)

@@ -51,11 +51,11 @@ def command(ctx: click.Context, name: str | None, key_files: tuple[Path, ...],
     here = _bare_registry() if name is None else None
     if here is not None:
         signers = _keys(key_files, here)
-        from git_elite import freshness, registry
+        from git_elite import registry, stamping
 
-        body = freshness.sign_in_place(here, branch=registry.registry_branch(here),
+        body = stamping.sign_in_place(here, branch=registry.registry_branch(here),
                                        signers=signers, now=now,
-                                       lifetime=expires or freshness.lifetime_config(here))
+                                       lifetime=expires or stamping.lifetime_config(here))
         where = str(here)
     else:
         body, where = _push(name, key_files, now, expires)
@@ -80,13 +80,13 @@ def _bare_registry() -> Path | None:
 def _keys(files: tuple[Path, ...], repo: Path | None) -> list[Keypair]:
     """The signing keys: --key files, else `elite.timestampKey` (in a bare registry), else
     this node's identity."""
-    from git_elite import freshness, git, identity
+    from git_elite import git, identity, stamping
 
     if not files and repo is not None:
         configured = git.config_get("elite.timestampKey", repo)
         files = (Path(configured),) if configured else ()
     if files:
-        return [freshness.load_key(path, repo) for path in files]
+        return [stamping.load_key(path, repo) for path in files]
     return [identity.load_identity().key]
 
 
@@ -94,7 +94,7 @@ def _push(name: str | None, key_files: tuple[Path, ...], now: int, expires: int 
           ) -> tuple[dict[str, Any], str]:
     """Build the timestamp in the registry's cache clone and push it (a rad:// registry:
     into our own namespace)."""
-    from git_elite import freshness, git, publish
+    from git_elite import freshness, git, publish, stamping
 
     signers = _keys(key_files, None)
     target = publish.open_target(publish.choose(name, Path.cwd()), signers[0])
@@ -106,7 +106,7 @@ def _push(name: str | None, key_files: tuple[Path, ...], now: int, expires: int 
     identity = freshness.identity_at(target.cache, tip)
     if identity is None:
         raise RegistryError(f"{target.registry.name}: no valid IDENTITY.json at {tip[:12]}")
-    commit, body, _ = freshness.build(target.cache, branch=target.branch, tip=tip,
+    commit, body, _ = stamping.build(target.cache, branch=target.branch, tip=tip,
                                       identity=identity, signers=signers, now=now, lifetime=expires)
     result = git.push(target.cache, target.push_url, f"{commit}:refs/elite/timestamp")
     if result.status != git.PUSHED:

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from git_elite import documents, keys, output, store, trust
-from git_elite.cli import app
+from git_elite.cli import FullHelpGroup, app
 from git_elite.errors import EliteError, TrustError
 
 SETTINGS = {"help_option_names": ["-h", "--help"]}
@@ -18,16 +18,38 @@ def trust_file() -> Path:
     return store.home() / "trusted-dids.json"
 
 
+def own_did() -> str | None:
+    """This node's did, or None without a usable identity (reading works without one)."""
+    from git_elite import identity
+    from git_elite.errors import IdentityError
+
+    try:
+        return identity.load_identity().did
+    except IdentityError:
+        return None
+
+
+def local_trust() -> trust.TrustSet:
+    """The trust set as readers use it: trusted-dids.json plus this node's own DID."""
+    return trust.load(trust_file()).with_self(own_did())
+
+
 def endorsements_dir() -> Path:
     return store.home() / "endorsements"
 
 
 def _did(value: str) -> str:
-    keys.public_from_did(value)
+    """A DID typed on the command line: a malformed one is a usage error (exit 2)."""
+    from git_elite.errors import UsageError
+
+    try:
+        keys.public_from_did(value)
+    except EliteError as err:
+        raise UsageError(err.message) from None
     return value
 
 
-@click.group(context_settings=SETTINGS)
+@click.group(cls=FullHelpGroup, context_settings=SETTINGS)
 def command() -> None:
     """Manage the local trust set, endorsements and trust explanations.
 
@@ -114,13 +136,16 @@ def explain(ctx: click.Context, did: str, task_type: str, extra: Path | None,
     """
     found, rotations = collect(extra)
     graph = trust.edges(found, rotations, app(ctx).now)
-    result = trust.explain(trust.load(trust_file()), graph, _did(did), task_type)
+    mine = own_did()
+    result = trust.explain(trust.load(trust_file()).with_self(mine), graph, _did(did),
+                           task_type)
     if as_json:
         output.emit_json(result.to_dict())
     elif result.trusted:
         output.data(f"{did} is trusted for {task_type}:")
         for depth, step in enumerate(result.path):
-            output.data(f"  {'  ' * depth}{'-> ' if depth else ''}{step}")
+            you = " (you: this node's identity)" if step == mine else ""
+            output.data(f"  {'  ' * depth}{'-> ' if depth else ''}{step}{you}")
         output.data(f"its agents show as trusted, and its attestations count for {task_type}")
     else:
         output.data(f"{did} is NOT trusted for {task_type}")
@@ -197,7 +222,7 @@ def _push(body: dict[str, Any], registry: str | None, message: str) -> int:
 
     target = publish.open_target(publish.choose(registry), load_identity())
     result = publish.publish_files(target, [publish.endorsement_item(body)], message + "\n")
-    report(result, False, "pushed")
+    report(result, False, "published")
     if target.rid and result.commit:
         output.info(publish.announce(target.rid))
     return 0 if result.ok else 1
@@ -249,20 +274,38 @@ def collect(extra: Path | None) -> tuple[list[documents.Document], list[document
 
 
 def _from_cache(cache: Path) -> list[tuple[str, bytes, str | None]]:
-    """endorsements/** and identities/*/rotation.json at the cache clone's HEAD."""
+    """endorsements/** and identities/*/rotation.json at the cache clone's HEAD. Read
+    tolerantly: a cache that cannot be read, and any entry refused unread (a gitlink, a
+    symlink, an oversized blob), is one warning and skipped; the other caches still count."""
     from git_elite import git
+    from git_elite.errors import EliteError
 
-    listing = git.run(["ls-tree", "-r", "HEAD", "--", "endorsements", "identities"], cwd=cache,
-                      check=False)
-    if listing.returncode != 0:
-        output.warn(f"{cache}: cannot read its HEAD; its endorsements are not used")
+    try:
+        repo = git.open_repo(cache)
+        tree = git.commit_tree(repo, "HEAD")
+        changes = [c for top in ("endorsements", "identities")
+                   for c in git.files_under(repo, tree, top)] if tree is not None else []
+    except EliteError as err:
+        output.warn(f"{cache}: cannot read its HEAD ({err.message}); its endorsements are "
+                    "not used")
+        return []
+    except Exception as err:  # noqa: BLE001 - damage git/libgit2 reports: warn and skip
+        from git_elite.cache import damage
+
+        detail = damage(err)
+        if detail is None:
+            raise
+        output.warn(f"{cache}: cannot read it ({detail}: a damaged cached copy; a command "
+                    "run online clones it again); its endorsements are not used")
         return []
     out: list[tuple[str, bytes, str | None]] = []
-    for row in listing.stdout.decode().splitlines():
-        meta, path = row.split("\t", 1)
-        blob = git.run(["cat-file", "blob", meta.split()[2]], cwd=cache).stdout
-        relative = path.removeprefix("endorsements/") if path.startswith("endorsements/") \
-            else None
-        if relative is not None or path.endswith("/rotation.json"):
-            out.append((f"{cache.name}:{path}", blob, relative))
+    for change in changes:
+        if change.refused is not None:
+            output.warn(f"{cache.name}:{change.refused.line()}; ignored")
+            continue
+        relative = change.path.removeprefix("endorsements/") \
+            if change.path.startswith("endorsements/") else None
+        if change.new is not None and (relative is not None
+                                       or change.path.endswith("/rotation.json")):
+            out.append((f"{cache.name}:{change.path}", change.new, relative))
     return out

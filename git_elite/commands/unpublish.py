@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import click
 
-from git_elite import documents, layout, output, store
+from git_elite import documents, layout, output, shortid, store
 from git_elite import publish as core
 from git_elite.cli import app
 from git_elite.commands.publish import report
-from git_elite.errors import EliteError, UsageError
+from git_elite.errors import EliteError
 
 SETTINGS = {"help_option_names": ["-h", "--help"]}
 
@@ -30,14 +30,16 @@ def command(ctx: click.Context, agent_id: str, reason: str, name: str | None,
 
     \b
     Examples:
-      git elite unpublish 6ab89254e72d... --reason "superseded" --registry origin
+      git elite unpublish 6ab89254e72d --reason "superseded" --registry origin
+      (AGENT_ID: the 64 hex characters or any unambiguous prefix of 8 or more)
     """
     from git_elite.generate import load_identity
 
-    if not layout.is_agent_id(agent_id):
-        raise UsageError(f"{agent_id[:80]!r} is not an agent_id (64 lowercase hex)")
+    prefix = shortid.check(agent_id)
     key = load_identity()
     target = core.open_target(core.choose(name), key)
+    agent_id = shortid.resolve(prefix, _known(target, prefix),
+                               f"registry {target.registry.name}")
     raw = core.read_tip(target, layout.agent_path(agent_id, "manifest.json"))
     if raw is None:
         gone = core.read_tip(target, layout.agent_path(agent_id, "tombstone.json"))
@@ -58,3 +60,20 @@ def command(ctx: click.Context, agent_id: str, reason: str, name: str | None,
     if target.rid and result.commit:
         output.info(core.announce(target.rid))
     return 0 if result.ok else 1
+
+
+def _known(target: core.Target, prefix: str) -> list[str]:
+    """Agent ids to resolve a prefix against: the manifests made here ($AGENTD_HOME/elite/)
+    and the registry's index at its tip (format 1: INDEX.json's agents; format 2: the shard
+    index/<prefix[:2]>.json)."""
+    import json
+
+    known = [p.name for p in core.elite_dirs()]
+    for path in (layout.INDEX, f"index/{prefix[:2]}.json"):
+        raw = core.read_tip(target, path)
+        try:
+            agents = json.loads(raw).get("agents") if raw else None
+        except (ValueError, AttributeError):
+            agents = None
+        known += list(agents) if isinstance(agents, dict) else []
+    return known

@@ -33,6 +33,9 @@ def command(ctx: click.Context, target: str, rev: str, history: bool, as_json: b
             url: str | None, allow_stale: bool) -> int:
     """Audit a registry (work tree, bare repository or URL) against every rule.
 
+    A path or file:// URL is read where it is (no network, no copy); another URL is cloned
+    into a temporary directory first.
+
     Without --history the tree at REV is checked as if every file were added to an empty
     registry; with it, every first-parent commit is checked against its parent. For a
     Radicle registry (a `rad clone` working copy, or a rad:// URL) whose storage is in
@@ -46,6 +49,7 @@ def command(ctx: click.Context, target: str, rev: str, history: bool, as_json: b
       git elite verify
       git elite verify --history --json
       git elite verify https://example.org/chrysalis-elites.git --rev main
+      git elite verify file:///srv/git/chrysalis-elites.git --history
       git elite verify rad:z42hL2jL4XNk6K8oHQaSWfMgCL7ji
       git elite verify --url https://elites.example.org/
     """
@@ -57,16 +61,52 @@ def command(ctx: click.Context, target: str, rev: str, history: bool, as_json: b
         return _verify_url(url, target, rev, history, as_json, stale)
     if radicle.is_rad_url(target) and not Path(target).exists():
         target = str(radicle.parse_url(target))  # a bare `rad:z…` RID → rad://z…
+    if target.startswith("file://"):
+        target = local_path(target)  # on this machine: read it where it is, no clone
     if _URL.match(target) and not Path(target).exists():
         with tempfile.TemporaryDirectory(prefix="git-elite-verify-") as tmp:
             from git_elite import git
             from git_elite.cache import TIMESTAMP_SPEC
 
             clone = str(Path(tmp) / "registry.git")
-            git.run(["clone", "-q", "--bare", target, clone])
-            git.run(["fetch", "-q", "--no-tags", target, TIMESTAMP_SPEC], clone, check=False)
+            git.run(["clone", "-q", "--bare", "--", target, clone])
+            git.run(["fetch", "-q", "--no-tags", "--", target, TIMESTAMP_SPEC], clone, check=False)
             return _verify(clone, rev, history, as_json, target, stale)
-    return _verify(target, rev, history, as_json, target, stale)
+    if not Path(target).exists():
+        from git_elite.errors import RegistryError
+
+        raise RegistryError(f"{target}: does not exist (give a registry path, bare "
+                            "repository or URL)")
+    code = _verify(target, rev, history, as_json, target, stale)
+    _uncommitted(target, rev)
+    return code
+
+
+def _uncommitted(path: str, rev: str) -> None:
+    """verify reads commits, not the work tree: say when the registry has changes that are
+    not committed (they are checked by the pre-commit hook when committed)."""
+    from git_elite import git
+
+    top = git.toplevel(path)
+    if top is None:
+        return
+    proc = git.run(["status", "--porcelain", "--untracked-files=normal"], top, check=False)
+    changed = [line for line in proc.stdout.decode(errors="replace").splitlines() if line]
+    if changed:
+        output.info(f"git-elite: note: {top} has {len(changed)} uncommitted change(s) "
+                    f"(`git status`); verify checked the commits at {rev}, not them")
+
+
+def local_path(url: str) -> str:
+    """The path of a file:// URL (`file:///srv/x.git`, `file://localhost/srv/x.git`)."""
+    from urllib.parse import unquote, urlsplit
+
+    parts = urlsplit(url)
+    if parts.netloc not in ("", "localhost"):
+        from git_elite.errors import UsageError
+
+        raise UsageError(f"{url}: a file:// URL names a path on this machine (no host)")
+    return unquote(parts.path)
 
 
 def _verify_url(url: str, target: str, rev: str, history: bool, as_json: bool,
@@ -83,15 +123,17 @@ def _verify_url(url: str, target: str, rev: str, history: bool, as_json: bool,
 
 def _verify(path: str, rev: str, history: bool, as_json: bool, origin: str,
             stale: tuple[int, bool]) -> int:
-    from git_elite import git, registry
+    from git_elite import git, progress, registry
 
     repo = git.open_repo(path)
     cwd = repo.path
     if history:
-        problems, count = registry.audit_history(repo, cwd, rev)
+        with progress.meter("commits", f"verify: commits up to {rev}"):
+            problems, count = registry.audit_history(repo, cwd, rev)
         what = f"{count} commit(s)"
     else:
-        problems = registry.audit(repo, rev)
+        with progress.meter("files", f"verify: files of the tree at {rev}"):
+            problems = registry.audit(repo, rev)
         what = f"tree at {rev}"
     check = _radicle(repo, path, origin, rev)
     result: dict[str, Any] = {}
