@@ -9,6 +9,7 @@ end (hooks included).
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +19,8 @@ import synth
 # main before format 2 landed: the code that wrote and checked format-1 registries
 RELEASE_1 = "a06ba55"
 ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_DIRS = {"hooks": "shims", "schemas": "schemas"}  # pyproject's package-dir of release 1
+READY = "bench-before-v2"
 
 LAUNCHER = """#!{python}
 import sys
@@ -33,15 +36,23 @@ def tree(rev: str = RELEASE_1, out: Path = synth.OUT) -> Path:
                           check=True, capture_output=True, text=True).stdout.strip()
     where = out / f"before-{full[:12]}"
     launcher = where / "bin" / "git-elite"
-    if launcher.exists():
+    if (where / READY).exists():
         return where
-    where.mkdir(parents=True, exist_ok=True)
-    archive = subprocess.run(["git", "archive", full, "git_elite"], cwd=ROOT, check=True,
-                             capture_output=True).stdout
+    shutil.rmtree(where, ignore_errors=True)
+    where.mkdir(parents=True)
+    # the packages pyproject maps from elsewhere (hook shims, schemas) go where the release's
+    # code looks for them, so that nothing of this tree's is used by the release's code
+    archive = subprocess.run(["git", "archive", full, "git_elite", *PACKAGE_DIRS], cwd=ROOT,
+                             check=True, capture_output=True).stdout
     subprocess.run(["tar", "-x", "-C", str(where)], input=archive, check=True)
+    for source, package in PACKAGE_DIRS.items():
+        if (where / source).is_dir():
+            shutil.rmtree(where / "git_elite" / package, ignore_errors=True)
+            (where / source).rename(where / "git_elite" / package)
     launcher.parent.mkdir(exist_ok=True)
     launcher.write_text(LAUNCHER.format(python=sys.executable, tree=str(where)))
     launcher.chmod(0o755)
+    (where / READY).write_text(full + "\n")
     return where
 
 
