@@ -1,10 +1,12 @@
 """`make bench`: every measurement of SPEC §12 we can take, each against a baseline measured in
 the same run, written to bench/RESULTS.md. Medians and ratios only; machines are noisy.
 
-    python bench/run.py [--quick] [--repeat 5]
+    python bench/run.py [--quick] [--repeat 5] [--sizes 1000,10000,100000,1000000]
 
 A measurement is a function in MEASUREMENTS taking the Bench context and returning Rows; the
-end-to-end ones (hooks, discover, verify, publish) live in bench/e2e.py.
+end-to-end ones live in bench/e2e.py (hooks, commits, the index rebuild) and bench/reads.py
+(discover, verify, publish). Rows of the "before" side (format 1 with the release-1 code,
+bench/before.py) go to the before/after table.
 """
 
 from __future__ import annotations
@@ -23,9 +25,13 @@ from importlib import metadata
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import before  # noqa: E402
 import e2e  # noqa: E402
+import reads  # noqa: E402
+import site_bench  # noqa: E402
 import synth  # noqa: E402
-from common import Bench, Row, paired, signed_parts  # noqa: E402
+from common import AFTER as AFTER_SIDE  # noqa: E402
+from common import Bench, Row, Side, paired, signed_parts  # noqa: E402
 
 from git_elite import canonical, documents  # noqa: E402
 
@@ -40,11 +46,14 @@ def _binding_ok(manifest: bytes, profile: bytes, path: str) -> bool:
         return False
     config = documents.parse(profile, path, documents.AGENT_CONFIG)
     digest = hashlib.sha256(canonical.canonicalize(config.body)).hexdigest()
-    return bool(digest == doc.body["agent_id"] == path.split("/")[1])
+    return bool(digest == doc.body["agent_id"] == path.split("/")[-2])
 
 
-def measure_verify(b: Bench) -> list[Row]:
-    n = 10_000 if 10_000 in b.sizes else b.sizes[-1]
+def measure_check(b: Bench) -> list[Row]:
+    """In process: documents.check (and the binding) of 10k manifests vs libsodium."""
+    if not b.once():
+        return []
+    n = b.size(10_000)
     repo = b.repo(n)
     blobs = synth.read_blobs(repo)
     profiles = dict(synth.read_blobs(repo, "/profile.json"))
@@ -77,10 +86,10 @@ def measure_verify(b: Bench) -> list[Row]:
     t_sodium3, t_ossl = paired(sodium, openssl, b.repeat)
     rate = len(parts)
     return [
-        Row(f"documents.check, {n} manifests", rate / t_ours, "manifests/s",
-            "libsodium strict verify", rate / t_sodium, "rate ratio >= 1/3", True, 1 / 3),
+        Row(f"documents.check in process, {n} manifests", rate / t_ours, "manifests/s",
+            "libsodium strict verify", rate / t_sodium, "reference", True, None),
         Row(f"check + agent_id binding (profile.json), {n}", rate / t_bound, "manifests/s",
-            "libsodium strict verify", rate / t_sodium2, "rate ratio >= 1/3", True, 1 / 3),
+            "libsodium strict verify", rate / t_sodium2, "reference", True, None),
         Row(f"OpenSSL (cryptography) verify, {n}", rate / t_ossl, "sigs/s",
             "libsodium strict verify", rate / t_sodium3, "reference", True, None),
     ]
@@ -93,6 +102,8 @@ def _run(args: list[str]) -> Callable[[], object]:
 
 
 def measure_startup(b: Bench) -> list[Row]:
+    if not b.once():
+        return []
     python = sys.executable
     elite = str(Path(python).parent / "git-elite")
     env_path = f"{Path(python).parent}{os.pathsep}{os.environ.get('PATH', '')}"
@@ -133,6 +144,8 @@ def _ssh_signed_repo(tmp: Path, commits: int) -> tuple[Path, dict[str, str]]:
 
 
 def measure_git_ssh(b: Bench) -> list[Row]:
+    if not b.once():
+        return []
     blobs = synth.read_blobs(b.repo(b.sizes[0]))[:200]
     with tempfile.TemporaryDirectory() as tmp:
         repo, env = _ssh_signed_repo(Path(tmp), 5)
@@ -153,40 +166,6 @@ def measure_git_ssh(b: Bench) -> list[Row]:
                 "reference", False, None)]
 
 
-# --- (d) peak memory --------------------------------------------------------------------
-
-CHILD = """
-import sys
-sys.path.insert(0, {bench!r})
-import synth
-from git_elite import documents
-blobs = synth.read_blobs(synth.Path({repo!r})) if {check} else []
-for path, raw in blobs:
-    assert not documents.check(raw, path, documents.MANIFEST)[1]
-# VmHWM: this process's own high-water mark. (ru_maxrss is not: Linux carries the parent's
-# RSS at fork across exec, so a child of the big bench process would report the parent's.)
-print(next(l.split()[1] for l in open("/proc/self/status") if l.startswith("VmHWM:")))
-"""
-
-
-def _peak_kib(repo: Path, check: bool) -> int:
-    """Peak RSS (KiB) of a fresh python that reads and checks every manifest (or not)."""
-    code = CHILD.format(bench=str(Path(__file__).parent), repo=str(repo), check=check)
-    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
-                         text=True).stdout
-    return int(out.split()[-1])
-
-
-def measure_memory(b: Bench) -> list[Row]:
-    n = b.sizes[-1]
-    repo = b.repo(n)
-    base, peak = _peak_kib(repo, False), _peak_kib(repo, True)
-    b.notes.append(f"Peak memory reads all {n} manifest blobs into memory at once (one `git "
-                   "cat-file --batch`), then checks each; the verifier can stream instead.")
-    return [Row(f"read + check all manifests of {n} (peak RSS)", peak / 1024, "MiB",
-                "python + git_elite imported", base / 1024, "reported", False, None)]
-
-
 # --- (e) scale: sizes per agent, for docs/scale.md -------------------------------------
 
 def _git(repo: Path, *args: str) -> str:
@@ -194,34 +173,39 @@ def _git(repo: Path, *args: str) -> str:
                           text=True).stdout
 
 
+def _scale(b: Bench, n: int, fmt: int) -> list[Row]:
+    repo = b.repo(n, fmt)
+    info = synth.build_info(repo)
+    sizes = [line.split() for line in _git(repo, "ls-tree", "-r", "-l", "main").splitlines()]
+    agents = sum(int(f[3]) for f in sizes if f[4].startswith("agents/"))
+    shards = sum(int(f[3]) for f in sizes if f[4].startswith("index/"))
+    head = next(int(f[3]) for f in sizes if f[4] == "INDEX.json")
+    b.builds.append(f"| {n:,} | {fmt} | {info['build_seconds']:,.0f} s | "
+                    f"{info['disk_bytes'] / 2**20:,.0f} MiB | {head / 2**10:,.1f} KiB | "
+                    f"{shards / 2**20:,.1f} MiB | {agents / 2**20:,.0f} MiB | "
+                    f"{', '.join(str(x) for x in info['load_average'])} |")
+    tag = f"format {fmt}"
+    return [Row(f"index bytes per agent (head + shards), {n} ({tag})", (head + shards) / n,
+                "B", "manifest+profile bytes per agent", agents / n, "reported", False, None),
+            Row(f"repository on disk per agent, {n} ({tag})", info["disk_bytes"] / n, "B",
+                "manifest+profile bytes per agent", agents / n, "reported", False, None)]
+
+
 def measure_scale(b: Bench) -> list[Row]:
+    """Bytes per agent of the index and of the repository, and each registry's build."""
     rows = []
-    for n in b.sizes:
-        repo = b.repo(n)
-        tree = int(_git(repo, "cat-file", "-s", "main:agents"))
-        index = int(_git(repo, "cat-file", "-s", "main:INDEX.json"))
-        blobs = sum(int(line.split()[3]) for line in
-                    _git(repo, "ls-tree", "-r", "-l", "main", "agents").splitlines())
-        with tempfile.TemporaryDirectory() as tmp:
-            start = time.perf_counter()
-            _git(repo, "clone", "-q", "--bare", "--no-local", str(repo), f"{tmp}/c.git")
-            took = time.perf_counter() - start
-            pack = sum(f.stat().st_size for f in Path(tmp, "c.git", "objects").rglob("*.pack"))
-        b.notes.append(f"{n} agents: clone (--no-local) {took:.1f} s, pack {pack / 2**20:.1f} "
-                       f"MiB; flat agents/ tree object {tree / 2**10:.0f} KiB; INDEX.json "
-                       f"{index / 2**20:.2f} MiB")
-        rows += [Row(f"INDEX.json bytes per agent, {n}", index / n, "B", "manifest+profile "
-                     "bytes per agent", blobs / n, "reported", False, None),
-                 Row(f"clone pack bytes per agent, {n}", pack / n, "B", "manifest+profile "
-                     "bytes per agent", blobs / n, "reported", False, None)]
+    for n in filter(b.todo, b.sizes):
+        rows += _scale(b, n, 2)
+    if b.before is not None:
+        for n in filter(b.todo, b.sides()[1][1]):
+            rows += _scale(b, n, 1)
     return rows
 
 
 MEASUREMENTS: list[Callable[[Bench], list[Row]]] = [
-    measure_verify, e2e.measure_verify_throughput, e2e.measure_pre_receive,
-    e2e.measure_pre_commit, e2e.measure_index_rebuild, e2e.measure_discover,
-    e2e.measure_publish,
-    measure_startup, measure_git_ssh, measure_memory, e2e.measure_verify_memory,
+    measure_check, reads.measure_verify, e2e.measure_pre_receive, e2e.measure_push,
+    e2e.measure_pre_commit, e2e.measure_index_rebuild, reads.measure_discover,
+    reads.measure_publish, site_bench.measure_site, measure_startup, measure_git_ssh,
     measure_scale]
 
 
@@ -245,6 +229,34 @@ def _fmt(x: float) -> str:
     return f"{x:,.0f}" if x >= 100 else f"{x:.3g}"
 
 
+def _table(rows: list[Row]) -> list[str]:
+    lines = ["| measurement | median | baseline | baseline median | ratio | goal | status |",
+             "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r.name} | {_fmt(r.value)} {r.unit} | {r.baseline_name} | "
+                     f"{_fmt(r.baseline)} {r.unit} | {r.ratio:.3f} | {r.goal} | {r.met} |")
+    return lines
+
+
+def _before_after(b: Bench, rows: list[Row]) -> list[str]:
+    before = {r.key: r for r in rows if r.side == "before" and r.key}
+    pairs = [(r, before[r.key]) for r in rows if r.side == "after" and r.key in before]
+    if not pairs or b.before is None:
+        return []
+    lines = ["## Before and after: format 1 (release 1) against format 2, this run", "",
+             f"Before: {b.before.label}. After: format 2, this tree. "
+             "Same machine, same run, same synthetic agents; each figure is the median of "
+             "its runs, and the ratio is to the baseline measured alternately with it.", "",
+             "| measurement | before | after | before ratio | after ratio | change |",
+             "|---|---|---|---|---|---|"]
+    for after, old in pairs:
+        change = after.value / old.value if old.value else float("nan")
+        lines.append(f"| {after.name.rsplit(' (format', 1)[0]} | {_fmt(old.value)} {old.unit}"
+                     f" | {_fmt(after.value)} {after.unit} | {old.ratio:.3f} | "
+                     f"{after.ratio:.3f} | {change:.3g}x |")
+    return [*lines, ""]
+
+
 def report(b: Bench, rows: list[Row], elapsed: float) -> str:
     lines = ["# Benchmark results", "",
              "Generated by `make bench` (`python bench/run.py`); every figure is a median of "
@@ -252,45 +264,116 @@ def report(b: Bench, rows: list[Row], elapsed: float) -> str:
              f"same run. Registries: {', '.join(map(str, b.sizes))} manifests by "
              f"{synth.OWNERS} owners (bench/synth.py). Run took {elapsed:.0f} s.", "",
              "## Machine", "", *machine(), "",
-             "## Results", "",
-             "| measurement | median | baseline | baseline median | ratio | goal | status |",
-             "|---|---|---|---|---|---|---|"]
-    for r in rows:
-        lines.append(f"| {r.name} | {_fmt(r.value)} {r.unit} | {r.baseline_name} | "
-                     f"{_fmt(r.baseline)} {r.unit if r.unit != 'MiB' else 'MiB'} | "
-                     f"{r.ratio:.3f} | {r.goal} | {r.met} |")
-    lines.append("")
+             "## Results (format 2, this tree)", "",
+             *_table([r for r in rows if r.side == "after"]), "",
+             *_before_after(b, rows)]
+    if b.builds:
+        lines += ["## The synthetic registries", "",
+                  "Built once by `bench/synth.py` (signed on both cores, streamed into one "
+                  "`git fast-import`), cached under bench/out/; the load average is the "
+                  "machine's when each build finished.", "",
+                  "| agents | format | build time | on disk | INDEX.json | index/ (all "
+                  "shards) | agents/ blobs | load average |", "|---|---|---|---|---|---|---|---|",
+                  *b.builds, ""]
     if b.notes:
         lines += ["## Notes", "", *[f"- {n}" for n in b.notes], ""]
     return "\n".join(lines)
 
 
+SIZES = [1000, 10_000, 100_000, 1_000_000]
+KEEP = "<!-- written by hand from here on: bench/run.py keeps what follows -->"
+
+
+def write(path: Path, text: str) -> None:
+    """The report, followed by the hand-written part of the file it replaces (the analysis
+    of the goals and the history of earlier reports), from the KEEP line on."""
+    old = path.read_text() if path.exists() else ""
+    tail = old[old.index(KEEP):] if KEEP in old else KEEP + "\n"
+    path.write_text(text.rstrip("\n") + "\n\n" + tail)
+
+
+def _registries(b: Bench, sizes: list[int]) -> None:
+    for n in sizes:
+        print(f"bench: registry of {n}: {b.repo(n)}", file=sys.stderr)
+    for n in sorted({b.sizes[0], *b.before_sizes}) if b.before and b.once() else []:
+        print(f"bench: format-1 registry of {n}: {b.repo(n, 1)}", file=sys.stderr)
+
+
+def prepare(b: Bench) -> None:
+    """Everything the measurements build once and reuse, untimed: registries, work clones
+    with the client hooks, the static site of the largest registry."""
+    for side, sizes in [(AFTER_SIDE, sorted({b.size(n) for n in b.commit_sizes})),
+                        *([(b.before, b.before_sizes)] if b.before else [])]:
+        for n in sizes:
+            with e2e.sandbox(side):
+                print(f"bench: work clone {e2e.work_clone(b, n, side)}", file=sys.stderr)
+    if site_bench.missing() is None:
+        n = b.site_size or b.sizes[-1]
+        site = b.out / f"site-{n}"
+        with e2e.sandbox():
+            e2e.sh(["git", "elite", "site", str(b.repo(n)), "-o", str(site), "--rev", "main"])
+        print(f"bench: site {site}", file=sys.stderr)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="1k and 10k only (no 100k)")
+    parser.add_argument("--quick", action="store_true", help="1k and 10k only")
+    parser.add_argument("--sizes", default=",".join(map(str, SIZES)),
+                        help="registry sizes (default: %(default)s)")
+    parser.add_argument("--before-sizes", default="10000,100000",
+                        help="sizes of the before/after table ('' for none)")
+    parser.add_argument("--before-rev", default=before.RELEASE_1,
+                        help="the release-1 code (default: %(default)s)")
+    parser.add_argument("--verify-1m", action="store_true",
+                        help="also verify the 1M registry once (minutes)")
+    parser.add_argument("--commit-sizes", default="10000,100000,1000000",
+                        help="sizes of the `git commit` measurement (a work clone of 1M is a "
+                        "2M-file checkout)")
+    parser.add_argument("--site-size", type=int, default=0,
+                        help="registry size of the site measurements (default: the largest)")
+    parser.add_argument("--verify-max", type=int, default=100_000,
+                        help="the largest registry `verify` is timed on")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--prepare", action="store_true",
+                        help="only build what the measurements reuse (registries, work "
+                        "clones, the site), then stop")
     parser.add_argument("--output", type=Path, default=RESULTS)
     parser.add_argument("--only", action="append", default=[], metavar="NAME",
                         help="run only the measurements whose function name contains NAME")
     args = parser.parse_args()
     if shutil.which("ssh-keygen") is None:
         raise SystemExit("bench: ssh-keygen is needed for the git verify-commit peer")
-    sizes = [1000, 10_000] if args.quick else [1000, 10_000, 100_000]
-    b = Bench(args.repeat, args.quick, sizes)
+    sizes = [1000, 10_000] if args.quick else [int(x) for x in args.sizes.split(",")]
+    b = Bench(args.repeat, args.quick, sizes, verify_1m=args.verify_1m,
+              commit_sizes=tuple(int(x) for x in args.commit_sizes.split(",") if x),
+              site_size=args.site_size, verify_max=args.verify_max)
+    b.before_sizes = [int(x) for x in args.before_sizes.split(",") if x and not args.quick]
+    if b.before_sizes:
+        b.before = Side("before", 1, before.tree(args.before_rev) / "bin",
+                        f"format 1, the release-1 code ({args.before_rev})")
     start = time.perf_counter()
-    for n in sizes:
-        print(f"bench: registry of {n}: {b.repo(n)}", file=sys.stderr)
-    rows: list[Row] = []
-    for measure in MEASUREMENTS:
-        if args.only and not any(word in measure.__name__ for word in args.only):
-            continue
-        print(f"bench: {measure.__name__}", file=sys.stderr)
-        rows += measure(b)
-    b.notes.append("Load average (1, 5, 15 min) at the end of the run: "
-                   + ", ".join(f"{x:.1f}" for x in os.getloadavg())
-                   + f" on {os.cpu_count()} cores; absolute goals (ms) are sensitive to it, "
+    if args.prepare:
+        _registries(b, sizes)
+        prepare(b)
+        return 0
+    found: dict[str, list[Row]] = {m.__name__: [] for m in MEASUREMENTS}
+    small, big = [n for n in sizes if n < b.BIG], [n for n in sizes if n >= b.BIG]
+    for phase, built in (("small", small), ("big", big)) if small and big else \
+            (("all", sizes),):
+        b.phase = phase
+        _registries(b, built)  # the 1M registry may still be building: waits here
+        for measure in MEASUREMENTS:
+            if args.only and not any(word in measure.__name__ for word in args.only):
+                continue
+            print(f"bench: {measure.__name__}, {phase} ({time.strftime('%H:%M:%S')})",
+                  file=sys.stderr)
+            found[measure.__name__] += measure(b)
+    rows = [row for measure in MEASUREMENTS for row in found[measure.__name__]]
+    b.notes.append("Load average (1, 5, 15 min) at the start of the run: " + b.load_start
+                   + "; at the end: " + ", ".join(f"{x:.1f}" for x in os.getloadavg())
+                   + f" on {os.cpu_count()} cores. Absolute goals (ms) are sensitive to it, "
                    "ratios to a baseline taken in the same run much less.")
-    args.output.write_text(report(b, rows, time.perf_counter() - start))
+    write(args.output, report(b, rows, time.perf_counter() - start))
     print(args.output.read_text())
     return 0
 

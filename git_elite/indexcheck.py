@@ -17,7 +17,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from git_elite import documents, indexing, layout, shards
+from git_elite import documents, indexing, layout, shards, shardsplice
 from git_elite.engine import Context, strict_index
 from git_elite.errors import EliteError
 
@@ -102,23 +102,25 @@ def _incremental(ctx: Context, base: dict[str, Any]) -> Rebuilt | None:
     new: dict[str, dict[str, Any] | None] = {}
     out = Rebuilt()
     for ab in sorted(names):
-        held = _parent_shard(ctx, ab, summary.get(ab))
+        held, raw = _parent_shard_raw(ctx, ab, summary.get(ab))
         if held is None:
             return None
-        for agent_id in sorted(a for a in agents if a[:2] == ab):
+        touched = sorted(a for a in agents if a[:2] == ab)
+        for agent_id in touched:
             old[agent_id], new[agent_id] = held.pop(agent_id, None), entry(ctx, agent_id)
             if new[agent_id] is not None:
                 held[agent_id] = new[agent_id]
             elite += _elite(new[agent_id]) - _elite(old[agent_id])
         if held:
             value = shards.shard(ab, held)
-            data = indexing.dumps(value)
+            spliced = shardsplice.splice(raw, ab, held, set(touched)) if raw else None
+            data = spliced or indexing.dumps(value)
             summary[ab] = {"agents": len(held), "sha256": shards.digest(data)}
             out.put(layout.shard_path(ab), value, data)
         else:
             summary.pop(ab, None)
             out.put(layout.shard_path(ab), None)
-    ranks = _parent_ranks(ctx)
+    ranks = _parent_ranks(ctx, base["shards"])
     if ranks is None or not ranks.update(old, new):
         ranks = _ranks_from_shards(ctx, summary, out)
         if ranks is None:
@@ -145,21 +147,49 @@ def _parent_shard(ctx: Context, ab: str, listed: dict[str, Any] | None
                   ) -> dict[str, Any] | None:
     """The agents of the parent's shard `ab` ({} when it has none), or None when the shard
     is malformed or not what the parent's head says."""
+    return _parent_shard_raw(ctx, ab, listed)[0]
+
+
+def _parent_shard_raw(ctx: Context, ab: str, listed: dict[str, Any] | None
+                      ) -> tuple[dict[str, Any] | None, bytes | None]:
+    """`_parent_shard` and the shard's bytes (None when it has none)."""
     raw = ctx.parent.read(layout.shard_path(ab))
     if raw is None or listed is None:
-        return {} if raw is None and listed is None else None
+        return ({} if raw is None and listed is None else None), None
     if shards.digest(raw) != listed["sha256"]:
-        return None
+        return None, None
     try:
         value = json.loads(raw)
     except ValueError:
-        return None
-    return dict(value["agents"]) if shards.is_shard(value, ab) else None
+        return None, None
+    return (dict(value["agents"]) if shards.is_shard(value, ab) else None), raw
 
 
-def _parent_ranks(ctx: Context) -> shards.Ranks | None:
+def _parent_ranks(ctx: Context, listed: dict[str, Any]) -> shards.Ranks | None:
+    """The parent's rankings data: from the cache of a git-backed state; when that cache is
+    cold and the state can keep it, made from the parent's shards (each checked against the
+    parent's head) and saved, so that the next commit on the same parent (a fresh clone's
+    first commits, a server's first push after a clone or a bulk import, every run of a
+    benchmark) reads no shard it does not touch. None: not cached and not cacheable."""
     load = getattr(ctx.parent, "derived_load", None)  # a git state: the cache of ranks
-    return shards.Ranks.load(load()) if load is not None else None
+    ranks = shards.Ranks.load(load()) if load is not None else None
+    save = getattr(ctx.parent, "derived_save", None)
+    if ranks is not None or save is None:
+        return ranks
+    try:
+        ranks = shards.Ranks.build(_parent_entries(ctx, listed))
+    except _BadShard:
+        return None
+    save(ranks.dump())
+    return ranks
+
+
+def _parent_entries(ctx: Context, listed: dict[str, Any]) -> Any:
+    for ab in sorted(listed):
+        held = _parent_shard(ctx, ab, listed[ab])
+        if held is None:
+            raise _BadShard
+        yield from held.items()
 
 
 def _ranks_from_shards(ctx: Context, summary: dict[str, Any], out: Rebuilt
@@ -191,7 +221,8 @@ def check(ctx: Context) -> None:
     want = expected(ctx)
     before = len(ctx.problems)
     for path in sorted(want.files, key=lambda p: (p != layout.INDEX, p)):
-        _compare(ctx, path, want.values[path])
+        if want.files[path] is None or ctx.new.read(path) != want.files[path]:
+            _compare(ctx, path, want.values[path])  # (the rebuild's own bytes need no parse)
     head = want.values[layout.INDEX]
     listed = {p.path for p in ctx.problems[before:]}
     for path, data in want.files.items():

@@ -95,19 +95,74 @@ def test_registry_passes_the_real_audit(registry: Path) -> None:
     assert audit(git.open_repo(registry), "HEAD") == []
 
 
-def test_end_to_end_measurements_run_on_a_small_registry(tmp_path: Path) -> None:
-    """Every end-to-end measurement of bench/e2e.py runs (real pushes, commits with hooks,
-    discover, verify) and yields rows with positive figures; no timing is asserted."""
-    import e2e
-    from common import Bench
+def test_format_1_baseline_is_the_first_release_layout(tmp_path: Path) -> None:
+    """The before/after baseline: flat agents/<agent_id>/ and one INDEX.json holding every
+    entry (SPEC §6's format 1), accepted by the real audit like any format-1 registry."""
+    from git_elite import git
+    from git_elite.registry import audit
 
-    bench = Bench(1, True, [N], out=tmp_path)
-    for measure in (e2e.measure_pre_receive, e2e.measure_pre_commit,
-                    e2e.measure_index_rebuild, e2e.measure_discover,
-                    e2e.measure_verify_throughput, e2e.measure_verify_memory,
-                    e2e.measure_publish):
+    repo = synth.build(N, tmp_path, fmt=1)
+    files = _files(repo)
+    assert "index" not in {f.split("/")[0] for f in files}
+    agents = [f for f in files if f.startswith("agents/")]
+    assert len(agents) == 2 * N and all(len(f.split("/")) == 3 for f in agents)
+    blobs = dict(synth.read_blobs(repo, ".json"))
+    index = json.loads(blobs["INDEX.json"])
+    assert index["schema_version"] == 1 and len(index["agents"]) == N
+    assert "format" not in json.loads(blobs["IDENTITY.json"])
+    assert audit(git.open_repo(repo), "HEAD") == []
+    assert synth.build_info(repo)["format"] == 1
+
+
+def test_documents_are_written_as_documents_to_bytes(registry: Path) -> None:
+    """synth writes manifests and profiles with indexing.dumps: the bytes documents.to_bytes
+    would write."""
+    for path, raw in synth.read_blobs(registry, ".json"):
+        if path.startswith("agents/"):
+            assert raw == documents.to_bytes(json.loads(raw)), path
+
+
+def test_end_to_end_measurements_run_on_small_registries(tmp_path: Path) -> None:
+    """Every end-to-end measurement (real pushes, commits with hooks, discover, verify,
+    publish, the index rebuild), on format 2 with this tree and on format 1 with the
+    release-1 code, yields rows with positive figures; no timing is asserted."""
+    import before
+    import e2e
+    import reads
+    import run
+    from common import Bench, Side
+
+    bench = Bench(1, True, [N, 2 * N], out=tmp_path, before_sizes=[2 * N])
+    bench.before = Side("before", 1, before.tree(out=tmp_path) / "bin", "release 1")
+    sides = set()
+    for measure in (e2e.measure_pre_receive, e2e.measure_push, e2e.measure_pre_commit,
+                    e2e.measure_index_rebuild, reads.measure_discover, reads.measure_verify,
+                    reads.measure_publish, run.measure_scale):
         rows = measure(bench)
         assert rows, measure.__name__
         for row in rows:
             assert row.value > 0 and row.baseline > 0, row
             assert row.met in ("met", "(reference)") or row.met.startswith("NOT met"), row
+            sides.add(row.side)
+    assert sides == {"before", "after"}
+    assert "| before |" not in run.report(bench, [], 1.0)
+
+
+def test_phases_split_the_sizes_and_the_report_keeps_the_hand_written_part(
+        tmp_path: Path) -> None:
+    """A run measures its small sizes first and the big ones after (the 1M registry may
+    still be building); the report replaces only the generated part of RESULTS.md."""
+    import run
+    from common import Bench
+
+    bench = Bench(1, True, [N, 2 * N], out=tmp_path)
+    bench.BIG = 2 * N
+    bench.phase = "small"
+    assert [n for n in bench.sizes if bench.todo(n)] == [N] and bench.once()
+    bench.phase = "big"
+    assert [n for n in bench.sizes if bench.todo(n)] == [2 * N] and not bench.once()
+    assert run.measure_startup(bench) == []
+    results = tmp_path / "RESULTS.md"
+    results.write_text(f"# old\n\n{run.KEEP}\n\nanalysis by hand\n")
+    run.write(results, "# new\n")
+    assert results.read_text() == f"# new\n\n{run.KEEP}\n\nanalysis by hand\n"

@@ -4,6 +4,7 @@ discover's top N read the head and N manifests."""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 from typing import Any
 
@@ -110,3 +111,44 @@ def test_discover_top_n_reads_the_head_and_n_manifests(
     assert sum(p.endswith("/manifest.json") for p in reads) == 5
     everything, _ = registry_read.listing([source], None, 0)  # filters: from the shards
     assert len(everything) >= len(found)
+
+
+class Caching(Counting):
+    """A state whose rankings-data cache can be written, as a git-backed state's can (which
+    serialises the value at once: a copy)."""
+
+    def derived_save(self, value: Any) -> None:
+        self.ranks = copy.deepcopy(value)
+
+
+def test_a_cold_parent_is_read_once_then_cached(registry: tuple[dict[str, bytes], Any]
+                                                ) -> None:
+    """A parent whose rankings data is not cached (a fresh clone, a bulk import) costs one
+    read of every shard, once: its rankings data is saved, so the next commit on the same
+    parent reads the head and the shard it touches only; both give the same bytes."""
+    files, ranks = registry
+    cold = Caching(files)
+    changes = _update(files, 7)
+    first = engine.expected_files(cold, changes, Overlay(cold, changes))
+    assert cold.index_reads() == {layout.INDEX} | {p for p in files if p.startswith("index/")}
+    assert cold.ranks == ranks  # the parent's own rankings data, as a build makes it
+    cold.reads.clear()
+    again = engine.expected_files(cold, changes, Overlay(cold, changes))
+    shard = layout.shard_path(agent_id_of(profile(7))[:2])
+    assert cold.index_reads() == {layout.INDEX, shard}
+    assert again == first == engine.expected_files(Counting(files, ranks), changes,
+                                                   Overlay(MemoryState(files), changes))
+
+
+def test_a_bad_parent_shard_is_not_cached(registry: tuple[dict[str, bytes], Any]) -> None:
+    """A parent shard that does not hash to its head's digest: nothing is cached and the
+    index is rebuilt from the manifests (the same bytes as from a sound parent)."""
+    files, ranks = registry
+    other = next(p for p in sorted(files) if p.startswith("index/")
+                 and p != layout.shard_path(agent_id_of(profile(7))[:2]))
+    damaged = Caching({**files, other: files[other].replace(b'"agents"', b'"agents" ', 1)})
+    changes = _update(files, 7)
+    written = engine.expected_files(damaged, changes, Overlay(damaged, changes))
+    assert damaged.ranks is None
+    assert written[layout.INDEX] == engine.expected_files(
+        Counting(files, ranks), changes, Overlay(MemoryState(files), changes))[layout.INDEX]

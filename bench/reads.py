@@ -1,0 +1,174 @@
+"""SPEC §12's reader-side measurements: `discover --offline` (top 20, and a filter that reads
+every shard), `git elite verify` of a whole registry (rate against libsodium's single-core
+verify of the same signatures, and peak memory), and `publish` of one manifest through the
+server hook. Each runs on format 2 with this tree and, for the before/after table, on format 1
+with the release-1 code (bench/before.py)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import statistics
+from collections.abc import Callable
+from pathlib import Path
+
+import synth
+from common import AFTER, Bench, Row, Side, paired, signed_parts
+from e2e import bare_copy, call, new_agent_files, sandbox, sh, timed_child, version
+
+DISCOVER_MS = {100_000: 300.0, 1_000_000: 500.0}
+FILTERED_MS = {100_000: 2000.0}
+PUBLISH_MS = {100_000: 1000.0}
+VERIFY_MIB = 256.0
+
+
+def _discover(side: Side, n: int, repo: Path, b: Bench, tmp: Path, top20: bool = True,
+              filtered: bool = True) -> list[Row]:
+    args = ["git", "elite", "discover", "--registry", str(repo), "--json"]
+    sh(args, cwd=tmp)  # fills the cache clone
+    rows, tag = [], f"format {side.fmt}"
+    runs: list[tuple[str, list[str], dict[int, float]]] = \
+        ([("top 20", [], DISCOVER_MS)] if top20 else []) + \
+        ([("--min-success 0.9 (every shard)", ["--min-success", "0.9"], FILTERED_MS)]
+         if filtered else [])
+    for what, extra, goals in runs:
+        t, t_start = paired(call([*args, "--offline", *extra], cwd=tmp), version(side),
+                            b.repeat)
+        goal = goals.get(n)
+        rows.append(Row(f"discover --offline {what}, {n} agents ({tag})", t * 1e3, "ms",
+                        "git-elite --version", t_start * 1e3,
+                        f"<= {goal:.0f} ms" if goal else "reported", False, None, goal,
+                        side=side.name, key=f"discover {what} {n}"))
+    return rows
+
+
+def measure_discover(b: Bench) -> list[Row]:
+    """`git elite discover --offline` (cache warm): top 20 at every size (<= 0.3 s at 100k,
+    <= 0.5 s at 1M); `--min-success`, which reads every shard, <= 2 s at 100k."""
+    rows = []
+    with sandbox() as tmp:
+        for n in filter(b.todo, b.sizes):
+            rows += _discover(AFTER, n, b.repo(n), b, tmp, filtered=n < b.BIG)
+    if b.before is not None:
+        with sandbox(b.before) as tmp:
+            for n in filter(b.todo, b.sides()[1][1]):
+                rows += _discover(b.before, n, b.repo(n, 1), b, tmp)
+    return rows
+
+
+# --- verify ------------------------------------------------------------------------------------
+
+def _sodium(parts: list[tuple[bytes, bytes, bytes]]) -> Callable[[], object]:
+    from nacl.bindings import crypto_sign_open
+
+    def verify_all() -> None:
+        for public, message, sig in parts:
+            crypto_sign_open(sig + message, public)
+    return verify_all
+
+
+def _verify_runs(side: Side, repo: Path, repeat: int, sodium: Callable[[], object]
+                 ) -> tuple[float, int, float]:
+    """Medians of (verify seconds, verify peak KiB, libsodium seconds), run alternately."""
+    times, peaks, base = [], [], []
+    for _ in range(repeat):
+        took, peak = timed_child([str(side.bin / "git-elite"), "verify", str(repo)])
+        times.append(took)
+        peaks.append(peak)
+        base.append(_timed(sodium))
+    return statistics.median(times), int(statistics.median(peaks)), statistics.median(base)
+
+
+def _timed(fn: Callable[[], object]) -> float:
+    import time
+
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def measure_verify(b: Bench) -> list[Row]:
+    """`git elite verify` of a whole registry as one process: manifests/s against libsodium's
+    single-core strict verify of the same signatures (>= 1/2), and its peak memory (<= 256 MiB
+    at 100k, <= 2x its 1k figure). Before/after at the before sizes."""
+    small = b.sizes[0]
+    rows: list[Row] = []
+    peaks: dict[tuple[str, int], int] = {}
+    for side, sizes in b.sides():
+        if side is AFTER and b.verify_1m and 1_000_000 in b.sizes:
+            sizes = [*sizes, 1_000_000]
+        sizes = [n for n in sizes if b.todo(n) and (n <= b.verify_max or n >= b.BIG)]
+        if not sizes:
+            continue
+        for n in sorted({small, *sizes}):
+            repo = b.repo(n, side.fmt)
+            # synthetic agent i is the same in every registry: a 1M registry's rate is
+            # compared with libsodium on its first 100k signatures (the bench holds no 1M)
+            sample = b.repo(min(n, 100_000), side.fmt)
+            parts = signed_parts(synth.read_blobs(sample))
+            repeat = b.repeat if n < 1_000_000 else 1
+            t, peak, t_sodium = _verify_runs(side, repo, repeat, _sodium(parts))
+            t_sodium *= n / len(parts)
+            peaks[side.name, n] = peak
+            if n == small and n not in sizes:
+                continue
+            rows.append(Row(f"git elite verify, {n} agents, whole process (format {side.fmt})",
+                            n / t, "manifests/s", "libsodium verify, 1 core", n / t_sodium,
+                            "rate ratio >= 1/2", True, 0.5, side=side.name,
+                            key=f"verify rate {n}"))
+    for side, _ in b.sides():
+        for n in sorted(n for name, n in peaks if name == side.name and n != small):
+            goal = VERIFY_MIB if n <= 100_000 else None
+            rows.append(Row(f"git elite verify, {n} agents, peak RSS (format {side.fmt})",
+                            peaks[side.name, n] / 1024, "MiB", f"same, {small} agents",
+                            peaks[side.name, small] / 1024,
+                            (f"<= {goal:.0f} MiB, " if goal else "") + "ratio <= 2", False, 2.0,
+                            goal, side=side.name, key=f"verify memory {n}"))
+    return rows
+
+
+# --- publish -----------------------------------------------------------------------------------
+
+def _agent_dir(root: Path, n: int, fmt: int) -> Path:
+    """$AGENTD_HOME/elite/<agent_id>/ of synthetic agent n (signed by owner n % 200)."""
+    files = new_agent_files(n, fmt)
+    folder = root / next(iter(files)).split("/")[-2]
+    folder.mkdir(parents=True)
+    for path, data in files.items():
+        (folder / path.rsplit("/", 1)[1]).write_bytes(data)
+    return folder
+
+
+def _publish(b: Bench, side: Side, n: int) -> Row:
+    with sandbox(side) as tmp:
+        server = bare_copy(b.repo(n, side.fmt), tmp / "server.git", hook=True)
+        seed = hashlib.sha256(b"bench-owner-%d" % (n % synth.OWNERS)).hexdigest()
+        os.environ["AGENTD_KEYGEN_SEED"] = seed
+        try:
+            sh(["git", "elite", "id", "init"], cwd=tmp)
+            agents = tmp / "agents"
+            # a warm-up publish fills the cache clone; then each run publishes a new agent
+            runs = [_agent_dir(agents, n + synth.OWNERS * k, side.fmt)
+                    for k in range(b.repeat + 1)]
+            sh(["git", "elite", "publish", str(runs[0]), "--registry", str(server)], cwd=tmp)
+            todo = iter(runs[1:])
+            t, t_start = paired(lambda: sh(["git", "elite", "publish", str(next(todo)),
+                                            "--registry", str(server)], cwd=tmp),
+                                version(side), b.repeat)
+        finally:
+            os.environ.pop("AGENTD_KEYGEN_SEED", None)
+    goal = PUBLISH_MS.get(n)
+    return Row(f"publish of 1 manifest to a bare {n} registry, server hook (format {side.fmt})",
+               t * 1e3, "ms", "git-elite --version", t_start * 1e3,
+               f"<= {goal:.0f} ms" if goal else "reported", False, None, goal, side=side.name,
+               key=f"publish {n}")
+
+
+def measure_publish(b: Bench) -> list[Row]:
+    """`git elite publish` of one manifest to a local bare registry with the server hook
+    (cache warm, a new agent each run): <= 1.0 s at 100k; 1M reported; before/after."""
+    sizes = sorted({b.size(n) for n in (100_000, 1_000_000)})
+    rows = [_publish(b, AFTER, n) for n in filter(b.todo, sizes)]
+    if b.before is not None:
+        rows += [_publish(b, b.before, n) for n in filter(b.todo, b.sides()[1][1])]
+    return rows
