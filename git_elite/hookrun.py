@@ -107,11 +107,17 @@ def staged(name: str) -> int:
     repo = git.open_env(".")
     head = None if repo.head_is_unborn else repo.head.peel(git._pygit2().Commit).tree
     parent = git.TreeState(repo, head)
-    index = repo.index
-    new = git.IndexState(repo, index)
-    if parent.read(layout.IDENTITY) is None and new.read(layout.IDENTITY) is None:
-        return 0  # not a registry
-    changes = git.index_changes(repo, index, head)
+    new: Any
+    if head is None:  # a first commit: the whole (small) index is the change
+        new = git.IndexState(repo, repo.index)
+        if new.read(layout.IDENTITY) is None:
+            return 0  # not a registry
+        changes = git.index_changes(repo, repo.index, head)
+    else:  # only the staged entries that differ from HEAD's are read (O(changed))
+        if parent.read(layout.IDENTITY) is None and \
+                layout.IDENTITY not in git.staged_ids(None, [layout.IDENTITY]):
+            return 0  # not a registry
+        changes, new = git.staged_changes(repo, parent)
     with progress.meter("files", f"{name}: checking", len(changes)):
         problems = engine.check_change(parent, changes, new, check_index=False,
                                        now=int(time.time()),
@@ -142,7 +148,7 @@ def post_commit() -> int:
         return 0
     files = git.index_files_changed(repo)
     stage: dict[str, bytes | None] = {}
-    real = git.IndexState(repo, repo.index)
+    staged = git.staged_ids(None, sorted(files))  # those entries only, not the whole index
     for rel, data in files.items():
         path = Path(repo.workdir) / rel
         if data is None:
@@ -150,8 +156,8 @@ def post_commit() -> int:
         elif not path.exists() or path.read_bytes() != data:
             path.parent.mkdir(parents=True, exist_ok=True)
             store.atomic_write(path, data)
-        if (data is None and real.read(rel) is not None) or \
-                (data is not None and not real.same(rel, data)):
+        if (data is None and rel in staged) or \
+                (data is not None and staged.get(rel) != git.blob_id(data)):
             stage[rel] = data
     if stage:
         git.stage_files(repo, stage)
