@@ -26,6 +26,16 @@ def reject(problems: list[Problem], summary: str) -> int:
 
 def pre_receive() -> int:
     """Check every pushed commit; refuse the push on any problem."""
+    from git_elite import git
+
+    git.snapshot()  # one `git config` for every setting the checks read
+    try:
+        return _pre_receive()
+    finally:
+        git.snapshot_clear()
+
+
+def _pre_receive() -> int:
     import time
 
     from git_elite import git, registry
