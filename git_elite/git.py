@@ -488,6 +488,55 @@ class StagedState:
         return self.overlay.agent_ids()
 
 
+_SEAL = "staged-seal"
+
+
+def index_seal(repo: Any) -> bytes | None:
+    """The trailing checksum of the git index in use (GIT_INDEX_FILE, else $GIT_DIR/index):
+    it changes whenever the index's content does. None when unreadable or not kept
+    (`index.skipHash` writes zeros)."""
+    path = Path(os.environ.get("GIT_INDEX_FILE") or Path(repo.path) / "index")
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(-20, os.SEEK_END)
+            tail = handle.read(20)
+    except OSError:
+        return None
+    return tail if len(tail) == 20 and tail.strip(b"\0") else None
+
+
+def seal_save(repo: Any, head_id: str) -> None:
+    """pre-commit: remember the checksum of the index it left, and the INDEX.json blob it
+    holds (best effort)."""
+    from git_elite import store
+
+    seal = index_seal(repo)
+    target = Path(repo.path) / "elite-cache" / _SEAL
+    try:
+        if seal is None:
+            target.unlink(missing_ok=True)
+        else:
+            target.parent.mkdir(exist_ok=True)
+            store.atomic_write(target, seal + head_id.encode())
+    except (OSError, EliteError):
+        pass
+
+
+def seal_matches(repo: Any) -> bool:
+    """post-commit: whether the real index is, byte for byte, the one pre-commit left for
+    the commit HEAD is (same checksum, same INDEX.json): a plain `git commit`, whose index
+    then holds the index files the commit has and need not be read. Used once."""
+    target = Path(repo.path) / "elite-cache" / _SEAL
+    try:
+        seal = target.read_bytes()
+        target.unlink()
+    except OSError:
+        return False
+    head = TreeState(repo, commit_tree(repo, "HEAD"))._oid(INDEX_PATH)
+    current = index_seal(repo)
+    return head is not None and current is not None and seal == current + head.encode()
+
+
 def staged_ids(cwd: str | Path | None, paths: Sequence[str]) -> dict[str, str]:
     """The blob id staged at each of `paths` that the index holds (`git ls-files -s`: only
     those entries, not the whole index in Python)."""

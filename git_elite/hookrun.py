@@ -140,6 +140,8 @@ def staged(name: str) -> int:
     if stage:
         git.stage_files(repo, stage)
     head_bytes = rebuilt.files.get(layout.INDEX)
+    if head_bytes is not None:
+        git.seal_save(repo, git.blob_id(head_bytes))
     if rebuilt.ranks is not None and head_bytes is not None:  # the next commit's parent
         git.index_cache_save(repo, git.blob_id(head_bytes), rebuilt.ranks.dump(), "ranks")
     elif head_bytes is not None:
@@ -158,7 +160,10 @@ def post_commit() -> int:
         return 0
     files = git.index_files_changed(repo)
     stage: dict[str, bytes | None] = {}
-    staged = git.staged_ids(None, sorted(files))  # those entries only, not the whole index
+    # a plain `git commit` leaves the index pre-commit staged into as the real one: then
+    # it is not read again (200k entries at 100k agents); otherwise only these entries
+    current = git.seal_matches(repo)
+    staged = {} if current else git.staged_ids(None, sorted(files))
     for rel, data in files.items():
         path = Path(repo.workdir) / rel
         if data is None:
@@ -166,6 +171,8 @@ def post_commit() -> int:
         elif not path.exists() or path.read_bytes() != data:
             path.parent.mkdir(parents=True, exist_ok=True)
             store.atomic_write(path, data)
+        if current:
+            continue
         if (data is None and rel in staged) or \
                 (data is not None and staged.get(rel) != git.blob_id(data)):
             stage[rel] = data

@@ -155,3 +155,36 @@ def test_a_deep_tree_is_one_problem_at_the_depth_limit(tmp_path: Path) -> None:
     assert len(changes) == 1 and changes[0].refused is not None
     assert changes[0].refused.rule == "layout" and changes[0].refused.path == "d/d/d/…"
     assert counting.lookups <= gittree.MAX_DEPTH + 1
+
+
+def _traced_commands(trace: Path) -> list[str]:
+    return [line.split("built-in: ", 1)[1] for line in trace.read_text().splitlines()
+            if "built-in: git " in line]
+
+
+def test_a_commit_reads_only_the_staged_changes(tmp_path: Path) -> None:
+    """pre-commit lists the staged changes with one `git diff-index --cached` (the git
+    index is never loaded into Python: pygit2's would be O(entries)), stages the index files
+    with one `git update-index`; post-commit of a plain `git commit` does not read the index
+    again (its checksum is the one pre-commit left); a partial commit still ends clean."""
+    from tests.conftest import git as run_git
+    from tests.helpers_registry import agent_files, make_registry, write_files
+
+    reg = make_registry(tmp_path / "reg")
+    write_files(reg, agent_files("alice", 1))
+    run_git("add", "agents", cwd=reg)
+    trace = tmp_path / "trace"
+    run_git("commit", "-q", "-m", "one", cwd=reg, env={"GIT_TRACE": str(trace)})
+    hooks = [c for c in _traced_commands(trace) if not c.startswith("git commit")]
+    assert [c.split()[1] for c in hooks if c.split()[1] in
+            ("diff-index", "update-index", "ls-files", "read-tree")] == \
+        ["diff-index", "update-index"], hooks
+    assert run_git("status", "--porcelain", cwd=reg).stdout == ""
+    write_files(reg, {**agent_files("bob", 2), **agent_files("carol", 3)})
+    run_git("add", "agents", cwd=reg)
+    trace.unlink()
+    run_git("commit", "-q", "-m", "bob", "--", *sorted(agent_files("bob", 2)), cwd=reg,
+            env={"GIT_TRACE": str(trace)})
+    assert "ls-files" in " ".join(_traced_commands(trace))  # a temporary index: checked
+    lines = run_git("status", "--porcelain", cwd=reg).stdout.splitlines()
+    assert lines and all("agents/" in line for line in lines)
