@@ -173,7 +173,7 @@ class Mender:
             detail = damage(err)
             if detail is None:
                 raise
-            if self.offline or self.mended:
+            if self.offline or self.mended or _forked():
                 raise damaged_error(self.registry, detail, self.offline) from None
         self._mend(detail)
         try:
@@ -193,6 +193,14 @@ class Mender:
         rebuild(self.registry)
         self.mended = True
         self.reopen()
+
+
+def _forked() -> bool:
+    """In a forked reader (fanout.halves' child): the parent, which redoes the child's work
+    when it fails, is the one that clones again."""
+    from git_elite import fanout
+
+    return fanout.CHILD
 
 
 def rebuild(registry: Registry) -> Path:

@@ -93,10 +93,9 @@ def _watch(proc: subprocess.Popen[bytes], limits: Limits, packs: Path, start: in
             why = _too_many(limits)
         if why:
             return why, b"", b""
-        try:  # returns as soon as git exits (a local fetch takes a few ms, not a POLL)
+        # returns as soon as git exits (a local fetch takes a few ms, not a whole POLL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=POLL)
-        except subprocess.TimeoutExpired:
-            pass
     for reader in readers:
         reader.join()
     return None, b"".join(chunks["out"]), b"".join(chunks["err"])
