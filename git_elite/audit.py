@@ -17,7 +17,7 @@ from typing import Any
 
 from git_elite import documents, engine, fanout, indexing, layout, shards
 from git_elite.errors import EliteError, Problem
-from git_elite.state import EMPTY, Change, State, additions, names_in
+from git_elite.state import EMPTY, Change, State, additions
 
 PARALLEL_MIN_PIECES = 8
 
@@ -139,7 +139,13 @@ class Piece:
             self.files.update(_under(base, directory))
         taken = getattr(base, "take_refusals", None)
         self.refusals = taken() if taken else []
-        self.listed = set(self.files) | {path for path, _ in self.refusals}
+        # every directory of the piece -> the names right under it, built once (a listing
+        # per agent, of its attestations/, must not scan the whole piece)
+        self.listed: dict[str, set[str]] = {}
+        for path in [*self.files, *(path for path, _ in self.refusals)]:
+            parts = path.split("/")
+            for depth in range(1, len(parts)):
+                self.listed.setdefault("/".join(parts[:depth]), set()).add(parts[depth])
 
     def take_refusals(self) -> list[tuple[str, Problem]]:
         found, self.refusals = self.refusals, []
@@ -153,7 +159,7 @@ class Piece:
 
     def names(self, directory: str) -> list[str]:
         if self._mine(directory):
-            return names_in(self.listed, directory)
+            return sorted(self.listed.get(directory.rstrip("/"), ()))
         return self.base.names(directory)
 
     def subtree(self, directory: str) -> dict[str, bytes]:

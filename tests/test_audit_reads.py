@@ -96,3 +96,9 @@ def test_piece_state_serves_its_own_directories_only() -> None:
     assert base.calls["read"] == before  # no read of the piece went to the whole state
     assert piece.read(layout.IDENTITY) == files[layout.IDENTITY]
     assert piece.names(f"agents/{ab}") == sorted({p.split("/")[2] for p in mine})
+    agent = mine[0].rsplit("/", 1)[0]
+    assert piece.names(agent) == sorted(p.rsplit("/", 1)[1] for p in mine
+                                        if p.startswith(agent + "/"))
+    assert piece.names(agent + "/attestations") == []
+    # the listing is built once: a directory's names cost a lookup, not a scan of the piece
+    assert isinstance(piece.listed, dict) and agent in piece.listed
