@@ -109,6 +109,24 @@ def rotation(old: str, new: str, created_at: int = T0 + 50) -> dict[str, Any]:
     return documents.sign_rotation(key(old), key(new), created_at)
 
 
+def attestation(by: str, agent: str, *, created_at: int = T0 + 10, rate: float = 0.8,
+                revoked: bool = False, sign_as: str | None = None, **extra: Any
+                ) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "type": "attestation", "schema_version": 1, "agent_id": agent,
+        "attester": key(by).did, "created_at": created_at, "revoked": revoked}
+    if not revoked:
+        body.update(metrics={"success_rate": rate, "total_tasks": 80, "avg_duration_ms": 4000,
+                             "recent_tasks_7d": 12, "critical_failures_24h": 0},
+                    task_type_stats={"file-edit": {"success_rate": rate, "count": 40}},
+                    method={"suite": "https://example.invalid/suite", "evals_sha256": "1" * 64},
+                    eval_window={"from_ts": created_at - 5000, "to_ts": created_at - 10})
+    body.update(extra)
+    signer = key(sign_as or by)
+    return {**body, "signature_ed25519": documents.sign(
+        {**body, "attester": signer.did}, signer)["signature_ed25519"]}
+
+
 def with_index(files: dict[str, bytes]) -> dict[str, bytes]:
     """`files` plus the index files (INDEX.json, shards) a from-scratch build gives."""
     from git_elite import engine
