@@ -680,7 +680,8 @@
 
   /* the rules of SPEC §5.8 a reader of one agent can check (the server ran them all) */
   function attestationProblem(doc, id, nid, owner) {
-    if (doc.type !== "attestation" || doc.schema_version !== 1) return "not an attestation";
+    if (!doc || typeof doc !== "object" || Array.isArray(doc) || doc.type !== "attestation"
+        || doc.schema_version !== 1) return "not an attestation";
     if (doc.agent_id !== id) return "its agent_id is another agent's (copied onto this one)";
     if (doc.attester !== `did:key:${nid}`) return "its attester is not the one its path names";
     if (typeof owner !== "string" || !owner) return "the agent has no owner to compare with";
