@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -13,13 +14,14 @@ import pytest
 
 from git_elite import documents, evals, layout
 from tests.conftest import SEEDS, git, run_cli
-from tests.helpers_attacks import Server, aid, start
+from tests.helpers_attacks import Server, aid
 from tests.helpers_publish import write_identity
 from tests.helpers_registry import (
     T0,
     agent_files,
     agent_id_of,
     commit_raw,
+    isolated_module_env,
     key,
     nid,
     profile,
@@ -62,12 +64,30 @@ def carol_logs(tmp: Path) -> Path:
     return folder
 
 
+@pytest.fixture(scope="module")
+def homes(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The four people's $AGENTD_HOMEs as they start (identities, the reader's trust in
+    carol) and carol's logs, made once: each test gets a copy (`world`)."""
+    tmp = tmp_path_factory.mktemp("attest-people")
+    with isolated_module_env(tmp):
+        envs = people(tmp)
+        run_cli("trust", "add", key("carol").did, "--alias", "carol", env=envs["reader"])
+        carol_logs(tmp)
+    return tmp
+
+
 @pytest.fixture
-def world(tmp_path: Path) -> tuple[Server, dict[str, dict[str, str]], Path]:
-    srv = start(tmp_path / "server")
-    envs = people(tmp_path)
-    run_cli("trust", "add", key("carol").did, "--alias", "carol", env=envs["reader"])
-    return srv, envs, carol_logs(tmp_path)
+def world(srv: Server, homes: Path, tmp_path: Path
+          ) -> tuple[Server, dict[str, dict[str, str]], Path]:
+    """The module's hooked server (conftest `srv`: built once, reset to its first tip before
+    each test) and fresh copies of the people's homes: no test sees another's pushes,
+    caches or kept attestations."""
+    for name in ("carol", "alice", "reader", "stranger", "carol-logs"):
+        if (homes / name).exists():
+            shutil.copytree(homes / name, tmp_path / name, symlinks=True)
+    envs = {name: {"AGENTD_HOME": str(tmp_path / name)}
+            for name in ("carol", "alice", "reader", "stranger")}
+    return srv, envs, tmp_path / "carol-logs"
 
 
 def attest(srv: Server, env: dict[str, str], *args: str, check: int = 0) -> Any:

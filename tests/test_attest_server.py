@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -23,14 +22,12 @@ from tests.helpers_attacks import (
     mpath,
     refused,
     reset,
-    start,
 )
 from tests.helpers_registry import (
     T0,
     attestation,
     commit_raw,
     identity,
-    isolated_module_env,
     key,
     nid,
     rotation,
@@ -45,19 +42,6 @@ def apath(agent: str, by: str) -> str:
 def shard_count(srv: Server, agent: str) -> int:
     raw = git("show", f"main:{layout.shard_path(agent[:2])}", cwd=srv.bare).stdout
     return int(json.loads(raw)["agents"][agent]["attestations"])
-
-
-@pytest.fixture(scope="module")
-def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    tmp = tmp_path_factory.mktemp("attest")
-    with isolated_module_env(tmp):
-        yield start(tmp)
-
-
-@pytest.fixture
-def srv(shared: Server) -> Server:
-    reset(shared)
-    return shared
 
 
 def test_valid_attestations_accepted_counted_replaced_and_revoked(srv: Server) -> None:
