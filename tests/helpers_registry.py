@@ -5,9 +5,12 @@ Documents are real (real Ed25519 over real JCS); repositories are real git repos
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import hashlib
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -172,9 +175,21 @@ def make_identity(name: str = "server") -> None:
     store.atomic_write(home / "identity.json", documents.to_bytes(doc), 0o600)
 
 
+_INITIALISED: dict[str, Path] = {}
+
+
 def make_registry(path: Path, owner: str = "server") -> Path:
+    """A registry made by the real `git elite init` (signed by `owner`) at `path`. The init
+    runs once per owner and test process; later calls copy its work tree (.git included:
+    nothing in it names its folder), which is what `init` would have written, less a second
+    of interpreter start-up each. Tests of `init` itself call the command directly."""
     make_identity(owner)
-    run_cli("init", str(path), "--name", "chrysalis-elites")
+    if owner not in _INITIALISED:
+        base = Path(tempfile.mkdtemp(prefix="elite-init-"))
+        atexit.register(shutil.rmtree, base, True)
+        run_cli("init", str(base / "registry"), "--name", "chrysalis-elites")
+        _INITIALISED[owner] = base / "registry"
+    shutil.copytree(_INITIALISED[owner], path, symlinks=True, dirs_exist_ok=True)
     return path
 
 
