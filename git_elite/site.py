@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -33,6 +35,8 @@ SITE_JSON = "site.json"
 TIMESTAMP = "timestamp.json"
 TIMESTAMP_REF = "refs/elite/timestamp"
 _FILE_MODES = (0o100644, 0o100755)
+_ATTESTATION = re.compile(r"agents/[0-9a-f]{2}/[0-9a-f]{64}/attestations/"
+                          r"z[1-9A-HJ-NP-Za-km-z]{1,60}\.json")
 
 
 @dataclass(frozen=True)
@@ -63,11 +67,15 @@ def build(repo_path: str | Path, out: str | Path, rev: str = "HEAD") -> Result:
     previous = _previous(repo, root)
     tally = _Tally()
     if previous is not None:
-        _apply(repo, root, git.changed_blobs(repo, previous, commit), tally)
+        changes = git.changed_blobs(repo, previous, commit)
+        _apply(repo, root, changes, tally)
+        attested = _patched(root, changes)
+        if attested is None:  # a site.json from before attestations were listed: walk once
+            attested = _attested(git.tree_blobs(repo, commit, ("agents",)))
     else:
-        _full(repo, root, commit, tally)
+        attested = _attested(_full(repo, root, commit, tally))
     _timestamp(repo, root, tally)
-    _put(root, SITE_JSON, listing(repo, commit), tally)
+    _put(root, SITE_JSON, listing(repo, commit, attested), tally)
     for name in PAGE:
         _put(root, name, page_file(name), tally)
     _atomic(root / STATE, json.dumps({"commit": commit}).encode() + b"\n")
@@ -79,15 +87,40 @@ def page_file(name: str) -> bytes:
     return resources.files("git_elite.web").joinpath(name).read_bytes()
 
 
-def listing(repo: Any, commit: str) -> bytes:
-    """site.json: the commit and the paths under endorsements/ and identities/ (a static host
-    has no directory listing). Unsigned: each listed document is signed and checked on its
-    own; a server that hides one can hide it from any reader, listed or not."""
+def listing(repo: Any, commit: str, attested: Iterable[str] = ()) -> bytes:
+    """site.json: the commit and the paths under endorsements/ and identities/ and of the
+    attestations (a static host has no directory listing). Unsigned: each listed document is
+    signed and checked on its own; a server that hides one can hide it from any reader,
+    listed or not."""
     paths = sorted(b.path for b in git.tree_blobs(repo, commit, LISTED) if _servable(b))
     body = {"generator": "git-elite", "commit": commit,
             "endorsements": [p for p in paths if p.startswith("endorsements/")],
-            "rotations": [p for p in paths if p.startswith("identities/")]}
+            "rotations": [p for p in paths if p.startswith("identities/")],
+            "attestations": sorted(attested)}
     return json.dumps(body, indent=2, sort_keys=True).encode() + b"\n"
+
+
+def _attested(blobs: Iterable[git.Blob]) -> set[str]:
+    """The attestation files among `blobs` (agents/<ab>/<id>/attestations/<nid>.json)."""
+    return {b.path for b in blobs if _servable(b) and _ATTESTATION.fullmatch(b.path)}
+
+
+def _patched(root: Path, changes: list[tuple[str, git.Blob | None]]) -> set[str] | None:
+    """The previous site.json's attestation list brought to the new commit by the tree
+    diff (cost follows the change); None when there is no usable previous list."""
+    try:
+        found = json.loads((root / SITE_JSON).read_bytes())["attestations"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if not isinstance(found, list) or not all(isinstance(p, str) for p in found):
+        return None
+    out = {p for p in found if _ATTESTATION.fullmatch(p)}
+    for path, blob in changes:
+        if _ATTESTATION.fullmatch(path):
+            out.discard(path)
+            if blob is not None and _servable(blob):
+                out.add(path)
+    return out
 
 
 def _previous(repo: Any, root: Path) -> str | None:
@@ -124,7 +157,7 @@ def _apply(repo: Any, root: Path, changes: list[tuple[str, git.Blob | None]],
             _put(root, path, git.blob_data(repo, blob.oid), tally)
 
 
-def _full(repo: Any, root: Path, commit: str, tally: _Tally) -> None:
+def _full(repo: Any, root: Path, commit: str, tally: _Tally) -> list[git.Blob]:
     blobs = [b for b in git.tree_blobs(repo, commit, TOPS) if _servable(b)]
     for blob in sorted(blobs, key=lambda b: _write_order(b.path)):
         _put(root, blob.path, git.blob_data(repo, blob.oid), tally)
@@ -138,6 +171,7 @@ def _full(repo: Any, root: Path, commit: str, tally: _Tally) -> None:
                 rel = found.relative_to(root).as_posix()
                 if (found.is_file() or found.is_symlink()) and rel not in keep:
                     _remove(root, rel, tally)
+    return blobs
 
 
 def _write_order(path: str) -> tuple[int, str]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import http.server
 import json
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from bench.loopback import loopback, static
 from git_elite import layout, site, sparse
 from git_elite.errors import RegistryError
 from tests.conftest import git, run_cli
@@ -175,16 +175,8 @@ class Hostile(http.server.BaseHTTPRequestHandler):
 
 @contextlib.contextmanager
 def hostile(mode: str) -> Iterator[str]:
-    handler = type(f"Hostile_{mode}", (Hostile,), {"mode": mode})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with loopback(type(f"Hostile_{mode}", (Hostile,), {"mode": mode})) as url:
+        yield url
 
 
 @pytest.mark.parametrize("mode, text", [
@@ -228,23 +220,5 @@ def test_credentials_never_shown() -> None:
 @contextlib.contextmanager
 def counting(root: Path) -> Iterator[tuple[str, list[str]]]:
     paths: list[str] = []
-
-    class Counting(http.server.SimpleHTTPRequestHandler):
-        def __init__(self, *args: Any, **kw: Any) -> None:
-            super().__init__(*args, directory=str(root), **kw)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-        def do_GET(self) -> None:  # noqa: N802
-            paths.append(self.path)
-            super().do_GET()
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Counting)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/", paths
-    finally:
-        server.shutdown()
-        server.server_close()
+    with static(root, paths) as url:
+        yield url, paths
