@@ -26,6 +26,16 @@ def reject(problems: list[Problem], summary: str) -> int:
 
 def pre_receive() -> int:
     """Check every pushed commit; refuse the push on any problem."""
+    from git_elite import git
+
+    git.snapshot()  # one `git config` for every setting the checks read
+    try:
+        return _pre_receive()
+    finally:
+        git.snapshot_clear()
+
+
+def _pre_receive() -> int:
     import time
 
     from git_elite import git, registry
@@ -107,11 +117,17 @@ def staged(name: str) -> int:
     repo = git.open_env(".")
     head = None if repo.head_is_unborn else repo.head.peel(git._pygit2().Commit).tree
     parent = git.TreeState(repo, head)
-    index = repo.index
-    new = git.IndexState(repo, index)
-    if parent.read(layout.IDENTITY) is None and new.read(layout.IDENTITY) is None:
-        return 0  # not a registry
-    changes = git.index_changes(repo, index, head)
+    new: Any
+    if head is None:  # a first commit: the whole (small) index is the change
+        new = git.IndexState(repo, repo.index)
+        if new.read(layout.IDENTITY) is None:
+            return 0  # not a registry
+        changes = git.index_changes(repo, repo.index, head)
+    else:  # only the staged entries that differ from HEAD's are read (O(changed))
+        if parent.read(layout.IDENTITY) is None and \
+                layout.IDENTITY not in git.staged_ids(None, [layout.IDENTITY]):
+            return 0  # not a registry
+        changes, new = git.staged_changes(repo, parent)
     with progress.meter("files", f"{name}: checking", len(changes)):
         problems = engine.check_change(parent, changes, new, check_index=False,
                                        now=int(time.time()),
@@ -123,6 +139,7 @@ def staged(name: str) -> int:
              if (d is None and new.read(p) is not None) or (d is not None and not new.same(p, d))}
     if stage:
         git.stage_files(repo, stage)
+    git.seal_save(repo, rebuilt.files)
     head_bytes = rebuilt.files.get(layout.INDEX)
     if rebuilt.ranks is not None and head_bytes is not None:  # the next commit's parent
         git.index_cache_save(repo, git.blob_id(head_bytes), rebuilt.ranks.dump(), "ranks")
@@ -133,29 +150,41 @@ def staged(name: str) -> int:
 
 def post_commit() -> int:
     """Bring the real index and the work tree's index files up to HEAD's (those the commit
-    changed: INDEX.json and the shards it rewrote)."""
-    from git_elite import git, store
+    changed: INDEX.json and the shards it rewrote). After a plain `git commit` the real
+    index is the one pre-commit staged into (same checksum): then only the work tree's
+    files are brought up to date, without reading the index or loading pygit2."""
+    from git_elite import git
 
     os.environ.pop("GIT_INDEX_FILE", None)
+    sealed = git.sealed_files(None)
+    if sealed is not None:
+        _write_files(Path("."), sealed)  # git runs the hook at the work tree's top
+        return 0
     repo = git.open_env(".")
     if repo.head_is_unborn or repo.workdir is None:
         return 0
     files = git.index_files_changed(repo)
-    stage: dict[str, bytes | None] = {}
-    real = git.IndexState(repo, repo.index)
+    _write_files(Path(repo.workdir), files)
+    staged = git.staged_ids(None, sorted(files))  # those entries only, not the whole index
+    stage = {rel: data for rel, data in files.items()
+             if (data is None and rel in staged)
+             or (data is not None and staged.get(rel) != git.blob_id(data))}
+    if stage:
+        git.stage_files(repo, stage)
+    return 0
+
+
+def _write_files(top: Path, files: dict[str, bytes | None]) -> None:
+    """The work tree's copies of `files` (None: removed), rewritten where they differ."""
+    from git_elite import store
+
     for rel, data in files.items():
-        path = Path(repo.workdir) / rel
+        path = top / rel
         if data is None:
             path.unlink(missing_ok=True)
         elif not path.exists() or path.read_bytes() != data:
             path.parent.mkdir(parents=True, exist_ok=True)
             store.atomic_write(path, data)
-        if (data is None and real.read(rel) is not None) or \
-                (data is not None and not real.same(rel, data)):
-            stage[rel] = data
-    if stage:
-        git.stage_files(repo, stage)
-    return 0
 
 
 # what the launcher may run without click (hooks that take no arguments)

@@ -150,10 +150,24 @@ class Ranks:
         if not isinstance(counts, dict) or not isinstance(rows, dict):
             return None
         try:
-            return cls(dict(counts), {k: [(int(n), str(a)) for n, a in v]
-                                      for k, v in rows.items()})
+            return cls(dict(counts), {k: _rows(v) for k, v in rows.items()})
         except (TypeError, ValueError):
             return None
+
+
+def _rows(value: Any) -> list[Row]:
+    """A ranking's rows from the cache: (int, str) pairs, checked by C-level passes when
+    they are already tuples (as `marshal` gives them back: ~26k rows at 100k agents),
+    converted one by one otherwise."""
+    if type(value) is not list:
+        raise TypeError("rows")
+    if set(map(type, value)) <= {tuple} and set(map(len, value)) <= {2}:
+        if not value:
+            return []
+        scores, ids = zip(*value, strict=True)
+        if set(map(type, scores)) <= {int} and set(map(type, ids)) <= {str}:
+            return list(value)
+    return [(int(n), str(a)) for n, a in value]
 
 
 def head(identity: Mapping[str, Any], shards: Mapping[str, Mapping[str, Any]],
