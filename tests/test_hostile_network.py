@@ -188,22 +188,24 @@ def test_a_registry_sending_too_much_is_cut_off(good: Path) -> None:
 
 def test_only_the_registry_branch_is_fetched(good: Path, tmp_path: Path) -> None:
     """f11: 3,000 branches on a registry cost nothing: the cache holds the registry branch
-    only, and a warm discover does not walk the others."""
+    only, and a warm discover's fetch has none of the others sent (counted in git's packet
+    trace, not timed: timing belongs to bench/)."""
     tip = git("rev-parse", "main", cwd=good).stdout.strip()
     lines = "".join(f"create refs/heads/b{i} {tip}\n" for i in range(3000))
     subprocess.run(["git", "update-ref", "--stdin"], cwd=good, input=lines, text=True,
                    check=True)
     run_cli("registry", "add", "many", str(good))
     run_cli("discover", "--registry", "many")
-    started = time.monotonic()
-    run_cli("discover", "--registry", "many")
-    warm = time.monotonic() - started
+    trace = tmp_path / "packets.txt"
+    run_cli("discover", "--registry", "many", env={"GIT_TRACE_PACKET": str(trace)})
+    sent = trace.read_text(errors="replace")
+    assert "refs/heads/main" in sent  # the warm run did fetch, and the trace saw it
+    assert "refs/heads/b" not in sent
     cache = next((Path(tmp_path) / "home" / ".agentd" / "cache" / "registries").glob("*.git"))
     heads = git("for-each-ref", "--format=%(refname)", "refs/heads", cwd=cache).stdout.split()
     assert heads == ["refs/heads/main"]
     seen = git("for-each-ref", "--format=%(refname)", "refs/elite", cwd=cache).stdout.split()
     assert seen == ["refs/elite/seen/main"]
-    assert warm < 5, warm
 
 
 def test_a_url_is_never_read_as_an_option(tmp_path: Path) -> None:
