@@ -7,15 +7,20 @@ A rerun on a later commit rewrites only what changed: `.git-elite-site.json` in 
 names the commit last written, and the files are brought to the new commit by libgit2's tree
 diff (cost follows the change, not the registry). Without it (first run, or a commit the
 repository no longer has) every file is compared by bytes and only differing ones are
-written; files that left are removed. Every write is atomic (temp file + rename), files
-of agents and shards before the head, the head before `timestamp.json`, so a reader during
-an update never sees a head whose shards are not there yet.
+written; files that left are removed. A first run into a folder without the registry's
+files lets git write them (`git archive` into tar, in C: a million agents in minutes,
+not the better part of an hour) into a staging folder moved into place. Every write is
+atomic (temp file + rename), files of agents and shards before the head, the head before
+`timestamp.json`, so a reader during an update never sees a head whose shards are not
+there yet.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import tempfile
 from dataclasses import dataclass
 from importlib import resources
@@ -33,6 +38,8 @@ SITE_JSON = "site.json"
 TIMESTAMP = "timestamp.json"
 TIMESTAMP_REF = "refs/elite/timestamp"
 _FILE_MODES = (0o100644, 0o100755)
+# in `git ls-tree -z` records: a name ".", ".." or with a backslash (never served)
+_ODD_ENTRY = re.compile(rb"[ /]\.\.?(?:/|\0|$)|\\")
 
 
 @dataclass(frozen=True)
@@ -64,7 +71,7 @@ def build(repo_path: str | Path, out: str | Path, rev: str = "HEAD") -> Result:
     tally = _Tally()
     if previous is not None:
         _apply(repo, root, git.changed_blobs(repo, previous, commit), tally)
-    else:
+    elif not _first(repo_path, root, commit, tally):
         _full(repo, root, commit, tally)
     _timestamp(repo, root, tally)
     _put(root, SITE_JSON, listing(repo, commit), tally)
@@ -138,6 +145,35 @@ def _full(repo: Any, root: Path, commit: str, tally: _Tally) -> None:
                 rel = found.relative_to(root).as_posix()
                 if (found.is_file() or found.is_symlink()) and rel not in keep:
                     _remove(root, rel, tally)
+
+
+def _first(repo_path: str | Path, root: Path, commit: str, tally: _Tally) -> bool:
+    """A first write into a folder that has none of the registry's files: git writes them
+    (`git.extract_tree`) into a staging folder inside `root`, which is then moved into place
+    folder by folder, INDEX.json last. False (nothing done) when `root` already has some of
+    them or the tree has an entry the site does not serve (a symlink, a submodule, an odd
+    name): `_full` then writes file by file."""
+    if any(os.path.lexists(root / top) for top in TOPS):
+        return False
+    listed = git.tree_file_modes(repo_path, commit, TOPS)
+    if _ODD_ENTRY.search(listed) or not all(
+            r.startswith((b"100644 ", b"100755 ")) for r in listed.split(b"\0") if r):
+        return False
+    staging = Path(tempfile.mkdtemp(dir=root, prefix=".tmp-site-"))
+    try:
+        git.extract_tree(repo_path, commit, TOPS, staging)
+        for record in listed.split(b"\0"):
+            if record.startswith(b"100755 "):  # served like any document: 0644
+                os.chmod(staging / os.fsdecode(record[7:]), 0o644)
+        for top in sorted(TOPS, key=_write_order):
+            if os.path.lexists(staging / top):
+                os.replace(staging / top, root / top)
+    except OSError as err:
+        raise RegistryError(f"{root}: cannot write ({err.strerror})") from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    tally.written += listed.count(b"\0")
+    return True
 
 
 def _write_order(path: str) -> tuple[int, str]:

@@ -96,6 +96,29 @@ def test_rerun_rewrites_only_what_changed(tmp_path: Path) -> None:
     assert second.written <= 6  # 2 new agent files, tombstone, head (+ its shard), site.json
 
 
+def test_first_write_is_done_by_git_not_file_by_file(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A first write into an empty folder: git archive | tar writes the registry's files
+    (Python writes only the page, site.json and the state), nothing is left staged, and every
+    file is a plain 0644 file, even one committed executable."""
+    work, _ = registry_with(tmp_path, "reg", AGENTS[:3])
+    executable = next(p for p in (work / "agents").rglob("profile.json"))
+    executable.chmod(0o755)
+    git("add", "-A", cwd=work)
+    git("-c", "core.hooksPath=/dev/null", "commit", "-q", "-m", "mode", cwd=work)
+    python_writes: list[Path] = []
+    atomic = site._atomic
+    monkeypatch.setattr(site, "_atomic", lambda t, d: (python_writes.append(t), atomic(t, d)))
+    out = tmp_path / "public"
+    result = site.build(work, out)
+    assert served(out) == tree_files(work)
+    assert result.written >= len(tree_files(work))
+    assert {p.relative_to(out).as_posix() for p in python_writes} == {
+        *site.PAGE, site.SITE_JSON, site.STATE}
+    assert not list(out.glob(".tmp-*"))
+    assert {p.stat().st_mode & 0o777 for p in out.rglob("*") if p.is_file()} == {0o644}
+
+
 def test_full_rebuild_without_state_compares_bytes_and_removes_leftovers(tmp_path: Path
                                                                          ) -> None:
     work, _ = registry_with(tmp_path, "reg", AGENTS)
@@ -161,8 +184,10 @@ def test_symlinks_in_the_tree_are_not_written(tmp_path: Path) -> None:
     git("add", "-A", cwd=work)
     git("-c", "core.hooksPath=/dev/null", "commit", "-q", "-m", "symlink", cwd=work)
     out = tmp_path / "public"
-    site.build(work, out)
+    site.build(work, out)  # the first write is not git's: it would write the symlink
     assert not (out / "agents" / "link.json").exists()
+    assert served(out) == {k: v for k, v in tree_files(work).items()
+                           if k != "agents/link.json"}
 
 
 @pytest.mark.parametrize("args, code, text", [
