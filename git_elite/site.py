@@ -155,6 +155,8 @@ def _first(repo_path: str | Path, root: Path, commit: str, tally: _Tally) -> boo
     name): `_full` then writes file by file."""
     if any(os.path.lexists(root / top) for top in TOPS):
         return False
+    for stale in root.glob(".tmp-site-*"):  # left by a run that was killed midway
+        shutil.rmtree(stale, ignore_errors=True)
     listed = git.tree_file_modes(repo_path, commit, TOPS)
     if _ODD_ENTRY.search(listed) or not all(
             r.startswith((b"100644 ", b"100755 ")) for r in listed.split(b"\0") if r):
