@@ -342,34 +342,28 @@ def parent_ids(repo: Any, commit_id: str) -> list[str]:
 
 def diff_trees(repo: Any, old: Any | None, new: Any | None, prefix: str = "",
                root: Any | None = None) -> list[Any]:
-    """The (path, old bytes, new bytes) changes between two trees, by libgit2's tree diff
-    (iterative: no recursion however deep the trees). Blobs are checked before they are
-    inflated (gittree: modes, sizes from object headers); a refused one comes back as a
-    Change with `refused` set and no bytes. `old` None: every entry of `new`, added.
-    `prefix`: the trees are the directory `prefix` (ending in "/") of the registry tree
-    `root` (whose agents size the index limits)."""
+    """The (path, old bytes, new bytes) changes between two trees, by gittree's walk, which
+    descends only into subtrees whose ids differ (iterative: no recursion however deep the
+    trees; one changed agent reads the few trees on its path, whatever the registry's size).
+    Blobs are checked before they are inflated (gittree: modes, sizes from object headers);
+    a refused one comes back as a Change with `refused` set and no bytes. `old` None: every
+    entry of `new`, added. `prefix`: the trees are the directory `prefix` (ending in "/") of
+    the registry tree `root` (whose agents size the index limits)."""
     from git_elite import gittree
 
-    if old is None and new is None:
-        return []
-    if new is None:
-        assert old is not None
-        deltas = old.diff_to_tree().deltas
-    else:
-        deltas = (new.diff_to_tree(swap=True) if old is None else repo.diff(old, new)).deltas
     before = gittree.Blobs(repo, gittree.tree_entries(old if root is None else None))
     after = gittree.Blobs(repo, gittree.tree_entries(new if root is None else root),
                           share=True)
     changes = []
-    for delta in deltas:
+    for item in gittree.changed_entries(repo, old, new, prefix):
+        a, b = item.old, item.new
         # INDEX.json's old bytes are never looked at (the engine reads the parent's index
-        # through its state, from the cache of parsed indexes): not inflating 8 MB saves ~40 ms
-        status, a, b = delta.status_char(), delta.old_file, delta.new_file
-        old_path, new_path = prefix + a.path, prefix + b.path
-        was = (None, None) if status == "A" else (b"", None) if old_path == INDEX_PATH else \
-            before.read(old_path, a.id, a.mode)
-        now = (None, None) if status == "D" else after.read(new_path, b.id, b.mode)
-        changes.append(_change(new_path if status != "D" else old_path, was, now))
+        # through its state, from the cache of parsed indexes)
+        was = (None, None) if a is None else (b"", None) if item.path == INDEX_PATH or \
+            item.problem is not None else before.read(item.path, a.oid, a.mode)
+        now = (None, None) if b is None else (None, item.problem) if item.problem else \
+            after.read(item.path, b.oid, b.mode)
+        changes.append(_change(item.path, was, now))
     return _by_path(changes)
 
 
@@ -427,6 +421,137 @@ def index_changes(repo: Any, index: Any, head: Any | None) -> list[Any]:
     return _by_path(changes)
 
 
+def staged_changes(repo: Any, parent: TreeState) -> tuple[list[Any], Any]:
+    """(changes, new state) of what the index git is using (GIT_INDEX_FILE for a hook) would
+    commit on top of `parent`, HEAD's tree: the entries `git diff-index --cached` lists (git
+    reads its index in C; libgit2 would load every entry into Python objects and diff every
+    file, ~1 s at 100,000 agents), checked as `diff_trees`; the new state is HEAD's tree with
+    those changes over it, so nothing else of the index is read."""
+    from git_elite import gittree
+    from git_elite.state import Change
+
+    items = staged_entries(None)
+    shape = StagedState(parent, [Change(i.path, None, None if i.new is None else b"")
+                                 for i in items])
+    before = gittree.Blobs(repo, gittree.tree_entries(parent.tree))
+    after = gittree.Blobs(repo, lambda path: len(shape.names(path)), share=True)
+    changes = []
+    for item in items:
+        a, b = item.old, item.new
+        was = (None, None) if a is None else before.read(item.path, a.oid, a.mode)
+        now = (None, None) if b is None else after.read(item.path, b.oid, b.mode)
+        changes.append(_change(item.path, was, now))
+    changes = _by_path(changes)
+    return changes, StagedState(parent, changes)
+
+
+def staged_entries(cwd: str | Path | None) -> list[Any]:
+    """The index entries that differ from HEAD's (gittree.Changed: path, old and new id and
+    mode), from `git diff-index --cached --raw -z` (no renames: a move is a deletion and an
+    addition, as the engine wants it)."""
+    from git_elite import gittree
+
+    out = run(["diff-index", "--cached", "--raw", "-z", "--no-abbrev", "--no-renames",
+               "HEAD", "--"], cwd).stdout.split(b"\0")
+    items = []
+    for meta, raw in zip(out[:-1:2], out[1::2], strict=True):
+        mode_a, mode_b, oid_a, oid_b, status = meta.decode().lstrip(":").split(" ")
+        path = raw.decode("utf-8", "surrogateescape")
+        items.append(gittree.Changed(
+            path, None if status == "A" else gittree.Entry(oid_a, int(mode_a, 8)),
+            None if status == "D" else gittree.Entry(oid_b, int(mode_b, 8))))
+    return items
+
+
+class StagedState:
+    """HEAD's tree with the staged changes over it: what the commit being made will hold
+    (engine's State; `same` as IndexState's)."""
+
+    def __init__(self, base: TreeState, changes: list[Any]):
+        from git_elite.state import Overlay
+
+        self.overlay = Overlay(base, changes)
+
+    def read(self, path: str) -> bytes | None:
+        return self.overlay.read(path)
+
+    def same(self, path: str, data: bytes) -> bool:
+        return self.overlay.read(path) == data
+
+    def names(self, directory: str) -> list[str]:
+        return self.overlay.names(directory)
+
+    def subtree(self, directory: str) -> dict[str, bytes]:
+        return self.overlay.subtree(directory)
+
+    def agent_ids(self) -> Any:
+        return self.overlay.agent_ids()
+
+
+_SEAL = "staged-seal"
+
+
+def index_seal(repo: Any) -> bytes | None:
+    """The trailing checksum of the git index in use (GIT_INDEX_FILE, else $GIT_DIR/index):
+    it changes whenever the index's content does. None when unreadable or not kept
+    (`index.skipHash` writes zeros)."""
+    path = Path(os.environ.get("GIT_INDEX_FILE") or Path(repo.path) / "index")
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(-20, os.SEEK_END)
+            tail = handle.read(20)
+    except OSError:
+        return None
+    return tail if len(tail) == 20 and tail.strip(b"\0") else None
+
+
+def seal_save(repo: Any, head_id: str) -> None:
+    """pre-commit: remember the checksum of the index it left, and the INDEX.json blob it
+    holds (best effort)."""
+    from git_elite import store
+
+    seal = index_seal(repo)
+    target = Path(repo.path) / "elite-cache" / _SEAL
+    try:
+        if seal is None:
+            target.unlink(missing_ok=True)
+        else:
+            target.parent.mkdir(exist_ok=True)
+            store.atomic_write(target, seal + head_id.encode())
+    except (OSError, EliteError):
+        pass
+
+
+def seal_matches(repo: Any) -> bool:
+    """post-commit: whether the real index is, byte for byte, the one pre-commit left for
+    the commit HEAD is (same checksum, same INDEX.json): a plain `git commit`, whose index
+    then holds the index files the commit has and need not be read. Used once."""
+    target = Path(repo.path) / "elite-cache" / _SEAL
+    try:
+        seal = target.read_bytes()
+        target.unlink()
+    except OSError:
+        return False
+    head = TreeState(repo, commit_tree(repo, "HEAD"))._oid(INDEX_PATH)
+    current = index_seal(repo)
+    return head is not None and current is not None and seal == current + head.encode()
+
+
+def staged_ids(cwd: str | Path | None, paths: Sequence[str]) -> dict[str, str]:
+    """The blob id staged at each of `paths` that the index holds (`git ls-files -s`: only
+    those entries, not the whole index in Python)."""
+    if not paths:
+        return {}
+    out = run(["ls-files", "-s", "-z", "--", *paths], cwd,
+              env={"GIT_LITERAL_PATHSPECS": "1"}).stdout.split(b"\0")
+    found = {}
+    for line in out:
+        if b"\t" in line:
+            meta, path = line.split(b"\t", 1)
+            found[path.decode("utf-8", "surrogateescape")] = meta.split(b" ")[1].decode()
+    return found
+
+
 def new_commits(cwd: str | Path | None, old: str, new: str) -> list[str]:
     """Commits a ref update brings, oldest first (for a new ref: those not on any ref)."""
     args = ["rev-list", "--reverse", "--topo-order", new]
@@ -449,17 +574,55 @@ def is_ancestor(cwd: str | Path | None, old: str, new: str) -> bool:
     return run(["merge-base", "--is-ancestor", old, new], cwd, check=False).returncode == 0
 
 
+_SNAPSHOT: dict[str, str | None] = {}  # a hook process's config and HEAD, read once
+
+
+def snapshot() -> None:
+    """For a one-shot hook process: read the whole `git config` (and HEAD's branch) once,
+    so that `config_get` and `head_branch` in the current directory answer without a `git`
+    process per key (five of them cost ~40 ms a push)."""
+    out = run(["config", "--list", "-z"], None, check=False).stdout
+    values: dict[str, str | None] = {}
+    for item in out.split(b"\0"):
+        if item:
+            key, _, value = item.decode(errors="replace").partition("\n")
+            values[_config_key(key)] = value  # the last one wins, as with `git config --get`
+    values[" HEAD"] = _head_branch(None)
+    _SNAPSHOT.clear()
+    _SNAPSHOT.update(values)
+    _SNAPSHOT[" ready"] = "1"
+
+
+def snapshot_clear() -> None:
+    _SNAPSHOT.clear()
+
+
+def _config_key(key: str) -> str:
+    """Section and name are case-insensitive, a subsection is not (git-config(1))."""
+    parts = key.split(".")
+    return ".".join([parts[0].lower(), *parts[1:-1], parts[-1].lower()])
+
+
 def config_get(key: str, cwd: str | Path | None = None) -> str | None:
     """`git config KEY` as git itself reads it (libgit2 ignores `git -c`)."""
+    if cwd is None and _SNAPSHOT:
+        return _SNAPSHOT.get(_config_key(key))
     proc = run(["config", "--get", key], cwd, check=False)
     return proc.stdout.decode().strip() if proc.returncode == 0 else None
 
 
 def config_set(key: str, value: str, cwd: str | Path | None = None) -> None:
+    _SNAPSHOT.clear()
     run(["config", key, value], cwd)
 
 
 def head_branch(cwd: str | Path | None = None) -> str | None:
+    if cwd is None and _SNAPSHOT:
+        return _SNAPSHOT[" HEAD"]
+    return _head_branch(cwd)
+
+
+def _head_branch(cwd: str | Path | None) -> str | None:
     proc = run(["symbolic-ref", "-q", "HEAD"], cwd, check=False)
     return proc.stdout.decode().strip() or None if proc.returncode == 0 else None
 
@@ -494,10 +657,10 @@ def index_files_changed(repo: Any) -> dict[str, bytes | None]:
     if base is None:
         paths = {INDEX_PATH} | {f"index/{n}" for n in TreeState(repo, tree).names("index")}
     else:
-        for delta in repo.diff(base, tree).deltas:
-            for path in (delta.old_file.path, delta.new_file.path):
-                if path == INDEX_PATH or path.startswith("index/"):
-                    paths.add(path)
+        from git_elite import gittree
+
+        paths = {item.path for item in gittree.changed_entries(repo, base, tree)
+                 if item.path == INDEX_PATH or item.path.startswith("index/")}
     state = TreeState(repo, tree)
     return {path: state.read(path) for path in sorted(paths)}
 
@@ -652,18 +815,20 @@ def _blobs(entry: Any, path: str, out: list[Blob]) -> None:
 
 def changed_blobs(repo: Any, old: str, new: str) -> list[tuple[str, Blob | None]]:
     """(path, the new entry or None when the path left) for every file that differs between
-    two commits; libgit2's tree diff skips shared subtrees, so the cost follows the change."""
+    two commits, removals first; gittree's walk skips shared subtrees, so the cost follows
+    the change (a directory it refuses to walk, too deep or naming no tree, is left out)."""
+    from git_elite import gittree
+
     pygit2 = _pygit2()
     old_tree = repo[old].peel(pygit2.Commit).tree
     new_tree = repo[new].peel(pygit2.Commit).tree
     out: list[tuple[str, Blob | None]] = []
-    for delta in repo.diff(old_tree, new_tree).deltas:
-        if delta.status_char() != "A":
-            out.append((delta.old_file.path, None))
-        if delta.status_char() != "D":
-            item = delta.new_file
-            out.append((item.path, Blob(item.path, str(item.id), int(item.mode))))
-    return out
+    for item in gittree.changed_entries(repo, old_tree, new_tree):
+        if item.old is not None:
+            out.append((item.path, None))
+        if item.new is not None and item.problem is None:
+            out.append((item.path, Blob(item.path, str(item.new.oid), item.new.mode)))
+    return sorted(out, key=lambda pair: (pair[1] is not None, pair[0]))  # removals first
 
 
 def blob_data(repo: Any, oid: str) -> bytes:

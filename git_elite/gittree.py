@@ -7,14 +7,16 @@ registry formats get the same checks:
 - a blob's size is read from its object header (libgit2's odb read_header) and refused
   (`json`) over its path's limit *before* it is inflated: 16 paths to one 64 MiB blob cost
   nothing;
-- a whole tree is listed by libgit2's iterative tree diff, never by a recursive walk, and a
-  tree nested deeper than MAX_DEPTH is one `layout` problem, not a RecursionError.
+- two trees are compared by `changed_entries`, an iterative walk that descends only into
+  subtrees whose ids differ (a commit that changes one agent reads the few trees on that
+  agent's path, whatever the registry's size), and a tree nested deeper than MAX_DEPTH is one
+  `layout` problem, not a RecursionError.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, NamedTuple
 
 from git_elite.errors import Problem
 
@@ -131,6 +133,87 @@ class Blobs:
             return Problem("json", path, f"{size} bytes exceeds the limit of {most} bytes for "
                            "this file (checked before reading it)")
         return None
+
+
+class Entry(NamedTuple):
+    """One side of a changed path: the entry's object id and git mode."""
+
+    oid: Any
+    mode: int
+
+
+class Changed(NamedTuple):
+    """A path that differs between two trees: `old`/`new` None where the path is absent.
+    `problem`: the path is a directory that was not walked (too deep, or its entry names no
+    readable tree) and stands for everything under it."""
+
+    path: str
+    old: Entry | None
+    new: Entry | None
+    problem: Problem | None = None
+
+
+def changed_entries(repo: Any, old: Any | None, new: Any | None, prefix: str = ""
+                    ) -> Iterator[Changed]:
+    """Every non-directory path whose entry differs between trees `old` and `new` (None: an
+    empty tree), walked iteratively and only into subtrees whose ids differ: the cost follows
+    the change, not the trees' size (libgit2's tree diff expands every subtree of both).
+    A file turned into a directory (or back) gives the file's path on one side and every
+    path under the directory on the other, as git does. Order: depth first, by name."""
+    stack: list[tuple[str, Any | None, Any | None]] = [(prefix, old, new)]
+    while stack:
+        base, a, b = stack.pop()
+        pending: list[tuple[str, Any | None, Any | None]] = []
+        for name, x, y in _pairs(a, b):
+            path = base + name
+            xdir, ydir = x is not None and x.filemode == TREE, \
+                y is not None and y.filemode == TREE
+            if xdir or ydir:
+                found = _subtrees(repo, path, x if xdir else None, y if ydir else None)
+                if isinstance(found, Changed):
+                    yield found
+                else:
+                    pending.append((path + "/", *found))
+            if (x is not None and not xdir) or (y is not None and not ydir):
+                yield Changed(path, None if x is None or xdir else Entry(x.id, x.filemode),
+                              None if y is None or ydir else Entry(y.id, y.filemode))
+        stack.extend(reversed(pending))
+
+
+def _pairs(a: Any | None, b: Any | None) -> Iterator[tuple[str, Any | None, Any | None]]:
+    """(name, entry in a, entry in b) for every name whose entries differ (id or mode)."""
+    left = {entry.name: entry for entry in a} if a is not None else {}
+    right = {entry.name: entry for entry in b} if b is not None else {}
+    for name in sorted(left.keys() | right.keys()):
+        x, y = left.get(name), right.get(name)
+        if x is not None and y is not None and x.id == y.id and x.filemode == y.filemode:
+            continue
+        yield name, x, y
+
+
+def _subtrees(repo: Any, path: str, x: Any | None, y: Any | None
+              ) -> Changed | tuple[Any | None, Any | None]:
+    """The two trees to walk under directory `path` (one side None: absent or a file), or a
+    Changed carrying the problem when one is too deep or names no readable tree."""
+    problem = depth_problem(path + "/x")
+    trees: list[Any | None] = []
+    for side in (x, y):
+        if side is None or problem is not None:
+            trees.append(None)
+            continue
+        try:
+            tree = repo[side.id]
+        except (KeyError, ValueError) as err:
+            tree, problem = None, Problem("layout", path, f"tree {str(side.id)[:12]} cannot "
+                                          f"be read ({err})")
+        if tree is not None and tree.type_str != "tree":
+            problem = Problem("layout", path, f"a directory entry names a {tree.type_str}, "
+                              "not a tree")
+        trees.append(tree)
+    if problem is not None:
+        return Changed(path, Entry(x.id, x.filemode) if x is not None else None,
+                       Entry(y.id, y.filemode) if y is not None else None, problem)
+    return trees[0], trees[1]
 
 
 def kind_name(kind: Any) -> str:

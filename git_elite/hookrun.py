@@ -26,6 +26,16 @@ def reject(problems: list[Problem], summary: str) -> int:
 
 def pre_receive() -> int:
     """Check every pushed commit; refuse the push on any problem."""
+    from git_elite import git
+
+    git.snapshot()  # one `git config` for every setting the checks read
+    try:
+        return _pre_receive()
+    finally:
+        git.snapshot_clear()
+
+
+def _pre_receive() -> int:
     import time
 
     from git_elite import git, registry
@@ -107,11 +117,17 @@ def staged(name: str) -> int:
     repo = git.open_env(".")
     head = None if repo.head_is_unborn else repo.head.peel(git._pygit2().Commit).tree
     parent = git.TreeState(repo, head)
-    index = repo.index
-    new = git.IndexState(repo, index)
-    if parent.read(layout.IDENTITY) is None and new.read(layout.IDENTITY) is None:
-        return 0  # not a registry
-    changes = git.index_changes(repo, index, head)
+    new: Any
+    if head is None:  # a first commit: the whole (small) index is the change
+        new = git.IndexState(repo, repo.index)
+        if new.read(layout.IDENTITY) is None:
+            return 0  # not a registry
+        changes = git.index_changes(repo, repo.index, head)
+    else:  # only the staged entries that differ from HEAD's are read (O(changed))
+        if parent.read(layout.IDENTITY) is None and \
+                layout.IDENTITY not in git.staged_ids(None, [layout.IDENTITY]):
+            return 0  # not a registry
+        changes, new = git.staged_changes(repo, parent)
     with progress.meter("files", f"{name}: checking", len(changes)):
         problems = engine.check_change(parent, changes, new, check_index=False,
                                        now=int(time.time()),
@@ -124,6 +140,8 @@ def staged(name: str) -> int:
     if stage:
         git.stage_files(repo, stage)
     head_bytes = rebuilt.files.get(layout.INDEX)
+    if head_bytes is not None:
+        git.seal_save(repo, git.blob_id(head_bytes))
     if rebuilt.ranks is not None and head_bytes is not None:  # the next commit's parent
         git.index_cache_save(repo, git.blob_id(head_bytes), rebuilt.ranks.dump(), "ranks")
     elif head_bytes is not None:
@@ -142,7 +160,10 @@ def post_commit() -> int:
         return 0
     files = git.index_files_changed(repo)
     stage: dict[str, bytes | None] = {}
-    real = git.IndexState(repo, repo.index)
+    # a plain `git commit` leaves the index pre-commit staged into as the real one: then
+    # it is not read again (200k entries at 100k agents); otherwise only these entries
+    current = git.seal_matches(repo)
+    staged = {} if current else git.staged_ids(None, sorted(files))
     for rel, data in files.items():
         path = Path(repo.workdir) / rel
         if data is None:
@@ -150,8 +171,10 @@ def post_commit() -> int:
         elif not path.exists() or path.read_bytes() != data:
             path.parent.mkdir(parents=True, exist_ok=True)
             store.atomic_write(path, data)
-        if (data is None and real.read(rel) is not None) or \
-                (data is not None and not real.same(rel, data)):
+        if current:
+            continue
+        if (data is None and rel in staged) or \
+                (data is not None and staged.get(rel) != git.blob_id(data)):
             stage[rel] = data
     if stage:
         git.stage_files(repo, stage)

@@ -22,17 +22,39 @@ from git_elite.engine import Context, strict_index
 from git_elite.errors import EliteError
 
 
+class _Values(dict[str, Any]):
+    """Index files as values by path; one given only as bytes (a shard edited in place by
+    `shardsplice.edit`) is parsed when first asked for, which a commit whose files equal
+    the rebuild never does."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.raw: dict[str, bytes] = {}
+
+    def __getitem__(self, path: str) -> Any:
+        if path in self.raw:
+            super().__setitem__(path, json.loads(self.raw.pop(path)))
+        return super().__getitem__(path)
+
+
 @dataclass
 class Rebuilt:
     """Index files as bytes (None: must not exist) and as values, plus the rankings data."""
 
     files: dict[str, bytes | None] = field(default_factory=dict)
-    values: dict[str, Any] = field(default_factory=dict)
+    values: dict[str, Any] = field(default_factory=_Values)
     ranks: shards.Ranks | None = None
 
     def put(self, path: str, value: Any, data: bytes | None = None) -> None:
         self.values[path] = value
         self.files[path] = None if value is None else (data or indexing.dumps(value))
+
+    def put_bytes(self, path: str, data: bytes) -> None:
+        """A file known by its bytes (written as `indexing.dumps` writes its value)."""
+        assert isinstance(self.values, _Values)
+        self.values.raw[path] = data
+        dict.__setitem__(self.values, path, None)
+        self.files[path] = data
 
 
 def expected(ctx: Context) -> Rebuilt:
@@ -102,10 +124,20 @@ def _incremental(ctx: Context, base: dict[str, Any]) -> Rebuilt | None:
     new: dict[str, dict[str, Any] | None] = {}
     out = Rebuilt()
     for ab in sorted(names):
+        touched = sorted(a for a in agents if a[:2] == ab)
+        fresh = {a: entry(ctx, a) for a in touched}
+        edited = _edited(ctx, ab, summary.get(ab), fresh)
+        if edited is not None:  # the parent's bytes edited where the touched agents are
+            data, olds, count = edited
+            for agent_id in touched:
+                old[agent_id], new[agent_id] = olds[agent_id], fresh[agent_id]
+                elite += _elite(new[agent_id]) - _elite(old[agent_id])
+            summary[ab] = {"agents": count, "sha256": shards.digest(data)}
+            out.put_bytes(layout.shard_path(ab), data)
+            continue
         held, raw = _parent_shard_raw(ctx, ab, summary.get(ab))
         if held is None:
             return None
-        touched = sorted(a for a in agents if a[:2] == ab)
         for agent_id in touched:
             old[agent_id], new[agent_id] = held.pop(agent_id, None), entry(ctx, agent_id)
             if new[agent_id] is not None:
@@ -128,6 +160,24 @@ def _incremental(ctx: Context, base: dict[str, Any]) -> Rebuilt | None:
     out.ranks = ranks
     out.put(layout.INDEX, shards.head(ctx.new_identity or {}, summary, elite, ranks))
     return out
+
+
+def _edited(ctx: Context, ab: str, listed: dict[str, Any] | None,
+            fresh: dict[str, dict[str, Any] | None]
+            ) -> tuple[bytes, dict[str, Any], int] | None:
+    """(new bytes, the touched agents' parent entries, agent count) of shard `ab` edited in
+    the parent's bytes (shardsplice.edit), which must hash to the parent head's digest;
+    None when it cannot be (no parent shard, a bad one, or one left empty): the caller
+    then parses the whole shard."""
+    raw = ctx.parent.read(layout.shard_path(ab)) if listed is not None else None
+    if raw is None or shards.digest(raw) != listed["sha256"]:  # type: ignore[index]
+        return None
+    found = shardsplice.edit(raw, ab, fresh)
+    if found is None or any(o is not None and not shards.is_entry(o)
+                            for o in found[1].values()):
+        return None
+    count = listed["agents"] + found[2]  # type: ignore[index]
+    return (found[0], found[1], count) if count > 0 else None
 
 
 def _elite(item: dict[str, Any] | None) -> int:

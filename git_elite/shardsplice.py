@@ -75,3 +75,90 @@ def splice(raw: bytes, ab: str, agents: Mapping[str, Any], touched: Collection[s
     except indexing._Unusual:
         return None
     return (PREFIX + ",".join(items) + suffix(ab)).encode()
+
+
+def edit(raw: bytes, ab: str, entries: Mapping[str, Any]
+         ) -> tuple[bytes, dict[str, Any], int] | None:
+    """Shard `ab`'s new bytes when the agents in `entries` get those entries (None: the
+    agent leaves), edited into the parent's bytes `raw` without reading its other agents:
+    each touched item is found by searching for its key (an item's start is unique, see
+    above; a new agent's place by bisecting the sorted items), so the work is a few
+    searches and copies of the shard's bytes, not a parse of its thousands of entries.
+    Returns (bytes, {agent_id: its parent's entry or None}, the change in the number of
+    agents); None when `raw` is not a shard as `indexing.dumps` writes it, an old item is
+    not a JSON object, or the shard would be left empty (the caller rebuilds it)."""
+    end = suffix(ab).encode()
+    if not raw.startswith((PREFIX + ITEM).encode()) or not raw.endswith(end):
+        return None
+    body, olds, delta = raw[len(PREFIX):len(raw) - len(end)], {}, 0
+    try:
+        for agent_id in sorted(entries):
+            found = _edit_one(body, agent_id, entries[agent_id])
+            if found is None:
+                return None
+            body, olds[agent_id] = found[0], found[1]
+            delta += (entries[agent_id] is not None) - (found[1] is not None)
+    except indexing._Unusual:
+        return None
+    if not body:
+        return None
+    return PREFIX.encode() + body + end, olds, delta
+
+
+_ITEM = ITEM.encode()
+
+
+def _edit_one(body: bytes, agent_id: str, item: Any) -> tuple[bytes, Any] | None:
+    """(body with agent_id's item replaced, inserted or removed, its old entry or None)."""
+    start = body.find(_ITEM + agent_id.encode() + b'": ')
+    new = None
+    if item is not None:
+        out = [ITEM[:-1], indexing._STRING(agent_id), ": "]
+        indexing._encode(item, out, ITEM[:-1])
+        new = "".join(out).encode()
+    if start < 0:  # a new agent: before the first item with a greater id
+        if new is None:
+            return body, None
+        at = _place(body, agent_id.encode())
+        return (body[:at] + new + b"," + body[at:] if at < len(body)
+                else body + b"," + new if body else new), None
+    nxt = body.find(_ITEM, start + 1)
+    stop = len(body) if nxt < 0 else nxt - 1
+    import json
+
+    try:
+        old = json.loads(b"{" + body[start:stop] + b"}").get(agent_id)
+    except ValueError:
+        return None
+    if not isinstance(old, dict):
+        return None
+    if new is not None:
+        return body[:start] + new + body[stop:], old
+    if nxt >= 0:
+        return body[:start] + body[nxt:], old
+    return (body[:start - 1] if start > 0 else b""), old
+
+
+def _place(body: bytes, agent_id: bytes) -> int:
+    """Where an item for `agent_id` (absent) goes: the start of the first item whose id is
+    greater, or len(body) (bisecting the items' starts, found by one regex scan)."""
+    import bisect
+    import re
+
+    starts = [m.start() for m in re.finditer(re.escape(_ITEM), body)]
+    at = bisect.bisect_right(_Ids(body, starts), agent_id)
+    return starts[at] if at < len(starts) else len(body)
+
+
+class _Ids:
+    """The agent ids of the items at `starts`, as a sequence for `bisect` (read lazily)."""
+
+    def __init__(self, body: bytes, starts: list[int]):
+        self.body, self.starts = body, starts
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def __getitem__(self, index: int) -> bytes:
+        at = self.starts[index] + len(_ITEM)
+        return self.body[at:at + ID_LENGTH]

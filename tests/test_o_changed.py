@@ -152,3 +152,37 @@ def test_a_bad_parent_shard_is_not_cached(registry: tuple[dict[str, bytes], Any]
     assert damaged.ranks is None
     assert written[layout.INDEX] == engine.expected_files(
         Counting(files, ranks), changes, Overlay(MemoryState(files), changes))[layout.INDEX]
+
+
+def test_a_touched_shard_is_edited_not_parsed(registry: tuple[dict[str, bytes], Any],
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """A commit that updates, adds or removes an agent edits its shard's bytes where that
+    agent's item is (shardsplice.edit): no shard is parsed whole (the other agents of the
+    shard are neither decoded nor re-encoded), and the bytes equal a full rebuild's."""
+    import json
+
+    files, ranks = registry
+    by_shard: dict[str, int] = {}
+    for n in range(N):
+        by_shard[agent_id_of(profile(n))[:2]] = by_shard.get(agent_id_of(profile(n))[:2], 0) + 1
+    n = next(n for n in range(N) if by_shard[agent_id_of(profile(n))[:2]] >= 2)
+    parsed: list[bytes] = []
+    real = json.loads
+
+    def spy(raw: Any, *args: Any, **kwargs: Any) -> Any:
+        parsed.append(raw if isinstance(raw, bytes) else raw.encode())
+        return real(raw, *args, **kwargs)
+
+    tomb = layout.agent_path(agent_id_of(profile(n)), "tombstone.json")
+    added = agent_files("bob", N + 5, total=90, recent=30)
+    for changes in (_update(files, n), [Change(p, None, d) for p, d in sorted(added.items())],
+                    [Change(tomb, None, b"{}")]):
+        parent = Counting(files, ranks)
+        monkeypatch.setattr(json, "loads", spy)
+        written = engine.expected_files(parent, changes, Overlay(parent, changes))
+        monkeypatch.setattr(json, "loads", real)
+        assert not [raw for raw in parsed if b'"shard": "' in raw]
+        new = {**files, **{c.path: c.new for c in changes if c.new is not None}}
+        full = engine.full_index(MemoryState(new))
+        assert all(written[p] == full.get(p) for p in written if p != layout.INDEX)
+        parsed.clear()
