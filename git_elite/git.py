@@ -491,50 +491,76 @@ class StagedState:
 _SEAL = "staged-seal"
 
 
-def index_seal(repo: Any) -> bytes | None:
-    """The trailing checksum of the git index in use (GIT_INDEX_FILE, else $GIT_DIR/index):
-    it changes whenever the index's content does. None when unreadable or not kept
-    (`index.skipHash` writes zeros)."""
-    path = Path(os.environ.get("GIT_INDEX_FILE") or Path(repo.path) / "index")
+def index_seal(index_file: str | Path) -> str | None:
+    """The trailing checksum of a git index file: it changes whenever the index's content
+    does. None when unreadable or not kept (`index.skipHash` writes zeros)."""
     try:
-        with open(path, "rb") as handle:
+        with open(index_file, "rb") as handle:
             handle.seek(-20, os.SEEK_END)
             tail = handle.read(20)
     except OSError:
         return None
-    return tail if len(tail) == 20 and tail.strip(b"\0") else None
+    return tail.hex() if len(tail) == 20 and tail.strip(b"\0") else None
 
 
-def seal_save(repo: Any, head_id: str) -> None:
-    """pre-commit: remember the checksum of the index it left, and the INDEX.json blob it
-    holds (best effort)."""
+def seal_save(repo: Any, files: Mapping[str, bytes | None]) -> None:
+    """pre-commit: remember the checksum of the index it leaves and the index files it
+    rebuilt (path -> blob id, None: removed), so that post-commit can skip reading the
+    index and loading pygit2 (best effort)."""
+    import json
+
     from git_elite import store
 
-    seal = index_seal(repo)
+    seal = index_seal(os.environ.get("GIT_INDEX_FILE") or Path(repo.path) / "index")
     target = Path(repo.path) / "elite-cache" / _SEAL
+    value = {"seal": seal, "files": {p: None if d is None else blob_id(d)
+                                     for p, d in files.items()}}
     try:
-        if seal is None:
-            target.unlink(missing_ok=True)
-        else:
-            target.parent.mkdir(exist_ok=True)
-            store.atomic_write(target, seal + head_id.encode())
+        target.parent.mkdir(exist_ok=True)
+        store.atomic_write(target, json.dumps(value).encode())
     except (OSError, EliteError):
         pass
 
 
-def seal_matches(repo: Any) -> bool:
-    """post-commit: whether the real index is, byte for byte, the one pre-commit left for
-    the commit HEAD is (same checksum, same INDEX.json): a plain `git commit`, whose index
-    then holds the index files the commit has and need not be read. Used once."""
-    target = Path(repo.path) / "elite-cache" / _SEAL
+def sealed_files(cwd: str | Path | None) -> dict[str, bytes | None] | None:
+    """post-commit of a plain `git commit`: the index files HEAD holds (path -> bytes, None:
+    removed) when the real index is, byte for byte, the one pre-commit left and HEAD holds
+    the files it rebuilt; None otherwise (the caller then checks the index). Without pygit2
+    and without reading the index: three small `git` processes. The seal is used once."""
+    import json
+
+    git_dir = Path(run(["rev-parse", "--absolute-git-dir"], cwd).stdout.decode().strip())
+    target = git_dir / "elite-cache" / _SEAL
     try:
-        seal = target.read_bytes()
+        value = json.loads(target.read_bytes())
         target.unlink()
-    except OSError:
-        return False
-    head = TreeState(repo, commit_tree(repo, "HEAD"))._oid(INDEX_PATH)
-    current = index_seal(repo)
-    return head is not None and current is not None and seal == current + head.encode()
+        seal, files = value["seal"], dict(value["files"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if seal is None or seal != index_seal(git_dir / "index") or not files:
+        return None
+    listed = run(["ls-tree", "-z", "HEAD", "--", *sorted(files)], cwd,
+                 env={"GIT_LITERAL_PATHSPECS": "1"}).stdout.split(b"\0")
+    held = {raw.split(b"\t", 1)[1].decode(): raw.split()[2].decode()
+            for raw in listed if b"\t" in raw}
+    if held != {p: i for p, i in files.items() if i is not None}:
+        return None
+    ids = sorted({i for i in files.values() if i is not None})
+    found = _cat_blobs(cwd, ids)
+    return {p: None if i is None else found[i] for p, i in files.items()}
+
+
+def _cat_blobs(cwd: str | Path | None, ids: Sequence[str]) -> dict[str, bytes]:
+    """The bytes of blobs by id, from one `git cat-file --batch`."""
+    out = run(["cat-file", "--batch"], cwd, input="".join(f"{i}\n" for i in ids).encode()
+              ).stdout
+    found, at = {}, 0
+    for oid in ids:
+        header_end = out.index(b"\n", at)
+        size = int(out[at:header_end].split()[2])
+        found[oid] = out[header_end + 1:header_end + 1 + size]
+        at = header_end + 1 + size + 1
+    return found
 
 
 def staged_ids(cwd: str | Path | None, paths: Sequence[str]) -> dict[str, str]:

@@ -93,7 +93,8 @@ def _watch(proc: subprocess.Popen[bytes], limits: Limits, packs: Path, start: in
             why = _too_many(limits)
         if why:
             return why, b"", b""
-        time.sleep(POLL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=POLL)  # returns when git exits, not at the next poll
     for reader in readers:
         reader.join()
     return None, b"".join(chunks["out"]), b"".join(chunks["err"])

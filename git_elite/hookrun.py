@@ -139,9 +139,8 @@ def staged(name: str) -> int:
              if (d is None and new.read(p) is not None) or (d is not None and not new.same(p, d))}
     if stage:
         git.stage_files(repo, stage)
+    git.seal_save(repo, rebuilt.files)
     head_bytes = rebuilt.files.get(layout.INDEX)
-    if head_bytes is not None:
-        git.seal_save(repo, git.blob_id(head_bytes))
     if rebuilt.ranks is not None and head_bytes is not None:  # the next commit's parent
         git.index_cache_save(repo, git.blob_id(head_bytes), rebuilt.ranks.dump(), "ranks")
     elif head_bytes is not None:
@@ -151,34 +150,41 @@ def staged(name: str) -> int:
 
 def post_commit() -> int:
     """Bring the real index and the work tree's index files up to HEAD's (those the commit
-    changed: INDEX.json and the shards it rewrote)."""
-    from git_elite import git, store
+    changed: INDEX.json and the shards it rewrote). After a plain `git commit` the real
+    index is the one pre-commit staged into (same checksum): then only the work tree's
+    files are brought up to date, without reading the index or loading pygit2."""
+    from git_elite import git
 
     os.environ.pop("GIT_INDEX_FILE", None)
+    sealed = git.sealed_files(None)
+    if sealed is not None:
+        _write_files(Path("."), sealed)  # git runs the hook at the work tree's top
+        return 0
     repo = git.open_env(".")
     if repo.head_is_unborn or repo.workdir is None:
         return 0
     files = git.index_files_changed(repo)
-    stage: dict[str, bytes | None] = {}
-    # a plain `git commit` leaves the index pre-commit staged into as the real one: then
-    # it is not read again (200k entries at 100k agents); otherwise only these entries
-    current = git.seal_matches(repo)
-    staged = {} if current else git.staged_ids(None, sorted(files))
+    _write_files(Path(repo.workdir), files)
+    staged = git.staged_ids(None, sorted(files))  # those entries only, not the whole index
+    stage = {rel: data for rel, data in files.items()
+             if (data is None and rel in staged)
+             or (data is not None and staged.get(rel) != git.blob_id(data))}
+    if stage:
+        git.stage_files(repo, stage)
+    return 0
+
+
+def _write_files(top: Path, files: dict[str, bytes | None]) -> None:
+    """The work tree's copies of `files` (None: removed), rewritten where they differ."""
+    from git_elite import store
+
     for rel, data in files.items():
-        path = Path(repo.workdir) / rel
+        path = top / rel
         if data is None:
             path.unlink(missing_ok=True)
         elif not path.exists() or path.read_bytes() != data:
             path.parent.mkdir(parents=True, exist_ok=True)
             store.atomic_write(path, data)
-        if current:
-            continue
-        if (data is None and rel in staged) or \
-                (data is not None and staged.get(rel) != git.blob_id(data)):
-            stage[rel] = data
-    if stage:
-        git.stage_files(repo, stage)
-    return 0
 
 
 # what the launcher may run without click (hooks that take no arguments)
