@@ -27,7 +27,10 @@ demo: $(STAMP)
 test: $(TESTSTAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/ruff check git_elite tests fixtures bench demo
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/mypy
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -n 2 -q
+	# --dist loadfile: a file's tests stay on one worker, so its module-scoped fixtures (the
+	# hooked servers, the demo run, Chromium and its sites, the synthetic registry) are
+	# built once, not once per worker
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -n 2 --dist loadfile -q
 
 lint: $(TESTSTAMP)
 	$(BIN)/ruff check git_elite tests fixtures bench demo

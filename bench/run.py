@@ -31,7 +31,7 @@ import reads  # noqa: E402
 import site_bench  # noqa: E402
 import synth  # noqa: E402
 from common import AFTER as AFTER_SIDE  # noqa: E402
-from common import Bench, Row, Side, paired, signed_parts  # noqa: E402
+from common import Bench, Row, Side, byte_compile, paired, signed_parts  # noqa: E402
 
 from git_elite import canonical, documents  # noqa: E402
 
@@ -324,8 +324,8 @@ def main() -> int:
                         help="sizes of the before/after table ('' for none)")
     parser.add_argument("--before-rev", default=before.RELEASE_1,
                         help="the release-1 code (default: %(default)s)")
-    parser.add_argument("--verify-1m", action="store_true",
-                        help="also verify the 1M registry once (minutes)")
+    parser.add_argument("--verify-1m", action=argparse.BooleanOptionalAction, default=True,
+                        help="also verify the 1M registry once (minutes; default: yes)")
     parser.add_argument("--commit-sizes", default="10000,100000,1000000",
                         help="sizes of the `git commit` measurement (a work clone of 1M is a "
                         "2M-file checkout)")
@@ -351,6 +351,8 @@ def main() -> int:
     if b.before_sizes:
         b.before = Side("before", 1, before.tree(args.before_rev) / "bin",
                         f"format 1, the release-1 code ({args.before_rev})")
+    byte_compile(before.ROOT / "git_elite",
+                 *([b.before.bin.parent / "git_elite"] if b.before is not None else []))
     start = time.perf_counter()
     if args.prepare:
         _registries(b, sizes)

@@ -9,12 +9,9 @@ the site code, the rows are left out and the notes say why."""
 from __future__ import annotations
 
 import contextlib
-import functools
-import http.server
 import shutil
 import statistics
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +19,7 @@ from typing import Any
 
 from common import AFTER, Bench, Row, paired, paired_timed
 from e2e import bare_copy, call, one_manifest_commit, sandbox, sh, version
+from loopback import static
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -29,33 +27,12 @@ URL_MS, URL_REQUESTS, PAGE_MS, REWRITE_MS = 1000.0, 30, 1500.0, 1000.0
 BLANK = b"<!doctype html><title>blank</title><p>blank</p>\n"
 
 
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, as any real static server answers
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
 @contextlib.contextmanager
 def serve(root: Path) -> Iterator[tuple[str, list[str]]]:
     """A static HTTP server over `root` on a loopback port: (base URL, paths requested)."""
     requests: list[str] = []
-
-    class Counting(_Quiet):
-        def do_GET(self) -> None:
-            requests.append(self.path)
-            super().do_GET()
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
-                                             functools.partial(Counting, directory=str(root)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/", requests
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with static(root, requests, keep_alive=True) as url:  # as any real static server
+        yield url, requests
 
 
 def missing() -> str | None:

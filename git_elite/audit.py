@@ -11,7 +11,7 @@ With many agents the pieces are shared between two processes (`fanout.halves`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -99,15 +99,11 @@ def _check(state: State, files: dict[str, bytes]) -> engine.Context:
 
 def _agents(state: State, fmt: int, pieces: Sequence[str]) -> Tally:
     tally = Tally(ranks=shards.Ranks())
+    groups = _groups(state, fmt, pieces)
     for ab in pieces:
-        if fmt >= 2:
-            files = _under(state, f"agents/{ab}")
-        else:
-            files = {}
-            for name in state.names("agents"):
-                if name[:2] == ab:
-                    files.update(_under(state, f"agents/{name}"))
-        ctx = _check(state, files)
+        piece = Piece(state, groups[ab])
+        files = piece.files
+        ctx = _check(piece, files)
         tally.problems += ctx.problems
         ids = sorted({a for p in files if (a := layout.agent_id_in(p))})
         live = {a: e for a in ids if (e := _entry(ctx, a)) is not None}
@@ -116,6 +112,64 @@ def _agents(state: State, fmt: int, pieces: Sequence[str]) -> Tally:
         elif live:
             tally.problems += _shard(state, ab, live, tally)
     return tally
+
+
+def _groups(state: State, fmt: int, pieces: Sequence[str]) -> dict[str, list[str]]:
+    """The directories under agents/ that make up each piece (listed once, not per piece)."""
+    if fmt >= 2:
+        return {ab: [f"agents/{ab}"] for ab in pieces}
+    groups: dict[str, list[str]] = {ab: [] for ab in pieces}
+    for name in state.names("agents"):
+        if name[:2] in groups:
+            groups[name[:2]].append(f"agents/{name}")
+    return groups
+
+
+class Piece:
+    """The registry state as one piece's check sees it: the files under the piece's
+    directories read once (one tree listing each) and served from memory, everything else
+    (IDENTITY.json, identities/, index/) from the whole state. Each agent's reads by path
+    then cost a dict lookup, whatever the registry's size."""
+
+    def __init__(self, base: State, dirs: list[str]):
+        self.base = base
+        self.dirs = tuple(d + "/" for d in dirs)
+        self.files: dict[str, bytes] = {}
+        for directory in dirs:
+            self.files.update(_under(base, directory))
+        taken = getattr(base, "take_refusals", None)
+        self.refusals = taken() if taken else []
+        # every directory of the piece -> the names right under it, built once (a listing
+        # per agent, of its attestations/, must not scan the whole piece)
+        self.listed: dict[str, set[str]] = {}
+        for path in [*self.files, *(path for path, _ in self.refusals)]:
+            parts = path.split("/")
+            for depth in range(1, len(parts)):
+                self.listed.setdefault("/".join(parts[:depth]), set()).add(parts[depth])
+
+    def take_refusals(self) -> list[tuple[str, Problem]]:
+        found, self.refusals = self.refusals, []
+        return found
+
+    def _mine(self, path: str) -> bool:
+        return (path + "/").startswith(self.dirs) if self.dirs else False
+
+    def read(self, path: str) -> bytes | None:
+        return self.files.get(path) if self._mine(path) else self.base.read(path)
+
+    def names(self, directory: str) -> list[str]:
+        if self._mine(directory):
+            return sorted(self.listed.get(directory.rstrip("/"), ()))
+        return self.base.names(directory)
+
+    def subtree(self, directory: str) -> dict[str, bytes]:
+        if self._mine(directory):
+            prefix = directory + "/"
+            return {p: d for p, d in self.files.items() if p.startswith(prefix)}
+        return self.base.subtree(directory)
+
+    def agent_ids(self) -> Iterable[str]:
+        return self.base.agent_ids()
 
 
 def _under(state: State, path: str) -> dict[str, bytes]:

@@ -60,6 +60,8 @@ def sync(registry: Registry, *, offline: bool = False, attempts: int = ATTEMPTS)
     no retries), so `--offline` works without an earlier online run."""
     path = registry.cache
     if offline and is_local(registry.url):
+        if usable(path) and _mirrors(registry, path):
+            return path  # the cache already holds what the local registry's refs name
         offline, attempts = False, 1
     if offline:
         if not usable(path):
@@ -89,6 +91,18 @@ def sync(registry: Registry, *, offline: bool = False, attempts: int = ATTEMPTS)
             time.sleep(min(2.0, 0.2 * 2**attempt) * (0.5 + random.random()))
     raise RegistryError(f"cannot reach registry {registry.name} ({registry.url}) after "
                         f"{attempts} attempts: {last}")
+
+
+def _mirrors(registry: Registry, path: Path) -> bool:
+    """Whether the cache's registry branch and timestamp refs name exactly the objects the
+    local registry's do (then a fetch would change nothing: `--offline` skips it)."""
+    name = branch(registry, path)
+    refs = ["--format=%(refname) %(objectname)", f"refs/heads/{name}", "refs/elite/timestamp*"]
+    source = registry.url.removeprefix("file://")
+    theirs = git.run(["for-each-ref", *refs], source, check=False)
+    ours = git.run(["for-each-ref", *refs], path, check=False)
+    return theirs.returncode == ours.returncode == 0 and bool(ours.stdout) and \
+        theirs.stdout == ours.stdout
 
 
 def is_local(url: str) -> bool:
@@ -173,7 +187,7 @@ class Mender:
             detail = damage(err)
             if detail is None:
                 raise
-            if self.offline or self.mended:
+            if self.offline or self.mended or _forked():
                 raise damaged_error(self.registry, detail, self.offline) from None
         self._mend(detail)
         try:
@@ -193,6 +207,14 @@ class Mender:
         rebuild(self.registry)
         self.mended = True
         self.reopen()
+
+
+def _forked() -> bool:
+    """In a forked reader (fanout.halves' child): the parent, which redoes the child's work
+    when it fails, is the one that clones again."""
+    from git_elite import fanout
+
+    return fanout.CHILD
 
 
 def rebuild(registry: Registry) -> Path:

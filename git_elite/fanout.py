@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 PARALLEL_MIN = 2000
 _SPLIT = False  # inside `halves`: each process is already one of two; no nested fork
+CHILD = False  # this process is a forked child of `halves`: it must not repair shared state
 Agents = Sequence[tuple[str, dict[str, "Change"]]]
 Check = Callable[["Context", str, dict[str, "Change"]], None]
 
@@ -99,6 +100,8 @@ def halves(items: Sequence[Any], work: Callable[[Sequence[Any]], Any]) -> list[A
 
 def _half_child(work: Callable[[Sequence[Any]], Any], items: Sequence[Any], writer: Any
                 ) -> None:
+    global CHILD
+    CHILD = True
     try:
         writer.send(work(items))
     except BaseException:  # noqa: BLE001 - the parent does this half again itself

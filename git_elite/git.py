@@ -67,6 +67,12 @@ def open_reader(path: str | Path) -> Any:
 
     repo = open_repo(path)
     pygit2.settings.cache_object_limit(pygit2.enums.ObjectType.TREE, 64 * 1024 * 1024)
+    # memory flat in the registry's size: a whole-registry read (`verify`, a filter over
+    # every shard) touches every page of the pack; libgit2 maps packs in windows of up to
+    # 1 GiB and keeps up to 8 GiB mapped, which counts as resident. Small windows, few kept.
+    pygit2.settings.mwindow_size = 4 * 1024 * 1024
+    pygit2.settings.mwindow_mapped_limit = 32 * 1024 * 1024
+    pygit2.settings.cache_max_size(96 * 1024 * 1024)
     return repo
 
 

@@ -93,8 +93,9 @@ def _watch(proc: subprocess.Popen[bytes], limits: Limits, packs: Path, start: in
             why = _too_many(limits)
         if why:
             return why, b"", b""
+        # returns as soon as git exits (a local fetch takes a few ms, not a whole POLL)
         with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=POLL)  # returns when git exits, not at the next poll
+            proc.wait(timeout=POLL)
     for reader in readers:
         reader.join()
     return None, b"".join(chunks["out"]), b"".join(chunks["err"])

@@ -116,7 +116,9 @@ class Blobs:
         problem = self.oversize(path, oid)
         if problem is not None:
             return None, problem
-        data: bytes = self.repo[oid].data
+        # the object database directly: ~4x faster than `repo[oid].data` (no object lookup
+        # by prefix, no Blob wrapper), which a whole-registry read does twice per agent
+        data: bytes = self.repo.odb.read(oid)[1]
         if self._seen is not None:
             self._seen[key] = data
         return data, None

@@ -13,7 +13,7 @@ Every shard read is checked against the head's sha256 for it; a shard that does 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from git_elite import jsonstrict, layout
@@ -74,15 +74,19 @@ class IndexReader:
         agents = self.shard(agent_id[:2])
         return agents.get(agent_id)
 
-    def entries(self) -> Iterator[tuple[str, Any]]:
-        """Every (agent_id, entry), shard by shard."""
+    def entries(self, shards: Sequence[str] | None = None) -> Iterator[tuple[str, Any]]:
+        """Every (agent_id, entry), shard by shard (format 2: of `shards`, default all)."""
         if self.fmt < 2:
             agents = self.head.get("agents")
             yield from (agents.items() if isinstance(agents, dict) else ())
             return
-        shards = self.head.get("shards")
-        for ab in sorted(shards) if isinstance(shards, dict) else ():
+        for ab in self.shard_names() if shards is None else shards:
             yield from self.shard(ab, keep=False).items()
+
+    def shard_names(self) -> list[str]:
+        """The `<ab>` of every shard the head lists (format 2), sorted."""
+        shards = self.head.get("shards")
+        return sorted(shards) if self.fmt >= 2 and isinstance(shards, dict) else []
 
     def shard(self, ab: str, keep: bool = True) -> dict[str, Any]:
         """The agents of shard `ab` ({} when absent or bad: see `warnings`)."""

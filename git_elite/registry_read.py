@@ -55,6 +55,8 @@ class Source:
     # over HTTP every probe is a request: prompt.md/demos.json only when asked for and then
     # only those the manifest fingerprints (`agent_files`)
     sparse: bool = False
+    # reads files on this machine (a git repository): may be read from a forked process
+    local: bool = False
 
     def check_identity(self) -> None:
         """IDENTITY.json at the tip: a full standalone check (threshold signatures)."""
@@ -79,22 +81,20 @@ class Source:
 
 
 # the listing discover ranks ------------------------------------------------------------------
-def listing(sources: Sequence[Source], task_type: str | None, top: int
-            ) -> tuple[list[Candidate], bool]:
+def listing(sources: Sequence[Source], task_type: str | None, top: int,
+            keep: Callable[[Candidate], bool] | None = None) -> tuple[list[Candidate], bool]:
     """The candidates of every source, and whether they are the complete listing. With
     `top` > 0, a format-2 source whose head ranks `task_type` gives its first `top` from
     the head, each read from its manifest (the head and `top` agents); the others (format 1,
-    filters, rankings the head does not hold) read every entry, shard by shard."""
-    from git_elite import discover
-
+    filters, rankings the head does not hold) read every entry, shard by shard, keeping
+    those `keep` keeps (a filter that may be applied before the candidates are merged)."""
     found: list[Candidate] = []
     complete = True
     for source in sources:
         index = source.index()
         ranked = index.ranking(task_type) if 0 < top <= index.limit else None
         if ranked is None:
-            found += [c for a, e in index.entries()
-                      if (c := discover.candidate(source.name, a, e, task_type)) is not None]
+            found += every(source, task_type, keep)
             continue
         complete = complete and len(ranked) <= top and len(ranked) < index.limit
         if source.prefetch is not None:
@@ -102,6 +102,38 @@ def listing(sources: Sequence[Source], task_type: str | None, top: int
                              for n in ("manifest.json", "profile.json")])
         found += head_candidates(source, ranked[:top], task_type)
     return found, complete
+
+
+PARALLEL_MIN_SHARDS = 16
+
+
+def every(source: Source, task_type: str | None, keep: Callable[[Candidate], bool] | None
+          ) -> list[Candidate]:
+    """Every candidate of one source that `keep` keeps (None: all). A format-2 source on
+    this machine (`local`) has its shards read and parsed on two processes (the second half
+    in a forked child, which sends back only what it keeps); its index's warnings come out
+    in shard order all the same."""
+    from git_elite import discover, fanout
+
+    index = source.index()
+
+    def work(part: Sequence[str] | None) -> tuple[list[Candidate], list[str]]:
+        start = len(index.warnings)
+        kept = [c for a, e in index.entries(part)
+                if (c := discover.candidate(source.name, a, e, task_type)) is not None
+                and (keep is None or keep(c))]
+        warned = index.warnings[start:]
+        del index.warnings[start:]
+        return kept, warned
+
+    names = index.shard_names()
+    halves = fanout.halves(names, work) if source.local and len(names) >= \
+        PARALLEL_MIN_SHARDS else [work(None)]
+    out: list[Candidate] = []
+    for kept, warned in halves:
+        out += kept
+        index.warnings += warned
+    return out
 
 
 def head_candidates(source: Source, ranked: Sequence[str], task_type: str | None
@@ -311,7 +343,7 @@ def git_source(name: str, label: str, path: str | Path, tip: str) -> Source:
             raise RegistryError(f"{name}: {refused.line()}")
         return data
 
-    return Source(name, label, tip, read, listing, names=state.names)
+    return Source(name, label, tip, read, listing, names=state.names, local=True)
 
 
 def cache_source(registry: Any, offline: bool) -> Source:
@@ -357,7 +389,7 @@ def _mended(opener: Callable[[str, str, Path, str], Source], registry: Any, offl
         lister = inner[0].names
         return mend(lambda: lister(folder)) if lister is not None else []
 
-    return Source(registry.name, registry.url, tip, read, listing, names=names)
+    return Source(registry.name, registry.url, tip, read, listing, names=names, local=True)
 
 
 def _radicle_timestamp(source: Source) -> None:

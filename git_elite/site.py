@@ -22,6 +22,7 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -40,6 +41,8 @@ TIMESTAMP_REF = "refs/elite/timestamp"
 _FILE_MODES = (0o100644, 0o100755)
 # in `git ls-tree -z` records: a name ".", ".." or with a backslash (never served)
 _ODD_ENTRY = re.compile(rb"[ /]\.\.?(?:/|\0|$)|\\")
+_ATTESTATION = re.compile(r"agents/[0-9a-f]{2}/[0-9a-f]{64}/attestations/"
+                          r"z[1-9A-HJ-NP-Za-km-z]{1,60}\.json")
 
 
 @dataclass(frozen=True)
@@ -70,11 +73,16 @@ def build(repo_path: str | Path, out: str | Path, rev: str = "HEAD") -> Result:
     previous = _previous(repo, root)
     tally = _Tally()
     if previous is not None:
-        _apply(repo, root, git.changed_blobs(repo, previous, commit), tally)
-    elif not _first(repo_path, root, commit, tally):
-        _full(repo, root, commit, tally)
+        changes = git.changed_blobs(repo, previous, commit)
+        _apply(repo, root, changes, tally)
+        attested = _patched(root, changes)
+        if attested is None:  # a site.json from before attestations were listed: walk once
+            attested = _attested(git.tree_blobs(repo, commit, ("agents",)))
+    else:
+        first = _first(repo_path, root, commit, tally)
+        attested = first if first is not None else _attested(_full(repo, root, commit, tally))
     _timestamp(repo, root, tally)
-    _put(root, SITE_JSON, listing(repo, commit), tally)
+    _put(root, SITE_JSON, listing(repo, commit, attested), tally)
     for name in PAGE:
         _put(root, name, page_file(name), tally)
     _atomic(root / STATE, json.dumps({"commit": commit}).encode() + b"\n")
@@ -86,15 +94,40 @@ def page_file(name: str) -> bytes:
     return resources.files("git_elite.web").joinpath(name).read_bytes()
 
 
-def listing(repo: Any, commit: str) -> bytes:
-    """site.json: the commit and the paths under endorsements/ and identities/ (a static host
-    has no directory listing). Unsigned: each listed document is signed and checked on its
-    own; a server that hides one can hide it from any reader, listed or not."""
+def listing(repo: Any, commit: str, attested: Iterable[str] = ()) -> bytes:
+    """site.json: the commit and the paths under endorsements/ and identities/ and of the
+    attestations (a static host has no directory listing). Unsigned: each listed document is
+    signed and checked on its own; a server that hides one can hide it from any reader,
+    listed or not."""
     paths = sorted(b.path for b in git.tree_blobs(repo, commit, LISTED) if _servable(b))
     body = {"generator": "git-elite", "commit": commit,
             "endorsements": [p for p in paths if p.startswith("endorsements/")],
-            "rotations": [p for p in paths if p.startswith("identities/")]}
+            "rotations": [p for p in paths if p.startswith("identities/")],
+            "attestations": sorted(attested)}
     return json.dumps(body, indent=2, sort_keys=True).encode() + b"\n"
+
+
+def _attested(blobs: Iterable[git.Blob]) -> set[str]:
+    """The attestation files among `blobs` (agents/<ab>/<id>/attestations/<nid>.json)."""
+    return {b.path for b in blobs if _servable(b) and _ATTESTATION.fullmatch(b.path)}
+
+
+def _patched(root: Path, changes: list[tuple[str, git.Blob | None]]) -> set[str] | None:
+    """The previous site.json's attestation list brought to the new commit by the tree
+    diff (cost follows the change); None when there is no usable previous list."""
+    try:
+        found = json.loads((root / SITE_JSON).read_bytes())["attestations"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if not isinstance(found, list) or not all(isinstance(p, str) for p in found):
+        return None
+    out = {p for p in found if _ATTESTATION.fullmatch(p)}
+    for path, blob in changes:
+        if _ATTESTATION.fullmatch(path):
+            out.discard(path)
+            if blob is not None and _servable(blob):
+                out.add(path)
+    return out
 
 
 def _previous(repo: Any, root: Path) -> str | None:
@@ -131,7 +164,7 @@ def _apply(repo: Any, root: Path, changes: list[tuple[str, git.Blob | None]],
             _put(root, path, git.blob_data(repo, blob.oid), tally)
 
 
-def _full(repo: Any, root: Path, commit: str, tally: _Tally) -> None:
+def _full(repo: Any, root: Path, commit: str, tally: _Tally) -> list[git.Blob]:
     blobs = [b for b in git.tree_blobs(repo, commit, TOPS) if _servable(b)]
     for blob in sorted(blobs, key=lambda b: _write_order(b.path)):
         _put(root, blob.path, git.blob_data(repo, blob.oid), tally)
@@ -145,22 +178,23 @@ def _full(repo: Any, root: Path, commit: str, tally: _Tally) -> None:
                 rel = found.relative_to(root).as_posix()
                 if (found.is_file() or found.is_symlink()) and rel not in keep:
                     _remove(root, rel, tally)
+    return blobs
 
 
-def _first(repo_path: str | Path, root: Path, commit: str, tally: _Tally) -> bool:
+def _first(repo_path: str | Path, root: Path, commit: str, tally: _Tally) -> set[str] | None:
     """A first write into a folder that has none of the registry's files: git writes them
     (`git.extract_tree`) into a staging folder inside `root`, which is then moved into place
-    folder by folder, INDEX.json last. False (nothing done) when `root` already has some of
-    them or the tree has an entry the site does not serve (a symlink, a submodule, an odd
-    name): `_full` then writes file by file."""
+    folder by folder, INDEX.json last; the attestation paths written come back. None
+    (nothing done) when `root` already has some of them or the tree has an entry the site
+    does not serve (a symlink, a submodule, an odd name): `_full` then writes file by file."""
     if any(os.path.lexists(root / top) for top in TOPS):
-        return False
+        return None
     for stale in root.glob(".tmp-site-*"):  # left by a run that was killed midway
         shutil.rmtree(stale, ignore_errors=True)
     listed = git.tree_file_modes(repo_path, commit, TOPS)
     if _ODD_ENTRY.search(listed) or not all(
             r.startswith((b"100644 ", b"100755 ")) for r in listed.split(b"\0") if r):
-        return False
+        return None
     staging = Path(tempfile.mkdtemp(dir=root, prefix=".tmp-site-"))
     try:
         git.extract_tree(repo_path, commit, TOPS, staging)
@@ -175,7 +209,8 @@ def _first(repo_path: str | Path, root: Path, commit: str, tally: _Tally) -> boo
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     tally.written += listed.count(b"\0")
-    return True
+    return {path for r in listed.split(b"\0") if b"/attestations/" in r
+            and _ATTESTATION.fullmatch(path := os.fsdecode(r[7:]))}
 
 
 def _write_order(path: str) -> tuple[int, str]:

@@ -1,7 +1,9 @@
 """Shared test set-up: no test can touch the real key store, git config or clock.
 
 An autouse fixture points HOME, AGENTD_HOME and git's global config at tmp dirs and pins
-git identities and dates. Area-specific helpers live in tests/helpers_*.py, not here.
+git identities and dates. Area-specific helpers live in tests/helpers_*.py, not here; the
+one exception is the hooked server shared by the push tests (`shared`, `srv` below), which
+six modules use.
 """
 
 from __future__ import annotations
@@ -9,7 +11,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -37,6 +41,29 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv("AGENTD_KEYGEN_SEED", raising=False)
     monkeypatch.delenv("RAD_HOME", raising=False)
     return home
+
+
+@pytest.fixture(scope="module")
+def shared(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+           ) -> Iterator[Any]:
+    """One bare registry with the server hook per test module (helpers_attacks.start: alice's
+    agent 1, bob's agent 2), built once: a push test resets it (`srv`) instead of building
+    its own."""
+    from tests.helpers_attacks import start
+    from tests.helpers_registry import isolated_module_env
+
+    tmp = tmp_path_factory.mktemp(request.module.__name__.rsplit(".", 1)[-1])
+    with isolated_module_env(tmp):
+        yield start(tmp)
+
+
+@pytest.fixture
+def srv(shared: Any) -> Any:
+    """The module's hooked server, put back to its starting tip (helpers_attacks.reset)."""
+    from tests.helpers_attacks import reset
+
+    reset(shared)
+    return shared
 
 
 def run_cli(*args: str, cwd: Path | str | None = None, env: dict[str, str] | None = None,

@@ -5,9 +5,12 @@ Documents are real (real Ed25519 over real JCS); repositories are real git repos
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import hashlib
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -109,6 +112,24 @@ def rotation(old: str, new: str, created_at: int = T0 + 50) -> dict[str, Any]:
     return documents.sign_rotation(key(old), key(new), created_at)
 
 
+def attestation(by: str, agent: str, *, created_at: int = T0 + 10, rate: float = 0.8,
+                revoked: bool = False, sign_as: str | None = None, **extra: Any
+                ) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "type": "attestation", "schema_version": 1, "agent_id": agent,
+        "attester": key(by).did, "created_at": created_at, "revoked": revoked}
+    if not revoked:
+        body.update(metrics={"success_rate": rate, "total_tasks": 80, "avg_duration_ms": 4000,
+                             "recent_tasks_7d": 12, "critical_failures_24h": 0},
+                    task_type_stats={"file-edit": {"success_rate": rate, "count": 40}},
+                    method={"suite": "https://example.invalid/suite", "evals_sha256": "1" * 64},
+                    eval_window={"from_ts": created_at - 5000, "to_ts": created_at - 10})
+    body.update(extra)
+    signer = key(sign_as or by)
+    return {**body, "signature_ed25519": documents.sign(
+        {**body, "attester": signer.did}, signer)["signature_ed25519"]}
+
+
 def with_index(files: dict[str, bytes]) -> dict[str, bytes]:
     """`files` plus the index files (INDEX.json, shards) a from-scratch build gives."""
     from git_elite import engine
@@ -154,9 +175,21 @@ def make_identity(name: str = "server") -> None:
     store.atomic_write(home / "identity.json", documents.to_bytes(doc), 0o600)
 
 
+_INITIALISED: dict[str, Path] = {}
+
+
 def make_registry(path: Path, owner: str = "server") -> Path:
+    """A registry made by the real `git elite init` (signed by `owner`) at `path`. The init
+    runs once per owner and test process; later calls copy its work tree (.git included:
+    nothing in it names its folder), which is what `init` would have written, less a second
+    of interpreter start-up each. Tests of `init` itself call the command directly."""
     make_identity(owner)
-    run_cli("init", str(path), "--name", "chrysalis-elites")
+    if owner not in _INITIALISED:
+        base = Path(tempfile.mkdtemp(prefix="elite-init-"))
+        atexit.register(shutil.rmtree, base, True)
+        run_cli("init", str(base / "registry"), "--name", "chrysalis-elites")
+        _INITIALISED[owner] = base / "registry"
+    shutil.copytree(_INITIALISED[owner], path, symlinks=True, dirs_exist_ok=True)
     return path
 
 

@@ -14,9 +14,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from git_elite import layout, site
+from git_elite import documents, layout, site
 from tests.helpers_discover import registry_with
-from tests.helpers_registry import isolated_module_env
+from tests.helpers_registry import attestation, commit_raw, isolated_module_env, nid
 from tests.helpers_site import chromium, serve
 
 AGENTS = [{"owner": o, "n": i, "rate": 0.78 + (i * 7 % 21) / 100, "total": 40 + 37 * (i % 13),
@@ -36,6 +36,9 @@ def main(target: Path) -> None:
         tmp = Path(name)
         with isolated_module_env(tmp):
             work, _ = registry_with(tmp, "chrysalis-elites", AGENTS)
+            first = json.loads((work / layout.INDEX).read_bytes())["rankings"]["general"][0]
+            commit_raw(work, {layout.attestation_path(first, nid("eve")): documents.to_bytes(
+                attestation("eve", first, rate=0.74))}, "an attestation", index=True)
             www = tmp / "www"
             site.build(work, www / "clean")
             shutil.copytree(www / "clean", www / "tampered")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,7 +29,6 @@ from tests.helpers_attacks import (
     refused,
     rejects,
     reset,
-    start,
 )
 from tests.helpers_freshness import honest_push, stamped_server
 from tests.helpers_freshness import mirror as stamped_mirror
@@ -39,7 +37,6 @@ from tests.helpers_registry import (
     agent_files,
     endorsement,
     identity,
-    isolated_module_env,
     key,
     manifest,
     nid,
@@ -54,19 +51,6 @@ CASES: dict[str, dict[str, str]] = json.loads((ATTACKS / "cases.json").read_text
 # The registry engine reports a document without its signature field as [signature] (the
 # standalone `documents.check` of tests/test_properties_core.py says [schema]).
 PUSH_RULE = {"unsigned": "signature"}
-
-
-@pytest.fixture(scope="module")
-def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    tmp = tmp_path_factory.mktemp("attacks")
-    with isolated_module_env(tmp):
-        yield start(tmp)
-
-
-@pytest.fixture
-def srv(shared: Server) -> Server:
-    reset(shared)
-    return shared
 
 
 def stone(n: int, owner: str = "alice", created_at: int = T0 + 100) -> dict[str, bytes | None]:

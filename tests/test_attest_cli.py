@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +14,19 @@ import pytest
 
 from git_elite import documents, evals, layout
 from tests.conftest import SEEDS, git, run_cli
-from tests.helpers_attacks import Server, aid, start
+from tests.helpers_attacks import Server, aid
 from tests.helpers_publish import write_identity
-from tests.helpers_registry import T0, key, nid
+from tests.helpers_registry import (
+    T0,
+    agent_files,
+    agent_id_of,
+    commit_raw,
+    isolated_module_env,
+    key,
+    nid,
+    profile,
+    push,
+)
 
 CAROL = bytes.fromhex(SEEDS["carol"])
 
@@ -53,12 +64,30 @@ def carol_logs(tmp: Path) -> Path:
     return folder
 
 
+@pytest.fixture(scope="module")
+def homes(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The four people's $AGENTD_HOMEs as they start (identities, the reader's trust in
+    carol) and carol's logs, made once: each test gets a copy (`world`)."""
+    tmp = tmp_path_factory.mktemp("attest-people")
+    with isolated_module_env(tmp):
+        envs = people(tmp)
+        run_cli("trust", "add", key("carol").did, "--alias", "carol", env=envs["reader"])
+        carol_logs(tmp)
+    return tmp
+
+
 @pytest.fixture
-def world(tmp_path: Path) -> tuple[Server, dict[str, dict[str, str]], Path]:
-    srv = start(tmp_path / "server")
-    envs = people(tmp_path)
-    run_cli("trust", "add", key("carol").did, "--alias", "carol", env=envs["reader"])
-    return srv, envs, carol_logs(tmp_path)
+def world(srv: Server, homes: Path, tmp_path: Path
+          ) -> tuple[Server, dict[str, dict[str, str]], Path]:
+    """The module's hooked server (conftest `srv`: built once, reset to its first tip before
+    each test) and fresh copies of the people's homes: no test sees another's pushes,
+    caches or kept attestations."""
+    for name in ("carol", "alice", "reader", "stranger", "carol-logs"):
+        if (homes / name).exists():
+            shutil.copytree(homes / name, tmp_path / name, symlinks=True)
+    envs = {name: {"AGENTD_HOME": str(tmp_path / name)}
+            for name in ("carol", "alice", "reader", "stranger")}
+    return srv, envs, tmp_path / "carol-logs"
 
 
 def attest(srv: Server, env: dict[str, str], *args: str, check: int = 0) -> Any:
@@ -139,9 +168,11 @@ def test_attest_digest_is_of_exactly_the_matching_records(world: Any) -> None:
     ("carol", ["AID2", "--evals", "NOMATCH"], "none of the 1 eval record(s) matches"),
     ("carol", ["--revoke", "AID1"], "no live attestation"),
     ("carol", ["AID1"], "give --evals LOG"),
-    ("carol", ["ABC", "--evals", "LOGS"], "is not an agent_id"),
+    ("carol", ["ABC", "--evals", "LOGS"], "prefix of at least 8"),
+    ("carol", ["xyz0123456", "--evals", "LOGS"], "is not an agent id"),
+    ("carol", ["00000000", "--evals", "LOGS"], "no agent id starting with 00000000"),
 ], ids=["own-agent", "unknown-agent", "no-matching-record", "revoke-nothing", "no-evals",
-        "bad-agent-id"])
+        "short-id-too-short", "bad-agent-id", "short-id-unknown"])
 def test_attest_refuses(world: Any, tmp_path: Path, who: str, args: list[str],
                         message: str) -> None:
     srv, envs, logs = world
@@ -153,6 +184,34 @@ def test_attest_refuses(world: Any, tmp_path: Path, who: str, args: list[str],
     assert "Traceback" not in proc.stderr
     assert git("ls-tree", "-r", "--name-only", "main", cwd=srv.bare).stdout.count(
         "/attestations/") == 0
+
+
+def test_attest_takes_a_unique_short_id(world: Any) -> None:
+    srv, envs, logs = world
+    out = json.loads(attest(srv, envs["carol"], aid(1)[:10].upper(), "--evals", str(logs),
+                            "--no-push", "--json").stdout)
+    assert out["agent_id"] == aid(1) and out["attestation"]["agent_id"] == aid(1)
+    revoke = attest(srv, envs["carol"], "--revoke", aid(1)[:8], check=1)
+    assert f"no live attestation of agent {aid(1)[:12]}" in revoke.stderr
+
+
+# profile(100349) and profile(105992) have agent ids that share their first 8 hex digits
+TWINS = (100349, 105992)
+
+
+def test_attest_ambiguous_short_id_lists_the_matches(world: Any) -> None:
+    srv, envs, logs = world
+    twins = [agent_id_of(profile(n)) for n in TWINS]
+    assert twins[0][:8] == twins[1][:8] and twins[0][8] != twins[1][8]
+    commit_raw(srv.work, {**agent_files("alice", TWINS[0]), **agent_files("alice", TWINS[1])},
+               "twins", index=True)
+    assert push(srv.work).returncode == 0  # through the server hook
+    proc = attest(srv, envs["carol"], twins[0][:8], "--evals", str(logs), check=1)
+    assert f"short agent id {twins[0][:8]} is ambiguous" in proc.stderr
+    assert all(t[:16] in proc.stderr for t in twins) and "type more characters" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    longer = attest(srv, envs["carol"], twins[0][:9], "--evals", str(logs), check=1)
+    assert "none of the" in longer.stderr and twins[0][:12] in longer.stderr  # resolved
 
 
 def test_refused_push_keeps_the_signed_attestation(world: Any) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -23,36 +22,17 @@ from tests.helpers_attacks import (
     mpath,
     refused,
     reset,
-    start,
 )
 from tests.helpers_registry import (
     T0,
+    attestation,
     commit_raw,
     identity,
-    isolated_module_env,
     key,
     nid,
     rotation,
     tombstone,
 )
-
-
-def attestation(by: str, agent: str, *, created_at: int = T0 + 10, rate: float = 0.8,
-                revoked: bool = False, sign_as: str | None = None, **extra: Any
-                ) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "type": "attestation", "schema_version": 1, "agent_id": agent,
-        "attester": key(by).did, "created_at": created_at, "revoked": revoked}
-    if not revoked:
-        body.update(metrics={"success_rate": rate, "total_tasks": 80, "avg_duration_ms": 4000,
-                             "recent_tasks_7d": 12, "critical_failures_24h": 0},
-                    task_type_stats={"file-edit": {"success_rate": rate, "count": 40}},
-                    method={"suite": "https://example.invalid/suite", "evals_sha256": "1" * 64},
-                    eval_window={"from_ts": created_at - 5000, "to_ts": created_at - 10})
-    body.update(extra)
-    signer = key(sign_as or by)
-    return {**body, "signature_ed25519": documents.sign(
-        {**body, "attester": signer.did}, signer)["signature_ed25519"]}
 
 
 def apath(agent: str, by: str) -> str:
@@ -62,19 +42,6 @@ def apath(agent: str, by: str) -> str:
 def shard_count(srv: Server, agent: str) -> int:
     raw = git("show", f"main:{layout.shard_path(agent[:2])}", cwd=srv.bare).stdout
     return int(json.loads(raw)["agents"][agent]["attestations"])
-
-
-@pytest.fixture(scope="module")
-def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    tmp = tmp_path_factory.mktemp("attest")
-    with isolated_module_env(tmp):
-        yield start(tmp)
-
-
-@pytest.fixture
-def srv(shared: Server) -> Server:
-    reset(shared)
-    return shared
 
 
 def test_valid_attestations_accepted_counted_replaced_and_revoked(srv: Server) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import io
 import json
 import subprocess
-from collections.abc import Iterator
 from contextlib import redirect_stdout
 from pathlib import Path
 
@@ -18,24 +17,10 @@ from git_elite import output
 from git_elite.errors import Problem
 from git_elite.safetext import escape
 from tests.conftest import git, run_cli
-from tests.helpers_attacks import Server, mirror_of, refused, reset, start
-from tests.helpers_registry import isolated_module_env
+from tests.helpers_attacks import Server, mirror_of, refused
 
 CSI = "\x1b[2J\x1b[H"
 FAKE = f"{CSI}git-elite: verify: OK\x1b[8m"
-
-
-@pytest.fixture(scope="module")
-def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    tmp = tmp_path_factory.mktemp("hostile-output")
-    with isolated_module_env(tmp):
-        yield start(tmp)
-
-
-@pytest.fixture
-def srv(shared: Server) -> Server:
-    reset(shared)
-    return shared
 
 
 def raw_free(text: str) -> bool:

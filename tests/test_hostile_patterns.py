@@ -17,10 +17,9 @@ from hypothesis import strategies as st
 from git_elite import evals, registries, schema
 from git_elite.documents import MANIFEST
 from tests.conftest import ROOT, git, run_cli
-from tests.helpers_attacks import Server, commit, doc, mpath, refused, reset, start
+from tests.helpers_attacks import Server, commit, doc, mpath, refused, reset
 from tests.helpers_registry import (
     T0,
-    isolated_module_env,
     make_identity,
     make_server,
     manifest,
@@ -78,13 +77,6 @@ def test_names_in_code_are_full_matches() -> None:
     assert not evals.TASK_TYPE.fullmatch("file-edit\n")
     with pytest.raises(Exception, match="registry name"):
         registries.check_name("reg\n")
-
-
-@pytest.fixture(scope="module")
-def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    tmp = tmp_path_factory.mktemp("hostile-patterns")
-    with isolated_module_env(tmp):
-        yield start(tmp)
 
 
 def test_hook_refuses_a_task_type_with_a_trailing_newline(shared: Server) -> None:

@@ -14,15 +14,8 @@ import pytest
 
 from git_elite import engine, git, hookrun, registry
 from tests.conftest import git as run_git
-from tests.helpers_attacks import Server, head, refused, reset, start
-from tests.helpers_registry import isolated_module_env, push
-
-
-@pytest.fixture(scope="module")
-def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    tmp = tmp_path_factory.mktemp("hostile-pushes")
-    with isolated_module_env(tmp):
-        yield start(tmp)
+from tests.helpers_attacks import Server, head, refused, reset
+from tests.helpers_registry import push
 
 
 @pytest.fixture

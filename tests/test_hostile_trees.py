@@ -7,30 +7,16 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from git_elite import layout
 from tests.conftest import git, run_cli
-from tests.helpers_attacks import Server, aid, head, mirror_of, mpath, refused, reset, start
-from tests.helpers_registry import isolated_module_env, push
+from tests.helpers_attacks import Server, aid, head, mirror_of, mpath, refused
+from tests.helpers_registry import push
 
 MiB = 1024 * 1024
-
-
-@pytest.fixture(scope="module")
-def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    tmp = tmp_path_factory.mktemp("hostile-trees")
-    with isolated_module_env(tmp):
-        yield start(tmp)
-
-
-@pytest.fixture
-def srv(shared: Server) -> Server:
-    reset(shared)
-    return shared
 
 
 def blob(repo: Path, data: bytes) -> str:

@@ -17,6 +17,7 @@ from tests.helpers_registry import (
     T0,
     agent_files,
     agent_id_of,
+    attestation,
     commit_raw,
     endorsement,
     nid,
@@ -163,6 +164,36 @@ def test_endorsements_are_listed(tmp_path: Path) -> None:
     site.build(work, out)
     assert json.loads((out / "site.json").read_bytes())["endorsements"] == [path]
     assert (out / path).read_bytes() == (work / path).read_bytes()
+
+
+def test_attestations_are_listed_and_kept_in_step(tmp_path: Path) -> None:
+    """site.json lists every attestation file (the page cannot list a folder); a rerun brings
+    the list to the new commit from the tree diff, and a site.json from before the list
+    existed is filled by one walk."""
+    work, _ = registry_with(tmp_path, "reg", AGENTS[:2])
+    first, second = (agent_id_of(profile(n)) for n in (0, 1))
+    out = tmp_path / "public"
+
+    def listed() -> list[str]:
+        return list(json.loads((out / "site.json").read_bytes())["attestations"])
+
+    bob = layout.attestation_path(first, nid("bob"))
+    commit_raw(work, {bob: documents.to_bytes(attestation("bob", first))}, "attest", index=True)
+    assert site.build(work, out).full and listed() == [bob]
+    carol = layout.attestation_path(second, nid("carol"))
+    commit_raw(work, {carol: documents.to_bytes(attestation("carol", second)),
+                      bob: documents.to_bytes(attestation("bob", first, created_at=T0 + 20,
+                                                          revoked=True))}, "more", index=True)
+    assert not site.build(work, out).full and listed() == sorted([bob, carol])
+    commit_raw(work, {carol: None}, "gone (the hook would refuse it)", index=True)
+    assert not site.build(work, out).full and listed() == [bob]
+    old = json.loads((out / "site.json").read_bytes())
+    del old["attestations"]
+    (out / "site.json").write_text(json.dumps(old))
+    commit_raw(work, {carol: documents.to_bytes(attestation("carol", second))}, "again",
+               index=True)
+    assert not site.build(work, out).full and listed() == sorted([bob, carol])
+    assert served(out) == tree_files(work)
 
 
 def test_timestamp_ref_is_served_and_removed_with_it(tmp_path: Path) -> None:

@@ -23,10 +23,12 @@ from tests.conftest import ROOT
 from tests.helpers_discover import registry_with
 from tests.helpers_registry import (
     agent_id_of,
+    attestation,
     commit_raw,
     isolated_module_env,
     key,
     manifest,
+    nid,
     profile,
 )
 from tests.helpers_site import browser_missing, chromium, serve
@@ -39,6 +41,7 @@ AGENTS = [{"owner": o, "n": i, "rate": 0.8 + (i % 20) / 100, "total": 60 + 7 * i
 NOW = int(time.time())
 XSS = '<img src=x onerror="window.pwned=1">'
 XSS_CONFIG = profile(90, module=XSS)
+ATTESTED = 5  # the rank (0-based) of the agent given attestations
 
 
 def _xss_agent() -> dict[str, bytes | None]:
@@ -48,6 +51,37 @@ def _xss_agent() -> dict[str, bytes | None]:
     agent_id = agent_id_of(XSS_CONFIG)
     return {layout.agent_path(agent_id, "manifest.json"): documents.to_bytes(body),
             layout.agent_path(agent_id, "profile.json"): documents.to_bytes(XSS_CONFIG)}
+
+
+def _attestations(work: Path) -> dict[str, bytes | None]:
+    """On the agent ranked ATTESTED: a valid attestation by dave, one by eve whose bytes were
+    changed after signing, and one by the agent's own owner (committed without the hook,
+    which would refuse the last two: the page must catch them on its own)."""
+    top = _top(work, ATTESTED)
+    owner = _owner(work, top)
+    tampered = attestation("eve", top, rate=0.7)
+    tampered["metrics"]["success_rate"] = 0.99
+    docs = {"dave": attestation("dave", top, rate=0.7), "eve": tampered,
+            owner: attestation(owner, top, rate=0.95)}
+    return {layout.attestation_path(top, nid(who)): documents.to_bytes(body)
+            for who, body in docs.items()}
+
+
+def _owner(root: Path, agent_id: str) -> str:
+    return _owner_name(json.loads((root / layout.agent_path(agent_id, "manifest.json"))
+                                  .read_bytes())["owner_did"])
+
+
+def _replay_attestation(root: Path) -> None:
+    """dave's (valid, signed) attestation of the agent ranked ATTESTED copied onto the next
+    one and listed in site.json, as a lying host would."""
+    top, second = _top(root, ATTESTED), _top(root, ATTESTED + 1)
+    moved = layout.attestation_path(second, nid("dave"))
+    (root / moved).parent.mkdir(parents=True)
+    (root / moved).write_bytes((root / layout.attestation_path(top, nid("dave"))).read_bytes())
+    listing = json.loads((root / "site.json").read_bytes())
+    listing["attestations"].append(moved)
+    (root / "site.json").write_text(json.dumps(listing))
 
 
 # the sites ---------------------------------------------------------------------------------
@@ -126,10 +160,11 @@ def sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with isolated_module_env(tmp):
         work, _ = registry_with(tmp, "reg", AGENTS)
         commit_raw(work, _xss_agent(), "an agent with markup in its texts", index=True)
+        commit_raw(work, _attestations(work), "attestations of the top agent", index=True)
         root = tmp / "www"
         site.build(work, root / "clean")
         for name, change in (("manifest", _tamper_manifest), ("shard", _tamper_shard),
-                             ("lying", _lying_index),
+                             ("lying", _lying_index), ("replayed", _replay_attestation),
                              ("expired", lambda r: _with_timestamp(r, NOW - 60)),
                              ("fresh", lambda r: _with_timestamp(r, NOW + 3600)),
                              ("forged", lambda r: _with_timestamp(r, NOW + 3600, "eve"))):
@@ -434,3 +469,71 @@ def test_aria_and_narrow_screen(sites: str, browser: Any) -> None:
 
 def _fetch(browser: Any, url: str) -> str:
     return str(_js(browser, "return await (await fetch(A)).text();", url))
+
+
+# attestations (SPEC §5.8) and scores as the CLI prints them ------------------------------
+def test_attestations_are_verified_in_the_browser(sites: str, browser: Any) -> None:
+    _open(browser, sites + "clean/")
+    top = json.loads(_fetch(browser, sites + "clean/INDEX.json"))["rankings"]["general"][
+        ATTESTED]
+    manifest_body = json.loads(_fetch(browser, sites + "clean/" + layout.agent_path(
+        top, "manifest.json")))
+    listed = json.loads(_fetch(browser, sites + "clean/site.json"))["attestations"]
+    assert len([p for p in listed if p.startswith(layout.agent_dir(top, 2))]) == 3
+    browser.get(sites + "clean/#agent=" + top)
+    _wait(browser, lambda: "Attestations" in browser.find_element("id", "detail").text)
+    states = dict(browser.execute_script(
+        "return Array.from(document.querySelectorAll('#attestations li[data-attestation]'))"
+        ".map(li => [li.dataset.attestation, li.dataset.state])"))
+    owner = _owner_name(manifest_body["owner_did"])
+    assert states == {nid("dave"): "verified", nid("eve"): "failed", nid(owner): "failed"}
+    items = {li.get_attribute("data-attestation"): li.text for li in browser.find_elements(
+        "css selector", "#attestations li[data-attestation]")}
+    assert "the Ed25519 signature does not verify" in items[nid("eve")]
+    assert "owns the agent" in items[nid(owner)]
+    assert "not weighed by your trust" in items[nid("dave")]
+    detail = browser.find_element("id", "detail").text
+    own = manifest_body["metrics"]["success_rate"]
+    gap = 0.7 - own
+    assert "attested success rate\n70.0 % (pooled over 1 verified; not weighed by your trust)" \
+        in detail
+    assert f"largest disagreement\n{'+' if gap >= 0 else '−'}{abs(gap):.2f}" in detail
+    # bad attestations are theirs, not the agent's: its own checks and mark stay verified
+    assert not browser.find_elements("css selector", "#detail ul[aria-label=verification] .bad")
+    assert browser.find_element("css selector", "#detail .mark").get_attribute(
+        "data-state") == "verified"
+    assert not browser.find_elements("css selector", "[data-check=attestation-count]")
+
+
+def test_an_attestation_replayed_onto_another_agent_fails(sites: str, browser: Any) -> None:
+    _open(browser, sites + "replayed/")
+    second = json.loads(_fetch(browser, sites + "replayed/INDEX.json"))["rankings"]["general"][
+        ATTESTED + 1]
+    browser.get(sites + "replayed/#agent=" + second)
+    _wait(browser, lambda: "Attestations" in browser.find_element("id", "detail").text)
+    item = browser.find_element("css selector",
+                                f"#attestations li[data-attestation='{nid('dave')}']")
+    assert item.get_attribute("data-state") == "failed"
+    assert "agent_id is another agent's" in item.text
+    # the index entry counts none live, the (lying) listing one
+    assert browser.find_elements("css selector", "[data-check=attestation-count]")
+
+
+def test_scores_are_decimals_as_the_cli_prints_them(sites: str, browser: Any) -> None:
+    from git_elite.commands.discover import score
+
+    _open(browser, sites + "clean/")
+    head = json.loads(_fetch(browser, sites + "clean/INDEX.json"))
+    top = head["rankings"]["general"][0]
+    shard = json.loads(_fetch(browser, sites + f"clean/index/{top[:2]}.json"))
+    cells = browser.execute_script(
+        "return Array.from(document.querySelectorAll('#rows tr[data-agent]')).map("
+        "tr => [tr.dataset.agent, tr.children[6].textContent])")
+    assert cells[0] == [top, score(shard["agents"][top]["score_ppm"])]
+    assert all(re.fullmatch(r"[01]\.\d{3}", text) for _, text in cells)
+    header = browser.find_element("css selector", "th[data-sort=score]").text
+    assert header == "Score"
+
+
+def _owner_name(did: str) -> str:
+    return next(name for name in ("alice", "bob", "carol") if key(name).did == did)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import http.server
 import json
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from bench.loopback import loopback, static
 from git_elite import layout, site, sparse
 from git_elite.errors import RegistryError
 from tests.conftest import git, run_cli
@@ -175,16 +175,8 @@ class Hostile(http.server.BaseHTTPRequestHandler):
 
 @contextlib.contextmanager
 def hostile(mode: str) -> Iterator[str]:
-    handler = type(f"Hostile_{mode}", (Hostile,), {"mode": mode})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with loopback(type(f"Hostile_{mode}", (Hostile,), {"mode": mode})) as url:
+        yield url
 
 
 @pytest.mark.parametrize("mode, text", [
@@ -231,30 +223,8 @@ def counting(root: Path, connections: list[Any] | None = None
     """A static server counting the paths asked for; with `connections`, an HTTP/1.1 one
     (keep-alive) that also notes each connection's client address."""
     paths: list[str] = []
-
-    class Counting(http.server.SimpleHTTPRequestHandler):
-        protocol_version = "HTTP/1.0" if connections is None else "HTTP/1.1"
-
-        def __init__(self, *args: Any, **kw: Any) -> None:
-            if connections is not None:
-                connections.append(args[1])
-            super().__init__(*args, directory=str(root), **kw)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-        def do_GET(self) -> None:  # noqa: N802
-            paths.append(self.path)
-            super().do_GET()
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Counting)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/", paths
-    finally:
-        server.shutdown()
-        server.server_close()
+    with static(root, paths, connections, keep_alive=connections is not None) as url:
+        yield url, paths
 
 
 def _requests_of_top(tmp: Path, name: str, agents: int, top: int

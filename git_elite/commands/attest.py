@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from git_elite import attest, documents, keys, layout, output, store
+from git_elite import attest, documents, keys, layout, output, shortid, store
 from git_elite import publish as core
 from git_elite.cli import app
 from git_elite.commands.generate import expand, read_all
@@ -40,24 +40,25 @@ def command(ctx: click.Context, agent_id: str, eval_paths: tuple[Path, ...], nam
     beside the owner's numbers, signs an attestation and pushes it to
     agents/<ab>/<agent_id>/attestations/<your nid>.json (retrying like `publish`). The
     signed attestation is kept in $AGENTD_HOME/attestations/ before the push. --revoke
-    pushes a later version with "revoked": true.
+    pushes a later version with "revoked": true. AGENT_ID may be any unambiguous prefix of
+    at least 8 hex characters (resolved against the registry's index).
 
     \b
     Examples:
-      git elite attest 6ab8... --evals ~/.agentd/evals.jsonl --registry origin
+      git elite attest 6ab8c2f1 --evals ~/.agentd/evals.jsonl --registry origin
       git elite attest 6ab8... --evals run/ --suite https://example.org/suite-v2 --json
       git elite attest --revoke 6ab8... --registry origin
     """
     from git_elite.generate import load_identity
 
-    if not layout.is_agent_id(agent_id):
-        raise UsageError(f"{agent_id[:80]!r} is not an agent_id (64 lowercase hex)")
+    prefix = shortid.check(agent_id)
     if revoke == bool(eval_paths):
         raise UsageError("give --evals LOG to attest, or --revoke alone to withdraw")
     key = load_identity()
     registry = core.choose(name)
     target = core.open_target(registry, key)
     state = core.tip_state(target)
+    agent_id = shortid.resolve(prefix, _known(state, prefix), f"registry {registry.name}")
     manifest, config = _agent(state, agent_id, key)
     path = attest.path(agent_id, keys.nid_from_did(key.did))
     previous = _previous(state.read(path), path)
@@ -77,6 +78,22 @@ def command(ctx: click.Context, agent_id: str, eval_paths: tuple[Path, ...], nam
                                 f"by {key.did}\n", push=not no_push)
     _report(result, signed, kept, as_json)
     return 0 if result.ok else 1
+
+
+def _known(state: Any, prefix: str) -> list[str]:
+    """Agent ids to resolve a prefix against: the registry's index at its tip (format 2:
+    the shard index/<prefix[:2]>.json; format 1: INDEX.json's agents)."""
+    import json
+
+    known: list[str] = []
+    for path in (layout.INDEX, f"index/{prefix[:2]}.json"):
+        raw = state.read(path) if state is not None else None
+        try:
+            agents = json.loads(raw).get("agents") if raw else None
+        except (ValueError, AttributeError):
+            agents = None
+        known += list(agents) if isinstance(agents, dict) else []
+    return known
 
 
 def _agent(state: Any, agent_id: str, key: keys.Keypair

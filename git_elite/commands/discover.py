@@ -77,7 +77,11 @@ def command(ctx: click.Context, names: tuple[str, ...], task_type: str | None, t
     trusted, aliases = trust_paths(sources, task_type, app(ctx).now)
     filters = discover.Filters(top, min_success, min_tasks, trusted_only)
     plain = filters == discover.Filters(top) and not attested
-    found, complete = registry_read.listing(sources, task_type, top if plain else 0)
+    # one registry: each agent has one candidate, so the filters can drop the others as the
+    # shards are read (several: a filtered-out newer version must still win its group)
+    keep = None if plain or attested or len(sources) != 1 else \
+        (lambda c: discover.passes(c, filters, trusted))
+    found, complete = registry_read.listing(sources, task_type, top if plain else 0, keep)
     weigh = weigher(sources, trusted, task_type)
     check = registry_read.verifier(sources, extras=False)  # discover shows no prompt/demos
     if attested:

@@ -125,7 +125,7 @@ def _verify(path: str, rev: str, history: bool, as_json: bool, origin: str,
             stale: tuple[int, bool]) -> int:
     from git_elite import git, progress, registry
 
-    repo = git.open_repo(path)
+    repo = git.open_reader(path)
     cwd = repo.path
     if history:
         with progress.meter("commits", f"verify: commits up to {rev}"):

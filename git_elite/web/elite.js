@@ -5,12 +5,12 @@
 (function () {
   const V = window.EliteVerify;
   const LIMITS = { identity: 1 << 16, head: 1 << 26, shard: 1 << 26, timestamp: 1 << 16,
-                   profile: 1 << 16, endorsement: 1 << 16, site: 1 << 24 };
+                   profile: 1 << 16, endorsement: 1 << 16, attestation: 1 << 16, site: 1 << 24 };
   const SHORT = 12;
   const S = {
     identity: null, identityCheck: null, head: null, headSha: "", format: 2,
     fresh: { state: "none", text: "" }, site: null,
-    shards: new Map(), checks: new Map(), files: new Map(),
+    shards: new Map(), checks: new Map(), files: new Map(), attested: new Map(),
     view: { ranking: "general", scope: "top", text: "", minSuccess: null, minTasks: null,
             sort: "rank", dir: 1, page: 0, size: 20 },
     rows: [], selected: null, generation: 0,
@@ -404,6 +404,11 @@
     return typeof x === "number" ? (x * 100).toFixed(1) + " %" : "–";
   }
 
+  /* a *_ppm number as the decimal the CLI tables print (commands/discover.py `score`) */
+  function score(ppm) {
+    return typeof ppm === "number" ? (ppm / 1e6).toFixed(3) : "";
+  }
+
   function mark(result) {
     const labels = { verified: "✓ verified", failed: "✗ FAILED", stale: "⚠ stale", checking: "… checking" };
     const state = result ? result.state : "checking";
@@ -500,7 +505,7 @@
     cells[3].textContent = [e.module, e.profile].filter(Boolean).join(" / ") || loading;
     cells[4].textContent = rate === null ? loading : pct(rate);
     cells[5].textContent = count ?? loading;
-    cells[6].textContent = e.score_ppm ?? loading;
+    cells[6].textContent = e.score_ppm === undefined || e.score_ppm === null ? loading : score(e.score_ppm);
     tr.classList.toggle("missing", row.entry === null);
   }
 
@@ -602,18 +607,23 @@
         el("td", { class: "num" }, pct(t && t.success_rate)), el("td", { class: "num" }, t && t.count)))));
     const repo = m.repo_ref || {};
     const metrics = m.metrics || {};
+    const attested = await verifyAttestations(id, m.owner_did, e);
+    const summary = attestedSummary(attested, metrics.success_rate);
     panel.replaceChildren(
       el("h2", { id: "detail-title", tabindex: "-1" }, `Agent ${id.slice(0, SHORT)}…`),
       el("p", {}, mark(result), " ", el("code", { class: "wrap" }, id)),
       checks,
       el("h3", {}, "Metrics"),
-      dl([["success rate", pct(metrics.success_rate)], ["tasks", metrics.total_tasks],
+      dl([["success rate (self-reported)", pct(metrics.success_rate)],
+          ["attested success rate", summary.rate], ["largest disagreement", summary.delta],
+          ["tasks", metrics.total_tasks],
           ["tasks in the last 7 days", metrics.recent_tasks_7d], ["average duration", metrics.avg_duration_ms !== undefined ? `${metrics.avg_duration_ms} ms` : ""],
-          ["critical failures (24 h)", metrics.critical_failures_24h], ["score (ppm)", e.score_ppm],
-          ["Wilson lower bound (ppm)", e.wilson_lower_ppm], ["elite", e.elite === undefined ? "" : e.elite ? "yes" : "no"],
-          ["attestations", e.attestations], ["created", when(m.created_at)],
+          ["critical failures (24 h)", metrics.critical_failures_24h], ["score", score(e.score_ppm)],
+          ["Wilson lower bound", score(e.wilson_lower_ppm)], ["elite", e.elite === undefined ? "" : e.elite ? "yes" : "no"],
+          ["live attestations (index entry)", e.attestations], ["created", when(m.created_at)],
           ["evaluation window", m.eval_window ? `${when(m.eval_window.from_ts)} – ${when(m.eval_window.to_ts)}` : ""]]),
       types.length ? typeTable : el("p", {}, "No task types."),
+      attestationSection(attested, summary),
       el("h3", {}, "Configuration and provenance"),
       dl([["signature", m.signature], ["module", m.module], ["profile", m.profile],
           ...Object.entries(m.provenance || {}).map(([k, v]) => [k.replace(/_/g, " "), v])]),
@@ -625,6 +635,116 @@
       el("p", {}, el("a", { href: "#", class: "back" }, "Back to the ranking")));
     $("detail-title").focus();
     drawChart(S.rows.filter((r) => r.entry).slice(0, 500));
+  }
+
+  /* ------------------------------------------------------------ attestations (SPEC §5.8)
+   * site.json lists them (a static host cannot list a folder); each is checked here: strict
+   * JSON, its agent_id and attester against its path, the attester is not the owner, and the
+   * attester's Ed25519 signature over the RFC 8785 bytes. This page has no trust set: every
+   * verified live attestation is shown and pooled, marked "not weighed by your trust". */
+  function attestationPaths(id) {
+    if (!S.site || !Array.isArray(S.site.attestations)) return null;
+    const prefix = `${agentDir(id)}/attestations/`;
+    return S.site.attestations.filter((p) => typeof p === "string" && p.startsWith(prefix)
+      && /^z[1-9A-HJ-NP-Za-km-z]{1,60}\.json$/.test(p.slice(prefix.length))).slice(0, 200);
+  }
+
+  function verifyAttestations(id, owner, entry) {
+    if (!S.attested.has(id)) S.attested.set(id, checkAttestations(id, owner, entry));
+    return S.attested.get(id);
+  }
+
+  async function checkAttestations(id, owner, entry) {
+    const paths = attestationPaths(id);
+    if (paths === null) return { listed: false, items: [], expected: entry.attestations };
+    const items = await Promise.all(paths.map((p) => checkAttestation(id, p, owner)));
+    return { listed: true, items, expected: entry.attestations };
+  }
+
+  async function checkAttestation(id, path, owner) {
+    const nid = path.split("/").pop().replace(/\.json$/, "");
+    const limit = Math.min(LIMITS.attestation,
+                           (S.identity.policy && S.identity.policy.max_manifest_bytes) || LIMITS.attestation);
+    try {
+      const raw = await fetchBytes(path, limit);
+      if (raw === null) return { path, nid, doc: null, state: "failed", why: "missing (site.json lists it)" };
+      const doc = V.strictParse(raw, limit);
+      const why = attestationProblem(doc, id, nid, owner)
+        || await V.signedBy(doc, "signature_ed25519", doc.attester);
+      const state = why !== null ? "failed" : doc.revoked ? "revoked" : "verified";
+      return { path, nid, doc, state, why };
+    } catch (e) {
+      return { path, nid, doc: null, state: "failed", why: e.message };
+    }
+  }
+
+  /* the rules of SPEC §5.8 a reader of one agent can check (the server ran them all) */
+  function attestationProblem(doc, id, nid, owner) {
+    if (!doc || typeof doc !== "object" || Array.isArray(doc) || doc.type !== "attestation"
+        || doc.schema_version !== 1) return "not an attestation";
+    if (doc.agent_id !== id) return "its agent_id is another agent's (copied onto this one)";
+    if (doc.attester !== `did:key:${nid}`) return "its attester is not the one its path names";
+    if (typeof owner !== "string" || !owner) return "the agent has no owner to compare with";
+    if (doc.attester === owner) return "the attester owns the agent (an owner cannot attest itself)";
+    if (typeof doc.revoked !== "boolean" || !Number.isInteger(doc.created_at)) {
+      return "revoked or created_at has the wrong type";
+    }
+    const m = doc.metrics || {};
+    if (!doc.revoked && !(typeof m.success_rate === "number" && m.success_rate >= 0
+                          && m.success_rate <= 1 && Number.isInteger(m.total_tasks) && m.total_tasks >= 1)) {
+      return "its metrics have no success_rate in [0, 1] or no total_tasks ≥ 1";
+    }
+    return null;
+  }
+
+  /* pooled like discover (successes and tasks summed) and the largest gap attested − own,
+   * over every verified live attestation (this page weighs by no trust set) */
+  function attestedSummary(attested, own) {
+    const live = attested.items.filter((a) => a.state === "verified");
+    if (!live.length) return { rate: attested.items.length ? "none verified and live" : "", delta: "", live };
+    const total = live.reduce((n, a) => n + a.doc.metrics.total_tasks, 0);
+    const wins = live.reduce((n, a) => n + roundHalfEven(a.doc.metrics.success_rate * a.doc.metrics.total_tasks), 0);
+    const rate = `${pct(wins / total)} (pooled over ${live.length} verified; not weighed by your trust)`;
+    if (typeof own !== "number") return { rate, delta: "", live };
+    const widest = live.map((a) => a.doc.metrics.success_rate - own)
+      .reduce((x, y) => (Math.abs(y) > Math.abs(x) ? y : x));
+    const delta = `${widest >= 0 ? "+" : "−"}${Math.abs(widest).toFixed(2)} (attested − self-reported)`;
+    return { rate, delta, live };
+  }
+
+  function attestationSection(attested, summary) {
+    const box = el("section", { "aria-labelledby": "attestations-title", id: "attestations" },
+                   el("h3", { id: "attestations-title" }, "Attestations"));
+    if (!attested.listed) {
+      box.append(el("p", {}, "This site lists no attestations (its site.json has no list); "
+                            + `the index entry counts ${attested.expected ?? 0} live.`));
+      return box;
+    }
+    box.append(el("p", { class: "note" }, "Other people's signed measurements of this agent. "
+      + "This page knows no trust set: it shows every attestation it could verify, not weighed "
+      + "by your trust (git elite discover weighs them by yours)."));
+    const live = attested.items.filter((a) => a.doc && a.doc.revoked === false).length;
+    if (Number.isInteger(attested.expected) && live !== attested.expected) {
+      box.append(el("p", { class: "bad", "data-check": "attestation-count" },
+        `✗ FAILED: the index entry counts ${attested.expected} live attestation(s), the site lists ${live}`));
+    }
+    if (!attested.items.length) { box.append(el("p", {}, "None.")); return box; }
+    box.append(el("ul", { class: "checks" }, ...attested.items.map(attestationItem)));
+    return box;
+  }
+
+  function attestationItem(a) {
+    const d = a.doc || {};
+    const m = d.metrics || {};
+    const who = shortDid(d.attester || `did:key:${a.nid}`);
+    const label = { verified: "✓ verified: ", revoked: "✓ verified, revoked: ", failed: `✗ FAILED (${a.why}): ` }[a.state];
+    const what = a.state === "verified"
+      ? `${who} measured ${pct(m.success_rate)} of ${m.total_tasks} tasks`
+        + (d.method && typeof d.method.suite === "string" ? ` (suite ${d.method.suite})` : "")
+        + `, ${when(d.created_at)}; not weighed by your trust`
+      : a.state === "revoked" ? `${who} withdrew its attestation, ${when(d.created_at)}` : a.path;
+    return el("li", { class: a.state === "failed" ? "bad" : "ok", "data-attestation": a.nid,
+                      "data-state": a.state }, el("span", { class: "mark-inline" }, label), what);
   }
 
   async function endorsementList(did) {
