@@ -15,7 +15,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import synth  # noqa: E402
 
-from git_elite import documents, keys  # noqa: E402
+from git_elite.core import documents, keys  # noqa: E402
 
 BIN = Path(sys.executable).parent
 

@@ -22,8 +22,9 @@ from pathlib import Path
 import synth
 from common import AFTER, Bench, Row, Side, paired, paired_timed
 
-from git_elite import git, layout, registry
-from git_elite.state import Change, Overlay
+from git_elite.core import layout
+from git_elite.core.state import Change, Overlay
+from git_elite.edges import git, gitcheck
 
 BIN = AFTER.bin
 ZERO = "0" * 40
@@ -87,7 +88,7 @@ def index_files(repo: object, files: dict[str, bytes]) -> dict[str, bytes | None
     main, from this tree's engine (O(changed))."""
     parent = git.state_at(repo, "refs/heads/main")
     changes = [Change(p, None, d) for p, d in sorted(files.items())]
-    return registry.rebuild_index(parent, changes, Overlay(parent, changes))
+    return gitcheck.rebuild_index(parent, changes, Overlay(parent, changes))
 
 
 def one_manifest_commit(repo_path: Path, n: int, fmt: int = 2) -> str:

@@ -33,7 +33,7 @@ import synth  # noqa: E402
 from common import AFTER as AFTER_SIDE  # noqa: E402
 from common import Bench, Row, Side, byte_compile, paired, signed_parts  # noqa: E402
 
-from git_elite import canonical, documents  # noqa: E402
+from git_elite.core import canonical, documents  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 

@@ -1,3 +1,3 @@
-from git_elite.cli import main
+from git_elite.cli.main import main
 
 raise SystemExit(main())

@@ -16,13 +16,13 @@ def main() -> int:
         print(f"git-elite {__version__}")
         return 0
     if len(args) == 2 and args[0] == "hook":
-        from git_elite import hookrun
+        from git_elite.cli import hookrun
 
         if args[1] in hookrun.HOOKS:
-            from git_elite.boundary import guarded
+            from git_elite.cli.boundary import guarded
 
             return guarded(hookrun.HOOKS[args[1]])
-    from git_elite.cli import main as cli_main
+    from git_elite.cli.main import main as cli_main
 
     return cli_main()
 

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from git_elite import documents, layout
+from git_elite.core import documents, layout
 from tests.conftest import git
 from tests.helpers_registry import agent_files, agent_id_of, commit_raw, make_server, profile, push
 

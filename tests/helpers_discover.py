@@ -36,7 +36,7 @@ def discover(*args: str, cwd: Path | None = None, check: int | None = 0
     return list(json.loads(proc.stdout)) if proc.stdout.strip() else []
 
 
-# SPEC §6 written out again, independently of git_elite.indexing ----------------------------
+# SPEC §6 written out again, independently of git_elite.core.indexing ----------------------------
 def wilson(rate: float, n: int) -> float:
     if n == 0:
         return 0.0

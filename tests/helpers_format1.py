@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from git_elite import documents, layout
+from git_elite.core import documents, layout
 from tests.conftest import git
 from tests.helpers_registry import (
     T0,

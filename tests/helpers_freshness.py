@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from git_elite import documents, freshness, stamping, timestamp
+from git_elite.core import documents, timestamp
+from git_elite.edges import freshness, stamping
 from tests.conftest import git, run_cli
 from tests.helpers_attacks import head
 from tests.helpers_registry import (

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import base58
 
-from git_elite import keys
+from git_elite.core import keys
 from tests.conftest import ROOT, SEEDS
 
 FIXTURES = ROOT / "fixtures" / "evals"

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from git_elite import documents
+from git_elite.core import documents
 from tests.conftest import git
 from tests.helpers_registry import manifest, profile
 
@@ -58,7 +58,7 @@ def show(server: Path, path: str, rev: str = "main") -> bytes | None:
 def index(server: Path, rev: str = "main") -> dict[str, Any]:
     """The index head at `rev` with "agents": every entry of every shard (each checked
     against the head's digest), the view format 1 gave in one file."""
-    from git_elite.index_read import IndexReader
+    from git_elite.core.index_read import IndexReader
 
     reader = IndexReader(lambda path: show(server, path, rev), str(server))
     value: dict[str, Any] = dict(reader.head)
@@ -71,7 +71,7 @@ def write_identity(home: Path, seed: bytes) -> str:
     """$home/identity.json (SPEC §2) for the key of `seed`; returns its did."""
     import base58
 
-    from git_elite import keys
+    from git_elite.core import keys
 
     k = keys.Keypair.from_seed(seed)
     body = {"did": k.did, "publicKeyBase58": base58.b58encode(k.public).decode(),
@@ -85,7 +85,7 @@ def write_identity(home: Path, seed: bytes) -> str:
 
 def write_agent_for(home: Path, seed: bytes, n: int) -> str:
     """Agent `n` signed by the key of `seed`, in $home/elite/<agent_id>/."""
-    from git_elite import keys
+    from git_elite.core import keys
 
     config = profile(n)
     body = {k: v for k, v in manifest("alice", config).items()

@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from git_elite import canonical, documents, keys, layout
-from git_elite.state import MemoryState, additions
+from git_elite.core import canonical, documents, keys, layout
+from git_elite.core.state import MemoryState, additions
 from tests.conftest import BIN, SEEDS, git, run_cli
 
 T0 = 1_767_000_000
@@ -132,7 +132,7 @@ def attestation(by: str, agent: str, *, created_at: int = T0 + 10, rate: float =
 
 def with_index(files: dict[str, bytes]) -> dict[str, bytes]:
     """`files` plus the index files (INDEX.json, shards) a from-scratch build gives."""
-    from git_elite import engine
+    from git_elite.core import engine
 
     out = {k: v for k, v in files.items() if k != layout.INDEX and not k.startswith("index/")}
     built = engine.expected_files(MemoryState(), additions(out), MemoryState(out))
@@ -165,7 +165,7 @@ def make_identity(name: str = "server") -> None:
     """Write $AGENTD_HOME/identity.json for SEEDS[name] (SPEC §2 format)."""
     import base58
 
-    from git_elite import store
+    from git_elite.edges import store
 
     k = key(name)
     doc = {"did": k.did, "publicKeyBase58": base58.b58encode(k.public).decode(),
@@ -220,8 +220,8 @@ def commit_raw(work: Path, files: dict[str, bytes | None], message: str = "chang
 
 def reindex(work: Path) -> None:
     """What `git elite index` does, in-process (fast)."""
-    from git_elite import engine
-    from git_elite.state import DirState
+    from git_elite.core import engine
+    from git_elite.core.state import DirState
 
     if (work / layout.IDENTITY).exists():
         write_files(work, engine.full_index(DirState(str(work))))

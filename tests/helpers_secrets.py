@@ -19,7 +19,7 @@ from pathlib import Path
 
 import base58
 
-from git_elite import keys
+from git_elite.core import keys
 
 MARKERS = (b"-----BEGIN OPENSSH PRIVATE KEY-----", b"PRIVATE KEY-----", b"openssh-key-v1")
 # the identity field *with a value*: naming the field in an error message is not a leak

@@ -1,6 +1,6 @@
 """TEST DOUBLE of radicle-httpd — not radicle-httpd. Serves a storage repo made by
 tests/radicle_fixtures.py on 127.0.0.1 (ephemeral port) with the endpoint shapes that
-git_elite/httpd.py documents. `shape` switches the API: "repos" (current), "projects"
+git_elite/edges/httpd.py documents. `shape` switches the API: "repos" (current), "projects"
 (pre-2024), or "no-raw" (current API, but `/raw/…` answers 404 to force the blob fallback).
 `failures` makes the next N requests answer 503 (to exercise retries)."""
 
@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.loopback import loopback
-from git_elite import radicle
-from git_elite.keys import nid_from_did
+from git_elite.core import radicle
+from git_elite.core.keys import nid_from_did
 
 
 class Double:

@@ -19,9 +19,9 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from git_elite import radicle
-from git_elite.canonical import canonicalize
-from git_elite.keys import Keypair, nid_from_did
+from git_elite.core import radicle
+from git_elite.core.canonical import canonicalize
+from git_elite.core.keys import Keypair, nid_from_did
 
 BIN_DIR = Path(__file__).resolve().parent / "bin"
 # set by git for a remote helper; `_git` works on the repo at `cwd` instead

@@ -14,7 +14,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from git_elite import documents, layout, site
+from git_elite.core import documents, layout
+from git_elite.edges import site
 from tests.helpers_discover import registry_with
 from tests.helpers_registry import attestation, commit_raw, isolated_module_env, nid
 from tests.helpers_site import chromium, serve

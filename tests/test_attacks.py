@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from git_elite import canonical, documents, keys, layout
+from git_elite.core import canonical, documents, keys, layout
 from tests.conftest import ROOT, git, run_cli
 from tests.helpers_attacks import (
     Server,
@@ -344,7 +344,7 @@ def test_malicious_mirror_altered_index(srv: Server, tmp_path: Path) -> None:
     mirror, clone = mirror_of(srv, tmp_path)
     import hashlib
 
-    from git_elite import indexing
+    from git_elite.core import indexing
 
     head = json.loads((clone / layout.INDEX).read_bytes())
     shard_path = layout.shard_path(aid(2)[:2])
@@ -492,8 +492,8 @@ def test_trust_sybil_ring(srv: Server) -> None:
         layout.endorsement_path(nid(a), nid(b)): doc(endorsement(a, b)) for a, b in ring}
     files[layout.endorsement_path(nid("alice"), nid("bob"))] = doc(endorsement("alice", "bob"))
     accepted(srv, files)
-    from git_elite import cache
-    from git_elite.registries import Registry
+    from git_elite.edges import cache
+    from git_elite.edges.known_registries import Registry
 
     cache.sync(Registry("origin", str(srv.bare)))
     run_cli("trust", "add", key("alice").did, "--alias", "alice")

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from git_elite import documents, evals, layout
+from git_elite.core import documents, evals, layout
 from tests.conftest import SEEDS, git, run_cli
 from tests.helpers_attacks import Server, aid
 from tests.helpers_publish import write_identity

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from git_elite import documents, layout
+from git_elite.core import documents, layout
 from tests.conftest import git
 from tests.helpers_attacks import (
     Server,

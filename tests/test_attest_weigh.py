@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from fixtures import generate
-from git_elite import attest, discover, documents, indexing
+from git_elite.core import attest, discover, documents, indexing
 
 AGENT = "ab" * 32
 OTHER = "cd" * 32

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from git_elite import audit, documents, engine, fanout, indexing, layout
-from git_elite.state import EMPTY, MemoryState, additions
+from git_elite.core import audit, documents, engine, fanout, indexing, layout
+from git_elite.core.state import EMPTY, MemoryState, additions
 from tests.helpers_registry import agent_files, agent_id_of, base_files, profile, with_index
 
 N = 40

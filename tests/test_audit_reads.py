@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from git_elite import audit, engine, indexing, layout
-from git_elite.state import MemoryState, additions
+from git_elite.core import audit, engine, indexing, layout
+from git_elite.core.state import MemoryState, additions
 from tests.helpers_format1 import ATTRIBUTES_V1, doc, v1_agent
 from tests.helpers_registry import agent_files, base_files, identity, with_index
 

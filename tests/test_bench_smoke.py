@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from git_elite import canonical, documents
+from git_elite.core import canonical, documents
 
 BENCH = Path(__file__).resolve().parent.parent / "bench"
 sys.path.insert(0, str(BENCH))
@@ -89,8 +89,8 @@ def test_build_is_cached_and_deterministic(registry: Path, tmp_path: Path) -> No
 
 def test_registry_passes_the_real_audit(registry: Path) -> None:
     """The synthetic registry is what `git elite verify` accepts: every rule, INDEX included."""
-    from git_elite import git
-    from git_elite.registry import audit
+    from git_elite.edges import git
+    from git_elite.edges.gitcheck import audit
 
     assert audit(git.open_repo(registry), "HEAD") == []
 
@@ -98,8 +98,8 @@ def test_registry_passes_the_real_audit(registry: Path) -> None:
 def test_format_1_baseline_is_the_first_release_layout(tmp_path: Path) -> None:
     """The before/after baseline: flat agents/<agent_id>/ and one INDEX.json holding every
     entry (SPEC §6's format 1), accepted by the real audit like any format-1 registry."""
-    from git_elite import git
-    from git_elite.registry import audit
+    from git_elite.edges import git
+    from git_elite.edges.gitcheck import audit
 
     repo = synth.build(N, tmp_path, fmt=1)
     files = _files(repo)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from git_elite.errors import MAX_REJECT_LINES, Problem, reject_lines
+from git_elite.core.errors import MAX_REJECT_LINES, Problem, reject_lines
 from tests.conftest import git, run_cli
 from tests.helpers_registry import commit_raw, make_server, push
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from git_elite import cache
-from git_elite.errors import RegistryError
-from git_elite.registries import Registry
+from git_elite.core.errors import RegistryError
+from git_elite.edges import cache
+from git_elite.edges.known_registries import Registry
 from tests.conftest import git
 
 

@@ -33,7 +33,7 @@ def test_publish_refuses_far_future_created_at(tmp_path: Path) -> None:
 def _resigned(raw: bytes, created_at: int) -> bytes:
     import json
 
-    from git_elite import documents, keys
+    from git_elite.core import documents, keys
 
     body = {k: v for k, v in json.loads(raw).items() if k != "signature_ed25519"}
     body["created_at"] = created_at

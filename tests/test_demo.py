@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from git_elite import keys
+from git_elite.core import keys
 from tests.conftest import BIN, ROOT, SEEDS
 
 ALICE_DID = "did:key:z6Mkon3Necd6NkkyfoGoHxid2znGc59LU3K7mubaRcFbLfLX"

@@ -10,7 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from git_elite import discover, indexing, registry_read
+from git_elite.core import discover, indexing
+from git_elite.edges import registry_sources
 from tests.helpers_registry import agent_files, base_files, with_index
 
 N = 90
@@ -31,7 +32,7 @@ def files() -> dict[str, bytes]:
     return {**files, last: indexing.dumps(value)}
 
 
-def _source(files: dict[str, bytes], local: bool, reads: Counter[str]) -> registry_read.Source:
+def _source(files: dict[str, bytes], local: bool, reads: Counter[str]) -> registry_sources.Source:
     def read(path: str) -> bytes | None:
         reads[path] += 1
         return files.get(path)
@@ -39,7 +40,7 @@ def _source(files: dict[str, bytes], local: bool, reads: Counter[str]) -> regist
     def nothing() -> Iterator[tuple[str, bytes]]:
         return iter(())
 
-    source = registry_read.Source("reg", "reg", "0" * 40, read, nothing, local=local)
+    source = registry_sources.Source("reg", "reg", "0" * 40, read, nothing, local=local)
     source.check_identity()
     return source
 
@@ -54,8 +55,8 @@ def test_two_processes_give_what_one_gives(files: dict[str, bytes]) -> None:
     for local in (True, False):
         reads: Counter[str] = Counter()
         source = _source(files, local, reads)
-        assert len(source.index().shard_names()) >= registry_read.PARALLEL_MIN_SHARDS
-        kept = registry_read.every(source, None, keep)
+        assert len(source.index().shard_names()) >= registry_sources.PARALLEL_MIN_SHARDS
+        kept = registry_sources.every(source, None, keep)
         found[local] = ([(c.agent_id, c.success_rate) for c in kept], source.index().warnings)
         if not local:  # this process read every shard once (the child's reads are its own)
             assert all(n == 1 for p, n in reads.items() if p.startswith("index/"))

@@ -7,7 +7,7 @@ import json
 import shutil
 from pathlib import Path
 
-from git_elite import documents, layout
+from git_elite.core import documents, layout
 from tests.conftest import git, run_cli
 from tests.helpers_discover import discover, registry_with
 from tests.helpers_registry import T0, agent_files, agent_id_of, commit_raw, key, nid, profile
@@ -47,7 +47,7 @@ def test_inflated_index_entry_is_dropped(tmp_path: Path) -> None:
     the true one."""
     import hashlib
 
-    from git_elite import indexing
+    from git_elite.core import indexing
 
     work, bare = registry_with(tmp_path, "reg", AGENTS)
     head = json.loads((work / layout.INDEX).read_bytes())

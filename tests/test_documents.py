@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 
 from fixtures import generate
-from git_elite import documents, keys
+from git_elite.core import documents, keys
 
 GOOD = generate.good_documents()
 SMALL_ORDER_DID = keys.did_from_public(bytes(31) + b"\x80")

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from git_elite import evals
+from git_elite.core import evals
 from tests.helpers_pipeline import FIXTURES, NOW
 
 RACKET = {"ts": NOW - 60, "task_id": "t-1", "success": True, "profile": "editor",

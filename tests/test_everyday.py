@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from git_elite import documents
+from git_elite.core import documents
 from tests.conftest import git, run_cli
 from tests.helpers_pipeline import FIXTURES, NOW
 from tests.helpers_publish import elite_root, index, local_manifest, show, tip, write_agent

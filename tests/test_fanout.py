@@ -1,4 +1,4 @@
-"""The engine's two-core agent checks (git_elite/fanout.py) give exactly the serial result:
+"""The engine's two-core agent checks (git_elite/core/fanout.py) give exactly the serial result:
 the same problems in the same order, the same INDEX.json rebuild, also when the child fails."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from git_elite import engine, fanout
-from git_elite.state import MemoryState, additions
+from git_elite.core import engine, fanout
+from git_elite.core.state import MemoryState, additions
 from tests.helpers_registry import agent_files, base_files, with_index
 
 

@@ -28,8 +28,8 @@ from pathlib import Path
 
 import pytest
 
-from git_elite import store
-from git_elite.errors import EliteError
+from git_elite.core.errors import EliteError
+from git_elite.edges import store
 
 OLD = b'{"old": true}\n'
 NEW = b'{"new": "' + b"x" * 4096 + b'"}\n'
@@ -94,8 +94,8 @@ def test_home_that_is_a_file_is_a_clear_error(tmp_path: Path,
 _FULL_DISK = """
 import json, resource, signal, sys
 from pathlib import Path
-from git_elite import store
-from git_elite.errors import EliteError
+from git_elite.edges import store
+from git_elite.core.errors import EliteError
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 resource.setrlimit(resource.RLIMIT_FSIZE, (64, 64))
 try:
@@ -122,7 +122,7 @@ def test_full_disk_refuses_clearly_and_keeps_old_file() -> None:
 _WRITER = """
 import sys
 from pathlib import Path
-from git_elite import store
+from git_elite.edges import store
 target, a, b = Path(sys.argv[1]), Path(sys.argv[2]).read_bytes(), Path(sys.argv[3]).read_bytes()
 print("ready", flush=True)
 while True:

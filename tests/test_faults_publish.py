@@ -306,7 +306,7 @@ def _prepare(tmp: Path, command: str) -> tuple[list[str], Path]:
 
 
 def _did(name: str) -> str:
-    from git_elite import keys
+    from git_elite.core import keys
 
     return keys.Keypair.from_seed(bytes.fromhex(SEEDS[name])).did
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from git_elite import layout, timestamp
+from git_elite.core import layout, timestamp
 from tests.conftest import git, run_cli
 from tests.helpers_attacks import aid, doc, head, mpath, rejects
 from tests.helpers_freshness import (

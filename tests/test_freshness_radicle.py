@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from git_elite import radicle, timestamp
-from git_elite.keys import nid_from_did
+from git_elite.core import radicle, timestamp
+from git_elite.core.keys import nid_from_did
 from tests.conftest import SEEDS, git, run_cli
 from tests.helpers_registry import key, make_identity
 from tests.radicle_fixtures import RadHome, RadRepo

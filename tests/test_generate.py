@@ -12,7 +12,7 @@ import pytest
 import rfc8785
 import yaml
 
-from git_elite import documents
+from git_elite.core import documents
 from tests.conftest import git, run_cli
 from tests.helpers_pipeline import FIXTURES, NOW, fixture_args, write_identity
 

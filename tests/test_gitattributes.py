@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from git_elite import gitattributes, layout
+from git_elite.core import gitattributes, layout
 from tests.conftest import git
 from tests.helpers_registry import commit_raw, isolated_module_env, make_server, push
 

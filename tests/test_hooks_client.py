@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from git_elite import documents, layout
+from git_elite.core import documents, layout
 from tests.conftest import git, run_cli
 from tests.helpers_publish import index
 from tests.helpers_registry import (

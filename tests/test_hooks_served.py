@@ -319,7 +319,7 @@ def test_push_over_smart_http_through_lighttpd(served: tuple[Path, Path], user: 
 def test_a_shim_in_the_old_style_gets_the_runner() -> None:
     """A hook shim written as `exec git-elite hook …` (the first release's way) is installed
     with the runner too: its call goes through the installing Python."""
-    from git_elite.commands.hooks import compose
+    from git_elite.cli.commands.hooks import compose
 
     old = ("#!/bin/sh\n# git-elite-hook: installed by `git elite hooks install --server`\n"
            "here=$(dirname \"$0\")\ninput=$(cat)\n"

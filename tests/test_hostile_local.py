@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from git_elite import yamlsafe
+from git_elite.core import yamlsafe
 from tests.conftest import run_cli
 from tests.helpers_pipeline import write_identity
 

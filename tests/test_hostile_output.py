@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from git_elite import output
-from git_elite.errors import Problem
-from git_elite.safetext import escape
+from git_elite.core.errors import Problem
+from git_elite.core.safetext import escape
+from git_elite.edges import output
 from tests.conftest import git, run_cli
 from tests.helpers_attacks import Server, mirror_of, refused
 

@@ -14,8 +14,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from git_elite import evals, registries, schema
-from git_elite.documents import MANIFEST
+from git_elite.core import evals, schema
+from git_elite.core.documents import MANIFEST
+from git_elite.edges import known_registries
 from tests.conftest import ROOT, git, run_cli
 from tests.helpers_attacks import Server, commit, doc, mpath, refused, reset
 from tests.helpers_registry import (
@@ -76,7 +77,7 @@ def test_names_in_code_are_full_matches() -> None:
     assert evals.TASK_TYPE.fullmatch("file-edit")
     assert not evals.TASK_TYPE.fullmatch("file-edit\n")
     with pytest.raises(Exception, match="registry name"):
-        registries.check_name("reg\n")
+        known_registries.check_name("reg\n")
 
 
 def test_hook_refuses_a_task_type_with_a_trailing_newline(shared: Server) -> None:

@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from git_elite import engine, git, hookrun, registry
+from git_elite.cli import hookrun
+from git_elite.core import engine
+from git_elite.edges import git, gitcheck
 from tests.conftest import git as run_git
 from tests.helpers_attacks import Server, head, refused, reset
 from tests.helpers_registry import push
@@ -76,6 +78,6 @@ def test_empty_commits_cost_no_engine_run(srv: Server, monkeypatch: pytest.Monke
     real = engine.check_change
     monkeypatch.setattr(engine, "check_change", lambda *a, **k: calls.append(1) or real(*a, **k))
     repo = git.open_repo(srv.work)
-    problems, checked = registry.check_push(repo, srv.work, [registry.RefUpdate(
+    problems, checked = gitcheck.check_push(repo, srv.work, [gitcheck.RefUpdate(
         srv.tip, tip, "refs/heads/main")])
     assert problems == [] and checked == 200 and calls == []

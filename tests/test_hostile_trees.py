@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from git_elite import layout
+from git_elite.core import layout
 from tests.conftest import git, run_cli
 from tests.helpers_attacks import Server, aid, head, mirror_of, mpath, refused
 from tests.helpers_registry import push

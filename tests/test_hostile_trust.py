@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from git_elite import documents, trust
+from git_elite.core import documents, trust
 from tests.conftest import git, run_cli
 from tests.helpers_pipeline import NOW, keypair
 

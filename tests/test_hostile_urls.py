@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from git_elite.safetext import clean_url, escape, redact, secret_in
+from git_elite.core.safetext import clean_url, escape, redact, secret_in
 from tests.conftest import git, run_cli
 from tests.helpers_pipeline import fixture_args
 from tests.helpers_publish import agent_project, local_manifest

@@ -1,4 +1,4 @@
-"""git_elite.httpd against the radicle-httpd test double (tests/httpd_double.py)."""
+"""git_elite.edges.httpd against the radicle-httpd test double (tests/httpd_double.py)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from git_elite import httpd
-from git_elite.errors import RegistryError
+from git_elite.core.errors import RegistryError
+from git_elite.edges import httpd
 from tests.conftest import SEEDS, git
 from tests.httpd_double import Double, serve
 from tests.radicle_fixtures import RadHome, RadRepo

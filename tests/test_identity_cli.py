@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from fixtures import generate
-from git_elite import documents
+from git_elite.core import documents
 from tests.conftest import SEEDS, run_cli
 
 RADICLE_DID = "did:key:z6MknSLrJoTcukLrE435hVNQT4JUhbvWLX4kUzqkEStBU8Vi"

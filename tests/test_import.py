@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from git_elite import layout
+from git_elite.core import layout
 from tests.conftest import run_cli
 from tests.helpers_discover import registry_with
 from tests.helpers_registry import agent_id_of, key, profile

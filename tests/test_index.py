@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from git_elite import engine, indexing, layout
-from git_elite.state import MemoryState, additions, diff
+from git_elite.core import engine, indexing, layout
+from git_elite.core.state import MemoryState, additions, diff
 from tests.helpers_registry import agent_files, base_files, identity, with_index
 
 
@@ -22,7 +22,7 @@ def test_score_ppm(rate: float, total: int, recent: int, wilson: int, score: int
 
 
 def _entries(files: dict[str, bytes]) -> dict[str, dict[str, object]]:
-    from git_elite.index_read import IndexReader
+    from git_elite.core.index_read import IndexReader
 
     reader = IndexReader(files.get, "test")
     return dict(reader.entries())

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from git_elite import git, layout, shards
+from git_elite.core import layout, shards
+from git_elite.edges import git
 from tests.conftest import git as run_git
 from tests.helpers_registry import agent_files, commit_raw, make_server, push
 

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from git_elite import engine, indexing, layout
-from git_elite.state import MemoryState, diff
+from git_elite.core import engine, indexing, layout
+from git_elite.core.state import MemoryState, diff
 from tests.helpers_registry import agent_files, base_files, with_index
 
 
@@ -89,8 +89,8 @@ LARGE_BAD = {
 @pytest.mark.parametrize("name", sorted(LARGE_BAD))
 def test_load_large_refuses_what_the_strict_parser_refuses(name: str) -> None:
     """The one fast strict reader of big derived documents (engine, discover, index --check)."""
-    from git_elite import jsonstrict
-    from git_elite.errors import JsonError
+    from git_elite.core import jsonstrict
+    from git_elite.core.errors import JsonError
 
     with pytest.raises(JsonError) as err:
         jsonstrict.load_large(LARGE_BAD[name], name="INDEX.json", max_bytes=64)
@@ -98,7 +98,7 @@ def test_load_large_refuses_what_the_strict_parser_refuses(name: str) -> None:
 
 
 def test_load_large_equals_json_loads_on_good_input() -> None:
-    from git_elite import jsonstrict
+    from git_elite.core import jsonstrict
 
     raw = _good()
     assert jsonstrict.load_large(raw, name="INDEX.json", max_bytes=len(raw)) == json.loads(raw)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from git_elite import jsonstrict
-from git_elite.errors import JsonError
+from git_elite.core import jsonstrict
+from git_elite.core.errors import JsonError
 
 BAD = {
     "duplicate-top": (b'{"a": 1, "a": 2}', "duplicate key"),

@@ -12,7 +12,7 @@ import click
 import pytest
 
 from git_elite import __version__
-from git_elite.cli import HIDDEN, group
+from git_elite.cli.main import HIDDEN, group
 from tests.conftest import ROOT, run_cli
 
 PAGE = (ROOT / "docs" / "git-elite.1").read_text()

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from git_elite import documents, engine, layout, migration
-from git_elite.state import MemoryState, diff
+from git_elite.core import documents, engine, layout, migration
+from git_elite.core.state import MemoryState, diff
 from tests.conftest import git, run_cli
 from tests.helpers_format1 import build, doc, v1_agent
 from tests.helpers_registry import (

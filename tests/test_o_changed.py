@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from git_elite import documents, engine, layout, registry_read
-from git_elite.state import EMPTY, Change, MemoryState, Overlay, additions
+from git_elite.core import documents, engine, layout
+from git_elite.core.state import EMPTY, Change, MemoryState, Overlay, additions
+from git_elite.edges import registry_sources
 from tests.helpers_registry import (
     T0,
     agent_files,
@@ -103,13 +104,13 @@ def test_discover_top_n_reads_the_head_and_n_manifests(
     def nothing() -> Iterator[tuple[str, bytes]]:
         return iter(())
 
-    source = registry_read.Source("reg", "reg", "0" * 40, read, nothing)
+    source = registry_sources.Source("reg", "reg", "0" * 40, read, nothing)
     source.check_identity()
-    found, complete = registry_read.listing([source], None, 5)
+    found, complete = registry_sources.listing([source], None, 5)
     assert len(found) == 5 and not complete
     assert not any(p.startswith("index/") for p in reads)
     assert sum(p.endswith("/manifest.json") for p in reads) == 5
-    everything, _ = registry_read.listing([source], None, 0)  # filters: from the shards
+    everything, _ = registry_sources.listing([source], None, 0)  # filters: from the shards
     assert len(everything) >= len(found)
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import pygit2
 import pytest
 
-from git_elite import git, gittree
+from git_elite.edges import git, gittree
 
 
 class Counting:

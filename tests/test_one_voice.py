@@ -179,7 +179,7 @@ def test_help_command_and_full_command_list() -> None:
     assert "did you mean" not in run_cli("help").stdout
     run_cli("help", "nosuch", check=2)
     top = run_cli("-h").stdout
-    from git_elite.cli import COMMANDS, HIDDEN
+    from git_elite.cli.main import COMMANDS, HIDDEN
 
     listed = re.findall(r"^  ([a-z-]+)  ", top.split("\nCommands:\n", 1)[1], re.MULTILINE)
     assert set(listed) == set(COMMANDS) - HIDDEN

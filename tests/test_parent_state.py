@@ -12,8 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from git_elite import documents, engine, indexing, layout
-from git_elite.state import MemoryState, Overlay, diff
+from git_elite.core import documents, engine, indexing, layout
+from git_elite.core.state import MemoryState, Overlay, diff
 from tests.helpers_registry import (
     T0,
     agent_files,

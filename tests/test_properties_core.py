@@ -24,8 +24,8 @@ import rfc8785
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from git_elite import canonical, documents, jsonstrict, keys
-from git_elite.errors import JsonError
+from git_elite.core import canonical, documents, jsonstrict, keys
+from git_elite.core.errors import JsonError
 from tests.conftest import SEEDS
 
 ROOT = Path(__file__).resolve().parent.parent

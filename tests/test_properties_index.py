@@ -16,8 +16,8 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from git_elite import documents, engine, indexing, layout, migration, shards
-from git_elite.state import Change, MemoryState, Overlay
+from git_elite.core import documents, engine, indexing, layout, migration, shards
+from git_elite.core.state import Change, MemoryState, Overlay
 from tests.helpers_registry import (
     T0,
     agent_id_of,

@@ -9,7 +9,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from git_elite import shards
+from git_elite.core import shards
 
 IDS = [f"{i:02x}" + "0" * 62 for i in range(40)]
 TYPES = [f"t{i}" for i in range(6)] + ["general"]

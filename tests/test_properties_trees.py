@@ -13,8 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from git_elite import git, registry
-from git_elite.errors import Problem
+from git_elite.core.errors import Problem
+from git_elite.edges import git, gitcheck
 from tests.helpers_attacks import Server, aid, start
 from tests.helpers_registry import isolated_module_env
 
@@ -78,14 +78,14 @@ def test_any_tree_gives_problems_not_exceptions(base: tuple[Server, Any], shape:
     sig = pygit2.Signature("t", "t@x", 1767225600, 0)
     commit = str(repo.create_commit(None, sig, sig, "prop", tree, [repo.revparse_single(
         srv.tip).id]))
-    found = registry.check_commit(repo, commit)
+    found = gitcheck.check_commit(repo, commit)
     assert all(isinstance(p, Problem) for p in found)
     assert found, "a hostile tree passed the engine"
-    audit = registry.audit(repo, commit)
+    audit = gitcheck.audit(repo, commit)
     assert all(isinstance(p, Problem) for p in audit)
 
 
 def test_the_fixture_repo_is_a_registry(base: tuple[Server, Any]) -> None:
     srv, repo = base
-    assert registry.check_commit(repo, srv.tip) == []
+    assert gitcheck.check_commit(repo, srv.tip) == []
     assert Path(srv.work, "IDENTITY.json").exists()

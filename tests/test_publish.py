@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from git_elite import documents
+from git_elite.core import documents
 from tests.conftest import git, run_cli
 from tests.helpers_publish import (
     agent_project,

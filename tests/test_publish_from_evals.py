@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from git_elite import documents
+from git_elite.core import documents
 from tests.conftest import git, run_cli
 from tests.helpers_pipeline import fixture_args
 from tests.helpers_publish import agent_project, index, local_manifest, show, tip, write_agent

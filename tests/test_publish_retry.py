@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from git_elite import publish
-from git_elite.registries import Registry
+from git_elite.edges import publish
+from git_elite.edges.known_registries import Registry
 from tests.conftest import run_cli
 from tests.helpers_publish import elite_root, index, write_agent
 from tests.helpers_registry import key, make_identity, make_server
@@ -39,7 +39,7 @@ def test_item_owns_its_agent_directory() -> None:
 
 
 def test_prepare_resigns_only_when_needed(tmp_path: Path) -> None:
-    from git_elite import documents
+    from git_elite.core import documents
 
     make_identity("alice")
     agent = publish.load_dir(elite_root() / write_agent("alice", 1))

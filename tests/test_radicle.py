@@ -1,4 +1,4 @@
-"""Radicle formats (git_elite.radicle) and the storage checks of SPEC §11.
+"""Radicle formats (git_elite.core.radicle) and the storage checks of SPEC §11.
 
 Storage is built by the test double in tests/radicle_fixtures.py (not Radicle)."""
 
@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from git_elite import radicle
-from git_elite.errors import IdentityError
-from git_elite.keys import Keypair, nid_from_did
+from git_elite.core import radicle
+from git_elite.core.errors import IdentityError
+from git_elite.core.keys import Keypair, nid_from_did
 from tests.conftest import SEEDS, git
 from tests.radicle_fixtures import (
     FF_SEED,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from git_elite.keys import nid_from_did
+from git_elite.core.keys import nid_from_did
 from tests.conftest import SEEDS, run_cli
 from tests.helpers_discover import registry_with
 from tests.helpers_registry import agent_files, agent_id_of, commit_raw, key, profile

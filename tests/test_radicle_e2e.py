@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from git_elite import radicle
-from git_elite.keys import Keypair, nid_from_did
+from git_elite.core import radicle
+from git_elite.core.keys import Keypair, nid_from_did
 from tests.conftest import SEEDS, git, run_cli
 from tests.helpers_publish import agent_project, write_agent_for
 from tests.helpers_registry import agent_files, agent_id_of, commit_raw, profile

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from git_elite import radicle
-from git_elite.keys import nid_from_did
+from git_elite.core import radicle
+from git_elite.core.keys import nid_from_did
 from tests.conftest import git, run_cli
 from tests.radicle_fixtures import identity_document
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from git_elite import radicle
-from git_elite.keys import Keypair, nid_from_did
+from git_elite.core import radicle
+from git_elite.core.keys import Keypair, nid_from_did
 from tests.conftest import SEEDS, git
 from tests.radicle_fixtures import RadHome, RadRepo, read_private_key
 from tests.test_radicle import ALICE, BOB, make_source, tip_of

@@ -142,7 +142,7 @@ def mentioned() -> list[tuple[str, ...]]:
     is a group (`id`, `trust`, …; asked of the real click group)."""
     import click
 
-    from git_elite.cli import group
+    from git_elite.cli.main import group
 
     ctx = click.Context(group)
     found = set()

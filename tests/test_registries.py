@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from git_elite import registries
-from git_elite.errors import EliteError
+from git_elite.core.errors import EliteError
+from git_elite.edges import known_registries
 from tests.conftest import git, run_cli
 
 
@@ -52,14 +52,14 @@ def test_git_config_registries_override_yaml(tmp_path: Path) -> None:
 
 
 def test_resolve_names_urls_and_paths(tmp_path: Path) -> None:
-    registries.add("main", "https://example.org/chrysalis-elites.git", None)
-    assert registries.resolve("main").url == "https://example.org/chrysalis-elites.git"
-    adhoc = registries.resolve("ssh://git@example.org/x/team-elites.git")
+    known_registries.add("main", "https://example.org/chrysalis-elites.git", None)
+    assert known_registries.resolve("main").url == "https://example.org/chrysalis-elites.git"
+    adhoc = known_registries.resolve("ssh://git@example.org/x/team-elites.git")
     assert (adhoc.name, adhoc.source) == ("team-elites", "url")
     (tmp_path / "reg").mkdir()
-    assert registries.resolve(str(tmp_path / "reg")).url == str(tmp_path / "reg")
+    assert known_registries.resolve(str(tmp_path / "reg")).url == str(tmp_path / "reg")
     with pytest.raises(EliteError, match="unknown registry 'nope'"):
-        registries.resolve("nope")
+        known_registries.resolve("nope")
 
 
 @pytest.mark.parametrize(("text", "message"), [

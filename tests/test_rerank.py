@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from git_elite import indexing
+from git_elite.core import indexing
 
 TYPES = ("file-edit", "search", "review")
 _stats = st.fixed_dictionaries({"success_rate": st.sampled_from([0.5, 0.8, 0.9, 1.0]),

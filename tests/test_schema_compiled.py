@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator, ValidationError, validators
 
-from git_elite import canonical, jsonstrict, schema
-from git_elite.errors import JsonError
+from git_elite.core import canonical, jsonstrict, schema
+from git_elite.core.errors import JsonError
 
 DID_A = "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"
 DID_B = "did:key:z6MknSLrJoTcukLrE435hVNQT4JUhbvWLX4kUzqkEStBU8Vi"
@@ -215,8 +215,8 @@ def test_strict_loads_fast_path_matches_exact_path(value: Any) -> None:
 def test_signature_fast_path_equals_the_general_decoder() -> None:
     """keys.decode_signature's 86-character fast path agrees with its general path (reached
     here by padding the same text), and refuses non-zero trailing bits like it."""
-    from git_elite import keys
-    from git_elite.errors import SignatureError
+    from git_elite.core import keys
+    from git_elite.core.errors import SignatureError
 
     for sig in [SIG, "_" * 85 + "w", "-" * 85 + "A", "A" * 85 + "Q"]:
         assert keys.decode_signature(sig) == keys.decode_signature(sig + "==")

@@ -19,7 +19,8 @@ from typing import Any
 import base58
 import pytest
 
-from git_elite import keys, store
+from git_elite.core import keys
+from git_elite.edges import store
 from tests.conftest import SEEDS, git, run_cli
 from tests.helpers_secrets import (
     assert_no_secret,

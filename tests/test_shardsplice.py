@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from git_elite import indexing, shards, shardsplice
+from git_elite.core import indexing, shards, shardsplice
 
 AB = "3f"
 IDS = st.text("0123456789abcdef", min_size=62, max_size=62).map(lambda s: AB + s)

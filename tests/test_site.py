@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from git_elite import documents, layout, site
+from git_elite.core import documents, layout
+from git_elite.edges import site
 from tests.conftest import git, run_cli
 from tests.helpers_discover import registry_with
 from tests.helpers_registry import (
@@ -244,7 +245,7 @@ def _synthetic(tmp: Path, agents: int) -> tuple[Path, str, str]:
 
     import pygit2
 
-    from git_elite import git as git_module
+    from git_elite.edges import git as git_module
 
     path = tmp / f"reg-{agents}.git"
     repo = pygit2.init_repository(str(path), bare=True)
@@ -271,7 +272,7 @@ def test_rewrite_after_one_agent_reads_and_writes_what_changed(
     only into subtrees whose ids differ: tests/test_o_changed_git.py counts the walk itself)
     and the same files written (2 agent files, its shard, the head, and site.json, which
     names the commit)."""
-    from git_elite import git as git_module
+    from git_elite.edges import git as git_module
 
     lookups: list[int] = []
     opened = git_module.open_reader

@@ -17,8 +17,9 @@ from typing import Any
 
 import pytest
 
-from git_elite import documents, jsonstrict, keys, layout, site
-from git_elite.errors import EliteError
+from git_elite.core import documents, jsonstrict, keys, layout
+from git_elite.core.errors import EliteError
+from git_elite.edges import site
 from tests.conftest import ROOT
 from tests.helpers_discover import registry_with
 from tests.helpers_registry import (
@@ -520,7 +521,7 @@ def test_an_attestation_replayed_onto_another_agent_fails(sites: str, browser: A
 
 
 def test_scores_are_decimals_as_the_cli_prints_them(sites: str, browser: Any) -> None:
-    from git_elite.commands.discover import score
+    from git_elite.cli.commands.discover import score
 
     _open(browser, sites + "clean/")
     head = json.loads(_fetch(browser, sites + "clean/INDEX.json"))

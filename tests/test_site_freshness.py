@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from git_elite import site
+from git_elite.edges import site
 from tests.conftest import run_cli
 from tests.helpers_freshness import honest_push, stamped_server
 from tests.helpers_registry import agent_files

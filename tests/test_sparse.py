@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 
 from bench.loopback import loopback, static
-from git_elite import layout, site, sparse
-from git_elite.errors import RegistryError
+from git_elite.core import layout
+from git_elite.core.errors import RegistryError
+from git_elite.edges import site, sparse
 from tests.conftest import git, run_cli
 from tests.helpers_discover import discover, registry_with
 from tests.helpers_site import serve

@@ -21,9 +21,9 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from git_elite import documents, schema
-from git_elite.cli import COMMANDS, HIDDEN
-from git_elite.errors import RULES
+from git_elite.cli.main import COMMANDS, HIDDEN
+from git_elite.core import documents, schema
+from git_elite.core.errors import RULES
 from tests.conftest import ROOT, run_cli
 
 SPEC = (ROOT / "docs" / "spec.md").read_text()

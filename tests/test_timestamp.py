@@ -1,4 +1,4 @@
-"""The pure timestamp check (git_elite/timestamp.py, SPEC §6.1): the reader's verdict
+"""The pure timestamp check (git_elite/core/timestamp.py, SPEC §6.1): the reader's verdict
 (`assess`) and the server's `timestamp` rule (`check_update`) as tables with readable ids;
 and the document through `sign` / `verify-file`."""
 
@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from git_elite import documents, timestamp
-from git_elite.timestamp import FREEZE, FRESH, INVALID, ROLLBACK, UNDECLARED, WITHHOLDING, Role
+from git_elite.core import documents, timestamp
+from git_elite.core.timestamp import FREEZE, FRESH, INVALID, ROLLBACK, UNDECLARED, WITHHOLDING, Role
 from tests.conftest import run_cli
 from tests.helpers_registry import identity, key, make_identity
 

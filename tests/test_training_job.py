@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from fixtures import generate
-from git_elite import documents, schema
+from git_elite.core import documents, schema
 from tests.conftest import SEEDS, run_cli
 
 VECTOR = Path(generate.__file__).resolve().parent / "vectors" / "chrysalis-training-job.json"

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from git_elite import documents, keys, trust
-from git_elite.errors import EliteError, TrustError
+from git_elite.core import documents, keys, trust
+from git_elite.core.errors import EliteError, TrustError
 from tests.helpers_pipeline import NOW, keypair
 
 A, B, C, D, E = (keypair(n) for n in ("alice", "bob", "carol", "dave", "eve"))

@@ -7,7 +7,7 @@ import os
 import shutil
 from pathlib import Path
 
-from git_elite import documents, trust
+from git_elite.core import documents, trust
 from tests.conftest import git, run_cli
 from tests.helpers_pipeline import NOW, keypair, write_identity
 

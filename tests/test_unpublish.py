@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from git_elite import keys
+from git_elite.core import keys
 from tests.conftest import run_cli
 from tests.helpers_publish import elite_root, index, show, tip, write_agent
 from tests.helpers_registry import key, make_identity, make_server

@@ -11,8 +11,8 @@ from typing import Any
 import base58
 import pytest
 
-from git_elite import canonical, jsonstrict, keys
-from git_elite.errors import EliteError
+from git_elite.core import canonical, jsonstrict, keys
+from git_elite.core.errors import EliteError
 
 VECTORS = Path(__file__).resolve().parent.parent / "fixtures" / "vectors"
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import rfc8785
 
-from git_elite import attest, documents, evals
+from git_elite.core import attest, documents, evals
 from tests.conftest import run_cli
 from tests.helpers_pipeline import FIXTURES, NOW, fixture_args, write_identity
 

@@ -1,0 +1,311 @@
+"""`git elite discover`: ranked, verified agents across registries (SPEC §6, §8, §10, §11)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import click
+
+from git_elite.cli.main import app
+from git_elite.core.columns import Column
+from git_elite.core.errors import EliteError, RegistryError, UsageError
+from git_elite.edges import output
+
+CTX = {"help_option_names": ["-h", "--help"]}
+DEFAULT_TOP = 20
+
+
+@click.command(context_settings=CTX)
+@click.option("--registry", "names", multiple=True, metavar="R",
+              help="Registry name, path or URL (repeatable). Default: the registry working "
+                   "copy you are in, else every known registry.")
+@click.option("--task-type", help="Rank by this task type's rate and count.")
+@click.option("--top", type=click.IntRange(min=0), default=DEFAULT_TOP, show_default=True,
+              help="Show the best N (0 = all).")
+@click.option("--min-success", type=click.FloatRange(0, 1), help="Minimum success rate.")
+@click.option("--min-tasks", type=click.IntRange(min=0), help="Minimum number of tasks.")
+@click.option("--trusted-only", is_flag=True, help="Only agents whose owner you trust.")
+@click.option("--attested", is_flag=True, help="Only agents with an attestation by a DID "
+              "you trust, ranked by the attested numbers.")
+@click.option("--json", "as_json", is_flag=True, help="Machine output (docs/spec.md §10).")
+@click.option("--offline", is_flag=True, help="No network: read the cached "
+              "copies (a registry on this machine, a path or file:// URL, is fetched from "
+              "where it is).")
+@click.option("--httpd", "httpd_url", metavar="URL", help="Read a Radicle registry through "
+              "radicle-httpd at URL (with --rid), without cloning.")
+@click.option("--rid", help="Repository ID (rad:z…) for --httpd.")
+@click.option("--url", "urls", multiple=True, metavar="URL", help="Read a registry over "
+              "HTTP(S) without cloning: a `git elite site`, a git host's raw-file URL or "
+              "radicle-httpd's raw endpoint (repeatable; only the files needed are fetched).")
+@click.option("--allow-stale", is_flag=True, help="Warn, do not refuse, when a registry's "
+              "signed timestamp is missing, expired, withheld or rolled back.")
+@click.pass_context
+def command(ctx: click.Context, names: tuple[str, ...], task_type: str | None, top: int,
+            min_success: float | None, min_tasks: int | None, trusted_only: bool,
+            attested: bool, as_json: bool, offline: bool, httpd_url: str | None,
+            rid: str | None, urls: tuple[str, ...], allow_stale: bool) -> int:
+    """List the best agents across registries, verified against the rule engine and
+    annotated with your trust set.
+
+    Only the agents shown are read and verified (manifest, profile, signature, binding,
+    policy, and that INDEX.json's entry is the manifest's); one that fails is dropped with
+    a warning. Duplicates across registries: the newest valid manifest wins.
+
+    Each shown agent's attestations (other DIDs' signed measurements) are read and
+    verified; those by DIDs you trust count: when any shown agent has one, the `attested`
+    column shows their pooled success rate and how many of the live ones you trust, `max Δ`
+    the largest gap between one of them and the owner's own number. --attested keeps only
+    agents with a trusted attestation and ranks them by the attested numbers
+    (--min-success/--min-tasks then apply to those).
+
+    \b
+    Examples:
+      git elite discover
+      git elite discover --registry origin --task-type file-edit --top 5
+      git elite discover --trusted-only --min-success 0.9 --json
+      git elite discover --attested
+      git elite discover --httpd https://seed.example.org --rid rad:z42hL2jL4XNk6K8oHQaSWfMgCL7ji
+      git elite discover --url https://elites.example.org/ --top 20
+    """
+    from git_elite.core import discover
+    from git_elite.edges import registry_sources
+
+    sources = open_sources(names, httpd_url, rid, offline, urls, now=app(ctx).now,
+                           allow_stale=allow_stale)
+    trusted, aliases = trust_paths(sources, task_type, app(ctx).now)
+    filters = discover.Filters(top, min_success, min_tasks, trusted_only)
+    plain = filters == discover.Filters(top) and not attested
+    # one registry: each agent has one candidate, so the filters can drop the others as the
+    # shards are read (several: a filtered-out newer version must still win its group)
+    keep = None if plain or attested or len(sources) != 1 else \
+        (lambda c: discover.passes(c, filters, trusted))
+    found, complete = registry_sources.listing(sources, task_type, top if plain else 0, keep)
+    weigh = weigher(sources, trusted, task_type)
+    check = registry_sources.verifier(sources, extras=False)  # discover shows no prompt/demos
+    if attested:
+        rows, dropped = discover.select_attested(discover.merge(found), filters, trusted,
+                                                 check, weigh)
+    else:
+        rows, dropped = discover.select(discover.merge(found), filters, trusted,
+                                        check)
+        if not complete and len(rows) < top:  # some of a head's top were dropped: read all
+            found, _ = registry_sources.listing(sources, task_type, 0)
+            rows, dropped = discover.select(discover.merge(found), filters, trusted,
+                                            check)
+        rows = [replace(row, attestations=weigh(row.candidate)) for row in rows]
+    for source in sources:
+        for line in source.index().warnings:
+            output.warn(line)
+    for item in dropped:
+        for problem in item.problems:
+            output.warn(f"{item.candidate.registry}: agent {item.candidate.agent_id[:12]} "
+                        f"dropped: {problem.line()}")
+    show(rows, aliases, as_json, {s.name: s.freshness for s in sources})
+    return 0
+
+
+def open_sources(names: Sequence[str], httpd_url: str | None, rid: str | None,
+                 offline: bool, urls: Sequence[str] = (), *, now: int,
+                 allow_stale: bool = False) -> list[Any]:
+    """The registries to read, each pinned at a tip with its IDENTITY.json checked; those
+    that cannot be read (or fail the Radicle checks) are named on stderr and left out. A
+    registry whose timestamp says the copy is not current stops the command (exit 1)
+    unless `allow_stale` (SPEC §6.1)."""
+    from git_elite.edges import known_registries, registry_sources
+
+    if bool(httpd_url) != bool(rid):
+        raise UsageError("--httpd and --rid go together")
+    openers: list[tuple[str, Any]] = []
+    if httpd_url and rid:
+        openers.append((rid, lambda: registry_sources.httpd_source(httpd_url, rid)))
+    for name in names:
+        openers.append((name, lambda n=name: registry_sources.cache_source(
+            known_registries.resolve(n), offline)))
+    for url in urls:
+        openers.append((url, lambda u=url: registry_sources.url_source(u)))
+    if not openers:
+        here = _here()
+        if here is not None:
+            return _admit([("this working copy", lambda: here)], now, allow_stale)
+        known = known_registries.known_registries(Path.cwd())
+        if not known:
+            raise RegistryError("no registry to read: pass --registry URL, run inside a "
+                                "registry clone, or `git elite registry add NAME URL`")
+        openers = [(r.name, lambda r=r: registry_sources.cache_source(r, offline)) for r in known]
+    return _admit(openers, now, allow_stale)
+
+
+def _here() -> Any:
+    from git_elite.edges import registry_sources
+
+    return registry_sources.worktree_source(Path.cwd())
+
+
+def _open_all(openers: Sequence[tuple[str, Any]]) -> list[Any]:
+    """Every opener's source or its EliteError, the registries fetched at the same time
+    (each bounded by its own deadline): one stalled server delays no other."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def attempt(opener: Any) -> Any:
+        try:
+            return opener()
+        except EliteError as err:
+            return err
+
+    if len(openers) == 1:
+        return [attempt(openers[0][1])]
+    with ThreadPoolExecutor(max_workers=min(8, len(openers))) as pool:
+        return list(pool.map(attempt, [opener for _, opener in openers]))
+
+
+def _admit(openers: Sequence[tuple[str, Any]], now: int, allow_stale: bool) -> list[Any]:
+    sources = []
+    for (name, _), source in zip(openers, _open_all(openers), strict=True):
+        if isinstance(source, EliteError):
+            if len(openers) == 1:
+                raise source  # the one registry asked for: its own error, said once
+            output.warn(f"registry {name} cannot be read: {source}")
+            continue
+        check = source.radicle
+        for note in (check.notes if check else ()) + tuple(source.notes):
+            output.info(f"git-elite: {source.name}: {note}")
+        if check is not None and check.problems:
+            for problem in check.problems:
+                output.warn(f"{source.name}: {problem.line()}")
+            output.warn(f"registry {source.name} is not verified by Radicle; its results "
+                        "are not shown")
+            continue
+        if check is not None and check.ok:
+            output.info(f"git-elite: {source.name}: Radicle: owner is a delegate, tip "
+                        f"{source.tip[:12]} signed by {len(check.signed_by)} delegate(s)")
+        fresh(source, now, allow_stale)
+        sources.append(source)
+    if not sources:
+        raise RegistryError("no registry could be read")
+    return sources
+
+
+def fresh(source: Any, now: int, allow_stale: bool) -> None:
+    """SPEC §6.1 for one registry read: say how fresh it is, refuse a stale copy (exit 1,
+    one line) or, with --allow-stale, warn."""
+    from git_elite.edges import freshness
+
+    result = freshness.of_source(source, now)
+    source.freshness = result
+    if result.ok:
+        if result.case == "fresh":
+            output.info(f"git-elite: {source.name}: {result.message}")
+        return
+    if not allow_stale:
+        raise freshness.refusal(result, source.name)
+    output.warn(f"{result.line(source.name)} (--allow-stale: read anyway)")
+
+
+def trust_paths(sources: Sequence[Any], task_type: str | None, now: int
+                ) -> tuple[dict[str, tuple[str, ...]], dict[str, str]]:
+    """did -> best trust path (SPEC §8) from the local trust set and the endorsements and
+    rotations of the registries read; and did -> alias from the trust set."""
+    from git_elite.cli.commands.trust import local_trust
+    from git_elite.core import trust
+    from git_elite.edges import registry_sources, store
+
+    local = registry_sources.local_trust_files(store.home())
+    endorsements, rotations, warnings = registry_sources.trust_documents(sources, local)
+    for line in warnings:
+        output.warn(f"{line} (ignored for trust)")
+    trust_set = local_trust()
+    graph = trust.edges(endorsements, rotations, now)
+    aliases = {e.did: e.alias for e in trust_set.trusted if e.alias}
+    return trust.best_paths(trust_set, graph, task_type or trust.ANY), aliases
+
+
+def weigher(sources: Sequence[Any], trusted: Mapping[str, Sequence[str]],
+            task_type: str | None) -> Callable[[Any], Any]:
+    """Candidate -> attest.Summary: its verified attestations weighed by the trust set
+    (bad ones are named on stderr and left out). Only agents whose index entry counts a
+    live attestation are read."""
+    from git_elite.core import attest, attest_read, discover
+
+    by_name = {s.name: s for s in sources}
+
+    def weigh(candidate: Any) -> attest.Summary:
+        if not discover.attested_count(candidate):
+            return attest.Summary(0, ())
+        docs, warnings = attest_read.attestations(by_name[candidate.registry],
+                                                  candidate.agent_id)
+        for line in warnings:
+            output.warn(line)
+        return attest.weigh(docs, trusted, task_type)
+
+    return weigh
+
+
+def short_did(did: str) -> str:
+    nid = did.removeprefix("did:key:")
+    return f"{nid[:12]}…" if len(nid) > 12 else nid
+
+
+def _where(winner: str, sources: Sequence[str]) -> str:
+    return winner if len(sources) <= 1 else f"{winner} (+{len(sources) - 1})"
+
+
+COLUMNS = (Column("rank", 3), Column("agent"), Column("owner", 2), Column("trusted"),
+           Column("success"), Column("tasks", 4), Column("score"), Column("task type", 5),
+           Column("registry", 6))
+
+
+def score(ppm: int) -> str:
+    """score_ppm as the decimal people read (0.739); --json keeps score_ppm."""
+    return f"{ppm / 1_000_000:.3f}"
+
+
+def owner_name(did: str, trusted: bool, aliases: dict[str, str]) -> str:
+    alias = aliases.get(did) if trusted else None
+    return alias or short_did(did)
+
+
+def show(rows: Sequence[Any], aliases: dict[str, str], as_json: bool,
+         freshness: dict[str, Any] | None = None) -> None:
+    if as_json:
+        fresh = freshness or {}
+        output.emit_json([{**row.to_dict(), **_fresh_json(fresh.get(row.candidate.registry))}
+                          for row in rows])
+        return
+    if not rows:
+        output.info("git-elite: no agent matches")
+        return
+    extra = any(row.attestations is not None and row.attestations.count for row in rows)
+    table = []
+    for row in rows:
+        c = row.candidate
+        table.append([row.rank, c.agent_id[:12], owner_name(c.owner_did, row.trusted, aliases),
+                      "✓" if row.trusted else "-", f"{c.success_rate:.2f}", c.total_tasks,
+                      *(attested_cells(row) if extra else []), score(c.score_ppm),
+                      c.task_type, _where(c.registry, row.sources)])
+    columns = [*COLUMNS[:6], *([Column("attested", 1), Column("max Δ", 1)] if extra else []),
+               *COLUMNS[6:]]
+    output.table(None, columns, table)
+
+
+def attested_cells(row: Any) -> list[str]:
+    """`attested`: pooled trusted rate (trusted/live count); `max Δ`: the largest gap
+    between one trusted attestation and the owner's own rate, signed (attested − own)."""
+    summary = row.attestations
+    if summary is None or not summary.count:
+        return ["-", "-"]
+    pooled = summary.pooled()
+    if pooled is None:
+        return [f"- (0/{summary.count})", "-"]
+    return [f"{pooled[0]:.2f} ({len(summary.trusted)}/{summary.count})",
+            f"{summary.disagreement(row.candidate.success_rate):+.2f}"]
+
+
+def _fresh_json(result: Any) -> dict[str, Any]:
+    """`freshness` of a row's registry in `discover --json` (SPEC §6.1), present when the
+    registry declares a timestamp role."""
+    if result is None or result.case == "undeclared":
+        return {}
+    return {"freshness": result.to_dict()}

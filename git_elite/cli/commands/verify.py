@@ -1,0 +1,229 @@
+"""`git elite verify [PATH|URL] [--rev REV] [--history] [--json]`: audit a registry (SPEC §7)."""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from git_elite.edges import output
+
+if TYPE_CHECKING:
+    from git_elite.core.errors import Problem
+    from git_elite.core.radicle import RadicleCheck
+
+CTX = {"help_option_names": ["-h", "--help"]}
+_URL = re.compile(r"^[a-z][a-z0-9+.-]*://|^[^/\s]+@[^/\s]+:")
+
+
+@click.command(context_settings=CTX)
+@click.argument("target", required=False, default=".")
+@click.option("--rev", default="HEAD", show_default=True, help="Revision to audit.")
+@click.option("--history", is_flag=True, help="Check every first-parent commit up to REV.")
+@click.option("--json", "as_json", is_flag=True, help="Machine output.")
+@click.option("--url", metavar="URL", help="Audit a registry served over HTTP(S) (a `git "
+              "elite site`, raw files): every file its INDEX.json reaches, without cloning.")
+@click.option("--allow-stale", is_flag=True, help="Warn, do not fail, when the registry's "
+              "signed timestamp is missing, expired, withheld or rolled back.")
+@click.pass_context
+def command(ctx: click.Context, target: str, rev: str, history: bool, as_json: bool,
+            url: str | None, allow_stale: bool) -> int:
+    """Audit a registry (work tree, bare repository or URL) against every rule.
+
+    A path or file:// URL is read where it is (no network, no copy); another URL is cloned
+    into a temporary directory first.
+
+    Without --history the tree at REV is checked as if every file were added to an empty
+    registry; with it, every first-parent commit is checked against its parent. For a
+    Radicle registry (a `rad clone` working copy, or a rad:// URL) whose storage is in
+    $RAD_HOME, it also checks that the registry owner is a delegate and that REV is the tip
+    a delegate signed; when the storage is not there it says so. For a registry that
+    declares a timestamp role, the branch tip must be covered by a valid, unexpired timestamp
+    no older than one already seen (docs/freshness.md).
+
+    \b
+    Examples:
+      git elite verify
+      git elite verify --history --json
+      git elite verify https://example.org/chrysalis-elites.git --rev main
+      git elite verify file:///srv/git/chrysalis-elites.git --history
+      git elite verify rad:z42hL2jL4XNk6K8oHQaSWfMgCL7ji
+      git elite verify --url https://elites.example.org/
+    """
+    from git_elite.cli.main import app
+    from git_elite.core import radicle
+
+    stale = (app(ctx).now, allow_stale)
+    if url is not None:
+        return _verify_url(url, target, rev, history, as_json, stale)
+    if radicle.is_rad_url(target) and not Path(target).exists():
+        target = str(radicle.parse_url(target))  # a bare `rad:z…` RID → rad://z…
+    if target.startswith("file://"):
+        target = local_path(target)  # on this machine: read it where it is, no clone
+    if _URL.match(target) and not Path(target).exists():
+        with tempfile.TemporaryDirectory(prefix="git-elite-verify-") as tmp:
+            from git_elite.edges import git
+            from git_elite.edges.cache import TIMESTAMP_SPEC
+
+            clone = str(Path(tmp) / "registry.git")
+            git.run(["clone", "-q", "--bare", "--", target, clone])
+            git.run(["fetch", "-q", "--no-tags", "--", target, TIMESTAMP_SPEC], clone, check=False)
+            return _verify(clone, rev, history, as_json, target, stale)
+    if not Path(target).exists():
+        from git_elite.core.errors import RegistryError
+
+        raise RegistryError(f"{target}: does not exist (give a registry path, bare "
+                            "repository or URL)")
+    code = _verify(target, rev, history, as_json, target, stale)
+    _uncommitted(target, rev)
+    return code
+
+
+def _uncommitted(path: str, rev: str) -> None:
+    """verify reads commits, not the work tree: say when the registry has changes that are
+    not committed (they are checked by the pre-commit hook when committed)."""
+    from git_elite.edges import git
+
+    top = git.toplevel(path)
+    if top is None:
+        return
+    proc = git.run(["status", "--porcelain", "--untracked-files=normal"], top, check=False)
+    changed = [line for line in proc.stdout.decode(errors="replace").splitlines() if line]
+    if changed:
+        output.info(f"git-elite: note: {top} has {len(changed)} uncommitted change(s) "
+                    f"(`git status`); verify checked the commits at {rev}, not them")
+
+
+def local_path(url: str) -> str:
+    """The path of a file:// URL (`file:///srv/x.git`, `file://localhost/srv/x.git`)."""
+    from urllib.parse import unquote, urlsplit
+
+    parts = urlsplit(url)
+    if parts.netloc not in ("", "localhost"):
+        from git_elite.core.errors import UsageError
+
+        raise UsageError(f"{url}: a file:// URL names a path on this machine (no host)")
+    return unquote(parts.path)
+
+
+def _verify_url(url: str, target: str, rev: str, history: bool, as_json: bool,
+                stale: tuple[int, bool]) -> int:
+    from git_elite.core.errors import UsageError
+    from git_elite.edges import sparse
+
+    if history or rev != "HEAD" or target != ".":
+        raise UsageError("--url reads what the server serves now: no PATH, --rev or --history")
+    problems, fresh = sparse.audit(url, *stale)
+    result = {} if fresh is None else {"freshness": fresh.to_dict()}
+    return _report(problems, f"files served at {sparse.shown(url)}", as_json, result)
+
+
+def _verify(path: str, rev: str, history: bool, as_json: bool, origin: str,
+            stale: tuple[int, bool]) -> int:
+    from git_elite.edges import git, gitcheck, progress
+
+    repo = git.open_reader(path)
+    cwd = repo.path
+    if history:
+        with progress.meter("commits", f"verify: commits up to {rev}"):
+            problems, count = gitcheck.audit_history(repo, cwd, rev)
+        what = f"{count} commit(s)"
+    else:
+        with progress.meter("files", f"verify: files of the tree at {rev}"):
+            problems = gitcheck.audit(repo, rev)
+        what = f"tree at {rev}"
+    check = _radicle(repo, path, origin, rev)
+    result: dict[str, Any] = {}
+    if check is not None:
+        problems += [p.at(check.signed_tip or _commit(path, rev)) for p in check.problems]
+        for note in check.notes:
+            output.info(f"git-elite: verify: {check.rid}: {note}")
+        result["radicle"] = {"rid": check.rid, "checked": check.checked, "ok": check.ok,
+                             "notes": list(check.notes), "delegates": list(check.delegates),
+                             "signed_by": list(check.signed_by)}
+    fresh = _freshness(path, origin, check, *stale)
+    if fresh is not None:  # only for a registry that declares a timestamp role
+        problems += fresh[0]
+        result["freshness"] = fresh[1]
+    return _report(problems, what, as_json, result)
+
+
+def _report(problems: list[Any], what: str, as_json: bool, result: dict[str, Any]) -> int:
+    if as_json:
+        output.emit_json({"ok": not problems, "problems": [p.to_dict() for p in problems],
+                          **result})
+    else:
+        for p in problems:
+            output.data(f"{(p.commit or '')[:7]} {p.line()}")
+    if problems:
+        output.info(f"git-elite: verify: {len(problems)} problem(s) in {what}")
+        return 1
+    output.info(f"git-elite: verify: {what} OK")
+    return 0
+
+
+def _commit(path: str, rev: str) -> str:
+    from git_elite.edges import git
+
+    return git.run(["rev-parse", "--verify", f"{rev}^{{commit}}"], path).stdout.decode().strip()
+
+
+def _radicle(repo: Any, path: str, origin: str, rev: str) -> RadicleCheck | None:
+    """SPEC §11 for a Radicle registry (a `rad clone` working copy or a rad:// URL): the
+    registry owner is a delegate and the tip is the one a delegate signed. None when the
+    registry is not a Radicle one."""
+    from git_elite.core import radicle
+    from git_elite.edges import git, gitcheck
+
+    storage: Path | None
+    if radicle.is_rad_url(origin):
+        rid = radicle.parse_url(origin).rid
+        storage = radicle.storage_path(rid)
+    else:
+        found = radicle.storage_for_worktree(path)
+        if found is None:
+            return None
+        rid, storage = found
+    tip = _commit(path, rev)
+    identity = gitcheck.identity_body(git.state_at(repo, tip))
+    if identity is None:
+        return radicle.RadicleCheck.unchecked(rid, f"no valid IDENTITY.json at {rev}")
+    if storage is None or not storage.is_dir():
+        return radicle.RadicleCheck.unchecked(
+            rid, f"no Radicle storage for {rid} in {radicle.rad_home() / 'storage'}")
+    return radicle.check_storage(storage, rid, str(identity["owner_did"]), None, tip)
+
+
+def _freshness(path: str, origin: str, check: RadicleCheck | None, now: int,
+               allow_stale: bool) -> tuple[list[Problem], dict[str, Any]] | None:
+    """SPEC §6.1 at the registry branch's tip: a `timestamp` problem for a stale copy (a
+    warning with --allow-stale), and what `verify --json` reports under "freshness"."""
+    from git_elite.core import timestamp
+    from git_elite.core.errors import Problem
+    from git_elite.edges import freshness, gitcheck
+
+    branch = gitcheck.registry_branch(path)
+    tip = freshness.resolve(path, branch)
+    identity = freshness.identity_at(path, tip) if tip else None
+    if tip is None or identity is None:
+        return None
+    ref = timestamp.REF
+    where: str | Path = path
+    if check is not None:
+        ref, where = freshness.radicle_ref(check, path)
+    result = freshness.check(where, tip=tip, branch=branch.removeprefix("refs/heads/"),
+                             identity=identity, now=now, ref=ref)
+    if result.case == timestamp.UNDECLARED:
+        return None
+    if result.case == timestamp.FRESH:
+        output.info(f"git-elite: verify: {origin}: {result.message}")
+    if result.ok:
+        return [], result.to_dict()
+    if allow_stale:
+        output.warn(f"{result.line(origin)} (--allow-stale)")
+        return [], result.to_dict()
+    return [Problem(timestamp.RULE, ref, f"{result.case}: {result.message}", tip)], \
+        result.to_dict()

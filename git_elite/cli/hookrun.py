@@ -1,0 +1,198 @@
+"""The git hooks themselves, without the command framework: `git-elite hook <name>` is routed
+here straight from the launcher (click costs ~35 ms to import, on every commit and push);
+`commands/hook.py` wraps the same functions for `git elite hook -h` and the merge driver.
+Each returns the exit code and prints only git-elite's REJECT lines and summary."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from git_elite.core.errors import Problem
+
+
+def reject(problems: list[Problem], summary: str) -> int:
+    """At most MAX_REJECT_LINES REJECT lines (then how many more), and the summary."""
+    from git_elite.core.errors import reject_lines
+
+    for line in reject_lines(problems):
+        print(line, file=sys.stderr)
+    print(f"git-elite: {summary}", file=sys.stderr)
+    return 1
+
+
+def pre_receive() -> int:
+    """Check every pushed commit; refuse the push on any problem."""
+    from git_elite.edges import git
+
+    git.snapshot()  # one `git config` for every setting the checks read
+    try:
+        return _pre_receive()
+    finally:
+        git.snapshot_clear()
+
+
+def _pre_receive() -> int:
+    import time
+
+    from git_elite.edges import git, gitcheck
+
+    updates = []
+    for line in sys.stdin.read().splitlines():
+        parts = line.split()
+        if len(parts) == 3:
+            updates.append(gitcheck.RefUpdate(*parts))
+    too_many = _too_many_commits(updates)
+    if too_many:
+        return reject(too_many, "push refused: too many commits in one push")
+    repo = git.open_env(os.environ.get("GIT_DIR", "."))
+    problems, checked = gitcheck.check_push(repo, None, updates, now=int(time.time()))
+    if problems:
+        commits = len({p.commit for p in problems})
+        return reject(problems, f"push refused: {len(problems)} problem(s) in {commits} "
+                      f"commit(s)/ref(s); {checked} commit(s) checked")
+    print(f"git-elite: {checked} commit(s) verified", file=sys.stderr)
+    return 0
+
+
+def post_receive() -> int:
+    """After an accepted push: sign a new timestamp (SPEC §6.1) when the server has
+    `git config elite.timestampKey`. Never fails the push (it has already happened): a
+    problem is one line to the pusher and to the server's log."""
+    import time
+
+    from git_elite.core.errors import EliteError
+    from git_elite.edges import gitcheck, stamping
+
+    cwd = os.environ.get("GIT_DIR", ".")
+    try:
+        said = stamping.post_receive(cwd, sys.stdin.read().splitlines(),
+                                      gitcheck.registry_branch(cwd), int(time.time()))
+    except EliteError as err:
+        print(f"git-elite: timestamp not signed: {err}", file=sys.stderr)
+        return 0
+    if said:
+        print(f"git-elite: {said}", file=sys.stderr)
+    return 0
+
+
+MAX_COMMITS_PER_PUSH = 1000  # `git config elite.maxCommitsPerPush`
+
+
+def _too_many_commits(updates: list[Any]) -> list[Problem]:
+    """A push's total work is bounded: at most elite.maxCommitsPerPush new commits on the
+    registry branch (counted by `git rev-list --count`, before anything is read)."""
+    from git_elite.core.errors import HookError
+    from git_elite.edges import git, gitcheck
+
+    value = git.config_get("elite.maxCommitsPerPush")
+    try:
+        most = int(value) if value else MAX_COMMITS_PER_PUSH
+    except ValueError:
+        raise HookError(f"git config elite.maxCommitsPerPush: {value!r} is not a number"
+                        ) from None
+    branch = gitcheck.registry_branch(None)
+    found = []
+    for update in updates:
+        if update.ref == branch and update.new != git.ZERO:
+            count = git.count_new_commits(None, update.old, update.new)
+            if count > most:
+                found.append(Problem("branch", update.ref, f"the push brings {count} commits; "
+                                     f"at most {most} are checked per push (git config "
+                                     "elite.maxCommitsPerPush): push in smaller steps",
+                                     update.new))
+    return found
+
+
+def staged(name: str) -> int:
+    """pre-commit / pre-merge-commit: check what is being committed, stage the index files
+    (INDEX.json and the touched shards)."""
+    import time
+
+    from git_elite.core import engine, layout
+    from git_elite.edges import git, gitcheck, progress
+
+    repo = git.open_env(".")
+    head = None if repo.head_is_unborn else repo.head.peel(git._pygit2().Commit).tree
+    parent = git.TreeState(repo, head)
+    new: Any
+    if head is None:  # a first commit: the whole (small) index is the change
+        new = git.IndexState(repo, repo.index)
+        if new.read(layout.IDENTITY) is None:
+            return 0  # not a registry
+        changes = git.index_changes(repo, repo.index, head)
+    else:  # only the staged entries that differ from HEAD's are read (O(changed))
+        if parent.read(layout.IDENTITY) is None and \
+                layout.IDENTITY not in git.staged_ids(None, [layout.IDENTITY]):
+            return 0  # not a registry
+        changes, new = git.staged_changes(repo, parent)
+    with progress.meter("files", f"{name}: checking", len(changes)):
+        problems = engine.check_change(parent, changes, new, check_index=False,
+                                       now=int(time.time()),
+                                       max_skew=gitcheck.max_clock_skew(None))
+    if problems:
+        return reject(problems, f"{name}: commit refused: {len(problems)} problem(s)")
+    rebuilt = engine.rebuild(parent, changes, new)
+    stage = {p: d for p, d in rebuilt.files.items()
+             if (d is None and new.read(p) is not None) or (d is not None and not new.same(p, d))}
+    if stage:
+        git.stage_files(repo, stage)
+    git.seal_save(repo, rebuilt.files)
+    head_bytes = rebuilt.files.get(layout.INDEX)
+    if rebuilt.ranks is not None and head_bytes is not None:  # the next commit's parent
+        git.index_cache_save(repo, git.blob_id(head_bytes), rebuilt.ranks.dump(), "ranks")
+    elif head_bytes is not None:
+        git.index_cache_save(repo, git.blob_id(head_bytes), rebuilt.values[layout.INDEX])
+    return 0
+
+
+def post_commit() -> int:
+    """Bring the real index and the work tree's index files up to HEAD's (those the commit
+    changed: INDEX.json and the shards it rewrote). After a plain `git commit` the real
+    index is the one pre-commit staged into (same checksum): then only the work tree's
+    files are brought up to date, without reading the index or loading pygit2."""
+    from git_elite.edges import git
+
+    os.environ.pop("GIT_INDEX_FILE", None)
+    sealed = git.sealed_files(None)
+    if sealed is not None:
+        _write_files(Path("."), sealed)  # git runs the hook at the work tree's top
+        return 0
+    repo = git.open_env(".")
+    if repo.head_is_unborn or repo.workdir is None:
+        return 0
+    files = git.index_files_changed(repo)
+    _write_files(Path(repo.workdir), files)
+    staged = git.staged_ids(None, sorted(files))  # those entries only, not the whole index
+    stage = {rel: data for rel, data in files.items()
+             if (data is None and rel in staged)
+             or (data is not None and staged.get(rel) != git.blob_id(data))}
+    if stage:
+        git.stage_files(repo, stage)
+    return 0
+
+
+def _write_files(top: Path, files: dict[str, bytes | None]) -> None:
+    """The work tree's copies of `files` (None: removed), rewritten where they differ."""
+    from git_elite.edges import store
+
+    for rel, data in files.items():
+        path = top / rel
+        if data is None:
+            path.unlink(missing_ok=True)
+        elif not path.exists() or path.read_bytes() != data:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            store.atomic_write(path, data)
+
+
+# what the launcher may run without click (hooks that take no arguments)
+HOOKS: dict[str, Callable[[], int]] = {
+    "pre-receive": pre_receive,
+    "post-receive": post_receive,
+    "pre-commit": lambda: staged("pre-commit"),
+    "pre-merge-commit": lambda: staged("pre-merge-commit"),
+    "post-commit": post_commit,
+}

@@ -1,0 +1,109 @@
+"""The engine's per-agent checks of a big change on two cores.
+
+A whole-tree audit (`verify`) or an initial push checks thousands of agents, each on its own
+(parse, schema, signature, binding) against the same read-only context. With at least
+`PARALLEL_MIN` agents, one forked child checks the second half while this process checks the
+first; the child sends back its problems and INDEX entries, which are appended after this
+process's own, so the problems come out in exactly the serial order. If the child fails in
+any way, its half is checked again here: the result never depends on the fork.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from git_elite.core.engine import Context
+    from git_elite.core.state import Change
+
+PARALLEL_MIN = 2000
+_SPLIT = False  # inside `halves`: each process is already one of two; no nested fork
+CHILD = False  # this process is a forked child of `halves`: it must not repair shared state
+Agents = Sequence[tuple[str, dict[str, "Change"]]]
+Check = Callable[["Context", str, dict[str, "Change"]], None]
+
+
+def check_agents(ctx: Context, agents: Agents, check: Check) -> None:
+    """`check(ctx, agent_id, files)` for every agent, in order, on up to two cores."""
+    if len(agents) < PARALLEL_MIN or _SPLIT or (os.cpu_count() or 1) < 2 or \
+            not hasattr(os, "fork"):
+        _serial(ctx, agents, check)
+        return
+    import multiprocessing
+
+    half = len(agents) // 2
+    mp = multiprocessing.get_context("fork")
+    reader, writer = mp.Pipe(duplex=False)
+    child = mp.Process(target=_child, args=(ctx, agents[half:], check, writer), daemon=True)
+    child.start()
+    writer.close()
+    _serial(ctx, agents[:half], check)
+    try:
+        result = reader.recv()
+    except (EOFError, OSError):
+        result = None
+    child.join()
+    if result is None or child.exitcode != 0:
+        _serial(ctx, agents[half:], check)
+        return
+    problems, entries = result
+    ctx.problems.extend(problems)
+    ctx.entries.update(entries)
+
+
+def _serial(ctx: Context, agents: Agents, check: Check) -> None:
+    for agent_id, files in agents:
+        check(ctx, agent_id, files)
+
+
+def _child(ctx: Context, agents: Agents, check: Check, writer: Any) -> None:
+    start = len(ctx.problems)
+    try:
+        _serial(ctx, agents, check)
+        entries = {a: ctx.entries[a] for a, _ in agents if a in ctx.entries}
+        writer.send((ctx.problems[start:], entries))
+    except BaseException:  # noqa: BLE001 - the parent checks this half again itself
+        writer.send(None)
+    writer.close()
+
+
+def halves(items: Sequence[Any], work: Callable[[Sequence[Any]], Any]) -> list[Any]:
+    """[work(first half), work(second half)], the second computed in a forked child when
+    two cores are there (else both here); a child that fails is redone here."""
+    global _SPLIT
+    if (os.cpu_count() or 1) < 2 or not hasattr(os, "fork") or _SPLIT or len(items) < 2:
+        return [work(items)]
+    import multiprocessing
+
+    half = len(items) // 2
+    mp = multiprocessing.get_context("fork")
+    reader, writer = mp.Pipe(duplex=False)
+    _SPLIT = True
+    try:
+        child = mp.Process(target=_half_child, args=(work, items[half:], writer), daemon=True)
+        child.start()
+        writer.close()
+        first = work(items[:half])
+        try:
+            second = reader.recv()
+        except (EOFError, OSError):
+            second = None
+        child.join()
+    finally:
+        _SPLIT = False
+    if second is None or child.exitcode != 0:
+        second = work(items[half:])
+    return [first, second]
+
+
+def _half_child(work: Callable[[Sequence[Any]], Any], items: Sequence[Any], writer: Any
+                ) -> None:
+    global CHILD
+    CHILD = True
+    try:
+        writer.send(work(items))
+    except BaseException:  # noqa: BLE001 - the parent does this half again itself
+        writer.send(None)
+    writer.close()

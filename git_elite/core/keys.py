@@ -1,0 +1,189 @@
+"""Ed25519 keys, did:key identifiers and strict signatures (SPEC §2, §3).
+
+Signing and verification use libsodium through PyNaCl. libsodium's verifier is strict in
+exactly the ways SPEC §3 asks (S < L, canonical R and A, small-order A and R refused), where
+OpenSSL's (used by `cryptography`) accepts a small-order public key with R = identity, S = 0
+for every message. It is also about twice as fast here. See docs/design.md.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import base58
+import nacl.bindings as sodium
+from nacl.exceptions import BadSignatureError
+from nacl.exceptions import RuntimeError as SodiumRuntimeError
+
+from git_elite.core.errors import IdentityError, SignatureError
+
+ED25519_PUB_MULTICODEC = b"\xed\x01"
+DID_PREFIX = "did:key:"
+_SCALAR_ONE = b"\x01" + b"\x00" * 31
+_B58_ALPHABET = re.compile(r"[1-9A-HJ-NP-Za-km-z]+")
+_ASCII_SPACE = re.compile(r"[ \t\r\n\f\v]+")
+# 86 base64url characters whose 4 trailing bits are zero (last character A, Q, g or w)
+_CANONICAL_B64URL_86 = re.compile(r"[A-Za-z0-9_-]{85}[AQgw]")
+
+
+def check_public_key(public: bytes) -> None:
+    """Refuse a non-canonical, invalid or small-order Ed25519 point (libsodium's checks)."""
+    if len(public) != 32:
+        raise IdentityError(f"an Ed25519 public key has 32 bytes, not {len(public)}")
+    try:
+        sodium.crypto_scalarmult_ed25519_noclamp(_SCALAR_ONE, public)
+    except SodiumRuntimeError:
+        raise IdentityError(
+            "public key is not a canonical Ed25519 point of large order") from None
+
+
+def did_from_public(public: bytes) -> str:
+    return DID_PREFIX + "z" + base58.b58encode(ED25519_PUB_MULTICODEC + public).decode()
+
+
+def nid_from_did(did: str) -> str:
+    """The did:key suffix (`z6Mk…`): Radicle's Node ID."""
+    public_from_did(did)
+    return did[len(DID_PREFIX):]
+
+
+def did_from_nid(nid: str) -> str:
+    did = DID_PREFIX + nid
+    public_from_did(did)
+    return did
+
+
+def public_from_did(did: str) -> bytes:
+    """The 32-byte key of an Ed25519 did:key; IdentityError for anything else."""
+    if not isinstance(did, str):  # checked before the cache: a list or dict is unhashable
+        raise IdentityError(f"{str(did)[:80]!r} is not a did:key with a base58btc (z) key")
+    return _public_from_did(did)
+
+
+@lru_cache(maxsize=65536)
+def _public_from_did(did: str) -> bytes:
+    if not did.startswith(DID_PREFIX + "z"):
+        raise IdentityError(f"{str(did)[:80]!r} is not a did:key with a base58btc (z) key")
+    encoded = did[len(DID_PREFIX) + 1:]
+    if not _B58_ALPHABET.fullmatch(encoded):
+        raise IdentityError(f"{did[:80]!r} has characters outside base58btc")
+    raw = base58.b58decode(encoded)
+    if raw[:2] != ED25519_PUB_MULTICODEC:
+        raise IdentityError(f"{did[:80]!r} is not an ed25519-pub did:key (multicodec 0xed01)")
+    public = raw[2:]
+    if len(public) != 32:
+        raise IdentityError(f"{did[:80]!r} holds a {len(public)}-byte key, not 32")
+    if did_from_public(public) != did:
+        raise IdentityError(f"{did[:80]!r} is not the canonical base58btc encoding")
+    try:
+        check_public_key(public)
+    except IdentityError as err:
+        raise IdentityError(f"{did[:80]!r}: {err.message}") from None
+    return public
+
+
+@dataclass(frozen=True)
+class Keypair:
+    """An Ed25519 key pair; the seed never appears in repr or messages."""
+
+    seed: bytes = field(repr=False)
+    public: bytes
+
+    @classmethod
+    def from_seed(cls, seed: bytes) -> Keypair:
+        if len(seed) != 32:
+            raise IdentityError("an Ed25519 seed has 32 bytes")
+        public, _ = sodium.crypto_sign_seed_keypair(seed)
+        return cls(seed, public)
+
+    @classmethod
+    def generate(cls) -> Keypair:
+        """A new random key, or the test-only deterministic one of `AGENTD_KEYGEN_SEED`."""
+        forced = os.environ.get("AGENTD_KEYGEN_SEED")
+        if forced:
+            try:
+                seed = bytes.fromhex(forced)
+            except ValueError:
+                seed = b""
+            if len(seed) != 32:
+                raise IdentityError("AGENTD_KEYGEN_SEED must be 64 hex characters (test only)")
+            return cls.from_seed(seed)
+        return cls.from_seed(os.urandom(32))
+
+    @property
+    def did(self) -> str:
+        return did_from_public(self.public)
+
+    @property
+    def secret64(self) -> bytes:
+        """libsodium/tweetnacl layout: seed || public."""
+        return self.seed + self.public
+
+    def sign(self, message: bytes) -> bytes:
+        return bytes(sodium.crypto_sign(message, self.secret64)[:64])
+
+
+def parse_secret_key(raw: bytes) -> tuple[Keypair, str | None]:
+    """Read a 32-byte seed or a 64-byte secret key; returns the key and a warning, if any.
+
+    64 bytes: seed||pub is accepted when pub derives from seed; pub||seed (naive
+    concatenation of Racket crypto's datum) is accepted with a warning; anything else refused.
+    """
+    if len(raw) == 32:
+        return Keypair.from_seed(raw), None
+    if len(raw) != 64:
+        raise IdentityError(f"a secret key has 32 or 64 bytes, not {len(raw)}")
+    first, second = raw[:32], raw[32:]
+    key = Keypair.from_seed(first)
+    if key.public == second:
+        return key, None
+    swapped = Keypair.from_seed(second)
+    if swapped.public == first:
+        return swapped, ("secret key is in public||seed order (naive Racket layout); "
+                         "accepted, but rewrite it as seed||public")
+    raise IdentityError("64-byte secret key: neither half is the public key of the other")
+
+
+def verify(public: bytes, message: bytes, signature: bytes) -> bool:
+    """Strict Ed25519 verification (libsodium); False on any failure."""
+    if len(signature) != 64 or len(public) != 32:
+        return False
+    try:
+        sodium.crypto_sign_open(signature + message, public)
+    except (BadSignatureError, SodiumRuntimeError, ValueError):
+        return False
+    return True
+
+
+def encode_signature(signature: bytes) -> str:
+    """base64url without padding (86 characters): the only form this tool emits."""
+    return base64.urlsafe_b64encode(signature).rstrip(b"=").decode()
+
+
+def decode_signature(text: object) -> bytes:
+    """Accept base64url or standard base64, padded or not, ignoring ASCII whitespace."""
+    if type(text) is str and len(text) == 86 and _CANONICAL_B64URL_86.fullmatch(text):
+        # the form this tool emits (fast path): the last character carries 2 data bits
+        return binascii.a2b_base64(text.replace("-", "+").replace("_", "/") + "==")
+    if not isinstance(text, str):
+        raise SignatureError("signature is not a string", rule="signature")
+    compact = _ASCII_SPACE.sub("", text)
+    if not re.fullmatch(r"[A-Za-z0-9+/_-]*={0,2}", compact):
+        raise SignatureError("signature is not base64/base64url", rule="signature")
+    compact = compact.rstrip("=").replace("-", "+").replace("_", "/")
+    try:
+        raw = base64.b64decode(compact + "=" * (-len(compact) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        raise SignatureError("signature is not base64/base64url", rule="signature") from None
+    if len(raw) != 64:
+        raise SignatureError(f"signature has {len(raw)} bytes, not 64", rule="signature")
+    if base64.b64encode(raw).rstrip(b"=").decode() != compact:
+        # 86 characters carry 516 bits: the last 4 must be zero, or 16 texts give one signature
+        raise SignatureError("signature is not canonical base64 (non-zero trailing bits)",
+                             rule="signature")
+    return raw

@@ -1,0 +1,158 @@
+"""Registry states and changes, the values the rule engine works on. Pure (no git here).
+
+A state reads files by path, lazily: a big registry is never read whole. git.py provides the
+tree-backed states; `MemoryState` serves tests, the work tree and new registries. `names(dir)`
+lists a directory (the agents of one shard, the shards of index/); `agent_ids()` lists the
+agents of either layout (format 2 `agents/<ab>/<id>/`, format 1 `agents/<id>/`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from typing import NamedTuple, Protocol
+
+from git_elite.core.errors import Problem
+
+
+class State(Protocol):
+    """A registry snapshot: bytes by path, directory listings, the agent ids."""
+
+    def read(self, path: str) -> bytes | None: ...
+
+    def names(self, directory: str) -> list[str]: ...
+
+    def subtree(self, directory: str) -> dict[str, bytes]: ...
+
+    def agent_ids(self) -> Iterable[str]: ...
+
+
+class Change(NamedTuple):
+    """One entry of a commit's diff: bytes before (None = added) and after (None = deleted).
+    `refused`: the new entry was not read at all (a mode or size problem found before
+    inflating it, git.py/gittree.py); `new` is then None and the engine reports the problem."""
+
+    path: str
+    old: bytes | None
+    new: bytes | None
+    refused: Problem | None = None
+
+
+def agent_ids_of(state: State) -> Iterator[str]:
+    """The agent ids under agents/ of either format, from `names` alone."""
+    for name in state.names("agents"):
+        if len(name) == 2:
+            yield from (a for a in state.names(f"agents/{name}") if len(a) == 64)
+        elif len(name) == 64:
+            yield name
+
+
+def names_in(paths: Iterable[str], directory: str) -> list[str]:
+    prefix = directory.rstrip("/") + "/" if directory else ""
+    return sorted({p[len(prefix):].split("/", 1)[0] for p in paths if p.startswith(prefix)})
+
+
+class MemoryState:
+    """A state held in a dict (path -> bytes)."""
+
+    def __init__(self, files: Mapping[str, bytes] | None = None):
+        self.files = dict(files or {})
+
+    def read(self, path: str) -> bytes | None:
+        return self.files.get(path)
+
+    def names(self, directory: str) -> list[str]:
+        return names_in(self.files, directory)
+
+    def subtree(self, directory: str) -> dict[str, bytes]:
+        prefix = directory + "/" if directory else ""
+        return {p: d for p, d in self.files.items() if p.startswith(prefix)}
+
+    def agent_ids(self) -> Iterator[str]:
+        return agent_ids_of(self)
+
+
+class Overlay:
+    """A base state with changes applied on top (what a commit would make)."""
+
+    def __init__(self, base: State, changes: Iterable[Change]):
+        self.base = base
+        self.changed = {c.path: c.new for c in changes}
+
+    def read(self, path: str) -> bytes | None:
+        if path in self.changed:
+            return self.changed[path]
+        return self.base.read(path)
+
+    def names(self, directory: str) -> list[str]:
+        found = set(self.base.names(directory))
+        prefix = directory.rstrip("/") + "/"
+        for path, data in self.changed.items():
+            if not path.startswith(prefix):
+                continue
+            name = path[len(prefix):].split("/", 1)[0]
+            if data is not None:
+                found.add(name)
+            elif "/" not in path[len(prefix):] or not self._holds(prefix + name):
+                found.discard(name)
+        return sorted(found)
+
+    def subtree(self, directory: str) -> dict[str, bytes]:
+        prefix = directory + "/" if directory else ""
+        out = self.base.subtree(directory)
+        for path, data in self.changed.items():
+            if path.startswith(prefix):
+                if data is None:
+                    out.pop(path, None)
+                else:
+                    out[path] = data
+        return out
+
+    def _holds(self, directory: str) -> bool:
+        """Whether `directory` still holds a file after the changes."""
+        prefix = directory + "/"
+        if any(p.startswith(prefix) and d is not None for p, d in self.changed.items()):
+            return True
+        return any(self.read(f"{directory}/{n}") is not None or self._holds(f"{directory}/{n}")
+                   for n in self.base.names(directory))
+
+    def agent_ids(self) -> Iterator[str]:
+        return agent_ids_of(self)
+
+
+EMPTY: State = MemoryState()
+
+
+def additions(files: Mapping[str, bytes]) -> list[Change]:
+    """Every file as added to an empty registry (a full audit of one revision)."""
+    return [Change(path, None, data) for path, data in sorted(files.items())]
+
+
+def diff(old: Mapping[str, bytes], new: Mapping[str, bytes]) -> list[Change]:
+    """The changes between two in-memory file maps."""
+    paths = sorted(set(old) | set(new))
+    return [Change(p, old.get(p), new.get(p)) for p in paths if old.get(p) != new.get(p)]
+
+
+class DirState:
+    """A registry work tree on disk (for `git elite index`)."""
+
+    def __init__(self, root: str):
+        from pathlib import Path
+
+        self.root = Path(root)
+
+    def read(self, path: str) -> bytes | None:
+        target = self.root / path
+        return target.read_bytes() if target.is_file() else None
+
+    def names(self, directory: str) -> list[str]:
+        folder = self.root / directory
+        return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+
+    def subtree(self, directory: str) -> dict[str, bytes]:
+        folder = self.root / directory
+        return {p.relative_to(self.root).as_posix(): p.read_bytes()
+                for p in sorted(folder.rglob("*")) if p.is_file() and ".git" not in p.parts}
+
+    def agent_ids(self) -> Iterator[str]:
+        return agent_ids_of(self)

@@ -1,0 +1,303 @@
+"""Bare cache clones of registries: `$AGENTD_HOME/cache/registries/<name>.git` (SPEC §1).
+
+`sync` brings a cache up to date (cloning it the first time), rebuilds a damaged one, retries
+an unreachable registry a bounded number of times with backoff, and refuses a registry whose
+branch moved backwards since the tip this cache last saw (a rollback by a mirror).
+`publish` builds on the cache's tip; `discover`, `import` and `trust` read from it.
+
+Damage that only shows when an object is read (a garbage loose object, a corrupt pack) is
+caught where the cache is read: `Mender` turns git's or libgit2's report of it into one
+re-clone and a second try, or (offline, or still damaged) into one line naming the cache.
+A clone of a local path copies its objects (`--no-hardlinks`), so damage to the cache can
+never reach the registry it was cloned from, nor the other way round.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+from git_elite.core.errors import RegistryError
+from git_elite.edges import git, gitnet, known_registries
+from git_elite.edges.known_registries import Registry
+
+ATTEMPTS = 3
+SEEN = "refs/elite/seen/"
+T = TypeVar("T")
+DAMAGE_WORDS = ("corrupt", "bad object", "missing", "loose object", "inflate", "packfile",
+                "did not send all necessary objects", "bad tree", "invalid object",
+                "object file", "unknown object type", "zlib", "broken", "bad packed",
+                "pack", "bad config", "not a git repository", "failed to parse",
+                "failed to read", "invalid oid", "object not found")
+# the registry's signed timestamp (SPEC §6.1), replaced by whatever the registry serves now
+# and pruned when it serves none: the reader's check decides what that means
+TIMESTAMP_SPEC = "+refs/elite/timestamp*:refs/elite/timestamp*"
+
+
+def usable(path: Path) -> bool:
+    """A cache that git can open and whose refs resolve to objects present."""
+    if not (path / "HEAD").exists():
+        return False
+    proc = git.run(["for-each-ref", "--format=%(objectname)"], path, check=False)
+    if proc.returncode != 0:
+        return False
+    oids = proc.stdout.decode().split()
+    if not oids:
+        return True
+    check = git.run(["cat-file", "--batch-check"], path, check=False,
+                    input="\n".join(f"{oid}^{{tree}}" for oid in oids).encode() + b"\n")
+    return check.returncode == 0 and b"missing" not in check.stdout
+
+
+def sync(registry: Registry, *, offline: bool = False, attempts: int = ATTEMPTS) -> Path:
+    """The registry's cache clone, fetched now unless `offline`. A registry on this machine
+    (a path or file:// URL) needs no network: offline, it is fetched all the same (once,
+    no retries), so `--offline` works without an earlier online run."""
+    path = registry.cache
+    if offline and is_local(registry.url):
+        if usable(path) and _mirrors(registry, path):
+            return path  # the cache already holds what the local registry's refs name
+        offline, attempts = False, 1
+    if offline:
+        if not usable(path):
+            raise RegistryError(f"{registry.name}: no usable cached copy at {path} (missing "
+                                "or damaged; run once without --offline to clone it)")
+        return path
+    gone = known_registries.missing_local(registry.url)
+    if gone is not None:  # a path that does not exist will not appear on a retry
+        raise RegistryError(f"registry {registry.name}: {gone} does not exist")
+    last = ""
+    limits = _limits(registry)  # one deadline and byte cap for every attempt
+    for attempt in range(attempts):
+        try:
+            if usable(path):
+                _fetch(registry, path, limits)
+            else:
+                _reclone(registry, path, limits)
+            return path
+        except gitnet.Bounded as err:
+            raise RegistryError(f"registry {registry.name} ({registry.url}): {err.message}"
+                                ) from None
+        except RegistryError as err:
+            last = err.message
+            if "rewound" in last:
+                raise
+        if attempt + 1 < attempts:
+            time.sleep(min(2.0, 0.2 * 2**attempt) * (0.5 + random.random()))
+    raise RegistryError(f"cannot reach registry {registry.name} ({registry.url}) after "
+                        f"{attempts} attempts: {last}")
+
+
+def _mirrors(registry: Registry, path: Path) -> bool:
+    """Whether the cache's registry branch and timestamp refs name exactly the objects the
+    local registry's do (then a fetch would change nothing: `--offline` skips it)."""
+    name = branch(registry, path)
+    refs = ["--format=%(refname) %(objectname)", f"refs/heads/{name}", "refs/elite/timestamp*"]
+    source = registry.url.removeprefix("file://")
+    theirs = git.run(["for-each-ref", *refs], source, check=False)
+    ours = git.run(["for-each-ref", *refs], path, check=False)
+    return theirs.returncode == ours.returncode == 0 and bool(ours.stdout) and \
+        theirs.stdout == ours.stdout
+
+
+def is_local(url: str) -> bool:
+    """A registry on this machine: a file:// URL or a path (`registries.normalise_url` makes
+    paths absolute; a relative one is taken as given)."""
+    if url.startswith("file://"):
+        return True
+    if "://" in url or (":" in url.split("/", 1)[0] and not url.startswith((".", "/"))):
+        return False  # another scheme, or scp-like host:path
+    return Path(url).expanduser().exists()
+
+
+def _fetch(registry: Registry, path: Path, limits: gitnet.Limits) -> None:
+    """Only the registry branch is fetched (a registry with 3,000 other branches costs
+    nothing more), under the network bounds; `--` keeps a URL from reading as an option."""
+    before = _heads(path)
+    name = branch(registry, path)
+    proc = gitnet.run(["fetch", "--quiet", "--prune", "--no-tags", "--", registry.url,
+                       f"+refs/heads/{name}:refs/heads/{name}", TIMESTAMP_SPEC], path, limits,
+                      path / "objects" / "pack")
+    if proc.returncode != 0:
+        detail = proc.stderr.decode(errors="replace").strip().splitlines()
+        if usable(path) and not damaged_text(" ".join(detail)):
+            raise RegistryError(detail[-1] if detail else f"git fetch exit {proc.returncode}")
+        _reclone(registry, path, limits)
+        return
+    _refuse_rewind(registry, path, before, name)
+
+
+def damaged_text(text: str) -> bool:
+    lowered = text.lower()
+    return any(word in lowered for word in DAMAGE_WORDS)
+
+
+def damage(err: BaseException) -> str | None:
+    """git's or libgit2's one-line report that a repository is damaged, else None: any
+    pygit2.GitError, a `git` command's failure that names damage, a damaged object's
+    unreadable bytes (pygit2 raises OSError/ValueError for some)."""
+    if type(err).__module__.startswith(("pygit2", "_pygit2")):
+        return _first_line(err)
+    if (isinstance(err, RegistryError) and not isinstance(err, CacheDamaged)
+            and err.rule is None and damaged_text(err.message)):
+        return _first_line(err)
+    return None
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip().splitlines()
+    return text[0][:200] if text else type(err).__name__
+
+
+class CacheDamaged(RegistryError):
+    """A cache clone git or libgit2 cannot read: the whole registry is unreadable, not one
+    agent's files (readers must not turn this into a per-agent problem)."""
+
+
+def damaged_error(registry: Registry, detail: str, offline: bool) -> CacheDamaged:
+    todo = ("run the command again without --offline to clone it again" if offline else
+            f"the registry {registry.url} itself may be damaged: check it with "
+            f"`git elite verify {registry.url}`")
+    return CacheDamaged(f"{registry.name}: the cached copy at {registry.cache} is damaged "
+                         f"({detail}); {todo}")
+
+
+class Mender:
+    """Runs reads of one registry's cache clone; the first time git or libgit2 reports the
+    clone damaged, it clones the registry again (`rebuild`), calls `reopen` so the caller
+    drops the handles to the old one, and tries once more. Offline, or damaged again after
+    a fresh clone: one RegistryError naming the cache and what to do."""
+
+    def __init__(self, registry: Registry, *, offline: bool = False,
+                 reopen: Callable[[], None] = lambda: None,
+                 say: Callable[[str], None] | None = None):
+        self.registry, self.offline, self.reopen = registry, offline, reopen
+        self.say = say
+        self.mended = False
+
+    def __call__(self, work: Callable[[], T]) -> T:
+        try:
+            return work()
+        except Exception as err:  # noqa: BLE001 - classified, re-raised unless damage
+            detail = damage(err)
+            if detail is None:
+                raise
+            if self.offline or self.mended or _forked():
+                raise damaged_error(self.registry, detail, self.offline) from None
+        self._mend(detail)
+        try:
+            return work()
+        except Exception as err:  # noqa: BLE001
+            detail = damage(err)
+            if detail is None:
+                raise
+            raise damaged_error(self.registry, detail, False) from None
+
+    def _mend(self, detail: str) -> None:
+        from git_elite.edges import output
+
+        (self.say or output.warn)(f"{self.registry.name}: the cached copy at "
+                                  f"{self.registry.cache} is damaged ({detail}); cloning "
+                                  "it again")
+        rebuild(self.registry)
+        self.mended = True
+        self.reopen()
+
+
+def _forked() -> bool:
+    """In a forked reader (fanout.halves' child): the parent, which redoes the child's work
+    when it fails, is the one that clones again."""
+    from git_elite.core import fanout
+
+    return fanout.CHILD
+
+
+def rebuild(registry: Registry) -> Path:
+    """Replace the cache clone by a fresh clone (keeping the tips seen, for the rewind check,
+    when the damaged clone still names them)."""
+    _reclone(registry, registry.cache, _limits(registry))
+    return registry.cache
+
+
+def _limits(registry: Registry) -> gitnet.Limits:
+    """The network bounds of one registry's fetch; a local path is not capped in bytes (a
+    local clone copies every object: that is not a hostile server sending too much)."""
+    limits = gitnet.Limits.configured()
+    if "://" not in registry.url and ":" not in registry.url.split("/", 1)[0]:
+        return gitnet.Limits(limits.deadline, 1 << 62)
+    return limits
+
+
+def _heads(path: Path) -> dict[str, str]:
+    proc = git.run(["for-each-ref", "--format=%(refname) %(objectname)", SEEN], path,
+                   check=False)
+    pairs = (line.split(" ", 1) for line in proc.stdout.decode().splitlines() if " " in line)
+    return {ref[len(SEEN):]: oid for ref, oid in pairs}
+
+
+def _refuse_rewind(registry: Registry, path: Path, seen: dict[str, str], name: str) -> None:
+    """The registry branch must descend from the tip seen last time; then remember it."""
+    proc = git.run(["for-each-ref", "--format=%(refname:short) %(objectname)",
+                    f"refs/heads/{name}"], path)
+    for line in proc.stdout.decode().splitlines():
+        branch, oid = line.split(" ", 1)
+        old = seen.get(branch)
+        if old and old != oid and not git.is_ancestor(path, old, oid):
+            git.run(["update-ref", f"refs/heads/{branch}", old], path)
+            raise RegistryError(
+                f"{registry.name}: branch {branch} was rewound from {old[:12]} to {oid[:12]} "
+                "(a rollback or a rewritten history); keeping the tip seen before",
+                rule="non-fast-forward")
+        git.run(["update-ref", f"{SEEN}{branch}", oid], path)
+
+
+def _reclone(registry: Registry, path: Path, limits: gitnet.Limits) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    seen = _heads(path) if path.is_dir() else {}
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    only = ["--branch", registry.branch] if registry.branch else []
+    from git_elite.edges import progress
+
+    with progress.spinner(f"cloning {registry.name} from {registry.url}"):
+        proc = gitnet.run(["clone", "--bare", "--quiet", "--no-tags", "--no-hardlinks",
+                           "--single-branch", *only, "--", registry.url, str(tmp)], None,
+                          limits, tmp / "objects" / "pack")
+    if proc.returncode != 0:
+        shutil.rmtree(tmp, ignore_errors=True)
+        detail = proc.stderr.decode(errors="replace").strip().splitlines()
+        raise RegistryError(detail[-1] if detail else f"git clone exit {proc.returncode}")
+    for name, oid in seen.items():
+        git.run(["update-ref", f"{SEEN}{name}", oid], tmp, check=False)
+    git.run(["fetch", "--quiet", "--no-tags", "--", registry.url, TIMESTAMP_SPEC], tmp,
+            check=False)
+    _remove(path)
+    os.replace(tmp, path)
+    _refuse_rewind(registry, path, seen, branch(registry, path))
+
+
+def _remove(path: Path) -> None:
+    """Whatever is at `path`: a clone, or a file or symlink left where the clone should be."""
+    if path.is_symlink() or path.is_file():
+        path.unlink()
+    else:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def branch(registry: Registry, path: Path) -> str:
+    """The registry branch: configured, else the remote's default (the clone's HEAD)."""
+    if registry.branch:
+        return registry.branch
+    head = git.head_branch(path)
+    return head.removeprefix("refs/heads/") if head else "main"
+
+
+def tip(path: Path, branch_name: str) -> str | None:
+    proc = git.run(["rev-parse", "--verify", "-q", f"refs/heads/{branch_name}^{{commit}}"],
+                   path, check=False)
+    return proc.stdout.decode().strip() or None

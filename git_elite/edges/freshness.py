@@ -1,0 +1,199 @@
+"""The reading edge of the timestamp role (SPEC §6.1): `refs/elite/timestamp` in a
+repository, the highest version a reader has seen (under $AGENTD_HOME), and the reader's
+check (`check`, `of_source`); signing and the server's rule are in `stamping.py`. Every
+decision is `timestamp.assess`'s (pure); this module only fetches the bytes and facts it
+needs, through `git.run`.
+
+The ref is a chain of commits (each one's parent is the previous timestamp commit) whose
+tree holds exactly `timestamp.json`; git CLI plumbing is used (not pygit2) so that the
+pre-receive hook sees quarantined objects through the environment git sets.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from git_elite.core import documents, layout, timestamp
+from git_elite.core.errors import EliteError, RegistryError
+from git_elite.core.timestamp import Freshness, Role
+from git_elite.edges import git, store
+
+SEEN_DIR = "freshness"
+
+
+@dataclass(frozen=True)
+class Current:
+    """The timestamp commit a ref names and the bytes of its timestamp.json (None when the
+    commit holds none)."""
+
+    commit: str
+    raw: bytes | None
+
+
+def resolve(cwd: str | Path, ref: str = timestamp.REF) -> str | None:
+    proc = git.run(["rev-parse", "-q", "--verify", f"{ref}^{{commit}}"], cwd, check=False)
+    return proc.stdout.decode().strip() or None if proc.returncode == 0 else None
+
+
+def read_commit(cwd: str | Path, commit: str) -> bytes | None:
+    """timestamp.json of a timestamp commit (size-bounded before it is read)."""
+    spec = f"{commit}:{timestamp.FILENAME}"
+    size = git.run(["cat-file", "-s", spec], cwd, check=False)
+    if size.returncode != 0:
+        return None
+    limit = documents.MAX_BYTES[documents.TIMESTAMP]
+    if int(size.stdout.decode().strip() or 0) > limit:
+        return b" " * (limit + 1)  # refused by the strict parser as too large
+    return git.run(["cat-file", "blob", spec], cwd).stdout
+
+
+def current(cwd: str | Path, ref: str = timestamp.REF) -> Current | None:
+    commit = resolve(cwd, ref)
+    return None if commit is None else Current(commit, read_commit(cwd, commit))
+
+
+def contains(cwd: str | Path, tip: str) -> timestamp.Contains:
+    """`contains(c)`: is `tip` the commit `c` or a descendant of it (False when `c` is not
+    even present: a copy that dropped the signed commits)."""
+
+    def check(commit: str) -> bool:
+        return commit == tip or git.is_ancestor(cwd, commit, tip)
+
+    return check
+
+
+def index_at(cwd: str | Path) -> timestamp.IndexAt:
+    def read(commit: str) -> bytes | None:
+        proc = git.run(["cat-file", "blob", f"{commit}:{layout.INDEX}"], cwd, check=False)
+        return proc.stdout if proc.returncode == 0 else None
+
+    return read
+
+
+def root_commit(cwd: str | Path, tip: str) -> str:
+    """The first commit of the branch's first-parent history: what names a registry in the
+    reader's memory, whichever mirror serves it."""
+    proc = git.run(["rev-list", "--first-parent", "--max-parents=0", tip], cwd)
+    return proc.stdout.decode().split()[-1]
+
+
+# the reader's memory: highest version seen per registry and timestamp key set ----------------
+def _seen_file(root: str) -> Path:
+    return store.home() / SEEN_DIR / f"{root}.json"
+
+
+def _role_id(role: Role) -> str:
+    """Versions are remembered per key set: after the delegates rotate a compromised key
+    out, the new key's chain starts afresh for readers, as TUF does after a rotation."""
+    import hashlib
+
+    return hashlib.sha256("\n".join(sorted(role.keys)).encode()).hexdigest()[:16]
+
+
+def _seen_all(root: str) -> dict[str, Any]:
+    try:
+        value = json.loads(_seen_file(root).read_bytes())
+    except (OSError, ValueError):
+        return {}
+    roles = value.get("roles") if isinstance(value, dict) else None
+    return roles if isinstance(roles, dict) else {}
+
+
+def seen(root: str, role: Role) -> int:
+    """The highest timestamp version accepted for the registry whose root commit is `root`
+    under this key set (0: none, or a damaged file, which only lowers the floor to 0)."""
+    value = _seen_all(root).get(_role_id(role))
+    return value if type(value) is int and value > 0 else 0
+
+
+def remember(root: str, role: Role, version: int, registry: str) -> None:
+    if version <= seen(root, role):
+        return
+    roles = {**_seen_all(root), _role_id(role): version}
+    store.ensure_home()
+    store.ensure_dir(store.home() / SEEN_DIR)
+    data = json.dumps({"registry": registry, "root": root, "roles": roles}) + "\n"
+    store.atomic_write(_seen_file(root), data.encode(), 0o600)
+
+
+def check(cwd: str | Path, *, tip: str, branch: str | None, identity: Mapping[str, Any],
+          now: int, ref: str = timestamp.REF) -> Freshness:
+    """The reader's check of the copy at `cwd` whose registry branch is at `tip`; a valid
+    signed version is remembered (so an older one is a rollback from then on)."""
+    role = Role.of(identity)
+    if role is None:
+        return timestamp.assess(None, None, registry="", owner_did="", branch=None, tip=tip,
+                                now=now, seen=0, contains=contains(cwd, tip),
+                                index_at=index_at(cwd))
+    root = root_commit(cwd, tip)
+    found = current(cwd, ref)
+    result = timestamp.assess(found.raw if found else None, role,
+                              registry=str(identity["name"]),
+                              owner_did=str(identity["owner_did"]), branch=branch, tip=tip,
+                              now=now, seen=seen(root, role), contains=contains(cwd, tip),
+                              index_at=index_at(cwd))
+    if result.signed is not None and result.case != timestamp.INVALID:
+        remember(root, role, result.signed.version, str(identity["name"]))
+    return result
+
+
+def identity_at(cwd: str | Path, commit: str) -> dict[str, Any] | None:
+    """IDENTITY.json's body at `commit` (None when absent or unreadable)."""
+    proc = git.run(["cat-file", "blob", f"{commit}:{layout.IDENTITY}"], cwd, check=False)
+    if proc.returncode != 0:
+        return None
+    try:
+        return documents.parse(proc.stdout, layout.IDENTITY, documents.REGISTRY_IDENTITY).body
+    except EliteError:
+        return None
+
+
+# readers ------------------------------------------------------------------------------------
+def of_source(source: Any, now: int) -> Freshness:
+    """The freshness of a registry_read.Source (its IDENTITY.json already checked)."""
+    if getattr(source, "fresh_check", None) is not None:  # read over HTTP (sparse.py)
+        result: Freshness = source.fresh_check(now)
+        return result
+    identity = documents.parse(source.identity_raw, layout.IDENTITY,
+                               documents.REGISTRY_IDENTITY).body
+    if Role.of(identity) is not None and source.repo is None:
+        return Freshness(timestamp.FREEZE, "the registry declares a timestamp role, but its "
+                         "timestamp cannot be read through this source (read it from a clone)")
+    where = source.repo if source.repo is not None else "."
+    return check(where, tip=source.tip, branch=source.branch, identity=identity, now=now,
+                 ref=source.timestamp_ref)
+
+
+def refusal(result: Freshness, name: str) -> RegistryError:
+    """The one-line error a reader exits with (rule `timestamp`)."""
+    return RegistryError(f"{result.case}: {result.message}", rule=timestamp.RULE, path=name)
+
+
+def radicle_ref(check: Any, fallback: str | Path) -> tuple[str, str | Path]:
+    """Where a Radicle registry's timestamp is: `refs/elite/timestamp` in a delegate's
+    namespace of the storage (pushed there by `git elite timestamp`, covered by its signed
+    refs). The namespace holding the highest version wins (the document's own signatures
+    decide whether it counts); without storage, the plain ref of `fallback`."""
+    from git_elite.core import radicle
+
+    storage = radicle.storage_path(check.rid)
+    if not storage.is_dir():
+        return timestamp.REF, fallback
+    best: tuple[int, str] = (-1, timestamp.REF)
+    for nid in sorted(set(check.signed_by) | set(_namespaces(storage))):
+        ref = f"refs/namespaces/{nid}/{timestamp.REF}"
+        found = current(storage, ref)
+        if found is not None:
+            best = max(best, (timestamp.version_of(found.raw), ref))
+    return (best[1], storage) if best[0] >= 0 else (timestamp.REF, fallback)
+
+
+def _namespaces(storage: Path) -> list[str]:
+    proc = git.run(["for-each-ref", "--format=%(refname)", "refs/namespaces/"], storage,
+                   check=False)
+    return sorted({line.split("/")[2] for line in proc.stdout.decode().splitlines()
+                   if line.endswith(f"/{timestamp.REF}")})

@@ -1,0 +1,190 @@
+"""A registry in git: the engine applied to commits, pushes and revisions.
+
+This is the API for hooks, `verify`, `publish` and `discover`:
+- `check_commit(repo, commit)`: every problem of one commit against its parents;
+- `check_push(repo, cwd, updates)`: what pre-receive checks (refs, then every new commit);
+- `audit(repo, rev)` / `audit_history(repo, cwd, rev)`: `verify`;
+- `rebuild_index(parent_state, changes, new_state)`: the index files of a commit (INDEX.json
+  and the touched shards, path -> bytes, None = remove).
+It does not print and does not exit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from git_elite.core import engine, layout
+from git_elite.core.errors import Problem
+from git_elite.core.state import Change, State
+from git_elite.edges import git, progress
+
+TIMESTAMP_REF = "refs/elite/timestamp"  # governed only by the `timestamp` rule (SPEC §6.1)
+
+
+class RefUpdate(NamedTuple):
+    old: str
+    new: str
+    ref: str
+
+
+def rebuild_index(parent: State, changes: Iterable[Change], new: State
+                  ) -> dict[str, bytes | None]:
+    """The index files `new` must carry: INDEX.json and (format 2) each shard the changes
+    touch, path -> bytes (None: remove). O(changed) from the parent's index."""
+    return engine.expected_files(parent, list(changes), new)
+
+
+def check_commit(repo: Any, commit: str, *, now: int | None = None,
+                 max_skew: int = engine.MAX_CLOCK_SKEW, legacy: bool = False
+                 ) -> list[Problem]:
+    """Every problem of `commit` checked against its first parent's state and, for a merge,
+    against each other parent's too. Every parent-to-child step must be a valid change:
+    otherwise a merge whose first parent is an unrelated (or older) history and whose second
+    parent is the registry's tip passes as a fast-forward while it drops, hijacks or
+    replaces (IDENTITY.json included) everything the tip holds. With `now`, created_at more
+    than `max_skew` ahead of it is refused (engine.check_change). `legacy` accepts changes
+    to a format-1 registry (audits of old history); hooks refuse them (migrate first)."""
+    clock = {"now": now, "max_skew": max_skew, "legacy": legacy}
+    parents = git.parent_ids(repo, commit)
+    new_tree = git.commit_tree(repo, commit)
+    found = _check_step(repo, parents[0] if parents else None, new_tree, clock)
+    for parent in parents[1:]:
+        found += [Problem(p.rule, p.path, f"{p.message} (against merge parent {parent[:7]})")
+                  for p in _check_step(repo, parent, new_tree, clock)]
+    return [p.at(commit) for p in found]
+
+
+def _check_step(repo: Any, parent: str | None, new_tree: Any, clock: dict[str, Any]
+                ) -> list[Problem]:
+    old_tree = git.commit_tree(repo, parent)
+    if old_tree is not None and new_tree is not None and old_tree.id == new_tree.id:
+        return []  # no path changed: the state is its parent's, already checked (17.7)
+    changes = git.diff_trees(repo, old_tree, new_tree)
+    return engine.check_change(git.TreeState(repo, old_tree), changes,
+                               git.TreeState(repo, new_tree), **clock)
+
+
+def max_clock_skew(cwd: str | Path | None) -> int:
+    """`git config elite.maxClockSkew` (seconds), default engine.MAX_CLOCK_SKEW."""
+    from git_elite.core.errors import RegistryError
+
+    value = git.config_get("elite.maxClockSkew", cwd)
+    try:
+        return int(value) if value else engine.MAX_CLOCK_SKEW
+    except ValueError:
+        raise RegistryError(f"git config elite.maxClockSkew: {value!r} is not a number of "
+                            "seconds") from None
+
+
+def registry_branch(cwd: str | Path | None) -> str:
+    """`git config elite.branch`, else the branch HEAD names, as a full ref name."""
+    branch = git.config_get("elite.branch", cwd) or git.head_branch(cwd) or "refs/heads/main"
+    return branch if branch.startswith("refs/") else f"refs/heads/{branch}"
+
+
+def check_push(repo: Any, cwd: str | Path | None, updates: Sequence[RefUpdate], *,
+               now: int | None = None) -> tuple[list[Problem], int]:
+    """pre-receive: ref rules, then every new commit of the registry branch against its
+    parent (with `now`, bounding created_at by elite.maxClockSkew). Returns (problems,
+    number of commits checked). Never writes a ref."""
+    branch = registry_branch(cwd)
+    skew = max_clock_skew(cwd)
+    allow_other = (git.config_get("elite.allowOtherRefs", cwd) or "").lower() in ("true", "1",
+                                                                               "yes", "on")
+    problems: list[Problem] = []
+    checked = 0
+    for update in updates:
+        if update.ref == TIMESTAMP_REF:
+            problems += _timestamp_update(cwd, update, branch, updates, now, skew)
+            continue
+        if update.ref != branch:
+            if not allow_other:
+                problems.append(Problem("branch", update.ref, f"only {branch} may be pushed "
+                                        "to this registry (git config elite.allowOtherRefs "
+                                        "true allows other refs)", update.new))
+            continue
+        if update.new == git.ZERO:
+            problems.append(Problem("branch", update.ref, "the registry branch cannot be "
+                                    "deleted", update.old))
+            continue
+        if update.old != git.ZERO and not git.is_ancestor(cwd, update.old, update.new):
+            problems.append(Problem("non-fast-forward", update.ref, "history of the registry "
+                                    "branch cannot be rewritten (not a fast-forward)",
+                                    update.new))
+            continue
+        for commit in git.new_commits(cwd, update.old, update.new):
+            progress.step("commits")
+            problems += check_commit(repo, commit, now=now, max_skew=skew)
+            checked += 1
+    return problems, checked
+
+
+def _timestamp_update(cwd: str | Path | None, update: RefUpdate, branch: str,
+                      updates: Sequence[RefUpdate], now: int | None, skew: int
+                      ) -> list[Problem]:
+    """The `timestamp` rule (SPEC §6.1) for refs/elite/timestamp, against the registry
+    branch's tip after this push."""
+    from git_elite.edges import stamping
+
+    moved = [u.new for u in updates if u.ref == branch and u.new != git.ZERO]
+    tip = moved[0] if moved else git.run(["rev-parse", "-q", "--verify", branch], cwd,
+                                         check=False).stdout.decode().strip() or None
+    return stamping.check_ref_update(cwd or ".", update.old, update.new, branch=branch,
+                                      branch_tip=tip, now=now or 0, max_skew=skew)
+
+
+def audit(repo: Any, rev: str) -> list[Problem]:
+    """Every file of the tree at `rev` checked as if added to an empty registry, streamed
+    piece by piece on two cores (audit.py)."""
+    from git_elite.core import audit as whole
+
+    commit = str(repo.revparse_single(rev).peel(git._pygit2().Commit).id)
+    return [p.at(commit) for p in whole.audit(git.state_at(repo, commit))]
+
+
+def audit_history(repo: Any, cwd: str | Path | None, rev: str) -> tuple[list[Problem], int]:
+    """Every first-parent commit up to `rev`, each against its parent."""
+    commits = git.first_parent_history(cwd, rev)
+    problems: list[Problem] = []
+    for commit in commits:
+        progress.step("commits")
+        problems += check_commit(repo, commit, legacy=True)
+    return problems, len(commits)
+
+
+def identity_body(state: State) -> dict[str, Any] | None:
+    """The parsed IDENTITY.json of a state (as stored), or None."""
+    from git_elite.core import documents
+    from git_elite.core.errors import EliteError
+
+    raw = state.read(layout.IDENTITY)
+    if raw is None:
+        return None
+    try:
+        return documents.parse(raw, layout.IDENTITY, documents.REGISTRY_IDENTITY).body
+    except EliteError:
+        return None
+
+
+def merged_head(repo: Any, theirs: str) -> bytes | None:
+    """The INDEX.json head of merging commit `theirs` into HEAD: our tree with the registry
+    files `theirs` changed since the merge base and we did not (files both changed conflict;
+    the commit that resolves them rebuilds the index in pre-commit). None when it cannot
+    tell (no common base)."""
+    from git_elite.core.state import Overlay
+
+    ours = str(repo.head.peel(git._pygit2().Commit).id)
+    base = repo.merge_base(ours, theirs)
+    if base is None:
+        return None
+    trees = {name: git.commit_tree(repo, rev) for name, rev in
+             (("base", str(base)), ("ours", ours), ("theirs", theirs))}
+    mine = {c.path for c in git.diff_trees(repo, trees["base"], trees["ours"])}
+    derived = (layout.INDEX, "index/")
+    changes = [c for c in git.diff_trees(repo, trees["base"], trees["theirs"])
+               if c.path not in mine and not c.path.startswith(derived)]
+    parent = git.TreeState(repo, trees["ours"])
+    changes = [Change(c.path, parent.read(c.path), c.new) for c in changes]
+    return engine.expected_files(parent, changes, Overlay(parent, changes)).get(layout.INDEX)

@@ -1,0 +1,477 @@
+"""The reading edge of `discover` and `import`: which registries, their tips, their index
+(`index_read.IndexReader`, either format), the files of one agent, endorsements and Radicle
+checks. Verification is the rule engine's
+(`engine.check_change`); nothing here re-implements a rule. Does not print.
+
+A `Source` is one registry pinned at one tip: a cache clone (`cache.sync`), the registry
+working copy you stand in (its HEAD, no fetch), or radicle-httpd (`httpd.open_repo`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from git_elite.core import documents, engine, indexing, jsonstrict, layout
+from git_elite.core.discover import Candidate
+from git_elite.core.errors import EliteError, Problem, RegistryError
+from git_elite.core.index_read import INDEX_MAX_BYTES, IndexReader
+from git_elite.core.index_read import load as load_index
+from git_elite.core.radicle import RadicleCheck
+from git_elite.core.state import MemoryState, additions
+
+__all__ = ["INDEX_MAX_BYTES", "Source", "load_index"]
+AGENT_EXTRAS = ("prompt.md", "demos.json")
+
+
+@dataclass
+class Source:
+    """One registry at one tip. `read(path)` gives bytes at the tip (None when absent)."""
+
+    name: str
+    label: str
+    tip: str
+    read: Callable[[str], bytes | None] = field(repr=False)
+    documents: Callable[[], Iterator[tuple[str, bytes]]] = field(repr=False)
+    radicle: RadicleCheck | None = None
+    notes: list[str] = field(default_factory=list)
+    owner_did: str = ""
+    identity_raw: bytes = b""
+    fmt: int = layout.FORMAT
+    _index: IndexReader | None = field(default=None, repr=False)
+    repo: Path | None = None  # where refs/elite/timestamp is read (None: not over this path)
+    branch: str | None = None
+    timestamp_ref: str = "refs/elite/timestamp"
+    freshness: Any = None  # timestamp.Freshness, set by the reader (commands/discover.fresh)
+    # now -> timestamp.Freshness, for a source with no repository to read the ref from (HTTP)
+    fresh_check: Callable[[int], Any] | None = field(default=None, repr=False)
+    # lists a directory at the tip (None: this source cannot, e.g. radicle-httpd)
+    names: Callable[[str], list[str]] | None = field(default=None, repr=False)
+    # reads paths about to be needed at once (HTTP: concurrently); None: read one by one
+    prefetch: Callable[[Sequence[str]], None] | None = field(default=None, repr=False)
+    # over HTTP every probe is a request: prompt.md/demos.json only when asked for and then
+    # only those the manifest fingerprints (`agent_files`)
+    sparse: bool = False
+    # reads files on this machine (a git repository): may be read from a forked process
+    local: bool = False
+
+    def check_identity(self) -> None:
+        """IDENTITY.json at the tip: a full standalone check (threshold signatures)."""
+        raw = self.read(layout.IDENTITY)
+        if raw is None:
+            raise RegistryError(f"{self.name}: no IDENTITY.json at {self.tip[:12]} (not a "
+                                "git elite registry)")
+        doc, problems = documents.check(raw, layout.IDENTITY, documents.REGISTRY_IDENTITY)
+        if doc is None or problems:
+            raise RegistryError(f"{self.name}: {problems[0].line() if problems else 'bad'}")
+        self.owner_did, self.identity_raw = str(doc.body["owner_did"]), raw
+        self.fmt = layout.format_of(doc.body)
+
+    def index(self) -> IndexReader:
+        """The index at the tip (read once): the head, and shards on demand."""
+        if self._index is None:
+            self._index = IndexReader(self.read, self.name, self.tip)
+        return self._index
+
+    def agent_path(self, agent_id: str, name: str) -> str:
+        return layout.agent_path(agent_id, name, self.fmt)
+
+
+# the listing discover ranks ------------------------------------------------------------------
+def listing(sources: Sequence[Source], task_type: str | None, top: int,
+            keep: Callable[[Candidate], bool] | None = None) -> tuple[list[Candidate], bool]:
+    """The candidates of every source, and whether they are the complete listing. With
+    `top` > 0, a format-2 source whose head ranks `task_type` gives its first `top` from
+    the head, each read from its manifest (the head and `top` agents); the others (format 1,
+    filters, rankings the head does not hold) read every entry, shard by shard, keeping
+    those `keep` keeps (a filter that may be applied before the candidates are merged)."""
+    found: list[Candidate] = []
+    complete = True
+    for source in sources:
+        index = source.index()
+        ranked = index.ranking(task_type) if 0 < top <= index.limit else None
+        if ranked is None:
+            found += every(source, task_type, keep)
+            continue
+        complete = complete and len(ranked) <= top and len(ranked) < index.limit
+        if source.prefetch is not None:
+            source.prefetch([source.agent_path(a, n) for a in ranked[:top]
+                             for n in ("manifest.json", "profile.json")])
+        found += head_candidates(source, ranked[:top], task_type)
+    return found, complete
+
+
+PARALLEL_MIN_SHARDS = 16
+
+
+def every(source: Source, task_type: str | None, keep: Callable[[Candidate], bool] | None
+          ) -> list[Candidate]:
+    """Every candidate of one source that `keep` keeps (None: all). A format-2 source on
+    this machine (`local`) has its shards read and parsed on two processes (the second half
+    in a forked child, which sends back only what it keeps); its index's warnings come out
+    in shard order all the same."""
+    from git_elite.core import discover, fanout
+
+    index = source.index()
+
+    def work(part: Sequence[str] | None) -> tuple[list[Candidate], list[str]]:
+        start = len(index.warnings)
+        kept = [c for a, e in index.entries(part)
+                if (c := discover.candidate(source.name, a, e, task_type)) is not None
+                and (keep is None or keep(c))]
+        warned = index.warnings[start:]
+        del index.warnings[start:]
+        return kept, warned
+
+    names = index.shard_names()
+    halves = fanout.halves(names, work) if source.local and len(names) >= \
+        PARALLEL_MIN_SHARDS else [work(None)]
+    out: list[Candidate] = []
+    for kept, warned in halves:
+        out += kept
+        index.warnings += warned
+    return out
+
+
+def head_candidates(source: Source, ranked: Sequence[str], task_type: str | None
+                    ) -> list[Candidate]:
+    """Candidates of head-ranked agents, each from its own manifest (not yet verified:
+    `check_agent` does that before one is shown). Unreadable ones are left to the
+    verifier, which drops them with their problem."""
+    from git_elite.core import discover, shards
+
+    limits = indexing.thresholds(_identity_body(source))
+    out = []
+    for agent_id in ranked:
+        path = source.agent_path(agent_id, "manifest.json")
+        raw = source.read(path)
+        item: dict[str, Any] = {"elite": True, "score_ppm": 0, "success_rate": 0,
+                                "total_tasks": 0}
+        if raw is not None:
+            try:
+                doc = documents.parse(raw, path, documents.MANIFEST)
+                if not documents.check_shape(doc):
+                    item = shards.entry(raw, doc.body, limits,
+                                        _attestation_count(source, agent_id, 0))
+            except EliteError:
+                pass
+        found = discover.candidate(source.name, agent_id, item, task_type)
+        if found is None:  # listed by the head but not ranked by its own manifest
+            found = Candidate(source.name, agent_id, item, task_type or discover.GENERAL,
+                              0, 0, 0)
+        out.append(found)
+    return out
+
+
+def _identity_body(source: Source) -> dict[str, Any]:
+    value = jsonstrict.loads(source.identity_raw, name=layout.IDENTITY,
+                             max_bytes=len(source.identity_raw))
+    return value if isinstance(value, dict) else {}
+
+
+# verification of one shown candidate ---------------------------------------------------------
+def agent_files(source: Source, agent_id: str, extras: bool = True) -> dict[str, bytes]:
+    """manifest.json, profile.json (and prompt.md/demos.json when present) at the tip.
+    A sparse (HTTP) source reads prompt.md/demos.json only with `extras` (import) and only
+    those whose fingerprint the manifest carries: `discover` shows neither, and a probe for
+    a file that is not there costs a request per agent."""
+    out: dict[str, bytes] = {}
+    for name in ("manifest.json", "profile.json", *AGENT_EXTRAS):
+        path = source.agent_path(agent_id, name)
+        if name in AGENT_EXTRAS and source.sparse and not _declared(out, path, name, extras):
+            continue
+        data = source.read(path)
+        if data is not None:
+            out[path] = data
+    return out
+
+
+def _declared(files: dict[str, bytes], path: str, name: str, extras: bool) -> bool:
+    """Whether the manifest read into `files` fingerprints the extra file `name`."""
+    manifest = next((raw for p, raw in files.items() if p.endswith("/manifest.json")), None)
+    if not extras or manifest is None:
+        return False
+    field_ = "system_prompt_fingerprint" if name == "prompt.md" else "demos_fingerprint"
+    try:
+        body = documents.parse(manifest, path, documents.MANIFEST).body
+    except EliteError:
+        return False
+    return isinstance(body, dict) and field_ in body
+
+
+def check_agent(source: Source, candidate: Candidate, extras: bool = True
+                ) -> tuple[dict[str, bytes], list[Problem]]:
+    """The agent's files and every problem: the engine over (IDENTITY.json) + these files,
+    then the INDEX entry against the manifest (sha256 and every number)."""
+    agent_id = candidate.agent_id
+    from git_elite.edges.cache import CacheDamaged
+
+    try:
+        files = agent_files(source, agent_id, extras)
+    except CacheDamaged:
+        raise
+    except RegistryError as err:
+        return {}, [Problem("json", source.agent_path(agent_id, "manifest.json"), err.message)]
+    manifest_path = source.agent_path(agent_id, "manifest.json")
+    if manifest_path not in files:
+        return files, [Problem("index", manifest_path, "listed in INDEX.json but absent")]
+    parent = MemoryState({layout.IDENTITY: source.identity_raw})
+    new = MemoryState({layout.IDENTITY: source.identity_raw, **files})
+    problems = engine.check_change(parent, additions(files), new, check_index=False,
+                                   legacy=True)
+    if problems:
+        return files, problems
+    return files, _entry_problems(source, candidate, files[manifest_path], manifest_path)
+
+
+def _entry_problems(source: Source, candidate: Candidate, raw: bytes, path: str
+                    ) -> list[Problem]:
+    body = documents.parse(raw, path, documents.MANIFEST).body
+    identity = jsonstrict.loads(source.identity_raw, name=layout.IDENTITY,
+                                max_bytes=len(source.identity_raw))
+    want = indexing.entry(raw, body, indexing.thresholds(identity))
+    if "attestations" in candidate.entry:  # format 2: the live attestations, counted here
+        want["attestations"] = _attestation_count(source, candidate.agent_id,
+                                                  candidate.entry["attestations"])
+    if candidate.entry.get("manifest_sha256") != hashlib.sha256(raw).hexdigest():
+        return [Problem("index", path, "INDEX.json's manifest_sha256 is not the sha256 of "
+                        "the manifest")]
+    if dict(candidate.entry) != want:
+        keys = sorted(k for k in set(want) | set(candidate.entry)
+                      if candidate.entry.get(k) != want.get(k))
+        return [Problem("index", path, "INDEX.json entry differs from the manifest in "
+                        + ", ".join(keys))]
+    return []
+
+
+def _attestation_count(source: Source, agent_id: str, listed: Any) -> Any:
+    """The agent's live attestations at the tip (a source that cannot list directories
+    keeps the `listed` count: its attestations are not read either)."""
+    from git_elite.core import rules_attest
+
+    if source.names is None or source.fmt < 2:
+        return listed
+    return rules_attest.live_count(source.read, source.names,
+                                   layout.agent_dir(agent_id, source.fmt))
+
+
+def verifier(sources: Sequence[Source], extras: bool = True
+             ) -> Callable[[Candidate], list[Problem]]:
+    """Checks one candidate (`check_agent`); without `extras` a sparse source does not read
+    prompt.md/demos.json (discover)."""
+    by_name = {s.name: s for s in sources}
+
+    def verify(candidate: Candidate) -> list[Problem]:
+        return check_agent(by_name[candidate.registry], candidate, extras)[1]
+
+    return verify
+
+
+# endorsements and rotations -------------------------------------------------------------------
+def trust_documents(sources: Sequence[Source], local: Sequence[tuple[str, bytes, str | None]]
+                    ) -> tuple[list[documents.Document], list[documents.Document], list[str]]:
+    """Verified endorsements and rotations from the sources (at their tips) and `local`
+    (name, bytes, path under endorsements/ or None); bad ones come back as warnings."""
+    found: dict[str, list[documents.Document]] = {documents.ENDORSEMENT: [],
+                                                  documents.KEY_ROTATION: []}
+    warnings: list[str] = []
+    items = list(local)
+    for source in sources:
+        try:
+            items += [(f"{source.name}:{path}", raw, _relative(path))
+                      for path, raw in source.documents()]
+        except EliteError as err:
+            warnings.append(f"{source.name}: endorsements not read ({err.message})")
+    for name, raw, relative in items:
+        doc, problems = documents.check(raw, name)
+        if doc is not None and not problems and doc.kind in found and _placed(doc, relative):
+            found[doc.kind].append(doc)
+        else:
+            warnings.append(problems[0].line() if problems else f"{name}: [binding] not an "
+                            "endorsement at <from-nid>/<to-nid>.json or a key rotation; ignored")
+    return found[documents.ENDORSEMENT], found[documents.KEY_ROTATION], warnings
+
+
+def _relative(path: str) -> str | None:
+    return path.removeprefix("endorsements/") if path.startswith("endorsements/") else None
+
+
+def _placed(doc: documents.Document, relative: str | None) -> bool:
+    from git_elite.core import trust
+
+    if doc.kind != documents.ENDORSEMENT:
+        return relative is None
+    return relative == trust.endorsement_path(doc.body["from"], doc.body["to"])
+
+
+def local_trust_files(home: Path) -> list[tuple[str, bytes, str | None]]:
+    """$AGENTD_HOME/endorsements/** and $AGENTD_HOME/rotations/*.json."""
+    out: list[tuple[str, bytes, str | None]] = []
+    folder = home / "endorsements"
+    if folder.is_dir():
+        out += [(str(p), p.read_bytes(), p.relative_to(folder).as_posix())
+                for p in sorted(folder.rglob("*.json"))]
+    rotations = home / "rotations"
+    if rotations.is_dir():
+        out += [(str(p), p.read_bytes(), None) for p in sorted(rotations.glob("*.json"))]
+    return out
+
+
+# opening sources ------------------------------------------------------------------------------
+def git_source(name: str, label: str, path: str | Path, tip: str) -> Source:
+    """A registry in a git repository (bare cache or working copy) at commit `tip`."""
+    from git_elite.edges import git
+
+    state = git.state_at(git.open_reader(path), tip)
+
+    def listing() -> Iterator[tuple[str, bytes]]:
+        proc = git.run(["ls-tree", "-r", "--name-only", tip, "--", "endorsements",
+                        "identities"], path)
+        for rel in proc.stdout.decode().splitlines():
+            data = state.read(rel)  # None for a refused entry (gitlink, symlink, too big)
+            if data is not None and (rel.startswith("endorsements/")
+                                     or rel.endswith("/rotation.json")):
+                yield rel, data
+
+    def read(path: str) -> bytes | None:
+        data = state.read(path)
+        refused = state.refused(path) if data is None else None
+        if refused is not None:  # a symlink, gitlink or oversized blob: never inflated
+            raise RegistryError(f"{name}: {refused.line()}")
+        return data
+
+    return Source(name, label, tip, read, listing, names=state.names, local=True)
+
+
+def cache_source(registry: Any, offline: bool) -> Source:
+    """A known or ad-hoc registry through its cache clone (fetched unless offline)."""
+    from git_elite.core import radicle
+    from git_elite.edges import cache
+
+    path = cache.sync(registry, offline=offline)
+    branch = cache.branch(registry, path)
+    tip = cache.tip(path, branch)
+    if tip is None:
+        raise RegistryError(f"{registry.name}: branch {branch} not found in {registry.url}")
+    source = _mended(git_source, registry, offline, path, tip)
+    source.repo, source.branch = path, branch
+    source.check_identity()
+    if radicle.is_rad_url(registry.url):
+        rid = radicle.parse_url(registry.url).rid
+        source.radicle = radicle.check_storage(radicle.storage_path(rid), rid,
+                                               source.owner_did, registry.branch, tip)
+        _radicle_timestamp(source)
+    return source
+
+
+def _mended(opener: Callable[[str, str, Path, str], Source], registry: Any, offline: bool,
+            path: Path, tip: str) -> Source:
+    """A cache clone's Source whose reads survive damage to the clone (`cache.Mender`): one
+    re-clone, the same tip read again from the fresh clone; or one line naming the cache."""
+    from git_elite.edges import cache
+
+    inner = [opener(registry.name, registry.url, path, tip)]
+
+    def reopen() -> None:
+        inner[0] = opener(registry.name, registry.url, path, tip)
+
+    mend = cache.Mender(registry, offline=offline, reopen=reopen)
+
+    def read(rel: str) -> bytes | None:
+        return mend(lambda: inner[0].read(rel))
+
+    def listing() -> Iterator[tuple[str, bytes]]:
+        return iter(mend(lambda: list(inner[0].documents())))
+
+    def names(folder: str) -> list[str]:
+        lister = inner[0].names
+        return mend(lambda: lister(folder)) if lister is not None else []
+
+    return Source(registry.name, registry.url, tip, read, listing, names=names, local=True)
+
+
+def _radicle_timestamp(source: Source) -> None:
+    """A Radicle registry's timestamp is read from its delegates' namespaces in storage."""
+    from git_elite.edges import freshness
+
+    if source.radicle is not None and source.repo is not None:
+        ref, where = freshness.radicle_ref(source.radicle, source.repo)
+        source.timestamp_ref, source.repo = ref, Path(where)
+
+
+def worktree_source(cwd: Path) -> Source | None:
+    """The registry working copy at `cwd` (`git clone`/`rad clone`), read at HEAD, or None
+    when cwd is not in a git repository whose HEAD tree has IDENTITY.json."""
+    from git_elite.core import radicle
+    from git_elite.edges import git
+
+    top = git.run(["rev-parse", "--show-toplevel"], cwd, check=False)
+    head = git.run(["rev-parse", "--verify", "-q", "HEAD^{commit}"], cwd, check=False)
+    if top.returncode != 0 or head.returncode != 0:
+        return None
+    root, tip = Path(top.stdout.decode().strip()), head.stdout.decode().strip()
+    source = git_source(root.name, str(root), root, tip)
+    if source.read(layout.IDENTITY) is None:
+        return None
+    source.repo = root
+    source.branch = (git.head_branch(root) or "").removeprefix("refs/heads/") or None
+    source.check_identity()
+    found = radicle.storage_for_worktree(root)
+    if found is not None:
+        rid, storage = found
+        source.radicle = radicle.check_storage(storage, rid, source.owner_did, None, tip) \
+            if storage else RadicleCheck.unchecked(rid, f"no Radicle storage for {rid} in "
+                                                   f"{radicle.rad_home() / 'storage'}")
+        _radicle_timestamp(source)
+    return source
+
+
+def httpd_source(url: str, rid: str) -> Source:
+    """A Radicle registry read through radicle-httpd at the head it reports (no clone)."""
+    from git_elite.edges import httpd
+
+    repo = httpd.open_repo(url, rid)
+
+    def read(path: str) -> bytes | None:
+        try:
+            return repo.read(path)
+        except RegistryError as err:
+            if " not found at " in err.message:
+                return None
+            raise
+
+    source = Source(repo.rid, f"{url} {repo.rid}", repo.head, read, lambda: iter(()))
+    source.check_identity()
+    problems: tuple[Problem, ...] = ()
+    if source.owner_did not in repo.delegates:
+        problems = (Problem("identity", "delegates", f"registry owner {source.owner_did} is "
+                            f"not a delegate of {repo.rid} (as {url} reports them)"),)
+    source.radicle = RadicleCheck(
+        repo.rid, False, problems, notes=(
+            "Radicle signed refs are not checked over radicle-httpd: only the delegates the "
+            "server reports were compared with the registry owner",))
+    source.notes.append("endorsements are not read over radicle-httpd")
+    return source
+
+
+def url_source(url: str, budget: Any = None) -> Source:
+    """A registry served over HTTP(S) by path (a `git elite site`, a git host's raw files,
+    radicle-httpd's raw endpoint), read sparsely within a budget (sparse.py)."""
+    from git_elite.edges import sparse
+
+    registry = sparse.HttpRegistry(url, budget or sparse.budget_from_config())
+    label = sparse.shown(registry.base)
+    read = sparse.remembered(registry.read)
+    source = Source(label, label, "", read, lambda: iter(()), prefetch=read.prefetch,
+                    sparse=True)
+    source.check_identity()
+    read.prefetch([layout.INDEX, sparse.SITE_JSON, *sparse.timestamp_path(source.identity_raw)])
+    documents_, note = sparse.listed_documents(read)
+    source.documents = lambda: documents_
+    source.fresh_check = lambda now: sparse.freshness(source.read, source.identity_raw, now)
+    if note:
+        source.notes.append(note)
+    return source

@@ -1,0 +1,69 @@
+"""Local state under $AGENTD_HOME (SPEC §1): paths, modes and atomic writes."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+from git_elite.core.errors import EliteError
+
+
+def home() -> Path:
+    """$AGENTD_HOME, default ~/.agentd (not created)."""
+    configured = os.environ.get("AGENTD_HOME")
+    return Path(configured) if configured else Path.home() / ".agentd"
+
+
+def ensure_home() -> Path:
+    """Create $AGENTD_HOME with mode 0700 (and tighten it if it exists)."""
+    path = home()
+    try:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o700)
+    except OSError as err:
+        raise EliteError(f"cannot create {path}: {err.strerror}") from None
+    return path
+
+
+def ensure_dir(path: Path, mode: int = 0o700) -> Path:
+    try:
+        path.mkdir(mode=mode, parents=True, exist_ok=True)
+    except OSError as err:
+        raise EliteError(f"cannot create {path}: {err.strerror}") from None
+    return path
+
+
+def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
+    """Write via a temp file in the same directory, fsync, then os.replace: all or nothing."""
+    ensure_dir(path.parent)
+    fd, tmp = -1, ""
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as handle:
+            fd = -1
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+        tmp = ""
+    except OSError as err:
+        raise EliteError(f"cannot write {path}: {err.strerror or err}") from None
+    finally:
+        if fd >= 0:
+            os.close(fd)
+        if tmp:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+
+
+def read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise EliteError(f"{path}: no such file") from None
+    except OSError as err:
+        raise EliteError(f"{path}: cannot read: {err.strerror}") from None
