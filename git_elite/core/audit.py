@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from git_elite.core import documents, engine, fanout, indexing, layout, shards
+from git_elite.core import context, documents, engine, fanout, indexing, layout, shards
 from git_elite.core.errors import EliteError, Problem
 from git_elite.core.state import EMPTY, Change, State, additions
 
@@ -88,7 +88,7 @@ def _pieces(state: State, fmt: int) -> list[str]:
     return sorted({name[:2] for name in names})
 
 
-def _check(state: State, files: dict[str, bytes]) -> engine.Context:
+def _check(state: State, files: dict[str, bytes]) -> context.Context:
     """The engine over `files`, plus the entries the state refused unread while listing
     them (a symlink, gitlink, oversized blob: git.TreeState.take_refusals)."""
     taken = getattr(state, "take_refusals", None)
@@ -178,7 +178,7 @@ def _under(state: State, path: str) -> dict[str, bytes]:
     return {path: data} if data is not None else state.subtree(path)
 
 
-def _entry(ctx: engine.Context, agent_id: str) -> dict[str, Any] | None:
+def _entry(ctx: context.Context, agent_id: str) -> dict[str, Any] | None:
     from git_elite.core import indexcheck
 
     return indexcheck.entry(ctx, agent_id)
@@ -198,7 +198,7 @@ def _shard(state: State, ab: str, live: dict[str, Any], tally: Tally) -> list[Pr
     if raw == data:
         return []
     try:
-        found = engine.strict_index(raw, path)
+        found = context.strict_index(raw, path)
     except EliteError as err:
         return [Problem("index", path, f"{path} is not strict JSON ({err.message}); run "
                         "`git elite index`")]
@@ -231,7 +231,7 @@ def _index(state: State, fmt: int, tally: Tally) -> list[Problem]:
         return [Problem("index", layout.INDEX, "INDEX.json is missing; run `git elite index`"),
                 *problems]
     try:
-        found = engine.strict_index(raw)
+        found = context.strict_index(raw)
     except EliteError as err:
         return [Problem("index", layout.INDEX, f"INDEX.json is not strict JSON "
                         f"({err.message}); run `git elite index`"), *problems]

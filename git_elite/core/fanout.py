@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from git_elite.core.engine import Context
+    from git_elite.core.context import Context
     from git_elite.core.state import Change
 
 PARALLEL_MIN = 2000

@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from git_elite.core import documents, indexing, layout, shards, shardsplice
-from git_elite.core.engine import Context, strict_index
+from git_elite.core.context import Context, formats, strict_index
 from git_elite.core.errors import EliteError
+from git_elite.core.state import State
 
 
 class _Values(dict[str, Any]):
@@ -82,6 +83,14 @@ def full(ctx: Context) -> Rebuilt:
         if path not in out.values and layout.classify(path) is not None:
             out.put(path, None)
     return out
+
+
+def full_index(state: State) -> dict[str, bytes | None]:
+    """Every index file of `state` from scratch (reads every manifest: `index`, audits)."""
+    ctx = Context(state, state, {})
+    formats(ctx)
+    ctx.parent_fmt = None
+    return full(ctx).files
 
 
 def entry(ctx: Context, agent_id: str) -> dict[str, Any] | None:

@@ -16,7 +16,7 @@ from git_elite.core import layout
 from git_elite.core.state import Change, Overlay, State
 
 if TYPE_CHECKING:
-    from git_elite.core.engine import Context
+    from git_elite.core.context import Context
 
 IDENTITY_FIELDS = frozenset({"version", "format", "created_at", "signatures"})
 
@@ -31,7 +31,7 @@ def identity_body(old: dict[str, Any], now: int) -> dict[str, Any]:
 def files(state: State, identity: bytes) -> dict[str, bytes | None]:
     """Every path the migration of format-1 `state` writes (None: removed), given the new
     signed IDENTITY.json bytes: the renames, .gitattributes, the index head and shards."""
-    from git_elite.core import engine
+    from git_elite.core import indexcheck
 
     out: dict[str, bytes | None] = {layout.IDENTITY: identity}
     for agent_id in sorted(state.agent_ids()):
@@ -42,7 +42,7 @@ def files(state: State, identity: bytes) -> dict[str, bytes | None]:
                 out[layout.agent_path(agent_id, name, 2)] = data
     out[layout.GITATTRIBUTES_PATH] = _attributes(state.read(layout.GITATTRIBUTES_PATH))
     changes = [Change(p, state.read(p), d) for p, d in out.items()]
-    out.update(engine.full_index(Overlay(state, changes)))
+    out.update(indexcheck.full_index(Overlay(state, changes)))
     return out
 
 

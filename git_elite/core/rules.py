@@ -6,8 +6,8 @@ import hashlib
 from typing import Any
 
 from git_elite.core import canonical, documents, jsonstrict, layout, rules_attest
+from git_elite.core.context import MANIFEST_LIMIT, Context
 from git_elite.core.documents import Document
-from git_elite.core.engine import MANIFEST_LIMIT, Context
 from git_elite.core.errors import EliteError
 from git_elite.core.layout import Slot
 from git_elite.core.state import Change

@@ -28,7 +28,7 @@ LIMIT = documents.MAX_BYTES[documents.ATTESTATION]
 
 
 def check(ctx: Any, agent_id: str, nid: str, change: Change) -> None:
-    """Every problem of one changed attestation file (ctx: engine.Context)."""
+    """Every problem of one changed attestation file (ctx: context.Context)."""
     path = change.path
     if change.new is None:
         ctx.add("deletion", path, "an attestation is withdrawn by a later version with "

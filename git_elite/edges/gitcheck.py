@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from git_elite.core import engine, layout
+from git_elite.core import context, engine, layout
 from git_elite.core.errors import Problem
 from git_elite.core.state import Change, State
 from git_elite.edges import git, progress
@@ -37,7 +37,7 @@ def rebuild_index(parent: State, changes: Iterable[Change], new: State
 
 
 def check_commit(repo: Any, commit: str, *, now: int | None = None,
-                 max_skew: int = engine.MAX_CLOCK_SKEW, legacy: bool = False
+                 max_skew: int = context.MAX_CLOCK_SKEW, legacy: bool = False
                  ) -> list[Problem]:
     """Every problem of `commit` checked against its first parent's state and, for a merge,
     against each other parent's too. Every parent-to-child step must be a valid change:
@@ -67,12 +67,12 @@ def _check_step(repo: Any, parent: str | None, new_tree: Any, clock: dict[str, A
 
 
 def max_clock_skew(cwd: str | Path | None) -> int:
-    """`git config elite.maxClockSkew` (seconds), default engine.MAX_CLOCK_SKEW."""
+    """`git config elite.maxClockSkew` (seconds), default context.MAX_CLOCK_SKEW."""
     from git_elite.core.errors import RegistryError
 
     value = git.config_get("elite.maxClockSkew", cwd)
     try:
-        return int(value) if value else engine.MAX_CLOCK_SKEW
+        return int(value) if value else context.MAX_CLOCK_SKEW
     except ValueError:
         raise RegistryError(f"git config elite.maxClockSkew: {value!r} is not a number of "
                             "seconds") from None

@@ -23,7 +23,7 @@ def command(check: bool) -> int:
       git elite index
       git elite index --check
     """
-    from git_elite.core import engine, layout
+    from git_elite.core import context, engine, layout
     from git_elite.core.state import DirState
     from git_elite.edges import git, store
 
@@ -32,7 +32,7 @@ def command(check: bool) -> int:
     if tree.read(layout.IDENTITY) is None:
         raise RegistryError(f"{root}: not a registry (no IDENTITY.json)")
     want = engine.full_index(tree)
-    head = engine.strict_index(want[layout.INDEX] or b"{}")
+    head = context.strict_index(want[layout.INDEX] or b"{}")
     summary = f"{head['agent_count']} agents, {len(head['rankings']['general'])} ranked"
     if check:
         stale = [p for p, data in sorted(want.items()) if not _same(tree.read(p), data, p)]
@@ -56,13 +56,13 @@ def command(check: bool) -> int:
 def _same(found: bytes | None, want: bytes | None, path: str) -> bool:
     """INDEX.json compares as a parsed value; a shard by its bytes (the head pins their
     sha256)."""
-    from git_elite.core import engine, layout
+    from git_elite.core import context, layout
 
     if found is None or want is None:
         return found is want
     if path != layout.INDEX:
         return found == want
     try:
-        return bool(engine.strict_index(found) == engine.strict_index(want))
+        return bool(context.strict_index(found) == context.strict_index(want))
     except EliteError:
         return False
