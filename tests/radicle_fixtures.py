@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from git_elite.core import radicle
 from git_elite.core.canonical import canonicalize
 from git_elite.core.keys import Keypair, nid_from_did
+from git_elite.edges import gitrad
 
 BIN_DIR = Path(__file__).resolve().parent / "bin"
 # set by git for a remote helper; `_git` works on the repo at `cwd` instead
@@ -194,7 +195,7 @@ class RadHome:
         document = identity_document([k.did for k in delegates], name, branch,
                                      threshold=threshold)
         rid = radicle.rid_of_document(document)
-        storage = radicle.storage_path(rid, self.path)
+        storage = gitrad.storage_path(rid, self.path)
         storage.parent.mkdir(parents=True, exist_ok=True)
         _git("init", "-q", "--bare", str(storage), cwd=storage.parent)
         tree = write_tree(storage, {radicle.DOC_PATH: write_object(storage, document)})

@@ -14,6 +14,7 @@ import pytest
 from git_elite.core import radicle
 from git_elite.core.errors import IdentityError
 from git_elite.core.keys import Keypair, nid_from_did
+from git_elite.edges import gitrad
 from tests.conftest import SEEDS, git
 from tests.radicle_fixtures import (
     FF_SEED,
@@ -146,7 +147,7 @@ def test_keys_written_like_rad_auth(rad: tuple[RadHome, RadRepo, Path], tmp_path
 
 def test_signed_tip_passes(rad: tuple[RadHome, RadRepo, Path]) -> None:
     _, repo, src = rad
-    result = radicle.check_storage(repo.storage, repo.rid, ALICE.did, None, tip_of(src))
+    result = gitrad.check_storage(repo.storage, repo.rid, ALICE.did, None, tip_of(src))
     assert result.ok, result.messages
     assert result.checked and result.signed_tip == tip_of(src)
     assert result.signed_by == (ALICE.did,)
@@ -163,14 +164,14 @@ def test_second_sigrefs_with_parent_line(rad: tuple[RadHome, RadRepo, Path]) -> 
     assert b"refs/rad/sigrefs-parent" in git(
         "cat-file", "-p", f"refs/namespaces/{nid_from_did(ALICE.did)}/refs/rad/sigrefs:refs",
         cwd=repo.storage).stdout.encode()
-    assert radicle.check_storage(repo.storage, repo.rid, ALICE.did, "main", tip_of(src)).ok
+    assert gitrad.check_storage(repo.storage, repo.rid, ALICE.did, "main", tip_of(src)).ok
 
 
 def test_identity_update_keeps_root_binding(rad: tuple[RadHome, RadRepo, Path]) -> None:
     _, repo, src = rad
     doc = identity_document([ALICE.did, BOB.did, MALLORY.did], "chrysalis-elites", "main")
     repo.update_identity(ALICE, doc)
-    result = radicle.check_storage(repo.storage, repo.rid, MALLORY.did, None, tip_of(src))
+    result = gitrad.check_storage(repo.storage, repo.rid, MALLORY.did, None, tip_of(src))
     assert result.ok, result.messages
     assert MALLORY.did in result.delegates
 
@@ -235,7 +236,7 @@ def test_storage_problems(rad: tuple[RadHome, RadRepo, Path], damage: object, ru
                           needle: str) -> None:
     _, repo, src = rad
     owner, tip = damage(repo, src)  # type: ignore[operator]
-    result = radicle.check_storage(repo.storage, repo.rid, owner, None, tip)
+    result = gitrad.check_storage(repo.storage, repo.rid, owner, None, tip)
     assert result.checked and not result.ok
     assert any(p.rule == rule and needle in p.message for p in result.problems), result.messages
 
@@ -244,11 +245,11 @@ def test_extra_unsigned_refs_are_not_an_error(rad: tuple[RadHome, RadRepo, Path]
     _, repo, src = rad
     git("update-ref", f"refs/namespaces/{nid_from_did(ALICE.did)}/refs/heads/extra",
         tip_of(src), cwd=repo.storage)
-    assert radicle.check_storage(repo.storage, repo.rid, ALICE.did, None, tip_of(src)).ok
+    assert gitrad.check_storage(repo.storage, repo.rid, ALICE.did, None, tip_of(src)).ok
 
 
 def test_unreachable_storage_is_said_plainly(tmp_path: Path) -> None:
-    result = radicle.check_storage(tmp_path / "nope", HEARTWOOD_RID, ALICE.did, None, "a" * 40)
+    result = gitrad.check_storage(tmp_path / "nope", HEARTWOOD_RID, ALICE.did, None, "a" * 40)
     assert not result.checked and not result.ok
     assert "not made" in result.messages[0]
 
@@ -259,7 +260,7 @@ def test_storage_for_worktree(rad: tuple[RadHome, RadRepo, Path], tmp_path: Path
     work = repo.clone(tmp_path / "work", BOB, nid_from_did(ALICE.did))
     assert git("for-each-ref", "refs/rad", cwd=work).stdout == ""
     monkeypatch.setenv("RAD_HOME", str(home.path))
-    assert radicle.storage_for_worktree(work) == (repo.rid, repo.storage)
+    assert gitrad.storage_for_worktree(work) == (repo.rid, repo.storage)
     monkeypatch.setenv("RAD_HOME", str(tmp_path / "elsewhere"))
-    assert radicle.storage_for_worktree(work) == (repo.rid, None)
-    assert radicle.storage_for_worktree(make_source(tmp_path, "plain")) is None
+    assert gitrad.storage_for_worktree(work) == (repo.rid, None)
+    assert gitrad.storage_for_worktree(make_source(tmp_path, "plain")) is None

@@ -18,6 +18,7 @@ from typing import Any
 
 from git_elite.core import radicle
 from git_elite.core.keys import Keypair, nid_from_did
+from git_elite.edges import gitrad
 from tests.conftest import SEEDS, git, run_cli
 from tests.helpers_publish import agent_project, write_agent_for
 from tests.helpers_registry import agent_files, agent_id_of, commit_raw, profile
@@ -68,7 +69,7 @@ def radicle_user(tmp: Path, name: str, seed: bytes, passphrase: str = "") -> Use
 
 def replicate(repo: RadRepo, to: User) -> RadRepo:
     """Stand-in for a node fetching a repository from a seed: every storage ref, mirrored."""
-    storage = radicle.storage_path(repo.rid, to.rad.path)
+    storage = gitrad.storage_path(repo.rid, to.rad.path)
     if not storage.is_dir():
         storage.parent.mkdir(parents=True, exist_ok=True)
         git("init", "-q", "--bare", str(storage))
@@ -179,8 +180,8 @@ def assert_discover_and_verify_checked(user: User, clone: Path, delegate: User,
     assert f"Radicle: owner is a delegate, tip {tip[:12]} signed by 1 delegate(s)" in stderr
     verify = json.loads(user.cli("verify", "--json", cwd=clone).stdout)
     assert verify["ok"] is True and verify["problems"] == []
-    found = radicle.storage_for_worktree(clone, user.rad.path)
-    assert found is not None and found[1] == radicle.storage_path(found[0], user.rad.path)
+    found = gitrad.storage_for_worktree(clone, user.rad.path)
+    assert found is not None and found[1] == gitrad.storage_path(found[0], user.rad.path)
     assert verify["radicle"] == {"rid": found[0],
                                  "checked": True, "ok": True, "notes": [],
                                  "delegates": [delegate.key.did],
@@ -227,7 +228,7 @@ def assert_publish_through_rad_remote(alice: User, repo: RadRepo, tmp: Path) -> 
     assert git("cat-file", "-e", f"{head}:agents/{agent[:2]}/{agent}/manifest.json",
                cwd=repo.storage).returncode == 0
     assert tip_of(repo.storage, f"{sigrefs}^") == before
-    check = radicle.check_storage(repo.storage, repo.rid, alice.key.did, "main", head)
+    check = gitrad.check_storage(repo.storage, repo.rid, alice.key.did, "main", head)
     assert check.ok and check.signed_by == (alice.key.did,), check.messages
     return agent
 
@@ -238,10 +239,10 @@ def assert_contribution_not_signed_by_a_delegate(bob: User, repo: RadRepo,
     that no delegate signed: discover shows nothing and exits 1, verify exits 1."""
     write_agent_for(bob.agentd, bob.seed, 4)
     bob.cli("publish", "--registry", rad_url(repo), PATH=path_without(tmp, "rad"))
-    mine = RadRepo(radicle.storage_path(repo.rid, bob.rad.path), repo.rid, repo.root,
+    mine = RadRepo(gitrad.storage_path(repo.rid, bob.rad.path), repo.rid, repo.root,
                    repo.branch)
     clone = mine.clone(tmp / "bob-namespace", bob.key, bob.nid)
-    assert radicle.check_storage(mine.storage, repo.rid, FF_DID, "main",
+    assert gitrad.check_storage(mine.storage, repo.rid, FF_DID, "main",
                                  tip_of(clone)).signed_by == ()
     proc = bob.cli("discover", cwd=clone, check=1)
     assert f"refs/heads/main: [signature] tip {tip_of(clone)[:12]} is not signed by any " \

@@ -23,6 +23,7 @@ import pytest
 
 from git_elite.core import radicle
 from git_elite.core.keys import nid_from_did
+from git_elite.edges import gitrad
 from tests.conftest import git, run_cli
 from tests.radicle_fixtures import identity_document
 
@@ -71,9 +72,9 @@ def test_init_rad_runs_rad_init_and_the_checks_pass(rad_env: Path, tmp_path: Pat
     # the test double's identity document is the one real `rad init` hashed into the RID
     assert rid == radicle.rid_of_document(identity_document(
         [FF_DID], "chrysalis-elites", branch, "git elite registry"))
-    storage = radicle.storage_path(rid, rad_env)
+    storage = gitrad.storage_path(rid, rad_env)
     tip = git("rev-parse", "HEAD", cwd=work).stdout.strip()
-    check = radicle.check_storage(storage, rid, FF_DID, branch, tip)
+    check = gitrad.check_storage(storage, rid, FF_DID, branch, tip)
     assert check.ok and check.signed_by == (FF_DID,), check.messages
     verify = json.loads(run_cli("verify", "--json", cwd=work).stdout)
     assert verify["ok"] is True and verify["radicle"]["checked"] is True

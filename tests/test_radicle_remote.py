@@ -12,6 +12,7 @@ import pytest
 
 from git_elite.core import radicle
 from git_elite.core.keys import Keypair, nid_from_did
+from git_elite.edges import gitrad
 from tests.conftest import SEEDS, git
 from tests.radicle_fixtures import RadHome, RadRepo, read_private_key
 from tests.test_radicle import ALICE, BOB, make_source, tip_of
@@ -39,7 +40,7 @@ def test_clone_push_and_check(rad: tuple[RadHome, RadRepo, Path], tmp_path: Path
     git("commit", "-q", "-m", "add", cwd=work)
     git("push", "-q", "origin", "main", cwd=work)
     new_tip = tip_of(work)
-    assert radicle.check_storage(repo.storage, repo.rid, ALICE.did, "main", new_tip).ok
+    assert gitrad.check_storage(repo.storage, repo.rid, ALICE.did, "main", new_tip).ok
     fresh = tmp_path / "fresh"
     git("clone", "-q", url, str(fresh))
     assert tip_of(fresh) == new_tip

@@ -1,4 +1,5 @@
-"""Radicle formats and the checks of SPEC §11, over bytes (the core) plus two thin readers.
+"""Radicle formats and the checks of SPEC §11, over bytes (pure: the storage is read by
+edges/gitrad.py).
 
 Formats, checked against heartwood's source (crates/radicle/src/identity/doc/id.rs,
 identity/doc.rs, storage/refs.rs) and its golden outputs:
@@ -15,16 +16,14 @@ identity/doc.rs, storage/refs.rs) and its golden outputs:
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import base58
 
 from git_elite.core import jsonstrict, keys
-from git_elite.core.errors import IdentityError, JsonError, Problem, RegistryError
+from git_elite.core.errors import IdentityError, JsonError, Problem
 
 RAD_PREFIX = "rad:"
 PROJECT_PAYLOAD = "xyz.radicle.project"
@@ -299,43 +298,3 @@ def check(rid: str, view: StorageView, owner_did: str, branch: str | None,
         notes.append(f"tip signed by {len(signers)} of threshold {doc.threshold} delegates")
     return RadicleCheck(rid, True, tuple(problems), tuple(notes), doc.delegates,
                         doc.threshold, branch, tip if signers else None, tuple(signers))
-
-
-# --- reading from disk (through git.py) --------------------------------------------------
-
-def rad_home() -> Path:
-    """`$RAD_HOME`, default `~/.radicle`."""
-    return Path(os.environ.get("RAD_HOME") or Path.home() / ".radicle")
-
-
-def storage_path(rid: str, home: Path | None = None) -> Path:
-    return (home or rad_home()) / "storage" / canonical_rid(rid)[len(RAD_PREFIX):]
-
-
-def check_storage(storage: str | Path, rid: str, owner_did: str, branch: str | None,
-                  tip_oid: str) -> RadicleCheck:
-    """Read `storage` (a Radicle storage bare repo) and run `check`."""
-    from git_elite.edges import gitrad
-
-    rid = canonical_rid(rid)
-    if not Path(storage).is_dir():
-        return RadicleCheck.unchecked(rid, f"no Radicle storage at {storage}")
-    try:
-        view = gitrad.rad_storage_view(storage)
-    except RegistryError as err:
-        return RadicleCheck.unchecked(rid, f"cannot read {storage}: {err.message}")
-    return check(rid, view, owner_did, branch, tip_oid)
-
-
-def storage_for_worktree(path: str | Path,
-                         home: Path | None = None) -> tuple[str, Path | None] | None:
-    """For a `rad clone` working copy: (RID, storage path or None if absent); None when the
-    repository has no rad:// remote (the remote named `rad` first)."""
-    from git_elite.edges import git
-
-    for url in git.remote_urls(path, prefer="rad"):
-        if is_rad_url(url):
-            rid = parse_url(url).rid
-            found = storage_path(rid, home)
-            return rid, (found if found.is_dir() else None)
-    return None

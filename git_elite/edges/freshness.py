@@ -178,9 +178,9 @@ def radicle_ref(check: Any, fallback: str | Path) -> tuple[str, str | Path]:
     namespace of the storage (pushed there by `git elite timestamp`, covered by its signed
     refs). The namespace holding the highest version wins (the document's own signatures
     decide whether it counts); without storage, the plain ref of `fallback`."""
-    from git_elite.core import radicle
+    from git_elite.edges import gitrad
 
-    storage = radicle.storage_path(check.rid)
+    storage = gitrad.storage_path(check.rid)
     if not storage.is_dir():
         return timestamp.REF, fallback
     best: tuple[int, str] = (-1, timestamp.REF)

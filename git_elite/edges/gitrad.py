@@ -1,13 +1,18 @@
-"""Reading a Radicle storage bare repo ($RAD_HOME/storage/<z-rid>, SPEC §11) for
-`radicle.check_storage`: refs, sigrefs and identity documents. Read only: nothing here
-writes into Radicle storage. Part of the git layer (git.py, gittree.py, gitnet.py)."""
+"""Reading a Radicle storage bare repo ($RAD_HOME/storage/<z-rid>, SPEC §11): refs, sigrefs
+and identity documents, and `check_storage`, which runs `radicle.check` (the core) over
+them; where this machine's storage is (`rad_home`, `storage_path`, `storage_for_worktree`).
+Read only: nothing here writes into Radicle storage. Part of the git layer (git.py,
+gittree.py, gitnet.py)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from git_elite.core import radicle
 from git_elite.core.errors import RegistryError
+from git_elite.edges import git
 from git_elite.edges.git import run
 
 if TYPE_CHECKING:
@@ -90,3 +95,40 @@ def rad_storage_view(storage: str | Path) -> StorageView:
         root_doc=blob_at(repo, root, DOC_PATH) if root else None,
         current_doc=blob_at(repo, current, DOC_PATH) if current else None,
         sigrefs={nid: rad_sigrefs(repo, nid) for nid in rad_namespaces(repo)})
+
+
+# --- Radicle storage on this machine -------------------------------------------------------
+
+
+def rad_home() -> Path:
+    """`$RAD_HOME`, default `~/.radicle`."""
+    return Path(os.environ.get("RAD_HOME") or Path.home() / ".radicle")
+
+
+def storage_path(rid: str, home: Path | None = None) -> Path:
+    return (home or rad_home()) / "storage" / radicle.canonical_rid(rid)[len(radicle.RAD_PREFIX):]
+
+
+def check_storage(storage: str | Path, rid: str, owner_did: str, branch: str | None,
+                  tip_oid: str) -> radicle.RadicleCheck:
+    """Read `storage` (a Radicle storage bare repo) and run `check`."""
+    rid = radicle.canonical_rid(rid)
+    if not Path(storage).is_dir():
+        return radicle.RadicleCheck.unchecked(rid, f"no Radicle storage at {storage}")
+    try:
+        view = rad_storage_view(storage)
+    except RegistryError as err:
+        return radicle.RadicleCheck.unchecked(rid, f"cannot read {storage}: {err.message}")
+    return radicle.check(rid, view, owner_did, branch, tip_oid)
+
+
+def storage_for_worktree(path: str | Path,
+                         home: Path | None = None) -> tuple[str, Path | None] | None:
+    """For a `rad clone` working copy: (RID, storage path or None if absent); None when the
+    repository has no rad:// remote (the remote named `rad` first)."""
+    for url in git.remote_urls(path, prefer="rad"):
+        if radicle.is_rad_url(url):
+            rid = radicle.parse_url(url).rid
+            found = storage_path(rid, home)
+            return rid, (found if found.is_dir() else None)
+    return None

@@ -349,7 +349,7 @@ def git_source(name: str, label: str, path: str | Path, tip: str) -> Source:
 def cache_source(registry: Any, offline: bool) -> Source:
     """A known or ad-hoc registry through its cache clone (fetched unless offline)."""
     from git_elite.core import radicle
-    from git_elite.edges import cache
+    from git_elite.edges import cache, gitrad
 
     path = cache.sync(registry, offline=offline)
     branch = cache.branch(registry, path)
@@ -361,7 +361,7 @@ def cache_source(registry: Any, offline: bool) -> Source:
     source.check_identity()
     if radicle.is_rad_url(registry.url):
         rid = radicle.parse_url(registry.url).rid
-        source.radicle = radicle.check_storage(radicle.storage_path(rid), rid,
+        source.radicle = gitrad.check_storage(gitrad.storage_path(rid), rid,
                                                source.owner_did, registry.branch, tip)
         _radicle_timestamp(source)
     return source
@@ -405,8 +405,7 @@ def _radicle_timestamp(source: Source) -> None:
 def worktree_source(cwd: Path) -> Source | None:
     """The registry working copy at `cwd` (`git clone`/`rad clone`), read at HEAD, or None
     when cwd is not in a git repository whose HEAD tree has IDENTITY.json."""
-    from git_elite.core import radicle
-    from git_elite.edges import git
+    from git_elite.edges import git, gitrad
 
     top = git.run(["rev-parse", "--show-toplevel"], cwd, check=False)
     head = git.run(["rev-parse", "--verify", "-q", "HEAD^{commit}"], cwd, check=False)
@@ -419,12 +418,12 @@ def worktree_source(cwd: Path) -> Source | None:
     source.repo = root
     source.branch = (git.head_branch(root) or "").removeprefix("refs/heads/") or None
     source.check_identity()
-    found = radicle.storage_for_worktree(root)
+    found = gitrad.storage_for_worktree(root)
     if found is not None:
         rid, storage = found
-        source.radicle = radicle.check_storage(storage, rid, source.owner_did, None, tip) \
+        source.radicle = gitrad.check_storage(storage, rid, source.owner_did, None, tip) \
             if storage else RadicleCheck.unchecked(rid, f"no Radicle storage for {rid} in "
-                                                   f"{radicle.rad_home() / 'storage'}")
+                                                   f"{gitrad.rad_home() / 'storage'}")
         _radicle_timestamp(source)
     return source
 

@@ -144,10 +144,11 @@ def _no_commits(path: Path) -> bool:
 def _rad_key_matches(public: bytes) -> None:
     """Warn when this identity is not the Radicle key: `rad init` would make a repository
     whose delegate is not the registry owner, and every Radicle check would then fail."""
-    from git_elite.core import radicle, sshkey
+    from git_elite.core import sshkey
     from git_elite.core.errors import EliteError
+    from git_elite.edges import gitrad
 
-    pub = radicle.rad_home() / "keys" / "radicle.pub"
+    pub = gitrad.rad_home() / "keys" / "radicle.pub"
     try:
         rad_public = sshkey.parse_public_line(pub.read_text())
     except (OSError, EliteError):

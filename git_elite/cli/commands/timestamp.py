@@ -121,11 +121,10 @@ def _push(name: str | None, key_files: tuple[Path, ...], now: int, expires: int 
 def _own_radicle_timestamp(cache: Path, rid: str, push_url: str) -> None:
     """The timestamp this delegate last pushed (its namespace in local Radicle storage, read
     only) becomes the parent of the next one; without storage the chain starts afresh."""
-    from git_elite.core import radicle
-    from git_elite.edges import git
+    from git_elite.edges import git, gitrad
 
     nid = push_url.rstrip("/").rsplit("/", 1)[-1]
-    storage = radicle.storage_path(rid)
+    storage = gitrad.storage_path(rid)
     if storage.is_dir():
         git.run(["fetch", "-q", "--no-tags", str(storage),
                  f"+refs/namespaces/{nid}/refs/elite/timestamp:refs/elite/timestamp"], cache,

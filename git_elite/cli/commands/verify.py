@@ -176,14 +176,14 @@ def _radicle(repo: Any, path: str, origin: str, rev: str) -> RadicleCheck | None
     registry owner is a delegate and the tip is the one a delegate signed. None when the
     registry is not a Radicle one."""
     from git_elite.core import radicle
-    from git_elite.edges import git, gitcheck
+    from git_elite.edges import git, gitcheck, gitrad
 
     storage: Path | None
     if radicle.is_rad_url(origin):
         rid = radicle.parse_url(origin).rid
-        storage = radicle.storage_path(rid)
+        storage = gitrad.storage_path(rid)
     else:
-        found = radicle.storage_for_worktree(path)
+        found = gitrad.storage_for_worktree(path)
         if found is None:
             return None
         rid, storage = found
@@ -193,8 +193,8 @@ def _radicle(repo: Any, path: str, origin: str, rev: str) -> RadicleCheck | None
         return radicle.RadicleCheck.unchecked(rid, f"no valid IDENTITY.json at {rev}")
     if storage is None or not storage.is_dir():
         return radicle.RadicleCheck.unchecked(
-            rid, f"no Radicle storage for {rid} in {radicle.rad_home() / 'storage'}")
-    return radicle.check_storage(storage, rid, str(identity["owner_did"]), None, tip)
+            rid, f"no Radicle storage for {rid} in {gitrad.rad_home() / 'storage'}")
+    return gitrad.check_storage(storage, rid, str(identity["owner_did"]), None, tip)
 
 
 def _freshness(path: str, origin: str, check: RadicleCheck | None, now: int,
