@@ -214,3 +214,22 @@ def file_problems(where: Path) -> list[str]:
     except EliteError as err:
         out.append(str(err))
     return out
+
+
+def default_alias() -> str:
+    """The alias of a new identity when none is given: the login name."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "agent"
+
+
+def announce(ident: Identity, verb: str) -> None:
+    """One line on stderr: what was done with the identity and where it is kept."""
+    from git_elite.edges import output
+
+    output.info(f"{verb} {ident.did} ({ident.alias}) in {path()}")
+    if ident.warning:
+        output.warn(ident.warning)

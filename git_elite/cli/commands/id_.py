@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import getpass
 import os
 import sys
 from pathlib import Path
 
 import click
 
+from git_elite.cli.commands import id_backup
 from git_elite.cli.main import FullHelpGroup, app
 from git_elite.core import documents, keys, sshkey
 from git_elite.core.errors import IdentityError, UsageError
@@ -32,19 +32,6 @@ def command() -> None:
     """
 
 
-def _default_alias() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "agent"
-
-
-def _show(ident: identity.Identity, verb: str) -> None:
-    output.info(f"{verb} {ident.did} ({ident.alias}) in {identity.path()}")
-    if ident.warning:
-        output.warn(ident.warning)
-
-
 @command.command("init", context_settings=CONTEXT)
 @click.option("--alias", help="A name for humans (default: your user name).")
 @click.option("--force", is_flag=True, help="Replace an existing identity (its key is lost).")
@@ -56,9 +43,9 @@ def init(ctx: click.Context, alias: str | None, force: bool) -> None:
     Examples:
       git elite id init --alias alice
     """
-    ident = identity.new(alias if alias is not None else _default_alias(), app(ctx).now)
+    ident = identity.new(alias if alias is not None else identity.default_alias(), app(ctx).now)
     identity.save(ident, force=force)
-    _show(ident, "created")
+    identity.announce(ident, "created")
     output.data(ident.did)
 
 
@@ -95,7 +82,7 @@ def import_(file: Path, force: bool) -> None:
     """
     ident = identity.from_bytes(store.read_bytes(file), str(file))
     identity.save(identity.Identity(ident.key, ident.alias, ident.created_at), force=force)
-    _show(ident, "imported")
+    identity.announce(ident, "imported")
     output.data(ident.did)
 
 
@@ -253,9 +240,9 @@ def import_radicle(ctx: click.Context, rad_home: Path | None, force: bool) -> No
     if not key_file.exists():
         raise IdentityError(f"{key_file}: no Radicle key (run `rad auth`, or pass --rad-home)")
     key = sshkey.load_private(store.read_bytes(key_file), _passphrase(), str(key_file))
-    ident = identity.new(_default_alias(), app(ctx).now, key)
+    ident = identity.new(identity.default_alias(), app(ctx).now, key)
     identity.save(ident, force=force)
-    _show(ident, "imported Radicle key")
+    identity.announce(ident, "imported Radicle key")
     output.data(ident.did)
 
 
@@ -285,7 +272,6 @@ def export_radicle(rad_home: Path, force: bool) -> None:
     output.data(ident.nid)
 
 
-# backup, restore, verify: in their own module, on this group
-from git_elite.cli.commands import id_backup as _id_backup  # noqa: E402
-
-__all__ = ["command", "_id_backup"]
+# backup, restore, verify: in their own module
+for _sub in (id_backup.backup, id_backup.restore, id_backup.verify):
+    command.add_command(_sub)

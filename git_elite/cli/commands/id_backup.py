@@ -15,12 +15,12 @@ from pathlib import Path
 
 import click
 
-from git_elite.cli.commands.id_ import CONTEXT, _default_alias, _show, command
 from git_elite.cli.main import app
 from git_elite.core import sshkey
 from git_elite.core.errors import IdentityError, UsageError
 from git_elite.edges import identity, output, store
 
+CONTEXT = {"help_option_names": ["-h", "--help"]}
 ENV = "ELITE_PASSPHRASE"
 
 
@@ -37,7 +37,7 @@ def passphrase(confirm: bool) -> bytes:
     return str(text).encode()
 
 
-@command.command("backup", context_settings=CONTEXT)
+@click.command("backup", context_settings=CONTEXT)
 @click.option("-o", "out", metavar="FILE", type=click.Path(dir_okay=False, path_type=Path),
               required=True, help="Where the encrypted backup goes (mode 0600).")
 @click.option("--force", is_flag=True, help="Replace an existing FILE.")
@@ -62,7 +62,7 @@ def backup(out: Path, force: bool) -> None:
                 "bcrypt-pbkdf; mode 0600)")
 
 
-@command.command("restore", context_settings=CONTEXT)
+@click.command("restore", context_settings=CONTEXT)
 @click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
 @click.option("--force", is_flag=True, help="Replace an existing identity.")
 @click.pass_context
@@ -81,7 +81,7 @@ def restore(ctx: click.Context, file: Path, force: bool) -> None:
     secret = passphrase(confirm=False) if _encrypted(data, str(file)) else None
     key = sshkey.load_private(data, secret, str(file), hint=ENV)
     ident = identity.from_backup(key, sshkey.comment_of(data, secret, str(file)),
-                                 _default_alias(), app(ctx).now)
+                                 identity.default_alias(), app(ctx).now)
     if identity.exists() and not force:
         current = identity.load_identity()
         if current.did == ident.did:
@@ -90,7 +90,7 @@ def restore(ctx: click.Context, file: Path, force: bool) -> None:
         raise IdentityError(f"{identity.path()} already holds {current.did} (use --force to "
                             "replace it; that key is then lost unless you keep a backup)")
     identity.save(ident, force=True)
-    _show(ident, "restored")
+    identity.announce(ident, "restored")
     output.data(ident.did)
 
 
@@ -100,7 +100,7 @@ def _encrypted(data: bytes, name: str) -> bool:
     return _cipher(data, name) != "none"
 
 
-@command.command("verify", context_settings=CONTEXT)
+@click.command("verify", context_settings=CONTEXT)
 def verify() -> int:
     """Check identity.json: every public field agrees with the secret key, it is a regular
     file of yours with mode 0600, in a 0700 $AGENTD_HOME.
