@@ -1,39 +1,21 @@
-"""Evals → agent configs → signed manifests (SPEC §5.1, §5.2, §9).
-
-The core here is pure (values in, documents out) except three clearly marked edges that
-the command and, later, `publish` call: `load_identity` (reads identity.json),
-`detect_repo_ref` (asks git where we are) and `write_agent` (atomic writes).
-
-Agents file (`--agents FILE`, YAML or JSON)::
-
-    profiles:
-      editor:
-        signature: EditFile
-        signature_schema: {inputs: [path, instruction], outputs: [patch]}
-        module: ChainOfThought
-        system_prompt: prompts/editor.md     # hashed locally, relative to the file
-        demos: demos/editor.json             # hashed locally, never copied
-        tools_enabled: [read_file, write_file]
-        model: gpt-4.1                       # used when the evals name no model
-        provenance: {chrysalis_version: 0.3.0}
-        candidates:
-          cand-b: {system_prompt: prompts/editor-b.md}   # overrides for one candidate
+"""Evals → agent configs → signed manifests (SPEC §5.1, §5.2, §9). Pure: values in,
+documents out. What it reads and writes (the agents file, identity.json, the repository's
+repo_ref, $AGENTD_HOME/elite/) is edges/agent_files.py.
 """
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from git_elite import __version__
-from git_elite.core import canonical, documents, evals, jsonstrict, keys
+from git_elite.core import canonical, documents, evals, keys
 from git_elite.core.errors import EliteError
-from git_elite.edges import store
 
-ENTRY_FIELDS = {"signature", "signature_schema", "module", "system_prompt", "demos",
-                "tools_enabled", "model", "provenance", "candidates"}
+if TYPE_CHECKING:
+    from pathlib import Path
+
 EMPTY_HASH = "sha256:" + hashlib.sha256(b"").hexdigest()
 
 
@@ -67,67 +49,6 @@ def fingerprint(data: bytes) -> str:
 def agent_id(config: dict[str, Any]) -> str:
     """hex(sha256(JCS(config))) — SPEC §5.2."""
     return hashlib.sha256(canonical.canonicalize(config)).hexdigest()
-
-
-def load_agents(path: Path) -> dict[str, dict[str, Any]]:
-    """Read and validate an agents file; returns {profile: entry} with file hashes resolved."""
-    from git_elite.core import yamlsafe
-
-    raw = store.read_bytes(path)
-    if path.suffix == ".json":
-        body: Any = jsonstrict.loads(raw, name=str(path), max_bytes=1024 * 1024)
-    else:
-        try:
-            body = yamlsafe.load(raw)
-        except yamlsafe.YamlError as err:
-            raise EliteError(f"{path}: {err}") from None
-    profiles = body.get("profiles") if isinstance(body, dict) else None
-    if not isinstance(profiles, dict) or set(body) != {"profiles"}:
-        raise EliteError(f"{path}: expected a single top-level mapping `profiles:`")
-    return {str(name): _entry(path, str(name), entry) for name, entry in profiles.items()}
-
-
-def _entry(path: Path, name: str, entry: Any, nested: bool = False) -> dict[str, Any]:
-    where = f"{path}: profiles.{name}"
-    if not isinstance(entry, dict):
-        raise EliteError(f"{where} is not a mapping")
-    unknown = sorted(set(map(str, entry)) - ENTRY_FIELDS - ({"candidates"} if nested else set()))
-    if unknown:
-        raise EliteError(f"{where}: unknown field(s) {', '.join(unknown)}")
-    _check_types(where, entry)
-    out = dict(entry)
-    for field in ("system_prompt", "demos"):
-        if field in out:
-            out[field] = fingerprint(store.read_bytes(path.parent / str(out[field])))
-    candidates = out.pop("candidates", None) or {}
-    if nested and candidates:
-        raise EliteError(f"{where}: candidates cannot nest")
-    if not isinstance(candidates, dict):
-        raise EliteError(f"{where}.candidates is not a mapping")
-    out["candidates"] = {str(c): _entry(path, f"{name}.candidates.{c}", e, nested=True)
-                         for c, e in candidates.items()}
-    return out
-
-
-_STRINGS = ("signature", "module", "model", "system_prompt", "demos")
-
-
-def _check_types(where: str, entry: dict[Any, Any]) -> None:
-    """Each field of an agents-file entry has the shape it must have (one-line errors)."""
-    for field in _STRINGS:
-        if field in entry and not isinstance(entry[field], str):
-            raise EliteError(f"{where}.{field} must be a string (quote it)")
-    tools = entry.get("tools_enabled", [])
-    if not isinstance(tools, list) or not all(isinstance(t, str) for t in tools):
-        raise EliteError(f"{where}.tools_enabled must be a list of strings")
-    schema = entry.get("signature_schema", {})
-    if not isinstance(schema, dict) or set(map(str, schema)) - {"inputs", "outputs"} or \
-            not all(isinstance(v, list) for v in schema.values()):
-        raise EliteError(f"{where}.signature_schema must be a mapping with lists `inputs` "
-                         "and `outputs`")
-    provenance = entry.get("provenance", {})
-    if not isinstance(provenance, dict) or not all(isinstance(k, str) for k in provenance):
-        raise EliteError(f"{where}.provenance must be a mapping of names to values")
 
 
 def config_for(key: evals.GroupKey, agents: dict[str, dict[str, Any]] | None
@@ -203,31 +124,6 @@ def build_manifest(candidate: Candidate, owner_did: str, repo_ref: dict[str, Any
     }
 
 
-def load_identity() -> keys.Keypair:
-    """Edge: this node's key (identity.load_identity: the one identity.json reader)."""
-    from git_elite.edges import identity
-
-    return identity.load_identity().key
-
-
-def detect_repo_ref(cwd: Path) -> dict[str, Any]:
-    """Edge: {"type": "git", url?, commit, path} of the repo `cwd` is in, else {"type": "none"}."""
-    from git_elite.edges import git
-
-    top = git.run(["rev-parse", "--show-toplevel"], cwd=cwd, check=False)
-    head = git.run(["rev-parse", "--verify", "-q", "HEAD"], cwd=cwd, check=False)
-    if top.returncode != 0 or head.returncode != 0:
-        return {"type": "none"}
-    ref: dict[str, Any] = {"type": "git"}
-    origin = git.run(["config", "--get", "remote.origin.url"], cwd=cwd, check=False)
-    if origin.returncode == 0 and origin.stdout.strip():
-        ref["url"] = recordable_url(origin.stdout.decode().strip())
-    ref["commit"] = head.stdout.decode().strip()
-    relative = Path(cwd).resolve().relative_to(Path(top.stdout.decode().strip()).resolve())
-    ref["path"] = relative.as_posix() if str(relative) != "." else ""
-    return ref
-
-
 def recordable_url(url: str) -> str:
     """The origin URL as a manifest may record it (SPEC §5.1): userinfo, query and fragment
     stripped; refused when what is left still looks like a credential (it would be signed
@@ -254,15 +150,6 @@ def sign_agent(candidate: Candidate, key: keys.Keypair, repo_ref: dict[str, Any]
     if problems:
         raise EliteError(problems[0].line())
     return manifest
-
-
-def write_agent(root: Path, candidate: Candidate, manifest: dict[str, Any]) -> Path:
-    """Edge: atomically write manifest.json and profile.json under root/<agent_id>/."""
-    folder = root / candidate.agent_id
-    store.ensure_dir(folder)
-    store.atomic_write(folder / "profile.json", documents.to_bytes(candidate.config))
-    store.atomic_write(folder / "manifest.json", documents.to_bytes(manifest))
-    return folder
 
 
 def summary(candidate: Candidate, path: Path | None) -> dict[str, Any]:

@@ -219,13 +219,12 @@ def save_local(agent: LocalAgent) -> None:
 def repo_ref_here(cwd: Path) -> dict[str, Any] | None:
     """The repo_ref of the agent project we stand in; None outside a git repo, in a repo
     without commits, or inside a registry work tree (that is not where agents live)."""
-    from git_elite.core import generate
-    from git_elite.edges import git
+    from git_elite.edges import agent_files, git
 
     top = git.toplevel(cwd)
     if top is None or (top / layout.IDENTITY).is_file():
         return None
-    ref = generate.detect_repo_ref(cwd)
+    ref = agent_files.detect_repo_ref(cwd)
     return ref if ref.get("type") == "git" else None
 
 

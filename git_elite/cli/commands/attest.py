@@ -50,7 +50,7 @@ def command(ctx: click.Context, agent_id: str, eval_paths: tuple[Path, ...], nam
       git elite attest 6ab8... --evals run/ --suite https://example.org/suite-v2 --json
       git elite attest --revoke 6ab8... --registry origin
     """
-    from git_elite.core.generate import load_identity
+    from git_elite.edges.agent_files import load_identity
 
     prefix = shortid.check(agent_id)
     if revoke == bool(eval_paths):

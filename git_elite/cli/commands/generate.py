@@ -12,7 +12,7 @@ from git_elite.core import evals
 from git_elite.core import generate as core
 from git_elite.core.columns import Column
 from git_elite.core.errors import EliteError
-from git_elite.edges import output, store
+from git_elite.edges import agent_files, output, store
 
 MAX_SHOWN = 20
 
@@ -96,7 +96,7 @@ def command(ctx: click.Context, eval_paths: tuple[Path, ...], agents_file: Path 
     future = [r for r in records if r.ts > now]
     if future:
         output.warn(f"{len(future)} eval record(s) dated after --now {now} ignored")
-    agents = core.load_agents(agents_file) if agents_file else None
+    agents = agent_files.load_agents(agents_file) if agents_file else None
     limits = evals.Thresholds(min_success, min_tasks, min_recent)
     plan = core.plan([r for r in records if r.ts <= now], agents, now, limits)
     _warn_inferred(plan, agents_file)
@@ -149,13 +149,13 @@ def _write(plan: list[core.Candidate], emit_all: bool, now: int) -> dict[str, Pa
     if not chosen:
         return {}
     home = store.ensure_home()
-    key = core.load_identity()
-    repo_ref = core.detect_repo_ref(Path.cwd())
+    key = agent_files.load_identity()
+    repo_ref = agent_files.detect_repo_ref(Path.cwd())
     written = {}
     for candidate in chosen:
         manifest = core.sign_agent(candidate, key, repo_ref, now)
         _say_replaced(home / "elite" / candidate.agent_id / "manifest.json", manifest)
-        written[candidate.agent_id] = core.write_agent(home / "elite", candidate, manifest)
+        written[candidate.agent_id] = agent_files.write_agent(home / "elite", candidate, manifest)
     output.info(f"git-elite: wrote {len(written)} of {len(plan)} agent(s) as signed "
                 f"manifests to {home / 'elite'}")
     return written

@@ -62,7 +62,7 @@ def command(ctx: click.Context, /, dirs: tuple[Path, ...], name: str | None, fro
       git elite publish --json
       git elite publish --from-evals --agents agents.yaml --registry origin
     """
-    from git_elite.core.generate import load_identity
+    from git_elite.edges.agent_files import load_identity
 
     _check_eval_options(ctx, dirs, from_evals)
     if from_evals:

@@ -218,8 +218,8 @@ def _push(body: dict[str, Any], registry: str | None, message: str) -> int:
     if registry is None:
         return 0
     from git_elite.cli.commands.publish import report
-    from git_elite.core.generate import load_identity
     from git_elite.edges import publish
+    from git_elite.edges.agent_files import load_identity
 
     target = publish.open_target(publish.choose(registry), load_identity())
     result = publish.publish_files(target, [publish.endorsement_item(body)], message + "\n")
@@ -231,7 +231,7 @@ def _push(body: dict[str, Any], registry: str | None, message: str) -> int:
 
 def _sign(ctx: click.Context, did: str, task_types: tuple[str, ...], days: int | None,
           revoked: bool) -> dict[str, Any]:
-    from git_elite.core.generate import load_identity
+    from git_elite.edges.agent_files import load_identity
 
     key = load_identity()
     if _did(did) == key.did:

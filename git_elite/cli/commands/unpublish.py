@@ -34,7 +34,7 @@ def command(ctx: click.Context, agent_id: str, reason: str, name: str | None,
       git elite unpublish 6ab89254e72d --reason "superseded" --registry origin
       (AGENT_ID: the 64 hex characters or any unambiguous prefix of 8 or more)
     """
-    from git_elite.core.generate import load_identity
+    from git_elite.edges.agent_files import load_identity
 
     prefix = shortid.check(agent_id)
     key = load_identity()
