@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from git_elite.core import documents, keys, trust
 from git_elite.core.errors import EliteError, TrustError
+from git_elite.edges import trusted_dids
 from tests.helpers_pipeline import NOW, keypair
 
 A, B, C, D, E = (keypair(n) for n in ("alice", "bob", "carol", "dave", "eve"))
@@ -86,12 +87,12 @@ def test_shortest_path_wins_then_smallest() -> None:
 
 def test_trust_file_round_trip_and_refusals(tmp_path: Path) -> None:
     path = tmp_path / "trusted-dids.json"
-    assert trust.load(path) == trust.TrustSet()
+    assert trusted_dids.load(path) == trust.TrustSet()
     ts = roots(A.did).add(trust.TrustEntry(B.did, ("search",), NOW, "bob"))
-    trust.save(path, ts)
-    assert trust.load(path) == ts and path.stat().st_mode & 0o777 == 0o600
-    assert trust.load(path).remove(A.did).trusted == (trust.TrustEntry(B.did, ("search",), NOW,
-                                                                       "bob"),)
+    trusted_dids.save(path, ts)
+    assert trusted_dids.load(path) == ts and path.stat().st_mode & 0o777 == 0o600
+    assert trusted_dids.load(path).remove(A.did).trusted == (
+        trust.TrustEntry(B.did, ("search",), NOW, "bob"),)
 
 
 @pytest.mark.parametrize(("text", "message"), [
@@ -109,7 +110,7 @@ def test_bad_trust_files(tmp_path: Path, text: str, message: str) -> None:
     path = tmp_path / "trusted-dids.json"
     path.write_text(text.replace("DID", A.did))
     with pytest.raises(EliteError) as err:
-        trust.load(path)
+        trusted_dids.load(path)
     assert message in str(err.value) and str(path) in str(err.value)
 
 

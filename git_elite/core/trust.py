@@ -1,4 +1,4 @@
-"""The local trust set and trust evaluation (SPEC §8). Pure: no IO besides load/save.
+"""The local trust set and trust evaluation (SPEC §8). Pure (the file: edges/trusted_dids.py).
 
 A DID is trusted for task type T when the trust set names it for T or `*`, or when a chain
 of at most `max_depth` valid endorsements covering T (or `*`) leads to it from a DID
@@ -13,12 +13,10 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from git_elite.core import documents, jsonstrict, keys
 from git_elite.core.errors import EliteError, TrustError
-from git_elite.edges import store
 
 ANY = "*"
 TOP_FIELDS = {"version", "max_depth", "trusted"}
@@ -108,23 +106,6 @@ def _entry(value: Any, path: str) -> TrustEntry:
         raise TrustError(f"{path}: {value['did']}: task_types must be a non-empty list of "
                          "strings, added_at an integer, alias a string")
     return TrustEntry(value["did"], tuple(types), value["added_at"], alias)
-
-
-def load(path: Path) -> TrustSet:
-    """The trust set at `path`; an empty one (max_depth 2) when the file does not exist. A
-    damaged one (truncated, not the format) is one error naming the file and what to do:
-    never rebuilt silently, since an empty trust set would drop whom the user trusts."""
-    if not path.exists():
-        return TrustSet()
-    try:
-        return TrustSet.from_bytes(store.read_bytes(path), str(path))
-    except EliteError as err:
-        raise TrustError(f"{err}; fix it, or move it away and `git elite trust add` again "
-                         "whom you trust") from None
-
-
-def save(path: Path, trust: TrustSet) -> None:
-    store.atomic_write(path, documents.to_bytes(trust.to_dict()), 0o600)
 
 
 def covers(granted: Iterable[str], task_type: str) -> bool:

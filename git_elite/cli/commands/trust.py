@@ -10,7 +10,7 @@ import click
 from git_elite.cli.main import FullHelpGroup, app
 from git_elite.core import documents, keys, trust
 from git_elite.core.errors import EliteError, TrustError
-from git_elite.edges import output, store
+from git_elite.edges import output, store, trusted_dids
 
 SETTINGS = {"help_option_names": ["-h", "--help"]}
 
@@ -32,7 +32,7 @@ def own_did() -> str | None:
 
 def local_trust() -> trust.TrustSet:
     """The trust set as readers use it: trusted-dids.json plus this node's own DID."""
-    return trust.load(trust_file()).with_self(own_did())
+    return trusted_dids.load(trust_file()).with_self(own_did())
 
 
 def endorsements_dir() -> Path:
@@ -77,7 +77,7 @@ def add(ctx: click.Context, did: str, alias: str | None, task_types: tuple[str, 
     store.ensure_home()
     entry = trust.TrustEntry(_did(did), tuple(sorted(set(task_types))) or (trust.ANY,),
                              app(ctx).now, alias)
-    trust.save(trust_file(), trust.load(trust_file()).add(entry))
+    trusted_dids.save(trust_file(), trusted_dids.load(trust_file()).add(entry))
     output.info(f"trusting {did} for {', '.join(entry.task_types)}")
     return 0
 
@@ -91,7 +91,7 @@ def remove(did: str) -> int:
     Examples:
       git elite trust remove did:key:z6Mk...
     """
-    trust.save(trust_file(), trust.load(trust_file()).remove(did))
+    trusted_dids.save(trust_file(), trusted_dids.load(trust_file()).remove(did))
     output.info(f"removed {did}")
     return 0
 
@@ -105,7 +105,7 @@ def list_(as_json: bool) -> int:
     Examples:
       git elite trust list --json
     """
-    current = trust.load(trust_file())
+    current = trusted_dids.load(trust_file())
     if as_json:
         output.emit_json(current.to_dict())
         return 0
@@ -138,7 +138,7 @@ def explain(ctx: click.Context, did: str, task_type: str, extra: Path | None,
     found, rotations = collect(extra)
     graph = trust.edges(found, rotations, app(ctx).now)
     mine = own_did()
-    result = trust.explain(trust.load(trust_file()).with_self(mine), graph, _did(did),
+    result = trust.explain(trusted_dids.load(trust_file()).with_self(mine), graph, _did(did),
                            task_type)
     if as_json:
         output.emit_json(result.to_dict())
