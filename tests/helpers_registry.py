@@ -221,7 +221,7 @@ def commit_raw(work: Path, files: dict[str, bytes | None], message: str = "chang
 def reindex(work: Path) -> None:
     """What `git elite index` does, in-process (fast)."""
     from git_elite.core import engine
-    from git_elite.core.state import DirState
+    from git_elite.edges.worktree import DirState
 
     if (work / layout.IDENTITY).exists():
         write_files(work, engine.full_index(DirState(str(work))))

@@ -24,8 +24,8 @@ def command(check: bool) -> int:
       git elite index --check
     """
     from git_elite.core import context, engine, layout
-    from git_elite.core.state import DirState
     from git_elite.edges import git, store
+    from git_elite.edges.worktree import DirState
 
     root = git.run(["rev-parse", "--show-toplevel"]).stdout.decode().strip()
     tree = DirState(root)
