@@ -11,11 +11,10 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from git_elite.core import fanout, indexcheck, layout, migration, rules
+from git_elite.core import fanout, indexcheck, layout, migration, rules, ticks
 from git_elite.core.context import MAX_CLOCK_SKEW, Context, formats
 from git_elite.core.errors import Problem
 from git_elite.core.state import Change, State
-from git_elite.edges import progress
 
 _SECRETS = (
     (re.compile(rb'"secretKeyBase58"\s*:'), "a secretKeyBase58 field (an identity secret key)"),
@@ -64,7 +63,7 @@ def check_context(parent: State, changes: Iterable[Change], new: State, *,
 def _check_paths(ctx: Context, rules: Any) -> None:
     agents: dict[str, dict[str, Change]] = {}
     for path, change in sorted(ctx.changes.items()):
-        progress.step("files")
+        ticks.step("files")
         if change.new is not None:
             _secrets(ctx, change)
         slot = layout.classify(path, ctx.fmt)

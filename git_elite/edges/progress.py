@@ -1,12 +1,13 @@
 """Progress on long work (SPEC §10): on stderr, only when stderr is a terminal.
 
 `meter(kind, label)` opens a progress display for one kind of step ("files", "commits");
-the loops that do the work call `step(kind)`, which costs a global lookup when no meter of
-that kind is open (hooks, pipes, every short command). A meter shows itself only after
-`ELITE_PROGRESS_DELAY` seconds (default 0.5) so quick work prints nothing even on a
-terminal, and rich is imported only then: never on the hook path unless stderr is a terminal
-and the work is long. Nested meters are ignored (the outermost one counts). `spinner(label)`
-is the same for work without steps (a first clone).
+the loops that do the work call `step(kind)` (the core's call `ticks.step(kind)`, which
+draws nothing and ends here while a meter is open), which costs a global lookup when no
+meter of that kind is open (hooks, pipes, every short command). A meter shows itself
+only after `ELITE_PROGRESS_DELAY` seconds (default 0.5) so quick work prints nothing even on
+a terminal, and rich is imported only then: never on the hook path unless stderr is a
+terminal and the work is long. Nested meters are ignored (the outermost one counts).
+`spinner(label)` is the same for work without steps (a first clone).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
+
+from git_elite.core import ticks
 
 DELAY = 0.5
 
@@ -84,9 +87,11 @@ def meter(kind: str, label: str, total: int | None = None) -> Iterator[None]:
         yield
         return
     _active = Meter(kind, label, total)
+    ticks.listener = step  # the core's loops (core/ticks.py) count here too
     try:
         yield
     finally:
+        ticks.listener = None
         _active.close()
         _active = None
 
