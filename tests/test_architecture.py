@@ -7,6 +7,7 @@
   `os` it uses only the environment, randomness and the CPU count; of `sys`, no stream.
 - No edge imports the command line (or click).
 - No import cycle anywhere, counting imports inside functions and under TYPE_CHECKING.
+- The module map of docs/architecture.md names exactly the modules in the tree.
 
 Imports are read from the source (ast), so an import inside a function counts as much as
 one at the top. Each failure names the module, the line and the rule.
@@ -15,6 +16,7 @@ one at the top. Each failure names the module, the line and the rule.
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -168,3 +170,16 @@ def test_no_import_cycles() -> None:
 def test_the_cycle_finder_finds_cycles() -> None:
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
     assert cycles({"a": {"b"}, "b": set()}) == []
+
+
+MAP_ROW = re.compile(r"^\|\s*`([a-z_/]+\.py)`\s*\|", re.MULTILINE)
+
+
+def test_module_map_matches_the_tree() -> None:
+    """docs/architecture.md has one table row per module (`| `core/engine.py` | … |`)."""
+    mapped = MAP_ROW.findall((ROOT / "docs" / "architecture.md").read_text())
+    tree = {p.relative_to(PACKAGE).as_posix() for p in MODULES.values()
+            if p.name != "__init__.py"}
+    assert len(mapped) == len(set(mapped)), "a module is mapped twice"
+    assert sorted(tree - set(mapped)) == [], "modules missing from docs/architecture.md's map"
+    assert sorted(set(mapped) - tree) == [], "docs/architecture.md maps modules not in the tree"

@@ -1,7 +1,7 @@
 """Property (issue 17, item 3): whatever tree a commit carries — any names, any nesting, any
 modes (symlinks, executables, gitlinks to objects that exist or not), any blob contents —
-the rule engine over it (`registry.check_commit`, what pre-receive and `verify --history`
-run, and `registry.audit`, what `verify` runs) returns problems, never raises."""
+the rule engine over it (`gitcheck.check_commit`, what pre-receive and `verify --history`
+run, and `gitcheck.audit`, what `verify` runs) returns problems, never raises."""
 
 from __future__ import annotations
 

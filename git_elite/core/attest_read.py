@@ -1,5 +1,6 @@
-"""The reading edge of attestations: an agent's attestations at a registry's tip, verified
+"""The reading side of attestations: an agent's attestations at a registry's tip, verified
 by the rule engine (the same rules the server ran), for `discover` and `trust explain`.
+Pure: over a State.
 Does not print: bad attestations come back as warning lines.
 """
 

@@ -154,7 +154,7 @@ def identity_at(cwd: str | Path, commit: str) -> dict[str, Any] | None:
 
 # readers ------------------------------------------------------------------------------------
 def of_source(source: Any, now: int) -> Freshness:
-    """The freshness of a registry_read.Source (its IDENTITY.json already checked)."""
+    """The freshness of a registry_sources.Source (its IDENTITY.json already checked)."""
     if getattr(source, "fresh_check", None) is not None:  # read over HTTP (sparse.py)
         result: Freshness = source.fresh_check(now)
         return result

@@ -1,4 +1,4 @@
-"""A registry in git: the engine applied to commits, pushes and revisions.
+"""The rule engine applied to a registry in git: its commits, pushes and revisions.
 
 This is the API for hooks, `verify`, `publish` and `discover`:
 - `check_commit(repo, commit)`: every problem of one commit against its parents;

@@ -1,7 +1,7 @@
-"""The reading edge of `discover` and `import`: which registries, their tips, their index
-(`index_read.IndexReader`, either format), the files of one agent, endorsements and Radicle
-checks. Verification is the rule engine's
-(`engine.check_change`); nothing here re-implements a rule. Does not print.
+"""Registries opened for reading, for `discover` and `import`: which registries, their tips,
+their index (`index_read.IndexReader`, either format), the files of one agent, endorsements
+and Radicle checks. Verification is the rule engine's (`engine.check_change`); nothing here
+re-implements a rule. Does not print.
 
 A `Source` is one registry pinned at one tip: a cache clone (`cache.sync`), the registry
 working copy you stand in (its HEAD, no fetch), or radicle-httpd (`httpd.open_repo`).
