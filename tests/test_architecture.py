@@ -16,6 +16,7 @@ one at the top. Each failure names the module, the line and the rule.
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -50,6 +51,11 @@ def module_name(path: Path) -> str:
 MODULES = {module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
 
 
+@functools.cache
+def parsed(name: str) -> ast.Module:
+    return ast.parse(MODULES[name].read_text())
+
+
 def typing_only(tree: ast.Module) -> set[int]:
     """Lines of the imports under `if TYPE_CHECKING:` (names for annotations, never run)."""
     return {n.lineno for block in ast.walk(tree) if isinstance(block, ast.If)
@@ -63,7 +69,7 @@ def imports(name: str, typing: bool = True) -> Iterator[tuple[str, int]]:
     the TYPE_CHECKING ones when not `typing`)."""
     path = MODULES[name]
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-    tree = ast.parse(path.read_text())
+    tree = parsed(name)
     skip = set() if typing else typing_only(tree)
     for node in ast.walk(tree):
         if getattr(node, "lineno", None) in skip:
@@ -108,7 +114,7 @@ def test_core_is_pure(name: str) -> None:
         elif top in CORE_FORBIDDEN and (imported, line) in runs:
             found.append(f"line {line}: imports {imported} (git, files, network, programs, "
                          "terminal or command line)")
-    for node in ast.walk(ast.parse(MODULES[name].read_text())):
+    for node in ast.walk(parsed(name)):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
                 node.func.id in CORE_CALLS:
             found.append(f"line {node.lineno}: calls {node.func.id}()")
