@@ -783,6 +783,12 @@ def set_ref(cwd: str | Path, ref: str, oid: str) -> None:
     run(["update-ref", ref, oid], cwd)
 
 
+def set_refs(cwd: str | Path, refs: Mapping[str, str]) -> None:
+    """Several refs moved in one `git update-ref --stdin` (one process, all or none)."""
+    run(["update-ref", "--stdin"], cwd,
+        input="".join(f"update {ref} {oid}\n" for ref, oid in refs.items()).encode())
+
+
 def toplevel(cwd: str | Path) -> Path | None:
     """The work tree root of the repo `cwd` is in (None outside one, or in a bare repo)."""
     proc = run(["rev-parse", "--show-toplevel"], cwd, check=False)
