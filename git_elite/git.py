@@ -166,6 +166,11 @@ class TreeState:
         if oid is not None:
             index_cache_save(self.repo, oid, value)
 
+    def blob_id(self, path: str) -> str | None:
+        """The id of the regular file at `path` (None: absent, or not a regular file),
+        without reading the blob."""
+        return self._oid(path)
+
     def _oid(self, path: str) -> str | None:
         from git_elite import gittree
 
@@ -310,9 +315,9 @@ def _agent_id_in(path: str) -> str | None:
 
 def blob_id(data: bytes) -> str:
     """The object id git gives a blob of `data` (without writing it)."""
-    import hashlib
+    from git_elite.state import blob_id as of
 
-    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+    return of(data)
 
 
 def commit_tree(repo: Any, rev: str | None) -> Any | None:

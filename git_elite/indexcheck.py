@@ -18,7 +18,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
-from git_elite import documents, indexing, layout, shards, shardsplice
+from git_elite import documents, indexing, layout, shards, shardsplice, state
 from git_elite.engine import Context, strict_index
 from git_elite.errors import EliteError
 
@@ -202,9 +202,21 @@ def _reverted(ctx: Context, ab: str, digest: Any, touched: Collection[str]
         found = shardsplice.edit(raw, ab, {a: parent_entry(ctx, a) for a in touched})
     except (ValueError, RecursionError):  # hostile bytes in a touched item: the slow path
         return None
-    if found is None or shards.digest(found[0]) != digest:
+    if found is None or shards.digest(found[0]) != digest or \
+            not _parent_holds(ctx, layout.shard_path(ab), found[0]):
         return None
     return found[0]
+
+
+def _parent_holds(ctx: Context, path: str, data: bytes) -> bool:
+    """Whether the parent's file at `path` is `data`: by its blob id when the state knows
+    it without reading the blob (a git tree, a memory state), else by its bytes. (The
+    digest alone would vouch for the bytes the parent's head pins, not for a parent whose
+    shard is not those bytes: that parent is rebuilt from its manifests, as before.)"""
+    known = getattr(ctx.parent, "blob_id", None)
+    if known is None:
+        return ctx.parent.read(path) == data
+    return bool(known(path) == state.blob_id(data))
 
 
 def parent_entry(ctx: Context, agent_id: str) -> dict[str, Any] | None:
