@@ -39,11 +39,21 @@ def loopback(handler: Callable[..., Any]) -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def static(root: Path, requests: list[str] | None = None) -> Iterator[str]:
+def static(root: Path, requests: list[str] | None = None,
+           connections: list[Any] | None = None, keep_alive: bool = False) -> Iterator[str]:
     """`root` served as static files; every path asked is appended to `requests` when
-    given (to count what a reader fetched)."""
+    given (to count what a reader fetched). With `keep_alive`, HTTP/1.1 (connections kept
+    open, as any real static server does); each connection's client address is appended to
+    `connections` when given."""
 
     class Counting(Quiet):
+        protocol_version = "HTTP/1.1" if keep_alive else "HTTP/1.0"
+
+        def __init__(self, *args: Any, **kw: Any) -> None:
+            if connections is not None:
+                connections.append(args[1])
+            super().__init__(*args, **kw)
+
         def do_GET(self) -> None:  # noqa: N802 - http.server's name
             if requests is not None:
                 requests.append(self.path)

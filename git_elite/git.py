@@ -878,3 +878,34 @@ def changed_blobs(repo: Any, old: str, new: str) -> list[tuple[str, Blob | None]
 
 def blob_data(repo: Any, oid: str) -> bytes:
     return bytes(repo[oid].data)
+
+
+def tree_file_modes(cwd: str | Path, commit: str, tops: Sequence[str]) -> bytes:
+    """`git ls-tree -r -z` of `tops` at `commit` as "<mode> <path>\\0" records, in C (a
+    million-agent tree lists in seconds; pygit2's walk makes a Python object per entry)."""
+    return run(["ls-tree", "-r", "-z", "--format=%(objectmode) %(path)", commit, "--",
+                *tops], cwd).stdout
+
+
+def extract_tree(cwd: str | Path, commit: str, tops: Sequence[str], dest: Path) -> None:
+    """Write the files of `tops` at `commit` under `dest` the way `git archive | tar -x`
+    does (git and tar write them, not Python): modes 0644/0755, no owner kept."""
+    present = run(["ls-tree", "--name-only", "-z", commit, "--", *tops], cwd).stdout
+    tops = [name for name in os.fsdecode(present).split("\0") if name]
+    if not tops:
+        return
+    archive = subprocess.Popen(["git", "-c", "tar.umask=022", "archive", "--format=tar",
+                                commit, "--", *tops], cwd=cwd, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+    try:
+        untar = subprocess.run(["tar", "-x", "--no-same-owner", "--no-same-permissions",
+                                "-C", str(dest)], stdin=archive.stdout, capture_output=True,
+                               check=False)
+    finally:
+        if archive.stdout is not None:
+            archive.stdout.close()
+        err = archive.stderr.read() if archive.stderr is not None else b""
+        archive.wait()
+    if archive.returncode != 0 or untar.returncode != 0:
+        detail = (err or untar.stderr).decode(errors="replace").strip().splitlines()
+        raise RegistryError(f"git archive | tar -x failed: {detail[-1] if detail else '?'}")

@@ -50,6 +50,11 @@ class Source:
     fresh_check: Callable[[int], Any] | None = field(default=None, repr=False)
     # lists a directory at the tip (None: this source cannot, e.g. radicle-httpd)
     names: Callable[[str], list[str]] | None = field(default=None, repr=False)
+    # reads paths about to be needed at once (HTTP: concurrently); None: read one by one
+    prefetch: Callable[[Sequence[str]], None] | None = field(default=None, repr=False)
+    # over HTTP every probe is a request: prompt.md/demos.json only when asked for and then
+    # only those the manifest fingerprints (`agent_files`)
+    sparse: bool = False
     # reads files on this machine (a git repository): may be read from a forked process
     local: bool = False
 
@@ -92,6 +97,9 @@ def listing(sources: Sequence[Source], task_type: str | None, top: int,
             found += every(source, task_type, keep)
             continue
         complete = complete and len(ranked) <= top and len(ranked) < index.limit
+        if source.prefetch is not None:
+            source.prefetch([source.agent_path(a, n) for a in ranked[:top]
+                             for n in ("manifest.json", "profile.json")])
         found += head_candidates(source, ranked[:top], task_type)
     return found, complete
 
@@ -165,24 +173,44 @@ def _identity_body(source: Source) -> dict[str, Any]:
 
 
 # verification of one shown candidate ---------------------------------------------------------
-def agent_files(source: Source, agent_id: str) -> dict[str, bytes]:
-    """manifest.json, profile.json (and prompt.md/demos.json when present) at the tip."""
+def agent_files(source: Source, agent_id: str, extras: bool = True) -> dict[str, bytes]:
+    """manifest.json, profile.json (and prompt.md/demos.json when present) at the tip.
+    A sparse (HTTP) source reads prompt.md/demos.json only with `extras` (import) and only
+    those whose fingerprint the manifest carries: `discover` shows neither, and a probe for
+    a file that is not there costs a request per agent."""
     out: dict[str, bytes] = {}
     for name in ("manifest.json", "profile.json", *AGENT_EXTRAS):
-        data = source.read(source.agent_path(agent_id, name))
+        path = source.agent_path(agent_id, name)
+        if name in AGENT_EXTRAS and source.sparse and not _declared(out, path, name, extras):
+            continue
+        data = source.read(path)
         if data is not None:
-            out[source.agent_path(agent_id, name)] = data
+            out[path] = data
     return out
 
 
-def check_agent(source: Source, candidate: Candidate) -> tuple[dict[str, bytes], list[Problem]]:
+def _declared(files: dict[str, bytes], path: str, name: str, extras: bool) -> bool:
+    """Whether the manifest read into `files` fingerprints the extra file `name`."""
+    manifest = next((raw for p, raw in files.items() if p.endswith("/manifest.json")), None)
+    if not extras or manifest is None:
+        return False
+    field_ = "system_prompt_fingerprint" if name == "prompt.md" else "demos_fingerprint"
+    try:
+        body = documents.parse(manifest, path, documents.MANIFEST).body
+    except EliteError:
+        return False
+    return isinstance(body, dict) and field_ in body
+
+
+def check_agent(source: Source, candidate: Candidate, extras: bool = True
+                ) -> tuple[dict[str, bytes], list[Problem]]:
     """The agent's files and every problem: the engine over (IDENTITY.json) + these files,
     then the INDEX entry against the manifest (sha256 and every number)."""
     agent_id = candidate.agent_id
     from git_elite.cache import CacheDamaged
 
     try:
-        files = agent_files(source, agent_id)
+        files = agent_files(source, agent_id, extras)
     except CacheDamaged:
         raise
     except RegistryError as err:
@@ -230,11 +258,14 @@ def _attestation_count(source: Source, agent_id: str, listed: Any) -> Any:
                                    layout.agent_dir(agent_id, source.fmt))
 
 
-def verifier(sources: Sequence[Source]) -> Callable[[Candidate], list[Problem]]:
+def verifier(sources: Sequence[Source], extras: bool = True
+             ) -> Callable[[Candidate], list[Problem]]:
+    """Checks one candidate (`check_agent`); without `extras` a sparse source does not read
+    prompt.md/demos.json (discover)."""
     by_name = {s.name: s for s in sources}
 
     def verify(candidate: Candidate) -> list[Problem]:
-        return check_agent(by_name[candidate.registry], candidate)[1]
+        return check_agent(by_name[candidate.registry], candidate, extras)[1]
 
     return verify
 
@@ -431,9 +462,12 @@ def url_source(url: str, budget: Any = None) -> Source:
 
     registry = sparse.HttpRegistry(url, budget or sparse.budget_from_config())
     label = sparse.shown(registry.base)
-    source = Source(label, label, "", sparse.remembered(registry.read), lambda: iter(()))
+    read = sparse.remembered(registry.read)
+    source = Source(label, label, "", read, lambda: iter(()), prefetch=read.prefetch,
+                    sparse=True)
     source.check_identity()
-    documents_, note = sparse.listed_documents(registry)
+    read.prefetch([layout.INDEX, sparse.SITE_JSON, *sparse.timestamp_path(source.identity_raw)])
+    documents_, note = sparse.listed_documents(read)
     source.documents = lambda: documents_
     source.fresh_check = lambda now: sparse.freshness(source.read, source.identity_raw, now)
     if note:

@@ -7,9 +7,12 @@ A rerun on a later commit rewrites only what changed: `.git-elite-site.json` in 
 names the commit last written, and the files are brought to the new commit by libgit2's tree
 diff (cost follows the change, not the registry). Without it (first run, or a commit the
 repository no longer has) every file is compared by bytes and only differing ones are
-written; files that left are removed. Every write is atomic (temp file + rename), files
-of agents and shards before the head, the head before `timestamp.json`, so a reader during
-an update never sees a head whose shards are not there yet.
+written; files that left are removed. A first run into a folder without the registry's
+files lets git write them (`git archive` into tar, in C: a million agents in minutes,
+not the better part of an hour) into a staging folder moved into place. Every write is
+atomic (temp file + rename), files of agents and shards before the head, the head before
+`timestamp.json`, so a reader during an update never sees a head whose shards are not
+there yet.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -35,6 +39,8 @@ SITE_JSON = "site.json"
 TIMESTAMP = "timestamp.json"
 TIMESTAMP_REF = "refs/elite/timestamp"
 _FILE_MODES = (0o100644, 0o100755)
+# in `git ls-tree -z` records: a name ".", ".." or with a backslash (never served)
+_ODD_ENTRY = re.compile(rb"[ /]\.\.?(?:/|\0|$)|\\")
 _ATTESTATION = re.compile(r"agents/[0-9a-f]{2}/[0-9a-f]{64}/attestations/"
                           r"z[1-9A-HJ-NP-Za-km-z]{1,60}\.json")
 
@@ -73,7 +79,8 @@ def build(repo_path: str | Path, out: str | Path, rev: str = "HEAD") -> Result:
         if attested is None:  # a site.json from before attestations were listed: walk once
             attested = _attested(git.tree_blobs(repo, commit, ("agents",)))
     else:
-        attested = _attested(_full(repo, root, commit, tally))
+        first = _first(repo_path, root, commit, tally)
+        attested = first if first is not None else _attested(_full(repo, root, commit, tally))
     _timestamp(repo, root, tally)
     _put(root, SITE_JSON, listing(repo, commit, attested), tally)
     for name in PAGE:
@@ -172,6 +179,38 @@ def _full(repo: Any, root: Path, commit: str, tally: _Tally) -> list[git.Blob]:
                 if (found.is_file() or found.is_symlink()) and rel not in keep:
                     _remove(root, rel, tally)
     return blobs
+
+
+def _first(repo_path: str | Path, root: Path, commit: str, tally: _Tally) -> set[str] | None:
+    """A first write into a folder that has none of the registry's files: git writes them
+    (`git.extract_tree`) into a staging folder inside `root`, which is then moved into place
+    folder by folder, INDEX.json last; the attestation paths written come back. None
+    (nothing done) when `root` already has some of them or the tree has an entry the site
+    does not serve (a symlink, a submodule, an odd name): `_full` then writes file by file."""
+    if any(os.path.lexists(root / top) for top in TOPS):
+        return None
+    for stale in root.glob(".tmp-site-*"):  # left by a run that was killed midway
+        shutil.rmtree(stale, ignore_errors=True)
+    listed = git.tree_file_modes(repo_path, commit, TOPS)
+    if _ODD_ENTRY.search(listed) or not all(
+            r.startswith((b"100644 ", b"100755 ")) for r in listed.split(b"\0") if r):
+        return None
+    staging = Path(tempfile.mkdtemp(dir=root, prefix=".tmp-site-"))
+    try:
+        git.extract_tree(repo_path, commit, TOPS, staging)
+        for record in listed.split(b"\0"):
+            if record.startswith(b"100755 "):  # served like any document: 0644
+                os.chmod(staging / os.fsdecode(record[7:]), 0o644)
+        for top in sorted(TOPS, key=_write_order):
+            if os.path.lexists(staging / top):
+                os.replace(staging / top, root / top)
+    except OSError as err:
+        raise RegistryError(f"{root}: cannot write ({err.strerror})") from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    tally.written += listed.count(b"\0")
+    return {path for r in listed.split(b"\0") if b"/attestations/" in r
+            and _ATTESTATION.fullmatch(path := os.fsdecode(r[7:]))}
 
 
 def _write_order(path: str) -> tuple[int, str]:

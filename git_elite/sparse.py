@@ -20,7 +20,7 @@ import ssl
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,7 +52,7 @@ def limit_for(path: str) -> int:
 @dataclass
 class Budget:
     """What one command may spend on one server: requests, bytes, seconds (overall), and
-    seconds per request."""
+    seconds per request. Shared by the threads of one read (`Remembered.prefetch`)."""
 
     requests: int = 5000
     bytes: int = 2048 * MIB
@@ -62,16 +62,24 @@ class Budget:
     used_requests: int = 0
     used_bytes: int = 0
     started: float = field(default_factory=time.monotonic)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def left(self) -> float:
         return self.seconds - (time.monotonic() - self.started)
 
     def spend_request(self, where: str) -> None:
-        if self.used_requests >= self.requests:
-            raise RegistryError(f"{where}: more than {self.requests} requests; stopped")
-        if self.left() <= 0:
-            raise RegistryError(f"{where}: took longer than {self.seconds:g} s; stopped")
-        self.used_requests += 1
+        with self._lock:
+            if self.used_requests >= self.requests:
+                raise RegistryError(f"{where}: more than {self.requests} requests; stopped")
+            if self.left() <= 0:
+                raise RegistryError(f"{where}: took longer than {self.seconds:g} s; stopped")
+            self.used_requests += 1
+
+    def spend_bytes(self, where: str, count: int) -> None:
+        with self._lock:
+            self.used_bytes += count
+            if self.used_bytes > self.bytes:
+                raise RegistryError(f"{where}: more than {self.bytes} bytes in all; stopped")
 
 
 def for_verify() -> Budget:
@@ -92,8 +100,35 @@ class _Transient(Exception):
     pass
 
 
+_Key = tuple[str, str, int | None]
+POOL_SIZE = 8  # connections kept open per server, and reads in flight (`Remembered.prefetch`)
+
+
+class _Pool:
+    """Idle keep-alive connections per (scheme, host, port): a connection is put back only
+    after an answer read to its end that does not ask to close."""
+
+    def __init__(self) -> None:
+        self._idle: dict[_Key, list[http.client.HTTPConnection]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, key: _Key) -> http.client.HTTPConnection | None:
+        with self._lock:
+            idle = self._idle.get(key)
+            return idle.pop() if idle else None
+
+    def give(self, key: _Key, conn: http.client.HTTPConnection) -> None:
+        with self._lock:
+            idle = self._idle.setdefault(key, [])
+            if len(idle) < POOL_SIZE:
+                idle.append(conn)
+                return
+        conn.close()
+
+
 class HttpRegistry:
-    """A registry read by path from `base` (ending in /) within a budget."""
+    """A registry read by path from `base` (ending in /) within a budget, over keep-alive
+    connections."""
 
     def __init__(self, base: str, budget: Budget | None = None):
         parts = urllib.parse.urlsplit(base)
@@ -101,6 +136,7 @@ class HttpRegistry:
             raise RegistryError(f"{shown(base)}: not an http(s) URL")
         self.base = base if base.endswith("/") else base + "/"
         self.budget = budget or Budget()
+        self.pool = _Pool()
 
     def url(self, path: str) -> str:
         return self.base + urllib.parse.quote(path)
@@ -123,7 +159,7 @@ class HttpRegistry:
     def _get(self, url: str, limit: int) -> bytes | None:
         for _ in range(MAX_REDIRECTS + 1):
             self.budget.spend_request(shown(url))
-            status, location, body = _request(url, limit, self.budget)
+            status, location, body = _request(url, limit, self.budget, self.pool)
             if status in (301, 302, 303, 307, 308) and location:
                 url = urllib.parse.urljoin(url, location)
                 if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
@@ -139,55 +175,104 @@ class HttpRegistry:
         raise RegistryError(f"{shown(url)}: more than {MAX_REDIRECTS} redirects (a loop?)")
 
 
-def _connection(url: str, timeout: float) -> tuple[http.client.HTTPConnection, str]:
+def _key(url: str) -> _Key:
     parts = urllib.parse.urlsplit(url)
-    target = parts.path or "/"
-    if parts.query:
-        target += "?" + parts.query
-    conn: http.client.HTTPConnection
-    if parts.scheme == "https":
-        conn = http.client.HTTPSConnection(parts.hostname or "", parts.port, timeout=timeout,
+    return parts.scheme, parts.hostname or "", parts.port
+
+
+def _target(url: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    return (parts.path or "/") + ("?" + parts.query if parts.query else "")
+
+
+def _connection(key: _Key, timeout: float) -> http.client.HTTPConnection:
+    scheme, host, port = key
+    if scheme == "https":
+        return http.client.HTTPSConnection(host, port, timeout=timeout,
                                            context=ssl.create_default_context())
-    else:
-        conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=timeout)
-    return conn, target
+    return http.client.HTTPConnection(host, port, timeout=timeout)
 
 
-def _request(url: str, limit: int, budget: Budget) -> tuple[int, str | None, bytes]:
-    """One GET: (status, Location, body). A watchdog closes the socket at the deadline."""
+def _request(url: str, limit: int, budget: Budget, pool: _Pool
+             ) -> tuple[int, str | None, bytes]:
+    """One GET: (status, Location, body), on an idle connection to the server when there is
+    one. A kept connection the server has closed meanwhile is replaced once, at once."""
+    key = _key(url)
+    conn = pool.take(key)
+    if conn is not None:
+        try:
+            return _exchange(conn, url, limit, budget, pool, reused=True)
+        except _Stale:
+            pass
     deadline = min(budget.per_request, max(0.0, budget.left()))
-    conn, target = _connection(url, timeout=deadline)
+    return _exchange(_connection(key, deadline), url, limit, budget, pool, reused=False)
+
+
+class _Stale(Exception):
+    """A kept-alive connection closed by the server before it answered."""
+
+
+def _exchange(conn: http.client.HTTPConnection, url: str, limit: int, budget: Budget,
+              pool: _Pool, reused: bool) -> tuple[int, str | None, bytes]:
+    """The request on `conn`; a watchdog closes the socket at the deadline."""
+    deadline = min(budget.per_request, max(0.0, budget.left()))
     fired = threading.Event()
     sockets: list[socket.socket] = []  # http.client drops conn.sock once the answer has it
     watchdog = threading.Timer(deadline, _close, (sockets, fired))
     watchdog.daemon = True
     started = time.monotonic()
+    keep = False
+    answered = False
     try:
         watchdog.start()
-        conn.connect()
+        if conn.sock is None:
+            conn.connect()
         if conn.sock is not None:
+            conn.sock.settimeout(deadline)
             sockets.append(conn.sock)
-        conn.request("GET", target, headers={"User-Agent": "git-elite",
-                                             "Accept-Encoding": "identity"})
+        conn.request("GET", _target(url), headers={"User-Agent": "git-elite",
+                                                   "Accept-Encoding": "identity"})
         response = conn.getresponse()
+        answered = True
         location = response.getheader("Location")
         if response.status != 200:
+            keep = _drained(response)
             return response.status, location, b""
         body = _body(response, url, limit, budget)
         if fired.is_set():
             raise _Transient(f"no complete answer within {deadline:g} s")
         if response.length:  # the server closed before the Content-Length it announced
             raise _Transient("answer cut short")
+        if response.length == 0:
+            response.close()  # read1 leaves a complete answer open: the connection is free
+        keep = response.isclosed() and not response.will_close
         return 200, location, body
     except RegistryError:
         raise
     except (OSError, http.client.HTTPException, ValueError) as err:
+        if reused and not answered and not fired.is_set():
+            raise _Stale() from None
         if fired.is_set() or time.monotonic() - started >= deadline:
             raise _Transient(f"no complete answer within {deadline:g} s") from None
         raise _Transient(_why(err)) from None
     finally:
         watchdog.cancel()
-        conn.close()
+        if keep and not fired.is_set():
+            pool.give(_key(url), conn)
+        else:
+            conn.close()
+
+
+def _drained(response: Any) -> bool:
+    """Read a short error page to its end so the connection can be kept; False (close it)
+    for a long, endless or stalled one."""
+    if response.will_close or response.length is None or response.length > 64 * KIB:
+        return False
+    try:
+        response.read()
+    except (OSError, http.client.HTTPException, ValueError):
+        return False
+    return bool(response.isclosed())
 
 
 def _close(sockets: list[socket.socket], fired: threading.Event) -> None:
@@ -224,32 +309,70 @@ def _body(response: Any, url: str, limit: int, budget: Budget) -> bytes:
         if size > limit:
             raise RegistryError(f"{shown(url)}: more than the {limit} bytes a document "
                                 "there may have; cut off")
-        budget.used_bytes += len(chunk)
-        if budget.used_bytes > budget.bytes:
-            raise RegistryError(f"{shown(url)}: more than {budget.bytes} bytes in all; stopped")
+        budget.spend_bytes(shown(url), len(chunk))
         parts.append(chunk)
     return b"".join(parts)
 
 
-def remembered(read: Callable[[str], bytes | None]) -> Callable[[str], bytes | None]:
+class Remembered:
     """`read` that asks the server once per path per command (discover reads a shown
-    agent's manifest to rank it and again to verify it)."""
-    seen: dict[str, bytes | None] = {}
+    agent's manifest to rank it and again to verify it), and `prefetch` that reads paths
+    about to be needed concurrently (at most POOL_SIZE in flight), each kept with its
+    answer or its error for the read that asks for it."""
 
-    def once(path: str) -> bytes | None:
-        if path not in seen:
-            seen[path] = read(path)
-        return seen[path]
+    def __init__(self, read: Callable[[str], bytes | None]):
+        self._read = read
+        self._seen: dict[str, bytes | None | RegistryError] = {}
 
-    return once
+    def __call__(self, path: str) -> bytes | None:
+        if path not in self._seen:
+            self._fill(path)
+        found = self._seen[path]
+        if isinstance(found, RegistryError):
+            raise found
+        return found
+
+    def _fill(self, path: str) -> None:
+        try:
+            self._seen[path] = self._read(path)
+        except RegistryError as err:
+            self._seen[path] = err
+
+    def prefetch(self, paths: Sequence[str]) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        todo = list(dict.fromkeys(p for p in paths if p not in self._seen))
+        if len(todo) < 2:
+            return
+        with ThreadPoolExecutor(max_workers=min(POOL_SIZE, len(todo))) as pool:
+            list(pool.map(self._fill, todo))
 
 
-def listed_documents(registry: HttpRegistry) -> tuple[Iterator[tuple[str, bytes]], str | None]:
-    """The endorsements and rotations site.json lists, read one by one (a static host has no
-    directory listing), and a note when there is no listing to read."""
+def remembered(read: Callable[[str], bytes | None]) -> Remembered:
+    return Remembered(read)
+
+
+def timestamp_path(identity: bytes) -> list[str]:
+    """[timestamp.json] when IDENTITY.json declares a timestamp role (the engine checks the
+    document itself), else []: a registry without one is not asked for it."""
     import json
 
-    raw = registry.read(SITE_JSON)
+    try:
+        body = json.loads(identity)
+    except ValueError:
+        return []
+    return [TIMESTAMP] if isinstance(body, dict) and "timestamp" in body else []
+
+
+def listed_documents(registry: HttpRegistry | Remembered
+                     ) -> tuple[Iterator[tuple[str, bytes]], str | None]:
+    """The endorsements and rotations site.json lists (a static host has no directory
+    listing), read when iterated (concurrently through a `Remembered`), and a note when
+    there is no listing to read."""
+    import json
+
+    read = registry.read if isinstance(registry, HttpRegistry) else registry
+    raw = read(SITE_JSON)
     if raw is None:
         return iter(()), "endorsements are not read: the server has no site.json listing"
     try:
@@ -260,8 +383,10 @@ def listed_documents(registry: HttpRegistry) -> tuple[Iterator[tuple[str, bytes]
     wanted = [p for p in paths if isinstance(p, str) and _listed_kind(p)]
 
     def documents() -> Iterator[tuple[str, bytes]]:
+        if isinstance(registry, Remembered):
+            registry.prefetch(wanted)
         for path in wanted:
-            data = registry.read(path)
+            data = read(path)
             if data is not None:
                 yield path, data
 

@@ -97,6 +97,29 @@ def test_rerun_rewrites_only_what_changed(tmp_path: Path) -> None:
     assert second.written <= 6  # 2 new agent files, tombstone, head (+ its shard), site.json
 
 
+def test_first_write_is_done_by_git_not_file_by_file(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A first write into an empty folder: git archive | tar writes the registry's files
+    (Python writes only the page, site.json and the state), nothing is left staged, and every
+    file is a plain 0644 file, even one committed executable."""
+    work, _ = registry_with(tmp_path, "reg", AGENTS[:3])
+    executable = next(p for p in (work / "agents").rglob("profile.json"))
+    executable.chmod(0o755)
+    git("add", "-A", cwd=work)
+    git("-c", "core.hooksPath=/dev/null", "commit", "-q", "-m", "mode", cwd=work)
+    python_writes: list[Path] = []
+    atomic = site._atomic
+    monkeypatch.setattr(site, "_atomic", lambda t, d: (python_writes.append(t), atomic(t, d)))
+    out = tmp_path / "public"
+    result = site.build(work, out)
+    assert served(out) == tree_files(work)
+    assert result.written >= len(tree_files(work))
+    assert {p.relative_to(out).as_posix() for p in python_writes} == {
+        *site.PAGE, site.SITE_JSON, site.STATE}
+    assert not list(out.glob(".tmp-*"))
+    assert {p.stat().st_mode & 0o777 for p in out.rglob("*") if p.is_file()} == {0o644}
+
+
 def test_full_rebuild_without_state_compares_bytes_and_removes_leftovers(tmp_path: Path
                                                                          ) -> None:
     work, _ = registry_with(tmp_path, "reg", AGENTS)
@@ -192,8 +215,10 @@ def test_symlinks_in_the_tree_are_not_written(tmp_path: Path) -> None:
     git("add", "-A", cwd=work)
     git("-c", "core.hooksPath=/dev/null", "commit", "-q", "-m", "symlink", cwd=work)
     out = tmp_path / "public"
-    site.build(work, out)
+    site.build(work, out)  # the first write is not git's: it would write the symlink
     assert not (out / "agents" / "link.json").exists()
+    assert served(out) == {k: v for k, v in tree_files(work).items()
+                           if k != "agents/link.json"}
 
 
 @pytest.mark.parametrize("args, code, text", [
@@ -210,3 +235,67 @@ def test_site_bad_input(tmp_path: Path, args: list[str], code: int, text: str) -
 def test_site_outside_a_repository(tmp_path: Path) -> None:
     proc = run_cli("site", str(tmp_path), "-o", str(tmp_path / "out"), check=1)
     assert proc.stderr.count("\n") == 1 and "not a git repository" in proc.stderr
+
+
+def _synthetic(tmp: Path, agents: int) -> tuple[Path, str, str]:
+    """A bare repository with a registry-shaped tree of `agents` agents (the site copies
+    files, it does not judge them) and a commit on top adding one agent."""
+    import hashlib
+
+    import pygit2
+
+    from git_elite import git as git_module
+
+    path = tmp / f"reg-{agents}.git"
+    repo = pygit2.init_repository(str(path), bare=True)
+    files: dict[str, bytes | None] = {"IDENTITY.json": b"{}\n", "INDEX.json": b"{}\n"}
+    for n in range(agents):
+        aid = hashlib.sha256(b"agent %d" % n).hexdigest()
+        files[f"agents/{aid[:2]}/{aid}/manifest.json"] = b'{"n": %d}\n' % n
+        files[f"agents/{aid[:2]}/{aid}/profile.json"] = b'{"p": %d}\n' % n
+        files[f"index/{aid[:2]}.json"] = b'{"shard": %d}\n' % n
+    base = git_module.build_commit(repo, None, files, "base")
+    new = hashlib.sha256(b"agent 0").hexdigest()[:2] + "f" * 62
+    one = git_module.build_commit(repo, base, {
+        f"agents/{new[:2]}/{new}/manifest.json": b'{"new": 1}\n',
+        f"agents/{new[:2]}/{new}/profile.json": b'{"newp": 1}\n',
+        f"index/{new[:2]}.json": b'{"shard": "changed"}\n', "INDEX.json": b'{"head": 2}\n'},
+        "one agent")
+    return path, base, one
+
+
+def test_rewrite_after_one_agent_reads_and_writes_what_changed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SPEC §12: the rewrite after a one-agent commit costs the same at 50 agents as at
+    2,000: the same git objects looked up by the site and gittree's walk (which descends
+    only into subtrees whose ids differ: tests/test_o_changed_git.py counts the walk itself)
+    and the same files written (2 agent files, its shard, the head, and site.json, which
+    names the commit)."""
+    from git_elite import git as git_module
+
+    lookups: list[int] = []
+    opened = git_module.open_reader
+
+    class Counting:
+        def __init__(self, repo: object) -> None:
+            self.repo = repo
+
+        def __getitem__(self, oid: object) -> object:
+            lookups[-1] += 1
+            return self.repo[oid]  # type: ignore[index]
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(self.repo, name)
+
+    for agents in (50, 2000):
+        path, base, one = _synthetic(tmp_path, agents)
+        out = tmp_path / f"public-{agents}"
+        site.build(path, out, base)
+        lookups.append(0)
+        monkeypatch.setattr(git_module, "open_reader", lambda p: Counting(opened(p)))
+        result = site.build(path, out, one)
+        monkeypatch.setattr(git_module, "open_reader", opened)
+        assert not result.full and result.written == 4 + 1 and result.removed == 0  # + site.json
+        assert (out / "INDEX.json").read_bytes() == b'{"head": 2}\n'
+    counts = lookups
+    assert counts[0] == counts[1], counts

@@ -218,7 +218,58 @@ def test_credentials_never_shown() -> None:
 
 
 @contextlib.contextmanager
-def counting(root: Path) -> Iterator[tuple[str, list[str]]]:
+def counting(root: Path, connections: list[Any] | None = None
+             ) -> Iterator[tuple[str, list[str]]]:
+    """A static server counting the paths asked for; with `connections`, an HTTP/1.1 one
+    (keep-alive) that also notes each connection's client address."""
     paths: list[str] = []
-    with static(root, paths) as url:
+    with static(root, paths, connections, keep_alive=connections is not None) as url:
         yield url, paths
+
+
+def _requests_of_top(tmp: Path, name: str, agents: int, top: int
+                     ) -> tuple[list[str], list[Any], list[dict[str, Any]]]:
+    specs = [{"owner": o, "n": i, "rate": 0.8 + (i % 19) / 100, "total": 60 + 3 * i,
+              "recent": 15} for i, o in enumerate(["alice", "bob", "carol"] * (agents // 3))]
+    work, _ = registry_with(tmp, name, specs)
+    out = tmp / f"{name}-public"
+    site.build(work, out)
+    connections: list[Any] = []
+    with counting(out, connections) as (url, paths):
+        rows = discover("--url", url, "--top", str(top))
+    return paths, connections, rows
+
+
+def test_discover_url_requests_do_not_grow_with_the_registry(tmp_path: Path) -> None:
+    """SPEC §12/§14: `discover --url --top N` asks for IDENTITY.json, INDEX.json, site.json
+    and each shown agent's manifest and profile (no shard, no probe for prompt.md/demos.json),
+    each once, over kept-alive connections: the same count for 6 agents as for 30."""
+    small, small_conns, small_rows = _requests_of_top(tmp_path, "small", 6, 3)
+    large, large_conns, large_rows = _requests_of_top(tmp_path, "large", 30, 3)
+    assert len(small_rows) == len(large_rows) == 3
+    for paths, rows in ((small, small_rows), (large, large_rows)):
+        assert len(paths) == len(set(paths)) == 3 + 2 * 3
+        assert sorted(p for p in paths if not p.startswith("/agents/")) == [
+            "/IDENTITY.json", "/INDEX.json", "/site.json"]
+        assert sorted(p.rsplit("/", 1)[1] for p in paths if p.startswith("/agents/")) == \
+            ["manifest.json"] * 3 + ["profile.json"] * 3
+        assert {p.split("/")[3] for p in paths if p.startswith("/agents/")} == \
+            {r["agent_id"] for r in rows}
+    for conns, paths in ((small_conns, small), (large_conns, large)):
+        assert len(conns) <= sparse.POOL_SIZE < len(paths)  # connections are reused
+
+
+def test_import_url_reads_the_extras_the_manifest_fingerprints(
+        published: tuple[Path, Path], isolated_env: Path) -> None:
+    """import over HTTP asks for prompt.md/demos.json only when the manifest carries their
+    fingerprint (discover never asks)."""
+    _, out = published
+    head = json.loads((out / layout.INDEX).read_bytes())
+    agent_id = head["rankings"]["general"][0]
+    manifest = json.loads(next(out.glob(f"agents/**/{agent_id}/manifest.json")).read_bytes())
+    declared = {"prompt.md": "system_prompt_fingerprint" in manifest,
+                "demos.json": "demos_fingerprint" in manifest}
+    with counting(out) as (url, paths):
+        run_cli("import", agent_id[:12], "--url", url, "--allow-untrusted")
+    for name, wanted in declared.items():
+        assert any(p.endswith(f"/{agent_id}/{name}") for p in paths) == wanted

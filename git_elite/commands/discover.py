@@ -83,16 +83,17 @@ def command(ctx: click.Context, names: tuple[str, ...], task_type: str | None, t
         (lambda c: discover.passes(c, filters, trusted))
     found, complete = registry_read.listing(sources, task_type, top if plain else 0, keep)
     weigh = weigher(sources, trusted, task_type)
+    check = registry_read.verifier(sources, extras=False)  # discover shows no prompt/demos
     if attested:
         rows, dropped = discover.select_attested(discover.merge(found), filters, trusted,
-                                                 registry_read.verifier(sources), weigh)
+                                                 check, weigh)
     else:
         rows, dropped = discover.select(discover.merge(found), filters, trusted,
-                                        registry_read.verifier(sources))
+                                        check)
         if not complete and len(rows) < top:  # some of a head's top were dropped: read all
             found, _ = registry_read.listing(sources, task_type, 0)
             rows, dropped = discover.select(discover.merge(found), filters, trusted,
-                                            registry_read.verifier(sources))
+                                            check)
         rows = [replace(row, attestations=weigh(row.candidate)) for row in rows]
     for source in sources:
         for line in source.index().warnings:
