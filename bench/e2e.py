@@ -193,8 +193,9 @@ def _push(b: Bench, side: Side, n: int) -> list[Row]:
 # --- pre-commit --------------------------------------------------------------------------------
 
 def work_clone(b: Bench, n: int, side: Side) -> Path:
-    """bench/out/work-<n>[-f1]/: a clone of the registry with the side's client hooks,
-    made once (a 1M checkout is 2M files) and put back to main when reused."""
+    """bench/out/work-<n>[-f1]/: a clone of the registry with the side's client hooks
+    (installed again on every run), made once (a 1M checkout is 2M files) and put back to
+    main when reused."""
     src = b.repo(n, side.fmt)
     work = b.out / f"work-{n}" if side.fmt == 2 else b.out / f"work-{n}-f{side.fmt}"
     stamp = work / ".git" / "bench-work-ready"
@@ -203,8 +204,12 @@ def work_clone(b: Bench, n: int, side: Side) -> Path:
         sh(["git", "clone", "-q", str(src), str(work)])
         for key, value in (("user.name", "bench"), ("user.email", "bench@example.org")):
             sh(["git", "config", key, value], cwd=work)
-        sh(["git", "elite", "hooks", "install"], cwd=work)
         stamp.write_text(side.label + "\n")
+    # every run: the hooks must run this side's code (a reused clone may carry another
+    # tree's shims, or none); installing over our own hook is idempotent
+    sh(["git", "elite", "hooks", "install"], cwd=work)
+    if b"git-elite" not in (work / ".git" / "hooks" / "pre-commit").read_bytes():
+        raise SystemExit(f"bench: {work} has no git elite pre-commit hook")
     if rev(work, "HEAD") != rev(work, "origin/main"):
         sh(["git", "reset", "-q", "--hard", "origin/main"], cwd=work)
     return work

@@ -14,10 +14,11 @@ audits of old history.
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
-from git_elite.core import documents, indexing, layout, shards, shardsplice
+from git_elite.core import documents, indexing, layout, shards, shardsplice, state
 from git_elite.core.context import Context, formats, strict_index
 from git_elite.core.errors import EliteError
 from git_elite.core.state import State
@@ -177,16 +178,78 @@ def _edited(ctx: Context, ab: str, listed: dict[str, Any] | None,
     """(new bytes, the touched agents' parent entries, agent count) of shard `ab` edited in
     the parent's bytes (shardsplice.edit), which must hash to the parent head's digest;
     None when it cannot be (no parent shard, a bad one, or one left empty): the caller
-    then parses the whole shard."""
-    raw = ctx.parent.read(layout.shard_path(ab)) if listed is not None else None
-    if raw is None or shards.digest(raw) != listed["sha256"]:  # type: ignore[index]
+    then parses the whole shard. The parent's bytes come from the new state's shard when
+    they can (`_reverted`), else from the parent's."""
+    if listed is None:
         return None
+    raw = _reverted(ctx, ab, listed["sha256"], fresh)
+    if raw is None:
+        raw = ctx.parent.read(layout.shard_path(ab))
+        if raw is None or shards.digest(raw) != listed["sha256"]:
+            return None
     found = shardsplice.edit(raw, ab, fresh)
     if found is None or any(o is not None and not shards.is_entry(o)
                             for o in found[1].values()):
         return None
-    count = listed["agents"] + found[2]  # type: ignore[index]
+    count = listed["agents"] + found[2]
     return (found[0], found[1], count) if count > 0 else None
+
+
+def _reverted(ctx: Context, ab: str, digest: Any, touched: Collection[str]
+              ) -> bytes | None:
+    """The parent's shard `ab` without reading it: the new state's shard (a pushed shard is
+    a new object, cheap to read; the parent's may sit at the end of a long delta chain) with
+    the touched agents' items put back to their parent entries (`parent_entry`, O(1) per
+    agent) by shardsplice.edit. Those bytes are the parent's exactly when they hash to the
+    parent head's digest for the shard, and then every untouched item of the new shard is
+    the parent's, byte for byte. None (the caller reads the parent's shard) for anything
+    else: no new shard, one edit cannot read, a digest that differs."""
+    raw = ctx.new.read(layout.shard_path(ab))
+    if raw is None:
+        return None
+    try:
+        found = shardsplice.edit(raw, ab, {a: parent_entry(ctx, a) for a in touched})
+    except (ValueError, RecursionError):  # hostile bytes in a touched item: the slow path
+        return None
+    if found is None or shards.digest(found[0]) != digest or \
+            not _parent_holds(ctx, layout.shard_path(ab), found[0]):
+        return None
+    return found[0]
+
+
+def _parent_holds(ctx: Context, path: str, data: bytes) -> bool:
+    """Whether the parent's file at `path` is `data`: by its blob id when the state knows
+    it without reading the blob (a git tree, a memory state), else by its bytes. (The
+    digest alone would vouch for the bytes the parent's head pins, not for a parent whose
+    shard is not those bytes: that parent is rebuilt from its manifests, as before.)"""
+    known = getattr(ctx.parent, "blob_id", None)
+    if known is None:
+        return ctx.parent.read(path) == data
+    return bool(known(path) == state.blob_id(data))
+
+
+def parent_entry(ctx: Context, agent_id: str) -> dict[str, Any] | None:
+    """The index entry of one agent of the parent's state (None: not live there), as the
+    rebuild makes it (`entry`; the thresholds are the new state's, which `_incremental`
+    has checked to be the parent's)."""
+    parent = ctx.parent
+    agent_dir = layout.agent_dir(agent_id, 2)
+    if parent.read(layout.agent_path(agent_id, "tombstone.json", 2)) is not None:
+        return None
+    path = layout.agent_path(agent_id, "manifest.json", 2)
+    raw = parent.read(path)
+    if raw is None:
+        return None
+    try:
+        doc = documents.parse(raw, path, documents.MANIFEST)
+    except EliteError:
+        return None
+    if documents.check_shape(doc):
+        return None
+    from git_elite.core import rules_attest
+
+    count = rules_attest.live_count(parent.read, parent.names, agent_dir)
+    return shards.entry(doc.raw, doc.body, ctx.limits, count)
 
 
 def _elite(item: dict[str, Any] | None) -> int:

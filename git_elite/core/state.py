@@ -70,6 +70,18 @@ class MemoryState:
     def agent_ids(self) -> Iterator[str]:
         return agent_ids_of(self)
 
+    def blob_id(self, path: str) -> str | None:
+        """The git object id of the file at `path` (None: absent)."""
+        data = self.files.get(path)
+        return None if data is None else blob_id(data)
+
+
+def blob_id(data: bytes) -> str:
+    """The object id git gives a blob of `data` (without writing it)."""
+    import hashlib
+
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
 
 class Overlay:
     """A base state with changes applied on top (what a commit would make)."""

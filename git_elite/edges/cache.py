@@ -253,7 +253,8 @@ def _refuse_rewind(registry: Registry, path: Path, seen: dict[str, str], name: s
                 f"{registry.name}: branch {branch} was rewound from {old[:12]} to {oid[:12]} "
                 "(a rollback or a rewritten history); keeping the tip seen before",
                 rule="non-fast-forward")
-        git.run(["update-ref", f"{SEEN}{branch}", oid], path)
+        if old != oid:  # unchanged (nothing fetched, or our own push): no process
+            git.run(["update-ref", f"{SEEN}{branch}", oid], path)
 
 
 def _reclone(registry: Registry, path: Path, limits: gitnet.Limits) -> None:

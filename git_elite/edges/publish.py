@@ -310,7 +310,13 @@ def publish_files(target: Target, items: list[Item], message: str, *, push: bool
                           f"{commit}:refs/heads/{target.branch}")
         result.pushes += 1
         if pushed.status == git.PUSHED:
-            git.set_ref(target.cache, f"refs/heads/{target.branch}", commit)
+            from git_elite.edges.cache import SEEN
+
+            # the registry's branch is now our commit, the tip seen last, so the next sync
+            # has no rewind check to run when nothing else was pushed (cache.py); not for a
+            # Radicle remote, where we pushed to our own namespace, not the fetched branch
+            seen = {} if target.rid else {f"{SEEN}{target.branch}": commit}
+            git.set_refs(target.cache, {f"refs/heads/{target.branch}": commit, **seen})
             result.commit = commit
             result.add(pending, PUBLISHED)
             return result
@@ -355,13 +361,14 @@ def _build(target: Target, pending: list[Item], message: str, result: Result
            ) -> tuple[str | None, list[Item]]:
     """A verified commit of the pending items on the current tip (refusing, by name, the
     items whose files break a rule); (None, []) when nothing is left to push."""
-    from git_elite.edges import cache, git
+    from git_elite.edges import cache, git, gitcheck
 
     repo = git.open_repo(target.cache)
     tip = cache.tip(target.cache, target.branch)
     if tip is None:
         raise RegistryError(f"{target.registry.name}: no branch {target.branch} (create the "
                             "registry with `git elite init` and push it first)")
+    gitcheck.warm(repo, tip)  # other writers' commits since our last: O(their changes)
     parent = git.state_at(repo, tip)
     fresh = [i for i in pending if all(parent.read(p) == d for p, d in i.files.items())]
     result.add(fresh, UP_TO_DATE)
