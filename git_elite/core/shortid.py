@@ -4,8 +4,9 @@ MIN_PREFIX lowercase hex characters. Pure: the caller supplies the ids it knows.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
+from git_elite.core import layout
 from git_elite.core.errors import EliteError, UsageError
 
 MIN_PREFIX = 8
@@ -34,3 +35,21 @@ def resolve(prefix: str, known: Iterable[str], where: str) -> str:
     shown = ", ".join(m[:16] for m in matches[:10]) + (" …" if len(matches) > 10 else "")
     raise EliteError(f"short agent id {prefix} is ambiguous in {where}: {len(matches)} agents "
                      f"match ({shown}); type more characters")
+
+
+def indexed(read: Callable[[str], bytes | None], prefix: str) -> list[str]:
+    """The agent ids a registry's index names where `prefix` could point: format 1's
+    INDEX.json agents, format 2's shard index/<prefix[:2]>.json. `read(path)` gives a file
+    of the registry's tip (None when absent); an unreadable index names nothing (the caller
+    then says "unknown")."""
+    import json
+
+    known: list[str] = []
+    for path in (layout.INDEX, layout.shard_path(prefix[:2])):
+        raw = read(path)
+        try:
+            agents = json.loads(raw).get("agents") if raw else None
+        except (ValueError, AttributeError):
+            agents = None
+        known += list(agents) if isinstance(agents, dict) else []
+    return known

@@ -82,19 +82,8 @@ def command(ctx: click.Context, agent_id: str, eval_paths: tuple[Path, ...], nam
 
 
 def _known(state: Any, prefix: str) -> list[str]:
-    """Agent ids to resolve a prefix against: the registry's index at its tip (format 2:
-    the shard index/<prefix[:2]>.json; format 1: INDEX.json's agents)."""
-    import json
-
-    known: list[str] = []
-    for path in (layout.INDEX, f"index/{prefix[:2]}.json"):
-        raw = state.read(path) if state is not None else None
-        try:
-            agents = json.loads(raw).get("agents") if raw else None
-        except (ValueError, AttributeError):
-            agents = None
-        known += list(agents) if isinstance(agents, dict) else []
-    return known
+    """Agent ids to resolve a prefix against: the registry's index at its tip."""
+    return shortid.indexed(state.read if state is not None else (lambda _: None), prefix)
 
 
 def _agent(state: Any, agent_id: str, key: keys.Keypair

@@ -67,14 +67,5 @@ def _known(target: core.Target, prefix: str) -> list[str]:
     """Agent ids to resolve a prefix against: the manifests made here ($AGENTD_HOME/elite/)
     and the registry's index at its tip (format 1: INDEX.json's agents; format 2: the shard
     index/<prefix[:2]>.json)."""
-    import json
-
-    known = [p.name for p in core.elite_dirs()]
-    for path in (layout.INDEX, f"index/{prefix[:2]}.json"):
-        raw = core.read_tip(target, path)
-        try:
-            agents = json.loads(raw).get("agents") if raw else None
-        except (ValueError, AttributeError):
-            agents = None
-        known += list(agents) if isinstance(agents, dict) else []
-    return known
+    return [p.name for p in core.elite_dirs()] + \
+        shortid.indexed(lambda path: core.read_tip(target, path), prefix)
