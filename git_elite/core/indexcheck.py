@@ -101,15 +101,21 @@ def entry(ctx: Context, agent_id: str) -> dict[str, Any] | None:
         return None
     if agent_id in ctx.entries:
         return ctx.entries[agent_id]
-    path = ctx.agent_path(agent_id, "manifest.json")
-    raw = ctx.new.read(path)
+    doc = _manifest(ctx.new, ctx.agent_path(agent_id, "manifest.json"))
+    return None if doc is None else ctx.entry(doc.raw, doc.body, agent_id)
+
+
+def _manifest(state: State, path: str) -> documents.Document | None:
+    """The manifest at `path` in `state` when its bytes parse with a valid shape; None
+    otherwise (absent, or broken: the rules report why)."""
+    raw = state.read(path)
     if raw is None:
         return None
     try:
         doc = documents.parse(raw, path, documents.MANIFEST)
     except EliteError:
         return None
-    return None if documents.check_shape(doc) else ctx.entry(doc.raw, doc.body, agent_id)
+    return None if documents.check_shape(doc) else doc
 
 
 def _touched(ctx: Context) -> tuple[set[str], set[str]]:
@@ -236,15 +242,8 @@ def parent_entry(ctx: Context, agent_id: str) -> dict[str, Any] | None:
     agent_dir = layout.agent_dir(agent_id, 2)
     if parent.read(layout.agent_path(agent_id, "tombstone.json", 2)) is not None:
         return None
-    path = layout.agent_path(agent_id, "manifest.json", 2)
-    raw = parent.read(path)
-    if raw is None:
-        return None
-    try:
-        doc = documents.parse(raw, path, documents.MANIFEST)
-    except EliteError:
-        return None
-    if documents.check_shape(doc):
+    doc = _manifest(parent, layout.agent_path(agent_id, "manifest.json", 2))
+    if doc is None:
         return None
     from git_elite.core import rules_attest
 
