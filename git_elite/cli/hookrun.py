@@ -140,7 +140,10 @@ def staged(name: str) -> int:
              if (d is None and new.read(p) is not None) or (d is not None and not new.same(p, d))}
     if stage:
         git.stage_files(repo, stage)
-    git.seal_save(repo, rebuilt.files)
+    real = git.index_becomes_real()
+    if real and repo.workdir is not None:  # post-commit then has nothing to do
+        _write_files(Path(repo.workdir), rebuilt.files)
+    git.post_commit_mark(repo.path, not real)
     head_bytes = rebuilt.files.get(layout.INDEX)
     if rebuilt.ranks is not None and head_bytes is not None:  # the next commit's parent
         git.index_cache_save(repo, git.blob_id(head_bytes), rebuilt.ranks.dump(), "ranks")
@@ -150,17 +153,15 @@ def staged(name: str) -> int:
 
 
 def post_commit() -> int:
-    """Bring the real index and the work tree's index files up to HEAD's (those the commit
-    changed: INDEX.json and the shards it rewrote). After a plain `git commit` the real
-    index is the one pre-commit staged into (same checksum): then only the work tree's
-    files are brought up to date, without reading the index or loading pygit2."""
+    """Only after `git commit <paths>` (pre-commit staged into a temporary index and left
+    the mark; otherwise it wrote the work tree's index files itself and the shim does not
+    start Python): bring the real index and the work tree's index files up to HEAD's (those
+    the commit changed: INDEX.json and the shards it rewrote)."""
     from git_elite.edges import git
 
     os.environ.pop("GIT_INDEX_FILE", None)
-    sealed = git.sealed_files(None)
-    if sealed is not None:
-        _write_files(Path("."), sealed)  # git runs the hook at the work tree's top
-        return 0
+    if not git.post_commit_take(None):
+        return 0  # a shim installed before the mark: pre-commit did the work
     repo = git.open_env(".")
     if repo.head_is_unborn or repo.workdir is None:
         return 0
