@@ -110,13 +110,25 @@ def _too_many_commits(updates: list[Any]) -> list[Problem]:
 def staged(name: str) -> int:
     """pre-commit / pre-merge-commit: check what is being committed, stage the index files
     (INDEX.json and the touched shards)."""
+    from git_elite.edges import catfile, git
+
+    opened = catfile.open_head()  # HEAD's tree read by `git cat-file`: no libgit2 import
+    if opened is None:  # no commit yet: the whole (small) index, read with pygit2
+        repo = git.open_env(".")
+        return _staged(name, repo, None if repo.head_is_unborn else
+                       repo.head.peel(git._pygit2().Commit).tree)
+    try:
+        return _staged(name, *opened)
+    finally:
+        opened[0].close()
+
+
+def _staged(name: str, repo: Any, head: Any | None) -> int:
     import time
 
     from git_elite.core import engine, layout
     from git_elite.edges import git, gitcheck, progress
 
-    repo = git.open_env(".")
-    head = None if repo.head_is_unborn else repo.head.peel(git._pygit2().Commit).tree
     parent = git.TreeState(repo, head)
     new: Any
     if head is None:  # a first commit: the whole (small) index is the change
@@ -186,7 +198,7 @@ def _write_files(top: Path, files: dict[str, bytes | None]) -> None:
             path.unlink(missing_ok=True)
         elif not path.exists() or path.read_bytes() != data:
             path.parent.mkdir(parents=True, exist_ok=True)
-            store.atomic_write(path, data)
+            store.atomic_write(path, data, durable=False)  # git's checkout does not fsync
 
 
 # what the launcher may run without click (hooks that take no arguments)

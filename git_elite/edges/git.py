@@ -250,7 +250,8 @@ def index_cache_save(repo: Any, oid: str, value: Any, kind: str = "index") -> No
     target = _index_cache_file(repo, oid, kind)
     try:
         target.parent.mkdir(exist_ok=True)
-        store.atomic_write(target, oid.encode() + b"\n" + marshal.dumps(value))
+        store.atomic_write(target, oid.encode() + b"\n" + marshal.dumps(value),
+                           durable=False)  # a cache: rebuilt when lost
         older = sorted(target.parent.glob(f"{kind}-*"), key=lambda p: p.stat().st_mtime)
         for stale in older[:-INDEX_CACHE_KEEP]:
             stale.unlink(missing_ok=True)
@@ -658,12 +659,17 @@ def stage_blob(cwd: str | Path | None, path: str, data: bytes,
 def stage_files(repo: Any, files: Mapping[str, bytes | None]) -> None:
     """Write each file as a blob and stage it (None: remove it from the index), in one
     `git update-index --index-info` on the index git is using (GIT_INDEX_FILE for a hook)."""
+    written = sorted(p for p, d in files.items() if d is not None)
+    many = getattr(repo, "create_blobs", None)  # catfile.CatRepo: one `git hash-object`
+    ids = many([files[p] for p in written]) if many else \
+        [str(repo.create_blob(files[p])) for p in written]
+    oid = dict(zip(written, ids, strict=True))
     lines = []
     for path, data in sorted(files.items()):
         if data is None:
             lines.append(f"0 {ZERO}\t{path}\n")
         else:
-            lines.append(f"100644 {repo.create_blob(data)}\t{path}\n")
+            lines.append(f"100644 {oid[path]}\t{path}\n")
     run(["update-index", "--index-info"], repo.workdir, input="".join(lines).encode())
 
 

@@ -1,0 +1,162 @@
+"""A repository read through one `git cat-file --batch-command` process, for the paths that
+read a few objects and must start fast (the pre-commit hook: importing the libgit2 binding
+costs more than the whole check). It offers the part of pygit2's Repository that
+git.TreeState and gittree read (`repo[oid]`, `odb.read`, `odb.read_header`, trees iterated
+and looked up by path, `path`, `workdir`), so the same checks run over it unchanged.
+
+Objects are read as git reads them, alternates and GIT_OBJECT_DIRECTORY included; a missing
+object is a KeyError, as with pygit2. One process per CatRepo, ended by `close`.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from git_elite.core.errors import RegistryError
+
+_KINDS = {"commit": 1, "tree": 2, "blob": 3, "tag": 4}
+_TREE_MODE = 0o040000
+
+
+class CatRepo:
+    """`path`: the git directory (with a trailing slash, as pygit2's); `workdir`: the work
+    tree's top (None when bare)."""
+
+    def __init__(self, git_dir: str, workdir: str | None, cwd: str | Path | None = None):
+        self.path = git_dir.rstrip("/") + "/"
+        self.workdir = None if workdir is None else workdir.rstrip("/") + "/"
+        self.cwd = cwd
+        self.odb = _Odb(self, cwd)
+
+    def __getitem__(self, oid: Any) -> Object:
+        kind, _ = self.odb.read_header(oid)
+        return Object(self, str(oid), _TREE_MODE if kind == 2 else 0o100644, "",
+                      {1: "commit", 2: "tree", 3: "blob", 4: "tag"}[kind])
+
+    def create_blobs(self, datas: list[bytes]) -> list[str]:
+        """Write blobs with one `git hash-object -w --stdin-paths` (from temporary files
+        under the git directory; no filters: the bytes are the blob); their ids."""
+        import tempfile
+
+        from git_elite.edges import git
+
+        if not datas:
+            return []
+        with tempfile.TemporaryDirectory(prefix="elite-blobs-", dir=self.path) as tmp:
+            names = []
+            for i, data in enumerate(datas):
+                name = Path(tmp) / str(i)
+                name.write_bytes(data)
+                names.append(str(name))
+            out = git.run(["hash-object", "-w", "--no-filters", "--stdin-paths"], self.cwd,
+                          input="".join(f"{n}\n" for n in names).encode()).stdout
+        ids = out.decode().split()
+        if len(ids) != len(datas):
+            raise RegistryError("git hash-object did not write every blob")
+        return ids
+
+    def close(self) -> None:
+        self.odb.close()
+
+
+class _Odb:
+    def __init__(self, repo: CatRepo, cwd: str | Path | None):
+        try:
+            self.proc = subprocess.Popen(["git", "cat-file", "--batch-command"], cwd=cwd,
+                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        except FileNotFoundError:
+            raise RegistryError("git is not installed or not on PATH") from None
+        self.headers: dict[str, tuple[int, int]] = {}
+
+    def _ask(self, command: str, oid: str) -> tuple[int, int] | None:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        if "\n" in oid or not oid:
+            return None
+        self.proc.stdin.write(f"{command} {oid}\n".encode())
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline().decode(errors="replace").split()
+        if len(line) != 3 or line[1] not in _KINDS:
+            if not line:
+                raise RegistryError("git cat-file ended early")
+            return None  # "<oid> missing" / "ambiguous"
+        found = (_KINDS[line[1]], int(line[2]))
+        self.headers[oid] = found
+        return found
+
+    def read_header(self, oid: Any) -> tuple[int, int]:
+        key = str(oid)
+        found = self.headers.get(key) or self._ask("info", key)
+        if found is None:
+            raise KeyError(key)
+        return found
+
+    def read(self, oid: Any) -> tuple[int, bytes]:
+        assert self.proc.stdout is not None
+        found = self._ask("contents", str(oid))
+        if found is None:
+            raise KeyError(str(oid))
+        data = self.proc.stdout.read(found[1] + 1)[:-1]  # the content, then a newline
+        return found[0], data
+
+    def close(self) -> None:
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        self.proc.wait()
+
+
+class Object:
+    """A tree entry or object: `id`, `filemode`, `name`, `type_str`; a tree also has its
+    entries (iteration, `len`, lookup by a slash-separated path), read on first use."""
+
+    def __init__(self, repo: CatRepo, oid: str, mode: int, name: str, kind: str):
+        self.repo, self.id, self.filemode, self.name, self.type_str = \
+            repo, oid, mode, name, kind
+        self._entries: dict[str, Object] | None = None
+
+    def entries(self) -> dict[str, Object]:
+        if self._entries is None:
+            if self.type_str != "tree":
+                raise KeyError(self.name)
+            self._entries = dict(_parse_tree(self.repo, self.repo.odb.read(self.id)[1]))
+        return self._entries
+
+    def __iter__(self) -> Iterator[Object]:
+        return iter(self.entries().values())
+
+    def __len__(self) -> int:
+        return len(self.entries())
+
+    def __getitem__(self, path: str) -> Object:
+        node = self
+        for part in path.split("/"):
+            node = node.entries()[part]  # KeyError: absent, or not a directory
+        return node
+
+
+def _parse_tree(repo: CatRepo, data: bytes) -> Iterator[tuple[str, Object]]:
+    """The entries of a raw tree object: `<octal mode> <name>\\0<20-byte id>` each."""
+    at = 0
+    while at < len(data):
+        space = data.index(b" ", at)
+        nul = data.index(b"\0", space)
+        mode = int(data[at:space], 8)
+        name = data[space + 1:nul].decode("utf-8", "surrogateescape")
+        oid = data[nul + 1:nul + 21].hex()
+        kind = "tree" if mode == _TREE_MODE else "commit" if mode == 0o160000 else "blob"
+        yield name, Object(repo, oid, mode, name, kind)
+        at = nul + 21
+
+
+def open_head(cwd: str | Path | None = None) -> tuple[CatRepo, Object] | None:
+    """(the repository, HEAD's tree) from one `git rev-parse`; None when HEAD has no commit
+    yet or the repository uses another object format (the caller reads it with pygit2)."""
+    proc = subprocess.run(["git", "rev-parse", "--absolute-git-dir", "--show-toplevel",
+                           "--verify", "-q", "HEAD^{tree}"], cwd=cwd, capture_output=True)
+    lines = proc.stdout.decode("utf-8", "surrogateescape").splitlines()
+    if proc.returncode != 0 or len(lines) != 3 or len(lines[2]) != 40:
+        return None
+    repo = CatRepo(lines[0], lines[1], cwd)
+    return repo, Object(repo, lines[2], _TREE_MODE, "", "tree")
