@@ -171,6 +171,14 @@ class TreeState:
         without reading the blob."""
         return self._oid(path)
 
+    def tree_id(self, path: str) -> str | None:
+        """The mode and id of the entry at `path`, whatever it is (a tree, a blob, a
+        symlink); None when absent (the verified-tree memory's keys: audit.piece_key)."""
+        from git_elite.edges import gittree
+
+        entry = gittree.entry_at(self.tree, path) if self.tree is not None else None
+        return None if entry is None else f"{entry.filemode:o} {entry.id}"
+
     def _oid(self, path: str) -> str | None:
         from git_elite.edges import gittree
 
