@@ -38,7 +38,7 @@ def pre_receive() -> int:
 def _pre_receive() -> int:
     import time
 
-    from git_elite.edges import git, gitcheck
+    from git_elite.edges import gitcheck
 
     updates = []
     for line in sys.stdin.read().splitlines():
@@ -48,8 +48,15 @@ def _pre_receive() -> int:
     too_many = _too_many_commits(updates)
     if too_many:
         return reject(too_many, "push refused: too many commits in one push")
-    repo = git.open_env(os.environ.get("GIT_DIR", "."))
-    problems, checked = gitcheck.check_push(repo, None, updates, now=int(time.time()))
+    from git_elite.edges import catfile
+
+    # objects read through `git cat-file` (quarantined ones too: git passes the hook the
+    # object directory and alternates): no libgit2 import
+    repo = catfile.open_git_dir(os.environ.get("GIT_DIR", "."))
+    try:
+        problems, checked = gitcheck.check_push(repo, None, updates, now=int(time.time()))
+    finally:
+        repo.close()
     if problems:
         commits = len({p.commit for p in problems})
         return reject(problems, f"push refused: {len(problems)} problem(s) in {commits} "

@@ -10,6 +10,8 @@ object is a KeyError, as with pygit2. One process per CatRepo, ended by `close`.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,6 +37,14 @@ class CatRepo:
         kind, _ = self.odb.read_header(oid)
         return Object(self, str(oid), _TREE_MODE if kind == 2 else 0o100644, "",
                       {1: "commit", 2: "tree", 3: "blob", 4: "tag"}[kind])
+
+    def commit_tree(self, rev: str) -> Object:
+        """The tree of the commit `rev` names (KeyError: none)."""
+        return self[rev].tree
+
+    @property
+    def head_is_unborn(self) -> bool:
+        return self.odb.resolve("HEAD^{commit}") is None
 
     def create_blobs(self, datas: list[bytes]) -> list[str]:
         """Write blobs with one `git hash-object -w --stdin-paths` (from temporary files
@@ -63,47 +73,104 @@ class CatRepo:
 
 
 class _Odb:
+    """The `git cat-file --batch-command` of one process: a forked child (fanout's second
+    core) starts its own on first use, never writing to its parent's pipe."""
+
     def __init__(self, repo: CatRepo, cwd: str | Path | None):
+        self.cwd = cwd
+        self.headers: dict[str, tuple[int, int]] = {}
+        self._start()
+
+    def _start(self) -> None:
         try:
-            self.proc = subprocess.Popen(["git", "cat-file", "--batch-command"], cwd=cwd,
-                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+            self.proc = subprocess.Popen(["git", "cat-file", "--batch-command"], cwd=self.cwd,
+                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                         stderr=subprocess.DEVNULL)
         except FileNotFoundError:
             raise RegistryError("git is not installed or not on PATH") from None
-        self.headers: dict[str, tuple[int, int]] = {}
+        self.pid = os.getpid()
 
     def _ask(self, command: str, oid: str) -> tuple[int, int] | None:
+        if self.pid != os.getpid():
+            self._start()
         assert self.proc.stdin is not None and self.proc.stdout is not None
         if "\n" in oid or not oid:
             return None
-        self.proc.stdin.write(f"{command} {oid}\n".encode())
-        self.proc.stdin.flush()
-        line = self.proc.stdout.readline().decode(errors="replace").split()
+        try:
+            self.proc.stdin.write(f"{command} {oid}\n".encode())
+            self.proc.stdin.flush()
+            line = self.proc.stdout.readline().decode(errors="replace").split()
+        except OSError:  # the process is gone (a broken pipe): git exits on a damaged pack
+            line = []
         if len(line) != 3 or line[1] not in _KINDS:
             if not line:
-                raise RegistryError("git cat-file ended early")
+                raise self._died(oid)
             return None  # "<oid> missing" / "ambiguous"
         found = (_KINDS[line[1]], int(line[2]))
         self.headers[oid] = found
         return found
 
+    def resolve(self, rev: str) -> str | None:
+        """The object id `rev` names (any revision syntax git takes), or None."""
+        if self.pid != os.getpid():
+            self._start()
+        assert self.proc.stdout is not None
+        if "\n" in rev or not rev:
+            return None
+        assert self.proc.stdin is not None
+        try:
+            self.proc.stdin.write(f"info {rev}\n".encode())
+            self.proc.stdin.flush()
+            line = self.proc.stdout.readline().decode(errors="replace").split()
+        except OSError:
+            line = []
+        if not line:
+            raise self._died(rev)
+        return line[0] if len(line) == 3 and line[1] in _KINDS else None
+
     def read_header(self, oid: Any) -> tuple[int, int]:
         key = str(oid)
         found = self.headers.get(key) or self._ask("info", key)
         if found is None:
-            raise KeyError(key)
+            raise self._missing(key)
         return found
 
     def read(self, oid: Any) -> tuple[int, bytes]:
         assert self.proc.stdout is not None
         found = self._ask("contents", str(oid))
         if found is None:
-            raise KeyError(str(oid))
-        data = self.proc.stdout.read(found[1] + 1)[:-1]  # the content, then a newline
-        return found[0], data
+            raise self._missing(str(oid))
+        data = self.proc.stdout.read(found[1] + 1)  # the content, then a newline
+        if len(data) != found[1] + 1:
+            raise self._died(str(oid))
+        return found[0], data[:-1]
+
+    def _missing(self, oid: str) -> Exception:
+        """KeyError for an object that is not there (as pygit2's); a RegistryError with git's
+        own words when it is there but cannot be read (a damaged clone: cache.Mender then
+        clones again), asked once more of a `git cat-file -t` whose stderr is kept."""
+        proc = subprocess.run(["git", "cat-file", "-t", oid], cwd=self.cwd,
+                              capture_output=True, check=False)
+        said = proc.stderr.decode(errors="replace").strip().splitlines()
+        if proc.returncode != 0 and said and "not a valid object name" not in said[-1].lower():
+            return RegistryError(f"git cat-file failed: {said[0]}")
+        return KeyError(oid)
+
+    def _died(self, oid: str) -> RegistryError:
+        """The batch process ended (git exits on a damaged pack): git's words about `oid`,
+        from a one-shot `git cat-file -p`, for cache.Mender to recognise."""
+        proc = subprocess.run(["git", "cat-file", "-p", oid], cwd=self.cwd,
+                              capture_output=True, check=False)
+        said = proc.stderr.decode(errors="replace").strip().splitlines()
+        return RegistryError(f"git cat-file failed: {said[0]}" if said else
+                             "git cat-file ended early: objects cannot be read (damaged pack?)")
 
     def close(self) -> None:
+        if self.pid != os.getpid():
+            return  # the parent's process: the parent ends it
         if self.proc.stdin is not None:
-            self.proc.stdin.close()
+            with contextlib.suppress(OSError):
+                self.proc.stdin.close()
         self.proc.wait()
 
 
@@ -115,6 +182,28 @@ class Object:
         self.repo, self.id, self.filemode, self.name, self.type_str = \
             repo, oid, mode, name, kind
         self._entries: dict[str, Object] | None = None
+
+    @property
+    def parent_ids(self) -> list[str]:
+        return self._commit()[1]
+
+    @property
+    def tree(self) -> Object:
+        tree = self._commit()[0]
+        return Object(self.repo, tree, _TREE_MODE, "", "tree")
+
+    def _commit(self) -> tuple[str, list[str]]:
+        """(tree id, parent ids) of a commit object, from its header lines."""
+        if self.type_str != "commit":
+            raise KeyError(f"{self.id} is not a commit")
+        head = self.repo.odb.read(self.id)[1].split(b"\n\n", 1)[0].decode("ascii", "replace")
+        tree, parents = "", []
+        for line in head.splitlines():
+            if line.startswith("tree "):
+                tree = line[5:].strip()
+            elif line.startswith("parent "):
+                parents.append(line[7:].strip())
+        return tree, parents
 
     def entries(self) -> dict[str, Object]:
         if self._entries is None:
@@ -148,6 +237,25 @@ def _parse_tree(repo: CatRepo, data: bytes) -> Iterator[tuple[str, Object]]:
         kind = "tree" if mode == _TREE_MODE else "commit" if mode == 0o160000 else "blob"
         yield name, Object(repo, oid, mode, name, kind)
         at = nul + 21
+
+
+def open_repo(path: str | Path) -> CatRepo:
+    """A repository by path: a git directory (a bare clone) or a work tree's top."""
+    where = Path(path)
+    if (where / "HEAD").is_file() and (where / "objects").is_dir():
+        return open_git_dir(where)
+    if (where / ".git" / "HEAD").is_file():
+        return CatRepo(str((where / ".git").resolve()), str(where.resolve()), where)
+    from git_elite.edges import git
+
+    found = git.run(["rev-parse", "--absolute-git-dir"], where).stdout.decode().strip()
+    return CatRepo(found, None, where)
+
+
+def open_git_dir(git_dir: str | Path) -> CatRepo:
+    """A repository by its git directory (a bare one: the server's, in pre-receive, where git
+    sets GIT_DIR and, for quarantined objects, GIT_OBJECT_DIRECTORY and the alternates)."""
+    return CatRepo(str(Path(git_dir).resolve()), None, git_dir)
 
 
 def open_head(cwd: str | Path | None = None) -> tuple[CatRepo, Object] | None:

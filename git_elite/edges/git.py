@@ -333,6 +333,11 @@ def commit_tree(repo: Any, rev: str | None) -> Any | None:
     """The tree of `rev` (None: no commit yet)."""
     if rev is None or rev == ZERO:
         return None
+    if hasattr(repo, "commit_tree"):  # catfile.CatRepo: no libgit2
+        try:
+            return repo.commit_tree(rev)
+        except KeyError:
+            raise RegistryError(f"unknown revision {rev}") from None
     try:
         return repo.revparse_single(rev).peel(_pygit2().Commit).tree
     except (KeyError, ValueError, _pygit2().GitError):
