@@ -657,6 +657,14 @@ def head_branch(cwd: str | Path | None = None) -> str | None:
 
 
 def _head_branch(cwd: str | Path | None) -> str | None:
+    git_dir = os.environ.get("GIT_DIR") if cwd is None else None
+    if git_dir:  # a hook (pre-receive: a bare repository's HEAD file, as git reads it)
+        try:
+            text = (Path(git_dir) / "HEAD").read_text(errors="replace")
+        except OSError:
+            text = ""
+        if text.startswith("ref: refs/") and text.count("\n") <= 1:
+            return text[len("ref: "):].strip()
     proc = run(["symbolic-ref", "-q", "HEAD"], cwd, check=False)
     return proc.stdout.decode().strip() or None if proc.returncode == 0 else None
 
