@@ -187,3 +187,24 @@ def test_a_failed_verify_is_not_remembered(reg: Path) -> None:
                index=True)
     assert run_cli("verify", cwd=reg, check=None).returncode == 1
     assert memory_files() == []
+
+
+def test_a_piece_of_tombstones_only_is_remembered(reg: Path) -> None:
+    """A directory whose every agent is tombstoned has no shard; it is remembered as such,
+    so the next verify still reads only the changed directory."""
+    from tests.helpers_registry import tombstone
+
+    aid = agent_id_of(profile(4))
+    others = [agent_id_of(profile(n)) for n in range(12) if n != 4]
+    assert all(a[:2] != aid[:2] for a in others)  # alone in its agents/<ab>/
+    commit_raw(reg, {layout.agent_path(aid, "tombstone.json"):
+                     documents.to_bytes(tombstone("alice", aid)),
+                     layout.agent_path(aid, "manifest.json"): None}, "retire", index=True)
+    assert run_cli("verify", cwd=reg).returncode == 0
+    [path] = memory_files()
+    assert json.loads(path.read_bytes())["pieces"][aid[:2]][1] is None
+    new = agent_files("bob", 42)
+    commit_raw(reg, new, "one more", index=True)
+    reads = Reads(state(reg))
+    assert audit.audit(reads, verified.open_memory(reads)) == []  # type: ignore[arg-type]
+    assert pieces_read(reads) == {p.split("/")[1] for p in new}

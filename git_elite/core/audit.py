@@ -53,7 +53,7 @@ class PieceMemo:
     how many agents it put in each ranking."""
 
     key: str
-    summary: dict[str, Any]
+    summary: dict[str, Any] | None  # None: no live agent, no shard
     elite: int
     counts: dict[str, int]
 
@@ -80,7 +80,8 @@ class Memory(Protocol):
     def keep(self, remembered: Remembered) -> None: ...
 
 
-def audit(state: State, memory: Memory | None = None) -> list[Problem]:
+def audit(state: State, memory: Memory | None = None, *, recall: bool = True
+          ) -> list[Problem]:
     """Every problem of the registry `state`, checked whole. With `memory` (format 2, a
     state that gives object ids: git.TreeState), the pieces whose tree and shard ids are
     those of the last clean audit in the same context are not read again: their shard
@@ -89,7 +90,8 @@ def audit(state: State, memory: Memory | None = None) -> list[Problem]:
     head = _check(state, _outside(state, fmt))
     pieces = _pieces(state, fmt)
     keys = {ab: piece_key(state, ab) for ab in pieces} if memory and fmt >= 2 else {}
-    last = memory.recall() if memory and keys and None not in keys.values() else None
+    last = memory.recall() if memory and recall and keys and None not in keys.values() \
+        else None
     base = _recalled(last, keys) if last is not None else None
     todo = [ab for ab in pieces if base is None or ab not in base.pieces]
     if len(todo) >= PARALLEL_MIN_PIECES:
@@ -100,7 +102,7 @@ def audit(state: State, memory: Memory | None = None) -> list[Problem]:
     for half in halves:
         tally.join(half)
     if base is not None and not _complete(tally):
-        return audit(state)  # the rankings kept are too few for the head: read it all
+        return audit(state, memory, recall=False)  # too few rows kept: read it all
     problems = _unique(head.problems + tally.problems)
     problems += _index(state, fmt, tally)
     if memory is not None and keys and not problems and len(tally.pieces) == len(pieces):
@@ -145,7 +147,7 @@ def _recalled(last: Remembered, keys: Mapping[str, str | None]) -> Tally | None:
             counts[key] = counts.get(key, 0) - n
     counts = {k: n for k, n in counts.items() if n > 0}
     rows = {k: [r for r in last.rows.get(k, []) if r[1][:2] not in gone] for k in counts}
-    return Tally(summary={ab: dict(m.summary) for ab, m in same.items()},
+    return Tally(summary={ab: dict(m.summary) for ab, m in same.items() if m.summary},
                  elite=sum(m.elite for m in same.values()), pieces=dict(same),
                  ranks=shards.Ranks(counts, rows), cut=dict(last.cut))
 
@@ -227,6 +229,8 @@ def _agents(state: State, fmt: int, pieces: Sequence[str],
             tally.entries.update(live)
         elif live:
             tally.join(_piece(state, ab, live, (keys or {}).get(ab), not ctx.problems))
+        elif (key := (keys or {}).get(ab)) and not ctx.problems:  # only tombstones: no shard
+            tally.pieces[ab] = PieceMemo(key, None, 0, {})
     return tally
 
 

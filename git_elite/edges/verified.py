@@ -99,11 +99,12 @@ def _parse(value: Any, key: str) -> audit.Remembered | None:
         return None
     pieces = {}
     for ab, (piece_key, summary, elite, counts) in value["pieces"].items():
-        if not (isinstance(piece_key, str) and isinstance(elite, int) and
+        if not (isinstance(piece_key, str) and isinstance(elite, int) and (summary is None or (
                 isinstance(summary.get("agents"), int) and
-                isinstance(summary.get("sha256"), str) and len(summary) == 2):
+                isinstance(summary.get("sha256"), str) and len(summary) == 2))):
             return None
-        pieces[str(ab)] = audit.PieceMemo(piece_key, dict(summary), elite, _counts(counts))
+        pieces[str(ab)] = audit.PieceMemo(piece_key, None if summary is None else dict(summary),
+                                          elite, _counts(counts))
     ranks = shards.Ranks.load({"version": 1, "depth": shards.DEPTH,
                                "counts": _counts(value["counts"]), "rows": value["rows"]})
     cut = {str(k): (int(n), str(a)) for k, (n, a) in value["cut"].items()}
