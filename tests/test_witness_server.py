@@ -88,12 +88,15 @@ def test_monitoring_endpoint_serves_the_cosigned_checkpoint(server: WitnessProce
     a = log(1).append(3)
     assert server.post(b"", path=f"/{witness.origin_hash(a.origin)}/checkpoint",
                        method="GET")[0] == 404
-    assert server.post(a.request(0))[0] == 200
+    other = note.cosign(note.Note.parse(a.checkpoint()).text, "w9.example.net", OTHER_KEY, 5)
+    assert server.post(a.request(0) + other.encode())[0] == 200
     status, _, body = server.post(b"", path=f"/{witness.origin_hash(a.origin)}/checkpoint",
                                   method="GET")
     assert status == 200
     cosigner = note.parse_verifier_key(note.cosigner_vkey(NAME, WITNESS_KEY.public))
     assert note.verify_note(body, cosigner)
+    # kept: the log's line and ours, not the lines of keys the witness does not know
+    assert [sig.name for sig in note.Note.parse(body).signatures] == [a.origin, NAME]
     assert note.open_checkpoint(body, note.parse_verifier_key(a.vkey()))[0].size == 3
 
 
@@ -241,3 +244,16 @@ def test_bad_logs_file_names_the_line(env: Env) -> None:
     proc = run_cli("witness", "serve", "--listen", "nowhere", "--logs", str(env.logs_file),
                    env=env.env, check=2)
     assert "HOST:PORT" in proc.stderr
+
+
+def test_500_when_the_state_cannot_be_written(server: WitnessProcess, env: Env) -> None:
+    a = log(11).append(2)
+    blocker = env.state / "checkpoints" / witness.origin_hash(a.origin)
+    blocker.mkdir()  # the state file's place is taken: os.replace fails
+    try:
+        status, _, body = server.post(a.request(0))
+        assert status == 500 and b"cannot record" in body
+        server.wait_line(r"witness: 500 .*cannot write")
+    finally:
+        blocker.rmdir()
+    assert server.post(a.request(0))[0] == 200  # nothing was recorded by the failure
