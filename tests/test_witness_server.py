@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import concurrent.futures
 import os
+import signal
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -220,7 +221,9 @@ def test_restart_resumes_from_the_state(env: Env) -> None:
         old = a.size
         assert second.post(a.append(3).request(old))[0] == 200
     finally:
-        second.stop()
+        if second.proc.poll() is None:
+            second.proc.send_signal(signal.SIGINT)  # Ctrl-C stops it as cleanly
+        assert second.proc.wait(timeout=20) == 0
 
 
 def test_unreadable_state_stops_the_start(env: Env) -> None:
