@@ -249,6 +249,12 @@ def test_bad_logs_file_names_the_line(env: Env) -> None:
     assert "HOST:PORT" in proc.stderr
 
 
+def test_port_in_use_is_one_line(env: Env, server: WitnessProcess) -> None:
+    proc = run_cli("witness", "serve", "--listen", f"127.0.0.1:{server.port}", "--logs",
+                   str(env.logs_file), "--state", str(env.tmp / "other"), env=env.env, check=1)
+    assert proc.stderr.startswith("git-elite: ") and len(proc.stderr.splitlines()) == 1
+
+
 def test_500_when_the_state_cannot_be_written(server: WitnessProcess, env: Env) -> None:
     a = log(11).append(2)
     blocker = env.state / "checkpoints" / witness.origin_hash(a.origin)
