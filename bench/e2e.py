@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -245,9 +246,43 @@ def measure_pre_commit(b: Bench) -> list[Row]:
     rows = []
     sides = b.sides()
     wanted = sorted({b.size(n) for n in b.commit_sizes})
+    if b.before is not None and b.before.fmt == 2:  # one clone serves both sides
+        for n in filter(b.todo, wanted):
+            rows += _commits_alternating(b, n, n in sides[1][1])
+        return rows
     for side, sizes in [(sides[0][0], wanted), *sides[1:]]:
         for n in filter(b.todo, sizes):
             rows += _commit(b, side, n)
+    return rows
+
+
+def _commits_alternating(b: Bench, n: int, with_before: bool) -> list[Row]:
+    """Both sides' hooked commits in one work clone, side after side in every round (each
+    installs its own hooks first), each paired with a plain commit right after it: the
+    before/after figures see the same machine load."""
+    sides = [AFTER, *([b.before] if with_before and b.before is not None else [])]
+    hooked: dict[str, list[float]] = {s.name: [] for s in sides}
+    plain: dict[str, list[float]] = {s.name: [] for s in sides}
+    pythons: dict[str, int] = {}
+    files = new_agent_files(n)
+    for _ in range(b.repeat):
+        for side in sides:
+            with sandbox(side):
+                work = work_clone(b, n, side)
+                hooked[side.name].append(commit_one(work, files, True)())
+                plain[side.name].append(commit_one(work, files, False)())
+                if side.name not in pythons:
+                    pythons[side.name] = pythons_per_commit(work, files)
+    rows = []
+    for side in sides:
+        t_hooked, t_plain = statistics.median(hooked[side.name]), \
+            statistics.median(plain[side.name])
+        rows += [Row(f"git commit of 1 manifest in {n}, client hooks (format 2)",
+                     t_hooked * 1e3, "ms", "same commit, no hooks", t_plain * 1e3,
+                     "ratio <= 2", False, 2.0, side=side.name, key=f"commit {n}"),
+                 Row(f"Python processes per `git commit` of 1 manifest in {n} (format 2)",
+                     pythons[side.name], "processes", "one interpreter", 1, "ratio <= 1",
+                     False, 1.0, side=side.name, key=f"pythons per commit {n}")]
     return rows
 
 
