@@ -57,6 +57,9 @@ class Source:
     sparse: bool = False
     # reads files on this machine (a git repository): may be read from a forked process
     local: bool = False
+    # the git repository holding `tip` and its history (None: read over HTTP); names the
+    # registry by its root commit in the reader's memory (edges/identity_seen)
+    git_dir: Path | None = None
 
     def check_identity(self) -> None:
         """IDENTITY.json at the tip: a full standalone check (threshold signatures)."""
@@ -343,7 +346,8 @@ def git_source(name: str, label: str, path: str | Path, tip: str) -> Source:
             raise RegistryError(f"{name}: {refused.line()}")
         return data
 
-    return Source(name, label, tip, read, listing, names=state.names, local=True)
+    return Source(name, label, tip, read, listing, names=state.names, local=True,
+                  git_dir=Path(path))
 
 
 def cache_source(registry: Any, offline: bool) -> Source:
@@ -390,7 +394,8 @@ def _mended(opener: Callable[[str, str, Path, str], Source], registry: Any, offl
         lister = inner[0].names
         return mend(lambda: lister(folder)) if lister is not None else []
 
-    return Source(registry.name, registry.url, tip, read, listing, names=names, local=True)
+    return Source(registry.name, registry.url, tip, read, listing, names=names, local=True,
+                  git_dir=Path(path))
 
 
 def _radicle_timestamp(source: Source) -> None:

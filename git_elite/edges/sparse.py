@@ -502,6 +502,9 @@ def audit(url: str, now: int, allow_stale: bool) -> tuple[list[Any], Any]:
     if problems:
         return problems, None
     problems = engine.check_change(EMPTY, additions(files), MemoryState(files))
+    pinned = identity_problems(files[layout.IDENTITY], shown(url))
+    if pinned:
+        return problems + pinned, None
     result = freshness(registry.read, files[layout.IDENTITY], now)
     if result.case == timestamp.UNDECLARED:
         return problems, None
@@ -512,6 +515,21 @@ def audit(url: str, now: int, allow_stale: bool) -> tuple[list[Any], Any]:
     else:
         problems.append(Problem(timestamp.RULE, TIMESTAMP, f"{result.case}: {result.message}"))
     return problems, result
+
+
+def identity_problems(raw: bytes, name: str) -> list[Any]:
+    """SPEC §6.2 over HTTP: an IDENTITY.json older than, or dropping a role of, the highest
+    one seen for this registry (owner and name) is a `rollback` problem."""
+    from git_elite.core import documents
+    from git_elite.core.errors import EliteError
+    from git_elite.edges import identity_seen
+
+    try:
+        body = documents.parse(raw, layout.IDENTITY, documents.REGISTRY_IDENTITY).body
+        identity_seen.check(identity_seen.http_key(body), raw, name)
+    except EliteError as err:
+        return [err.problem()]
+    return []
 
 
 def freshness(read: Callable[[str], bytes | None], identity_raw: bytes, now: int) -> Any:

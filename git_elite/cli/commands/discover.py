@@ -191,8 +191,9 @@ def _admit(openers: Sequence[tuple[str, Any]], now: int, allow_stale: bool) -> l
 def fresh(source: Any, now: int, allow_stale: bool) -> None:
     """SPEC §6.1 for one registry read: say how fresh it is, refuse a stale copy (exit 1,
     one line) or, with --allow-stale, warn."""
-    from git_elite.edges import freshness
+    from git_elite.edges import freshness, identity_seen
 
+    identity_seen.check_source(source)  # a rolled-back identity: refused, even stale-allowed
     result = freshness.of_source(source, now)
     source.freshness = result
     if result.ok:
