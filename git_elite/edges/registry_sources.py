@@ -441,11 +441,12 @@ def httpd_source(url: str, rid: str) -> Source:
 
     def read(path: str) -> bytes | None:
         try:
-            return repo.read(path)
+            data = repo.read(path)
         except RegistryError as err:
             if " not found at " in err.message:
                 return None
             raise
+        return bounded(path, data, source, f"{url} {repo.rid}")
 
     source = Source(repo.rid, f"{url} {repo.rid}", repo.head, read, lambda: iter(()))
     source.check_identity()
@@ -461,6 +462,19 @@ def httpd_source(url: str, rid: str) -> Source:
     return source
 
 
+def bounded(path: str, data: bytes, source: Source, where: str) -> bytes:
+    """radicle-httpd's answer held to the limits of a sparse read (sparse.limit_for: what
+    the head declares) and to the parse budget (sparse.parse_guard)."""
+    from git_elite.edges import sparse
+
+    head = source._index.head if source._index is not None else None
+    limit = sparse.limit_for(path, head)
+    if len(data) > limit:
+        raise RegistryError(f"{where}: {path}: more than the {limit} bytes a document "
+                            "there may have; not read")
+    return sparse.parse_guard(path, data, f"{where}: {path}")
+
+
 def url_source(url: str, budget: Any = None) -> Source:
     """A registry served over HTTP(S) by path (a `git elite site`, a git host's raw files,
     radicle-httpd's raw endpoint), read sparsely within a budget (sparse.py)."""
@@ -471,6 +485,7 @@ def url_source(url: str, budget: Any = None) -> Source:
     read = sparse.remembered(registry.read)
     source = Source(label, label, "", read, lambda: iter(()), prefetch=read.prefetch,
                     sparse=True)
+    registry.head = lambda: source._index.head if source._index is not None else None
     source.check_identity()
     read.prefetch([layout.INDEX, sparse.SITE_JSON, *sparse.timestamp_path(source.identity_raw)])
     documents_, note = sparse.listed_documents(read)
