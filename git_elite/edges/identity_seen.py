@@ -110,7 +110,8 @@ def check_source(source: Any) -> None:
     raw = source.identity_raw
     where = getattr(source, "git_dir", None)
     if where is not None:
-        check(git_key(where, source.tip), raw, source.name, history(where, source.tip))
+        key = source.pin_key or git_key(where, source.tip)
+        check(key, raw, source.name, history(where, source.tip))
         return
     body = documents.parse(raw, layout.IDENTITY, documents.REGISTRY_IDENTITY).body
     check(http_key(body), raw, source.name)

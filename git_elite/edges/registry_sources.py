@@ -60,6 +60,7 @@ class Source:
     # the git repository holding `tip` and its history (None: read over HTTP); names the
     # registry by its root commit in the reader's memory (edges/identity_seen)
     git_dir: Path | None = None
+    pin_key: str | None = None  # the registry's root commit, when already known
 
     def check_identity(self) -> None:
         """IDENTITY.json at the tip: a full standalone check (threshold signatures)."""
@@ -394,8 +395,11 @@ def _mended(opener: Callable[[str, str, Path, str], Source], registry: Any, offl
         lister = inner[0].names
         return mend(lambda: lister(folder)) if lister is not None else []
 
+    from git_elite.edges import identity_seen
+
+    root = mend(lambda: identity_seen.git_key(path, tip))  # damage here: re-clone once
     return Source(registry.name, registry.url, tip, read, listing, names=names, local=True,
-                  git_dir=Path(path))
+                  git_dir=Path(path), pin_key=root)
 
 
 def _radicle_timestamp(source: Source) -> None:
