@@ -18,7 +18,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
-from git_elite.core import documents, indexing, layout, shards, shardsplice, state
+from git_elite.core import documents, indexing, layout, pins, shards, shardsplice, state
 from git_elite.core.context import Context, formats, strict_index
 from git_elite.core.errors import EliteError
 from git_elite.core.state import State
@@ -76,13 +76,37 @@ def full(ctx: Context) -> Rebuilt:
     entries = ((a, e) for a in sorted(ctx.new.agent_ids()) if (e := entry(ctx, a)) is not None)
     head, built, ranks = shards.build(ctx.new_identity or {}, entries)
     out = Rebuilt(ranks=ranks)
-    out.put(layout.INDEX, head)
     for ab, (value, data) in built.items():
         out.put(layout.shard_path(ab), value, data)
-    for name in ctx.new.names("index"):
-        path = f"index/{name}"
+    if ctx.pins:
+        ids = pins.ranked_ids(head["rankings"])
+        ranked = {a: built[a[:2]][0]["agents"][a] for a in ids}
+        listing = pins.trust_listing(ctx.new.read, ctx.new.names)
+        head.update(_full_pins(ctx, out, ranked, listing))
+    out.put(layout.INDEX, head)
+    for path in _index_paths(ctx.new):
         if path not in out.values and layout.classify(path) is not None:
             out.put(path, None)
+    return out
+
+
+def _full_pins(ctx: Context, out: Rebuilt, ranked: dict[str, Any],
+               listing: dict[str, dict[str, str]]) -> dict[str, Any]:
+    """The head's pins (SPEC §6.2), their files put into `out`."""
+    value, data, ranked_pin = pins.ranked_file(ranked)
+    out.put(layout.RANKED, value, data)
+    trust: dict[str, Any] = {}
+    for ab, docs in sorted(listing.items()):
+        value, data, trust[ab] = pins.trust_file(ab, docs)
+        out.put(layout.trust_shard_path(ab), value, data)
+    return {"identity": pins.identity_pin(ctx.new.read(layout.IDENTITY), ctx.new_identity),
+            "ranked": ranked_pin, "trust": trust}
+
+
+def _index_paths(which: State) -> list[str]:
+    """Every file under index/ (and index/trust/) of a state."""
+    out = [f"index/{name}" for name in which.names("index")]
+    out += [f"{layout.TRUST_DIR}/{name}" for name in which.names(layout.TRUST_DIR)]
     return out
 
 
@@ -132,7 +156,21 @@ def _touched(ctx: Context) -> tuple[set[str], set[str]]:
     return agents, names
 
 
+def _touched_trust(ctx: Context) -> set[str]:
+    """The trust shards a commit touches: of changed trust documents, changed trust files."""
+    out: set[str] = set()
+    for path in ctx.changes:
+        slot = layout.classify(path, 2)
+        if slot is not None and slot.kind == "trust":
+            out.add(slot.name)
+        elif (ab := pins.trust_shard_of_path(path)) is not None:
+            out.add(ab)
+    return out
+
+
 def _incremental(ctx: Context, base: dict[str, Any]) -> Rebuilt | None:
+    if ctx.pins and not pins.is_pinned(base):
+        return None  # the upgrade commit (SPEC §6.2): every index file from scratch
     agents, names = _touched(ctx)
     summary = {ab: dict(s) for ab, s in base["shards"].items()}
     elite = base["elite_count"]
@@ -174,8 +212,100 @@ def _incremental(ctx: Context, base: dict[str, Any]) -> Rebuilt | None:
         if ranks is None:
             return None
     out.ranks = ranks
-    out.put(layout.INDEX, shards.head(ctx.new_identity or {}, summary, elite, ranks))
+    head = shards.head(ctx.new_identity or {}, summary, elite, ranks)
+    if ctx.pins:
+        found = _incremental_pins(ctx, base, head, out, summary, new)
+        if found is None:
+            return None
+        head.update(found)
+    out.put(layout.INDEX, head)
     return out
+
+
+def _incremental_pins(ctx: Context, base: dict[str, Any], head: dict[str, Any],
+                      out: Rebuilt, summary: dict[str, Any],
+                      new: dict[str, dict[str, Any] | None]) -> dict[str, Any] | None:
+    """The head's pins from the parent's and the change: the touched trust shards edited,
+    ranked.json rewritten only when a ranked agent's entry or the rankings changed. None
+    (rebuild in full) when a parent file they need is not what the parent's head pins."""
+    trust = _trust_incremental(ctx, base["trust"], out)
+    ranked = _ranked_incremental(ctx, base, head, out, summary, new)
+    if trust is None or ranked is None:
+        return None
+    return {"identity": pins.identity_pin(ctx.new.read(layout.IDENTITY), ctx.new_identity),
+            "ranked": ranked, "trust": trust}
+
+
+def _trust_incremental(ctx: Context, listed: dict[str, Any], out: Rebuilt
+                       ) -> dict[str, Any] | None:
+    trust = {ab: dict(pin) for ab, pin in listed.items()}
+    for ab in sorted(_touched_trust(ctx)):
+        path = layout.trust_shard_path(ab)
+        raw, pin = ctx.parent.read(path), listed.get(ab)
+        if (raw is None) != (pin is None):
+            return None
+        docs: dict[str, str] = {}
+        if raw is not None:
+            if not isinstance(pin, dict) or pins.digest(raw) != pin.get("sha256"):
+                return None
+            try:
+                value = json.loads(raw)
+            except ValueError:
+                return None
+            if not pins.is_trust_value(value, ab):
+                return None
+            docs = dict(value["documents"])
+        for doc_path, change in ctx.changes.items():
+            if pins.trust_shard_of_path(doc_path) != ab:
+                continue
+            if change.new is None:
+                docs.pop(doc_path, None)
+            else:
+                docs[doc_path] = pins.digest(change.new)
+        if docs:
+            value, data, trust[ab] = pins.trust_file(ab, docs)
+            out.put(path, value, data)
+        else:
+            trust.pop(ab, None)
+            out.put(path, None)
+    return dict(sorted(trust.items()))
+
+
+def _ranked_incremental(ctx: Context, base: dict[str, Any], head: dict[str, Any],
+                        out: Rebuilt, summary: dict[str, Any],
+                        new: dict[str, dict[str, Any] | None]) -> dict[str, Any] | None:
+    """The head's `ranked` pin; index/ranked.json put into `out` when it changes."""
+    before, after = pins.ranked_ids(base["rankings"]), pins.ranked_ids(head["rankings"])
+    if before == after and not (after & set(new)) and layout.RANKED not in ctx.changes:
+        return dict(base["ranked"])  # no ranked agent touched, no ranking changed
+    raw = ctx.parent.read(layout.RANKED)
+    if raw is None or pins.digest(raw) != base["ranked"].get("sha256"):
+        return None
+    try:
+        held = json.loads(raw).get("agents")
+    except (ValueError, AttributeError):
+        return None
+    if not isinstance(held, dict) or set(held) != before:
+        return None
+    entries: dict[str, Any] = {}
+    for agent_id in sorted(after):
+        if agent_id in new:
+            item = new[agent_id]
+        elif agent_id in held:
+            item = held[agent_id]
+        else:  # it entered a ranking without being touched: from its shard
+            path = layout.shard_path(agent_id[:2])
+            agents = out.values[path]["agents"] if path in out.values else \
+                _parent_shard(ctx, agent_id[:2], summary.get(agent_id[:2]))
+            item = (agents or {}).get(agent_id)
+        if not shards.is_entry(item):
+            return None
+        entries[agent_id] = item
+    if entries == held and layout.RANKED not in ctx.changes:
+        return dict(base["ranked"])
+    value, data, pin = pins.ranked_file(entries)
+    out.put(layout.RANKED, value, data)
+    return pin
 
 
 def _edited(ctx: Context, ab: str, listed: dict[str, Any] | None,
@@ -247,8 +377,8 @@ def parent_entry(ctx: Context, agent_id: str) -> dict[str, Any] | None:
         return None
     from git_elite.core import rules_attest
 
-    count = rules_attest.live_count(parent.read, parent.names, agent_dir)
-    return shards.entry(doc.raw, doc.body, ctx.limits, count)
+    live = rules_attest.live(parent.read, parent.names, agent_dir)
+    return shards.entry(doc.raw, doc.body, ctx.limits, live if ctx.pins else len(live))
 
 
 def _elite(item: dict[str, Any] | None) -> int:
@@ -337,6 +467,41 @@ class _BadShard(Exception):
 
 
 # the `index` rule ------------------------------------------------------------------------
+def declares_pins(which: State) -> bool:
+    """Whether the INDEX.json of a state carries SPEC §6.2's pins."""
+    raw = which.read(layout.INDEX)
+    try:
+        return raw is not None and pins.is_pinned(json.loads(raw))
+    except ValueError:
+        return False
+
+
+def written_before_pins(which: State) -> bool:
+    """Whether a state's INDEX.json is a format-2 head written before SPEC §6.2 (no pins)."""
+    raw = which.read(layout.INDEX)
+    try:
+        value = json.loads(raw) if raw is not None else None
+    except ValueError:
+        return False
+    return isinstance(value, dict) and value.get("schema_version") == 2 and \
+        not pins.is_pinned(value)
+
+
+def upgrade_first(ctx: Context) -> None:
+    """On a format-2 registry whose head pins nothing (written before SPEC §6.2), the only
+    change accepted is the upgrade: index files alone, equal to the rebuild (the index rule
+    checks that). Every other changed path is refused with how to upgrade."""
+    if ctx.parent_fmt != 2 or ctx.fmt != 2 or not ctx.pins or not ctx.changes:
+        return
+    if ctx.parent.read(layout.INDEX) is None or declares_pins(ctx.parent):
+        return
+    for path in sorted(ctx.changes):
+        if not layout.is_derived(path):
+            ctx.add("index", path, "this registry's INDEX.json pins nothing yet (SPEC §6.2): "
+                    "upgrade it first in a commit of its own (`git elite index`, then commit "
+                    "the index files alone), then commit this change")
+
+
 def check(ctx: Context) -> None:
     """The new state's index files equal the rebuild; each shard hashes to its digest."""
     want = expected(ctx)
@@ -351,20 +516,33 @@ def check(ctx: Context) -> None:
         if path in listed or path == layout.INDEX or data is None or raw is None \
                 or ctx.fmt < 2:
             continue
-        digest = head["shards"].get(path[len("index/"):-len(".json")], {}).get("sha256")
-        if shards.digest(raw) != digest:
+        if shards.digest(raw) != _pinned_digest(head, path):
             ctx.add("index", path, "its bytes do not hash to INDEX.json's sha256 for it (write "
                     "index files with `git elite index`)")
     if len(ctx.problems) == before:
         _remember(ctx, want)
 
 
+def _pinned_digest(head: dict[str, Any], path: str) -> Any:
+    """The sha256 the head gives for the index file at `path`."""
+    slot = layout.classify(path, 2)
+    pin: Any = None
+    if slot is not None and slot.kind == "shard":
+        pin = head["shards"].get(slot.name)
+    elif slot is not None and slot.kind == "ranked":
+        pin = head.get("ranked")
+    elif slot is not None and slot.kind == "trust":
+        pin = head.get("trust", {}).get(slot.name)
+    return pin.get("sha256") if isinstance(pin, dict) else None
+
+
 def _compare(ctx: Context, path: str, want: Any) -> None:
     raw = ctx.new.read(path)
     if want is None:
         if raw is not None:
-            ctx.add("index", path, "no live agent is under its agents/<ab>/, so it must not "
-                    "exist; run `git elite index`")
+            what = "no trust document is in it" if path.startswith(layout.TRUST_DIR) else \
+                "no live agent is under its agents/<ab>/"
+            ctx.add("index", path, f"{what}, so it must not exist; run `git elite index`")
         return
     if raw is None:
         ctx.add("index", path, f"{path} is missing; run `git elite index`")
