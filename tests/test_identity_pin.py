@@ -149,7 +149,9 @@ def test_git_reader_refuses_a_role_dropped_outside_the_history(world: World,
                                signers=("mallory",))
     commit_raw(work, {layout.IDENTITY: documents.to_bytes(forged_identity)}, index=True)
     git("push", "-q", "origin", "HEAD:main", cwd=work)
-    refused = run_cli("discover", "--registry", str(forged), check=1)
+    fetched = run_cli("discover", "--registry", str(forged), check=1)
+    assert "[identity]" in fetched.stderr  # the cache fetch's push rules see it first
+    refused = run_cli("discover", cwd=work, check=1)  # a working copy: the pin sees it
     assert "[rollback]" in refused.stderr and "drops the timestamp role" in refused.stderr
 
 

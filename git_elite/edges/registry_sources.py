@@ -74,6 +74,21 @@ class Source:
         self.owner_did, self.identity_raw = str(doc.body["owner_did"]), raw
         self.fmt = layout.format_of(doc.body)
 
+    def check_pinned_identity(self) -> None:
+        """SPEC §6.2: a head with pins must pin this IDENTITY.json (its bytes and version);
+        anything else is not the identity the head was built with (`index`, refused)."""
+        from git_elite.core import pins
+
+        index = self.index()
+        if not index.pinned:
+            return
+        version = pins.checked_identity(index.head, self.identity_raw)
+        body = jsonstrict.loads(self.identity_raw, name=layout.IDENTITY,
+                                max_bytes=len(self.identity_raw))
+        if not isinstance(body, dict) or body.get("version") != version:
+            raise RegistryError(f"INDEX.json pins IDENTITY.json version {version}, not the "
+                                "version served", rule="index", path=layout.IDENTITY)
+
     def index(self) -> IndexReader:
         """The index at the tip (read once): the head, and shards on demand."""
         if self._index is None:
@@ -104,8 +119,33 @@ def listing(sources: Sequence[Source], task_type: str | None, top: int,
         if source.prefetch is not None:
             source.prefetch([source.agent_path(a, n) for a in ranked[:top]
                              for n in ("manifest.json", "profile.json")])
-        found += head_candidates(source, ranked[:top], task_type)
+        if index.pinned or source.sparse:
+            found += pinned_candidates(source, ranked[:top], task_type)
+        else:  # a head written before SPEC §6.2, in git: the commit pins the manifests
+            found += head_candidates(source, ranked[:top], task_type)
     return found, complete
+
+
+def pinned_candidates(source: Source, ranked: Sequence[str], task_type: str | None
+                      ) -> list[Candidate]:
+    """Candidates of head-ranked agents from their pinned entries (index/ranked.json, or
+    the shards of a head without pins): what `check_agent` then holds each manifest to
+    (its sha256 and every number), so a copy cannot show another manifest under a signed
+    head (issue 24 f1). An agent the pinned files do not rank is not shown."""
+    from git_elite.core import discover
+
+    index = source.index()
+    out = []
+    for agent_id in ranked:
+        entry = index.pinned_entry(agent_id)
+        found = discover.candidate(source.name, agent_id, entry, task_type)
+        if found is None:
+            index.warnings.append(f"{source.name}: agent {agent_id[:12]} is ranked by "
+                                  "INDEX.json but has no pinned entry that ranks it; not "
+                                  "shown")
+            continue
+        out.append(found)
+    return out
 
 
 PARALLEL_MIN_SHARDS = 16
@@ -300,8 +340,10 @@ def trust_documents(sources: Sequence[Source], local: Sequence[tuple[str, bytes,
     for source in sources:
         try:
             items += [(f"{source.name}:{path}", raw, _relative(path))
-                      for path, raw in source.documents()]
+                      for path, raw in source_documents(source, warnings)]
         except EliteError as err:
+            if type(err).__name__ == "CacheDamaged":
+                raise
             warnings.append(f"{source.name}: endorsements not read ({err.message})")
     for name, raw, relative in items:
         doc, problems = documents.check(raw, name)
@@ -311,6 +353,56 @@ def trust_documents(sources: Sequence[Source], local: Sequence[tuple[str, bytes,
             warnings.append(problems[0].line() if problems else f"{name}: [binding] not an "
                             "endorsement at <from-nid>/<to-nid>.json or a key rotation; ignored")
     return found[documents.ENDORSEMENT], found[documents.KEY_ROTATION], warnings
+
+
+def source_documents(source: Source, warnings: list[str]) -> Iterator[tuple[str, bytes]]:
+    """A source's endorsements and rotations: through the trust shards a pinned head names
+    (every transport, SPEC §6.2: a document without its pin, or not the bytes pinned, is
+    dropped with an `index` warning — so a withheld revocation shows); a head without pins
+    read from git: the tree (the commit pins it); over HTTP: none (nothing pins them)."""
+    index = source.index()
+    if index.pinned:
+        return iter(pinned_documents(source, index.head, warnings))
+    if source.sparse or source.names is None:
+        warnings.append(f"{source.name}: endorsements not read: INDEX.json pins no trust "
+                        "documents (written before SPEC §6.2; `git elite migrate` adds them)")
+        return iter(())
+    return source.documents()
+
+
+def pinned_documents(source: Source, head: dict[str, Any], warnings: list[str]
+                     ) -> list[tuple[str, bytes]]:
+    from git_elite.core import pins
+
+    listed: dict[str, str] = {}
+    for ab in sorted(head.get("trust") or {}):
+        path = layout.trust_shard_path(ab)
+        try:
+            raw = source.read(path)
+            if raw is None:
+                raise RegistryError("pinned by INDEX.json but absent", rule="index", path=path)
+            listed.update(pins.checked_trust(head, ab, raw))
+        except EliteError as err:
+            if type(err).__name__ == "CacheDamaged":
+                raise
+            warnings.append(f"{source.name}:{err} (its documents are not used)")
+    if source.prefetch is not None:
+        source.prefetch(sorted(listed))
+    out = []
+    for path in sorted(listed):
+        try:
+            raw = source.read(path)
+            if raw is None:
+                raise RegistryError("pinned by INDEX.json but absent (withheld?)",
+                                    rule="index", path=path)
+            pins.checked_document(listed, path, raw, path)
+        except EliteError as err:
+            if type(err).__name__ == "CacheDamaged":
+                raise
+            warnings.append(f"{source.name}:{err}")
+            continue
+        out.append((path, raw))
+    return out
 
 
 def _relative(path: str) -> str | None:
@@ -476,7 +568,6 @@ def httpd_source(url: str, rid: str) -> Source:
         repo.rid, False, problems, notes=(
             "Radicle signed refs are not checked over radicle-httpd: only the delegates the "
             "server reports were compared with the registry owner",))
-    source.notes.append("endorsements are not read over radicle-httpd")
     return source
 
 
@@ -505,10 +596,6 @@ def url_source(url: str, budget: Any = None) -> Source:
                     sparse=True)
     registry.head = lambda: source._index.head if source._index is not None else None
     source.check_identity()
-    read.prefetch([layout.INDEX, sparse.SITE_JSON, *sparse.timestamp_path(source.identity_raw)])
-    documents_, note = sparse.listed_documents(read)
-    source.documents = lambda: documents_
+    read.prefetch([layout.INDEX, *sparse.timestamp_path(source.identity_raw)])
     source.fresh_check = lambda now: sparse.freshness(source.read, source.identity_raw, now)
-    if note:
-        source.notes.append(note)
     return source

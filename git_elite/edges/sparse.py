@@ -456,7 +456,7 @@ def collect(registry: HttpRegistry) -> tuple[dict[str, bytes], list[Any]]:
     except EliteError as err:
         return files, [Problem("json", layout.INDEX, err.message)]
     registry.head = lambda: head if isinstance(head, dict) else None
-    for path in _shard_paths(head):
+    for path in _shard_paths(head) + _pin_paths(head):
         data = registry.read(path)
         if data is not None:
             files[path] = data
@@ -467,9 +467,57 @@ def collect(registry: HttpRegistry) -> tuple[dict[str, bytes], list[Any]]:
             data = registry.read(path)
             if data is not None:
                 files[path] = data
+    if isinstance(head, dict) and isinstance(head.get("trust"), dict):
+        # SPEC §6.2: the trust documents and attestations the pinned files name (the rule
+        # engine then holds every byte to its pin, as on a clone's tree)
+        for path in _pinned_paths(files):
+            data = registry.read(path)
+            if data is not None:
+                files[path] = data
+        return files, []
     listed, _ = listed_documents(registry)
     files.update(dict(listed))
     return files, []
+
+
+def _pin_paths(head: Any) -> list[str]:
+    """index/ranked.json and the trust shards a pinned head names."""
+    if not isinstance(head, dict) or not isinstance(head.get("ranked"), dict):
+        return []
+    trust = head.get("trust")
+    return [layout.RANKED, *(layout.trust_shard_path(ab) for ab in sorted(
+        trust if isinstance(trust, dict) else {}) if _is_ab(ab))]
+
+
+def _is_ab(ab: Any) -> bool:
+    return isinstance(ab, str) and len(ab) == 2 and all(c in "0123456789abcdef" for c in ab)
+
+
+def _pinned_paths(files: dict[str, bytes]) -> list[str]:
+    """The endorsements and rotations the trust shards list, and the attestations the
+    shard entries pin (`attestation_sha256`)."""
+    import json
+
+    out: list[str] = []
+    for path, data in files.items():
+        if not path.startswith("index/") or path == layout.RANKED:
+            continue
+        try:
+            value = json.loads(data)
+        except ValueError:
+            continue  # the engine names the bad file
+        if path.startswith(layout.TRUST_DIR + "/"):
+            docs = value.get("documents") if isinstance(value, dict) else None
+            out += [p for p in (docs or {}) if isinstance(p, str) and _listed_kind(p)]
+            continue
+        agents = value.get("agents") if isinstance(value, dict) else None
+        for agent_id, entry in (agents or {}).items():
+            pinned = entry.get("attestation_sha256") if isinstance(entry, dict) else None
+            if layout.is_agent_id(agent_id) and isinstance(pinned, dict):
+                out += [layout.attestation_path(agent_id, nid) for nid in pinned
+                        if isinstance(nid, str) and layout.classify(
+                            layout.attestation_path(agent_id, nid)) is not None]
+    return sorted(set(out))[:MAX_LISTED]
 
 
 def _format(identity: bytes) -> int:

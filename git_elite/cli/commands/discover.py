@@ -193,6 +193,11 @@ def fresh(source: Any, now: int, allow_stale: bool) -> None:
     one line) or, with --allow-stale, warn."""
     from git_elite.edges import freshness, identity_seen
 
+    try:
+        source.check_pinned_identity()  # the head pins the IDENTITY.json it was built with
+    except RegistryError as err:
+        raise RegistryError(err.message, rule=err.rule,
+                            path=f"{source.name}: {err.path}") from None
     identity_seen.check_source(source)  # a rolled-back identity: refused, even stale-allowed
     result = freshness.of_source(source, now)
     source.freshness = result
@@ -235,8 +240,11 @@ def weigher(sources: Sequence[Any], trusted: Mapping[str, Sequence[str]],
     def weigh(candidate: Any) -> attest.Summary:
         if not discover.attested_count(candidate):
             return attest.Summary(0, ())
-        docs, warnings = attest_read.attestations(by_name[candidate.registry],
-                                                  candidate.agent_id)
+        source = by_name[candidate.registry]
+        pinned = candidate.entry.get("attestation_sha256") if source.index().pinned else None
+        docs, warnings = attest_read.attestations(
+            source, candidate.agent_id, pinned if isinstance(pinned, dict) else
+            ({} if source.index().pinned else None))
         for line in warnings:
             output.warn(line)
         return attest.weigh(docs, trusted, task_type)
