@@ -119,7 +119,7 @@ def listing(sources: Sequence[Source], task_type: str | None, top: int,
         if source.prefetch is not None:
             source.prefetch([source.agent_path(a, n) for a in ranked[:top]
                              for n in ("manifest.json", "profile.json")])
-        if index.pinned or source.sparse:
+        if index.pinned or source.git_dir is None:  # over HTTP: only pinned entries
             found += pinned_candidates(source, ranked[:top], task_type)
         else:  # a head written before SPEC §6.2, in git: the commit pins the manifests
             found += head_candidates(source, ranked[:top], task_type)
