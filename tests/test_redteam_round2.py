@@ -151,11 +151,13 @@ def test_f5_a_withheld_revocation_is_refused(world: World, tmp_path: Path) -> No
         found = run_cli("discover", "--url", url, "--json")
         only = run_cli("discover", "--url", url, "--trusted-only", "--json")
         imported = run_cli("import", aid(3)[:12], "--url", url, check=1)
+        forced = run_cli("import", aid(3)[:12], "--url", url, "--allow-untrusted", check=1)
         audit = json.loads(run_cli("verify", "--url", url, "--json", check=1).stdout)
+    assert "not imported" in forced.stderr
     assert rows(found.stdout)[aid(3)]["trusted"] is False
     assert aid(3) not in rows(only.stdout)
     assert f"{world.endorsement_path}: [index] its bytes do not hash" in found.stderr
-    assert "untrusted" in imported.stderr or "not trusted" in imported.stderr, imported.stderr
+    assert "[index]" in imported.stderr and "not imported" in imported.stderr, imported.stderr
     assert "index" in {p["rule"] for p in audit["problems"]}
 
 

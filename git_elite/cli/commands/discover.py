@@ -210,10 +210,12 @@ def fresh(source: Any, now: int, allow_stale: bool) -> None:
     output.warn(f"{result.line(source.name)} (--allow-stale: read anyway)")
 
 
-def trust_paths(sources: Sequence[Any], task_type: str | None, now: int
+def trust_paths(sources: Sequence[Any], task_type: str | None, now: int,
+                unpinned: list[str] | None = None
                 ) -> tuple[dict[str, tuple[str, ...]], dict[str, str]]:
     """did -> best trust path (SPEC §8) from the local trust set and the endorsements and
-    rotations of the registries read; and did -> alias from the trust set."""
+    rotations of the registries read; and did -> alias from the trust set. The warnings of
+    documents dropped for their pin (`[index]`, SPEC §6.2) are also added to `unpinned`."""
     from git_elite.cli.commands.trust import local_trust
     from git_elite.core import trust
     from git_elite.edges import registry_sources, store
@@ -222,6 +224,8 @@ def trust_paths(sources: Sequence[Any], task_type: str | None, now: int
     endorsements, rotations, warnings = registry_sources.trust_documents(sources, local)
     for line in warnings:
         output.warn(f"{line} (ignored for trust)")
+        if unpinned is not None and "[index]" in line:
+            unpinned.append(line)
     trust_set = local_trust()
     graph = trust.edges(endorsements, rotations, now)
     aliases = {e.did: e.alias for e in trust_set.trusted if e.alias}
