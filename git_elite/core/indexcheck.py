@@ -79,28 +79,16 @@ def full(ctx: Context) -> Rebuilt:
     for ab, (value, data) in built.items():
         out.put(layout.shard_path(ab), value, data)
     if ctx.pins:
-        ids = pins.ranked_ids(head["rankings"])
-        ranked = {a: built[a[:2]][0]["agents"][a] for a in ids}
-        listing = pins.trust_listing(ctx.new.read, ctx.new.names)
-        head.update(_full_pins(ctx, out, ranked, listing))
+        files = pins.pinned(head, lambda a: built[a[:2]][0]["agents"][a],
+                            ctx.new.read(layout.IDENTITY), ctx.new_identity,
+                            pins.trust_listing(ctx.new.read, ctx.new.names))
+        for path, (value, data) in files.items():
+            out.put(path, value, data)
     out.put(layout.INDEX, head)
     for path in _index_paths(ctx.new):
         if path not in out.values and layout.classify(path) is not None:
             out.put(path, None)
     return out
-
-
-def _full_pins(ctx: Context, out: Rebuilt, ranked: dict[str, Any],
-               listing: dict[str, dict[str, str]]) -> dict[str, Any]:
-    """The head's pins (SPEC §6.2), their files put into `out`."""
-    value, data, ranked_pin = pins.ranked_file(ranked)
-    out.put(layout.RANKED, value, data)
-    trust: dict[str, Any] = {}
-    for ab, docs in sorted(listing.items()):
-        value, data, trust[ab] = pins.trust_file(ab, docs)
-        out.put(layout.trust_shard_path(ab), value, data)
-    return {"identity": pins.identity_pin(ctx.new.read(layout.IDENTITY), ctx.new_identity),
-            "ranked": ranked_pin, "trust": trust}
 
 
 def _index_paths(which: State) -> list[str]:
