@@ -260,3 +260,20 @@ def test_migrate_on_format_2_is_the_upgrade(unpinned: Server) -> None:
     assert push(unpinned.work).returncode == 0
     again = run_cli("migrate", cwd=unpinned.work)
     assert "already in format 2 with a pinned index" in again.stderr
+
+
+def test_publish_into_an_unpinned_registry_upgrades_it_first(unpinned: Server) -> None:
+    """`publish` into a registry written before the pins pushes the upgrade commit (index
+    files alone) and its own commit on top; the server accepts both."""
+    from tests.helpers_publish import elite_root, write_agent
+    from tests.helpers_registry import make_identity
+
+    make_identity("bob")
+    name = write_agent("bob", 2)
+    run_cli("publish", str(elite_root() / name), "--registry", str(unpinned.bare),
+            cwd=unpinned.work.parent)
+    log = git("log", "--format=%s", "-2", "main", cwd=unpinned.bare).stdout.splitlines()
+    assert log[1].startswith("Pin the index")
+    changed = git("diff", "--name-only", "main~2", "main~1", cwd=unpinned.bare).stdout.split()
+    assert changed and all(layout.is_derived(p) for p in changed)
+    assert run_cli("verify", "--history", str(unpinned.bare)).returncode == 0
