@@ -232,3 +232,45 @@ def test_reader_helpers(reg: dict[str, bytes]) -> None:
         pins.checked_document(docs, END, reg[END] + b"\n", END)
     assert pins.is_pinned(head) and not pins.is_pinned(
         {k: v for k, v in head.items() if k != "trust"})
+
+
+def test_ranked_json_is_edited_not_parsed(reg: dict[str, bytes],
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A ranked agent updated, one entering the rankings, one leaving: index/ranked.json's
+    new bytes are the parent's edited where those agents are (never parsed or encoded
+    whole), equal to a full rebuild's."""
+    from tests.helpers_registry import manifest
+
+    real = json.loads
+    parsed: list[Any] = []
+
+    def spy(raw: Any, *args: Any, **kwargs: Any) -> Any:
+        parsed.append(raw)
+        return real(raw, *args, **kwargs)
+
+    better = manifest("bob", profile(3), created_at=T0 + 10, total=200, recent=50)
+    tomb = layout.agent_path(A2, "tombstone.json")
+    from tests.helpers_registry import tombstone
+
+    for changes in (
+            [Change(layout.agent_path(A1, "manifest.json"),
+                    reg[layout.agent_path(A1, "manifest.json")],
+                    documents.to_bytes(manifest("alice", profile(1), created_at=T0 + 10,
+                                                total=150, recent=40)))],
+            [Change(layout.agent_path(A3, "manifest.json"),
+                    reg[layout.agent_path(A3, "manifest.json")], documents.to_bytes(better))],
+            [Change(tomb, None, documents.to_bytes(tombstone("bob", A2))),
+             Change(layout.agent_path(A2, "manifest.json"),
+                    reg[layout.agent_path(A2, "manifest.json")], None)]):
+        parent = Counting(reg)
+        monkeypatch.setattr(json, "loads", spy)
+        written = engine.expected_files(parent, changes, Overlay(parent, changes))
+        monkeypatch.setattr(json, "loads", real)
+        assert layout.RANKED in written
+        assert not [raw for raw in parsed if raw == reg[layout.RANKED]]
+        new = {**reg, **{c.path: c.new for c in changes if c.new is not None}}
+        for c in changes:
+            if c.new is None:
+                new.pop(c.path)
+        assert written[layout.RANKED] == engine.full_index(MemoryState(new))[layout.RANKED]
+        parsed.clear()

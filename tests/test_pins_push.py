@@ -260,3 +260,49 @@ def test_migrate_on_format_2_is_the_upgrade(unpinned: Server) -> None:
     assert push(unpinned.work).returncode == 0
     again = run_cli("migrate", cwd=unpinned.work)
     assert "already in format 2 with a pinned index" in again.stderr
+
+
+def test_publish_into_an_unpinned_registry_upgrades_it_first(unpinned: Server) -> None:
+    """`publish` into a registry written before the pins pushes the upgrade commit (index
+    files alone) and its own commit on top; the server accepts both."""
+    from tests.helpers_publish import elite_root, write_agent
+    from tests.helpers_registry import make_identity
+
+    make_identity("bob")
+    name = write_agent("bob", 2)
+    run_cli("publish", str(elite_root() / name), "--registry", str(unpinned.bare),
+            cwd=unpinned.work.parent)
+    log = git("log", "--format=%s", "-2", "main", cwd=unpinned.bare).stdout.splitlines()
+    assert log[1].startswith("Pin the index")
+    changed = git("diff", "--name-only", "main~2", "main~1", cwd=unpinned.bare).stdout.split()
+    assert changed and all(layout.is_derived(p) for p in changed)
+    assert run_cli("verify", "--history", str(unpinned.bare)).returncode == 0
+
+
+def test_two_branches_endorsing_into_one_trust_shard_merge_cleanly(tmp_path: Path) -> None:
+    """Two branches each add an endorsement from alice (the same trust shard) and a ranked
+    agent (ranked.json on both sides): `git merge` resolves INDEX.json, ranked.json and the
+    trust shard by rebuilding them (the elite-index driver), with the client hooks."""
+    from tests.helpers_registry import make_registry
+
+    reg = make_registry(tmp_path / "reg")
+    assert "index/trust/*.json merge=elite-index" in (reg / ".gitattributes").read_text()
+
+    def add(files: dict[str, bytes | None], message: str) -> None:
+        write_files(reg, files)
+        git("add", "-A", ".", cwd=reg)
+        git("commit", "-q", "-m", message, cwd=reg)
+
+    git("checkout", "-q", "-b", "side", cwd=reg)
+    add({**agent_files("bob", 2), layout.endorsement_path(nid("alice"), nid("bob")):
+         documents.to_bytes(endorsement("alice", "bob"))}, "side")
+    git("checkout", "-q", "main", cwd=reg)
+    add({**agent_files("alice", 1), layout.endorsement_path(nid("alice"), nid("carol")):
+         documents.to_bytes(endorsement("alice", "carol"))}, "main")
+    git("merge", "-q", "--no-edit", "side", cwd=reg)
+    assert git("status", "--porcelain", cwd=reg).stdout == ""
+    run_cli("index", "--check", cwd=reg)
+    run_cli("verify", cwd=reg)
+    shard = json.loads((reg / layout.trust_shard_path(pins.trust_shard_of(nid("alice"))))
+                       .read_bytes())
+    assert len(shard["documents"]) == 2

@@ -95,7 +95,7 @@ def test_rerun_rewrites_only_what_changed(tmp_path: Path) -> None:
                for r in rel)
     assert not (out / layout.agent_path(old, "manifest.json")).exists()
     assert second.removed == len(before - set(served(out))) >= 1  # the manifest (+ a shard)
-    # 2 new agent files, tombstone, head (+ its shard), index/ranked.json (SPEC §6.2), site.json
+    # 2 new agent files, tombstone, head (+ its shard), index/ranked.json, site.json
     assert second.written <= 7
 
 

@@ -258,12 +258,11 @@ def _pins(state: State, head: dict[str, Any], problems: list[Problem]) -> dict[s
     ctx = context.Context(EMPTY, state, {})
     context.formats(ctx)
     out = indexcheck.Rebuilt()
-    ranked = {}
-    for agent_id in sorted(pins.ranked_ids(head["rankings"])):
-        item = indexcheck.entry(ctx, agent_id)
-        if item is not None:
-            ranked[agent_id] = item
-    found = indexcheck._full_pins(ctx, out, ranked, pins.trust_listing(state.read, state.names))
+    found = dict(head)
+    files = pins.pinned(found, lambda a: indexcheck.entry(ctx, a), state.read(layout.IDENTITY),
+                        ctx.new_identity, pins.trust_listing(state.read, state.names))
+    for path, (value, written) in files.items():
+        out.put(path, value, written)
     for path in indexcheck._index_paths(state):
         slot = layout.classify(path)
         if slot is not None and slot.kind in ("ranked", "trust") and path not in out.files:
@@ -280,7 +279,7 @@ def _pins(state: State, head: dict[str, Any], problems: list[Problem]) -> dict[s
         else:
             problems.append(Problem("index", path, f"{path} is not the rebuild; run "
                                     "`git elite index`"))
-    return found
+    return {k: found[k] for k in pins.MEMBERS}
 
 
 def _unique(problems: list[Problem]) -> list[Problem]:

@@ -79,28 +79,16 @@ def full(ctx: Context) -> Rebuilt:
     for ab, (value, data) in built.items():
         out.put(layout.shard_path(ab), value, data)
     if ctx.pins:
-        ids = pins.ranked_ids(head["rankings"])
-        ranked = {a: built[a[:2]][0]["agents"][a] for a in ids}
-        listing = pins.trust_listing(ctx.new.read, ctx.new.names)
-        head.update(_full_pins(ctx, out, ranked, listing))
+        files = pins.pinned(head, lambda a: built[a[:2]][0]["agents"][a],
+                            ctx.new.read(layout.IDENTITY), ctx.new_identity,
+                            pins.trust_listing(ctx.new.read, ctx.new.names))
+        for path, (value, data) in files.items():
+            out.put(path, value, data)
     out.put(layout.INDEX, head)
     for path in _index_paths(ctx.new):
         if path not in out.values and layout.classify(path) is not None:
             out.put(path, None)
     return out
-
-
-def _full_pins(ctx: Context, out: Rebuilt, ranked: dict[str, Any],
-               listing: dict[str, dict[str, str]]) -> dict[str, Any]:
-    """The head's pins (SPEC §6.2), their files put into `out`."""
-    value, data, ranked_pin = pins.ranked_file(ranked)
-    out.put(layout.RANKED, value, data)
-    trust: dict[str, Any] = {}
-    for ab, docs in sorted(listing.items()):
-        value, data, trust[ab] = pins.trust_file(ab, docs)
-        out.put(layout.trust_shard_path(ab), value, data)
-    return {"identity": pins.identity_pin(ctx.new.read(layout.IDENTITY), ctx.new_identity),
-            "ranked": ranked_pin, "trust": trust}
 
 
 def _index_paths(which: State) -> list[str]:
@@ -274,38 +262,62 @@ def _trust_incremental(ctx: Context, listed: dict[str, Any], out: Rebuilt
 def _ranked_incremental(ctx: Context, base: dict[str, Any], head: dict[str, Any],
                         out: Rebuilt, summary: dict[str, Any],
                         new: dict[str, dict[str, Any] | None]) -> dict[str, Any] | None:
-    """The head's `ranked` pin; index/ranked.json put into `out` when it changes."""
+    """The head's `ranked` pin; index/ranked.json put into `out` when it changes: the
+    parent's bytes edited where agents left, entered or changed (shardsplice.edit), so the
+    work is O(changed), not a parse and encoding of every ranked entry."""
     before, after = pins.ranked_ids(base["rankings"]), pins.ranked_ids(head["rankings"])
     if before == after and not (after & set(new)) and layout.RANKED not in ctx.changes:
         return dict(base["ranked"])  # no ranked agent touched, no ranking changed
     raw = ctx.parent.read(layout.RANKED)
-    if raw is None or pins.digest(raw) != base["ranked"].get("sha256"):
+    if raw is None or pins.digest(raw) != base["ranked"].get("sha256") or \
+            base["ranked"].get("agents") != len(before):
         return None
+    edits: dict[str, Any] = {a: None for a in before - after}
+    for agent_id in sorted(after):
+        if agent_id in new or agent_id not in before:
+            item = new[agent_id] if agent_id in new else _shard_entry(ctx, out, summary,
+                                                                      agent_id)
+            if not shards.is_entry(item):
+                return None
+            edits[agent_id] = item
+    data = _ranked_bytes(raw, edits, len(after))
+    if data is None:
+        return None
+    if data == raw and layout.RANKED not in ctx.changes:
+        return dict(base["ranked"])
+    out.put_bytes(layout.RANKED, data)
+    return {"agents": len(after), "sha256": pins.digest(data)}
+
+
+def _shard_entry(ctx: Context, out: Rebuilt, summary: dict[str, Any], agent_id: str) -> Any:
+    """An untouched agent's entry, from its shard (as rebuilt, or the parent's)."""
+    path = layout.shard_path(agent_id[:2])
+    agents = out.values[path]["agents"] if path in out.values else \
+        _parent_shard(ctx, agent_id[:2], summary.get(agent_id[:2]))
+    return (agents or {}).get(agent_id)
+
+
+def _ranked_bytes(raw: bytes, edits: dict[str, Any], count: int) -> bytes | None:
+    """index/ranked.json's new bytes: the parent's edited, or (an empty file, one left
+    empty) written whole. None when the parent's bytes are not a ranked.json."""
+    try:
+        found = shardsplice.edit(raw, "", edits, end=shardsplice.RANKED_END)
+    except (ValueError, RecursionError):
+        found = None
+    if found is not None:
+        return found[0] if found[0].count(b'\n    "') == count else None
     try:
         held = json.loads(raw).get("agents")
     except (ValueError, AttributeError):
         return None
-    if not isinstance(held, dict) or set(held) != before:
+    if not isinstance(held, dict):
         return None
-    entries: dict[str, Any] = {}
-    for agent_id in sorted(after):
-        if agent_id in new:
-            item = new[agent_id]
-        elif agent_id in held:
-            item = held[agent_id]
-        else:  # it entered a ranking without being touched: from its shard
-            path = layout.shard_path(agent_id[:2])
-            agents = out.values[path]["agents"] if path in out.values else \
-                _parent_shard(ctx, agent_id[:2], summary.get(agent_id[:2]))
-            item = (agents or {}).get(agent_id)
-        if not shards.is_entry(item):
-            return None
-        entries[agent_id] = item
-    if entries == held and layout.RANKED not in ctx.changes:
-        return dict(base["ranked"])
-    value, data, pin = pins.ranked_file(entries)
-    out.put(layout.RANKED, value, data)
-    return pin
+    for agent_id, item in edits.items():
+        if item is None:
+            held.pop(agent_id, None)
+        else:
+            held[agent_id] = item
+    return pins.ranked_file(held)[1] if len(held) == count else None
 
 
 def _edited(ctx: Context, ab: str, listed: dict[str, Any] | None,

@@ -80,6 +80,25 @@ def ranked_file(entries: Mapping[str, Any]) -> tuple[dict[str, Any], bytes, dict
     return value, data, {"agents": len(entries), "sha256": digest(data)}
 
 
+def pinned(head: dict[str, Any], entry_of: Callable[[str], Any], identity_raw: bytes | None,
+           identity: Mapping[str, Any] | None, listing: Mapping[str, Mapping[str, str]]
+           ) -> dict[str, tuple[dict[str, Any], bytes]]:
+    """A from-scratch build's pins: `head` (a format-2 head, changed in place) gains
+    identity/ranked/trust; returns {path: (value, bytes)} of index/ranked.json and every trust
+    shard. `entry_of(agent_id)` gives a ranked agent's shard entry; `listing` is
+    `trust_listing`'s value."""
+    files: dict[str, tuple[dict[str, Any], bytes]] = {}
+    ranked = {a: entry_of(a) for a in ranked_ids(head["rankings"])}
+    value, data, head["ranked"] = ranked_file(ranked)
+    files[layout.RANKED] = (value, data)
+    head["trust"] = {}
+    for ab, docs in sorted(listing.items()):
+        value, data, head["trust"][ab] = trust_file(ab, docs)
+        files[layout.trust_shard_path(ab)] = (value, data)
+    head["identity"] = identity_pin(identity_raw, identity)
+    return files
+
+
 def trust_value(ab: str, documents: Mapping[str, str]) -> dict[str, Any]:
     return {"schema_version": SCHEMA_VERSION, "shard": ab,
             "documents": dict(sorted(documents.items()))}

@@ -456,7 +456,7 @@ def collect(registry: HttpRegistry) -> tuple[dict[str, bytes], list[Any]]:
     except EliteError as err:
         return files, [Problem("json", layout.INDEX, err.message)]
     registry.head = lambda: head if isinstance(head, dict) else None
-    for path in _shard_paths(head) + _pin_paths(head):
+    for path in _shard_paths(head) + _pinned_paths(head):
         data = registry.read(path)
         if data is not None:
             files[path] = data
@@ -470,7 +470,7 @@ def collect(registry: HttpRegistry) -> tuple[dict[str, bytes], list[Any]]:
     if isinstance(head, dict) and isinstance(head.get("trust"), dict):
         # SPEC §6.2: the trust documents and attestations the pinned files name (the rule
         # engine then holds every byte to its pin, as on a clone's tree)
-        for path in _pinned_paths(files):
+        for path in _pinned_documents(files):
             data = registry.read(path)
             if data is not None:
                 files[path] = data
@@ -480,20 +480,7 @@ def collect(registry: HttpRegistry) -> tuple[dict[str, bytes], list[Any]]:
     return files, []
 
 
-def _pin_paths(head: Any) -> list[str]:
-    """index/ranked.json and the trust shards a pinned head names."""
-    if not isinstance(head, dict) or not isinstance(head.get("ranked"), dict):
-        return []
-    trust = head.get("trust")
-    return [layout.RANKED, *(layout.trust_shard_path(ab) for ab in sorted(
-        trust if isinstance(trust, dict) else {}) if _is_ab(ab))]
-
-
-def _is_ab(ab: Any) -> bool:
-    return isinstance(ab, str) and len(ab) == 2 and all(c in "0123456789abcdef" for c in ab)
-
-
-def _pinned_paths(files: dict[str, bytes]) -> list[str]:
+def _pinned_documents(files: dict[str, bytes]) -> list[str]:
     """The endorsements and rotations the trust shards list, and the attestations the
     shard entries pin (`attestation_sha256`)."""
     import json
@@ -539,13 +526,23 @@ def _shard_paths(head: Any) -> list[str]:
             if isinstance(ab, str) and len(ab) == 2 and all(c in "0123456789abcdef" for c in ab)]
 
 
+def _pinned_paths(head: Any) -> list[str]:
+    """index/ranked.json and the trust shards a pinned head lists (SPEC §6.2)."""
+    if not isinstance(head, dict) or not isinstance(head.get("ranked"), dict):
+        return []
+    trust = head.get("trust")
+    return [layout.RANKED] + [layout.trust_shard_path(ab) for ab in sorted(
+        trust if isinstance(trust, dict) else ())
+        if isinstance(ab, str) and len(ab) == 2 and all(c in "0123456789abcdef" for c in ab)]
+
+
 def _agent_ids(head: Any, files: dict[str, bytes]) -> list[str]:
     import json
 
     found: set[str] = set()
     tables = [head.get("agents")] if isinstance(head, dict) else []
     for path, data in files.items():
-        if path.startswith("index/"):
+        if path.startswith("index/") and not path.startswith(layout.TRUST_DIR):
             try:
                 tables.append(json.loads(data).get("agents"))
             except (ValueError, AttributeError):
