@@ -190,3 +190,27 @@ def test_memory_is_per_registry_and_private(world: World, tmp_path: Path) -> Non
     assert files[0].name.startswith(git("rev-list", "--max-parents=0", world.v1,
                                         cwd=world.server).stdout.strip())
     shutil.rmtree(tmp_path / "a.git")
+
+
+# over radicle-httpd: keyed by owner and name, as --url --------------------------------------
+def test_httpd_serving_an_older_identity_is_refused(tmp_path: Path) -> None:
+    from tests.httpd_double import Double
+    from tests.httpd_double import serve as serve_httpd
+    from tests.test_radicle_discover import ALICE, rad_registry
+
+    _, repo, work = rad_registry(tmp_path)
+    old = repo.push(ALICE, work)
+    body = json.loads((work / layout.IDENTITY).read_bytes())
+    body.pop("signatures")
+    body["version"] += 1
+    body["timestamp"] = {"keys": [key("dave").did], "threshold": 1, "max_age": 86400}
+    commit_raw(work, {layout.IDENTITY: documents.to_bytes(
+        documents.sign_multi(body, [key("alice")]))}, index=True)
+    repo.push(ALICE, work)
+    double = Double(repo.storage, repo.rid)
+    with serve_httpd(double) as url:
+        run_cli("discover", "--httpd", url, "--rid", repo.rid, "--allow-stale")
+        repo.forge_tip(ALICE.did.removeprefix("did:key:"), old)  # the older state served
+        refused = run_cli("discover", "--httpd", url, "--rid", repo.rid, "--allow-stale",
+                          check=1)
+    assert "[rollback] IDENTITY.json version 1 is older than version 2" in refused.stderr

@@ -169,3 +169,22 @@ def test_f5_a_missing_pinned_document_is_named(world: World, tmp_path: Path) -> 
         found = run_cli("discover", "--url", url, "--json")
     assert f"{world.endorsement_path}: [index] pinned by INDEX.json but absent" in found.stderr
     assert rows(found.stdout)[aid(3)]["trusted"] is False
+
+
+def test_f1_over_radicle_httpd(tmp_path: Path) -> None:
+    """The same swap served by radicle-httpd: a tip whose manifest is an older signed one
+    while its head (unchanged) pins the current one."""
+    from tests.helpers_registry import agent_id_of, commit_raw, profile
+    from tests.httpd_double import Double
+    from tests.httpd_double import serve as serve_httpd
+    from tests.test_radicle_discover import ALICE, rad_registry
+
+    _, repo, work = rad_registry(tmp_path)
+    older = agent_files("bob", 1, created_at=T0 - 100, rate=0.99)
+    commit_raw(work, older, "an older manifest, the head left as it was", index=False)
+    repo.push(ALICE, work)
+    with serve_httpd(Double(repo.storage, repo.rid)) as url:
+        found = run_cli("discover", "--json", "--httpd", url, "--rid", repo.rid)
+    one = agent_id_of(profile(1))
+    assert one not in rows(found.stdout)
+    assert f"agent {one[:12]} dropped" in found.stderr and "[index]" in found.stderr
