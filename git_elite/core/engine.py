@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from git_elite.core import fanout, indexcheck, layout, migration, rules, ticks
+from git_elite.core import fanout, indexcheck, layout, migration, pinning, rules, ticks
 from git_elite.core.context import MAX_CLOCK_SKEW, Context, formats
 from git_elite.core.errors import Problem
 from git_elite.core.state import Change, State
@@ -56,10 +56,10 @@ def check_context(parent: State, changes: Iterable[Change], new: State, *,
     if pins is not None:
         ctx.pins = pins
     elif legacy:
-        ctx.pins = not indexcheck.written_before_pins(new) or \
-            indexcheck.declares_pins(parent)
+        ctx.pins = not pinning.written_before_pins(new) or \
+            pinning.declares_pins(parent)
     if not legacy:
-        indexcheck.upgrade_first(ctx)
+        pinning.upgrade_first(ctx)
     if ctx.parent_fmt == 1 and ctx.fmt >= 2:
         migration.check(ctx)
     else:

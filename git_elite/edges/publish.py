@@ -392,9 +392,9 @@ def _build(target: Target, pending: list[Item], message: str, result: Result
 
 def _unpinned(parent: Any) -> bool:
     """A format-2 registry whose head was written before SPEC §6.2 (no pins)."""
-    from git_elite.core import indexcheck
+    from git_elite.core import pinning
 
-    return indexcheck.written_before_pins(parent)
+    return pinning.written_before_pins(parent)
 
 
 def _pinned_index(parent: Any) -> dict[str, bytes | None]:

@@ -80,10 +80,10 @@ def _checked(repo: Any, commit: str) -> None:
 
 def _upgrade(repo: Any, root: Path, tip: str, state: Any) -> int:
     """Format 2: the index pins (SPEC §6.2) in one commit of index files, when missing."""
-    from git_elite.core import engine, indexcheck
+    from git_elite.core import engine, pinning
     from git_elite.edges import git
 
-    if not indexcheck.written_before_pins(state):
+    if not pinning.written_before_pins(state):
         output.info(f"git-elite: {root} is already in format 2 with a pinned index")
         return 0
     files = {p: d for p, d in engine.full_index(state).items()
