@@ -22,6 +22,7 @@ from git_elite.core.index_read import INDEX_MAX_BYTES, IndexReader
 from git_elite.core.index_read import load as load_index
 from git_elite.core.radicle import RadicleCheck
 from git_elite.core.state import MemoryState, additions
+from git_elite.edges import pinned_read
 
 __all__ = ["INDEX_MAX_BYTES", "Source", "load_index"]
 AGENT_EXTRAS = ("prompt.md", "demos.json")
@@ -74,21 +75,6 @@ class Source:
         self.owner_did, self.identity_raw = str(doc.body["owner_did"]), raw
         self.fmt = layout.format_of(doc.body)
 
-    def check_pinned_identity(self) -> None:
-        """SPEC §6.2: a head with pins must pin this IDENTITY.json (its bytes and version);
-        anything else is not the identity the head was built with (`index`, refused)."""
-        from git_elite.core import pins
-
-        index = self.index()
-        if not index.pinned:
-            return
-        version = pins.checked_identity(index.head, self.identity_raw)
-        body = jsonstrict.loads(self.identity_raw, name=layout.IDENTITY,
-                                max_bytes=len(self.identity_raw))
-        if not isinstance(body, dict) or body.get("version") != version:
-            raise RegistryError(f"INDEX.json pins IDENTITY.json version {version}, not the "
-                                "version served", rule="index", path=layout.IDENTITY)
-
     def index(self) -> IndexReader:
         """The index at the tip (read once): the head, and shards on demand."""
         if self._index is None:
@@ -120,32 +106,10 @@ def listing(sources: Sequence[Source], task_type: str | None, top: int,
             source.prefetch([source.agent_path(a, n) for a in ranked[:top]
                              for n in ("manifest.json", "profile.json")])
         if index.pinned or source.git_dir is None:  # over HTTP: only pinned entries
-            found += pinned_candidates(source, ranked[:top], task_type)
+            found += pinned_read.candidates(source, ranked[:top], task_type)
         else:  # a head written before SPEC §6.2, in git: the commit pins the manifests
             found += head_candidates(source, ranked[:top], task_type)
     return found, complete
-
-
-def pinned_candidates(source: Source, ranked: Sequence[str], task_type: str | None
-                      ) -> list[Candidate]:
-    """Candidates of head-ranked agents from their pinned entries (index/ranked.json, or
-    the shards of a head without pins): what `check_agent` then holds each manifest to
-    (its sha256 and every number), so a copy cannot show another manifest under a signed
-    head (issue 24 f1). An agent the pinned files do not rank is not shown."""
-    from git_elite.core import discover
-
-    index = source.index()
-    out = []
-    for agent_id in ranked:
-        entry = index.pinned_entry(agent_id)
-        found = discover.candidate(source.name, agent_id, entry, task_type)
-        if found is None:
-            index.warnings.append(f"{source.name}: agent {agent_id[:12]} is ranked by "
-                                  "INDEX.json but has no pinned entry that ranks it; not "
-                                  "shown")
-            continue
-        out.append(found)
-    return out
 
 
 PARALLEL_MIN_SHARDS = 16
@@ -340,7 +304,7 @@ def trust_documents(sources: Sequence[Source], local: Sequence[tuple[str, bytes,
     for source in sources:
         try:
             items += [(f"{source.name}:{path}", raw, _relative(path))
-                      for path, raw in source_documents(source, warnings)]
+                      for path, raw in pinned_read.trust_documents(source, warnings)]
         except EliteError as err:
             if type(err).__name__ == "CacheDamaged":
                 raise
@@ -353,56 +317,6 @@ def trust_documents(sources: Sequence[Source], local: Sequence[tuple[str, bytes,
             warnings.append(problems[0].line() if problems else f"{name}: [binding] not an "
                             "endorsement at <from-nid>/<to-nid>.json or a key rotation; ignored")
     return found[documents.ENDORSEMENT], found[documents.KEY_ROTATION], warnings
-
-
-def source_documents(source: Source, warnings: list[str]) -> Iterator[tuple[str, bytes]]:
-    """A source's endorsements and rotations: through the trust shards a pinned head names
-    (every transport, SPEC §6.2: a document without its pin, or not the bytes pinned, is
-    dropped with an `index` warning — so a withheld revocation shows); a head without pins
-    read from git: the tree (the commit pins it); over HTTP: none (nothing pins them)."""
-    index = source.index()
-    if index.pinned:
-        return iter(pinned_documents(source, index.head, warnings))
-    if source.sparse or source.names is None:
-        warnings.append(f"{source.name}: endorsements not read: INDEX.json pins no trust "
-                        "documents (written before SPEC §6.2; `git elite migrate` adds them)")
-        return iter(())
-    return source.documents()
-
-
-def pinned_documents(source: Source, head: dict[str, Any], warnings: list[str]
-                     ) -> list[tuple[str, bytes]]:
-    from git_elite.core import pins
-
-    listed: dict[str, str] = {}
-    for ab in sorted(head.get("trust") or {}):
-        path = layout.trust_shard_path(ab)
-        try:
-            raw = source.read(path)
-            if raw is None:
-                raise RegistryError("pinned by INDEX.json but absent", rule="index", path=path)
-            listed.update(pins.checked_trust(head, ab, raw))
-        except EliteError as err:
-            if type(err).__name__ == "CacheDamaged":
-                raise
-            warnings.append(f"{source.name}:{err} (its documents are not used)")
-    if source.prefetch is not None:
-        source.prefetch(sorted(listed))
-    out = []
-    for path in sorted(listed):
-        try:
-            raw = source.read(path)
-            if raw is None:
-                raise RegistryError("pinned by INDEX.json but absent (withheld?)",
-                                    rule="index", path=path)
-            pins.checked_document(listed, path, raw, path)
-        except EliteError as err:
-            if type(err).__name__ == "CacheDamaged":
-                raise
-            warnings.append(f"{source.name}:{err}")
-            continue
-        out.append((path, raw))
-    return out
 
 
 def _relative(path: str) -> str | None:
@@ -556,7 +470,7 @@ def httpd_source(url: str, rid: str) -> Source:
             if " not found at " in err.message:
                 return None
             raise
-        return bounded(path, data, source, f"{url} {repo.rid}")
+        return pinned_read.bounded(path, data, source, f"{url} {repo.rid}")
 
     source = Source(repo.rid, f"{url} {repo.rid}", repo.head, read, lambda: iter(()))
     source.check_identity()
@@ -569,19 +483,6 @@ def httpd_source(url: str, rid: str) -> Source:
             "Radicle signed refs are not checked over radicle-httpd: only the delegates the "
             "server reports were compared with the registry owner",))
     return source
-
-
-def bounded(path: str, data: bytes, source: Source, where: str) -> bytes:
-    """radicle-httpd's answer held to the limits of a sparse read (sparse.limit_for: what
-    the head declares) and to the parse budget (sparse.parse_guard)."""
-    from git_elite.edges import sparse
-
-    head = source._index.head if source._index is not None else None
-    limit = sparse.limit_for(path, head)
-    if len(data) > limit:
-        raise RegistryError(f"{where}: {path}: more than the {limit} bytes a document "
-                            "there may have; not read")
-    return sparse.parse_guard(path, data, f"{where}: {path}")
 
 
 def url_source(url: str, budget: Any = None) -> Source:

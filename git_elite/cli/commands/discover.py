@@ -191,10 +191,10 @@ def _admit(openers: Sequence[tuple[str, Any]], now: int, allow_stale: bool) -> l
 def fresh(source: Any, now: int, allow_stale: bool) -> None:
     """SPEC §6.1 for one registry read: say how fresh it is, refuse a stale copy (exit 1,
     one line) or, with --allow-stale, warn."""
-    from git_elite.edges import freshness, identity_seen
+    from git_elite.edges import freshness, identity_seen, pinned_read
 
     try:
-        source.check_pinned_identity()  # the head pins the IDENTITY.json it was built with
+        pinned_read.check_identity(source)  # the head pins the IDENTITY.json it was built with
     except RegistryError as err:
         raise RegistryError(err.message, rule=err.rule,
                             path=f"{source.name}: {err.path}") from None
