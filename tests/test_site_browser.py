@@ -147,6 +147,19 @@ def _withheld_revocation(root: Path) -> None:
     (root / ENDORSED).write_bytes(OLD_ENDORSEMENT)
 
 
+def _older_manifest(root: Path) -> None:
+    """red-team f1 on the page: the agent ranked first served with an older manifest its
+    owner validly signed (better numbers), the head and shards untouched."""
+    top = _top(root, 0)
+    path = root / layout.agent_path(top, "manifest.json")
+    body = json.loads(path.read_bytes())
+    n = int(next(i for i in range(200) if agent_id_of(profile(i)) == top))
+    older = manifest(_owner_name(body["owner_did"]), profile(n), rate=0.99,
+                     created_at=body["created_at"] - 100,
+                     total=body["metrics"]["total_tasks"])
+    path.write_bytes(documents.to_bytes(older))
+
+
 def _swapped_attestation(root: Path) -> None:
     """dave's pinned attestation of the agent ranked ATTESTED replaced by another one dave
     validly signed (better numbers) that the index entry does not pin."""
@@ -214,7 +227,8 @@ def sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                              ("fresh", lambda r: _with_timestamp(r, NOW + 3600)),
                              ("forged", lambda r: _with_timestamp(r, NOW + 3600, "eve")),
                              ("identity", _identity_swap), ("withheld", _withheld_revocation),
-                             ("attestation", _swapped_attestation)):
+                             ("attestation", _swapped_attestation),
+                             ("older", _older_manifest)):
             shutil.copytree(root / "clean", root / name)
             change(root / name)
         with serve(root) as url:
@@ -500,6 +514,17 @@ def _bobs(url: str, browser: Any) -> str:
         if shard["agents"][agent_id]["owner_did"] == key("bob").did:
             return str(agent_id)
     raise AssertionError("no agent of bob's is ranked")
+
+
+def test_an_older_signed_manifest_fails_on_the_page(sites: str, browser: Any) -> None:
+    _open(browser, sites + "older/")
+    top = _top_of(browser, sites + "older/")
+    marks = _marks(browser)
+    assert marks[top] == "failed"
+    assert [a for a, m in marks.items() if m != "verified"] == [top]
+    title = browser.find_element("css selector", f'[data-verify="{top}"] span').get_attribute(
+        "title")
+    assert "manifest sha256 against its index entry" in title
 
 
 def test_a_withheld_revocation_fails_on_the_page(sites: str, browser: Any) -> None:
