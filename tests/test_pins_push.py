@@ -190,6 +190,10 @@ def test_the_old_server_is_unpinned(unpinned: Server) -> None:
     value = json.loads(git("show", f"main:{layout.INDEX}", cwd=unpinned.bare).stdout)
     assert value["schema_version"] == 2 and not pins.is_pinned(value)
     assert run_cli("verify", "--history", str(unpinned.bare)).returncode == 0
+    # the tip itself is not what this release writes: `verify` says how to upgrade
+    tip = run_cli("verify", str(unpinned.bare), check=1)
+    assert "[index] INDEX.json pins nothing yet" in tip.stdout + tip.stderr
+    assert "git elite index" in tip.stdout + tip.stderr
 
 
 def test_any_other_change_is_refused_with_how_to_upgrade(unpinned: Server) -> None:

@@ -232,6 +232,13 @@ def _index(state: State, fmt: int, tally: Tally) -> list[Problem]:
                                     "agents/<ab>/, so it must not exist; run `git elite "
                                     "index`"))
     if fmt >= 2:
+        from git_elite.core import pinning
+
+        if pinning.written_before_pins(state):
+            return [Problem("index", layout.INDEX, "INDEX.json pins nothing yet (written "
+                            "before docs/spec.md §6.2): upgrade the registry in a commit of "
+                            "its own, `git elite index` then commit the index files alone "
+                            "(or `git elite migrate`)"), *problems]
         want.update(_pins(state, want, problems))
     raw = state.read(layout.INDEX)
     if raw is None:
