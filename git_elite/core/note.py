@@ -58,17 +58,17 @@ def key_id(name: str, alg: int, pub: bytes) -> bytes:
     return hashlib.sha256(name.encode() + b"\n" + bytes([alg]) + pub).digest()[:4]
 
 
-def _b64(raw: bytes) -> str:
+def b64encode(raw: bytes) -> str:
     return base64.b64encode(raw).decode()
 
 
-def _unb64(text: str, what: str) -> bytes:
+def b64decode_strict(text: str, what: str) -> bytes:
     """Standard base64, padded, canonical (one text per value)."""
     try:
         raw = base64.b64decode(text.encode("ascii"), validate=True)
     except (binascii.Error, ValueError, UnicodeEncodeError):
         raise NoteError(f"{what} is not base64") from None
-    if _b64(raw) != text:
+    if b64encode(raw) != text:
         raise NoteError(f"{what} is not canonical base64")
     return raw
 
@@ -83,7 +83,7 @@ class Verifier:
     alg: int = ALG_ED25519
 
     def vkey(self) -> str:
-        return f"{self.name}+{self.key_id.hex()}+{_b64(bytes([self.alg]) + self.pub)}"
+        return f"{self.name}+{self.key_id.hex()}+{b64encode(bytes([self.alg]) + self.pub)}"
 
 
 def _vkey(name: str, alg: int, pub: bytes) -> str:
@@ -114,7 +114,7 @@ def parse_verifier_key(text: str) -> Verifier:
         raise NoteError(f"verifier key name {name[:80]!r} is empty or has a space")
     if not _HEX8.fullmatch(hex_id):
         raise NoteError(f"verifier key id {hex_id[:20]!r} is not 8 lowercase hex digits")
-    raw = _unb64(b64, "verifier key")
+    raw = b64decode_strict(b64, "verifier key")
     if not raw or raw[0] not in (ALG_ED25519, ALG_COSIGNATURE_V1):
         raise NoteError("verifier key type is not 0x01 (Ed25519) or 0x04 (cosignature/v1)")
     if len(raw) != 33:
@@ -138,7 +138,7 @@ class Signature:
     sig: bytes
 
     def line(self) -> str:
-        return f"{SIG_PREFIX}{self.name} {_b64(self.key_id + self.sig)}\n"
+        return f"{SIG_PREFIX}{self.name} {b64encode(self.key_id + self.sig)}\n"
 
     @classmethod
     def parse(cls, line: str) -> Signature:
@@ -148,7 +148,7 @@ class Signature:
         name, _, b64 = line[len(SIG_PREFIX):].partition(" ")
         if not valid_name(name):
             raise NoteError(f"signature key name {name[:80]!r} is empty or has a space")
-        raw = _unb64(b64, f"signature of {name[:80]!r}")
+        raw = b64decode_strict(b64, f"signature of {name[:80]!r}")
         if len(raw) < 5:
             raise NoteError(f"signature of {name[:80]!r} is shorter than 5 bytes")
         return cls(name, raw[:4], raw[4:])
@@ -303,7 +303,7 @@ class Checkpoint:
             _check_text(line, "checkpoint extension line")
 
     def body(self) -> bytes:
-        lines = [self.origin, str(self.size), _b64(self.root), *self.extension]
+        lines = [self.origin, str(self.size), b64encode(self.root), *self.extension]
         return ("\n".join(lines) + "\n").encode()
 
     @classmethod
@@ -318,7 +318,7 @@ class Checkpoint:
         if not _DECIMAL.fullmatch(size):
             raise NoteError(f"checkpoint size {size[:30]!r} is not a decimal without "
                             "leading zeros")
-        return cls(origin, int(size), _unb64(root, "checkpoint root"), tuple(extension))
+        return cls(origin, int(size), b64decode_strict(root, "checkpoint root"), tuple(extension))
 
 
 def open_checkpoint(data: bytes, verifier: Verifier) -> tuple[Checkpoint, Note]:
