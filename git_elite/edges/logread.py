@@ -63,18 +63,23 @@ def check_repo(path: str | Path, identity: dict[str, Any] | None, *, branch: str
 
 def check_stored(stored: tlogstore.Stored, role: LogRole, *, branch: str, tip: str,
                  index_sha256: str, remember: bool = True) -> Accepted:
-    """The checks of SPEC §15 on a stored log (any transport that can read its files)."""
+    """The checks of SPEC §15 on a stored log (any transport that can read its files). A
+    checkpoint signed by the log key that does not extend the one this reader accepted is
+    `split-view` whatever its cosignatures (the log key signed a fork: that is the
+    evidence); then the quorum, then the latest leaf."""
     opened = witnessed.open_note(stored.note, role)
+    tlogstore.check_tiles(stored, opened)
+    reader = tlogstore.hash_reader(stored, opened.size)
+    check_memory(opened, role, reader)
     problem = witnessed.quorum_problem(opened, role)
     if problem:
         raise LogError(problem)
-    tlogstore.check_tiles(stored, opened)
     last = tlogstore.leaves(stored, opened.size - 1, opened.size)[0] if opened.size else None
     problem = witnessed.tip_problem(last, branch=branch, tip=tip, index_sha256=index_sha256)
     if problem:
         raise LogError(problem)
     if remember:
-        extend_memory(opened, role, tlogstore.hash_reader(stored, opened.size))
+        save_memory(opened, role)
     return Accepted(role.origin, opened.size, tuple(sorted(opened.cosigned)), role.quorum)
 
 
@@ -91,23 +96,29 @@ def remembered(origin: str) -> witnessed.Opened | None:
         return None  # damaged local state: start again from this checkpoint
 
 
-def extend_memory(opened: witnessed.Opened, role: LogRole, reader: tlog.HashReader) -> None:
-    """Require `opened` to extend the remembered checkpoint (consistency proof from the
-    copy's tiles, checked against both roots), then remember it. A fork saves both."""
+def check_memory(opened: witnessed.Opened, role: LogRole, reader: tlog.HashReader) -> None:
+    """Require `opened` to extend the remembered checkpoint (a consistency proof from the
+    copy's tiles, checked against both roots). A fork: both kept as evidence, named."""
     old = remembered(role.origin)
-    if old is not None:
-        if opened.size < old.size:
-            raise LogError(f"this copy's log checkpoint (size {opened.size}) is older than the "
-                           f"one you accepted before (size {old.size}): the copy is behind "
-                           "(fetch from the registry's server) or rolled back")
-        try:
-            proof = tlog.prove_tree(opened.size, old.size, reader) \
-                if 0 < old.size < opened.size else []
-            witnessed.check_consistent(old, opened, proof)
-        except EliteError as err:
-            a, b = evidence(role.origin, old), evidence(role.origin, opened)
-            raise LogError(f"{err.message}; both checkpoints kept as evidence: {a} (accepted "
-                           f"before) and {b} (this copy)", rule=logrole.SPLIT_VIEW) from None
+    if old is None:
+        return
+    if opened.size < old.size:
+        raise LogError(f"this copy's log checkpoint (size {opened.size}) is older than the "
+                       f"one you accepted before (size {old.size}): the copy is behind "
+                       "(fetch from the registry's server) or rolled back")
+    try:
+        proof = tlog.prove_tree(opened.size, old.size, reader) \
+            if 0 < old.size < opened.size else []
+        witnessed.check_consistent(old, opened, proof)
+    except EliteError as err:
+        a, b = evidence(role.origin, old), evidence(role.origin, opened)
+        raise LogError(f"{err.message}; both checkpoints kept as evidence: {a} (accepted "
+                       f"before) and {b} (this copy)", rule=logrole.SPLIT_VIEW) from None
+
+
+def save_memory(opened: witnessed.Opened, role: LogRole) -> None:
+    """Remember `opened` as the last checkpoint accepted for its origin."""
+    old = remembered(role.origin)
     if old is None or opened.size > old.size or opened.data != old.data:
         store.ensure_dir(folder(role.origin))
         store.atomic_write(folder(role.origin) / MEMORY, opened.data, 0o600)

@@ -1,0 +1,216 @@
+"""Issue 25's "done when", end to end (SPEC §15): a registry whose log role declares three
+real `git elite witness serve` processes on loopback and a quorum of 2, real pushes into a
+hooked bare repository, a witness restarted (its state survives), a witness down (the quorum
+is still met), and a forked server — a bare copy holding the same log key that signs another
+state: the witnesses refuse it, a first-time reader of the fork refuses it (`log`: below
+quorum), a reader who saw the honest branch refuses it as `split-view` with both checkpoints
+kept, and `log gossip` names the inconsistent pair. Go's sumdb/note and sumdb/tlog
+(tests/go/logcheck) then check every checkpoint, cosignature, root, proof and tile of the run.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from git_elite.core import logrole, note, tlog
+from git_elite.edges import git as gitedge
+from git_elite.edges import tlogstore
+from tests.conftest import git, run_cli
+from tests.helpers_log import (
+    ORIGIN,
+    Logged,
+    Witness,
+    leaf_commits,
+    log_vkey,
+    logged_server,
+    make_witness,
+    push_agent,
+)
+from tests.helpers_registry import agent_files, commit_raw, isolated_module_env, key, push
+from tests.test_log_go_interop import go, go_missing, logcheck  # noqa: F401 (a fixture)
+
+NAMES = [("w1.example", "alice"), ("w2.example", "bob"), ("w3.example", "carol")]
+
+
+def reader(tmp: Path, name: str) -> dict[str, str]:
+    """The environment of a reader with its own $AGENTD_HOME (its own log memory)."""
+    home = tmp / f"reader-{name}"
+    home.mkdir(exist_ok=True)
+    return {"AGENTD_HOME": str(home)}
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    tmp = tmp_path_factory.mktemp("log_e2e")
+    with isolated_module_env(tmp):
+        witnesses = [make_witness(tmp, name, seed, log_vkey()) for name, seed in NAMES]
+        try:
+            yield _scenario(tmp, witnesses)
+        finally:
+            for w in witnesses:
+                w.stop()
+
+
+def _scenario(tmp: Path, ws: list[Witness]) -> dict[str, Any]:
+    out: dict[str, Any] = {"tmp": tmp, "witnesses": ws, "said": {}}
+    srv = logged_server(tmp, [(w.name, w.seed, w.url) for w in ws], quorum=2)
+    out["server"] = srv
+    for w in ws:
+        w.start()
+    said = out["said"]
+    said["p1"] = push_agent(srv, "alice", 1)[1]
+    said["p2"] = push_agent(srv, "alice", 2)[1]
+    ws[0].stop()  # a restart: w1's state (size 2) is on disk
+    ws[0].start()
+    said["p3"] = push_agent(srv, "bob", 3)[1]
+    ws[2].stop()  # w3 down
+    said["p4"] = push_agent(srv, "bob", 4)[1]
+    a = reader(tmp, "a")
+    out["verify_a_4"] = run_cli("verify", str(srv.bare), env=a, check=None)
+    fork = tmp / "fork.git"  # the same server, copied: same hooks, same log key
+    shutil.copytree(srv.bare, fork, symlinks=True)
+    out["fork"] = fork
+    ws[2].start()
+    said["p5"] = push_agent(srv, "carol", 5)[1]
+    out["verify_a_5"] = run_cli("verify", str(srv.bare), env=a, check=None)
+    forked = tmp / "fork-work"
+    git("clone", "-q", str(fork), str(forked))
+    commit_raw(forked, agent_files("mallory", 9), "the fork's state", index=True)
+    result = push(forked)
+    assert result.returncode == 0, result.stderr
+    said["fork"] = result.stderr
+    out["verify_b_fork"] = run_cli("verify", str(fork), env=reader(tmp, "b"), check=None)
+    out["verify_a_fork"] = run_cli("verify", str(fork), env=a, check=None)
+    out["reader_a"] = Path(a["AGENTD_HOME"])
+    out["gossip"] = run_cli("log", "gossip", str(srv.bare), str(fork), "--json", check=None)
+    out["show"] = run_cli("log", "show", "--json", cwd=srv.bare, check=None)
+    return out
+
+
+def test_every_push_is_cosigned_by_the_witnesses(run: dict[str, Any]) -> None:
+    said = run["said"]
+    for step in ("p1", "p2", "p3", "p5"):
+        assert "cosigned by 3 witness(es) (w1.example, w2.example, w3.example), quorum met" \
+            in said[step], said[step]
+    srv: Logged = run["server"]
+    shown = json.loads(run["show"].stdout)
+    assert run["show"].returncode == 0 and shown["size"] == 5 and shown["quorum_met"]
+    assert sorted(shown["cosigned"]) == ["w1.example", "w2.example", "w3.example"]
+    assert len(leaf_commits(srv.bare)) == 5
+
+
+def test_a_restarted_witness_resumes_from_its_state(run: dict[str, Any]) -> None:
+    """w1 was restarted between sizes 2 and 3: it cosigned 3 from the state it kept (its
+    latest checkpoint on disk), and follows the log to the end."""
+    assert "w1.example" in run["said"]["p3"].split("cosigned by", 1)[1]
+    import hashlib
+
+    state = run["witnesses"][0].home / "witness" / "checkpoints" / \
+        hashlib.sha256(ORIGIN.encode()).hexdigest()
+    kept = note.Checkpoint.parse(note.Note.parse(state.read_bytes()).text)
+    assert kept.size == 5
+
+
+def test_a_witness_down_is_a_warning_and_the_quorum_is_still_met(run: dict[str, Any]) -> None:
+    p4 = run["said"]["p4"]
+    assert "witness w3.example: unreachable" in p4
+    assert "cosigned by 2 witness(es) (w1.example, w2.example), quorum met" in p4
+    assert run["verify_a_4"].returncode == 0, run["verify_a_4"].stdout
+    assert "log checkpoint 4 of example.org/chrysalis-elites" in run["verify_a_4"].stderr
+
+
+def test_the_witnesses_refuse_the_fork(run: dict[str, Any]) -> None:
+    said = run["said"]["fork"]
+    for name, _ in NAMES:
+        assert f"witness {name}: refused: it saw another checkpoint of this size" in said, said
+    assert "cosigned by 0 witness(es)" in said and "BELOW QUORUM 2" in said
+    for w in run["witnesses"]:  # each kept both checkpoints of size 5 as evidence
+        assert len(list((w.home / "witness" / "evidence").glob("*-5-*"))) == 2, w.name
+
+
+def test_a_first_time_reader_of_the_fork_refuses_it(run: dict[str, Any]) -> None:
+    result = run["verify_b_fork"]
+    assert result.returncode == 1
+    assert "[log] checkpoint of size 5 has 0 valid witness cosignature(s)" in result.stdout
+
+
+def test_a_reader_who_saw_the_honest_branch_calls_the_fork_a_split_view(
+        run: dict[str, Any]) -> None:
+    assert run["verify_a_5"].returncode == 0, run["verify_a_5"].stdout
+    result = run["verify_a_fork"]
+    assert result.returncode == 1
+    assert "[split-view] two checkpoints of size 5 with different roots" in result.stdout
+    evidence = sorted(p for p in run["reader_a"].glob("log/*/evidence/*.checkpoint"))
+    assert len(evidence) == 2 and all(str(p) in result.stdout for p in evidence)
+    texts = {p.read_bytes().split(b"\n")[2] for p in evidence}
+    assert len(texts) == 2  # two roots for one size, both signed by the log key
+
+
+def test_log_gossip_names_the_inconsistent_pair(run: dict[str, Any]) -> None:
+    result = run["gossip"]
+    assert result.returncode == 1
+    pairs = json.loads(result.stdout)["inconsistent"]
+    assert [p[:2] for p in pairs] == [[str(run["server"].bare), str(run["fork"])]]
+    assert "different roots" in pairs[0][2]
+    same = run_cli("log", "gossip", str(run["server"].bare), str(run["server"].bare))
+    assert "every checkpoint consistent" in same.stderr
+
+
+def _checkpoints(repo: Path) -> list[tuple[bytes, tlogstore.Stored]]:
+    commits = git("rev-list", "--reverse", logrole.REF, cwd=repo).stdout.split()
+    handle = gitedge.open_repo(repo)
+    return [(tlogstore.at(handle, c).note, tlogstore.at(handle, c)) for c in commits]
+
+
+def _tile_check(path: str, data: bytes) -> dict[str, Any]:
+    parts = path.split("/")
+    width = int(parts[-1]) if ".p" in path else 256
+    digits = [p for p in parts[2:] if p != str(width) or ".p" not in path]
+    index = int("".join(d.removeprefix("x").removesuffix(".p") for d in digits))
+    return {"op": "tile", "level": int(parts[1]), "index": index, "width": width,
+            "data": base64.b64encode(data).decode()}
+
+
+@pytest.mark.skipif(go_missing() is not None, reason=str(go_missing()))
+@pytest.mark.parametrize("which", ["server", "fork"])
+def test_go_checks_every_checkpoint_cosignature_proof_and_tile_of_the_run(
+        run: dict[str, Any], logcheck: Path, which: str) -> None:  # noqa: F811
+    repo = run["server"].bare if which == "server" else run["fork"]
+    notes = _checkpoints(repo)
+    final = notes[-1][1]
+    size = note.Checkpoint.parse(note.Note.parse(final.note).text).size
+    entries = tlogstore.leaves(final, 0, size)
+    reader = tlogstore.hash_reader(final, size)
+    vkey = log_vkey()
+    cosigners = {name: note.cosigner_vkey(name, key(seed).public) for name, seed in NAMES}
+    checks: list[dict[str, Any]] = []
+    before: note.Checkpoint | None = None
+    for data, _ in notes:
+        parsed = note.Note.parse(data)
+        cp = note.Checkpoint.parse(parsed.text)
+        b64 = base64.b64encode
+        checks += [{"op": "open", "vkey": vkey, "note": data.decode()},
+                   {"op": "root", "n": cp.size, "root": b64(cp.root).decode()}]
+        checks += [{"op": "cosig", "vkey": cosigners[s.name], "note": data.decode()}
+                   for s in parsed.signatures if s.name in cosigners]
+        if before is not None and before.size < cp.size:
+            proof = tlog.prove_tree(cp.size, before.size, reader)
+            checks.append({"op": "tree", "t": cp.size, "n": before.size,
+                           "root_t": b64(cp.root).decode(), "root_n": b64(before.root).decode(),
+                           "proof": [b64(h).decode() for h in proof]})
+        before = cp
+    tree = git("ls-tree", "-r", "--name-only", logrole.REF, cwd=repo).stdout.split()
+    checks += [_tile_check(p, final.read(p)) for p in tree if p.startswith("tile/")
+               and not p.startswith("tile/entries/")]
+    results = go(logcheck, entries, checks)
+    bad = [(c["op"], r["err"]) for c, r in zip(checks, results, strict=True) if not r["ok"]]
+    assert not bad, bad
+    assert sum(c["op"] == "cosig" for c in checks) >= (13 if which == "server" else 8)
+
