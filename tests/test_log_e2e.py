@@ -33,7 +33,15 @@ from tests.helpers_log import (
     make_witness,
     push_agent,
 )
-from tests.helpers_registry import agent_files, commit_raw, isolated_module_env, key, push
+from tests.helpers_registry import (
+    agent_files,
+    agent_id_of,
+    commit_raw,
+    isolated_module_env,
+    key,
+    profile,
+    push,
+)
 from tests.test_log_go_interop import go, go_missing, logcheck  # noqa: F401 (a fixture)
 
 NAMES = [("w1.example", "alice"), ("w2.example", "bob"), ("w3.example", "carol")]
@@ -80,6 +88,8 @@ def _scenario(tmp: Path, ws: list[Witness]) -> dict[str, Any]:
     ws[2].start()
     said["p5"] = push_agent(srv, "carol", 5)[1]
     out["verify_a_5"] = run_cli("verify", str(srv.bare), env=a, check=None)
+    out["discover_a"] = run_cli("discover", "--registry", str(srv.bare), "--json", env=a,
+                                check=None)
     forked = tmp / "fork-work"
     git("clone", "-q", str(fork), str(forked))
     commit_raw(forked, agent_files("mallory", 9), "the fork's state", index=True)
@@ -88,6 +98,8 @@ def _scenario(tmp: Path, ws: list[Witness]) -> dict[str, Any]:
     said["fork"] = result.stderr
     out["verify_b_fork"] = run_cli("verify", str(fork), env=reader(tmp, "b"), check=None)
     out["verify_a_fork"] = run_cli("verify", str(fork), env=a, check=None)
+    out["import_a_fork"] = run_cli("import", "--registry", str(fork), "--allow-untrusted",
+                                   agent_id_of(profile(9)), env=a, check=None)
     out["reader_a"] = Path(a["AGENTD_HOME"])
     out["gossip"] = run_cli("log", "gossip", str(srv.bare), str(fork), "--json", check=None)
     out["show"] = run_cli("log", "show", "--json", cwd=srv.bare, check=None)
@@ -161,6 +173,15 @@ def test_log_gossip_names_the_inconsistent_pair(run: dict[str, Any]) -> None:
     assert "different roots" in pairs[0][2]
     same = run_cli("log", "gossip", str(run["server"].bare), str(run["server"].bare))
     assert "every checkpoint consistent" in same.stderr
+
+
+def test_discover_and_import_check_the_log_too(run: dict[str, Any]) -> None:
+    found = run["discover_a"]
+    assert found.returncode == 0, found.stderr
+    assert "log checkpoint 5 of example.org/chrysalis-elites" in found.stderr
+    assert len(json.loads(found.stdout)) == 5
+    refused = run["import_a_fork"]
+    assert refused.returncode == 1 and "[split-view]" in refused.stderr, refused.stderr
 
 
 def _checkpoints(repo: Path) -> list[tuple[bytes, tlogstore.Stored]]:
