@@ -42,6 +42,7 @@ from tests.helpers_registry import (
     profile,
     push,
 )
+from tests.helpers_site import serve
 from tests.test_log_go_interop import go, go_missing, logcheck  # noqa: F401 (a fixture)
 
 NAMES = [("w1.example", "alice"), ("w2.example", "bob"), ("w3.example", "carol")]
@@ -102,8 +103,36 @@ def _scenario(tmp: Path, ws: list[Witness]) -> dict[str, Any]:
                                    agent_id_of(profile(9)), env=a, check=None)
     out["reader_a"] = Path(a["AGENTD_HOME"])
     out["gossip"] = run_cli("log", "gossip", str(srv.bare), str(fork), "--json", check=None)
+    _sites(out, tmp, srv.bare, fork)
     out["show"] = run_cli("log", "show", "--json", cwd=srv.bare, check=None)
     return out
+
+
+def _sites(out: dict[str, Any], tmp: Path, honest: Path, fork: Path) -> None:
+    """Both copies as static sites (`git elite site` copies the log under log/), read over
+    loopback HTTP by `discover --url` and compared by `log gossip`."""
+    for name, repo in (("site-honest", honest), ("site-fork", fork)):
+        run_cli("site", str(repo), "-o", str(tmp / name))
+    out["site_files"] = sorted(str(p.relative_to(tmp / "site-honest"))
+                               for p in (tmp / "site-honest" / "log").rglob("*") if p.is_file())
+    with serve(tmp / "site-honest") as honest_url, serve(tmp / "site-fork") as fork_url:
+        c = reader(tmp, "c")
+        out["url_c_honest"] = run_cli("discover", "--url", honest_url, env=c, check=None)
+        out["url_c_fork"] = run_cli("discover", "--url", fork_url, env=c, check=None)
+        out["gossip_sites"] = run_cli("log", "gossip", honest_url, fork_url, check=None)
+        out["site_urls"] = (honest_url, fork_url)
+
+
+def test_the_site_serves_the_log_and_url_readers_check_it(run: dict[str, Any]) -> None:
+    assert run["site_files"] == ["log/checkpoint", "log/tile/0/000.p/5",
+                                 "log/tile/entries/000.p/5"]
+    honest, fork = run["url_c_honest"], run["url_c_fork"]
+    assert honest.returncode == 0, honest.stderr
+    assert "log checkpoint 5 of example.org/chrysalis-elites" in honest.stderr
+    assert fork.returncode == 1 and "[split-view]" in fork.stderr, fork.stderr
+    gossip = run["gossip_sites"]
+    assert gossip.returncode == 1
+    assert f"INCONSISTENT {run['site_urls'][0]} and {run['site_urls'][1]}" in gossip.stdout
 
 
 def test_every_push_is_cosigned_by_the_witnesses(run: dict[str, Any]) -> None:

@@ -144,7 +144,8 @@ def cosignature_answer(body: bytes, witness: str) -> list[str]:
 def tip_problem(last_leaf: bytes | None, *, branch: str, tip: str,
                 index_sha256: str) -> str | None:
     """None when the log's latest leaf is exactly the state read (branch, tip, INDEX.json's
-    digest), else what differs."""
+    digest), else what differs. Over HTTP the commit is not known (`tip` empty): the
+    INDEX.json digest, which pins every file read (SPEC §6.2), must match."""
     from git_elite.core.logrole import parse_leaf
 
     if last_leaf is None:
@@ -152,9 +153,10 @@ def tip_problem(last_leaf: bytes | None, *, branch: str, tip: str,
     fields = parse_leaf(last_leaf)
     if fields is None:
         return "the log's latest leaf is not a registry-state leaf"
-    if fields["branch"] != branch or fields["commit"] != tip:
+    if fields["branch"] != branch or (tip and fields["commit"] != tip):
         return (f"the tip read ({branch} {tip[:12]}) is not the log's latest leaf "
                 f"({fields['branch']} {fields['commit'][:12]})")
     if fields["index_sha256"] != index_sha256:
-        return f"INDEX.json at {tip[:12]} is not the one the log's latest leaf names"
+        return (f"INDEX.json {'at ' + tip[:12] if tip else 'served'} is not the one the log's "
+                "latest leaf names")
     return None
