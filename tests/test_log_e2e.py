@@ -42,7 +42,7 @@ from tests.helpers_registry import (
     profile,
     push,
 )
-from tests.helpers_site import serve
+from tests.helpers_site import browser_missing, chromium, serve
 from tests.test_log_go_interop import go, go_missing, logcheck  # noqa: F401 (a fixture)
 
 NAMES = [("w1.example", "alice"), ("w2.example", "bob"), ("w3.example", "carol")]
@@ -119,6 +119,10 @@ def _sites(out: dict[str, Any], tmp: Path, honest: Path, fork: Path) -> None:
         c = reader(tmp, "c")
         out["url_c_honest"] = run_cli("discover", "--url", honest_url, env=c, check=None)
         out["url_c_fork"] = run_cli("discover", "--url", fork_url, env=c, check=None)
+        out["verify_url_c"] = run_cli("verify", "--url", honest_url, "--json", env=c,
+                                      check=None)
+        out["verify_url_c_fork"] = run_cli("verify", "--url", fork_url, "--json", env=c,
+                                           check=None)
         out["gossip_sites"] = run_cli("log", "gossip", honest_url, fork_url, check=None)
         out["site_urls"] = (honest_url, fork_url)
 
@@ -130,6 +134,10 @@ def test_the_site_serves_the_log_and_url_readers_check_it(run: dict[str, Any]) -
     assert honest.returncode == 0, honest.stderr
     assert "log checkpoint 5 of example.org/chrysalis-elites" in honest.stderr
     assert fork.returncode == 1 and "[split-view]" in fork.stderr, fork.stderr
+    audit = json.loads(run["verify_url_c"].stdout)
+    assert audit["ok"] and audit["log"]["size"] == 5, audit
+    audit = json.loads(run["verify_url_c_fork"].stdout)
+    assert [p["rule"] for p in audit["problems"]] == ["split-view"], audit
     gossip = run["gossip_sites"]
     assert gossip.returncode == 1
     assert f"INCONSISTENT {run['site_urls'][0]} and {run['site_urls'][1]}" in gossip.stdout
@@ -264,3 +272,27 @@ def test_go_checks_every_checkpoint_cosignature_proof_and_tile_of_the_run(
     assert not bad, bad
     assert sum(c["op"] == "cosig" for c in checks) >= (13 if which == "server" else 8)
 
+
+
+@pytest.mark.skipif(browser_missing() is not None, reason=str(browser_missing()))
+def test_the_page_checks_the_checkpoint_and_its_cosignatures(run: dict[str, Any]) -> None:
+    import time
+
+    tmp = run["tmp"]
+    seen = {}
+    for name in ("site-honest", "site-fork"):
+        with serve(tmp / name) as url, chromium(tmp) as browser:
+            browser.get(url)
+            for _ in range(200):
+                status = browser.find_element("id", "status").text
+                if "verified," in status:
+                    break
+                time.sleep(0.1)
+            seen[name] = (status, browser.find_element("id", "freshness").text,
+                          browser.find_element("id", "banner").text)
+    status, meta, banner = seen["site-honest"]
+    assert "5 verified, 0 failed" in status and banner == ""
+    assert "Witnessed log: checkpoint 5, cosigned by w1.example, w2.example, w3.example" in meta
+    status, _, banner = seen["site-fork"]
+    assert "0 verified" in status
+    assert banner.startswith("FAILED: witnessed log: checkpoint of size 5 has 0 valid witness")

@@ -153,7 +153,7 @@ def tip_problem(last_leaf: bytes | None, *, branch: str, tip: str,
     fields = parse_leaf(last_leaf)
     if fields is None:
         return "the log's latest leaf is not a registry-state leaf"
-    if fields["branch"] != branch or (tip and fields["commit"] != tip):
+    if (branch and fields["branch"] != branch) or (tip and fields["commit"] != tip):
         return (f"the tip read ({branch} {tip[:12]}) is not the log's latest leaf "
                 f"({fields['branch']} {fields['commit'][:12]})")
     if fields["index_sha256"] != index_sha256:

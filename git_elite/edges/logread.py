@@ -166,13 +166,32 @@ def of_source(source: Any) -> Accepted | None:
     role = LogRole.of(identity)
     if role is None:
         return None
-    branch = (source.branch or "main").removeprefix("refs/heads/")
+    branch = (source.branch or "").removeprefix("refs/heads/")
     if source.repo is not None:
         ref, where = radicle_ref(source.radicle, source.repo)
         return check_repo(where, identity, branch=branch, tip=source.tip, ref=ref)
     index = source.read(layout.INDEX) or b""
     stored = _site_log(source.read)
-    return check_stored(stored, role, branch=branch, tip=source.tip,
+    return check_stored(stored, role, branch="", tip="",
+                        index_sha256=hashlib.sha256(index).hexdigest())
+
+
+def of_url(url: str) -> Accepted | None:
+    """The log check of a registry served over HTTP(S) (`verify --url`): the site's
+    `log/` files against its IDENTITY.json and INDEX.json. None without a log role."""
+    from git_elite.core import documents, layout
+    from git_elite.edges import sparse
+
+    site = sparse.HttpRegistry(url)
+    raw = site.read(layout.IDENTITY)
+    if raw is None:
+        raise LogError("no IDENTITY.json served")
+    role = LogRole.of(documents.parse(raw, layout.IDENTITY,
+                                      documents.REGISTRY_IDENTITY).body)
+    if role is None:
+        return None
+    index = site.read(layout.INDEX) or b""
+    return check_stored(_site_log(site.read), role, branch="", tip="",
                         index_sha256=hashlib.sha256(index).hexdigest())
 
 

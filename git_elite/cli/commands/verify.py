@@ -119,6 +119,20 @@ def _verify_url(url: str, target: str, rev: str, history: bool, as_json: bool,
         raise UsageError("--url reads what the server serves now: no PATH, --rev or --history")
     problems, fresh = sparse.audit(url, *stale)
     result = {} if fresh is None else {"freshness": fresh.to_dict()}
+    from git_elite.core import logrole
+    from git_elite.core.errors import Problem
+    from git_elite.core.witnessed import LogError
+    from git_elite.edges import logread
+
+    try:
+        accepted = logread.of_url(url)
+    except LogError as err:
+        problems.append(Problem(err.rule or logrole.RULE, "log/checkpoint", err.message))
+        result["log"] = {"ok": False, "rule": err.rule, "message": err.message}
+    else:
+        if accepted is not None:
+            output.info(f"git-elite: verify: {sparse.shown(url)}: {accepted.line()}")
+            result["log"] = {"ok": True, **accepted.to_dict()}
     return _report(problems, f"files served at {sparse.shown(url)}", as_json, result)
 
 
