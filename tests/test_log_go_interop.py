@@ -182,12 +182,12 @@ def test_go_reads_our_tiles(logcheck: Path, ours: Log) -> None:
         tiles.update(tlog.new_tiles(old, new, ours.read))
     checks = []
     for path, data in tiles.items():
-        parts = path.split("/")
-        width = int(parts[-1]) if ".p" in path else 256
-        digits = [p for p in parts[2:] if p != str(width) or ".p" not in path]
-        index = int("".join(d.removeprefix("x").removesuffix(".p") for d in digits))
-        checks.append({"op": "tile", "level": int(parts[1]), "index": index, "width": width,
-                       "data": b64(data)})
+        where, _, width = path.partition(".p/")
+        _, level, *groups = where.split("/")
+        index = int("".join(g.removeprefix("x") for g in groups))
+        checks.append({"op": "tile", "level": int(level), "index": index,
+                       "width": int(width or 256), "data": b64(data)})
+        assert tlog.tile_path(int(level), index, int(width or 256)) == path
     assert {c["level"] for c in checks} == {0, 1}
     assert_all_ok(go(logcheck, ENTRIES, checks), checks)
 

@@ -211,3 +211,15 @@ def test_entry_bundles_round_trip() -> None:
             tlog.parse_entry_bundle(bundle[:cut])
     with pytest.raises(tlog.TlogError):
         tlog.entry_bundle([b"x" * 65536])
+
+
+def test_tile_reader_falls_back_to_the_full_tile(log: Log) -> None:
+    """A log may delete a partial tile once its full tile exists: a reader of the older size
+    takes the prefix of the full one."""
+    tiles = tlog.new_tiles(0, 300, log.read)
+    assert "tile/0/000.p/100" not in tiles and "tile/0/000" in tiles
+    reader = tlog.hash_reader_from_tiles(100, tiles.__getitem__)
+    assert tlog.tree_hash(100, reader) == mth(ENTRIES[:100])
+    with pytest.raises(KeyError):  # a missing full tile is not papered over
+        tlog.prove_record(300, 5, tlog.hash_reader_from_tiles(
+            300, {k: v for k, v in tiles.items() if k != "tile/0/000"}.__getitem__))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import concurrent.futures
 import os
+import signal
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -88,12 +89,15 @@ def test_monitoring_endpoint_serves_the_cosigned_checkpoint(server: WitnessProce
     a = log(1).append(3)
     assert server.post(b"", path=f"/{witness.origin_hash(a.origin)}/checkpoint",
                        method="GET")[0] == 404
-    assert server.post(a.request(0))[0] == 200
+    other = note.cosign(note.Note.parse(a.checkpoint()).text, "w9.example.net", OTHER_KEY, 5)
+    assert server.post(a.request(0) + other.encode())[0] == 200
     status, _, body = server.post(b"", path=f"/{witness.origin_hash(a.origin)}/checkpoint",
                                   method="GET")
     assert status == 200
     cosigner = note.parse_verifier_key(note.cosigner_vkey(NAME, WITNESS_KEY.public))
     assert note.verify_note(body, cosigner)
+    # kept: the log's line and ours, not the lines of keys the witness does not know
+    assert [sig.name for sig in note.Note.parse(body).signatures] == [a.origin, NAME]
     assert note.open_checkpoint(body, note.parse_verifier_key(a.vkey()))[0].size == 3
 
 
@@ -217,7 +221,9 @@ def test_restart_resumes_from_the_state(env: Env) -> None:
         old = a.size
         assert second.post(a.append(3).request(old))[0] == 200
     finally:
-        second.stop()
+        if second.proc.poll() is None:
+            second.proc.send_signal(signal.SIGINT)  # Ctrl-C stops it as cleanly
+        assert second.proc.wait(timeout=20) == 0
 
 
 def test_unreadable_state_stops_the_start(env: Env) -> None:
@@ -241,3 +247,22 @@ def test_bad_logs_file_names_the_line(env: Env) -> None:
     proc = run_cli("witness", "serve", "--listen", "nowhere", "--logs", str(env.logs_file),
                    env=env.env, check=2)
     assert "HOST:PORT" in proc.stderr
+
+
+def test_port_in_use_is_one_line(env: Env, server: WitnessProcess) -> None:
+    proc = run_cli("witness", "serve", "--listen", f"127.0.0.1:{server.port}", "--logs",
+                   str(env.logs_file), "--state", str(env.tmp / "other"), env=env.env, check=1)
+    assert proc.stderr.startswith("git-elite: ") and len(proc.stderr.splitlines()) == 1
+
+
+def test_500_when_the_state_cannot_be_written(server: WitnessProcess, env: Env) -> None:
+    a = log(11).append(2)
+    blocker = env.state / "checkpoints" / witness.origin_hash(a.origin)
+    blocker.mkdir()  # the state file's place is taken: os.replace fails
+    try:
+        status, _, body = server.post(a.request(0))
+        assert status == 500 and b"cannot record" in body
+        server.wait_line(r"witness: 500 .*cannot write")
+    finally:
+        blocker.rmdir()
+    assert server.post(a.request(0))[0] == 200  # nothing was recorded by the failure

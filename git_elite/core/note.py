@@ -191,6 +191,11 @@ class Note:
             raise NoteError(f"note has {len(lines)} signatures, more than {MAX_SIGNATURES}")
         return cls(text.encode(), tuple(Signature.parse(line) for line in lines))
 
+    @property
+    def body(self) -> bytes:
+        """The signed text (a checkpoint's body): the same bytes as `text`."""
+        return self.text
+
     def to_bytes(self) -> bytes:
         return self.text + b"\n" + "".join(s.line() for s in self.signatures).encode()
 

@@ -328,15 +328,25 @@ def new_tiles(old_n: int, new_n: int, read_hashes: HashReader) -> dict[str, byte
 
 def hash_reader_from_tiles(n: int, read_tile: Callable[[str], bytes]) -> HashReader:
     """A reader of the stored hashes of a tree of n records, from its tiles (each tile read
-    once). The hashes are what the tiles say: check the root or proofs computed from them
-    against a signed checkpoint before trusting them."""
+    once; a partial tile `read_tile` cannot find — LookupError or OSError — is taken from
+    the full tile that replaced it). The hashes are what the tiles say: check the root or
+    proofs computed from them against a signed checkpoint before trusting them."""
     cache: dict[str, bytes] = {}
+
+    def fetch(level: int, index: int, width: int) -> bytes:
+        try:
+            return read_tile(tile_path(level, index, width))
+        except (LookupError, OSError):
+            if width == TILE_WIDTH:
+                raise
+        # a log may drop a partial tile once the full one exists (c2sp.org/tlog-tiles)
+        return read_tile(tile_path(level, index, TILE_WIDTH))[:width * HASH_SIZE]
 
     def tile(level: int, index: int) -> bytes:
         width = tile_width(level, index, n)
         path = tile_path(level, index, width) if width else ""
         if path not in cache:
-            data = read_tile(path) if path else b""
+            data = fetch(level, index, width) if width else b""
             if len(data) != width * HASH_SIZE:
                 raise TlogError(f"{path or 'tile'} has {len(data)} bytes, "
                                 f"not {width * HASH_SIZE}")

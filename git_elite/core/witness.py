@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from git_elite.core import note, tlog
@@ -107,6 +107,27 @@ def parse_request(body: bytes) -> Request:
             raise WitnessError(400, f"proof line {len(proof) + 1} is not a 32-byte hash")
         proof.append(raw)
     return Request(int(match.group(1)), tuple(proof), rest)
+
+
+def request_body(old: int, proof: Sequence[bytes], checkpoint_note: bytes) -> bytes:
+    """The add-checkpoint body a log sends: the inverse of `parse_request`."""
+    if old < 0 or len(proof) > MAX_PROOF_LINES:
+        raise WitnessError(400, f"no add-checkpoint request from size {old} with "
+                                f"{len(proof)} proof lines")
+    lines = b"".join(note.b64encode(h).encode() + b"\n" for h in proof)
+    return b"old %d\n" % old + lines + b"\n" + checkpoint_note
+
+
+def parse_cosignatures(body: bytes) -> tuple[note.Signature, ...]:
+    """The signature lines of a 200 answer (at least one, each ending in a newline);
+    NoteError when it is not that. Which of them count is the caller's verifiers' say."""
+    text = body.decode("utf-8", errors="replace")
+    if not text.endswith("\n") or len(body) > MAX_BODY:
+        raise note.NoteError("a witness answer is signature lines ending in a newline")
+    lines = text[:-1].split("\n")
+    if len(lines) > note.MAX_SIGNATURES:
+        raise note.NoteError(f"a witness answered {len(lines)} signature lines")
+    return tuple(note.Signature.parse(line) for line in lines)
 
 
 def admit(request: Request, logs: Logs) -> Admitted:

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from git_elite.core import note, witness
+from git_elite.core.errors import EliteError
 from git_elite.core.keys import Keypair
 from git_elite.edges import output, store
 
@@ -96,8 +97,10 @@ class Witness:
                 raise
             stamp = max(int(self.clock()), 1)
             line = note.cosign(admitted.checkpoint.body(), self.name, self.key, stamp)
-            signed = admitted.note.with_signatures(note.Note.parse(
-                admitted.checkpoint.body() + b"\n" + line.encode()).signatures)
+            mine = note.Signature.parse(line.removesuffix("\n"))
+            kept = tuple(s for s in admitted.note.signatures if any(
+                s.name == v.name and s.key_id == v.key_id for v in self.logs[origin]))
+            signed = note.Note(admitted.note.text, (*kept, mine))  # the log's lines and ours
             path = self.checkpoints / witness.origin_hash(origin)
             store.atomic_write(path, signed.to_bytes(), mode=0o644)
             _fsync_dir(self.checkpoints)
@@ -127,6 +130,7 @@ class Witness:
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as C2SP asks
+    disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms delayed ACK
     server: Server
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (stdlib's name)
@@ -164,6 +168,10 @@ class Handler(BaseHTTPRequestHandler):
                 self._send(err.status, b"%d\n" % err.latest, "text/x.tlog.size")
             else:
                 self._send(err.status, err.message.encode() + b"\n")
+            return
+        except EliteError as err:  # the state could not be written: nothing was cosigned
+            self.server.witness.say(f"witness: 500 {err}")
+            self._send(500, b"the witness cannot record its state\n")
             return
         self._send(200, lines)
 

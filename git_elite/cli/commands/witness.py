@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from git_elite.cli.main import FullHelpGroup
-from git_elite.core.errors import UsageError
+from git_elite.core.errors import EliteError, UsageError
 from git_elite.edges import output
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
@@ -91,8 +91,8 @@ def serve(listen: str, logs_file: Path, name: str | None, state_dir: Path | None
     host, port = _address(listen)
     try:
         server = edge.Server((host, port), node)
-    except OSError as err:
-        raise UsageError(f"--listen {listen}: {err.strerror or err}") from None
+    except OSError as err:  # the port is taken, the address not ours: state, so exit 1
+        raise EliteError(f"--listen {listen}: {err.strerror or err}") from None
     port = server.server_port
     stop = threading.Event()
 
