@@ -120,13 +120,6 @@ def without_cosignatures(data: bytes) -> bytes:
     return note.Note(parsed.text, parsed.signatures[:1]).to_bytes()
 
 
-def add_checkpoint_request(old_size: int, proof: Sequence[bytes], data: bytes) -> bytes:
-    """The body of tlog-witness `POST /add-checkpoint`: `old N`, the proof lines, a blank
-    line, the checkpoint note."""
-    lines = [f"old {old_size}"] + [base64.b64encode(h).decode() for h in proof]
-    return ("\n".join(lines) + "\n\n").encode() + data
-
-
 def parse_size(body: bytes) -> int:
     """A 409 `text/x.tlog.size` answer: the witness's latest size."""
     text = body.decode("ascii", "replace").strip()
@@ -136,9 +129,15 @@ def parse_size(body: bytes) -> int:
 
 
 def cosignature_answer(body: bytes, witness: str) -> list[str]:
-    """The cosignature lines of a 200 answer that belong to `witness`."""
-    text = body.decode("utf-8", "replace")
-    return [line for line in text.split("\n") if line.startswith(f"{note.SIG_PREFIX}{witness} ")]
+    """The cosignature lines of a 200 answer that belong to `witness` (the answer is
+    c2sp.org/tlog-witness's signature lines; anything else gives none)."""
+    from git_elite.core.witness import parse_cosignatures
+
+    try:
+        lines = parse_cosignatures(body)
+    except EliteError:
+        return []
+    return [s.line() for s in lines if s.name == witness]
 
 
 def tip_problem(last_leaf: bytes | None, *, branch: str, tip: str,

@@ -21,6 +21,7 @@ from typing import Any
 from git_elite.core import keys, logrole, note, tlog, witnessed
 from git_elite.core.errors import EliteError, Problem, RegistryError
 from git_elite.core.logrole import LogRole, Witness
+from git_elite.core.witness import request_body
 from git_elite.edges import freshness, git, tlogstore
 
 TIMEOUT = 10.0  # seconds per witness request (`git config elite.witnessTimeout`)
@@ -167,8 +168,7 @@ def _ask(witness: Witness, data: bytes, size: int, reader: tlog.HashReader, old:
             return None, (f"has seen a log of size {old}, larger than this one ({size}): "
                           "another copy of this log exists (split view?)")
         proof = tlog.prove_tree(size, old, reader) if 0 < old < size else []
-        status, ctype, answer = post(witness.url, witnessed.add_checkpoint_request(
-            old, proof, data), timeout)
+        status, ctype, answer = post(witness.url, request_body(old, proof, data), timeout)
         if status == 409 and ctype.startswith("text/x.tlog.size") and attempt == 0:
             try:
                 old = witnessed.parse_size(answer)
@@ -179,7 +179,7 @@ def _ask(witness: Witness, data: bytes, size: int, reader: tlog.HashReader, old:
             return None, _why(status, answer)
         for line in witnessed.cosignature_answer(answer, witness.name):
             if note.verify_cosignature(line, body, witness.name, public) is not None:
-                return line, None
+                return line.removesuffix("\n"), None
         return None, "answered 200 without a valid cosignature by its declared key"
     return None, "its size kept changing"
 
