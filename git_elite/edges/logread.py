@@ -207,8 +207,9 @@ def _site_log(read: Any) -> tlogstore.Stored:
 
 def radicle_ref(check: Any, fallback: str | Path) -> tuple[str, str | Path]:
     """A Radicle registry's log is run by a delegate, who pushes refs/elite/log to its own
-    namespace (covered by its signed refs): the first signing delegate's namespace that
-    holds one; without storage, the plain ref of `fallback`."""
+    namespace (covered by its signed refs): the first namespace, of the delegates who signed
+    the tip read, that holds one (the log is self-authenticating: its key and witnesses sign
+    it); without storage, the plain ref of `fallback`."""
     if check is None:
         return logrole.REF, fallback
     from git_elite.edges import gitrad
@@ -216,7 +217,9 @@ def radicle_ref(check: Any, fallback: str | Path) -> tuple[str, str | Path]:
     storage = gitrad.storage_path(check.rid)
     if not storage.is_dir():
         return logrole.REF, fallback
-    for nid in sorted(check.signed_by):
+    from git_elite.core.keys import nid_from_did
+
+    for nid in sorted(nid_from_did(did) for did in check.signed_by):
         ref = f"refs/namespaces/{nid}/{logrole.REF}"
         if git.run(["rev-parse", "-q", "--verify", ref], storage, check=False).returncode == 0:
             return ref, storage
