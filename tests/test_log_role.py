@@ -175,3 +175,19 @@ def test_a_threshold_of_two_names_who_must_sign_and_the_second_commits(
     served = json.loads(git("show", "main:IDENTITY.json", cwd=bare).stdout)
     assert served["version"] == 3 and served["log"]["key"] == key("dave").did
     assert len(served["signatures"]) == 2
+
+
+def test_a_key_whose_base64_holds_a_plus_round_trips_as_a_verifier_key() -> None:
+    """A verifier key's base64 may contain '+' (about half of all keys do); the name and key
+    ID never do, so only the first two '+' separate (Go's note.NewVerifier cuts twice)."""
+    from git_elite.core import note
+    from git_elite.core.keys import Keypair
+
+    for seed in range(256):
+        k = Keypair.from_seed(bytes([seed]) * 32)
+        vkey = note.verifier_key("example.org/log", k.public)
+        if vkey.count("+") > 2:
+            parsed = note.parse_verifier_key(vkey)
+            assert parsed.pub == k.public and parsed.name == "example.org/log"
+            return
+    raise AssertionError("no seed gave a key whose base64 holds '+'")
