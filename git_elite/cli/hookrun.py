@@ -66,16 +66,19 @@ def post_receive() -> int:
     import time
 
     from git_elite.core.errors import EliteError
-    from git_elite.edges import gitcheck, logserver, stamping
+    from git_elite.edges import git, gitcheck, stamping
 
     cwd = os.environ.get("GIT_DIR", ".")
     lines = sys.stdin.read().splitlines()
     branch = gitcheck.registry_branch(cwd)
-    try:
-        for said in logserver.post_receive(cwd, lines, branch, int(time.time())):
-            print(f"git-elite: {said}", file=sys.stderr)
-    except EliteError as err:
-        print(f"git-elite: log not signed: {err}", file=sys.stderr)
+    if git.config_get("elite.logKey", cwd):  # the log's code is loaded only when it runs
+        from git_elite.edges import logserver
+
+        try:
+            for said in logserver.post_receive(cwd, lines, branch, int(time.time())):
+                print(f"git-elite: {said}", file=sys.stderr)
+        except EliteError as err:
+            print(f"git-elite: log not signed: {err}", file=sys.stderr)
     try:
         stamped = stamping.post_receive(cwd, lines, branch, int(time.time()))
     except EliteError as err:

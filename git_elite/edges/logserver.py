@@ -9,8 +9,6 @@ down is a warning, never a failed push. `git elite log sign` re-asks the witness
 from __future__ import annotations
 
 import hashlib
-import urllib.error
-import urllib.request
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -198,6 +196,9 @@ def _why(status: int, answer: bytes) -> str:
 def post(url: str, body: bytes, timeout: float) -> tuple[int, str, bytes]:
     """POST to <url>/add-checkpoint; (status, content type, at most MAX_ANSWER bytes).
     Status 0: unreachable (the reason as the answer)."""
+    import urllib.error
+    import urllib.request
+
     request = urllib.request.Request(url.rstrip("/") + "/add-checkpoint", data=body,
                                      method="POST")
     try:
