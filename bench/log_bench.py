@@ -262,11 +262,45 @@ def log_sizes(leaves: list[int], repeat: int) -> list[str]:
     return rows
 
 
+def in_process(leaves: list[int], repeat: int) -> list[str]:
+    """The log's own work in the hook's process, without the interpreter's start and imports:
+    `logserver.sign_in_place` (append one leaf, tiles, sign, one refused witness, store)."""
+    from git_elite.edges import logserver, stamping
+
+    rows = []
+    src = synth.build(1000)
+    for size in leaves:
+        with sandbox() as tmp:
+            keyf = key_file(tmp / "log.json", Keypair.from_seed(LOG_SEED))
+            base = tmp / "base.git"
+            sh(["git", "clone", "-q", "--bare", str(src), str(base)])
+            add_log_role(base, "http://127.0.0.1:9")
+            srv = server(base, tmp / "srv.git", keyf)
+            prebuilt_log(srv, size)
+            key = stamping.load_key(keyf, srv, what="log key")
+            times = []
+            for _ in range(repeat + 1):
+                old = rev(srv)
+                tree = sh(["git", "rev-parse", "HEAD^{tree}"], cwd=srv).decode().strip()
+                new = sh(["git", "commit-tree", tree, "-p", old, "-m", "tip"],
+                         cwd=srv).decode().strip()
+                sh(["git", "update-ref", "refs/heads/main", new], cwd=srv)
+                start = time.perf_counter()
+                logserver.sign_in_place(srv, branch="refs/heads/main", key=key, now=0)
+                times.append(time.perf_counter() - start)
+        med = statistics.median(times[1:]) * 1e3
+        rows.append(f"| the log's work in process (append, tiles, sign, store), log of "
+                    f"{size:,} leaves | {med:.0f} ms | — | — |")
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--agents", default="1000,10000")
     parser.add_argument("--leaves", default="0,1000,1000000")
     parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--in-process", default="1000,1000000",
+                        help="log sizes of the in-process measurement")
     args = parser.parse_args()
     print("| what | with the log | before (no log key) | ratio |")
     print("|---|---|---|---|")
@@ -274,6 +308,8 @@ def main() -> None:
         for row in pushes(n, args.repeat):
             print(row, flush=True)
     for row in log_sizes([int(x) for x in args.leaves.split(",") if x], args.repeat):
+        print(row, flush=True)
+    for row in in_process([int(x) for x in args.in_process.split(",") if x], args.repeat):
         print(row, flush=True)
 
 

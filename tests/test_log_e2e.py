@@ -89,6 +89,8 @@ def _scenario(tmp: Path, ws: list[Witness]) -> dict[str, Any]:
     ws[2].start()
     said["p5"] = push_agent(srv, "carol", 5)[1]
     out["verify_a_5"] = run_cli("verify", str(srv.bare), env=a, check=None)
+    out["history_a"] = run_cli("verify", "--history", "--json", str(srv.bare), env=a,
+                               check=None)
     out["discover_a"] = run_cli("discover", "--registry", str(srv.bare), "--json", env=a,
                                 check=None)
     forked = tmp / "fork-work"
@@ -188,6 +190,11 @@ def test_a_first_time_reader_of_the_fork_refuses_it(run: dict[str, Any]) -> None
     result = run["verify_b_fork"]
     assert result.returncode == 1
     assert "[log] checkpoint of size 5 has 0 valid witness cosignature(s)" in result.stdout
+
+
+def test_verify_history_finds_every_leaf_on_the_branch_in_order(run: dict[str, Any]) -> None:
+    result = json.loads(run["history_a"].stdout)
+    assert result["ok"] and result["log"]["ok"] and result["log"]["size"] == 5, result
 
 
 def test_a_reader_who_saw_the_honest_branch_calls_the_fork_a_split_view(

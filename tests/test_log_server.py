@@ -141,3 +141,26 @@ def test_the_log_rule_accepts_a_valid_extension(server: tuple[Logged, list[str],
     result = push(clone, f"{commit}:{logrole.REF}")
     assert result.returncode == 0, result.stderr
     git("update-ref", logrole.REF, old, commit, cwd=srv.bare)  # put the module's log back
+
+
+def _stored(leaves: list[bytes]) -> tlogstore.Stored:
+    files, _, _ = tlogstore.append(None, 0, leaves)
+    return tlogstore.Stored("memory", b"", lambda path: files[path])
+
+
+@pytest.mark.parametrize(("order", "expected"), [
+    ([0, 1, 2], []),
+    ([0, 0, 2], []),  # a push that moved nothing logged twice: still in order
+    ([0, 2, 1], ["leaf 2 (c1"]),
+    ([0, 9, 2], ["leaf 1 names"]),
+])
+def test_history_requires_every_leaf_on_the_branch_in_order(order: list[int],
+                                                            expected: list[str]) -> None:
+    from git_elite.edges import logread
+
+    commits = [f"c{i}".ljust(40, "0") for i in range(4)]
+    leaves = [logrole.leaf("main", f"c{i}".ljust(40, "0"), "00" * 32) for i in order]
+    found = logread.history_problems(_stored(leaves), len(leaves), "main", commits)
+    assert len(found) == len(expected)
+    for message, start in zip(found, expected, strict=True):
+        assert message.startswith(start), message
