@@ -2,7 +2,7 @@
 accepts the state it reads only when the copy's refs/elite/log checkpoint verifies under the
 log key, carries the quorum of declared witnesses' cosignatures, its tiles give its root, its
 latest leaf is the tip read, and it extends the last checkpoint this reader accepted for the
-origin (kept in `$AGENTD_HOME/log/<origin-hash>/checkpoint`). A fork is `split-view`: both
+origin and log key (kept in `$AGENTD_HOME/log/<hash>/checkpoint`). A fork is `split-view`: both
 checkpoints are kept there as evidence and named.
 """
 
@@ -40,8 +40,11 @@ class Accepted:
                 f"{', '.join(self.cosigned)} (quorum {self.quorum})")
 
 
-def folder(origin: str) -> Path:
-    return store.home() / "log" / hashlib.sha256(origin.encode()).hexdigest()[:16]
+def folder(role: LogRole) -> Path:
+    """Where this reader keeps what it accepted of one log: per origin and log key (a log
+    restarted under a new key, by the delegates' signed IDENTITY change, is a new log)."""
+    name = hashlib.sha256(f"{role.origin}\n{role.key}".encode()).hexdigest()[:16]
+    return store.home() / "log" / name
 
 
 def check_repo(path: str | Path, identity: dict[str, Any] | None, *, branch: str, tip: str,
@@ -83,10 +86,10 @@ def check_stored(stored: tlogstore.Stored, role: LogRole, *, branch: str, tip: s
     return Accepted(role.origin, opened.size, tuple(sorted(opened.cosigned)), role.quorum)
 
 
-def remembered(origin: str) -> witnessed.Opened | None:
-    """The last checkpoint this reader accepted for `origin` (our own file: parsed, its
+def remembered(role: LogRole) -> witnessed.Opened | None:
+    """The last checkpoint this reader accepted of the log (our own file: parsed, its
     signatures were checked when it was accepted)."""
-    path = folder(origin) / MEMORY
+    path = folder(role) / MEMORY
     if not path.exists():
         return None
     try:
@@ -99,7 +102,7 @@ def remembered(origin: str) -> witnessed.Opened | None:
 def check_memory(opened: witnessed.Opened, role: LogRole, reader: tlog.HashReader) -> None:
     """Require `opened` to extend the remembered checkpoint (a consistency proof from the
     copy's tiles, checked against both roots). A fork: both kept as evidence, named."""
-    old = remembered(role.origin)
+    old = remembered(role)
     if old is None:
         return
     if opened.size < old.size:
@@ -111,22 +114,22 @@ def check_memory(opened: witnessed.Opened, role: LogRole, reader: tlog.HashReade
             if 0 < old.size < opened.size else []
         witnessed.check_consistent(old, opened, proof)
     except EliteError as err:
-        a, b = evidence(role.origin, old), evidence(role.origin, opened)
+        a, b = evidence(role, old), evidence(role, opened)
         raise LogError(f"{err.message}; both checkpoints kept as evidence: {a} (accepted "
                        f"before) and {b} (this copy)", rule=logrole.SPLIT_VIEW) from None
 
 
 def save_memory(opened: witnessed.Opened, role: LogRole) -> None:
     """Remember `opened` as the last checkpoint accepted for its origin."""
-    old = remembered(role.origin)
+    old = remembered(role)
     if old is None or opened.size > old.size or opened.data != old.data:
-        store.ensure_dir(folder(role.origin))
-        store.atomic_write(folder(role.origin) / MEMORY, opened.data, 0o600)
+        store.ensure_dir(folder(role))
+        store.atomic_write(folder(role) / MEMORY, opened.data, 0o600)
 
 
-def evidence(origin: str, opened: witnessed.Opened) -> Path:
+def evidence(role: LogRole, opened: witnessed.Opened) -> Path:
     """Keep a checkpoint as split-view evidence; returns its path."""
-    where = folder(origin) / "evidence"
+    where = folder(role) / "evidence"
     store.ensure_dir(where)
     path = where / f"{opened.size}-{opened.root.hex()[:16]}.checkpoint"
     store.atomic_write(path, opened.data, 0o600)
