@@ -202,7 +202,8 @@ def _site_log(read: Any) -> tlogstore.Stored:
     def get(path: str) -> bytes:
         data = read(f"log/{path}")
         if data is None:
-            raise LogError(f"the site serves no log/{path}")
+            raise LogError(f"this source serves no log/{path} (a site made by `git elite "
+                           "site` does; radicle-httpd cannot: read a clone)")
         return bytes(data)
 
     return tlogstore.Stored("site", get(tlogstore.CHECKPOINT), get)
