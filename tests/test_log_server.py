@@ -164,3 +164,24 @@ def test_history_requires_every_leaf_on_the_branch_in_order(order: list[int],
     assert len(found) == len(expected)
     for message, start in zip(found, expected, strict=True):
         assert message.startswith(start), message
+
+
+def test_a_copy_with_a_lying_log_is_refused_in_one_line(
+        server: tuple[Logged, list[str], list[str]], tmp_path: Path) -> None:
+    """A mirror's refs/elite/log whose checkpoint (signed by the log key) claims 10^12
+    leaves it does not hold: one `[log]` line, exit 1."""
+    srv, _, _ = server
+    for case, files in {
+        "huge": {"checkpoint": note.sign_note(
+            note.Checkpoint("example.org/chrysalis-elites", 10**12, b"\x01" * 32).body(),
+            "example.org/chrysalis-elites", key("dave"))},
+    }.items():
+        mirror = tmp_path / f"{case}.git"
+        git("clone", "-q", "--mirror", str(srv.bare), str(mirror))
+        commit = _log_commit(mirror, git("rev-parse", logrole.REF, cwd=mirror).stdout.strip(),
+                             files)
+        git("update-ref", logrole.REF, commit, cwd=mirror)
+        result = run_cli("verify", str(mirror), check=1)
+        lines = [line for line in result.stdout.splitlines() if "refs/elite/log" in line]
+        assert len(lines) == 1, (case, result.stdout)
+        assert "[log] the log's tiles cannot give the checkpoint's root" in lines[0]

@@ -69,7 +69,19 @@ def check_stored(stored: tlogstore.Stored, role: LogRole, *, branch: str, tip: s
     """The checks of SPEC §15 on a stored log (any transport that can read its files). A
     checkpoint signed by the log key that does not extend the one this reader accepted is
     `split-view` whatever its cosignatures (the log key signed a fork: that is the
-    evidence); then the quorum, then the latest leaf."""
+    evidence); then the quorum, then the latest leaf. Any other failure to read the log
+    (a missing or oversized tile, a cut bundle) is a `log` problem."""
+    try:
+        return _check_stored(stored, role, branch=branch, tip=tip, index_sha256=index_sha256,
+                             remember=remember)
+    except LogError:
+        raise
+    except EliteError as err:
+        raise LogError(err.message) from None
+
+
+def _check_stored(stored: tlogstore.Stored, role: LogRole, *, branch: str, tip: str,
+                  index_sha256: str, remember: bool) -> Accepted:
     opened = witnessed.open_note(stored.note, role)
     tlogstore.check_tiles(stored, opened)
     reader = tlogstore.hash_reader(stored, opened.size)

@@ -92,7 +92,8 @@ def sign_in_place(cwd: str | Path, *, branch: str, key: keys.Keypair, now: int,
                               role.origin, key) if new or previous is None else \
             witnessed.without_cosignatures(previous.data)
         data, cosigned, warnings = collect(role, data, total, reader,
-                                           previous.cosigned if previous else {}, size, now)
+                                           previous.cosigned if previous else {}, size, now,
+                                           cwd)
         files[tlogstore.CHECKPOINT] = data
         files.update(tlogstore.stale_partials(repo, base.commit if base else None, files))
         parent = stored.commit if stored else None
@@ -134,11 +135,11 @@ def _index_sha256(cwd: str | Path, tip: str) -> str:
 
 # witnesses ---------------------------------------------------------------------------------
 def collect(role: LogRole, data: bytes, size: int, reader: tlog.HashReader,
-            before: dict[str, int], old_size: int, now: int
+            before: dict[str, int], old_size: int, now: int, cwd: str | Path | None = None
             ) -> tuple[bytes, dict[str, int], list[str]]:
     """Ask every witness (in parallel) to cosign `data`; returns the note with the valid
     cosignatures added, who cosigned, and one warning per witness that did not."""
-    timeout = _timeout()
+    timeout = _timeout(cwd)
     guesses = {w.name: (old_size if w.name in before else 0) for w in role.witnesses}
     with ThreadPoolExecutor(max_workers=min(8, len(role.witnesses))) as pool:
         answers = list(pool.map(lambda w: _ask(w, data, size, reader, guesses[w.name],
@@ -213,8 +214,8 @@ def post(url: str, body: bytes, timeout: float) -> tuple[int, str, bytes]:
         return 0, "", str(reason).encode()
 
 
-def _timeout() -> float:
-    value = git.config_get("elite.witnessTimeout")
+def _timeout(cwd: str | Path | None) -> float:
+    value = git.config_get("elite.witnessTimeout", cwd)
     try:
         return float(value) if value else TIMEOUT
     except ValueError:
