@@ -107,6 +107,9 @@ def _scenario(tmp: Path, ws: list[Witness]) -> dict[str, Any]:
     out["gossip"] = run_cli("log", "gossip", str(srv.bare), str(fork), "--json", check=None)
     _sites(out, tmp, srv.bare, fork)
     out["show"] = run_cli("log", "show", "--json", cwd=srv.bare, check=None)
+    out["resign"] = run_cli("log", "sign", cwd=srv.bare, check=None)
+    out["show_after"] = run_cli("log", "show", "--registry", str(srv.bare), "--json",
+                                cwd=tmp, check=None)
     return out
 
 
@@ -155,6 +158,15 @@ def test_every_push_is_cosigned_by_the_witnesses(run: dict[str, Any]) -> None:
     assert run["show"].returncode == 0 and shown["size"] == 5 and shown["quorum_met"]
     assert sorted(shown["cosigned"]) == ["w1.example", "w2.example", "w3.example"]
     assert len(leaf_commits(srv.bare)) == 5
+
+
+def test_log_sign_asks_the_witnesses_again(run: dict[str, Any]) -> None:
+    resign = run["resign"]
+    assert resign.returncode == 0, resign.stderr
+    assert "log re-signed: checkpoint size 5, cosigned by 3 witness(es)" in resign.stderr
+    before, after = json.loads(run["show"].stdout), json.loads(run["show_after"].stdout)
+    assert after["size"] == 5 and after["root"] == before["root"]
+    assert all(after["cosigned"][w] >= before["cosigned"][w] for w in before["cosigned"])
 
 
 def test_a_restarted_witness_resumes_from_its_state(run: dict[str, Any]) -> None:
