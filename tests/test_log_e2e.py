@@ -106,7 +106,7 @@ def _scenario(tmp: Path, ws: list[Witness]) -> dict[str, Any]:
     out["reader_a"] = Path(a["AGENTD_HOME"])
     out["gossip"] = run_cli("log", "gossip", str(srv.bare), str(fork), "--json", check=None)
     _sites(out, tmp, srv.bare, fork)
-    out["show"] = run_cli("log", "show", "--json", cwd=srv.bare, check=None)
+    out["show"] = run_cli("log", "--json", cwd=srv.bare, check=None)
     out["resign"] = run_cli("log", "sign", cwd=srv.bare, check=None)
     out["show_after"] = run_cli("log", "show", "--registry", str(srv.bare), "--json",
                                 cwd=tmp, check=None)

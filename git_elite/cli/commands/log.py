@@ -19,18 +19,22 @@ REGISTRY = click.option("--registry", "name", metavar="R", help="Registry name, 
 
 
 @click.group(cls=FullHelpGroup, context_settings=CTX, invoke_without_command=True)
+@REGISTRY
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output (as `log "
+              "show --json`).")
 @click.pass_context
-def command(ctx: click.Context) -> None:
-    """The registry's witnessed log: `git elite log` shows its checkpoint (= `log show`).
+def command(ctx: click.Context, name: str | None, as_json: bool) -> None:
+    """The registry's witnessed log: `git elite log [--registry R] [--json]` shows its
+    checkpoint (= `log show`).
 
     \b
     Examples:
-      git elite log
+      git elite log --json
       git -C /srv/git/chrysalis-elites.git elite log sign
       git elite log gossip https://mirror.example/elites/ /srv/git/chrysalis-elites.git
     """
     if ctx.invoked_subcommand is None:
-        ctx.exit(ctx.invoke(show, name=None, as_json=False))
+        ctx.exit(ctx.invoke(show, name=name, as_json=as_json))
 
 
 @command.command("show", context_settings=CTX)
