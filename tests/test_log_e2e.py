@@ -13,6 +13,8 @@ from __future__ import annotations
 import base64
 import json
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,7 +27,6 @@ from git_elite.edges import tlogstore
 from tests.conftest import git, run_cli
 from tests.helpers_log import (
     ORIGIN,
-    Logged,
     Witness,
     leaf_commits,
     log_vkey,
@@ -110,6 +111,8 @@ def _scenario(tmp: Path, ws: list[Witness]) -> dict[str, Any]:
     out["resign"] = run_cli("log", "sign", cwd=srv.bare, check=None)
     out["show_after"] = run_cli("log", "show", "--registry", str(srv.bare), "--json",
                                 cwd=tmp, check=None)
+    out["leaves_5"] = leaf_commits(srv.bare)
+    out["concurrent"] = _concurrent_hooks(srv.bare, 3)
     return out
 
 
@@ -148,16 +151,44 @@ def test_the_site_serves_the_log_and_url_readers_check_it(run: dict[str, Any]) -
     assert f"INCONSISTENT {run['site_urls'][0]} and {run['site_urls'][1]}" in gossip.stdout
 
 
+def _concurrent_hooks(bare: Path, count: int) -> list[subprocess.CompletedProcess[str]]:
+    """`count` post-receive hooks at once for one new tip (as after pushes that land
+    together): the log's lock lets one append and the others find the tip logged."""
+    import os
+
+    old = git("rev-parse", "main", cwd=bare).stdout.strip()
+    tree = git("rev-parse", "main^{tree}", cwd=bare).stdout.strip()
+    new = git("commit-tree", tree, "-p", old, "-m", "tip", cwd=bare).stdout.strip()
+    git("update-ref", "refs/heads/main", new, cwd=bare)
+    env = {**os.environ, "GIT_DIR": str(bare)}
+    procs = [subprocess.Popen([sys.executable, "-m", "git_elite", "hook", "post-receive"],
+                              cwd=bare, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(count)]
+    outs = [p.communicate(f"{old} {new} refs/heads/main\n", timeout=120) for p in procs]
+    return [subprocess.CompletedProcess(p.args, p.returncode, o, e)
+            for p, (o, e) in zip(procs, outs, strict=True)]
+
+
+def test_concurrent_post_receives_append_once_and_never_equivocate(run: dict[str, Any]
+                                                                    ) -> None:
+    results = run["concurrent"]
+    said = "".join(r.stderr for r in results)
+    assert all(r.returncode == 0 for r in results)
+    assert said.count("log appended: checkpoint size 6") == 1, said
+    assert said.count("log re-signed: checkpoint size 6") == len(results) - 1, said
+    assert "refused" not in said and "not signed" not in said, said
+    assert len(leaf_commits(run["server"].bare)) == 6
+
+
 def test_every_push_is_cosigned_by_the_witnesses(run: dict[str, Any]) -> None:
     said = run["said"]
     for step in ("p1", "p2", "p3", "p5"):
         assert "cosigned by 3 witness(es) (w1.example, w2.example, w3.example), quorum met" \
             in said[step], said[step]
-    srv: Logged = run["server"]
     shown = json.loads(run["show"].stdout)
     assert run["show"].returncode == 0 and shown["size"] == 5 and shown["quorum_met"]
     assert sorted(shown["cosigned"]) == ["w1.example", "w2.example", "w3.example"]
-    assert len(leaf_commits(srv.bare)) == 5
+    assert len(run["leaves_5"]) == 5
 
 
 def test_log_sign_asks_the_witnesses_again(run: dict[str, Any]) -> None:
@@ -178,7 +209,7 @@ def test_a_restarted_witness_resumes_from_its_state(run: dict[str, Any]) -> None
     state = run["witnesses"][0].home / "witness" / "checkpoints" / \
         hashlib.sha256(ORIGIN.encode()).hexdigest()
     kept = note.Checkpoint.parse(note.Note.parse(state.read_bytes()).text)
-    assert kept.size == 5
+    assert kept.size == 6  # the last checkpoint of the run
 
 
 def test_a_witness_down_is_a_warning_and_the_quorum_is_still_met(run: dict[str, Any]) -> None:
