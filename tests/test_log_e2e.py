@@ -175,7 +175,7 @@ def test_concurrent_post_receives_append_once_and_never_equivocate(run: dict[str
     said = "".join(r.stderr for r in results)
     assert all(r.returncode == 0 for r in results)
     assert said.count("log appended: checkpoint size 6") == 1, said
-    assert said.count("log re-signed: checkpoint size 6") == len(results) - 1, said
+    assert said.count("log already has this tip: checkpoint size 6") == len(results) - 1, said
     assert "refused" not in said and "not signed" not in said, said
     assert len(leaf_commits(run["server"].bare)) == 6
 

@@ -35,12 +35,14 @@ class Signed:
     quorum: int
     appended: bool
     warnings: list[str] = field(default_factory=list)
+    logged: bool = False  # the tip was the latest leaf already, with its quorum: nothing done
 
     def line(self) -> str:
         names = ", ".join(sorted(self.cosigned)) or "none"
         state = "quorum met" if len(self.cosigned) >= self.quorum else \
             f"BELOW QUORUM {self.quorum}"
-        what = "appended" if self.appended else "re-signed"
+        what = "appended" if self.appended else "already has this tip" if self.logged \
+            else "re-signed"
         return (f"log {what}: checkpoint size {self.size}, cosigned by {len(self.cosigned)} "
                 f"witness(es) ({names}), {state}")
 
@@ -87,6 +89,9 @@ def sign_in_place(cwd: str | Path, *, branch: str, key: keys.Keypair, now: int,
         if not new and base is None:
             raise RegistryError("no log yet: a push (or `git elite log sign` after one) "
                                 "starts it")
+        if append and not new and previous is not None and \
+                len(previous.cosigned) >= role.quorum:  # logged and witnessed already
+            return Signed(size, previous.cosigned, role.quorum, False, [], logged=True)
         files, total, root, reader = _extend(base, size, new)
         data = note.sign_note(note.Checkpoint(role.origin, total, root, ()).body(),
                               role.origin, key) if new or previous is None else \
