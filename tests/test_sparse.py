@@ -242,16 +242,17 @@ def _requests_of_top(tmp: Path, name: str, agents: int, top: int
 
 
 def test_discover_url_requests_do_not_grow_with_the_registry(tmp_path: Path) -> None:
-    """SPEC §12/§14: `discover --url --top N` asks for IDENTITY.json, INDEX.json, site.json
-    and each shown agent's manifest and profile (no shard, no probe for prompt.md/demos.json),
-    each once, over kept-alive connections: the same count for 6 agents as for 30."""
+    """SPEC §12/§14: `discover --url --top N` asks for IDENTITY.json, INDEX.json,
+    index/ranked.json (the pinned entries, SPEC §6.2: site.json is no longer read) and each
+    shown agent's manifest and profile (no shard, no probe for prompt.md/demos.json), each
+    once, over kept-alive connections: the same count for 6 agents as for 30."""
     small, small_conns, small_rows = _requests_of_top(tmp_path, "small", 6, 3)
     large, large_conns, large_rows = _requests_of_top(tmp_path, "large", 30, 3)
     assert len(small_rows) == len(large_rows) == 3
     for paths, rows in ((small, small_rows), (large, large_rows)):
         assert len(paths) == len(set(paths)) == 3 + 2 * 3
         assert sorted(p for p in paths if not p.startswith("/agents/")) == [
-            "/IDENTITY.json", "/INDEX.json", "/site.json"]
+            "/IDENTITY.json", "/INDEX.json", "/index/ranked.json"]
         assert sorted(p.rsplit("/", 1)[1] for p in paths if p.startswith("/agents/")) == \
             ["manifest.json"] * 3 + ["profile.json"] * 3
         assert {p.split("/")[3] for p in paths if p.startswith("/agents/")} == \

@@ -191,8 +191,14 @@ def _admit(openers: Sequence[tuple[str, Any]], now: int, allow_stale: bool) -> l
 def fresh(source: Any, now: int, allow_stale: bool) -> None:
     """SPEC §6.1 for one registry read: say how fresh it is, refuse a stale copy (exit 1,
     one line) or, with --allow-stale, warn."""
-    from git_elite.edges import freshness
+    from git_elite.edges import freshness, identity_seen, pinned_read
 
+    try:
+        pinned_read.check_identity(source)  # the head pins the IDENTITY.json it was built with
+    except RegistryError as err:
+        raise RegistryError(err.message, rule=err.rule,
+                            path=f"{source.name}: {err.path}") from None
+    identity_seen.check_source(source)  # a rolled-back identity: refused, even stale-allowed
     result = freshness.of_source(source, now)
     source.freshness = result
     logged(source)
@@ -220,10 +226,12 @@ def logged(source: Any) -> None:
         output.info(f"git-elite: {source.name}: {accepted.line()}")
 
 
-def trust_paths(sources: Sequence[Any], task_type: str | None, now: int
+def trust_paths(sources: Sequence[Any], task_type: str | None, now: int,
+                unpinned: list[str] | None = None
                 ) -> tuple[dict[str, tuple[str, ...]], dict[str, str]]:
     """did -> best trust path (SPEC §8) from the local trust set and the endorsements and
-    rotations of the registries read; and did -> alias from the trust set."""
+    rotations of the registries read; and did -> alias from the trust set. The warnings of
+    documents dropped for their pin (`[index]`, SPEC §6.2) are also added to `unpinned`."""
     from git_elite.cli.commands.trust import local_trust
     from git_elite.core import trust
     from git_elite.edges import registry_sources, store
@@ -232,6 +240,8 @@ def trust_paths(sources: Sequence[Any], task_type: str | None, now: int
     endorsements, rotations, warnings = registry_sources.trust_documents(sources, local)
     for line in warnings:
         output.warn(f"{line} (ignored for trust)")
+        if unpinned is not None and "[index]" in line:
+            unpinned.append(line)
     trust_set = local_trust()
     graph = trust.edges(endorsements, rotations, now)
     aliases = {e.did: e.alias for e in trust_set.trusted if e.alias}
@@ -250,8 +260,11 @@ def weigher(sources: Sequence[Any], trusted: Mapping[str, Sequence[str]],
     def weigh(candidate: Any) -> attest.Summary:
         if not discover.attested_count(candidate):
             return attest.Summary(0, ())
-        docs, warnings = attest_read.attestations(by_name[candidate.registry],
-                                                  candidate.agent_id)
+        source = by_name[candidate.registry]
+        pinned = candidate.entry.get("attestation_sha256") if source.index().pinned else None
+        docs, warnings = attest_read.attestations(
+            source, candidate.agent_id, pinned if isinstance(pinned, dict) else
+            ({} if source.index().pinned else None))
         for line in warnings:
             output.warn(line)
         return attest.weigh(docs, trusted, task_type)

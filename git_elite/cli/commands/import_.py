@@ -61,7 +61,12 @@ def command(ctx: click.Context, agent_id: str, names: tuple[str, ...], allow_unt
         raise RegistryError(f"agent {agent_id[:12]}: no valid manifest in "
                             f"{', '.join(c.registry for c in found)}")
     chosen = found[winner]
-    trusted, _ = trust_paths(sources, None, app(ctx).now)
+    unpinned: list[str] = []
+    trusted, _ = trust_paths(sources, None, app(ctx).now, unpinned)
+    if unpinned:  # SPEC §6.2: a copy that does not serve what its head pins is not imported from
+        raise RegistryError(f"{len(unpinned)} trust document(s) not the ones INDEX.json pins "
+                            "(above): this copy serves another state than it signs; not "
+                            "imported", rule="index")
     if chosen.owner_did not in trusted and not allow_untrusted:
         raise TrustError(f"agent {agent_id[:12]} is owned by {chosen.owner_did}, whom you do "
                          f"not trust; trust them with `git elite trust add {chosen.owner_did}` "

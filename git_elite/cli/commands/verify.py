@@ -159,6 +159,7 @@ def _verify(path: str, rev: str, history: bool, as_json: bool, origin: str,
         result["radicle"] = {"rid": check.rid, "checked": check.checked, "ok": check.ok,
                              "notes": list(check.notes), "delegates": list(check.delegates),
                              "signed_by": list(check.signed_by)}
+    problems += _identity_pin(path, origin)
     fresh = _freshness(path, origin, check, *stale)
     if fresh is not None:  # only for a registry that declares a timestamp role
         problems += fresh[0]
@@ -248,6 +249,32 @@ def _radicle(repo: Any, path: str, origin: str, rev: str) -> RadicleCheck | None
         return radicle.RadicleCheck.unchecked(
             rid, f"no Radicle storage for {rid} in {gitrad.rad_home() / 'storage'}")
     return gitrad.check_storage(storage, rid, str(identity["owner_did"]), None, tip)
+
+
+def _identity_pin(path: str, origin: str) -> list[Problem]:
+    """SPEC §6.2 at the registry branch's tip: an IDENTITY.json older than, or dropping a
+    role of, the highest one this reader has seen for the registry (`rollback`)."""
+    from git_elite.core.errors import EliteError
+    from git_elite.edges import freshness, gitcheck, identity_seen
+
+    tip = freshness.resolve(path, gitcheck.registry_branch(path))
+    raw = git_blob(path, tip) if tip else None
+    if tip is None or raw is None or freshness.identity_at(path, tip) is None:
+        return []
+    try:
+        identity_seen.check(identity_seen.git_key(path, tip), raw, origin,
+                            identity_seen.history(path, tip))
+    except EliteError as err:
+        return [err.problem(tip)]
+    return []
+
+
+def git_blob(path: str, tip: str) -> bytes | None:
+    from git_elite.core import layout
+    from git_elite.edges import git
+
+    proc = git.run(["cat-file", "blob", f"{tip}:{layout.IDENTITY}"], path, check=False)
+    return proc.stdout if proc.returncode == 0 else None
 
 
 def _freshness(path: str, origin: str, check: RadicleCheck | None, now: int,
