@@ -8,13 +8,13 @@ from typing import Any
 
 import click
 
-from git_elite.cli.commands.generate import expand, read_all
 from git_elite.cli.commands.publish import report
 from git_elite.cli.main import app
 from git_elite.core import attest, documents, keys, layout, shortid
 from git_elite.core.errors import EliteError, RegistryError, UsageError
 from git_elite.edges import output, store
 from git_elite.edges import publish as core
+from git_elite.edges.generating import expand, read_all
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 

@@ -6,7 +6,6 @@ import contextlib
 import io
 import json
 import sys
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -14,18 +13,14 @@ import click
 
 from git_elite.cli.commands import generate as gen
 from git_elite.cli.main import app
-from git_elite.core import keys, layout
-from git_elite.core.errors import EliteError, RegistryError, UsageError
-from git_elite.edges import output, succession
+from git_elite.core.errors import EliteError, UsageError
+from git_elite.edges import output, publishing
 from git_elite.edges import publish as core
-from git_elite.edges.known_registries import Registry
 
 SETTINGS = {"help_option_names": ["-h", "--help"]}
 ORDER = (core.PUBLISHED, core.UP_TO_DATE, core.BUILT, core.REFUSED, core.NOT_PUSHED)
 # `--from-evals` takes generate's own options (the same click objects: same names, defaults
 # and help), all but its --json: publish has its own.
-NO_MANIFESTS = ("no manifests in {} (run `git elite generate`; it writes only the agents "
-                "that qualify)")
 EVAL_OPTIONS = [p for p in gen.command.params if p.name != "as_json"]
 
 
@@ -38,10 +33,19 @@ EVAL_OPTIONS = [p for p in gen.command.params if p.name != "as_json"]
               help="Run `git elite generate` first (with the eval options below) and publish "
                    "the manifests it wrote.")
 @click.option("--no-push", is_flag=True, help="Build and verify the commit, do not push.")
+@click.option("--repo-ref", metavar="none|URL",
+              help="The repository to record as repo_ref (default: the git repo you stand in, "
+                   "else the one the manifest or its published version names).")
+@click.option("--as-attestation", is_flag=True,
+              help="An agent someone else already published: publish your numbers for it as "
+                   "an attestation (SPEC 5.8) instead of refusing.")
+@click.option("--suite", default="local", show_default=True, metavar="S",
+              help="With --as-attestation: the name or URL of the task set you measured on.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_context
 def command(ctx: click.Context, /, dirs: tuple[Path, ...], name: str | None, from_evals: bool,
-            no_push: bool, as_json: bool, **eval_options: Any) -> int:
+            no_push: bool, repo_ref: str | None, as_attestation: bool, suite: str,
+            as_json: bool, **eval_options: Any) -> int:
     """Sign and push manifests to a registry.
 
     Publishes every $AGENTD_HOME/elite/<agent_id>/ (or the given directories) owned by this
@@ -68,15 +72,17 @@ def command(ctx: click.Context, /, dirs: tuple[Path, ...], name: str | None, fro
     if from_evals:
         dirs = generated(ctx, eval_options)
     key = load_identity()
-    if not dirs and not core.elite_dirs():
-        raise EliteError(NO_MANIFESTS.format(core.elite_root()))
-    registry = core.choose(name)
-    result = core.Result(registry.name)
-    agents = _load(dirs, key, app(ctx).now, result)
-    if agents:
-        _publish(registry, agents, key, app(ctx).now, no_push, result)
+    request = publishing.Request(dirs, name, no_push, _repo_ref(repo_ref), as_attestation,
+                                 suite)
+    result = publishing.publish(request, key, app(ctx).now, Path.cwd())
     report(result, as_json, "published")
     return 0 if result.ok else 1
+
+
+def _repo_ref(given: str | None) -> object:
+    if given is None:
+        return publishing.KEEP
+    return None if given == "none" else given
 
 
 def _check_eval_options(ctx: click.Context, dirs: tuple[Path, ...], from_evals: bool) -> None:
@@ -102,84 +108,6 @@ def generated(ctx: click.Context, options: dict[str, Any]) -> tuple[Path, ...]:
         raise EliteError("no agent qualified, nothing to publish (see the table above; "
                          "--all publishes every agent)")
     return written
-
-
-def _load(dirs: tuple[Path, ...], key: keys.Keypair, now: int, result: core.Result
-          ) -> list[core.LocalAgent]:
-    """Read, check ownership, re-sign for the repo we stand in, and save back."""
-    folders = list(dirs) or core.elite_dirs()
-    if not folders:
-        raise EliteError(NO_MANIFESTS.format(core.elite_root()))
-    repo_ref = core.repo_ref_here(Path.cwd())
-    rotations = succession.local_rotations()
-    agents = []
-    for folder in folders:
-        if not dirs and (folder / "tombstone.json").exists():
-            output.info(f"skipping {folder.name}: withdrawn (tombstone.json)")
-            continue
-        try:
-            agent = core.load_dir(folder)
-        except EliteError as err:
-            result.add([core.Item(folder.name, {})], core.REFUSED, str(err))
-            continue
-        steps = succession.chain(agent.body["owner_did"], key.did, rotations)
-        if steps is None:
-            result.add([core.Item(agent.agent_id, {})], core.REFUSED,
-                       f"owned by {agent.body['owner_did']}, not this node's {key.did}")
-            continue
-        if steps:  # the old key's manifest: its successor (this key) takes it over
-            output.info(f"{agent.agent_id[:12]}: owned by your rotated key "
-                        f"{agent.body['owner_did']}; re-signed by {key.did}")
-            agent = succession.adopt(agent, key, now)
-            core.save_local(agent)
-            result.rotations.update(steps)
-        agents.append(_resign(agent, key, now, repo_ref))
-    return agents
-
-
-def _resign(agent: core.LocalAgent, key: keys.Keypair, now: int,
-            repo_ref: dict[str, object] | None, previous: bytes | None = None
-            ) -> core.LocalAgent:
-    fresh = core.prepare(agent, key, now, repo_ref, previous)
-    if fresh.manifest != agent.manifest:
-        core.save_local(fresh)
-    return fresh
-
-
-def _publish(registry: Registry, agents: list[core.LocalAgent], key: keys.Keypair,
-             now: int, no_push: bool, result: core.Result) -> None:
-    items = [core.Item(a.agent_id, {}) for a in agents]
-    try:
-        target = core.open_target(registry, key)
-    except RegistryError as err:
-        result.add(items, core.NOT_PUSHED, f"{err.message}; the signed manifests are kept in "
-                   f"{core.elite_root()}")
-        return
-    from git_elite.edges import cache
-
-    # the cache is read from here on: damage git reports there means one fresh clone and a
-    # second try (nothing was pushed yet), or one line naming the cache (cache.Mender)
-    done = cache.Mender(target.registry)(lambda: _build_and_push(target, agents, key, now,
-                                                                 no_push, result.rotations))
-    merge(result, done)
-    if target.rid and done.commit and not no_push:
-        output.info(core.announce(target.rid))
-
-
-def _build_and_push(target: core.Target, agents: list[core.LocalAgent], key: keys.Keypair,
-                    now: int, no_push: bool, rotations_raw: Iterable[bytes]) -> core.Result:
-    state = core.tip_state(target)
-    ready = [_resign(a, key, now, None, state.read(layout.agent_path(
-        a.agent_id, "manifest.json")) if state is not None else None) for a in agents]
-    rotations = [succession.rotation_item(raw) for raw in sorted(rotations_raw)]
-    return core.publish_files(target, rotations + [core.agent_item(a) for a in ready],
-                              f"publish {len(ready)} agent(s)\n\nby {key.did}\n",
-                              push=not no_push)
-
-
-def merge(into: core.Result, done: core.Result) -> None:
-    into.outcomes += done.outcomes
-    into.commit, into.pushes, into.retries = done.commit, done.pushes, done.retries
 
 
 def report(result: core.Result, as_json: bool, verb: str) -> None:

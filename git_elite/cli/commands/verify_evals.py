@@ -8,10 +8,10 @@ from typing import Any
 
 import click
 
-from git_elite.cli.commands.generate import expand, read_all
 from git_elite.core import attest, canonical, documents, jsonstrict
 from git_elite.core.errors import EliteError, ManifestError
 from git_elite.edges import output, store
+from git_elite.edges.generating import expand, read_all
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 
