@@ -62,6 +62,7 @@ def root_for(project: Project | None) -> Path:
     """Where `generate` writes for `project` (the unattached store without one)."""
     if project is None:
         return elite_root()
+    store.ensure_home()
     store.ensure_dir(project.root)
     marker = project.root / "project.json"
     if not marker.is_file():

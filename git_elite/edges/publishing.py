@@ -87,10 +87,14 @@ def load(folders: list[Path], request: Request, key: keys.Keypair, now: int, cwd
             agent = succession.adopt(agent, key, now)
             core.save_local(agent)
             result.rotations.update(steps)
-        if agent.agent_id in agents:
-            output.info(f"{agent.agent_id[:12]}: also made in {folder.parent}; publishing the "
-                        f"copy in {agents[agent.agent_id].folder.parent}")
-            continue
+        seen = agents.get(agent.agent_id)
+        if seen is not None:  # made in two places: the newer goes, and we say which
+            newer, older = (agent, seen) if agent.body["created_at"] > seen.body["created_at"] \
+                else (seen, agent)
+            output.info(f"git-elite: {agent.agent_id[:12]}: made in {newer.folder.parent} and "
+                        f"{older.folder.parent}; publishing the newer ({newer.folder})")
+            if newer is seen:
+                continue
         agents[agent.agent_id] = agent if steps is None else \
             resign(agent, key, now, repo_ref)
     return list(agents.values())
