@@ -173,3 +173,48 @@ def test_a_local_path_as_repo_ref_is_a_warning_with_the_fix(tmp_path: Path) -> N
                    cwd=clone)
     assert f"repo_ref.url {upstream} is a path on this machine" in proc.stderr
     assert "git remote set-url origin" in proc.stderr and "--repo-ref URL" in proc.stderr
+
+
+# 1. several registries are one view (discover) ---------------------------------------------
+def _two_registries(tmp_path: Path) -> tuple[Path, Path, dict[str, str]]:
+    """Alice's fixture agents published, the same bytes, to registries `a` and `b`; bob's
+    measurement of the editor agent attested in `b` only; alice trusts bob."""
+    _, first = make_server(tmp_path / "a")
+    _, second = make_server(tmp_path / "b")
+    write_identity("alice")
+    run_cli("registry", "add", "a", str(first))
+    run_cli("registry", "add", "b", str(second))
+    run_cli("generate", *fixture_args(), cwd=tmp_path)
+    run_cli("publish", "--registry", "a", cwd=tmp_path)
+    run_cli("publish", "--registry", "b", cwd=tmp_path)
+    assert show(first, layout.agent_path(EDITOR, "manifest.json")) == \
+        show(second, layout.agent_path(EDITOR, "manifest.json"))  # a tie: same created_at
+    bob = {"AGENTD_HOME": str(tmp_path / "bob-home")}
+    write_identity("bob", tmp_path / "bob-home")
+    run_cli("attest", EDITOR, "--evals", str(FIXTURES / "racket" / "evals.jsonl"),
+            "--evals", str(FIXTURES / "ts"), "--registry", str(second), env=bob,
+            cwd=tmp_path)
+    run_cli("trust", "add", key("bob").did, "--alias", "bob")
+    return first, second, bob
+
+
+def test_discover_unites_attestations_and_tombstones_across_registries(tmp_path: Path
+                                                                       ) -> None:
+    _two_registries(tmp_path)
+    args = ("discover", "--registry", "a", "--registry", "b", "--offline", "--json")
+    rows = json.loads(run_cli(*args, "--attested", cwd=tmp_path).stdout)
+    editor = [r for r in rows if r["agent_id"] == EDITOR]
+    assert editor and editor[0]["registry"] == "a"  # the tie goes to the registry named first
+    assert editor[0]["sources"] == ["a", "b"]
+    assert [t["attester"] for t in editor[0]["attestations"]["trusted"]] == [key("bob").did]
+    table = run_cli("discover", "--registry", "b", "--registry", "a", "--offline",
+                    cwd=tmp_path).stdout
+    assert "b (+a)" in table  # registry order, not the names' order
+    run_cli("unpublish", EDITOR, "--registry", "b", cwd=tmp_path)
+    after = run_cli(*args, cwd=tmp_path)
+    assert EDITOR not in [r["agent_id"] for r in json.loads(after.stdout)]
+    assert f"agent {EDITOR[:12]} dropped" in after.stderr
+    assert "[deletion] withdrawn by its owner in registry b" in after.stderr
+    alone = json.loads(run_cli("discover", "--registry", "a", "--offline", "--json",
+                               cwd=tmp_path).stdout)
+    assert EDITOR in [r["agent_id"] for r in alone]  # registry a alone still lists it
