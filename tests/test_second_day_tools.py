@@ -1,0 +1,44 @@
+"""Issue 27 items 5–8 through the installed command line: timestamps without hand-editing
+(6), the site (5), silence (7) and the small things a user meets (8)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.conftest import git, run_cli
+from tests.helpers_freshness import key_file
+from tests.helpers_registry import key, make_identity
+
+
+# 6. timestamps without hand-editing -------------------------------------------------------
+def test_init_with_own_timestamp_key_signs_the_first_timestamp(tmp_path: Path) -> None:
+    make_identity("alice")
+    registry = tmp_path / "reg"
+    made = run_cli("init", str(registry), "--timestamp-key", key("alice").did)
+    assert "timestamp v1 signed for" in made.stderr
+    run_cli("verify", str(registry))  # not "freeze: no timestamp"
+    other = run_cli("init", str(tmp_path / "other"), "--timestamp-key", key("dave").did)
+    assert "readers refuse other as frozen until its holder signs" in other.stderr
+    frozen = run_cli("verify", str(tmp_path / "other"), check=1)
+    assert "freeze" in frozen.stdout
+    # item 8: the summary names where the problem is, not "in tree at HEAD"
+    assert "1 problem(s): 1 in refs/elite/timestamp (freshness); tree at HEAD OK" \
+        in frozen.stderr
+
+
+def test_server_hooks_warn_when_nothing_will_sign(tmp_path: Path) -> None:
+    make_identity("alice")
+    registry = tmp_path / "reg"
+    run_cli("init", str(registry), "--timestamp-key", key("dave").did)
+    bare = tmp_path / "server.git"
+    git("clone", "-q", "--bare", str(registry), str(bare))
+    proc = run_cli("hooks", "install", "--server", cwd=bare)
+    assert "declares a timestamp role, but nothing on this server will sign" in proc.stderr
+    signed = run_cli("hooks", "install", "--server", "--force", "--timestamp-key",
+                     str(key_file(tmp_path, "dave")), cwd=bare)
+    assert "nothing on this server will sign" not in signed.stderr
+    assert "the post-receive hook signs one after the next accepted push" in signed.stderr
+    plain = tmp_path / "plain"
+    run_cli("init", str(plain))
+    quiet = run_cli("hooks", "install", "--server", cwd=plain / ".git")
+    assert "timestamp" not in quiet.stderr
