@@ -42,3 +42,16 @@ def test_server_hooks_warn_when_nothing_will_sign(tmp_path: Path) -> None:
     run_cli("init", str(plain))
     quiet = run_cli("hooks", "install", "--server", cwd=plain / ".git")
     assert "timestamp" not in quiet.stderr
+
+
+# 5. the site -----------------------------------------------------------------------------
+def test_site_refuses_a_git_repository_that_is_not_a_registry(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "README.md").write_text("an agent project\n")
+    git("init", "-q", str(project))
+    git("add", "-A", cwd=project)
+    git("commit", "-qm", "init", cwd=project)
+    proc = run_cli("site", "-o", str(tmp_path / "out"), cwd=project, check=1)
+    assert "no IDENTITY.json at HEAD" in proc.stderr and "not a git elite registry" in proc.stderr
+    assert not (tmp_path / "out").exists()  # nothing written, no empty leaderboard
