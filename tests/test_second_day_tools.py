@@ -55,3 +55,52 @@ def test_site_refuses_a_git_repository_that_is_not_a_registry(tmp_path: Path) ->
     proc = run_cli("site", "-o", str(tmp_path / "out"), cwd=project, check=1)
     assert "no IDENTITY.json at HEAD" in proc.stderr and "not a git elite registry" in proc.stderr
     assert not (tmp_path / "out").exists()  # nothing written, no empty leaderboard
+
+
+# 7. silence -------------------------------------------------------------------------------
+def test_discover_url_says_what_it_waits_for_and_how_long(tmp_path: Path) -> None:
+    """A loopback server that accepts and never answers (never anything off this machine)."""
+    import socket
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(listener.accept()[0])  # accepted, never answered
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        git("config", "--global", "elite.urlTimeout", "2")
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}/"
+        proc = run_cli("discover", "--url", url, check=1)
+    finally:
+        stop.set()
+        thread.join()
+        for conn in held:
+            conn.close()
+        listener.close()
+    # 3 tries of 2 s and pauses of 0.25 + 0.5 s: 6.75 s, said as 7 s
+    assert f"waiting for {url}IDENTITY.json: no answer after 3 s; waiting up to 7 s in all " \
+           "(3 tries of up to 2 s" in proc.stderr
+    assert "no complete answer within 2 s (after 3 tries)" in proc.stderr
+
+
+# 8. small things -------------------------------------------------------------------------
+def test_a_site_without_identity_names_the_url_not_an_empty_slot(tmp_path: Path) -> None:
+    from tests.helpers_site import serve
+
+    (tmp_path / "www").mkdir()
+    with serve(tmp_path / "www") as url:
+        proc = run_cli("discover", "--url", url, check=1)
+    assert "no IDENTITY.json (not a git elite registry)" in proc.stderr
+    assert "at  (" not in proc.stderr and "at (" not in proc.stderr
