@@ -158,7 +158,8 @@ def alice_publishes(demo: Demo) -> None:
     repo = demo.dir / "alice" / "agents"
     demo.elite("alice", "publish", "--registry", str(demo.server), cwd=repo)
     head = demo.quiet("alice", "rev-parse", "HEAD", cwd=repo)
-    path = f"main:agents/{demo.best[:2]}/{demo.best}/manifest.json"
+    branch = demo.quiet("alice", "symbolic-ref", "--short", "HEAD", cwd=demo.server)
+    path = f"{branch}:agents/{demo.best[:2]}/{demo.best}/manifest.json"  # main or master
     shown = demo.run("alice", ["git", "show", path], demo.server, pipe="(repo_ref only)")
     ref = json.loads(shown.stdout)["repo_ref"]
     print(f"    \"repo_ref\": {json.dumps(ref, sort_keys=True)}")

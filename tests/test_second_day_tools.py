@@ -3,11 +3,21 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
-from tests.conftest import git, run_cli
+from tests.conftest import ROOT, git, run_cli
 from tests.helpers_freshness import key_file
-from tests.helpers_registry import key, make_identity
+from tests.helpers_pipeline import FIXTURES, NOW, fixture_args, write_identity
+from tests.helpers_registry import key, make_identity, make_server
 
 
 # 6. timestamps without hand-editing -------------------------------------------------------
@@ -58,19 +68,17 @@ def test_site_refuses_a_git_repository_that_is_not_a_registry(tmp_path: Path) ->
 
 
 # 7. silence -------------------------------------------------------------------------------
-def test_discover_url_says_what_it_waits_for_and_how_long(tmp_path: Path) -> None:
+@contextlib.contextmanager
+def silent_server() -> Iterator[str]:
     """A loopback server that accepts and never answers (never anything off this machine)."""
-    import socket
-    import threading
-
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(16)
+    listener.settimeout(0.2)
     held: list[socket.socket] = []
     stop = threading.Event()
 
     def accept() -> None:
-        listener.settimeout(0.2)
         while not stop.is_set():
             try:
                 held.append(listener.accept()[0])  # accepted, never answered
@@ -80,19 +88,37 @@ def test_discover_url_says_what_it_waits_for_and_how_long(tmp_path: Path) -> Non
     thread = threading.Thread(target=accept, daemon=True)
     thread.start()
     try:
-        git("config", "--global", "elite.urlTimeout", "2")
-        url = f"http://127.0.0.1:{listener.getsockname()[1]}/"
-        proc = run_cli("discover", "--url", url, check=1)
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}/"
     finally:
         stop.set()
         thread.join()
         for conn in held:
             conn.close()
         listener.close()
+
+
+def test_discover_url_says_what_it_waits_for_and_how_long(tmp_path: Path) -> None:
+    git("config", "--global", "elite.urlTimeout", "2")
+    with silent_server() as url:
+        proc = run_cli("discover", "--url", url, check=1)
     # 3 tries of 2 s and pauses of 0.25 + 0.5 s: 6.75 s, said as 7 s
     assert f"waiting for {url}IDENTITY.json: no answer after 3 s; waiting up to 7 s in all " \
            "(3 tries of up to 2 s" in proc.stderr
     assert "no complete answer within 2 s (after 3 tries)" in proc.stderr
+
+
+def test_json_interrupted_still_prints_the_json_error(tmp_path: Path) -> None:
+    with silent_server() as url:
+        proc = subprocess.Popen(["git-elite", "discover", "--url", url, "--json"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                start_new_session=True)
+        assert proc.stderr is not None
+        line = proc.stderr.readline()  # the "waiting for" line: the read is under way
+        assert "waiting for" in line
+        os.killpg(proc.pid, signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "interrupted" in err
+    assert json.loads(out) == {"error": {"message": "interrupted", "exit_code": 130}}
 
 
 # 8. small things -------------------------------------------------------------------------
@@ -104,3 +130,60 @@ def test_a_site_without_identity_names_the_url_not_an_empty_slot(tmp_path: Path)
         proc = run_cli("discover", "--url", url, check=1)
     assert "no IDENTITY.json (not a git elite registry)" in proc.stderr
     assert "at  (" not in proc.stderr and "at (" not in proc.stderr
+
+
+def test_malformed_eval_line_warning_is_a_whole_sentence(tmp_path: Path) -> None:
+    make_identity("alice")
+    proc = run_cli("generate", "--evals", str(FIXTURES / "racket" / "evals.jsonl"),
+                   "--now", str(NOW), cwd=tmp_path)
+    line = next(x for x in proc.stderr.splitlines() if "evals.jsonl:18:" in x)
+    assert line.endswith("invalid JSON: Unterminated string starting at column 134 (the line "
+                         "is cut short)")
+
+
+def test_trust_list_shows_a_date_and_json_keeps_the_epoch(tmp_path: Path) -> None:
+    make_identity("alice")
+    run_cli("trust", "add", key("bob").did, "--alias", "bob")
+    table = run_cli("trust", "list").stdout
+    assert re.search(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}Z", table), table
+    entry = next(e for e in json.loads(run_cli("trust", "list", "--json").stdout)["trusted"]
+                 if e["did"] == key("bob").did)
+    assert type(entry["added_at"]) is int
+
+
+def test_id_backup_without_a_passphrase_is_exit_1_with_the_way_out(tmp_path: Path) -> None:
+    make_identity("alice")
+    proc = run_cli("id", "backup", "-o", str(tmp_path / "k"), env={"ELITE_PASSPHRASE": ""},
+                   input="", check=1)
+    assert "set ELITE_PASSPHRASE" in proc.stderr and not (tmp_path / "k").exists()
+
+
+def test_unknown_task_type_lists_the_known_ones(tmp_path: Path) -> None:
+    _, server = make_server(tmp_path)
+    write_identity("alice")
+    run_cli("publish", "--from-evals", *fixture_args(), "--registry", str(server),
+            cwd=tmp_path)
+    proc = run_cli("discover", "--registry", str(server), "--task-type", "nosuch",
+                   cwd=tmp_path)
+    assert "no registry ranks task type 'nosuch'; the task types ranked here: " in proc.stderr
+    assert "file-edit" in proc.stderr.split("ranked here: ", 1)[1]
+    history = json.loads(run_cli("verify", "--history", "--json", str(server)).stdout)
+    assert history["ok"] and history["commits_checked"] == 2  # init + the publish
+
+
+def test_help_fits_80_columns() -> None:
+    from git_elite.cli.main import COMMANDS, HIDDEN
+
+    wide = []
+    for name in [n for n in COMMANDS if n not in HIDDEN]:
+        text = run_cli("help", name, env={"COLUMNS": "80"}).stdout
+        wide += [f"{name}: {line}" for line in text.splitlines() if len(line) > 80]
+    assert wide == []
+
+
+def test_readme_now_and_the_hint_agree(tmp_path: Path) -> None:
+    make_identity("alice")
+    proc = run_cli("generate", "--evals", str(FIXTURES / "racket" / "evals.jsonl"),
+                   "--evals", str(FIXTURES / "ts"), cwd=tmp_path)
+    hinted = re.search(r"pass --now (\d+)", proc.stderr)
+    assert hinted and f"--now {hinted.group(1)}" in (ROOT / "README.md").read_text()

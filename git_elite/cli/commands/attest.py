@@ -47,7 +47,7 @@ def command(ctx: click.Context, agent_id: str, eval_paths: tuple[Path, ...], nam
     \b
     Examples:
       git elite attest 6ab8c2f1 --evals ~/.agentd/evals.jsonl --registry origin
-      git elite attest 6ab8... --evals run/ --suite https://example.org/suite-v2 --json
+      git elite attest 6ab8... --evals run/ --suite https://example.org/s2 --json
       git elite attest --revoke 6ab8... --registry origin
     """
     from git_elite.edges.agent_files import load_identity

@@ -67,7 +67,8 @@ def command(ctx: click.Context, names: tuple[str, ...], task_type: str | None, t
       git elite discover --registry origin --task-type file-edit --top 5
       git elite discover --trusted-only --min-success 0.9 --json
       git elite discover --attested
-      git elite discover --httpd https://seed.example.org --rid rad:z42hL2jL4XNk6K8oHQaSWfMgCL7ji
+      git elite discover --httpd https://seed.example.org \\
+          --rid rad:z42hL2jL4XNk6K8oHQaSWfMgCL7ji
       git elite discover --url https://elites.example.org/ --top 20
     """
     from git_elite.core import discover
@@ -105,7 +106,21 @@ def command(ctx: click.Context, names: tuple[str, ...], task_type: str | None, t
             output.warn(f"{item.candidate.registry}: agent {item.candidate.agent_id[:12]} "
                         f"dropped: {problem.line()}")
     show(rows, aliases, as_json, {s.name: s.freshness for s in sources})
+    if task_type and not rows:
+        _known_types(sources, task_type)
     return 0
+
+
+def _known_types(sources: Sequence[Any], task_type: str) -> None:
+    """A task type no registry ranks: name the ones they do (from their index heads)."""
+    known: set[str] = set()
+    for source in sources:
+        rankings = source.index().head.get("rankings")
+        if isinstance(rankings, dict):
+            known.update(str(k) for k in rankings if k != "general")
+    if task_type not in known:
+        output.info(f"git-elite: no registry ranks task type {task_type!r}; the task types "
+                    f"ranked here: {', '.join(sorted(known)) or 'none'}")
 
 
 def open_sources(names: Sequence[str], httpd_url: str | None, rid: str | None,

@@ -77,9 +77,10 @@ def nothing_qualified(plan: list[core.Candidate], records: list[evals.EvalRecord
         from datetime import UTC, datetime
 
         day = datetime.fromtimestamp(newest, UTC).strftime("%Y-%m-%d")
+        end = newest - newest % 86400 + 86400  # the end of that day (UTC), as the README
         line += (f"; the newest eval record is from {day}, {(now - newest) // 86400} days "
-                 f"before {'now' if default_now else '--now'}: to judge the logs as of then "
-                 f"pass --now {newest}")
+                 f"before {'now' if default_now else '--now'}: to judge the logs as of the "
+                 f"end of that day pass --now {end}")
     return line + "; --all writes every agent"
 
 

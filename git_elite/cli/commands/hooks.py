@@ -174,7 +174,7 @@ def install_cmd(server: bool, force: bool, hooks_dir: Path | None,
     Examples:
       git elite hooks install
       git elite hooks install --server
-      git elite hooks install --server --timestamp-key /etc/git-elite/timestamp.json
+      git elite hooks install --server --timestamp-key /etc/git-elite/ts.json
       git elite hooks install --server --hooks-dir custom_hooks/pre-receive.d
     """
     if hooks_dir is not None and not server:

@@ -75,7 +75,7 @@ def command(ctx: click.Context, /, dirs: tuple[Path, ...], name: str | None, fro
       git elite publish ~/.agentd/elite/6ab8... --registry origin --no-push
       git elite publish --json
       git elite publish --from-evals --agents agents.yaml --registry origin
-      git elite publish --from-evals --min-new 50 --registry origin   # after each eval run
+      git elite publish --from-evals --min-new 50 --registry origin
       git elite publish --as-attestation --registry origin
     """
     from git_elite.edges.agent_files import load_identity

@@ -36,8 +36,8 @@ def command(file: Path, logs: tuple[Path, ...], config_path: Path | None, now: i
 
     \b
     Examples:
-      git elite verify-evals ~/.agentd/elite/6ab8.../manifest.json ~/.agentd/evals.jsonl
-      git elite verify-evals agents/6a/6ab8.../attestations/z6Mk....json run/ --json
+      git elite verify-evals ~/.agentd/elite/6ab8.../manifest.json evals.jsonl
+      git elite verify-evals agents/6a/6ab8.../attestations/z6Mk.json run/ --json
     """
     doc = _document(file)
     config = _config(file, config_path, str(doc.body["agent_id"]))
