@@ -146,7 +146,8 @@ def alice_generates(demo: Demo) -> None:
     demo.note("Racket eval log in ~/.agentd/evals.jsonl (copied from fixtures/evals/racket)")
     table = demo.elite("alice", "generate", "--agents", "agents.yaml", "--now", NOW, cwd=repo)
     elite = demo.dir / "alice" / ".agentd" / "elite"
-    manifests = [json.loads(p.read_text()) for p in sorted(elite.glob("*/manifest.json"))]
+    manifests = [json.loads(p.read_text())  # kept per agent project (elite/projects/<project>)
+                 for p in sorted(elite.glob("projects/*/*/manifest.json"))]
     rows = re.findall(r"^[0-9a-f]{12}  ", table, re.MULTILINE)
     check(len(rows) == 6 and len(manifests) == 2, "expected 6 agents in the table, 2 qualified")
     best = max(manifests, key=lambda m: m["metrics"]["success_rate"])
