@@ -28,7 +28,8 @@ def command() -> None:
     \b
     Examples:
       git elite witness vkey --name w1.example.net
-      git elite witness serve --listen 0.0.0.0:7380 --logs logs.txt --name w1.example.net
+      git elite witness serve --listen 0.0.0.0:7380 --logs logs.txt \\
+          --name w1.example.net
     """
 
 
