@@ -215,6 +215,9 @@ def test_discover_unites_attestations_and_tombstones_across_registries(tmp_path:
     assert EDITOR not in [r["agent_id"] for r in json.loads(after.stdout)]
     assert f"agent {EDITOR[:12]} dropped" in after.stderr
     assert "[deletion] withdrawn by its owner in registry b" in after.stderr
+    refused = run_cli("import", EDITOR, "--registry", "a", "--registry", "b", "--offline",
+                      cwd=tmp_path, check=1)  # import reads the same one view
+    assert "withdrawn by its owner in registry b" in refused.stderr
     alone = json.loads(run_cli("discover", "--registry", "a", "--offline", "--json",
                                cwd=tmp_path).stdout)
     assert EDITOR in [r["agent_id"] for r in alone]  # registry a alone still lists it
