@@ -63,7 +63,9 @@ def command(ctx: click.Context, path: Path, name: str | None, rad: bool,
       git elite init chrysalis-elites --timestamp-key did:key:z6Mk...
 
     A registry holds only registry files, so PATH must be new or empty (an empty `git init`
-    is fine); --force creates it anyway.
+    is fine); --force creates it anyway. With --timestamp-key naming this node's own DID
+    the first timestamp is signed at once (otherwise readers see it frozen until the
+    key's holder signs one).
     """
     from git_elite.cli.commands import hooks
     from git_elite.cli.main import app
