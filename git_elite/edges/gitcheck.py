@@ -194,10 +194,16 @@ def identity_body(state: State) -> dict[str, Any] | None:
 
 
 def merged_head(repo: Any, theirs: str) -> bytes | None:
-    """The INDEX.json head of merging commit `theirs` into HEAD: our tree with the registry
-    files `theirs` changed since the merge base and we did not (files both changed conflict;
-    the commit that resolves them rebuilds the index in pre-commit). None when it cannot
-    tell (no common base)."""
+    """The INDEX.json head of merging commit `theirs` into HEAD (see `merged_index`)."""
+    files = merged_index(repo, theirs)
+    return None if files is None else files.get(layout.INDEX)
+
+
+def merged_index(repo: Any, theirs: str) -> dict[str, bytes | None] | None:
+    """The index files of merging commit `theirs` into HEAD that differ from ours: our tree
+    with the registry files `theirs` changed since the merge base and we did not (files both
+    changed conflict; the commit that resolves them rebuilds the index in pre-commit). None
+    when it cannot tell (no common base)."""
     from git_elite.core.state import Overlay
 
     ours = str(repo.head.peel(git._pygit2().Commit).id)
@@ -212,4 +218,4 @@ def merged_head(repo: Any, theirs: str) -> bytes | None:
                if c.path not in mine and not c.path.startswith(derived)]
     parent = git.TreeState(repo, trees["ours"])
     changes = [Change(c.path, parent.read(c.path), c.new) for c in changes]
-    return engine.expected_files(parent, changes, Overlay(parent, changes)).get(layout.INDEX)
+    return engine.expected_files(parent, changes, Overlay(parent, changes))

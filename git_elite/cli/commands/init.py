@@ -24,6 +24,8 @@ Every file here is checked by git hooks; nothing unsigned, forged, replayed or h
 | `IDENTITY.json` | registry identity and policy, signed by its delegates |
 | `INDEX.json` | index head: counts, shard digests, top rankings (rebuilt on every commit) |
 | `index/<ab>.json` | index shard: the entries of the agents under `agents/<ab>/` |
+| `index/ranked.json` | the entries of every agent a head ranking lists (pinned by the head) |
+| `index/trust/<ab>.json` | the digests of the endorsements and rotations (pinned by the head) |
 | `agents/<ab>/<agent_id>/manifest.json` | a signed manifest (`<ab>`: its first 2 hex digits) |
 | `agents/<ab>/<agent_id>/tombstone.json` | the owner's signed withdrawal of an agent |
 | `endorsements/<from-nid>/<to-nid>.json` | signed endorsements |
@@ -69,7 +71,8 @@ def command(ctx: click.Context, path: Path, name: str | None, rad: bool,
     """
     from git_elite.cli.commands import hooks
     from git_elite.cli.main import app
-    from git_elite.core import documents, indexing, layout, shards
+    from git_elite.core import documents, engine, layout
+    from git_elite.core.state import MemoryState
     from git_elite.edges import git, identity, store
 
     key = identity.load_identity().key
@@ -96,11 +99,14 @@ def command(ctx: click.Context, path: Path, name: str | None, rad: bool,
     problems = documents.check(documents.to_bytes(signed), layout.IDENTITY)[1]
     if problems:
         raise RegistryError(f"{layout.IDENTITY}: {problems[0].message}", rule="identity")
-    files = {layout.IDENTITY: documents.to_bytes(signed),
-             layout.INDEX: indexing.dumps(shards.build(signed, [])[0]),
+    signed_bytes = documents.to_bytes(signed)
+    index = engine.full_index(MemoryState({layout.IDENTITY: signed_bytes}))
+    files = {layout.IDENTITY: signed_bytes,
+             **{rel: data for rel, data in index.items() if data is not None},
              ".gitattributes": layout.GITATTRIBUTES.encode(),
              "README.md": README.format(name=name).encode()}
     for rel, data in files.items():
+        (path / rel).parent.mkdir(parents=True, exist_ok=True)
         store.atomic_write(path / rel, data)
     hooks.install(path)
     git.run(["add", "--", *files], path)
