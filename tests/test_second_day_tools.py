@@ -14,6 +14,8 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import ROOT, git, run_cli
 from tests.helpers_freshness import key_file
 from tests.helpers_pipeline import FIXTURES, NOW, fixture_args, write_identity
@@ -171,12 +173,16 @@ def test_unknown_task_type_lists_the_known_ones(tmp_path: Path) -> None:
     assert history["ok"] and history["commits_checked"] == 2  # init + the publish
 
 
-def test_help_fits_80_columns() -> None:
-    from git_elite.cli.main import COMMANDS, HIDDEN
+def test_help_fits_80_columns(monkeypatch: pytest.MonkeyPatch,
+                              capsys: pytest.CaptureFixture[str]) -> None:
+    """`git elite help CMD` of every command, in process (the same text), at COLUMNS=80."""
+    from git_elite.cli.main import COMMANDS, HIDDEN, main
 
+    monkeypatch.setenv("COLUMNS", "80")
     wide = []
     for name in [n for n in COMMANDS if n not in HIDDEN]:
-        text = run_cli("help", name, env={"COLUMNS": "80"}).stdout
+        assert main(["help", name]) == 0
+        text = capsys.readouterr().out
         wide += [f"{name}: {line}" for line in text.splitlines() if len(line) > 80]
     assert wide == []
 
