@@ -221,3 +221,24 @@ def test_discover_unites_attestations_and_tombstones_across_registries(tmp_path:
     alone = json.loads(run_cli("discover", "--registry", "a", "--offline", "--json",
                                cwd=tmp_path).stdout)
     assert EDITOR in [r["agent_id"] for r in alone]  # registry a alone still lists it
+
+
+def test_export_below_n_needs_no_key_no_registry_and_says_what_is_pending(tmp_path: Path
+                                                                          ) -> None:
+    """The function the MCP tool calls: below N it loads no identity (there is none here),
+    reads no registry (there is none at that path) and signs nothing."""
+    from git_elite.edges import generating, publishing
+
+    log = tmp_path / "evals.jsonl"
+    shutil.copy(FIXTURES / "racket" / "evals.jsonl", log)
+    pending = len(evals.parse_jsonl(log.read_bytes(), "log")[0])
+    options = generating.Options(eval_paths=(log,), now=NOW)
+    request = publishing.Request(registry=str(tmp_path / "no-such-registry.git"))
+    done = evalwatch.export(options, request, pending + 1, NOW, tmp_path)
+    assert (done.pending, done.ran, done.result) == (pending, False, None)
+    assert done.to_json() == {"pending": pending, "new_records": pending,
+                              "min_new": pending + 1, "ran": False, "published": []}
+    assert not list(elite_root().glob("*/"))  # no manifest written, only the count:
+    assert (elite_root() / "evals-seen.json").is_file()
+    again = evalwatch.export(options, request, pending + 1, NOW, tmp_path)
+    assert again.pending == pending  # still pending: nothing ran
