@@ -21,6 +21,7 @@ from git_elite.core.state import Change, State
 from git_elite.edges import git, progress
 
 TIMESTAMP_REF = "refs/elite/timestamp"  # governed only by the `timestamp` rule (SPEC §6.1)
+LOG_REF = "refs/elite/log"  # governed only by the `log` rule (SPEC §15)
 
 
 class RefUpdate(NamedTuple):
@@ -124,6 +125,9 @@ def check_push(repo: Any, cwd: str | Path | None, updates: Sequence[RefUpdate], 
         if update.ref == TIMESTAMP_REF:
             problems += _timestamp_update(cwd, update, branch, updates, now, skew)
             continue
+        if update.ref == LOG_REF:
+            problems += _log_update(repo, cwd, update, branch, updates)
+            continue
         if update.ref != branch:
             if not allow_other:
                 problems.append(Problem("branch", update.ref, f"only {branch} may be pushed "
@@ -158,6 +162,18 @@ def _timestamp_update(cwd: str | Path | None, update: RefUpdate, branch: str,
                                          check=False).stdout.decode().strip() or None
     return stamping.check_ref_update(cwd or ".", update.old, update.new, branch=branch,
                                       branch_tip=tip, now=now or 0, max_skew=skew)
+
+
+def _log_update(repo: Any, cwd: str | Path | None, update: RefUpdate, branch: str,
+                updates: Sequence[RefUpdate]) -> list[Problem]:
+    """The `log` rule (SPEC §15) for refs/elite/log, against the branch tip after this push."""
+    from git_elite.edges import logserver
+
+    moved = [u.new for u in updates if u.ref == branch and u.new != git.ZERO]
+    tip = moved[0] if moved else git.run(["rev-parse", "-q", "--verify", branch], cwd,
+                                         check=False).stdout.decode().strip() or None
+    return logserver.check_ref_update(repo, cwd or ".", update.old, update.new,
+                                      branch=branch, branch_tip=tip)
 
 
 def audit(repo: Any, rev: str) -> list[Problem]:
