@@ -176,14 +176,20 @@ def test_unknown_task_type_lists_the_known_ones(tmp_path: Path) -> None:
 def test_help_fits_80_columns(monkeypatch: pytest.MonkeyPatch,
                               capsys: pytest.CaptureFixture[str]) -> None:
     """`git elite help CMD` of every command, in process (the same text), at COLUMNS=80."""
-    from git_elite.cli.main import COMMANDS, HIDDEN, main
+    import click
+
+    from git_elite.cli.main import COMMANDS, HIDDEN, group, main
 
     monkeypatch.setenv("COLUMNS", "80")
     wide = []
     for name in [n for n in COMMANDS if n not in HIDDEN]:
-        assert main(["help", name]) == 0
-        text = capsys.readouterr().out
-        wide += [f"{name}: {line}" for line in text.splitlines() if len(line) > 80]
+        command = group.get_command(click.Context(group), name)
+        subs = list(command.commands) if isinstance(command, click.Group) else []
+        for words in [[name], *([name, sub] for sub in subs)]:
+            assert main(["help", *words]) == 0
+            text = capsys.readouterr().out
+            wide += [f"{' '.join(words)}: {line}" for line in text.splitlines()
+                     if len(line) > 80]
     assert wide == []
 
 
