@@ -660,3 +660,14 @@ def test_scores_are_decimals_as_the_cli_prints_them(sites: str, browser: Any) ->
 
 def _owner_name(did: str) -> str:
     return next(name for name in ("alice", "bob", "carol") if key(name).did == did)
+
+
+def test_opened_from_disk_the_page_says_how_to_serve_it(browser: Any, tmp_path: Path) -> None:
+    """Issue 27 item 5: file:// gave only "Failed to fetch"; now one line with the way out."""
+    work, _ = registry_with(tmp_path, "disk", AGENTS[:1])
+    site.build(work, tmp_path / "www")
+    browser.get((tmp_path / "www" / "index.html").as_uri())
+    _wait(browser, lambda: bool(_banner(browser)))
+    shown = _banner(browser)
+    assert f"python3 -m http.server -d {tmp_path / 'www'} 8000" in shown
+    assert "Failed to fetch" not in shown and "FAILED" not in shown

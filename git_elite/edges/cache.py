@@ -1,4 +1,5 @@
-"""Bare cache clones of registries: `$AGENTD_HOME/cache/registries/<name>.git` (SPEC §1).
+"""Bare cache clones of registries: `$AGENTD_HOME/cache/registries/<name>.git` (SPEC §1;
+`<name>-<url hash>.git` for a registry given by path or URL: never shared by two registries).
 
 `sync` brings a cache up to date (cloning it the first time), rebuilds a damaged one, retries
 an unreachable registry a bounded number of times with backoff, and refuses a registry whose

@@ -67,8 +67,9 @@ class Source:
         """IDENTITY.json at the tip: a full standalone check (threshold signatures)."""
         raw = self.read(layout.IDENTITY)
         if raw is None:
-            raise RegistryError(f"{self.name}: no IDENTITY.json at {self.tip[:12]} (not a "
-                                "git elite registry)")
+            at = f" at {self.tip[:12]}" if self.tip else ""  # over HTTP: no commit
+            raise RegistryError(f"{self.name}: no IDENTITY.json{at} (not a git elite "
+                                "registry)")
         doc, problems = documents.check(raw, layout.IDENTITY, documents.REGISTRY_IDENTITY)
         if doc is None or problems:
             raise RegistryError(f"{self.name}: {problems[0].line() if problems else 'bad'}")

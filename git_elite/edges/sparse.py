@@ -34,6 +34,7 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 SITE_JSON = "site.json"
 TIMESTAMP = "timestamp.json"
 MAX_LISTED = 100_000
+NOTICE_AFTER = 3.0  # seconds without an answer before saying what we wait for
 
 
 def limit_for(path: str, head: Mapping[str, Any] | None = None) -> int:
@@ -154,12 +155,38 @@ class HttpRegistry:
         self.pool = _Pool()
         # the served head once parsed: what it declares bounds every index file read after
         self.head: Callable[[], Mapping[str, Any] | None] = lambda: None
+        self.noticed = False
 
     def url(self, path: str) -> str:
         return self.base + urllib.parse.quote(path)
 
     def read(self, path: str) -> bytes | None:
-        """The bytes at `path`, None when the server says 404/410."""
+        """The bytes at `path`, None when the server says 404/410. A read still waiting after
+        NOTICE_AFTER seconds says so on stderr once, with the real longest wait."""
+        tries, each = self.budget.retries + 1, self.budget.per_request
+        pauses = sum(0.25 * 2 ** a for a in range(self.budget.retries))
+        longest = min(tries * each + pauses, max(0.0, self.budget.left()))
+        notice = threading.Timer(NOTICE_AFTER, self._waiting, (path, longest, tries, each))
+        notice.daemon = True
+        if longest > NOTICE_AFTER:
+            notice.start()
+        try:
+            return self._read(path)
+        finally:
+            notice.cancel()
+
+    def _waiting(self, path: str, longest: float, tries: int, each: float) -> None:
+        from git_elite.edges import output
+
+        with self.budget._lock:
+            if self.noticed:
+                return
+            self.noticed = True
+        output.info(f"git-elite: waiting for {shown(self.url(path))}: no answer after "
+                    f"{NOTICE_AFTER:g} s; waiting up to {longest:.0f} s in all ({tries} tries "
+                    f"of up to {each:g} s; git config elite.urlTimeout sets the time per try)")
+
+    def _read(self, path: str) -> bytes | None:
         url = self.url(path)
         limit = limit_for(path, self.head())
         for attempt in range(self.budget.retries + 1):

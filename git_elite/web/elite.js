@@ -946,8 +946,26 @@
     select.replaceChildren(...["general", ...names.filter((n) => n !== "general").sort()].map((n) => el("option", { value: n }, n)));
   }
 
+  /* Opened from disk (file://), browsers refuse the page's reads of the files next to it
+   * ("Failed to fetch"): say, in one line, how to serve the folder instead. */
+  function fromDisk() {
+    const folder = decodeURIComponent(location.pathname.replace(/\/[^/]*$/, "")) || ".";
+    const box = $("banner");
+    box.hidden = false;
+    box.className = "banner stale";
+    box.setAttribute("role", "alert");
+    box.textContent = "This page reads the registry's files over HTTP, which a browser does " +
+      `not allow from a file:// page: serve the folder (python3 -m http.server -d ${folder} ` +
+      "8000) and open http://127.0.0.1:8000/";
+    say(box.textContent);
+  }
+
   async function main() {
     wire();
+    if (location.protocol === "file:") {
+      fromDisk();
+      return;
+    }
     try {
       await loadRegistry();
     } catch (e) {

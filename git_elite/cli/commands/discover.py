@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -67,11 +67,12 @@ def command(ctx: click.Context, names: tuple[str, ...], task_type: str | None, t
       git elite discover --registry origin --task-type file-edit --top 5
       git elite discover --trusted-only --min-success 0.9 --json
       git elite discover --attested
-      git elite discover --httpd https://seed.example.org --rid rad:z42hL2jL4XNk6K8oHQaSWfMgCL7ji
+      git elite discover --httpd https://seed.example.org \\
+          --rid rad:z42hL2jL4XNk6K8oHQaSWfMgCL7ji
       git elite discover --url https://elites.example.org/ --top 20
     """
     from git_elite.core import discover
-    from git_elite.edges import registry_sources
+    from git_elite.edges import registry_sources, registry_union
 
     sources = open_sources(names, httpd_url, rid, offline, urls, now=app(ctx).now,
                            allow_stale=allow_stale)
@@ -83,18 +84,19 @@ def command(ctx: click.Context, names: tuple[str, ...], task_type: str | None, t
     keep = None if plain or attested or len(sources) != 1 else \
         (lambda c: discover.passes(c, filters, trusted))
     found, complete = registry_sources.listing(sources, task_type, top if plain else 0, keep)
-    weigh = weigher(sources, trusted, task_type)
-    check = registry_sources.verifier(sources, extras=False)  # discover shows no prompt/demos
+    order = {s.name: i for i, s in enumerate(sources)}  # ties go to the registry named first
+    groups = discover.merge(found, order)
+    weigh = registry_union.weigher(sources, trusted, task_type, groups)
+    check = registry_union.verifier(sources, registry_sources.verifier(sources, extras=False))
     if attested:
-        rows, dropped = discover.select_attested(discover.merge(found), filters, trusted,
-                                                 check, weigh)
+        rows, dropped = discover.select_attested(groups, filters, trusted, check, weigh)
     else:
-        rows, dropped = discover.select(discover.merge(found), filters, trusted,
-                                        check)
+        rows, dropped = discover.select(groups, filters, trusted, check)
         if not complete and len(rows) < top:  # some of a head's top were dropped: read all
             found, _ = registry_sources.listing(sources, task_type, 0)
-            rows, dropped = discover.select(discover.merge(found), filters, trusted,
-                                            check)
+            groups.clear()
+            groups.update(discover.merge(found, order))
+            rows, dropped = discover.select(groups, filters, trusted, check)
         rows = [replace(row, attestations=weigh(row.candidate)) for row in rows]
     for source in sources:
         for line in source.index().warnings:
@@ -104,7 +106,21 @@ def command(ctx: click.Context, names: tuple[str, ...], task_type: str | None, t
             output.warn(f"{item.candidate.registry}: agent {item.candidate.agent_id[:12]} "
                         f"dropped: {problem.line()}")
     show(rows, aliases, as_json, {s.name: s.freshness for s in sources})
+    if task_type and not rows:
+        _known_types(sources, task_type)
     return 0
+
+
+def _known_types(sources: Sequence[Any], task_type: str) -> None:
+    """A task type no registry ranks: name the ones they do (from their index heads)."""
+    known: set[str] = set()
+    for source in sources:
+        rankings = source.index().head.get("rankings")
+        if isinstance(rankings, dict):
+            known.update(str(k) for k in rankings if k != "general")
+    if task_type not in known:
+        output.info(f"git-elite: no registry ranks task type {task_type!r}; the task types "
+                    f"ranked here: {', '.join(sorted(known)) or 'none'}")
 
 
 def open_sources(names: Sequence[str], httpd_url: str | None, rid: str | None,
@@ -248,37 +264,18 @@ def trust_paths(sources: Sequence[Any], task_type: str | None, now: int,
     return trust.best_paths(trust_set, graph, task_type or trust.ANY), aliases
 
 
-def weigher(sources: Sequence[Any], trusted: Mapping[str, Sequence[str]],
-            task_type: str | None) -> Callable[[Any], Any]:
-    """Candidate -> attest.Summary: its verified attestations weighed by the trust set
-    (bad ones are named on stderr and left out). Only agents whose index entry counts a
-    live attestation are read."""
-    from git_elite.core import attest, attest_read, discover
-
-    by_name = {s.name: s for s in sources}
-
-    def weigh(candidate: Any) -> attest.Summary:
-        if not discover.attested_count(candidate):
-            return attest.Summary(0, ())
-        source = by_name[candidate.registry]
-        pinned = candidate.entry.get("attestation_sha256") if source.index().pinned else None
-        docs, warnings = attest_read.attestations(
-            source, candidate.agent_id, pinned if isinstance(pinned, dict) else
-            ({} if source.index().pinned else None))
-        for line in warnings:
-            output.warn(line)
-        return attest.weigh(docs, trusted, task_type)
-
-    return weigh
-
-
 def short_did(did: str) -> str:
     nid = did.removeprefix("did:key:")
     return f"{nid[:12]}…" if len(nid) > 12 else nid
 
 
 def _where(winner: str, sources: Sequence[str]) -> str:
-    return winner if len(sources) <= 1 else f"{winner} (+{len(sources) - 1})"
+    """The registry whose copy is shown, and which others hold the agent (up to two named)."""
+    others = [s for s in sources if s != winner]
+    if not others:
+        return winner
+    return f"{winner} (+{','.join(others)})" if len(others) <= 2 else \
+        f"{winner} (+{len(others)})"
 
 
 COLUMNS = (Column("rank", 3), Column("agent"), Column("owner", 2), Column("trusted"),

@@ -146,13 +146,17 @@ def _verify(path: str, rev: str, history: bool, as_json: bool, origin: str,
         with progress.meter("commits", f"verify: commits up to {rev}"):
             problems, count = gitcheck.audit_history(repo, cwd, rev)
         what = f"{count} commit(s)"
+        counted: dict[str, Any] = {"commits_checked": count}
     else:
         with progress.meter("files", f"verify: files of the tree at {rev}"):
             problems = gitcheck.audit(repo, rev)
         what = f"tree at {rev}"
+        counted = {}
+    parts = [(len(problems), what)]
     check = _radicle(repo, path, origin, rev)
-    result: dict[str, Any] = {}
+    result: dict[str, Any] = dict(counted)
     if check is not None:
+        parts.append((len(check.problems), f"Radicle signed refs of {check.rid}"))
         problems += [p.at(check.signed_tip or _commit(path, rev)) for p in check.problems]
         for note in check.notes:
             output.info(f"git-elite: verify: {check.rid}: {note}")
@@ -162,13 +166,15 @@ def _verify(path: str, rev: str, history: bool, as_json: bool, origin: str,
     problems += _identity_pin(path, origin)
     fresh = _freshness(path, origin, check, *stale)
     if fresh is not None:  # only for a registry that declares a timestamp role
+        parts.append((len(fresh[0]), "refs/elite/timestamp (freshness)"))
         problems += fresh[0]
         result["freshness"] = fresh[1]
     logged = _log(path, origin, check, history)
     if logged is not None:  # only for a registry that declares a log role
+        parts.append((len(logged[0]), "refs/elite/log (witnessed log)"))
         problems += logged[0]
         result["log"] = logged[1]
-    return _report(problems, what, as_json, result)
+    return _report(problems, what, as_json, result, parts)
 
 
 def _log(path: str, origin: str, check: RadicleCheck | None, history: bool
@@ -205,7 +211,8 @@ def _log(path: str, origin: str, check: RadicleCheck | None, history: bool
     return problems, {"ok": not problems, **accepted.to_dict()}
 
 
-def _report(problems: list[Any], what: str, as_json: bool, result: dict[str, Any]) -> int:
+def _report(problems: list[Any], what: str, as_json: bool, result: dict[str, Any],
+            parts: list[tuple[int, str]] | None = None) -> int:
     if as_json:
         output.emit_json({"ok": not problems, "problems": [p.to_dict() for p in problems],
                           **result})
@@ -213,7 +220,10 @@ def _report(problems: list[Any], what: str, as_json: bool, result: dict[str, Any
         for p in problems:
             output.data(f"{(p.commit or '')[:7]} {p.line()}")
     if problems:
-        output.info(f"git-elite: verify: {len(problems)} problem(s) in {what}")
+        parts = parts or [(len(problems), what)]
+        where = ", ".join(f"{n} in {name}" for n, name in parts if n)
+        fine = "".join(f"; {name} OK" for n, name in parts if not n)
+        output.info(f"git-elite: verify: {len(problems)} problem(s): {where}{fine}")
         return 1
     output.info(f"git-elite: verify: {what} OK")
     return 0
