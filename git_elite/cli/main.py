@@ -41,6 +41,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "registry": ("registry", "Known registries."),
     "site": ("site", "Write the static leaderboard site of a registry."),
     "timestamp": ("timestamp", "Sign and push a fresh timestamp (freshness)."),
+    "log": ("log", "The witnessed log: show its checkpoint, re-ask witnesses, gossip."),
+    "role": ("role", "Declare, change or remove a registry role (timestamp, log)."),
     "witness": ("witness", "Cosign logs' checkpoints as a c2sp.org/tlog-witness."),
     "completion": ("completion", "Print a shell completion script (bash, zsh, fish)."),
     "help": ("help", "Show the help of a command: git elite help CMD [SUB]."),
@@ -163,6 +165,8 @@ def _run(args: list[str], sink: Any = None) -> int:
         return int(result or 0)
     except click.exceptions.Abort:
         report("git-elite: interrupted")
+        if sink is not None:
+            sink("interrupted", 130)
         return 130
     except click.exceptions.Exit as done:
         return int(done.exit_code)

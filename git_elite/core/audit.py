@@ -34,6 +34,7 @@ class Tally:
     entries: dict[str, Any] = field(default_factory=dict)
     pieces: dict[str, PieceMemo] = field(default_factory=dict)  # format 2, checked clean
     cut: dict[str, shards.Row] = field(default_factory=dict)  # see Remembered.cut
+    ranked: dict[str, Any] = field(default_factory=dict)  # entries of the rows still kept
 
     def join(self, other: Tally) -> None:
         self.problems += other.problems
@@ -44,6 +45,16 @@ class Tally:
         self.pieces.update(other.pieces)
         for key, row in other.cut.items():
             self.cut[key] = min(row, self.cut.get(key, row))
+        self.ranked.update(other.ranked)
+        self.keep_ranked()
+
+    def keep_ranked(self) -> None:
+        """Drop the entries of agents no ranking row holds any more: index/ranked.json is
+        built from the entries the pieces made, with no second read of their manifests, and
+        memory stays flat in the registry's size."""
+        kept = {agent_id for rows in self.ranks.rows.values() for _, agent_id in rows}
+        for agent_id in [a for a in self.ranked if a not in kept]:
+            del self.ranked[agent_id]
 
 
 @dataclass(frozen=True)
@@ -69,6 +80,7 @@ class Remembered:
     counts: dict[str, int]
     rows: dict[str, list[shards.Row]]
     cut: dict[str, shards.Row]
+    ranked: dict[str, Any] = field(default_factory=dict)  # entries of the ranked agents
 
 
 class Memory(Protocol):
@@ -149,7 +161,8 @@ def _recalled(last: Remembered, keys: Mapping[str, str | None]) -> Tally | None:
     rows = {k: [r for r in last.rows.get(k, []) if r[1][:2] not in gone] for k in counts}
     return Tally(summary={ab: dict(m.summary) for ab, m in same.items() if m.summary},
                  elite=sum(m.elite for m in same.values()), pieces=dict(same),
-                 ranks=shards.Ranks(counts, rows), cut=dict(last.cut))
+                 ranks=shards.Ranks(counts, rows), cut=dict(last.cut),
+                 ranked={a: e for a, e in last.ranked.items() if a[:2] in same})
 
 
 def _complete(tally: Tally) -> bool:
@@ -170,8 +183,9 @@ def _remembered(tally: Tally) -> Remembered:
         if ranks.counts.get(key, 0) > len(rows) and rows:  # the depth limit left some out
             cut[key] = min(rows[-1], cut.get(key, rows[-1]))
     _complete(Tally(ranks=ranks, cut=cut))
+    tally.keep_ranked()
     return Remembered(dict(tally.pieces), dict(ranks.counts),
-                      {k: list(v) for k, v in ranks.rows.items()}, cut)
+                      {k: list(v) for k, v in ranks.rows.items()}, cut, dict(tally.ranked))
 
 
 def _identity(state: State) -> dict[str, Any] | None:
@@ -190,9 +204,13 @@ def _outside(state: State, fmt: int) -> dict[str, bytes]:
     for name in state.names(""):
         if name not in ("agents", "index") or state.read(name) is not None:
             files.update(_under(state, name))
-    for name in state.names("index"):  # anything under index/ that is not a shard
+    for name in state.names("index"):  # anything under index/ that is not an index file
         path = f"index/{name}"
-        if layout.classify(path, fmt) is None:
+        if path == layout.TRUST_DIR and fmt >= 2 and state.read(path) is None:
+            for inner in state.names(path):
+                if layout.classify(f"{path}/{inner}", fmt) is None:
+                    files.update(_under(state, f"{path}/{inner}"))
+        elif layout.classify(path, fmt) is None:
             files.update(_under(state, path))
     return files
 
@@ -211,7 +229,8 @@ def _check(state: State, files: dict[str, bytes]) -> context.Context:
     taken = getattr(state, "take_refusals", None)
     refused = [Change(path, None, None, problem) for path, problem in (taken() if taken
                                                                          else [])]
-    return engine.check_context(EMPTY, additions(files) + refused, state, legacy=True)
+    return engine.check_context(EMPTY, additions(files) + refused, state, legacy=True,
+                                pins=True)
 
 
 def _agents(state: State, fmt: int, pieces: Sequence[str],
@@ -328,6 +347,8 @@ def _shard(state: State, ab: str, live: dict[str, Any], tally: Tally) -> list[Pr
     tally.summary[ab] = {"agents": len(live), "sha256": shards.digest(data)}
     tally.elite += sum(1 for e in live.values() if e.get("elite") is True)
     tally.ranks.add(live.items())
+    tally.ranked.update((a, e) for a, e in live.items() if shards.rows_of(a, e))
+    tally.keep_ranked()
     if raw is None:
         return [Problem("index", path, f"{path} is missing; run `git elite index`")]
     if raw == data:
@@ -357,10 +378,19 @@ def _index(state: State, fmt: int, tally: Tally) -> list[Problem]:
     problems: list[Problem] = []
     for name in state.names("index") if fmt >= 2 else ():
         slot = layout.classify(f"index/{name}")
-        if slot is not None and slot.name not in tally.summary:
+        if slot is not None and slot.kind == "shard" and slot.name not in tally.summary:
             problems.append(Problem("index", slot.path, "no live agent is under its "
                                     "agents/<ab>/, so it must not exist; run `git elite "
                                     "index`"))
+    if fmt >= 2:
+        from git_elite.core import pinning
+
+        if pinning.written_before_pins(state):
+            return [Problem("index", layout.INDEX, "INDEX.json pins nothing yet (written "
+                            "before docs/spec.md §6.2): upgrade the registry in a commit of "
+                            "its own, `git elite index` then commit the index files alone "
+                            "(or `git elite migrate`)"), *problems]
+        want.update(_pins(state, want, problems, tally.ranked))
     raw = state.read(layout.INDEX)
     if raw is None:
         return [Problem("index", layout.INDEX, "INDEX.json is missing; run `git elite index`"),
@@ -376,6 +406,41 @@ def _index(state: State, fmt: int, tally: Tally) -> list[Problem]:
         problems.insert(0, Problem("index", layout.INDEX, f"INDEX.json is not the rebuild "
                                    f"({_diff(found, want)}); run `git elite index`"))
     return problems
+
+
+def _pins(state: State, head: dict[str, Any], problems: list[Problem],
+          ranked: dict[str, Any]) -> dict[str, Any]:
+    """The head's pins (SPEC §6.2) of the whole state; index/ranked.json and the trust
+    shards compared with what they must be (problems appended). `ranked`: the entries the
+    pieces made of the agents the rankings hold."""
+    from git_elite.core import indexcheck, pins
+
+    ctx = context.Context(EMPTY, state, {})
+    context.formats(ctx)
+    out = indexcheck.Rebuilt()
+    found = dict(head)
+    files = pins.pinned(found, lambda a: ranked[a] if a in ranked else indexcheck.entry(ctx, a),
+                        state.read(layout.IDENTITY),
+                        ctx.new_identity, pins.trust_listing(state.read, state.names))
+    for path, (value, written) in files.items():
+        out.put(path, value, written)
+    for path in indexcheck._index_paths(state):
+        slot = layout.classify(path)
+        if slot is not None and slot.kind in ("ranked", "trust") and path not in out.files:
+            out.put(path, None)
+    for path, data in sorted(out.files.items()):
+        raw = state.read(path)
+        if raw == data:
+            continue
+        if data is None:
+            problems.append(Problem("index", path, "no trust document is in it, so it must "
+                                    "not exist; run `git elite index`"))
+        elif raw is None:
+            problems.append(Problem("index", path, f"{path} is missing; run `git elite index`"))
+        else:
+            problems.append(Problem("index", path, f"{path} is not the rebuild; run "
+                                    "`git elite index`"))
+    return {k: found[k] for k in pins.MEMBERS}
 
 
 def _unique(problems: list[Problem]) -> list[Problem]:

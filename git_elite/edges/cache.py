@@ -1,4 +1,5 @@
-"""Bare cache clones of registries: `$AGENTD_HOME/cache/registries/<name>.git` (SPEC §1).
+"""Bare cache clones of registries: `$AGENTD_HOME/cache/registries/<name>.git` (SPEC §1;
+`<name>-<url hash>.git` for a registry given by path or URL: never shared by two registries).
 
 `sync` brings a cache up to date (cloning it the first time), rebuilds a damaged one, retries
 an unreachable registry a bounded number of times with backoff, and refuses a registry whose
@@ -37,6 +38,8 @@ DAMAGE_WORDS = ("corrupt", "bad object", "missing", "loose object", "inflate", "
 # the registry's signed timestamp (SPEC §6.1), replaced by whatever the registry serves now
 # and pruned when it serves none: the reader's check decides what that means
 TIMESTAMP_SPEC = "+refs/elite/timestamp*:refs/elite/timestamp*"
+# the witnessed log (SPEC §15), the same way: the reader's check (edges/logread) decides
+LOG_SPEC = "+refs/elite/log*:refs/elite/log*"
 
 
 REFS_FORMAT = "--format=%(refname) %(objectname)"
@@ -95,7 +98,7 @@ def sync(registry: Registry, *, offline: bool = False, attempts: int = ATTEMPTS)
                                 ) from None
         except RegistryError as err:
             last = err.message
-            if "rewound" in last:
+            if "rewound" in last or type(err).__name__ == "HistoryRefused":
                 raise
         if attempt + 1 < attempts:
             time.sleep(min(2.0, 0.2 * 2**attempt) * (0.5 + random.random()))
@@ -104,14 +107,14 @@ def sync(registry: Registry, *, offline: bool = False, attempts: int = ATTEMPTS)
 
 
 def _mirrors(registry: Registry, path: Path, listed: bytes) -> bool:
-    """Whether the cache's registry branch and timestamp refs (in `listed`, the cache's
+    """Whether the cache's registry branch, timestamp and log refs (in `listed`, the cache's
     `for-each-ref`) name exactly the objects the local registry's do (then a fetch would
     change nothing: `--offline` skips it)."""
     name = branch(registry, path)
-    refs = [REFS_FORMAT, f"refs/heads/{name}", "refs/elite/timestamp*"]
+    refs = [REFS_FORMAT, f"refs/heads/{name}", "refs/elite/timestamp*", "refs/elite/log*"]
     source = registry.url.removeprefix("file://")
     theirs = git.run(["for-each-ref", *refs], source, check=False)
-    wanted = (f"refs/heads/{name} ".encode(), b"refs/elite/timestamp")
+    wanted = (f"refs/heads/{name} ".encode(), b"refs/elite/timestamp", b"refs/elite/log")
     ours = b"".join(line + b"\n" for line in listed.splitlines() if line.startswith(wanted))
     return theirs.returncode == 0 and bool(ours) and theirs.stdout == ours
 
@@ -132,15 +135,20 @@ def _fetch(registry: Registry, path: Path, limits: gitnet.Limits) -> None:
     before = _heads(path)
     name = branch(registry, path)
     proc = gitnet.run(["fetch", "--quiet", "--prune", "--no-tags", "--", registry.url,
-                       f"+refs/heads/{name}:refs/heads/{name}", TIMESTAMP_SPEC], path, limits,
-                      path / "objects" / "pack")
+                       f"+refs/heads/{name}:refs/heads/{name}", TIMESTAMP_SPEC, LOG_SPEC],
+                      path, limits, path / "objects" / "pack")
     if proc.returncode != 0:
         detail = proc.stderr.decode(errors="replace").strip().splitlines()
         if usable(path) and not damaged_text(" ".join(detail)):
             raise RegistryError(detail[-1] if detail else f"git fetch exit {proc.returncode}")
         _reclone(registry, path, limits)
         return
-    _refuse_rewind(registry, path, before, name)
+    try:
+        _refuse_rewind(registry, path, before, name)
+    except RegistryError as err:
+        if err.rule is not None or not damaged_text(err.message):
+            raise
+        _reclone(registry, path, limits)  # the clone broke while its history was checked
 
 
 def damaged_text(text: str) -> bool:
@@ -252,7 +260,11 @@ def _heads(path: Path) -> dict[str, str]:
 
 
 def _refuse_rewind(registry: Registry, path: Path, seen: dict[str, str], name: str) -> None:
-    """The registry branch must descend from the tip seen last time; then remember it."""
+    """The registry branch must descend from the tip seen last time, and every commit it
+    brings must pass the push rules (`cachecheck`); then remember it. A refused fetch puts
+    the branch back where it was; a refused first clone is removed."""
+    from git_elite.edges import cachecheck
+
     proc = git.run(["for-each-ref", "--format=%(refname:short) %(objectname)",
                     f"refs/heads/{name}"], path)
     for line in proc.stdout.decode().splitlines():
@@ -265,6 +277,14 @@ def _refuse_rewind(registry: Registry, path: Path, seen: dict[str, str], name: s
                 "(a rollback or a rewritten history); keeping the tip seen before",
                 rule="non-fast-forward")
         if old != oid:  # unchanged (nothing fetched, or our own push): no process
+            try:
+                cachecheck.check(registry.name, path, old, oid)
+            except cachecheck.HistoryRefused:
+                if old:
+                    git.run(["update-ref", f"refs/heads/{branch}", old], path)
+                else:
+                    _remove(path)
+                raise
             git.run(["update-ref", f"{SEEN}{branch}", oid], path)
 
 
@@ -286,8 +306,8 @@ def _reclone(registry: Registry, path: Path, limits: gitnet.Limits) -> None:
         raise RegistryError(detail[-1] if detail else f"git clone exit {proc.returncode}")
     for name, oid in seen.items():
         git.run(["update-ref", f"{SEEN}{name}", oid], tmp, check=False)
-    git.run(["fetch", "--quiet", "--no-tags", "--", registry.url, TIMESTAMP_SPEC], tmp,
-            check=False)
+    git.run(["fetch", "--quiet", "--no-tags", "--", registry.url, TIMESTAMP_SPEC, LOG_SPEC],
+            tmp, check=False)
     _remove(path)
     os.replace(tmp, path)
     _refuse_rewind(registry, path, seen, branch(registry, path))

@@ -184,6 +184,14 @@ class Object:
         self._entries: dict[str, Object] | None = None
 
     @property
+    def size(self) -> int:
+        return self.repo.odb.read_header(self.id)[1]
+
+    @property
+    def data(self) -> bytes:
+        return self.repo.odb.read(self.id)[1]
+
+    @property
     def parent_ids(self) -> list[str]:
         return self._commit()[1]
 

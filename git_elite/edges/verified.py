@@ -73,7 +73,8 @@ class FileMemory:
         value = {"version": VERSION, "key": self.key,
                  "pieces": {ab: [m.key, m.summary, m.elite, m.counts]
                             for ab, m in sorted(remembered.pieces.items())},
-                 "counts": remembered.counts, "rows": remembered.rows, "cut": remembered.cut}
+                 "counts": remembered.counts, "rows": remembered.rows, "cut": remembered.cut,
+                 "ranked": remembered.ranked}
         try:
             store.atomic_write(self.path, json.dumps(value, separators=(",", ":")).encode(),
                                0o600)
@@ -108,9 +109,11 @@ def _parse(value: Any, key: str) -> audit.Remembered | None:
     ranks = shards.Ranks.load({"version": 1, "depth": shards.DEPTH,
                                "counts": _counts(value["counts"]), "rows": value["rows"]})
     cut = {str(k): (int(n), str(a)) for k, (n, a) in value["cut"].items()}
-    if ranks is None:
+    ranked = value["ranked"]
+    if ranks is None or not all(isinstance(e, dict) for e in ranked.values()):
         return None
-    return audit.Remembered(pieces, ranks.counts, ranks.rows, cut)
+    return audit.Remembered(pieces, ranks.counts, ranks.rows, cut,
+                            {str(a): e for a, e in ranked.items()})
 
 
 def _counts(value: Any) -> dict[str, int]:

@@ -71,11 +71,12 @@ def command(ctx: click.Context, target: str, rev: str, history: bool, as_json: b
     if _URL.match(target) and not Path(target).exists():
         with tempfile.TemporaryDirectory(prefix="git-elite-verify-") as tmp:
             from git_elite.edges import git
-            from git_elite.edges.cache import TIMESTAMP_SPEC
+            from git_elite.edges.cache import LOG_SPEC, TIMESTAMP_SPEC
 
             clone = str(Path(tmp) / "registry.git")
             git.run(["clone", "-q", "--bare", "--", target, clone])
-            git.run(["fetch", "-q", "--no-tags", "--", target, TIMESTAMP_SPEC], clone, check=False)
+            git.run(["fetch", "-q", "--no-tags", "--", target, TIMESTAMP_SPEC, LOG_SPEC], clone,
+                    check=False)
             return _verify(clone, rev, history, as_json, target, stale)
     if not Path(target).exists():
         from git_elite.core.errors import RegistryError
@@ -123,6 +124,20 @@ def _verify_url(url: str, target: str, rev: str, history: bool, as_json: bool,
         raise UsageError("--url reads what the server serves now: no PATH, --rev or --history")
     problems, fresh = sparse.audit(url, *stale[:2])
     result = {} if fresh is None else {"freshness": fresh.to_dict()}
+    from git_elite.core import logrole
+    from git_elite.core.errors import Problem
+    from git_elite.core.witnessed import LogError
+    from git_elite.edges import logread
+
+    try:
+        accepted = logread.of_url(url)
+    except LogError as err:
+        problems.append(Problem(err.rule or logrole.RULE, "log/checkpoint", err.message))
+        result["log"] = {"ok": False, "rule": err.rule, "message": err.message}
+    else:
+        if accepted is not None:
+            output.info(f"git-elite: verify: {sparse.shown(url)}: {accepted.line()}")
+            result["log"] = {"ok": True, **accepted.to_dict()}
     return _report(problems, f"files served at {sparse.shown(url)}", as_json, result)
 
 
@@ -136,27 +151,73 @@ def _verify(path: str, rev: str, history: bool, as_json: bool, origin: str,
         with progress.meter("commits", f"verify: commits up to {rev}"):
             problems, count = gitcheck.audit_history(repo, cwd, rev)
         what = f"{count} commit(s)"
+        counted: dict[str, Any] = {"commits_checked": count}
     else:
         with progress.meter("files", f"verify: files of the tree at {rev}"):
             problems = gitcheck.audit(repo, rev, remember=stale[2])
         what = f"tree at {rev}"
+        counted = {}
+    parts = [(len(problems), what)]
     check = _radicle(repo, path, origin, rev)
-    result: dict[str, Any] = {}
+    result: dict[str, Any] = dict(counted)
     if check is not None:
+        parts.append((len(check.problems), f"Radicle signed refs of {check.rid}"))
         problems += [p.at(check.signed_tip or _commit(path, rev)) for p in check.problems]
         for note in check.notes:
             output.info(f"git-elite: verify: {check.rid}: {note}")
         result["radicle"] = {"rid": check.rid, "checked": check.checked, "ok": check.ok,
                              "notes": list(check.notes), "delegates": list(check.delegates),
                              "signed_by": list(check.signed_by)}
+    problems += _identity_pin(path, origin)
     fresh = _freshness(path, origin, check, *stale[:2])
     if fresh is not None:  # only for a registry that declares a timestamp role
+        parts.append((len(fresh[0]), "refs/elite/timestamp (freshness)"))
         problems += fresh[0]
         result["freshness"] = fresh[1]
-    return _report(problems, what, as_json, result)
+    logged = _log(path, origin, check, history)
+    if logged is not None:  # only for a registry that declares a log role
+        parts.append((len(logged[0]), "refs/elite/log (witnessed log)"))
+        problems += logged[0]
+        result["log"] = logged[1]
+    return _report(problems, what, as_json, result, parts)
 
 
-def _report(problems: list[Any], what: str, as_json: bool, result: dict[str, Any]) -> int:
+def _log(path: str, origin: str, check: RadicleCheck | None, history: bool
+         ) -> tuple[list[Problem], dict[str, Any]] | None:
+    """SPEC §15 at the registry branch's tip: the witnessed log's checkpoint, quorum, latest
+    leaf and consistency with what this reader accepted before (`log`, `split-view`); with
+    --history, every leaf a commit of the branch's history, in order."""
+    from git_elite.core import logrole
+    from git_elite.core.errors import Problem
+    from git_elite.core.witnessed import LogError
+    from git_elite.edges import freshness, git, gitcheck, logread, tlogstore
+
+    branch = gitcheck.registry_branch(path)
+    tip = freshness.resolve(path, branch)
+    identity = freshness.identity_at(path, tip) if tip else None
+    if tip is None or logrole.LogRole.of(identity) is None:
+        return None
+    ref, where = logread.radicle_ref(check, path)
+    try:
+        accepted = logread.check_repo(where, identity, branch=branch, tip=tip, ref=ref)
+    except LogError as err:
+        return [Problem(err.rule or logrole.RULE, logrole.REF, err.message, tip)], \
+            {"ok": False, "rule": err.rule, "message": err.message}
+    assert accepted is not None
+    output.info(f"git-elite: verify: {origin}: {accepted.line()}")
+    problems: list[Problem] = []
+    if history:
+        stored = tlogstore.current(git.open_repo(where), ref)
+        assert stored is not None
+        commits = git.first_parent_history(path, tip)
+        problems = [Problem(logrole.RULE, logrole.REF, message, tip) for message in
+                    logread.history_problems(stored, accepted.size,
+                                             branch.removeprefix("refs/heads/"), commits)]
+    return problems, {"ok": not problems, **accepted.to_dict()}
+
+
+def _report(problems: list[Any], what: str, as_json: bool, result: dict[str, Any],
+            parts: list[tuple[int, str]] | None = None) -> int:
     if as_json:
         output.emit_json({"ok": not problems, "problems": [p.to_dict() for p in problems],
                           **result})
@@ -164,7 +225,10 @@ def _report(problems: list[Any], what: str, as_json: bool, result: dict[str, Any
         for p in problems:
             output.data(f"{(p.commit or '')[:7]} {p.line()}")
     if problems:
-        output.info(f"git-elite: verify: {len(problems)} problem(s) in {what}")
+        parts = parts or [(len(problems), what)]
+        where = ", ".join(f"{n} in {name}" for n, name in parts if n)
+        fine = "".join(f"; {name} OK" for n, name in parts if not n)
+        output.info(f"git-elite: verify: {len(problems)} problem(s): {where}{fine}")
         return 1
     output.info(f"git-elite: verify: {what} OK")
     return 0
@@ -200,6 +264,32 @@ def _radicle(repo: Any, path: str, origin: str, rev: str) -> RadicleCheck | None
         return radicle.RadicleCheck.unchecked(
             rid, f"no Radicle storage for {rid} in {gitrad.rad_home() / 'storage'}")
     return gitrad.check_storage(storage, rid, str(identity["owner_did"]), None, tip)
+
+
+def _identity_pin(path: str, origin: str) -> list[Problem]:
+    """SPEC §6.2 at the registry branch's tip: an IDENTITY.json older than, or dropping a
+    role of, the highest one this reader has seen for the registry (`rollback`)."""
+    from git_elite.core.errors import EliteError
+    from git_elite.edges import freshness, gitcheck, identity_seen
+
+    tip = freshness.resolve(path, gitcheck.registry_branch(path))
+    raw = git_blob(path, tip) if tip else None
+    if tip is None or raw is None or freshness.identity_at(path, tip) is None:
+        return []
+    try:
+        identity_seen.check(identity_seen.git_key(path, tip), raw, origin,
+                            identity_seen.history(path, tip))
+    except EliteError as err:
+        return [err.problem(tip)]
+    return []
+
+
+def git_blob(path: str, tip: str) -> bytes | None:
+    from git_elite.core import layout
+    from git_elite.edges import git
+
+    proc = git.run(["cat-file", "blob", f"{tip}:{layout.IDENTITY}"], path, check=False)
+    return proc.stdout if proc.returncode == 0 else None
 
 
 def _freshness(path: str, origin: str, check: RadicleCheck | None, now: int,
