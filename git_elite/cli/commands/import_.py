@@ -27,9 +27,11 @@ CTX = {"help_option_names": ["-h", "--help"]}
               "HTTP(S) without cloning, as discover --url (repeatable).")
 @click.option("--allow-stale", is_flag=True, help="Warn, do not refuse, when a registry's "
               "signed timestamp is missing, expired, withheld or rolled back.")
+@click.option("--json", "as_json", is_flag=True, help="Machine output: where it was written "
+              "(docs/spec.md §10).")
 @click.pass_context
 def command(ctx: click.Context, agent_id: str, names: tuple[str, ...], allow_untrusted: bool,
-            offline: bool, urls: tuple[str, ...], allow_stale: bool) -> int:
+            offline: bool, urls: tuple[str, ...], allow_stale: bool, as_json: bool) -> int:
     """Copy a verified agent (manifest.json, profile.json, and prompt.md/demos.json when the
     registry has them) byte for byte into $AGENTD_HOME/elite/imported/AGENT_ID/.
 
@@ -41,6 +43,7 @@ def command(ctx: click.Context, agent_id: str, names: tuple[str, ...], allow_unt
       git elite import 6ab89254e72d          (any unambiguous prefix of 8+ hex)
       git elite import 6ab89254 --registry origin --allow-untrusted
       git elite import 6ab89254e72d --url https://elites.example.org/
+      git elite import 6ab89254e72d --json
     """
     from git_elite.cli.commands.discover import open_sources, trust_paths
     from git_elite.core import discover
@@ -73,7 +76,13 @@ def command(ctx: click.Context, agent_id: str, names: tuple[str, ...], allow_unt
         store.atomic_write(target / path.rsplit("/", 1)[1], data)
     output.info(f"git-elite: imported {agent_id[:12]} from {chosen.registry} "
                 f"(owner {chosen.owner_did})")
-    output.data(str(target))
+    if as_json:
+        output.emit_json({"agent_id": agent_id, "path": str(target),
+                          "registry": chosen.registry, "owner_did": chosen.owner_did,
+                          "trusted": chosen.owner_did in trusted,
+                          "files": sorted(p.rsplit("/", 1)[1] for p in files)})
+    else:
+        output.data(str(target))
     return 0
 
 
