@@ -43,7 +43,8 @@ class Row:
         if self.target is None and self.absolute is None:
             return "(reference)"
         misses = []
-        if self.absolute is not None and self.value > self.absolute:
+        if self.absolute is not None and (self.value < self.absolute if self.higher_is_better
+                                          else self.value > self.absolute):
             misses.append(f"{self.value / self.absolute:.2f}x the goal")
         if self.target is not None:
             ok = self.ratio >= self.target if self.higher_is_better else \

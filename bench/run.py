@@ -30,6 +30,7 @@ import e2e  # noqa: E402
 import reads  # noqa: E402
 import site_bench  # noqa: E402
 import synth  # noqa: E402
+import witness_bench  # noqa: E402
 from common import AFTER as AFTER_SIDE  # noqa: E402
 from common import Bench, Row, Side, byte_compile, paired, signed_parts  # noqa: E402
 
@@ -206,7 +207,7 @@ MEASUREMENTS: list[Callable[[Bench], list[Row]]] = [
     measure_check, reads.measure_verify, e2e.measure_pre_receive, e2e.measure_push,
     e2e.measure_pre_commit, e2e.measure_index_rebuild, reads.measure_discover,
     reads.measure_publish, site_bench.measure_site, measure_startup, measure_git_ssh,
-    measure_scale]
+    measure_scale, witness_bench.measure_witness]
 
 
 # --- report -----------------------------------------------------------------------------

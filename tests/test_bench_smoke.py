@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -166,3 +167,20 @@ def test_phases_split_the_sizes_and_the_report_keeps_the_hand_written_part(
     results.write_text(f"# old\n\n{run.KEEP}\n\nanalysis by hand\n")
     run.write(results, "# new\n")
     assert results.read_text() == f"# new\n\n{run.KEEP}\n\nanalysis by hand\n"
+
+
+def test_witness_bench_drives_the_real_server(tmp_path: Path) -> None:
+    """bench/witness_bench.py: every request of every chain is a 200 from the real witness
+    (it raises on any other answer), and the row compares it with the bare server."""
+    import witness_bench
+    from common import Bench
+
+    bench = Bench(1, True, [N], out=tmp_path)
+    cpus = os.sched_getaffinity(0)
+    work, logs = witness_bench.chains(2, 4)
+    assert [len(c) for c in work] == [4, 4] and logs.count("\n") == 2
+    assert work[0][1].startswith(b"old 1\n") and b"\n\nbench.example.org/log0\n2\n" in work[0][1]
+    [row] = witness_bench.measure_witness(bench, logs=2, steps=4)
+    assert row.value > 0 and row.baseline > 0 and row.unit == "req/s"
+    assert row.met == "met" or row.met.startswith("NOT met")
+    assert os.sched_getaffinity(0) == cpus  # the clients' pinning is undone

@@ -43,6 +43,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "registry": ("registry", "Known registries."),
     "site": ("site", "Write the static leaderboard site of a registry."),
     "timestamp": ("timestamp", "Sign and push a fresh timestamp (freshness)."),
+    "witness": ("witness", "Cosign logs' checkpoints as a c2sp.org/tlog-witness."),
     "completion": ("completion", "Print a shell completion script (bash, zsh, fish)."),
     "help": ("help", "Show the help of a command: git elite help CMD [SUB]."),
     "hook": ("hook", "Run a git hook (called by the installed shims)."),

@@ -12,7 +12,7 @@ from typing import Any
 RULES = (
     "layout", "json", "schema", "signature", "binding", "ownership", "rollback", "deletion",
     "identity", "policy", "secret", "index", "non-fast-forward", "branch",
-    "timestamp",
+    "timestamp", "log", "split-view",
 )
 
 
