@@ -25,6 +25,8 @@ from tests import (
 )
 from tests.conftest import git
 
+pytestmark = pytest.mark.slow  # the catalogue twice over: ~1 min of CPU
+
 SOURCES = (test_attacks, test_hostile_pushes, test_hostile_trees, test_attest_server,
            test_hostile_output)
 
