@@ -165,15 +165,14 @@ def test_write_tools_with_allow_write(world: World, tmp_path: Path) -> None:
                 "untrusted": await client.call_tool("import_elite_agent",
                                                     {"agent_id": UNTRUSTED[:12],
                                                      "registry": [str(world.bare)]}),
-                "import": await client.call_tool("import_elite_agent",
-                                                 {"agent_id": TRUSTED[:12],
-                                                  "registry": [str(world.bare)]}),
+                "import": await client.call_tool("import_elite_agent",  # the server's registry
+                                                 {"agent_id": TRUSTED[:12]}),
                 "export": await client.call_tool("export_elite_agents", {
                     "registry": str(world.server), "evals": evals,
                     "agents": args[args.index("--agents") + 1],
                     "now": int(args[args.index("--now") + 1])})}
 
-    out = session(world, "--allow-write", cwd=tmp_path)(scenario)
+    out = session(world, "--allow-write", "--registry", str(world.bare), cwd=tmp_path)(scenario)
     assert "Disabled" not in out["tools"]["import_elite_agent"].description
     assert out["untrusted"].is_error
     assert "whom you do not trust" in text(out["untrusted"])

@@ -82,8 +82,8 @@ def call(settings: Settings, name: str, arguments: dict[str, Any] | None) -> Ans
     if tool.writes and not settings.allow_write:
         return Answer(None, f"git-elite: error: {name} writes ({_writes(name)}); this "
                       "server is read-only: start it with `git elite mcp --allow-write`")
-    if settings.registries and "registry" in tool.input_schema["properties"] and \
-            not args.get("registry") and not args.get("url") and not tool.writes:
+    reads_from = tool.input_schema["properties"].get("registry", {}).get("type") == "array"
+    if settings.registries and reads_from and not args.get("registry") and not args.get("url"):
         args["registry"] = list(settings.registries)
     code, out, err = invoke(tool.argv(args))
     warnings = [escape(line) for line in err.splitlines()

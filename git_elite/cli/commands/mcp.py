@@ -12,9 +12,9 @@ CTX = {"help_option_names": ["-h", "--help"]}
 @click.option("--allow-write", is_flag=True, help="Let the agent run the tools that write: "
               "import_elite_agent (into $AGENTD_HOME) and export_elite_agents (signs and "
               "pushes with this node's key). Without it they are listed but refused.")
-@click.option("--registry", "names", multiple=True, metavar="R", help="The registries the "
-              "read tools and the resource list use when a call names none (repeatable; "
-              "default: as for discover).")
+@click.option("--registry", "names", multiple=True, metavar="R", help="The registries "
+              "discover_elites, import_elite_agent and the resources read when a call names "
+              "none (repeatable; default: as for discover).")
 def command(allow_write: bool, names: tuple[str, ...]) -> int:
     """Serve git elite to an AI agent over the Model Context Protocol (stdio): the tools
     discover_elites, import_elite_agent, export_elite_agents, verify_registry and
