@@ -173,7 +173,8 @@ def test_action_push_event_force_push_refused(srv: Server, tmp_path: Path) -> No
     proc, _ = run_action(srv, tmp_path, {"before": before, "after": after}, "push",
                          {"GITHUB_SHA": after, "GITHUB_BASE_REF": ""})
     assert proc.returncode == 1
-    assert "title=[non-fast-forward]" in proc.stdout
+    assert f"::error title=[non-fast-forward] {after[:7]}::history of the registry branch" \
+        in proc.stdout
 
 
 def test_action_other_target_branch_skipped(srv: Server, tmp_path: Path) -> None:

@@ -125,7 +125,8 @@ def gh_property(text: str) -> str:
 
 def annotation(problem: Any) -> str:
     title = f"[{problem.rule}] {(problem.commit or '')[:7]}".strip()
-    where = f"file={gh_property(problem.path)}," if problem.path else ""
+    is_file = problem.path and not problem.path.startswith("refs/")  # a ref is no file
+    where = f"file={gh_property(problem.path)}," if is_file else ""
     return f"::error {where}title={gh_property(title)}::{gh_data(problem.message)}"
 
 
