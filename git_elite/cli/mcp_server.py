@@ -163,21 +163,11 @@ def manifest_text(text_uri: str) -> str:
 
     from git_elite.cli.commands import import_
     from git_elite.cli.commands.discover import open_sources
-    from git_elite.core import discover, shortid
-    from git_elite.core.errors import RegistryError
-    from git_elite.edges import registry_sources
 
     registry, prefix = parse_uri(text_uri)
     with _LOCK, contextlib.redirect_stdout(io.StringIO()):
         sources = open_sources([registry], None, None, False, now=int(time.time()))
-        agent_id = shortid.resolve(prefix, import_._known(sources, prefix), registry)
-        found = import_._listed(sources, agent_id)
-        winner = discover.resolve(found, registry_sources.verifier(sources), [])
-        if winner is None:
-            raise RegistryError(f"agent {agent_id[:12]}: no valid manifest in {registry}")
-        chosen = found[winner]
-        source = next(s for s in sources if s.name == chosen.registry)
-        files, _ = registry_sources.check_agent(source, chosen)
+        files = import_.files_of(sources, import_.choose(sources, prefix))
     data = next(d for p, d in files.items() if p.endswith("/manifest.json"))
     return output.json_safe(data.decode("utf-8"))
 

@@ -46,31 +46,19 @@ def command(ctx: click.Context, agent_id: str, names: tuple[str, ...], allow_unt
       git elite import 6ab89254e72d --json
     """
     from git_elite.cli.commands.discover import open_sources, trust_paths
-    from git_elite.core import discover
-    from git_elite.edges import registry_sources, store
+    from git_elite.edges import store
 
     prefix = shortid.check(agent_id)
     sources = open_sources(names, None, None, offline, urls, now=app(ctx).now,
                            allow_stale=allow_stale)
-    agent_id = shortid.resolve(prefix, _known(sources, prefix),
-                               ", ".join(s.name for s in sources))
-    found = _listed(sources, agent_id)
-    dropped: list[discover.Dropped] = []
-    winner = discover.resolve(found, registry_sources.verifier(sources), dropped)
-    for item in dropped:
-        for problem in item.problems:
-            output.warn(f"{item.candidate.registry}: {problem.line()}")
-    if winner is None:
-        raise RegistryError(f"agent {agent_id[:12]}: no valid manifest in "
-                            f"{', '.join(c.registry for c in found)}")
-    chosen = found[winner]
+    chosen = choose(sources, prefix)
+    agent_id = chosen.agent_id
     trusted, _ = trust_paths(sources, None, app(ctx).now)
     if chosen.owner_did not in trusted and not allow_untrusted:
         raise TrustError(f"agent {agent_id[:12]} is owned by {chosen.owner_did}, whom you do "
                          f"not trust; trust them with `git elite trust add {chosen.owner_did}` "
                          "or pass --allow-untrusted")
-    source = next(s for s in sources if s.name == chosen.registry)
-    files, _ = registry_sources.check_agent(source, chosen)
+    files = files_of(sources, chosen)
     target = store.ensure_home() / "elite" / "imported" / agent_id
     for path, data in sorted(files.items()):
         store.atomic_write(target / path.rsplit("/", 1)[1], data)
@@ -84,6 +72,36 @@ def command(ctx: click.Context, agent_id: str, names: tuple[str, ...], allow_unt
     else:
         output.data(str(target))
     return 0
+
+
+def choose(sources: list[Any], prefix: str) -> Any:
+    """The candidate `import` takes for an agent id prefix: the newest manifest across the
+    registries that the rule engine accepts (failures named on stderr). Also the MCP
+    server's resource reads (cli/mcp_server)."""
+    from git_elite.core import discover
+    from git_elite.edges import registry_sources
+
+    agent_id = shortid.resolve(prefix, _known(sources, prefix),
+                               ", ".join(s.name for s in sources))
+    found = _listed(sources, agent_id)
+    dropped: list[discover.Dropped] = []
+    winner = discover.resolve(found, registry_sources.verifier(sources), dropped)
+    for item in dropped:
+        for problem in item.problems:
+            output.warn(f"{item.candidate.registry}: {problem.line()}")
+    if winner is None:
+        raise RegistryError(f"agent {agent_id[:12]}: no valid manifest in "
+                            f"{', '.join(c.registry for c in found)}")
+    return found[winner]
+
+
+def files_of(sources: list[Any], chosen: Any) -> dict[str, bytes]:
+    """The chosen agent's files (path -> bytes), read and checked again as they are read."""
+    from git_elite.edges import registry_sources
+
+    source = next(s for s in sources if s.name == chosen.registry)
+    files, _ = registry_sources.check_agent(source, chosen)
+    return dict(files)
 
 
 def _known(sources: list[Any], prefix: str) -> list[str]:
