@@ -8,6 +8,7 @@ TypeScript SDK's client."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
@@ -200,3 +201,20 @@ def test_without_the_sdk_one_line(monkeypatch: pytest.MonkeyPatch,
     err = capsys.readouterr().err
     assert err == "git-elite: error: `git elite mcp` needs the MCP SDK: pip install " \
         "'git-elite[mcp]' (or pip install 'mcp>=2')\n"
+
+
+def test_no_argument_becomes_an_option(world: World) -> None:
+    """Values are `--option=value`, positionals come after `--`: a value that looks like an
+    option stays a value (here: an unknown registry, not --allow-untrusted)."""
+    from git_elite.cli import mcp_server, mcp_tools
+
+    assert mcp_tools.BY_NAME["import_elite_agent"].argv(
+        {"agent_id": UNTRUSTED[:8], "registry": ["--allow-untrusted"]}) == \
+        ["import", "--json", "--registry=--allow-untrusted", "--", UNTRUSTED[:8]]
+    answer = mcp_server.call(mcp_server.Settings(allow_write=True), "import_elite_agent",
+                             {"agent_id": UNTRUSTED[:8], "registry": ["--allow-untrusted"]})
+    assert answer.error is not None and "--allow-untrusted" in answer.error
+    assert not (Path(os.environ["AGENTD_HOME"]) / "elite" / "imported").exists()
+    target = mcp_server.call(mcp_server.Settings(), "verify_registry", {"target": "-h"})
+    assert target.error == "git-elite: error: -h: does not exist (give a registry path, " \
+        "bare repository or URL)"
