@@ -34,7 +34,8 @@ def work(server: tuple[Path, Path, str]) -> Path:
 
 def test_init_writes_the_required_lines(work: Path) -> None:
     assert (work / ".gitattributes").read_text() == (
-        "*.json -text\nINDEX.json merge=elite-index\nindex/*.json merge=elite-index\n")
+        "*.json -text\nINDEX.json merge=elite-index\nindex/*.json merge=elite-index\n"
+        "index/trust/*.json merge=elite-index\n")
 
 
 REFUSED = {

@@ -69,17 +69,42 @@ def test_one_agent_reads_and_writes_one_shard(registry: tuple[dict[str, bytes], 
     changes = _update(files, 7)
     written = engine.expected_files(parent, changes, Overlay(parent, changes))
     shard = layout.shard_path(agent_id_of(profile(7))[:2])
-    assert set(written) == {layout.INDEX, shard}
-    assert parent.index_reads() == {layout.INDEX, shard}
+    # agent 7 is ranked: its entry in index/ranked.json changes too (SPEC §6.2)
+    assert set(written) == {layout.INDEX, shard, layout.RANKED}
+    assert parent.index_reads() == {layout.INDEX, shard, layout.RANKED}
     # the check of that commit hashes and parses only that shard of the new state
     changes += [Change(p, files.get(p), d) for p, d in written.items()]
     new = Counting({**files, **{p: d for p, d in written.items() if d is not None}})
     check_parent = Counting(files, ranks)
     assert engine.check_change(check_parent, changes, new) == []
-    assert new.index_reads() == {layout.INDEX, shard}
+    assert new.index_reads() == {layout.INDEX, shard, layout.RANKED}
     # and not the parent's shard: the pushed one with the agent's parent entry put back
     # hashes to the parent head's digest (indexcheck._reverted)
-    assert check_parent.index_reads() == {layout.INDEX}
+    assert check_parent.index_reads() == {layout.INDEX, layout.RANKED}
+
+
+def _unranked(files: dict[str, bytes]) -> int:
+    """An agent number no head ranking lists."""
+    import json
+
+    ranked = {a for rows in json.loads(files[layout.INDEX])["rankings"].values() for a in rows}
+    return next(n for n in range(N) if agent_id_of(profile(n)) not in ranked)
+
+
+def test_an_unranked_agent_leaves_ranked_json_alone(
+        registry: tuple[dict[str, bytes], Any]) -> None:
+    """An agent no ranking lists, changed so that it stays out of every ranking: the
+    commit reads and writes its shard and the head, not index/ranked.json (SPEC §6.2)."""
+    files, ranks = registry
+    n = _unranked(files)
+    body = manifest(OWNERS[n % 3], profile(n), created_at=T0 + 10, total=61, recent=11)
+    path = layout.agent_path(agent_id_of(profile(n)), "manifest.json")
+    changes = [Change(path, files[path], documents.to_bytes(body))]
+    parent = Counting(files, ranks)
+    written = engine.expected_files(parent, changes, Overlay(parent, changes))
+    shard = layout.shard_path(agent_id_of(profile(n))[:2])
+    assert set(written) == {layout.INDEX, shard}
+    assert parent.index_reads() == {layout.INDEX, shard}
 
 
 def test_without_the_cache_every_shard_is_read_once(
@@ -138,7 +163,7 @@ def test_a_cold_parent_is_read_once_then_cached(registry: tuple[dict[str, bytes]
     cold.reads.clear()
     again = engine.expected_files(cold, changes, Overlay(cold, changes))
     shard = layout.shard_path(agent_id_of(profile(7))[:2])
-    assert cold.index_reads() == {layout.INDEX, shard}
+    assert cold.index_reads() == {layout.INDEX, shard, layout.RANKED}
     assert again == first == engine.expected_files(Counting(files, ranks), changes,
                                                    Overlay(MemoryState(files), changes))
 

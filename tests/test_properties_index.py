@@ -156,8 +156,35 @@ def _rebuild(model: Model) -> dict[str, bytes]:
     limits = indexing.thresholds(identity)
     head, built, _ = shards.build(identity, [(a, shards.entry(r, b, limits))
                                              for a, r, b in live])
-    return {layout.INDEX: indexing.dumps(head),
-            **{layout.shard_path(ab): data for ab, (_, data) in built.items()}}
+    out = {layout.shard_path(ab): data for ab, (_, data) in built.items()}
+    # the pins (SPEC §6.2), recomputed here from their definition
+    ranked = {a: built[a[:2]][0]["agents"][a] for rows in head["rankings"].values()
+              for a in rows}
+    out[layout.RANKED] = _dumps({"schema_version": 2, "agents": ranked})
+    head["ranked"] = {"agents": len(ranked), "sha256": _sha(out[layout.RANKED])}
+    trust: dict[str, dict[str, str]] = {}
+    for path, data in model.files.items():
+        if path.startswith(("endorsements/", "identities/")):
+            ab = _sha(path.split("/")[1].encode("ascii"))[:2]
+            trust.setdefault(ab, {})[path] = _sha(data)
+    head["trust"] = {}
+    for ab, docs in trust.items():
+        data = _dumps({"schema_version": 2, "shard": ab, "documents": docs})
+        out[layout.trust_shard_path(ab)] = data
+        head["trust"][ab] = {"documents": len(docs), "sha256": _sha(data)}
+    head["identity"] = {"version": identity["version"],
+                        "sha256": _sha(model.files[layout.IDENTITY])}
+    return {layout.INDEX: indexing.dumps(head), **out}
+
+
+def _dumps(value: Any) -> bytes:
+    return (json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+
+
+def _sha(data: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
 
 
 def _stored(model: Model) -> dict[str, bytes]:
@@ -171,7 +198,9 @@ def _check_index(model: Model, step: int) -> None:
     assert stored == scratch == _rebuild(model), step
     head = json.loads(stored[layout.INDEX])
     if model.fmt >= 2:
-        assert {f"index/{ab}.json" for ab in head["shards"]} == set(stored) - {layout.INDEX}
+        assert {f"index/{ab}.json" for ab in head["shards"]} == {
+            p for p in stored if layout.classify(p) is not None
+            and layout.classify(p).kind == "shard"}  # type: ignore[union-attr]
         for ab, summary in head["shards"].items():
             data = stored[layout.shard_path(ab)]
             assert shards.digest(data) == summary["sha256"], step

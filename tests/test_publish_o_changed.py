@@ -83,7 +83,8 @@ def test_a_publish_after_another_writers_push_reads_only_the_shards_they_changed
     monkeypatch.setattr(git_module.TreeState, "read", counted)
     assert publish.publish_files(ours, [_item(names[-1])], "ours\n").ok
     shards = {p for p in read if p.startswith("index/")}
-    touched = {layout.shard_path(a[:2]) for a in names[-2:]}
+    # every agent here is ranked (40 < 100): ranked.json is read and rewritten (SPEC §6.2)
+    touched = {layout.shard_path(a[:2]) for a in names[-2:]} | {layout.RANKED}
     assert shards <= touched, sorted(shards - touched)
     run_cli("verify", "--history", cwd=server)
 

@@ -235,10 +235,12 @@ def test_push_refused(work: Path, build: Callable[[], Files], rule: str) -> None
 def test_stale_index(work: Path) -> None:
     sha = change(work, _new("carol", 3), index=False)
     lines = rejects(push(work))
-    assert len(lines) == 2, lines  # the head, and the shard the new agent belongs in
+    # the head, the shard the new agent belongs in, and ranked.json (it ranks the agent)
+    assert len(lines) == 3, lines
     assert f"REJECT {sha[:7]} INDEX.json: [index]" in lines[0]
     assert "agent_count" in lines[0]
     assert f"REJECT {sha[:7]} index/" in lines[1] and "is missing" in lines[1]
+    assert f"REJECT {sha[:7]} index/ranked.json: [index]" in lines[2]
 
 
 def test_honest_push_accepted_and_verified(work: Path) -> None:

@@ -59,23 +59,33 @@ def _pre_receive() -> int:
 
 
 def post_receive() -> int:
-    """After an accepted push: sign a new timestamp (SPEC §6.1) when the server has
+    """After an accepted push: log the new tip in the witnessed log (SPEC §15) when the
+    server has `git config elite.logKey`, and sign a new timestamp (SPEC §6.1) when it has
     `git config elite.timestampKey`. Never fails the push (it has already happened): a
     problem is one line to the pusher and to the server's log."""
     import time
 
     from git_elite.core.errors import EliteError
-    from git_elite.edges import gitcheck, stamping
+    from git_elite.edges import git, gitcheck, stamping
 
     cwd = os.environ.get("GIT_DIR", ".")
+    lines = sys.stdin.read().splitlines()
+    branch = gitcheck.registry_branch(cwd)
+    if git.config_get("elite.logKey", cwd):  # the log's code is loaded only when it runs
+        from git_elite.edges import logserver
+
+        try:
+            for said in logserver.post_receive(cwd, lines, branch, int(time.time())):
+                print(f"git-elite: {said}", file=sys.stderr)
+        except EliteError as err:
+            print(f"git-elite: log not signed: {err}", file=sys.stderr)
     try:
-        said = stamping.post_receive(cwd, sys.stdin.read().splitlines(),
-                                      gitcheck.registry_branch(cwd), int(time.time()))
+        stamped = stamping.post_receive(cwd, lines, branch, int(time.time()))
     except EliteError as err:
         print(f"git-elite: timestamp not signed: {err}", file=sys.stderr)
         return 0
-    if said:
-        print(f"git-elite: {said}", file=sys.stderr)
+    if stamped:
+        print(f"git-elite: {stamped}", file=sys.stderr)
     return 0
 
 

@@ -43,6 +43,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "registry": ("registry", "Known registries."),
     "site": ("site", "Write the static leaderboard site of a registry."),
     "timestamp": ("timestamp", "Sign and push a fresh timestamp (freshness)."),
+    "log": ("log", "The witnessed log: show its checkpoint, re-ask witnesses, gossip."),
+    "role": ("role", "Declare, change or remove a registry role (timestamp, log)."),
     "witness": ("witness", "Cosign logs' checkpoints as a c2sp.org/tlog-witness."),
     "completion": ("completion", "Print a shell completion script (bash, zsh, fish)."),
     "help": ("help", "Show the help of a command: git elite help CMD [SUB]."),

@@ -73,9 +73,13 @@ def _outside(state: State, fmt: int) -> dict[str, bytes]:
     for name in state.names(""):
         if name not in ("agents", "index") or state.read(name) is not None:
             files.update(_under(state, name))
-    for name in state.names("index"):  # anything under index/ that is not a shard
+    for name in state.names("index"):  # anything under index/ that is not an index file
         path = f"index/{name}"
-        if layout.classify(path, fmt) is None:
+        if path == layout.TRUST_DIR and fmt >= 2 and state.read(path) is None:
+            for inner in state.names(path):
+                if layout.classify(f"{path}/{inner}", fmt) is None:
+                    files.update(_under(state, f"{path}/{inner}"))
+        elif layout.classify(path, fmt) is None:
             files.update(_under(state, path))
     return files
 
@@ -94,7 +98,8 @@ def _check(state: State, files: dict[str, bytes]) -> context.Context:
     taken = getattr(state, "take_refusals", None)
     refused = [Change(path, None, None, problem) for path, problem in (taken() if taken
                                                                          else [])]
-    return engine.check_context(EMPTY, additions(files) + refused, state, legacy=True)
+    return engine.check_context(EMPTY, additions(files) + refused, state, legacy=True,
+                                pins=True)
 
 
 def _agents(state: State, fmt: int, pieces: Sequence[str]) -> Tally:
@@ -222,10 +227,19 @@ def _index(state: State, fmt: int, tally: Tally) -> list[Problem]:
     problems: list[Problem] = []
     for name in state.names("index") if fmt >= 2 else ():
         slot = layout.classify(f"index/{name}")
-        if slot is not None and slot.name not in tally.summary:
+        if slot is not None and slot.kind == "shard" and slot.name not in tally.summary:
             problems.append(Problem("index", slot.path, "no live agent is under its "
                                     "agents/<ab>/, so it must not exist; run `git elite "
                                     "index`"))
+    if fmt >= 2:
+        from git_elite.core import pinning
+
+        if pinning.written_before_pins(state):
+            return [Problem("index", layout.INDEX, "INDEX.json pins nothing yet (written "
+                            "before docs/spec.md §6.2): upgrade the registry in a commit of "
+                            "its own, `git elite index` then commit the index files alone "
+                            "(or `git elite migrate`)"), *problems]
+        want.update(_pins(state, want, problems))
     raw = state.read(layout.INDEX)
     if raw is None:
         return [Problem("index", layout.INDEX, "INDEX.json is missing; run `git elite index`"),
@@ -241,6 +255,38 @@ def _index(state: State, fmt: int, tally: Tally) -> list[Problem]:
         problems.insert(0, Problem("index", layout.INDEX, f"INDEX.json is not the rebuild "
                                    f"({_diff(found, want)}); run `git elite index`"))
     return problems
+
+
+def _pins(state: State, head: dict[str, Any], problems: list[Problem]) -> dict[str, Any]:
+    """The head's pins (SPEC §6.2) of the whole state; index/ranked.json and the trust
+    shards compared with what they must be (problems appended)."""
+    from git_elite.core import indexcheck, pins
+
+    ctx = context.Context(EMPTY, state, {})
+    context.formats(ctx)
+    out = indexcheck.Rebuilt()
+    found = dict(head)
+    files = pins.pinned(found, lambda a: indexcheck.entry(ctx, a), state.read(layout.IDENTITY),
+                        ctx.new_identity, pins.trust_listing(state.read, state.names))
+    for path, (value, written) in files.items():
+        out.put(path, value, written)
+    for path in indexcheck._index_paths(state):
+        slot = layout.classify(path)
+        if slot is not None and slot.kind in ("ranked", "trust") and path not in out.files:
+            out.put(path, None)
+    for path, data in sorted(out.files.items()):
+        raw = state.read(path)
+        if raw == data:
+            continue
+        if data is None:
+            problems.append(Problem("index", path, "no trust document is in it, so it must "
+                                    "not exist; run `git elite index`"))
+        elif raw is None:
+            problems.append(Problem("index", path, f"{path} is missing; run `git elite index`"))
+        else:
+            problems.append(Problem("index", path, f"{path} is not the rebuild; run "
+                                    "`git elite index`"))
+    return {k: found[k] for k in pins.MEMBERS}
 
 
 def _unique(problems: list[Problem]) -> list[Problem]:

@@ -34,6 +34,9 @@ class Context:
     _limits: dict[str, float] | None = None
     fmt: int = layout.FORMAT  # the layout the commit makes (SPEC §4)
     parent_fmt: int | None = None  # the parent's (None: no registry before)
+    # the index carries SPEC §6.2's pins (head identity/ranked/trust, attestation_sha256);
+    # False only for audits of history written before them (engine.check_context, legacy)
+    pins: bool = True
 
     def add(self, rule: str, path: str, message: str) -> None:
         self.problems.append(Problem(rule, path, message))
@@ -106,9 +109,9 @@ class Context:
         if self.fmt >= 2:
             from git_elite.core import rules_attest, shards
 
-            count = rules_attest.live_count(self.new.read, self.new.names,
-                                            layout.agent_dir(agent_id, self.fmt))
-            return shards.entry(raw, body, self.limits, count)
+            live = rules_attest.live(self.new.read, self.new.names,
+                                     layout.agent_dir(agent_id, self.fmt))
+            return shards.entry(raw, body, self.limits, live if self.pins else len(live))
         return indexing.entry(raw, body, self.limits)
 
     def agent_path(self, agent_id: str, name: str) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from git_elite.core import canonical, jsonstrict, keys, schema
+from git_elite.core import canonical, jsonstrict, keys, logrole, schema
 from git_elite.core.errors import EliteError, IdentityError, ManifestError, Problem, SignatureError
 
 MANIFEST = "manifest"
@@ -175,6 +175,8 @@ def _identity_fields(body: dict[str, Any]) -> list[str]:
                 out.append(f"timestamp.keys: {did[:60]}: {msg}")
         if role["threshold"] > len(role["keys"]):
             out.append(f"timestamp.threshold {role['threshold']} > {len(role['keys'])} keys")
+    if body.get("log") is not None:
+        out += logrole.problems(body["log"])
     return out
 
 

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from git_elite.core import fanout, indexcheck, layout, migration, rules, ticks
+from git_elite.core import fanout, indexcheck, layout, migration, pinning, rules, ticks
 from git_elite.core.context import MAX_CLOCK_SKEW, Context, formats
 from git_elite.core.errors import Problem
 from git_elite.core.state import Change, State
@@ -28,13 +28,18 @@ _SECRET_WORDS = (b"secretKeyBase58", b"PRIVATE KEY-----")
 
 def check_change(parent: State, changes: Iterable[Change], new: State, *,
                  check_index: bool = True, now: int | None = None,
-                 max_skew: int = MAX_CLOCK_SKEW, legacy: bool = False) -> list[Problem]:
+                 max_skew: int = MAX_CLOCK_SKEW, legacy: bool = False,
+                 pins: bool | None = None) -> list[Problem]:
     """Every problem of one commit (its diff against its parent), all of them, in path order.
     With `now` (the verifier's clock), a document whose created_at is more than `max_skew`
     seconds ahead of it is refused (`rollback`: the fast-forward attack). A change to a
     format-1 registry other than its migration (`migration.check`) is refused unless
-    `legacy` (audits of old history, `verify`)."""
-    ctx = check_context(parent, changes, new, now=now, max_skew=max_skew, legacy=legacy)
+    `legacy` (audits of old history, `verify`); so is, on a format-2 registry whose head
+    pins nothing yet, any change but the upgrade (SPEC §6.2). `pins`: whether the index
+    must carry the pins (default: yes, except, with `legacy`, in history written before
+    them: neither the parent's head nor the new one declares them)."""
+    ctx = check_context(parent, changes, new, now=now, max_skew=max_skew, legacy=legacy,
+                        pins=pins)
     if check_index:
         indexcheck.check(ctx)
     return ctx.problems
@@ -42,12 +47,19 @@ def check_change(parent: State, changes: Iterable[Change], new: State, *,
 
 def check_context(parent: State, changes: Iterable[Change], new: State, *,
                   now: int | None = None, max_skew: int = MAX_CLOCK_SKEW,
-                  legacy: bool = False) -> Context:
+                  legacy: bool = False, pins: bool | None = None) -> Context:
     """`check_change` without the index rule; the Context keeps the index entries of the
     manifests it checked (`audit` builds the index from them, shard by shard)."""
     ctx = Context(parent, new, {c.path: c for c in changes})
     ctx.latest = None if now is None else now + max_skew
     formats(ctx)
+    if pins is not None:
+        ctx.pins = pins
+    elif legacy:
+        ctx.pins = not pinning.written_before_pins(new) or \
+            pinning.declares_pins(parent)
+    if not legacy:
+        pinning.upgrade_first(ctx)
     if ctx.parent_fmt == 1 and ctx.fmt >= 2:
         migration.check(ctx)
     else:

@@ -18,7 +18,16 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
-from git_elite.core import documents, indexing, layout, shards, shardsplice, state
+from git_elite.core import (
+    documents,
+    indexing,
+    layout,
+    pinning,
+    pins,
+    shards,
+    shardsplice,
+    state,
+)
 from git_elite.core.context import Context, formats, strict_index
 from git_elite.core.errors import EliteError
 from git_elite.core.state import State
@@ -76,13 +85,25 @@ def full(ctx: Context) -> Rebuilt:
     entries = ((a, e) for a in sorted(ctx.new.agent_ids()) if (e := entry(ctx, a)) is not None)
     head, built, ranks = shards.build(ctx.new_identity or {}, entries)
     out = Rebuilt(ranks=ranks)
-    out.put(layout.INDEX, head)
     for ab, (value, data) in built.items():
         out.put(layout.shard_path(ab), value, data)
-    for name in ctx.new.names("index"):
-        path = f"index/{name}"
+    if ctx.pins:
+        files = pins.pinned(head, lambda a: built[a[:2]][0]["agents"][a],
+                            ctx.new.read(layout.IDENTITY), ctx.new_identity,
+                            pins.trust_listing(ctx.new.read, ctx.new.names))
+        for path, (value, data) in files.items():
+            out.put(path, value, data)
+    out.put(layout.INDEX, head)
+    for path in _index_paths(ctx.new):
         if path not in out.values and layout.classify(path) is not None:
             out.put(path, None)
+    return out
+
+
+def _index_paths(which: State) -> list[str]:
+    """Every file under index/ (and index/trust/) of a state."""
+    out = [f"index/{name}" for name in which.names("index")]
+    out += [f"{layout.TRUST_DIR}/{name}" for name in which.names(layout.TRUST_DIR)]
     return out
 
 
@@ -133,6 +154,8 @@ def _touched(ctx: Context) -> tuple[set[str], set[str]]:
 
 
 def _incremental(ctx: Context, base: dict[str, Any]) -> Rebuilt | None:
+    if ctx.pins and not pins.is_pinned(base):
+        return None  # the upgrade commit (SPEC §6.2): every index file from scratch
     agents, names = _touched(ctx)
     summary = {ab: dict(s) for ab, s in base["shards"].items()}
     elite = base["elite_count"]
@@ -174,8 +197,23 @@ def _incremental(ctx: Context, base: dict[str, Any]) -> Rebuilt | None:
         if ranks is None:
             return None
     out.ranks = ranks
-    out.put(layout.INDEX, shards.head(ctx.new_identity or {}, summary, elite, ranks))
+    head = shards.head(ctx.new_identity or {}, summary, elite, ranks)
+    if ctx.pins:
+        found = pinning.incremental(ctx, base, head, out, new,
+                                    lambda a: _shard_entry(ctx, out, summary, a))
+        if found is None:
+            return None
+        head.update(found)
+    out.put(layout.INDEX, head)
     return out
+
+
+def _shard_entry(ctx: Context, out: Rebuilt, summary: dict[str, Any], agent_id: str) -> Any:
+    """An untouched agent's entry, from its shard (as rebuilt, or the parent's)."""
+    path = layout.shard_path(agent_id[:2])
+    agents = out.values[path]["agents"] if path in out.values else \
+        _parent_shard(ctx, agent_id[:2], summary.get(agent_id[:2]))
+    return (agents or {}).get(agent_id)
 
 
 def _edited(ctx: Context, ab: str, listed: dict[str, Any] | None,
@@ -247,8 +285,8 @@ def parent_entry(ctx: Context, agent_id: str) -> dict[str, Any] | None:
         return None
     from git_elite.core import rules_attest
 
-    count = rules_attest.live_count(parent.read, parent.names, agent_dir)
-    return shards.entry(doc.raw, doc.body, ctx.limits, count)
+    live = rules_attest.live(parent.read, parent.names, agent_dir)
+    return shards.entry(doc.raw, doc.body, ctx.limits, live if ctx.pins else len(live))
 
 
 def _elite(item: dict[str, Any] | None) -> int:
@@ -351,20 +389,33 @@ def check(ctx: Context) -> None:
         if path in listed or path == layout.INDEX or data is None or raw is None \
                 or ctx.fmt < 2:
             continue
-        digest = head["shards"].get(path[len("index/"):-len(".json")], {}).get("sha256")
-        if shards.digest(raw) != digest:
+        if shards.digest(raw) != _pinned_digest(head, path):
             ctx.add("index", path, "its bytes do not hash to INDEX.json's sha256 for it (write "
                     "index files with `git elite index`)")
     if len(ctx.problems) == before:
         _remember(ctx, want)
 
 
+def _pinned_digest(head: dict[str, Any], path: str) -> Any:
+    """The sha256 the head gives for the index file at `path`."""
+    slot = layout.classify(path, 2)
+    pin: Any = None
+    if slot is not None and slot.kind == "shard":
+        pin = head["shards"].get(slot.name)
+    elif slot is not None and slot.kind == "ranked":
+        pin = head.get("ranked")
+    elif slot is not None and slot.kind == "trust":
+        pin = head.get("trust", {}).get(slot.name)
+    return pin.get("sha256") if isinstance(pin, dict) else None
+
+
 def _compare(ctx: Context, path: str, want: Any) -> None:
     raw = ctx.new.read(path)
     if want is None:
         if raw is not None:
-            ctx.add("index", path, "no live agent is under its agents/<ab>/, so it must not "
-                    "exist; run `git elite index`")
+            what = "no trust document is in it" if path.startswith(layout.TRUST_DIR) else \
+                "no live agent is under its agents/<ab>/"
+            ctx.add("index", path, f"{what}, so it must not exist; run `git elite index`")
         return
     if raw is None:
         ctx.add("index", path, f"{path} is missing; run `git elite index`")

@@ -16,6 +16,9 @@ from typing import Any
 FORMAT = 2  # the format `init` and `migrate` write
 IDENTITY = "IDENTITY.json"
 INDEX = "INDEX.json"
+RANKED = "index/ranked.json"  # the entries of every head-ranked agent (SPEC §6.2)
+TRUST_DIR = "index/trust"  # index/trust/<ab>.json: digests of trust documents (SPEC §6.2)
+DERIVED = frozenset({"index", "shard", "ranked", "trust"})  # slot kinds the index rule writes
 GITATTRIBUTES_PATH = ".gitattributes"
 # not checked beyond size and secrets: SPEC §4's free files, plus the two files a registry
 # needs to use the pre-commit framework (.pre-commit-hooks.yaml) and to ignore local clutter
@@ -29,7 +32,10 @@ ATTESTATIONS = "attestations"  # format 2: agents/<ab>/<agent_id>/attestations/<
 REQUIRED_ATTRIBUTES = {1: ("*.json -text", "INDEX.json merge=elite-index"),
                        2: ("*.json -text", "INDEX.json merge=elite-index",
                            "index/*.json merge=elite-index")}
-GITATTRIBUTES = "".join(line + "\n" for line in REQUIRED_ATTRIBUTES[FORMAT])
+# what `init` writes: the required lines, and the merge driver for the trust shards, which
+# `index/*.json` does not reach (a `*` in a path pattern stops at `/`)
+TRUST_ATTRIBUTE = "index/trust/*.json merge=elite-index"
+GITATTRIBUTES = "".join(line + "\n" for line in (*REQUIRED_ATTRIBUTES[FORMAT], TRUST_ATTRIBUTE))
 _AGENT_ID = re.compile(r"[0-9a-f]{64}")
 _SHARD = re.compile(r"[0-9a-f]{2}")
 _NID = re.compile(r"z[1-9A-HJ-NP-Za-km-z]{40,60}")
@@ -37,8 +43,9 @@ _NID = re.compile(r"z[1-9A-HJ-NP-Za-km-z]{40,60}")
 
 @dataclass(frozen=True)
 class Slot:
-    """What a path is: kind is identity|index|shard|free|agent|attestation|endorsement|rotation
-    (`name` is the file name of an agent file, the `<ab>` of a shard)."""
+    """What a path is: kind is identity|index|shard|ranked|trust|free|agent|attestation|
+    endorsement|rotation (`name` is the file name of an agent file, the `<ab>` of a shard or
+    of a trust shard)."""
 
     kind: str
     path: str
@@ -78,6 +85,11 @@ def classify(path: str, fmt: int = FORMAT) -> Slot | None:
         if len(parts) == 2 and parts[0] == "index" and parts[1].endswith(".json") \
                 and _SHARD.fullmatch(parts[1][:-5]):
             return Slot("shard", path, name=parts[1][:-5])
+        if path == RANKED:
+            return Slot("ranked", path)
+        if len(parts) == 3 and parts[0] == "index" and parts[1] == "trust" \
+                and parts[2].endswith(".json") and _SHARD.fullmatch(parts[2][:-5]):
+            return Slot("trust", path, name=parts[2][:-5])
         if len(parts) == 5 and parts[0] == "agents" and _AGENT_ID.fullmatch(parts[2]) \
                 and parts[1] == parts[2][:2] and parts[3] == ATTESTATIONS \
                 and parts[4].endswith(".json") and _NID.fullmatch(parts[4][:-5]):
@@ -105,7 +117,8 @@ def why_not(path: str, fmt: int = FORMAT) -> str:
                     "two hex digits)")
         return f"agents/ holds only agents/<64 lowercase hex agent_id>/{files} (format 1)"
     if top == "index":
-        return ("index/ holds only index/<ab>.json (format 2)" if fmt >= 2 else
+        return ("index/ holds only index/<ab>.json, index/ranked.json and "
+                "index/trust/<ab>.json (format 2)" if fmt >= 2 else
                 "a format-1 registry has no index/ (run `git elite migrate`)")
     if top == "endorsements":
         return "endorsements/ holds only endorsements/<from-nid>/<to-nid>.json"
@@ -135,6 +148,17 @@ def attestation_path(agent_id: str, attester_nid: str) -> str:
 
 def shard_path(ab: str) -> str:
     return f"index/{ab}.json"
+
+
+def trust_shard_path(ab: str) -> str:
+    """Where the trust shard `<ab>` lives (SPEC §6.2)."""
+    return f"{TRUST_DIR}/{ab}.json"
+
+
+def is_derived(path: str) -> bool:
+    """Whether `path` is an index file (INDEX.json, a shard, ranked.json, a trust shard)."""
+    slot = classify(path)
+    return slot is not None and slot.kind in DERIVED
 
 
 def agent_id_in(path: str) -> str | None:

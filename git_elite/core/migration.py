@@ -49,7 +49,8 @@ def files(state: State, identity: bytes) -> dict[str, bytes | None]:
 def _attributes(old: bytes | None) -> bytes:
     text = (old or b"").decode("utf-8", errors="replace")
     have = {" ".join(line.split()) for line in text.splitlines()}
-    missing = [line for line in layout.REQUIRED_ATTRIBUTES[2] if line not in have]
+    missing = [line for line in (*layout.REQUIRED_ATTRIBUTES[2], layout.TRUST_ATTRIBUTE)
+               if line not in have]
     if text and not text.endswith("\n"):
         text += "\n"
     return (text + "".join(line + "\n" for line in missing)).encode()
@@ -70,7 +71,7 @@ def check(ctx: Context) -> None:
         if path in (layout.IDENTITY, layout.GITATTRIBUTES_PATH):
             continue
         slot = layout.classify(path, 2)
-        if slot is not None and slot.kind in ("index", "shard"):
+        if slot is not None and slot.kind in layout.DERIVED:
             continue
         if not _moved(ctx, item):
             ctx.add("layout", path, "a migration to format 2 only moves agents/<agent_id>/ "

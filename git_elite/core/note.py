@@ -106,7 +106,7 @@ def cosigner_vkey(name: str, pub: bytes) -> str:
 
 def parse_verifier_key(text: str) -> Verifier:
     """A vkey of type 0x01 or 0x04 with an Ed25519 key; NoteError naming what is wrong."""
-    parts = text.split("+")
+    parts = text.split("+", 2)  # name and key ID hold no "+"; base64 may (Go: two cuts)
     if len(parts) != 3:
         raise NoteError("a verifier key is <name>+<key id>+<key>, three parts")
     name, hex_id, b64 = parts

@@ -131,9 +131,9 @@ def check_agent(ctx: Context, agent_id: str, files: dict[str, Change]) -> None:
     tombstoned_now = ctx.new.read(tomb_path) is not None
     manifest_now = ctx.new.read(ctx.agent_path(agent_id, "manifest.json")) is not None
     for name, change in sorted(files.items()):
-        if tombstoned_before and name in ("tombstone.json", "manifest.json"):
+        if tombstoned_before:  # a withdrawn agent's directory is frozen (SPEC §6.2)
             ctx.add("deletion", change.path, f"agent {agent_id[:12]} was withdrawn by a "
-                    "tombstone; tombstones are final")
+                    "tombstone; its directory is frozen (tombstones are final)")
         elif change.new is None:
             _deleted(ctx, name, change, files, tombstoned_now)
     if tombstoned_before:

@@ -106,15 +106,25 @@ def live_count(read: Callable[[str], bytes | None], names: Callable[[str], list[
                agent_dir: str) -> int:
     """How many attestations of the agent at `agent_dir` are live (not revoked): what its
     index shard entry carries as "attestations" (`read`/`names`: a state's)."""
-    count = 0
+    return len(live(read, names, agent_dir))
+
+
+def live(read: Callable[[str], bytes | None], names: Callable[[str], list[str]],
+         agent_dir: str) -> dict[str, str]:
+    """{attester nid: sha256 of the file's bytes} of the live (not revoked) attestations of
+    the agent at `agent_dir`: its shard entry's `attestation_sha256` (SPEC §6.2)."""
+    import hashlib
+
+    out: dict[str, str] = {}
     folder = f"{agent_dir}/{FOLDER}"
     for name in names(folder):
         raw = read(f"{folder}/{name}")
-        if raw is None:
+        if raw is None or not name.endswith(".json"):
             continue
         try:
             doc = documents.parse(raw, f"{folder}/{name}", documents.ATTESTATION, LIMIT)
         except EliteError:
             continue
-        count += doc.body.get("revoked") is False
-    return count
+        if doc.body.get("revoked") is False:
+            out[name[:-len(".json")]] = hashlib.sha256(raw).hexdigest()
+    return out

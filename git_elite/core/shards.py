@@ -32,10 +32,17 @@ def shard(ab: str, agents: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def entry(raw: bytes, manifest: Mapping[str, Any], limits: Mapping[str, float],
-          attestations: int = 0) -> dict[str, Any]:
-    """A shard entry: the INDEX entry of the manifest plus its live attestation count."""
+          attestations: int | Mapping[str, str] = 0) -> dict[str, Any]:
+    """A shard entry: the INDEX entry of the manifest plus its live attestations: their
+    count, and (SPEC §6.2) with `attestations` given as {attester nid: sha256 of the file's
+    bytes}, `attestation_sha256` when there is any."""
     out = indexing.entry(raw, manifest, limits)
-    out["attestations"] = attestations
+    if isinstance(attestations, int):
+        out["attestations"] = attestations
+        return out
+    out["attestations"] = len(attestations)
+    if attestations:
+        out["attestation_sha256"] = dict(sorted(attestations.items()))
     return out
 
 

@@ -23,6 +23,9 @@ ITEM = '\n    "'  # how each agent's item starts; nothing else in a shard starts
 ID_LENGTH = 64
 
 
+RANKED_END = '\n  },\n  "schema_version": 2\n}\n'  # index/ranked.json after its agents
+
+
 def suffix(ab: str) -> str:
     return '\n  },\n  "schema_version": 2,\n  "shard": ' + indexing._STRING(ab) + "\n}\n"
 
@@ -77,7 +80,7 @@ def splice(raw: bytes, ab: str, agents: Mapping[str, Any], touched: Collection[s
     return (PREFIX + ",".join(items) + suffix(ab)).encode()
 
 
-def edit(raw: bytes, ab: str, entries: Mapping[str, Any]
+def edit(raw: bytes, ab: str, entries: Mapping[str, Any], *, end: str | None = None
          ) -> tuple[bytes, dict[str, Any], int] | None:
     """Shard `ab`'s new bytes when the agents in `entries` get those entries (None: the
     agent leaves), edited into the parent's bytes `raw` without reading its other agents:
@@ -86,11 +89,13 @@ def edit(raw: bytes, ab: str, entries: Mapping[str, Any]
     searches and copies of the shard's bytes, not a parse of its thousands of entries.
     Returns (bytes, {agent_id: its parent's entry or None}, the change in the number of
     agents); None when `raw` is not a shard as `indexing.dumps` writes it, an old item is
-    not a JSON object, or the shard would be left empty (the caller rebuilds it)."""
-    end = suffix(ab).encode()
-    if not raw.startswith((PREFIX + ITEM).encode()) or not raw.endswith(end):
+    not a JSON object, or the shard would be left empty (the caller rebuilds it). `end`:
+    the text after the agents of another file written the same way (index/ranked.json:
+    `RANKED_END`) instead of a shard's."""
+    tail = (suffix(ab) if end is None else end).encode()
+    if not raw.startswith((PREFIX + ITEM).encode()) or not raw.endswith(tail):
         return None
-    body, olds, delta = raw[len(PREFIX):len(raw) - len(end)], {}, 0
+    body, olds, delta = raw[len(PREFIX):len(raw) - len(tail)], {}, 0
     try:
         for agent_id in sorted(entries):
             found = _edit_one(body, agent_id, entries[agent_id])
@@ -102,7 +107,7 @@ def edit(raw: bytes, ab: str, entries: Mapping[str, Any]
         return None
     if not body:
         return None
-    return PREFIX.encode() + body + end, olds, delta
+    return PREFIX.encode() + body + tail, olds, delta
 
 
 _ITEM = ITEM.encode()

@@ -37,6 +37,8 @@ DAMAGE_WORDS = ("corrupt", "bad object", "missing", "loose object", "inflate", "
 # the registry's signed timestamp (SPEC §6.1), replaced by whatever the registry serves now
 # and pruned when it serves none: the reader's check decides what that means
 TIMESTAMP_SPEC = "+refs/elite/timestamp*:refs/elite/timestamp*"
+# the witnessed log (SPEC §15), the same way: the reader's check (edges/logread) decides
+LOG_SPEC = "+refs/elite/log*:refs/elite/log*"
 
 
 def usable(path: Path) -> bool:
@@ -97,7 +99,8 @@ def _mirrors(registry: Registry, path: Path) -> bool:
     """Whether the cache's registry branch and timestamp refs name exactly the objects the
     local registry's do (then a fetch would change nothing: `--offline` skips it)."""
     name = branch(registry, path)
-    refs = ["--format=%(refname) %(objectname)", f"refs/heads/{name}", "refs/elite/timestamp*"]
+    refs = ["--format=%(refname) %(objectname)", f"refs/heads/{name}", "refs/elite/timestamp*",
+            "refs/elite/log*"]
     source = registry.url.removeprefix("file://")
     theirs = git.run(["for-each-ref", *refs], source, check=False)
     ours = git.run(["for-each-ref", *refs], path, check=False)
@@ -121,8 +124,8 @@ def _fetch(registry: Registry, path: Path, limits: gitnet.Limits) -> None:
     before = _heads(path)
     name = branch(registry, path)
     proc = gitnet.run(["fetch", "--quiet", "--prune", "--no-tags", "--", registry.url,
-                       f"+refs/heads/{name}:refs/heads/{name}", TIMESTAMP_SPEC], path, limits,
-                      path / "objects" / "pack")
+                       f"+refs/heads/{name}:refs/heads/{name}", TIMESTAMP_SPEC, LOG_SPEC],
+                      path, limits, path / "objects" / "pack")
     if proc.returncode != 0:
         detail = proc.stderr.decode(errors="replace").strip().splitlines()
         if usable(path) and not damaged_text(" ".join(detail)):
@@ -275,8 +278,8 @@ def _reclone(registry: Registry, path: Path, limits: gitnet.Limits) -> None:
         raise RegistryError(detail[-1] if detail else f"git clone exit {proc.returncode}")
     for name, oid in seen.items():
         git.run(["update-ref", f"{SEEN}{name}", oid], tmp, check=False)
-    git.run(["fetch", "--quiet", "--no-tags", "--", registry.url, TIMESTAMP_SPEC], tmp,
-            check=False)
+    git.run(["fetch", "--quiet", "--no-tags", "--", registry.url, TIMESTAMP_SPEC, LOG_SPEC],
+            tmp, check=False)
     _remove(path)
     os.replace(tmp, path)
     _refuse_rewind(registry, path, seen, branch(registry, path))

@@ -700,7 +700,7 @@ def index_files_changed(repo: Any) -> dict[str, bytes | None]:
     base = commit.parents[0].tree if commit.parents else None
     paths: set[str] = set()
     if base is None:
-        paths = {INDEX_PATH} | {f"index/{n}" for n in TreeState(repo, tree).names("index")}
+        paths = {INDEX_PATH} | set(TreeState(repo, tree).subtree("index"))
     else:
         from git_elite.edges import gittree
 

@@ -21,6 +21,7 @@ from git_elite.core.state import Change, State
 from git_elite.edges import git, progress
 
 TIMESTAMP_REF = "refs/elite/timestamp"  # governed only by the `timestamp` rule (SPEC §6.1)
+LOG_REF = "refs/elite/log"  # governed only by the `log` rule (SPEC §15)
 
 
 class RefUpdate(NamedTuple):
@@ -124,6 +125,9 @@ def check_push(repo: Any, cwd: str | Path | None, updates: Sequence[RefUpdate], 
         if update.ref == TIMESTAMP_REF:
             problems += _timestamp_update(cwd, update, branch, updates, now, skew)
             continue
+        if update.ref == LOG_REF:
+            problems += _log_update(repo, cwd, update, branch, updates)
+            continue
         if update.ref != branch:
             if not allow_other:
                 problems.append(Problem("branch", update.ref, f"only {branch} may be pushed "
@@ -210,6 +214,18 @@ def _timestamp_update(cwd: str | Path | None, update: RefUpdate, branch: str,
                                       branch_tip=tip, now=now or 0, max_skew=skew)
 
 
+def _log_update(repo: Any, cwd: str | Path | None, update: RefUpdate, branch: str,
+                updates: Sequence[RefUpdate]) -> list[Problem]:
+    """The `log` rule (SPEC §15) for refs/elite/log, against the branch tip after this push."""
+    from git_elite.edges import logserver
+
+    moved = [u.new for u in updates if u.ref == branch and u.new != git.ZERO]
+    tip = moved[0] if moved else git.run(["rev-parse", "-q", "--verify", branch], cwd,
+                                         check=False).stdout.decode().strip() or None
+    return logserver.check_ref_update(repo, cwd or ".", update.old, update.new,
+                                      branch=branch, branch_tip=tip)
+
+
 def audit(repo: Any, rev: str) -> list[Problem]:
     """Every file of the tree at `rev` checked as if added to an empty registry, streamed
     piece by piece on two cores (audit.py)."""
@@ -244,10 +260,16 @@ def identity_body(state: State) -> dict[str, Any] | None:
 
 
 def merged_head(repo: Any, theirs: str) -> bytes | None:
-    """The INDEX.json head of merging commit `theirs` into HEAD: our tree with the registry
-    files `theirs` changed since the merge base and we did not (files both changed conflict;
-    the commit that resolves them rebuilds the index in pre-commit). None when it cannot
-    tell (no common base)."""
+    """The INDEX.json head of merging commit `theirs` into HEAD (see `merged_index`)."""
+    files = merged_index(repo, theirs)
+    return None if files is None else files.get(layout.INDEX)
+
+
+def merged_index(repo: Any, theirs: str) -> dict[str, bytes | None] | None:
+    """The index files of merging commit `theirs` into HEAD that differ from ours: our tree
+    with the registry files `theirs` changed since the merge base and we did not (files both
+    changed conflict; the commit that resolves them rebuilds the index in pre-commit). None
+    when it cannot tell (no common base)."""
     from git_elite.core.state import Overlay
 
     ours = str(repo.head.peel(git._pygit2().Commit).id)
@@ -262,4 +284,4 @@ def merged_head(repo: Any, theirs: str) -> bytes | None:
                if c.path not in mine and not c.path.startswith(derived)]
     parent = git.TreeState(repo, trees["ours"])
     changes = [Change(c.path, parent.read(c.path), c.new) for c in changes]
-    return engine.expected_files(parent, changes, Overlay(parent, changes)).get(layout.INDEX)
+    return engine.expected_files(parent, changes, Overlay(parent, changes))

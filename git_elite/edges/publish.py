@@ -370,6 +370,10 @@ def _build(target: Target, pending: list[Item], message: str, result: Result
                             "registry with `git elite init` and push it first)")
     gitcheck.warm(repo, tip)  # other writers' commits since our last: O(their changes)
     parent = git.state_at(repo, tip)
+    if _unpinned(parent):  # written before SPEC §6.2: the upgrade commit goes first
+        tip = git.build_commit(repo, tip, _pinned_index(parent), "Pin the index (SPEC §6.2)"
+                               "\n\nIndex files only, made by git elite publish.\n")
+        parent = git.state_at(repo, tip)
     fresh = [i for i in pending if all(parent.read(p) == d for p, d in i.files.items())]
     result.add(fresh, UP_TO_DATE)
     pending = [i for i in pending if i not in fresh]
@@ -384,6 +388,21 @@ def _build(target: Target, pending: list[Item], message: str, result: Result
             result.add([item], REFUSED, refusal(mine[0]), also_lines(mine[1:]))
         pending = [i for i in pending if i not in blamed]
     return None, []
+
+
+def _unpinned(parent: Any) -> bool:
+    """A format-2 registry whose head was written before SPEC §6.2 (no pins)."""
+    from git_elite.core import pinning
+
+    return pinning.written_before_pins(parent)
+
+
+def _pinned_index(parent: Any) -> dict[str, bytes | None]:
+    """The upgrade of an unpinned format-2 registry: every index file rebuilt, those that
+    differ (what `git elite index` writes)."""
+    from git_elite.core import engine
+
+    return {p: d for p, d in engine.full_index(parent).items() if parent.read(p) != d}
 
 
 def _with_index(parent: Any, items: list[Item]) -> dict[str, bytes | None]:

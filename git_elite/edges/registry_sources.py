@@ -236,6 +236,9 @@ def _entry_problems(source: Source, candidate: Candidate, raw: bytes, path: str
     if "attestations" in candidate.entry:  # format 2: the live attestations, counted here
         want["attestations"] = _attestation_count(source, candidate.agent_id,
                                                   candidate.entry["attestations"])
+        if "attestation_sha256" in candidate.entry:  # SPEC §6.2: their digests too
+            want["attestation_sha256"] = _attestation_pins(
+                source, candidate.agent_id, candidate.entry["attestation_sha256"])
     if candidate.entry.get("manifest_sha256") != hashlib.sha256(raw).hexdigest():
         return [Problem("index", path, "INDEX.json's manifest_sha256 is not the sha256 of "
                         "the manifest")]
@@ -256,6 +259,17 @@ def _attestation_count(source: Source, agent_id: str, listed: Any) -> Any:
         return listed
     return rules_attest.live_count(source.read, source.names,
                                    layout.agent_dir(agent_id, source.fmt))
+
+
+def _attestation_pins(source: Source, agent_id: str, listed: Any) -> Any:
+    """The agent's live attestations' digests at the tip (`listed` kept by a source that
+    cannot list directories, as `_attestation_count` does)."""
+    from git_elite.core import rules_attest
+
+    if source.names is None or source.fmt < 2:
+        return listed
+    found = rules_attest.live(source.read, source.names, layout.agent_dir(agent_id, source.fmt))
+    return dict(sorted(found.items())) if found else None
 
 
 def verifier(sources: Sequence[Source], extras: bool = True

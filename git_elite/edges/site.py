@@ -38,6 +38,8 @@ STATE = ".git-elite-site.json"
 SITE_JSON = "site.json"
 TIMESTAMP = "timestamp.json"
 TIMESTAMP_REF = "refs/elite/timestamp"
+LOG_REF = "refs/elite/log"
+LOG_DIR = "log"  # the log's checkpoint and tiles, a C2SP tlog-tiles base URL
 _FILE_MODES = (0o100644, 0o100755)
 # in `git ls-tree -z` records: a name ".", ".." or with a backslash (never served)
 _ODD_ENTRY = re.compile(rb"[ /]\.\.?(?:/|\0|$)|\\")
@@ -82,10 +84,12 @@ def build(repo_path: str | Path, out: str | Path, rev: str = "HEAD") -> Result:
         first = _first(repo_path, root, commit, tally)
         attested = first if first is not None else _attested(_full(repo, root, commit, tally))
     _timestamp(repo, root, tally)
+    log = _log(repo, root, tally, _previous(repo, root, "log"))
     _put(root, SITE_JSON, listing(repo, commit, attested), tally)
     for name in PAGE:
         _put(root, name, page_file(name), tally)
-    _atomic(root / STATE, json.dumps({"commit": commit}).encode() + b"\n")
+    state = {"commit": commit, **({"log": log} if log else {})}
+    _atomic(root / STATE, json.dumps(state).encode() + b"\n")
     return Result(commit, tally.written, tally.removed, tally.unchanged, previous is None)
 
 
@@ -130,9 +134,9 @@ def _patched(root: Path, changes: list[tuple[str, git.Blob | None]]) -> set[str]
     return out
 
 
-def _previous(repo: Any, root: Path) -> str | None:
+def _previous(repo: Any, root: Path, key: str = "commit") -> str | None:
     try:
-        commit = json.loads((root / STATE).read_bytes())["commit"]
+        commit = json.loads((root / STATE).read_bytes())[key]
     except (OSError, ValueError, KeyError, TypeError):
         return None
     return commit if isinstance(commit, str) and git.has_commit(repo, commit) else None
@@ -227,6 +231,38 @@ def _timestamp(repo: Any, root: Path, tally: _Tally) -> None:
         _remove(root, TIMESTAMP, tally)
     else:
         _put(root, TIMESTAMP, data, tally)
+
+
+def _log(repo: Any, root: Path, tally: _Tally, previous: str | None) -> str | None:
+    """The witnessed log (SPEC §15) under `log/`: refs/elite/log's tiles, then its
+    checkpoint, then the files the new checkpoint no longer needs are removed, so a
+    reader during an update finds the tiles of whichever checkpoint it read (docs/log.md).
+    Only what changed since the log commit of the last run is written."""
+    from git_elite.edges import gitrad
+
+    oid = gitrad.ref_oid(repo, LOG_REF)
+    if oid is None:
+        for path in sorted(_files_under(root / LOG_DIR)):
+            _remove(root, f"{LOG_DIR}/{path}", tally)
+        return None
+    if previous is not None:
+        changes = git.changed_blobs(repo, previous, oid)
+    else:
+        changes = [(b.path, b) for b in git.tree_blobs(repo, oid, ("tile", "checkpoint"))]
+    written = [(p, b) for p, b in changes if b is not None and b.mode in _FILE_MODES
+               and _safe(p) and (p == "checkpoint" or p.startswith("tile/"))]
+    for path, blob in sorted(written, key=lambda pair: (pair[0] == "checkpoint", pair[0])):
+        _put(root, f"{LOG_DIR}/{path}", git.blob_data(repo, blob.oid), tally)
+    kept = {p for p, b in changes if b is not None}
+    for path in [p for p, b in changes if b is None and p not in kept]:
+        _remove(root, f"{LOG_DIR}/{path}", tally)
+    return oid
+
+
+def _files_under(folder: Path) -> list[str]:
+    if not folder.is_dir():
+        return []
+    return [str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()]
 
 
 def _put(root: Path, path: str, data: bytes, tally: _Tally) -> None:

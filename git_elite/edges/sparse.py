@@ -435,7 +435,7 @@ def collect(registry: HttpRegistry) -> tuple[dict[str, bytes], list[Any]]:
                                      max_bytes=limit_for(layout.INDEX))
     except EliteError as err:
         return files, [Problem("json", layout.INDEX, err.message)]
-    for path in _shard_paths(head):
+    for path in _shard_paths(head) + _pinned_paths(head):
         data = registry.read(path)
         if data is not None:
             files[path] = data
@@ -470,13 +470,23 @@ def _shard_paths(head: Any) -> list[str]:
             if isinstance(ab, str) and len(ab) == 2 and all(c in "0123456789abcdef" for c in ab)]
 
 
+def _pinned_paths(head: Any) -> list[str]:
+    """index/ranked.json and the trust shards a pinned head lists (SPEC §6.2)."""
+    if not isinstance(head, dict) or not isinstance(head.get("ranked"), dict):
+        return []
+    trust = head.get("trust")
+    return [layout.RANKED] + [layout.trust_shard_path(ab) for ab in sorted(
+        trust if isinstance(trust, dict) else ())
+        if isinstance(ab, str) and len(ab) == 2 and all(c in "0123456789abcdef" for c in ab)]
+
+
 def _agent_ids(head: Any, files: dict[str, bytes]) -> list[str]:
     import json
 
     found: set[str] = set()
     tables = [head.get("agents")] if isinstance(head, dict) else []
     for path, data in files.items():
-        if path.startswith("index/"):
+        if path.startswith("index/") and not path.startswith(layout.TRUST_DIR):
             try:
                 tables.append(json.loads(data).get("agents"))
             except (ValueError, AttributeError):

@@ -66,26 +66,27 @@ def make_commit(cwd: str | Path, body: dict[str, Any], parent: freshness.Current
     return git.run(args, cwd, env=env).stdout.decode().strip()
 
 
-def load_key(path: Path, *repos: str | Path | None) -> keys.Keypair:
-    """A timestamp key: an identity.json (SPEC §2) of mode 0600, outside the repository.
-    Errors name the file, never its content."""
+def load_key(path: Path, *repos: str | Path | None, what: str = "timestamp key"
+             ) -> keys.Keypair:
+    """A timestamp (or log) key: an identity.json (SPEC §2) of mode 0600, outside the
+    repository. Errors name the file, never its content."""
     from git_elite.edges import identity
 
     try:
         mode = path.stat().st_mode
     except OSError as err:
-        raise RegistryError(f"timestamp key {path}: {err.strerror}") from None
+        raise RegistryError(f"{what} {path}: {err.strerror}") from None
     if mode & 0o077:
-        raise RegistryError(f"timestamp key {path}: mode {mode & 0o777:o}, must be 0600 "
+        raise RegistryError(f"{what} {path}: mode {mode & 0o777:o}, must be 0600 "
                             f"(chmod 600 {path})")
     for repo in repos:
         if repo is not None and _inside(path, Path(repo)):
-            raise RegistryError(f"timestamp key {path} is inside the repository {repo}: keep "
+            raise RegistryError(f"{what} {path} is inside the repository {repo}: keep "
                                 "it outside (it must never be committed or served)")
     try:
         return identity.from_bytes(store.read_bytes(path), str(path)).key
     except EliteError as err:
-        raise RegistryError(f"timestamp key: {err}") from None
+        raise RegistryError(f"{what}: {err}") from None
 
 
 def _inside(path: Path, repo: Path) -> bool:

@@ -9,7 +9,7 @@
   const SHORT = 12;
   const S = {
     identity: null, identityCheck: null, head: null, headSha: "", format: 2,
-    fresh: { state: "none", text: "" }, site: null,
+    fresh: { state: "none", text: "" }, log: { state: "none", text: "" }, site: null,
     shards: new Map(), checks: new Map(), files: new Map(), attested: new Map(),
     view: { ranking: "general", scope: "top", text: "", minSuccess: null, minTasks: null,
             sort: "rank", dir: 1, page: 0, size: 20 },
@@ -126,6 +126,27 @@
       S.site = null;
     }
     S.fresh = await checkTimestamp();
+    S.log = await checkWitnessedLog();
+  }
+
+  /* docs/log.md: a registry with a log role is shown as verified only when the site's
+     log/checkpoint is signed by the log key and cosigned by the quorum of its witnesses,
+     and its latest leaf names the INDEX.json served */
+  async function checkWitnessedLog() {
+    const role = S.identity.log;
+    if (!role || typeof role !== "object") return { state: "none", text: "" };
+    try {
+      const raw = await fetchBytes("log/checkpoint", LIMITS.timestamp);
+      if (raw === null) {
+        return { state: "failed", text: "This registry declares a witnessed log but the site "
+                                        + "has no log/checkpoint." };
+      }
+      const got = await V.checkLog(raw, role, (p) => fetchBytes(`log/${p}`, 1 << 16), S.headSha);
+      return { state: "witnessed", text: `Witnessed log: checkpoint ${got.size}, cosigned by `
+                                         + `${got.cosigned.join(", ")} (quorum ${got.quorum}).` };
+    } catch (e) {
+      return { state: "failed", text: `witnessed log: ${e.message}` };
+    }
   }
 
   async function checkTimestamp() {
@@ -182,6 +203,7 @@
     add("registry identity (IDENTITY.json signed by its delegates)", S.identityCheck.ok,
         S.identityCheck.why);
     if (S.fresh.state === "failed") add("timestamp", false, S.fresh.text);
+    if (S.log.state === "failed") add("witnessed log", false, S.log.text);
     const { shard, entry } = await entryOf(id);
     if (S.format >= 2) add(`shard index/${id.slice(0, 2)}.json against INDEX.json`, shard.ok, shard.why);
     if (!entry) { add("listed in the index", false, "no index entry"); return finish(out, null, null); }
@@ -843,14 +865,18 @@
     const ident = $("registry-check");
     ident.replaceChildren(mark({ state: S.identityCheck.ok ? "verified" : "failed", checks: [{ ok: S.identityCheck.ok, name: "IDENTITY.json", detail: S.identityCheck.why }] }));
     const box = $("banner");
-    if (!S.identityCheck.ok || S.fresh.state === "failed" || S.fresh.state === "stale") {
+    if (!S.identityCheck.ok || S.log.state === "failed" || S.fresh.state === "failed"
+        || S.fresh.state === "stale") {
       box.hidden = false;
-      box.className = `banner ${S.identityCheck.ok ? S.fresh.state : "failed"}`;
+      box.className = `banner ${S.identityCheck.ok && S.log.state !== "failed" ? S.fresh.state : "failed"}`;
       box.setAttribute("role", "alert");
       box.textContent = !S.identityCheck.ok ? `FAILED: ${S.identityCheck.why}`
+        : S.log.state === "failed" ? `FAILED: ${S.log.text}`
         : S.fresh.state === "failed" ? `FAILED: ${S.fresh.text}` : `Stale: ${S.fresh.text}`;
-    } else if (S.fresh.state === "fresh") {
-      $("freshness").textContent = S.fresh.text;
+    } else {
+      $("freshness").textContent = [S.fresh.state === "fresh" ? S.fresh.text : "",
+                                    S.log.state === "witnessed" ? S.log.text : ""]
+        .filter(Boolean).join(" ");
     }
     const select = $("ranking");
     const names = Object.keys(S.head.rankings || {});

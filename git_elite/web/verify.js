@@ -312,9 +312,184 @@
              why: ok ? null : `${signers.size} valid signature(s) of ${threshold} needed` };
   }
 
+
+  /* ------------------------------------------------ the witnessed log (docs/log.md) */
+  const EM_DASH_SPACE = "\u2014 ";
+
+  function b64decode(text) {
+    const raw = atob(text);
+    return Uint8Array.from(raw, (c) => c.charCodeAt(0));
+  }
+
+  function concat(...parts) {
+    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const p of parts) { out.set(p, at); at += p.length; }
+    return out;
+  }
+
+  async function sha256(bytes) {
+    return new Uint8Array(await subtle().digest("SHA-256", bytes));
+  }
+
+  /* C2SP signed-note key ID: SHA-256(name ‖ "\n" ‖ type ‖ public key)[:4] */
+  async function keyId(name, alg, pub) {
+    const enc = new TextEncoder();
+    return (await sha256(concat(enc.encode(name + "\n"), Uint8Array.of(alg), pub))).subarray(0, 4);
+  }
+
+  function sameBytes(a, b) {
+    return a.length === b.length && a.every((x, i) => x === b[i]);
+  }
+
+  /* a checkpoint note: {text (bytes), origin, size, root, sigs: [{name, raw}]} or a CheckError */
+  function parseNote(bytes) {
+    const whole = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    const split = whole.lastIndexOf("\n\n");
+    if (split < 0 || !whole.endsWith("\n")) throw new CheckError("checkpoint: not a signed note");
+    const text = whole.slice(0, split + 1);
+    const lines = text.slice(0, -1).split("\n");
+    if (lines.length < 3 || !/^(0|[1-9][0-9]{0,18})$/.test(lines[1])) {
+      throw new CheckError("checkpoint: not a C2SP checkpoint");
+    }
+    const sigs = whole.slice(split + 2, -1).split("\n").map((line) => {
+      if (!line.startsWith(EM_DASH_SPACE)) throw new CheckError("checkpoint: bad signature line");
+      const [name, b64] = line.slice(2).split(" ");
+      return { name, raw: b64decode(b64 || "") };
+    });
+    return { text: new TextEncoder().encode(text), origin: lines[0], size: Number(lines[1]),
+             root: b64decode(lines[2]), sigs };
+  }
+
+  /* the checkpoint under the registry's log role: signed by the log key, and the valid
+     cosignatures (c2sp.org/tlog-cosignature v1) of declared witnesses */
+  async function openCheckpoint(bytes, role) {
+    const note = parseNote(bytes);
+    if (note.origin !== role.origin) throw new CheckError("checkpoint: another origin");
+    const pub = publicFromDid(role.key);
+    const id = await keyId(role.origin, 1, pub);
+    const mine = note.sigs.filter((s) => s.name === role.origin && sameBytes(s.raw.subarray(0, 4), id));
+    let signed = mine.length > 0;
+    for (const s of mine) {
+      signed = signed && await verifyEd25519(pub, note.text, s.raw.subarray(4));
+    }
+    if (!signed) throw new CheckError("checkpoint: not signed by the log key");
+    const cosigned = {};
+    for (const w of Array.isArray(role.witnesses) ? role.witnesses : []) {
+      const wpub = publicFromDid(w.key);
+      const wid = await keyId(w.name, 4, wpub);
+      for (const s of note.sigs) {
+        if (s.name !== w.name || s.raw.length !== 76 || !sameBytes(s.raw.subarray(0, 4), wid)) continue;
+        const view = new DataView(s.raw.buffer, s.raw.byteOffset + 4, 8);
+        const time = view.getBigUint64(0);
+        const msg = concat(new TextEncoder().encode(`cosignature/v1\ntime ${time}\n`), note.text);
+        if (await verifyEd25519(wpub, msg, s.raw.subarray(12))) { cosigned[w.name] = Number(time); break; }
+      }
+    }
+    return { size: note.size, root: note.root, cosigned };
+  }
+
+  /* C2SP tlog-tiles paths */
+  function tileIndexPath(index) {
+    const digits = String(index).padStart(3, "0");
+    const groups = [];
+    for (let end = digits.length; end > 0; end -= 3) groups.unshift(digits.slice(Math.max(0, end - 3), end));
+    while (groups[0].length < 3) groups[0] = groups[0].padStart(3, "0");
+    return groups.map((g, i) => (i < groups.length - 1 ? `x${g}` : g)).join("/");
+  }
+
+  function tilePath(level, index, width) {
+    return `tile/${level}/${tileIndexPath(index)}` + (width < 256 ? `.p/${width}` : "");
+  }
+
+  function entriesPath(index, width) {
+    return `tile/entries/${tileIndexPath(index)}` + (width < 256 ? `.p/${width}` : "");
+  }
+
+  /* the RFC 6962 root of the first n leaves from the tiles (readTile(path) → bytes) */
+  async function rootFromTiles(n, readTile) {
+    const node = async (l, r) => sha256(concat(Uint8Array.of(1), l, r));
+    const cache = new Map();
+    const tile = async (level, index) => {
+      const width = Math.min(256, Math.floor(n / 2 ** (8 * level)) - index * 256);
+      const path = tilePath(level, index, width);
+      if (!cache.has(path)) {
+        const data = await readTile(path);
+        if (!data || data.length !== width * 32) throw new CheckError(`log/${path}: missing or wrong size`);
+        cache.set(path, data);
+      }
+      return cache.get(path);
+    };
+    const subtree = async (k, start) => {  /* the complete subtree of 2^k leaves at `start` */
+      const level = Math.floor(k / 8);
+      const height = k % 8;
+      const pos = start / 2 ** (8 * level);
+      const data = await tile(level, Math.floor(pos / 256));
+      let row = [];
+      for (let i = pos % 256; i < pos % 256 + 2 ** height; i++) row.push(data.subarray(32 * i, 32 * i + 32));
+      while (row.length > 1) {
+        const next = [];
+        for (let i = 0; i < row.length; i += 2) next.push(await node(row[i], row[i + 1]));
+        row = next;
+      }
+      return row[0];
+    };
+    if (n === 0) return sha256(new Uint8Array(0));
+    const parts = [];
+    let start = 0;
+    for (let k = 52; k >= 0; k--) {
+      if (Math.floor(n / 2 ** k) % 2 === 1) { parts.push(await subtree(k, start)); start += 2 ** k; }
+    }
+    let root = parts[parts.length - 1];
+    for (let i = parts.length - 2; i >= 0; i--) root = await node(parts[i], root);
+    return root;
+  }
+
+  /* the log's latest leaf (bytes), checked against the level-0 tile the root was built from */
+  async function latestLeaf(n, readTile) {
+    const index = Math.floor((n - 1) / 256);
+    const width = n - index * 256 > 256 ? 256 : n - index * 256;
+    const bundle = await readTile(entriesPath(index, width));
+    if (!bundle) throw new CheckError("log: the latest entry bundle is missing");
+    let at = 0;
+    let last = null;
+    for (let i = 0; i < width; i++) {
+      if (at + 2 > bundle.length) throw new CheckError("log: entry bundle cut short");
+      const len = (bundle[at] << 8) | bundle[at + 1];
+      last = bundle.subarray(at + 2, at + 2 + len);
+      at += 2 + len;
+    }
+    const hash = await sha256(concat(Uint8Array.of(0), last));
+    const tileData = await readTile(tilePath(0, index, width));
+    const pos = (n - 1) % 256;
+    if (!tileData || !sameBytes(hash, tileData.subarray(32 * pos, 32 * pos + 32))) {
+      throw new CheckError("log: the latest leaf is not the one the tiles hash");
+    }
+    return last;
+  }
+
+  /* SPEC §15 on the page: checkpoint by the log key, quorum of declared witnesses, tiles
+     that give its root, latest leaf naming the INDEX.json served */
+  async function checkLog(checkpoint, role, readTile, headSha) {
+    const opened = await openCheckpoint(checkpoint, role);
+    const names = Object.keys(opened.cosigned).sort();
+    if (!Number.isInteger(role.quorum) || names.length < role.quorum) {
+      throw new CheckError(`checkpoint of size ${opened.size} has ${names.length} valid witness `
+                           + `cosignature(s), the registry requires ${role.quorum}`);
+    }
+    const root = await rootFromTiles(opened.size, readTile);
+    if (!sameBytes(root, opened.root)) throw new CheckError("log: the tiles do not give the checkpoint's root");
+    const leaf = strictParse(await latestLeaf(opened.size, readTile), 1 << 16);
+    if (leaf.type !== "registry-state" || leaf.index_sha256 !== headSha) {
+      throw new CheckError("log: the latest leaf names another INDEX.json than the one served");
+    }
+    return { size: opened.size, cosigned: names, quorum: role.quorum };
+  }
+
   global.EliteVerify = {
     CheckError, strictParse, jcs, jcsText, without, hex, fromHex, sha256hex, base58decode,
     publicFromDid, decodeSignature, hasSmallOrder, isCanonicalPoint, scalarBelowL,
-    strictRefusal, verifyEd25519, signedBy, multiSigned,
+    strictRefusal, verifyEd25519, signedBy, multiSigned, keyId, parseNote, openCheckpoint,
+    tilePath, entriesPath, rootFromTiles, checkLog,
   };
 })(typeof window !== "undefined" ? window : globalThis);

@@ -195,6 +195,7 @@ def fresh(source: Any, now: int, allow_stale: bool) -> None:
 
     result = freshness.of_source(source, now)
     source.freshness = result
+    logged(source)
     if result.ok:
         if result.case == "fresh":
             output.info(f"git-elite: {source.name}: {result.message}")
@@ -202,6 +203,21 @@ def fresh(source: Any, now: int, allow_stale: bool) -> None:
     if not allow_stale:
         raise freshness.refusal(result, source.name)
     output.warn(f"{result.line(source.name)} (--allow-stale: read anyway)")
+
+
+def logged(source: Any) -> None:
+    """SPEC §15 for one registry read: a registry with a log role is read only when the
+    witnessed log shows this state (rule `log`, or `split-view` for a fork); no
+    --allow-stale for this."""
+    from git_elite.core.witnessed import LogError
+    from git_elite.edges import logread
+
+    try:
+        accepted = logread.of_source(source)
+    except LogError as err:
+        raise RegistryError(err.message, rule=err.rule, path=source.name) from None
+    if accepted is not None:
+        output.info(f"git-elite: {source.name}: {accepted.line()}")
 
 
 def trust_paths(sources: Sequence[Any], task_type: str | None, now: int

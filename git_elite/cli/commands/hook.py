@@ -105,8 +105,12 @@ def merge_driver(base: str, ours: str, theirs: str, name: str | None) -> int:
             raise HookError(f"{name or path}: not JSON; run `git elite index`") from None
         return value if isinstance(value, dict) else {}
 
+    from git_elite.core import layout
+
     mine = read(ours)
-    if mine.get("schema_version") == 2 and "shards" in mine:
+    slot = layout.classify(name) if name else None
+    if (mine.get("schema_version") == 2 and "shards" in mine) or \
+            (slot is not None and slot.kind in ("ranked", "trust")):
         return _merge_head(Path(ours), name)
     merged, conflicts = indexing.merge(read(base), mine, read(theirs))
     store.atomic_write(Path(ours), indexing.dumps(merged))
@@ -118,19 +122,26 @@ def merge_driver(base: str, ours: str, theirs: str, name: str | None) -> int:
 
 
 def _merge_head(ours: Path, name: str | None) -> int:
-    """A format-2 head: its rankings come from the shards, so it is rebuilt on our commit
-    with the changes the merged commit brings (`git merge` names it in GITHEAD_<id>)."""
+    """A format-2 head, index/ranked.json or a trust shard: they come from the shards and
+    the documents, so they are rebuilt on our commit with the changes the merged commit
+    brings (`git merge` names it in GITHEAD_<id>); a file the rebuild leaves as ours is
+    kept."""
     import os
 
+    from git_elite.core import layout
     from git_elite.core.errors import EliteError
     from git_elite.edges import git, gitcheck, store
 
     theirs = [key[len("GITHEAD_"):] for key in os.environ if key.startswith("GITHEAD_")]
     try:
-        data = gitcheck.merged_head(git.open_env("."), theirs[0]) if len(theirs) == 1 \
+        files = gitcheck.merged_index(git.open_env("."), theirs[0]) if len(theirs) == 1 \
             else None
     except EliteError:
-        data = None
+        files = None
+    path = name or layout.INDEX
+    if files is not None and path not in files:
+        return 0  # the rebuild keeps our bytes
+    data = files.get(path) if files is not None else None
     if data is None:
         print(f"git-elite: {name or 'INDEX.json'}: cannot rebuild the index head here; "
               "run `git elite index` and commit", file=sys.stderr)

@@ -88,16 +88,20 @@ def _place(target: Path, data: bytes, force: bool) -> str:
 
 
 def install(cwd: str | Path | None = None, *, server: bool = False, force: bool = False,
-            drop_in_dir: Path | None = None, timestamp_key: Path | None = None) -> list[str]:
+            drop_in_dir: Path | None = None, timestamp_key: Path | None = None,
+            log_key: Path | None = None) -> list[str]:
     """Install the shims; returns one line per hook saying what was done."""
     from git_elite.edges import git
 
     base = hooks_dir(cwd)
     lines = []
     if server:
-        names = SERVER + ((SIGNER,) if timestamp_key is not None else ())
+        signs = timestamp_key is not None or log_key is not None
+        names = SERVER + ((SIGNER,) if signs else ())
         if timestamp_key is not None:
             lines.append(_timestamp_key(cwd, timestamp_key))
+        if log_key is not None:
+            lines.append(_log_key(cwd, log_key))
         drop_in = drop_in_dir or (base / "pre-receive.d")
         for name in names:
             if drop_in_dir is not None or drop_in.is_dir():
@@ -124,6 +128,17 @@ def _timestamp_key(cwd: str | Path | None, path: Path) -> str:
     git.config_set("elite.timestampKey", str(path.resolve()), cwd)
     return (f"git config elite.timestampKey {path.resolve()} (signs as {key.did}; it must be "
             "one of IDENTITY.json's timestamp keys)")
+
+
+def _log_key(cwd: str | Path | None, path: Path) -> str:
+    """The same for the witnessed log's key (`git config elite.logKey`, SPEC §15)."""
+    from git_elite.edges import git, stamping
+
+    repo = git.run(["rev-parse", "--absolute-git-dir"], cwd).stdout.decode().strip()
+    key = stamping.load_key(path, repo, git.toplevel(cwd or "."), what="log key")
+    git.config_set("elite.logKey", str(path.resolve()), cwd)
+    return (f"git config elite.logKey {path.resolve()} (signs as {key.did}; it must be "
+            "IDENTITY.json's log key)")
 
 
 def uninstall(cwd: str | Path | None = None) -> list[str]:
@@ -164,25 +179,33 @@ def command() -> None:
 @click.option("--timestamp-key", type=click.Path(dir_okay=False, path_type=Path),
               metavar="FILE", help="With --server: sign a timestamp after every accepted "
               "push with this identity.json (mode 0600, outside the repository).")
+@click.option("--log-key", type=click.Path(dir_okay=False, path_type=Path),
+              metavar="FILE", help="With --server: append every accepted push to the "
+              "witnessed log, signing checkpoints with this identity.json (mode 0600, "
+              "outside the repository) and asking the declared witnesses to cosign.")
 def install_cmd(server: bool, force: bool, hooks_dir: Path | None,
-                timestamp_key: Path | None) -> int:
+                timestamp_key: Path | None, log_key: Path | None) -> int:
     """Install the hook shims (client: pre-commit, post-commit, pre-merge-commit and the
     elite-index merge driver; --server: pre-receive, or pre-receive.d/50-git-elite; with
-    --timestamp-key also post-receive, which signs refs/elite/timestamp after each push).
+    --timestamp-key also post-receive, which signs refs/elite/timestamp after each push;
+    with --log-key also post-receive, which appends to refs/elite/log, docs/log.md).
 
     \b
     Examples:
       git elite hooks install
       git elite hooks install --server
       git elite hooks install --server --timestamp-key /etc/git-elite/timestamp.json
+      git elite hooks install --server --log-key /etc/git-elite/log.json
       git elite hooks install --server --hooks-dir custom_hooks/pre-receive.d
     """
     if hooks_dir is not None and not server:
         raise HookError("--hooks-dir is for --server (a pre-receive.d directory)")
     if timestamp_key is not None and not server:
         raise HookError("--timestamp-key is for --server (the hosting side signs timestamps)")
+    if log_key is not None and not server:
+        raise HookError("--log-key is for --server (the hosting side runs the log)")
     for line in install(None, server=server, force=force, drop_in_dir=hooks_dir,
-                        timestamp_key=timestamp_key):
+                        timestamp_key=timestamp_key, log_key=log_key):
         output.info(line)
     return 0
 

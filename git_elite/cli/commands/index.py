@@ -15,13 +15,17 @@ CTX = {"help_option_names": ["-h", "--help"]}
 @click.option("--check", is_flag=True,
               help="Only check; exit 1 when INDEX.json or a shard is stale.")
 def command(check: bool) -> int:
-    """Rebuild INDEX.json and index/<ab>.json from IDENTITY.json and the manifests under
-    agents/ of the work tree (format 1: INDEX.json alone).
+    """Rebuild INDEX.json, index/<ab>.json, index/ranked.json and index/trust/<ab>.json from
+    IDENTITY.json, the manifests, attestations, endorsements and rotations of the work tree
+    (format 1: INDEX.json alone). On a format-2 registry whose INDEX.json pins nothing yet
+    (written by an earlier release), commit its output alone first: that is the upgrade the
+    hooks require before any other change.
 
     \b
     Examples:
       git elite index
       git elite index --check
+      git elite index && git add -A INDEX.json index && git commit -m "Pin the index"
     """
     from git_elite.core import context, engine, layout
     from git_elite.edges import git, store

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from git_elite.core.errors import RegistryError
+from git_elite.core.errors import RegistryError, UsageError
 from git_elite.edges import output
 
 CTX = {"help_option_names": ["-h", "--help"]}
@@ -23,6 +23,8 @@ Every file here is checked by git hooks; nothing unsigned, forged, replayed or h
 | `IDENTITY.json` | registry identity and policy, signed by its delegates |
 | `INDEX.json` | index head: counts, shard digests, top rankings (rebuilt on every commit) |
 | `index/<ab>.json` | index shard: the entries of the agents under `agents/<ab>/` |
+| `index/ranked.json` | the entries of every agent a head ranking lists (pinned by the head) |
+| `index/trust/<ab>.json` | the digests of the endorsements and rotations (pinned by the head) |
 | `agents/<ab>/<agent_id>/manifest.json` | a signed manifest (`<ab>`: its first 2 hex digits) |
 | `agents/<ab>/<agent_id>/tombstone.json` | the owner's signed withdrawal of an agent |
 | `endorsements/<from-nid>/<to-nid>.json` | signed endorsements |
@@ -46,11 +48,21 @@ Clones should run `git elite hooks install` (checks commits, rebuilds INDEX.json
 @click.option("--timestamp-key", "timestamp_keys", multiple=True, metavar="DID",
               help="Declare a timestamp role signed by DID (repeatable; max_age one day; "
                    "see docs/freshness.md).")
+@click.option("--log-key", metavar="DID|FILE", help="Declare a witnessed log (docs/spec.md §15) "
+              "whose checkpoints this key signs (a did:key or the server's identity.json; "
+              "see docs/log.md).")
+@click.option("--log-origin", metavar="O", help="With --log-key: the log's origin (default "
+              "git-elite/<owner nid>/<name>).")
+@click.option("--witness", "witnesses", multiple=True, metavar="NAME=DID@URL",
+              help="With --log-key: a witness (repeatable).")
+@click.option("--quorum", type=click.IntRange(min=1), help="With --log-key: cosignatures "
+              "a reader needs (default: a majority of the witnesses).")
 @click.option("--force", is_flag=True, help="Create it in a directory that already holds "
               "files (its README.md, .gitattributes are replaced).")
 @click.pass_context
 def command(ctx: click.Context, path: Path, name: str | None, rad: bool,
-            timestamp_keys: tuple[str, ...], force: bool) -> int:
+            timestamp_keys: tuple[str, ...], log_key: str | None, log_origin: str | None,
+            witnesses: tuple[str, ...], quorum: int | None, force: bool) -> int:
     """Create a registry: signed IDENTITY.json, INDEX.json, .gitattributes, README, hooks and
     the first commit. This node's identity becomes the owner and sole delegate.
 
@@ -60,13 +72,16 @@ def command(ctx: click.Context, path: Path, name: str | None, rad: bool,
       git elite init --name team-elites .
       git elite init chrysalis-elites --rad
       git elite init chrysalis-elites --timestamp-key did:key:z6Mk...
+      git elite init chrysalis-elites --log-key /etc/git-elite/log.json \\
+          --witness w1=did:key:z6Mk...@http://w1.example:7380 --quorum 1
 
     A registry holds only registry files, so PATH must be new or empty (an empty `git init`
     is fine); --force creates it anyway.
     """
     from git_elite.cli.commands import hooks
     from git_elite.cli.main import app
-    from git_elite.core import documents, indexing, layout, shards
+    from git_elite.core import documents, engine, layout
+    from git_elite.core.state import MemoryState
     from git_elite.edges import git, identity, store
 
     key = identity.load_identity().key
@@ -76,6 +91,10 @@ def command(ctx: click.Context, path: Path, name: str | None, rad: bool,
         raise RegistryError(f"{path}: already a registry (IDENTITY.json exists)")
     for did in timestamp_keys:
         _check_did(did)
+    if (log_origin or witnesses or quorum) and not log_key:
+        raise UsageError("--log-origin, --witness and --quorum go with --log-key")
+    if log_key and not witnesses:
+        raise UsageError("--log-key needs at least one --witness NAME=DID@URL")
     if not force:
         _refuse_non_empty(path)
     path.mkdir(parents=True, exist_ok=True)
@@ -89,15 +108,22 @@ def command(ctx: click.Context, path: Path, name: str | None, rad: bool,
     if timestamp_keys:
         body["timestamp"] = {"keys": sorted(set(timestamp_keys)), "threshold": 1,
                              "max_age": 86400}
+    if log_key:
+        from git_elite.cli.commands.role import log_role
+
+        body["log"] = log_role(log_key, log_origin, witnesses, quorum, body)
     signed = documents.sign_multi(body, [key])
     problems = documents.check(documents.to_bytes(signed), layout.IDENTITY)[1]
     if problems:
         raise RegistryError(f"{layout.IDENTITY}: {problems[0].message}", rule="identity")
-    files = {layout.IDENTITY: documents.to_bytes(signed),
-             layout.INDEX: indexing.dumps(shards.build(signed, [])[0]),
+    signed_bytes = documents.to_bytes(signed)
+    index = engine.full_index(MemoryState({layout.IDENTITY: signed_bytes}))
+    files = {layout.IDENTITY: signed_bytes,
+             **{rel: data for rel, data in index.items() if data is not None},
              ".gitattributes": layout.GITATTRIBUTES.encode(),
              "README.md": README.format(name=name).encode()}
     for rel, data in files.items():
+        (path / rel).parent.mkdir(parents=True, exist_ok=True)
         store.atomic_write(path / rel, data)
     hooks.install(path)
     git.run(["add", "--", *files], path)

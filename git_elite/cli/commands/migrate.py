@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -18,7 +19,9 @@ CTX = {"help_option_names": ["-h", "--help"]}
                                                                      path_type=Path))
 @click.pass_context
 def command(ctx: click.Context, path: Path) -> int:
-    """Migrate the registry work tree at PATH from format 1 to format 2 in one commit.
+    """Migrate the registry work tree at PATH from format 1 to format 2 in one commit, or
+    bring a format-2 registry whose INDEX.json pins nothing yet (written before docs/spec.md §6.2)
+    up to date in one commit that changes the index files alone.
 
     The commit moves every agents/<agent_id>/ to agents/<ab>/<agent_id>/ (a rename: the
     files are unchanged), writes the index as INDEX.json plus shards index/<ab>.json, adds
@@ -35,7 +38,6 @@ def command(ctx: click.Context, path: Path) -> int:
     from git_elite.core import documents, layout, migration
     from git_elite.edges import git, gitcheck, identity
 
-    key = identity.load_identity().key
     repo = git.open_repo(path)
     if repo.workdir is None or repo.head_is_unborn:
         raise RegistryError(f"{path}: migrate needs a registry work tree with a commit")
@@ -48,22 +50,51 @@ def command(ctx: click.Context, path: Path) -> int:
     if old is None:
         raise RegistryError(f"{root}: no valid IDENTITY.json at HEAD (not a registry)")
     if layout.format_of(old) >= 2:
-        output.info(f"git-elite: {root} is already in format {layout.format_of(old)}")
-        return 0
+        return _upgrade(repo, root, tip, state)
+    key = identity.load_identity().key
     body = documents.sign_multi(migration.identity_body(old, app(ctx).now), [key])
     files = migration.files(state, documents.to_bytes(body))
     commit = git.build_commit(repo, tip, files, f"Migrate the registry to format 2\n\n"
                               f"IDENTITY.json version {body['version']}, agents under "
                               "agents/<ab>/<agent_id>/, index shards under index/.\n")
-    problems = gitcheck.check_commit(repo, commit)
-    if problems:
-        for problem in problems[:20]:
-            output.warn(problem.line())
-        raise RegistryError(f"the migration commit breaks {len(problems)} rule(s) (first: "
-                            f"{problems[0].line()})", rule=problems[0].rule)
+    _checked(repo, commit)
     git.run(["update-ref", "-m", "git elite migrate", "HEAD", commit, tip], root)
     git.run(["read-tree", "-u", "-m", tip, commit], root)
     agents = sum(1 for p, d in files.items() if d is not None and p.endswith("/manifest.json"))
     output.info(f"git-elite: migrated {root.name} to format 2 in {commit[:12]} ({agents} "
                 "live agents); push it with `git push`")
     return 0
+
+
+def _checked(repo: Any, commit: str) -> None:
+    """The server hook's rules over the commit made in memory; RegistryError if broken."""
+    from git_elite.edges import gitcheck
+
+    problems = gitcheck.check_commit(repo, commit)
+    if problems:
+        for problem in problems[:20]:
+            output.warn(problem.line())
+        raise RegistryError(f"the migration commit breaks {len(problems)} rule(s) (first: "
+                            f"{problems[0].line()})", rule=problems[0].rule)
+
+
+def _upgrade(repo: Any, root: Path, tip: str, state: Any) -> int:
+    """Format 2: the index pins (SPEC §6.2) in one commit of index files, when missing."""
+    from git_elite.core import engine, pinning
+    from git_elite.edges import git
+
+    if not pinning.written_before_pins(state):
+        output.info(f"git-elite: {root} is already in format 2 with a pinned index")
+        return 0
+    files = {p: d for p, d in engine.full_index(state).items()
+             if state.read(p) != d}
+    commit = git.build_commit(repo, tip, files, "Pin the index (docs/spec.md §6.2)\n\nINDEX.json "
+                              "pins IDENTITY.json, index/ranked.json and index/trust/; "
+                              "index files only.\n")
+    _checked(repo, commit)
+    git.run(["update-ref", "-m", "git elite migrate", "HEAD", commit, tip], root)
+    git.run(["read-tree", "-u", "-m", tip, commit], root)
+    output.info(f"git-elite: pinned the index of {root.name} in {commit[:12]} (index files "
+                "only); push it with `git push`")
+    return 0
+

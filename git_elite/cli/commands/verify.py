@@ -66,11 +66,12 @@ def command(ctx: click.Context, target: str, rev: str, history: bool, as_json: b
     if _URL.match(target) and not Path(target).exists():
         with tempfile.TemporaryDirectory(prefix="git-elite-verify-") as tmp:
             from git_elite.edges import git
-            from git_elite.edges.cache import TIMESTAMP_SPEC
+            from git_elite.edges.cache import LOG_SPEC, TIMESTAMP_SPEC
 
             clone = str(Path(tmp) / "registry.git")
             git.run(["clone", "-q", "--bare", "--", target, clone])
-            git.run(["fetch", "-q", "--no-tags", "--", target, TIMESTAMP_SPEC], clone, check=False)
+            git.run(["fetch", "-q", "--no-tags", "--", target, TIMESTAMP_SPEC, LOG_SPEC], clone,
+                    check=False)
             return _verify(clone, rev, history, as_json, target, stale)
     if not Path(target).exists():
         from git_elite.core.errors import RegistryError
@@ -118,6 +119,20 @@ def _verify_url(url: str, target: str, rev: str, history: bool, as_json: bool,
         raise UsageError("--url reads what the server serves now: no PATH, --rev or --history")
     problems, fresh = sparse.audit(url, *stale)
     result = {} if fresh is None else {"freshness": fresh.to_dict()}
+    from git_elite.core import logrole
+    from git_elite.core.errors import Problem
+    from git_elite.core.witnessed import LogError
+    from git_elite.edges import logread
+
+    try:
+        accepted = logread.of_url(url)
+    except LogError as err:
+        problems.append(Problem(err.rule or logrole.RULE, "log/checkpoint", err.message))
+        result["log"] = {"ok": False, "rule": err.rule, "message": err.message}
+    else:
+        if accepted is not None:
+            output.info(f"git-elite: verify: {sparse.shown(url)}: {accepted.line()}")
+            result["log"] = {"ok": True, **accepted.to_dict()}
     return _report(problems, f"files served at {sparse.shown(url)}", as_json, result)
 
 
@@ -148,7 +163,45 @@ def _verify(path: str, rev: str, history: bool, as_json: bool, origin: str,
     if fresh is not None:  # only for a registry that declares a timestamp role
         problems += fresh[0]
         result["freshness"] = fresh[1]
+    logged = _log(path, origin, check, history)
+    if logged is not None:  # only for a registry that declares a log role
+        problems += logged[0]
+        result["log"] = logged[1]
     return _report(problems, what, as_json, result)
+
+
+def _log(path: str, origin: str, check: RadicleCheck | None, history: bool
+         ) -> tuple[list[Problem], dict[str, Any]] | None:
+    """SPEC §15 at the registry branch's tip: the witnessed log's checkpoint, quorum, latest
+    leaf and consistency with what this reader accepted before (`log`, `split-view`); with
+    --history, every leaf a commit of the branch's history, in order."""
+    from git_elite.core import logrole
+    from git_elite.core.errors import Problem
+    from git_elite.core.witnessed import LogError
+    from git_elite.edges import freshness, git, gitcheck, logread, tlogstore
+
+    branch = gitcheck.registry_branch(path)
+    tip = freshness.resolve(path, branch)
+    identity = freshness.identity_at(path, tip) if tip else None
+    if tip is None or logrole.LogRole.of(identity) is None:
+        return None
+    ref, where = logread.radicle_ref(check, path)
+    try:
+        accepted = logread.check_repo(where, identity, branch=branch, tip=tip, ref=ref)
+    except LogError as err:
+        return [Problem(err.rule or logrole.RULE, logrole.REF, err.message, tip)], \
+            {"ok": False, "rule": err.rule, "message": err.message}
+    assert accepted is not None
+    output.info(f"git-elite: verify: {origin}: {accepted.line()}")
+    problems: list[Problem] = []
+    if history:
+        stored = tlogstore.current(git.open_repo(where), ref)
+        assert stored is not None
+        commits = git.first_parent_history(path, tip)
+        problems = [Problem(logrole.RULE, logrole.REF, message, tip) for message in
+                    logread.history_problems(stored, accepted.size,
+                                             branch.removeprefix("refs/heads/"), commits)]
+    return problems, {"ok": not problems, **accepted.to_dict()}
 
 
 def _report(problems: list[Any], what: str, as_json: bool, result: dict[str, Any]) -> int:
