@@ -146,7 +146,8 @@ def alice_generates(demo: Demo) -> None:
     demo.note("Racket eval log in ~/.agentd/evals.jsonl (copied from fixtures/evals/racket)")
     table = demo.elite("alice", "generate", "--agents", "agents.yaml", "--now", NOW, cwd=repo)
     elite = demo.dir / "alice" / ".agentd" / "elite"
-    manifests = [json.loads(p.read_text()) for p in sorted(elite.glob("*/manifest.json"))]
+    manifests = [json.loads(p.read_text())  # kept per agent project (elite/projects/<project>)
+                 for p in sorted(elite.glob("projects/*/*/manifest.json"))]
     rows = re.findall(r"^[0-9a-f]{12}  ", table, re.MULTILINE)
     check(len(rows) == 6 and len(manifests) == 2, "expected 6 agents in the table, 2 qualified")
     best = max(manifests, key=lambda m: m["metrics"]["success_rate"])
@@ -158,7 +159,8 @@ def alice_publishes(demo: Demo) -> None:
     repo = demo.dir / "alice" / "agents"
     demo.elite("alice", "publish", "--registry", str(demo.server), cwd=repo)
     head = demo.quiet("alice", "rev-parse", "HEAD", cwd=repo)
-    path = f"main:agents/{demo.best[:2]}/{demo.best}/manifest.json"
+    branch = demo.quiet("alice", "symbolic-ref", "--short", "HEAD", cwd=demo.server)
+    path = f"{branch}:agents/{demo.best[:2]}/{demo.best}/manifest.json"  # main or master
     shown = demo.run("alice", ["git", "show", path], demo.server, pipe="(repo_ref only)")
     ref = json.loads(shown.stdout)["repo_ref"]
     print(f"    \"repo_ref\": {json.dumps(ref, sort_keys=True)}")

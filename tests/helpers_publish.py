@@ -29,8 +29,11 @@ def write_agent(owner: str, n: int = 0, home: Path | None = None, **kw: Any) -> 
 
 
 def local_manifest(agent_id: str, home: Path | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = json.loads((elite_root(home) / agent_id / "manifest.json")
-                                      .read_text())
+    """The manifest made here for `agent_id`: unattached, else in the one project that made it
+    ($AGENTD_HOME/elite/projects/<project>/<agent_id>/, issue 27 item 3)."""
+    found = [elite_root(home) / agent_id / "manifest.json",
+             *elite_root(home).glob(f"projects/*/{agent_id}/manifest.json")]
+    body: dict[str, Any] = json.loads(next(p for p in found if p.is_file()).read_text())
     return body
 
 

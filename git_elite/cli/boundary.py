@@ -27,6 +27,8 @@ def guarded(run: Callable[[], int], verbose: bool = False,
         return err.exit_code
     except KeyboardInterrupt:
         report("git-elite: interrupted")
+        if on_error is not None:
+            on_error("interrupted", 130)
         return 130
     except BrokenPipeError:
         return 0

@@ -167,6 +167,8 @@ def _run(args: list[str], sink: Any = None) -> int:
         return int(result or 0)
     except click.exceptions.Abort:
         report("git-elite: interrupted")
+        if sink is not None:
+            sink("interrupted", 130)
         return 130
     except click.exceptions.Exit as done:
         return int(done.exit_code)

@@ -48,6 +48,17 @@ def build(agent_id: str, found: Candidate, suite: str, now: int) -> dict[str, An
             "eval_window": dict(found.eval_window), "created_at": now, "revoked": False}
 
 
+def from_manifest(manifest: Mapping[str, Any], suite: str, now: int) -> dict[str, Any]:
+    """The unsigned attestation of a manifest's own numbers: someone who measured an agent
+    config that another DID already published (`publish --as-attestation`)."""
+    provenance = manifest.get("provenance") or {}
+    return {"type": documents.ATTESTATION, "schema_version": 1,
+            "agent_id": manifest["agent_id"], "metrics": dict(manifest["metrics"]),
+            "task_type_stats": dict(manifest.get("task_type_stats") or {}),
+            "method": {"suite": suite, "evals_sha256": provenance.get("evals_sha256", "")},
+            "eval_window": dict(manifest["eval_window"]), "created_at": now, "revoked": False}
+
+
 def revocation(agent_id: str, now: int, previous_created: int) -> dict[str, Any]:
     """The unsigned document that withdraws an attestation (a later version, revoked)."""
     return {"type": documents.ATTESTATION, "schema_version": 1, "agent_id": agent_id,

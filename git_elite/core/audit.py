@@ -32,6 +32,7 @@ class Tally:
     elite: int = 0
     ranks: shards.Ranks = field(default_factory=shards.Ranks)
     entries: dict[str, Any] = field(default_factory=dict)
+    ranked: dict[str, Any] = field(default_factory=dict)  # entries of the rows still kept
 
     def join(self, other: Tally) -> None:
         self.problems += other.problems
@@ -39,6 +40,16 @@ class Tally:
         self.elite += other.elite
         self.ranks.join(other.ranks)
         self.entries.update(other.entries)
+        self.ranked.update(other.ranked)
+        self.keep_ranked()
+
+    def keep_ranked(self) -> None:
+        """Drop the entries of agents no ranking row holds any more: index/ranked.json is
+        built from the entries the pieces made, with no second read of their manifests, and
+        memory stays flat in the registry's size."""
+        kept = {agent_id for rows in self.ranks.rows.values() for _, agent_id in rows}
+        for agent_id in [a for a in self.ranked if a not in kept]:
+            del self.ranked[agent_id]
 
 
 def audit(state: State) -> list[Problem]:
@@ -198,6 +209,8 @@ def _shard(state: State, ab: str, live: dict[str, Any], tally: Tally) -> list[Pr
     tally.summary[ab] = {"agents": len(live), "sha256": shards.digest(data)}
     tally.elite += sum(1 for e in live.values() if e.get("elite") is True)
     tally.ranks.add(live.items())
+    tally.ranked.update((a, e) for a, e in live.items() if shards.rows_of(a, e))
+    tally.keep_ranked()
     if raw is None:
         return [Problem("index", path, f"{path} is missing; run `git elite index`")]
     if raw == data:
@@ -239,7 +252,7 @@ def _index(state: State, fmt: int, tally: Tally) -> list[Problem]:
                             "before docs/spec.md §6.2): upgrade the registry in a commit of "
                             "its own, `git elite index` then commit the index files alone "
                             "(or `git elite migrate`)"), *problems]
-        want.update(_pins(state, want, problems))
+        want.update(_pins(state, want, problems, tally.ranked))
     raw = state.read(layout.INDEX)
     if raw is None:
         return [Problem("index", layout.INDEX, "INDEX.json is missing; run `git elite index`"),
@@ -257,16 +270,19 @@ def _index(state: State, fmt: int, tally: Tally) -> list[Problem]:
     return problems
 
 
-def _pins(state: State, head: dict[str, Any], problems: list[Problem]) -> dict[str, Any]:
+def _pins(state: State, head: dict[str, Any], problems: list[Problem],
+          ranked: dict[str, Any]) -> dict[str, Any]:
     """The head's pins (SPEC §6.2) of the whole state; index/ranked.json and the trust
-    shards compared with what they must be (problems appended)."""
+    shards compared with what they must be (problems appended). `ranked`: the entries the
+    pieces made of the agents the rankings hold."""
     from git_elite.core import indexcheck, pins
 
     ctx = context.Context(EMPTY, state, {})
     context.formats(ctx)
     out = indexcheck.Rebuilt()
     found = dict(head)
-    files = pins.pinned(found, lambda a: indexcheck.entry(ctx, a), state.read(layout.IDENTITY),
+    files = pins.pinned(found, lambda a: ranked[a] if a in ranked else indexcheck.entry(ctx, a),
+                        state.read(layout.IDENTITY),
                         ctx.new_identity, pins.trust_listing(state.read, state.names))
     for path, (value, written) in files.items():
         out.put(path, value, written)

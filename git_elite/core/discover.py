@@ -135,14 +135,18 @@ def candidates(registry: str, index: Mapping[str, Any], task_type: str | None
     return out
 
 
-def merge(found: Iterable[Candidate]) -> dict[str, list[Candidate]]:
-    """Group by agent_id; each group newest first (created_at desc, then registry name)."""
+def merge(found: Iterable[Candidate], order: Mapping[str, int] | None = None
+          ) -> dict[str, list[Candidate]]:
+    """Group by agent_id; each group newest first (created_at desc, then registry order:
+    the position in `order`, the order the registries were given; then registry name)."""
     groups: dict[str, list[Candidate]] = {}
     for c in found:
         groups.setdefault(c.agent_id, []).append(c)
+    rank = order or {}
     for group in groups.values():
         if len(group) > 1:
-            group.sort(key=lambda c: (-c.created_at, c.registry))
+            group.sort(key=lambda c: (-c.created_at, rank.get(c.registry, len(rank)),
+                                      c.registry))
     return groups
 
 

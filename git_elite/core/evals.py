@@ -162,10 +162,17 @@ def parse_jsonl(data: bytes, source: str) -> tuple[list[EvalRecord], list[BadLin
         except UnicodeDecodeError:
             bad.append(BadLine(source, number, "not valid UTF-8"))
         except json.JSONDecodeError as err:
-            bad.append(BadLine(source, number, f"invalid JSON: {err.msg}"))
+            bad.append(BadLine(source, number, json_reason(err)))
         except (ValueError, RecursionError) as err:
             bad.append(BadLine(source, number, str(err)))
     return records, bad
+
+
+def json_reason(err: json.JSONDecodeError) -> str:
+    """json's message as a whole sentence: its `msg` alone stops at "starting at"."""
+    where = f"column {err.colno}" if err.msg.endswith(" at") else f"at column {err.colno}"
+    cut = " (the line is cut short)" if err.msg.startswith("Unterminated") else ""
+    return f"invalid JSON: {err.msg} {where}{cut}"
 
 
 def _with_canonical(record: EvalRecord, obj: Any) -> EvalRecord:

@@ -44,6 +44,44 @@ class IndexReader:
         self.fmt = 2 if self.head.get("schema_version") == 2 else 1
         self.warnings: list[str] = []
         self._shards: dict[str, dict[str, Any]] = {}
+        self._ranked: dict[str, Any] | None = None
+
+    @property
+    def pinned(self) -> bool:
+        """Whether the head carries SPEC §6.2's pins (identity, ranked, trust)."""
+        from git_elite.core import pins
+
+        return self.fmt >= 2 and pins.is_pinned(self.head)
+
+    def ranked(self) -> dict[str, Any] | None:
+        """{agent_id: entry} of index/ranked.json, checked against the head's pin (read
+        once); None for a head without pins; {} (and a warning) when the file is absent or
+        not the one pinned: the ranked agents' entries then come from their shards."""
+        from git_elite.core import pins
+
+        if not self.pinned:
+            return None
+        if self._ranked is None:
+            try:
+                raw = self.read(layout.RANKED)
+                if raw is None:
+                    raise RegistryError(f"{layout.RANKED}: [index] pinned by INDEX.json "
+                                        "but absent")
+                self._ranked = pins.checked_ranked(self.head, raw)
+            except EliteError as err:
+                if type(err).__name__ == "CacheDamaged":
+                    raise
+                self.warnings.append(f"{self.name}:{err} (the ranked agents are read from "
+                                     "their shards)")
+                self._ranked = {}
+        return self._ranked
+
+    def pinned_entry(self, agent_id: str) -> Any:
+        """An agent's entry from a pinned file: index/ranked.json when it lists the agent,
+        else its shard (each checked against the head's digest)."""
+        ranked = self.ranked() or {}
+        found = ranked.get(agent_id)
+        return found if found is not None else self.entry(agent_id)
 
     @property
     def limit(self) -> int:

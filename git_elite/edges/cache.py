@@ -1,4 +1,5 @@
-"""Bare cache clones of registries: `$AGENTD_HOME/cache/registries/<name>.git` (SPEC §1).
+"""Bare cache clones of registries: `$AGENTD_HOME/cache/registries/<name>.git` (SPEC §1;
+`<name>-<url hash>.git` for a registry given by path or URL: never shared by two registries).
 
 `sync` brings a cache up to date (cloning it the first time), rebuilds a damaged one, retries
 an unreachable registry a bounded number of times with backoff, and refuses a registry whose
@@ -87,7 +88,7 @@ def sync(registry: Registry, *, offline: bool = False, attempts: int = ATTEMPTS)
                                 ) from None
         except RegistryError as err:
             last = err.message
-            if "rewound" in last:
+            if "rewound" in last or type(err).__name__ == "HistoryRefused":
                 raise
         if attempt + 1 < attempts:
             time.sleep(min(2.0, 0.2 * 2**attempt) * (0.5 + random.random()))
@@ -132,7 +133,12 @@ def _fetch(registry: Registry, path: Path, limits: gitnet.Limits) -> None:
             raise RegistryError(detail[-1] if detail else f"git fetch exit {proc.returncode}")
         _reclone(registry, path, limits)
         return
-    _refuse_rewind(registry, path, before, name)
+    try:
+        _refuse_rewind(registry, path, before, name)
+    except RegistryError as err:
+        if err.rule is not None or not damaged_text(err.message):
+            raise
+        _reclone(registry, path, limits)  # the clone broke while its history was checked
 
 
 def damaged_text(text: str) -> bool:
@@ -244,7 +250,11 @@ def _heads(path: Path) -> dict[str, str]:
 
 
 def _refuse_rewind(registry: Registry, path: Path, seen: dict[str, str], name: str) -> None:
-    """The registry branch must descend from the tip seen last time; then remember it."""
+    """The registry branch must descend from the tip seen last time, and every commit it
+    brings must pass the push rules (`cachecheck`); then remember it. A refused fetch puts
+    the branch back where it was; a refused first clone is removed."""
+    from git_elite.edges import cachecheck
+
     proc = git.run(["for-each-ref", "--format=%(refname:short) %(objectname)",
                     f"refs/heads/{name}"], path)
     for line in proc.stdout.decode().splitlines():
@@ -257,6 +267,14 @@ def _refuse_rewind(registry: Registry, path: Path, seen: dict[str, str], name: s
                 "(a rollback or a rewritten history); keeping the tip seen before",
                 rule="non-fast-forward")
         if old != oid:  # unchanged (nothing fetched, or our own push): no process
+            try:
+                cachecheck.check(registry.name, path, old, oid)
+            except cachecheck.HistoryRefused:
+                if old:
+                    git.run(["update-ref", f"refs/heads/{branch}", old], path)
+                else:
+                    _remove(path)
+                raise
             git.run(["update-ref", f"{SEEN}{branch}", oid], path)
 
 

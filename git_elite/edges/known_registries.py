@@ -34,6 +34,13 @@ class Registry:
 
     @property
     def cache(self) -> Path:
+        """The bare cache clone: by name for a known registry; for one given by path or URL
+        also by the URL's hash, so /srv/a/elites.git and /srv/b/elites.git never share one."""
+        if self.source in ("url", "git-remote"):
+            import hashlib
+
+            digest = hashlib.sha256(self.url.encode()).hexdigest()[:10]
+            return store.home() / "cache" / "registries" / f"{self.name}-{digest}.git"
         return store.home() / "cache" / "registries" / f"{self.name}.git"
 
 

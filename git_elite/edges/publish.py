@@ -205,10 +205,10 @@ def elite_root() -> Path:
 
 
 def elite_dirs() -> list[Path]:
-    """Every `$AGENTD_HOME/elite/<agent_id>/` (not `imported/`)."""
-    root = elite_root()
-    return sorted(p for p in root.iterdir() if p.is_dir() and layout.is_agent_id(p.name)) \
-        if root.is_dir() else []
+    """Every manifest folder made on this machine, of every project (not `imported/`)."""
+    from git_elite.edges import projects
+
+    return projects.all_dirs()
 
 
 def save_local(agent: LocalAgent) -> None:

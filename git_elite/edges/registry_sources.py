@@ -22,6 +22,7 @@ from git_elite.core.index_read import INDEX_MAX_BYTES, IndexReader
 from git_elite.core.index_read import load as load_index
 from git_elite.core.radicle import RadicleCheck
 from git_elite.core.state import MemoryState, additions
+from git_elite.edges import pinned_read
 
 __all__ = ["INDEX_MAX_BYTES", "Source", "load_index"]
 AGENT_EXTRAS = ("prompt.md", "demos.json")
@@ -57,13 +58,18 @@ class Source:
     sparse: bool = False
     # reads files on this machine (a git repository): may be read from a forked process
     local: bool = False
+    # the git repository holding `tip` and its history (None: read over HTTP); names the
+    # registry by its root commit in the reader's memory (edges/identity_seen)
+    git_dir: Path | None = None
+    pin_key: str | None = None  # the registry's root commit, when already known
 
     def check_identity(self) -> None:
         """IDENTITY.json at the tip: a full standalone check (threshold signatures)."""
         raw = self.read(layout.IDENTITY)
         if raw is None:
-            raise RegistryError(f"{self.name}: no IDENTITY.json at {self.tip[:12]} (not a "
-                                "git elite registry)")
+            at = f" at {self.tip[:12]}" if self.tip else ""  # over HTTP: no commit
+            raise RegistryError(f"{self.name}: no IDENTITY.json{at} (not a git elite "
+                                "registry)")
         doc, problems = documents.check(raw, layout.IDENTITY, documents.REGISTRY_IDENTITY)
         if doc is None or problems:
             raise RegistryError(f"{self.name}: {problems[0].line() if problems else 'bad'}")
@@ -100,7 +106,10 @@ def listing(sources: Sequence[Source], task_type: str | None, top: int,
         if source.prefetch is not None:
             source.prefetch([source.agent_path(a, n) for a in ranked[:top]
                              for n in ("manifest.json", "profile.json")])
-        found += head_candidates(source, ranked[:top], task_type)
+        if index.pinned or source.git_dir is None:  # over HTTP: only pinned entries
+            found += pinned_read.candidates(source, ranked[:top], task_type)
+        else:  # a head written before SPEC §6.2, in git: the commit pins the manifests
+            found += head_candidates(source, ranked[:top], task_type)
     return found, complete
 
 
@@ -296,8 +305,10 @@ def trust_documents(sources: Sequence[Source], local: Sequence[tuple[str, bytes,
     for source in sources:
         try:
             items += [(f"{source.name}:{path}", raw, _relative(path))
-                      for path, raw in source.documents()]
+                      for path, raw in pinned_read.trust_documents(source, warnings)]
         except EliteError as err:
+            if type(err).__name__ == "CacheDamaged":
+                raise
             warnings.append(f"{source.name}: endorsements not read ({err.message})")
     for name, raw, relative in items:
         doc, problems = documents.check(raw, name)
@@ -357,7 +368,8 @@ def git_source(name: str, label: str, path: str | Path, tip: str) -> Source:
             raise RegistryError(f"{name}: {refused.line()}")
         return data
 
-    return Source(name, label, tip, read, listing, names=state.names, local=True)
+    return Source(name, label, tip, read, listing, names=state.names, local=True,
+                  git_dir=Path(path))
 
 
 def cache_source(registry: Any, offline: bool) -> Source:
@@ -404,7 +416,11 @@ def _mended(opener: Callable[[str, str, Path, str], Source], registry: Any, offl
         lister = inner[0].names
         return mend(lambda: lister(folder)) if lister is not None else []
 
-    return Source(registry.name, registry.url, tip, read, listing, names=names, local=True)
+    from git_elite.edges import identity_seen
+
+    root = mend(lambda: identity_seen.git_key(path, tip))  # damage here: re-clone once
+    return Source(registry.name, registry.url, tip, read, listing, names=names, local=True,
+                  git_dir=Path(path), pin_key=root)
 
 
 def _radicle_timestamp(source: Source) -> None:
@@ -450,11 +466,12 @@ def httpd_source(url: str, rid: str) -> Source:
 
     def read(path: str) -> bytes | None:
         try:
-            return repo.read(path)
+            data = repo.read(path)
         except RegistryError as err:
             if " not found at " in err.message:
                 return None
             raise
+        return pinned_read.bounded(path, data, source, f"{url} {repo.rid}")
 
     source = Source(repo.rid, f"{url} {repo.rid}", repo.head, read, lambda: iter(()))
     source.check_identity()
@@ -466,7 +483,6 @@ def httpd_source(url: str, rid: str) -> Source:
         repo.rid, False, problems, notes=(
             "Radicle signed refs are not checked over radicle-httpd: only the delegates the "
             "server reports were compared with the registry owner",))
-    source.notes.append("endorsements are not read over radicle-httpd")
     return source
 
 
@@ -480,11 +496,8 @@ def url_source(url: str, budget: Any = None) -> Source:
     read = sparse.remembered(registry.read)
     source = Source(label, label, "", read, lambda: iter(()), prefetch=read.prefetch,
                     sparse=True)
+    registry.head = lambda: source._index.head if source._index is not None else None
     source.check_identity()
-    read.prefetch([layout.INDEX, sparse.SITE_JSON, *sparse.timestamp_path(source.identity_raw)])
-    documents_, note = sparse.listed_documents(read)
-    source.documents = lambda: documents_
+    read.prefetch([layout.INDEX, *sparse.timestamp_path(source.identity_raw)])
     source.fresh_check = lambda now: sparse.freshness(source.read, source.identity_raw, now)
-    if note:
-        source.notes.append(note)
     return source

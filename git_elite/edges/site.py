@@ -28,6 +28,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from git_elite.core import layout
 from git_elite.core.errors import RegistryError
 from git_elite.edges import git
 
@@ -70,6 +71,10 @@ def build(repo_path: str | Path, out: str | Path, rev: str = "HEAD") -> Result:
     """Write (or bring up to date) the site of the registry at `repo_path`, `rev` into `out`."""
     repo = git.open_reader(repo_path)
     commit = git.resolve_commit(repo, rev)
+    if git.state_at(repo, commit).read(layout.IDENTITY) is None:  # as verify refuses it
+        raise RegistryError(f"{repo_path}: no IDENTITY.json at {rev} ({commit[:12]}): not a "
+                            "git elite registry; nothing written (give the registry's path: "
+                            "git elite site PATH -o DIR)")
     root = Path(out)
     root.mkdir(parents=True, exist_ok=True)
     previous = _previous(repo, root)

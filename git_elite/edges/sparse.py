@@ -20,11 +20,11 @@ import ssl
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from git_elite.core import layout
+from git_elite.core import layout, read_limits
 from git_elite.core.errors import RegistryError
 
 KIB = 1024
@@ -34,19 +34,35 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 SITE_JSON = "site.json"
 TIMESTAMP = "timestamp.json"
 MAX_LISTED = 100_000
+NOTICE_AFTER = 3.0  # seconds without an answer before saying what we wait for
 
 
-def limit_for(path: str) -> int:
-    """The most bytes a document at `path` may have (SPEC §3's limits; derived documents get
-    room for a big registry: a format-1 INDEX.json holds every entry)."""
+def limit_for(path: str, head: Mapping[str, Any] | None = None) -> int:
+    """The most bytes a document at `path` may have: an index file what the served head
+    declares for it (core/read_limits), the head itself a small fixed size, other
+    documents SPEC §3's limits."""
+    declared = read_limits.declared(head, path)
+    if declared is not None:
+        return declared
     name = path.rsplit("/", 1)[-1]
-    if path == layout.INDEX:
-        return 1024 * MIB
-    if path.startswith("index/") or path == SITE_JSON:
-        return 256 * MIB
+    if path == SITE_JSON:
+        return read_limits.DOC_MAX
     if name in ("prompt.md", "demos.json"):
         return 256 * KIB
     return 64 * KIB
+
+
+def parse_guard(path: str, data: bytes, where: str) -> bytes:
+    """`data` unless parsing it could cost more than a reader spends on one document (an
+    index file or site.json made of tiny containers): then one line, nothing parsed."""
+    if path == layout.INDEX or path.startswith("index/") or path == SITE_JSON:
+        cost = read_limits.parse_cost(data)
+        if cost > read_limits.PARSE_BUDGET:
+            raise RegistryError(f"{where}: [json] {len(data)} bytes whose parse would take "
+                                f"~{cost // MIB} MiB, more than the "
+                                f"{read_limits.PARSE_BUDGET // MIB} MiB a reader spends on "
+                                "one document; not parsed")
+    return data
 
 
 @dataclass
@@ -137,17 +153,46 @@ class HttpRegistry:
         self.base = base if base.endswith("/") else base + "/"
         self.budget = budget or Budget()
         self.pool = _Pool()
+        # the served head once parsed: what it declares bounds every index file read after
+        self.head: Callable[[], Mapping[str, Any] | None] = lambda: None
+        self.noticed = False
 
     def url(self, path: str) -> str:
         return self.base + urllib.parse.quote(path)
 
     def read(self, path: str) -> bytes | None:
-        """The bytes at `path`, None when the server says 404/410."""
+        """The bytes at `path`, None when the server says 404/410. A read still waiting after
+        NOTICE_AFTER seconds says so on stderr once, with the real longest wait."""
+        tries, each = self.budget.retries + 1, self.budget.per_request
+        pauses = sum(0.25 * 2 ** a for a in range(self.budget.retries))
+        longest = min(tries * each + pauses, max(0.0, self.budget.left()))
+        notice = threading.Timer(NOTICE_AFTER, self._waiting, (path, longest, tries, each))
+        notice.daemon = True
+        if longest > NOTICE_AFTER:
+            notice.start()
+        try:
+            return self._read(path)
+        finally:
+            notice.cancel()
+
+    def _waiting(self, path: str, longest: float, tries: int, each: float) -> None:
+        from git_elite.edges import output
+
+        with self.budget._lock:
+            if self.noticed:
+                return
+            self.noticed = True
+        output.info(f"git-elite: waiting for {shown(self.url(path))}: no answer after "
+                    f"{NOTICE_AFTER:g} s; waiting up to {longest:.0f} s in all ({tries} tries "
+                    f"of up to {each:g} s; git config elite.urlTimeout sets the time per try)")
+
+    def _read(self, path: str) -> bytes | None:
         url = self.url(path)
-        limit = limit_for(path)
+        limit = limit_for(path, self.head())
         for attempt in range(self.budget.retries + 1):
             try:
-                return self._get(url, limit)
+                data = self._get(url, limit)
+                return None if data is None else parse_guard(path, data, shown(url))
             except _Transient as err:
                 if attempt == self.budget.retries:
                     raise RegistryError(f"{shown(url)}: {err} (after {attempt + 1} tries)"
@@ -327,7 +372,9 @@ class Remembered:
     def __call__(self, path: str) -> bytes | None:
         if path not in self._seen:
             self._fill(path)
-        found = self._seen[path]
+        # an index file is parsed once by its reader: its bytes are not kept (a hostile
+        # server's shards at their limits would otherwise add up in memory)
+        found = self._seen.pop(path) if path.startswith("index/") else self._seen[path]
         if isinstance(found, RegistryError):
             raise found
         return found
@@ -435,6 +482,7 @@ def collect(registry: HttpRegistry) -> tuple[dict[str, bytes], list[Any]]:
                                      max_bytes=limit_for(layout.INDEX))
     except EliteError as err:
         return files, [Problem("json", layout.INDEX, err.message)]
+    registry.head = lambda: head if isinstance(head, dict) else None
     for path in _shard_paths(head) + _pinned_paths(head):
         data = registry.read(path)
         if data is not None:
@@ -446,9 +494,44 @@ def collect(registry: HttpRegistry) -> tuple[dict[str, bytes], list[Any]]:
             data = registry.read(path)
             if data is not None:
                 files[path] = data
+    if isinstance(head, dict) and isinstance(head.get("trust"), dict):
+        # SPEC §6.2: the trust documents and attestations the pinned files name (the rule
+        # engine then holds every byte to its pin, as on a clone's tree)
+        for path in _pinned_documents(files):
+            data = registry.read(path)
+            if data is not None:
+                files[path] = data
+        return files, []
     listed, _ = listed_documents(registry)
     files.update(dict(listed))
     return files, []
+
+
+def _pinned_documents(files: dict[str, bytes]) -> list[str]:
+    """The endorsements and rotations the trust shards list, and the attestations the
+    shard entries pin (`attestation_sha256`)."""
+    import json
+
+    out: list[str] = []
+    for path, data in files.items():
+        if not path.startswith("index/") or path == layout.RANKED:
+            continue
+        try:
+            value = json.loads(data)
+        except ValueError:
+            continue  # the engine names the bad file
+        if path.startswith(layout.TRUST_DIR + "/"):
+            docs = value.get("documents") if isinstance(value, dict) else None
+            out += [p for p in (docs or {}) if isinstance(p, str) and _listed_kind(p)]
+            continue
+        agents = value.get("agents") if isinstance(value, dict) else None
+        for agent_id, entry in (agents or {}).items():
+            pinned = entry.get("attestation_sha256") if isinstance(entry, dict) else None
+            if layout.is_agent_id(agent_id) and isinstance(pinned, dict):
+                out += [layout.attestation_path(agent_id, nid) for nid in pinned
+                        if isinstance(nid, str) and layout.classify(
+                            layout.attestation_path(agent_id, nid)) is not None]
+    return sorted(set(out))[:MAX_LISTED]
 
 
 def _format(identity: bytes) -> int:
@@ -512,6 +595,9 @@ def audit(url: str, now: int, allow_stale: bool) -> tuple[list[Any], Any]:
     if problems:
         return problems, None
     problems = engine.check_change(EMPTY, additions(files), MemoryState(files))
+    pinned = identity_problems(files[layout.IDENTITY], shown(url))
+    if pinned:
+        return problems + pinned, None
     result = freshness(registry.read, files[layout.IDENTITY], now)
     if result.case == timestamp.UNDECLARED:
         return problems, None
@@ -522,6 +608,21 @@ def audit(url: str, now: int, allow_stale: bool) -> tuple[list[Any], Any]:
     else:
         problems.append(Problem(timestamp.RULE, TIMESTAMP, f"{result.case}: {result.message}"))
     return problems, result
+
+
+def identity_problems(raw: bytes, name: str) -> list[Any]:
+    """SPEC §6.2 over HTTP: an IDENTITY.json older than, or dropping a role of, the highest
+    one seen for this registry (owner and name) is a `rollback` problem."""
+    from git_elite.core import documents
+    from git_elite.core.errors import EliteError
+    from git_elite.edges import identity_seen
+
+    try:
+        body = documents.parse(raw, layout.IDENTITY, documents.REGISTRY_IDENTITY).body
+        identity_seen.check(identity_seen.http_key(body), raw, name)
+    except EliteError as err:
+        return [err.problem()]
+    return []
 
 
 def freshness(read: Callable[[str], bytes | None], identity_raw: bytes, now: int) -> Any:

@@ -11,6 +11,7 @@
     identity: null, identityCheck: null, head: null, headSha: "", format: 2,
     fresh: { state: "none", text: "" }, log: { state: "none", text: "" }, site: null,
     shards: new Map(), checks: new Map(), files: new Map(), attested: new Map(),
+    trust: new Map(),
     view: { ranking: "general", scope: "top", text: "", minSuccess: null, minTasks: null,
             sort: "rank", dir: 1, page: 0, size: 20 },
     rows: [], selected: null, generation: 0,
@@ -119,6 +120,8 @@
     S.headSha = await V.sha256hex(headRaw);
     S.head = parseDerived(headRaw);
     S.format = S.head.schema_version === 1 ? 1 : 2;
+    const pinned = await identityPinProblem(raw);
+    if (pinned !== null) S.identityCheck = { ok: false, why: pinned };
     try {
       const site = await fetchBytes("site.json", LIMITS.site);
       S.site = site === null ? null : V.strictParse(site, LIMITS.site);
@@ -147,6 +150,54 @@
     } catch (e) {
       return { state: "failed", text: `witnessed log: ${e.message}` };
     }
+  }
+
+  /* SPEC §6.2: a head with pins names the IDENTITY.json it was built with (bytes and
+   * version); another one served beside it (an older one without the timestamp role, say)
+   * fails the identity check of every agent shown */
+  async function identityPinProblem(raw) {
+    const pin = S.head && S.head.identity;
+    if (S.format < 2 || !pin || typeof pin !== "object") return null;
+    const digest = await V.sha256hex(raw);
+    if (digest !== pin.sha256) return "IDENTITY.json is not the one INDEX.json pins (its sha256 differs)";
+    if (pin.version !== S.identity.version) return `IDENTITY.json is version ${S.identity.version}, INDEX.json pins version ${pin.version}`;
+    return null;
+  }
+
+  /* a trust shard index/trust/<ab>.json: its bytes must hash to the head's pin for it */
+  function trustShard(ab) {
+    if (!S.trust.has(ab)) S.trust.set(ab, loadTrustShard(ab));
+    return S.trust.get(ab);
+  }
+
+  async function loadTrustShard(ab) {
+    const listed = S.head.trust && S.head.trust[ab];
+    if (!listed) return { ok: true, documents: {} };
+    try {
+      const raw = await fetchBytes(`index/trust/${ab}.json`, LIMITS.shard);
+      if (raw === null) return { ok: false, why: `index/trust/${ab}.json is missing`, documents: {} };
+      if (await V.sha256hex(raw) !== listed.sha256) {
+        return { ok: false, why: `index/trust/${ab}.json's sha256 is not the digest INDEX.json pins`, documents: {} };
+      }
+      const body = parseDerived(raw);
+      const docs = body && body.shard === ab && body.documents && typeof body.documents === "object" ? body.documents : null;
+      return docs ? { ok: true, documents: docs } : { ok: false, why: `index/trust/${ab}.json is not the trust shard ${ab}`, documents: {} };
+    } catch (e) {
+      return { ok: false, why: `index/trust/${ab}.json: ${e.message}`, documents: {} };
+    }
+  }
+
+  /* why an endorsement's or rotation's bytes are not the ones the head pins (null: they are) */
+  async function trustPinProblem(path, raw) {
+    if (S.format < 2) return null;
+    if (!S.head.trust || typeof S.head.trust !== "object") return "INDEX.json pins no trust documents (written before SPEC §6.2)";
+    const nid = path.split("/")[1] || "";
+    const ab = (await V.sha256hex(new TextEncoder().encode(nid))).slice(0, 2);
+    const shard = await trustShard(ab);
+    if (!shard.ok) return shard.why;
+    const want = shard.documents[path];
+    if (typeof want !== "string") return "not pinned by INDEX.json";
+    return await V.sha256hex(raw) === want ? null : "not the bytes INDEX.json pins (replaced or withheld)";
   }
 
   async function checkTimestamp() {
@@ -679,11 +730,11 @@
   async function checkAttestations(id, owner, entry) {
     const paths = attestationPaths(id);
     if (paths === null) return { listed: false, items: [], expected: entry.attestations };
-    const items = await Promise.all(paths.map((p) => checkAttestation(id, p, owner)));
+    const items = await Promise.all(paths.map((p) => checkAttestation(id, p, owner, entry)));
     return { listed: true, items, expected: entry.attestations };
   }
 
-  async function checkAttestation(id, path, owner) {
+  async function checkAttestation(id, path, owner, entry) {
     const nid = path.split("/").pop().replace(/\.json$/, "");
     const limit = Math.min(LIMITS.attestation,
                            (S.identity.policy && S.identity.policy.max_manifest_bytes) || LIMITS.attestation);
@@ -692,12 +743,23 @@
       if (raw === null) return { path, nid, doc: null, state: "failed", why: "missing (site.json lists it)" };
       const doc = V.strictParse(raw, limit);
       const why = attestationProblem(doc, id, nid, owner)
-        || await V.signedBy(doc, "signature_ed25519", doc.attester);
+        || await V.signedBy(doc, "signature_ed25519", doc.attester)
+        || await attestationPinProblem(entry, nid, raw, doc);
       const state = why !== null ? "failed" : doc.revoked ? "revoked" : "verified";
       return { path, nid, doc, state, why };
     } catch (e) {
       return { path, nid, doc: null, state: "failed", why: e.message };
     }
+  }
+
+  /* SPEC §6.2: a live attestation counts only with the digest its pinned index entry gives
+   * (`attestation_sha256`); a revocation needs none (it can only take a number away) */
+  async function attestationPinProblem(entry, nid, raw, doc) {
+    if (S.format < 2 || !S.head.identity || doc.revoked) return null;
+    const pins = entry && entry.attestation_sha256;
+    const want = pins && typeof pins === "object" ? pins[nid] : undefined;
+    if (typeof want !== "string") return "not pinned by its index entry (withdrawn, or not the registry's)";
+    return await V.sha256hex(raw) === want ? null : "not the bytes its index entry pins";
   }
 
   /* the rules of SPEC §5.8 a reader of one agent can check (the server ran them all) */
@@ -790,7 +852,8 @@
       const doc = V.strictParse(raw, LIMITS.endorsement);
       const [, from, to] = path.replace(/\.json$/, "").split("/");
       const placed = doc.type === "endorsement" && doc.from === `did:key:${from}` && doc.to === `did:key:${to}`;
-      const why = placed ? await V.signedBy(doc, "signature_ed25519", doc.from) : "path does not match its from/to";
+      const why = await trustPinProblem(path, raw)
+        || (placed ? await V.signedBy(doc, "signature_ed25519", doc.from) : "path does not match its from/to");
       const now = Math.floor(Date.now() / 1000);
       const live = !doc.revoked && !(Number.isInteger(doc.expires_at) && doc.expires_at <= now);
       const types = Array.isArray(doc.task_types) ? doc.task_types.join(", ") : "";
@@ -883,8 +946,26 @@
     select.replaceChildren(...["general", ...names.filter((n) => n !== "general").sort()].map((n) => el("option", { value: n }, n)));
   }
 
+  /* Opened from disk (file://), browsers refuse the page's reads of the files next to it
+   * ("Failed to fetch"): say, in one line, how to serve the folder instead. */
+  function fromDisk() {
+    const folder = decodeURIComponent(location.pathname.replace(/\/[^/]*$/, "")) || ".";
+    const box = $("banner");
+    box.hidden = false;
+    box.className = "banner stale";
+    box.setAttribute("role", "alert");
+    box.textContent = "This page reads the registry's files over HTTP, which a browser does " +
+      `not allow from a file:// page: serve the folder (python3 -m http.server -d ${folder} ` +
+      "8000) and open http://127.0.0.1:8000/";
+    say(box.textContent);
+  }
+
   async function main() {
     wire();
+    if (location.protocol === "file:") {
+      fromDisk();
+      return;
+    }
     try {
       await loadRegistry();
     } catch (e) {

@@ -8,13 +8,13 @@ from typing import Any
 
 import click
 
-from git_elite.cli.commands.generate import expand, read_all
 from git_elite.cli.commands.publish import report
 from git_elite.cli.main import app
 from git_elite.core import attest, documents, keys, layout, shortid
 from git_elite.core.errors import EliteError, RegistryError, UsageError
 from git_elite.edges import output, store
 from git_elite.edges import publish as core
+from git_elite.edges.generating import expand, read_all
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 
@@ -47,7 +47,7 @@ def command(ctx: click.Context, agent_id: str, eval_paths: tuple[Path, ...], nam
     \b
     Examples:
       git elite attest 6ab8c2f1 --evals ~/.agentd/evals.jsonl --registry origin
-      git elite attest 6ab8... --evals run/ --suite https://example.org/suite-v2 --json
+      git elite attest 6ab8... --evals run/ --suite https://example.org/s2 --json
       git elite attest --revoke 6ab8... --registry origin
     """
     from git_elite.edges.agent_files import load_identity

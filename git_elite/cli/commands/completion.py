@@ -33,15 +33,16 @@ def command(shell: str) -> int:
     \b
     Install:
       bash  echo 'eval "$(git-elite completion bash)"' >> ~/.bashrc
-            (completes `git-elite …`, and `git elite …` when git's own bash completion
-            is loaded)
+            (completes `git-elite …`, and `git elite …` when git's own
+            bash completion is loaded)
       zsh   git-elite completion zsh > "${fpath[1]}/_git-elite"
             (or: echo 'eval "$(git-elite completion zsh)"' >> ~/.zshrc)
       fish  git-elite completion fish > ~/.config/fish/completions/git-elite.fish
 
     \b
     Examples:
-      git elite completion bash > ~/.local/share/bash-completion/completions/git-elite
+      git elite completion bash \\
+          > ~/.local/share/bash-completion/completions/git-elite
     """
     from click.shell_completion import get_completion_class
 

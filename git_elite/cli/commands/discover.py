@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -67,11 +67,12 @@ def command(ctx: click.Context, names: tuple[str, ...], task_type: str | None, t
       git elite discover --registry origin --task-type file-edit --top 5
       git elite discover --trusted-only --min-success 0.9 --json
       git elite discover --attested
-      git elite discover --httpd https://seed.example.org --rid rad:z42hL2jL4XNk6K8oHQaSWfMgCL7ji
+      git elite discover --httpd https://seed.example.org \\
+          --rid rad:z42hL2jL4XNk6K8oHQaSWfMgCL7ji
       git elite discover --url https://elites.example.org/ --top 20
     """
     from git_elite.core import discover
-    from git_elite.edges import registry_sources
+    from git_elite.edges import registry_sources, registry_union
 
     sources = open_sources(names, httpd_url, rid, offline, urls, now=app(ctx).now,
                            allow_stale=allow_stale)
@@ -83,18 +84,19 @@ def command(ctx: click.Context, names: tuple[str, ...], task_type: str | None, t
     keep = None if plain or attested or len(sources) != 1 else \
         (lambda c: discover.passes(c, filters, trusted))
     found, complete = registry_sources.listing(sources, task_type, top if plain else 0, keep)
-    weigh = weigher(sources, trusted, task_type)
-    check = registry_sources.verifier(sources, extras=False)  # discover shows no prompt/demos
+    order = {s.name: i for i, s in enumerate(sources)}  # ties go to the registry named first
+    groups = discover.merge(found, order)
+    weigh = registry_union.weigher(sources, trusted, task_type, groups)
+    check = registry_union.verifier(sources, registry_sources.verifier(sources, extras=False))
     if attested:
-        rows, dropped = discover.select_attested(discover.merge(found), filters, trusted,
-                                                 check, weigh)
+        rows, dropped = discover.select_attested(groups, filters, trusted, check, weigh)
     else:
-        rows, dropped = discover.select(discover.merge(found), filters, trusted,
-                                        check)
+        rows, dropped = discover.select(groups, filters, trusted, check)
         if not complete and len(rows) < top:  # some of a head's top were dropped: read all
             found, _ = registry_sources.listing(sources, task_type, 0)
-            rows, dropped = discover.select(discover.merge(found), filters, trusted,
-                                            check)
+            groups.clear()
+            groups.update(discover.merge(found, order))
+            rows, dropped = discover.select(groups, filters, trusted, check)
         rows = [replace(row, attestations=weigh(row.candidate)) for row in rows]
     for source in sources:
         for line in source.index().warnings:
@@ -104,7 +106,21 @@ def command(ctx: click.Context, names: tuple[str, ...], task_type: str | None, t
             output.warn(f"{item.candidate.registry}: agent {item.candidate.agent_id[:12]} "
                         f"dropped: {problem.line()}")
     show(rows, aliases, as_json, {s.name: s.freshness for s in sources})
+    if task_type and not rows:
+        _known_types(sources, task_type)
     return 0
+
+
+def _known_types(sources: Sequence[Any], task_type: str) -> None:
+    """A task type no registry ranks: name the ones they do (from their index heads)."""
+    known: set[str] = set()
+    for source in sources:
+        rankings = source.index().head.get("rankings")
+        if isinstance(rankings, dict):
+            known.update(str(k) for k in rankings if k != "general")
+    if task_type not in known:
+        output.info(f"git-elite: no registry ranks task type {task_type!r}; the task types "
+                    f"ranked here: {', '.join(sorted(known)) or 'none'}")
 
 
 def open_sources(names: Sequence[str], httpd_url: str | None, rid: str | None,
@@ -191,8 +207,14 @@ def _admit(openers: Sequence[tuple[str, Any]], now: int, allow_stale: bool) -> l
 def fresh(source: Any, now: int, allow_stale: bool) -> None:
     """SPEC §6.1 for one registry read: say how fresh it is, refuse a stale copy (exit 1,
     one line) or, with --allow-stale, warn."""
-    from git_elite.edges import freshness
+    from git_elite.edges import freshness, identity_seen, pinned_read
 
+    try:
+        pinned_read.check_identity(source)  # the head pins the IDENTITY.json it was built with
+    except RegistryError as err:
+        raise RegistryError(err.message, rule=err.rule,
+                            path=f"{source.name}: {err.path}") from None
+    identity_seen.check_source(source)  # a rolled-back identity: refused, even stale-allowed
     result = freshness.of_source(source, now)
     source.freshness = result
     logged(source)
@@ -220,10 +242,12 @@ def logged(source: Any) -> None:
         output.info(f"git-elite: {source.name}: {accepted.line()}")
 
 
-def trust_paths(sources: Sequence[Any], task_type: str | None, now: int
+def trust_paths(sources: Sequence[Any], task_type: str | None, now: int,
+                unpinned: list[str] | None = None
                 ) -> tuple[dict[str, tuple[str, ...]], dict[str, str]]:
     """did -> best trust path (SPEC §8) from the local trust set and the endorsements and
-    rotations of the registries read; and did -> alias from the trust set."""
+    rotations of the registries read; and did -> alias from the trust set. The warnings of
+    documents dropped for their pin (`[index]`, SPEC §6.2) are also added to `unpinned`."""
     from git_elite.cli.commands.trust import local_trust
     from git_elite.core import trust
     from git_elite.edges import registry_sources, store
@@ -232,31 +256,12 @@ def trust_paths(sources: Sequence[Any], task_type: str | None, now: int
     endorsements, rotations, warnings = registry_sources.trust_documents(sources, local)
     for line in warnings:
         output.warn(f"{line} (ignored for trust)")
+        if unpinned is not None and "[index]" in line:
+            unpinned.append(line)
     trust_set = local_trust()
     graph = trust.edges(endorsements, rotations, now)
     aliases = {e.did: e.alias for e in trust_set.trusted if e.alias}
     return trust.best_paths(trust_set, graph, task_type or trust.ANY), aliases
-
-
-def weigher(sources: Sequence[Any], trusted: Mapping[str, Sequence[str]],
-            task_type: str | None) -> Callable[[Any], Any]:
-    """Candidate -> attest.Summary: its verified attestations weighed by the trust set
-    (bad ones are named on stderr and left out). Only agents whose index entry counts a
-    live attestation are read."""
-    from git_elite.core import attest, attest_read, discover
-
-    by_name = {s.name: s for s in sources}
-
-    def weigh(candidate: Any) -> attest.Summary:
-        if not discover.attested_count(candidate):
-            return attest.Summary(0, ())
-        docs, warnings = attest_read.attestations(by_name[candidate.registry],
-                                                  candidate.agent_id)
-        for line in warnings:
-            output.warn(line)
-        return attest.weigh(docs, trusted, task_type)
-
-    return weigh
 
 
 def short_did(did: str) -> str:
@@ -265,7 +270,12 @@ def short_did(did: str) -> str:
 
 
 def _where(winner: str, sources: Sequence[str]) -> str:
-    return winner if len(sources) <= 1 else f"{winner} (+{len(sources) - 1})"
+    """The registry whose copy is shown, and which others hold the agent (up to two named)."""
+    others = [s for s in sources if s != winner]
+    if not others:
+        return winner
+    return f"{winner} (+{','.join(others)})" if len(others) <= 2 else \
+        f"{winner} (+{len(others)})"
 
 
 COLUMNS = (Column("rank", 3), Column("agent"), Column("owner", 2), Column("trusted"),

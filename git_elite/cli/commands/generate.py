@@ -11,50 +11,7 @@ from git_elite.cli.main import app
 from git_elite.core import evals
 from git_elite.core import generate as core
 from git_elite.core.columns import Column
-from git_elite.core.errors import EliteError
-from git_elite.edges import agent_files, output, store
-
-MAX_SHOWN = 20
-
-
-def default_sources() -> list[Path]:
-    """$AGENTD_HOME/evals.jsonl and ./.chrysalis/state[/evolution]/evals.jsonl."""
-    state = Path.cwd() / ".chrysalis" / "state"
-    return [store.home() / "evals.jsonl", state / "evals.jsonl",
-            state / "evolution" / "evals.jsonl"]
-
-
-def expand(path: Path) -> list[Path]:
-    """A file as is; a directory as the eval logs found in it (either layout)."""
-    if not path.is_dir():
-        if not path.exists():
-            raise EliteError(f"{path}: no such eval log")
-        return [path]
-    state = path / ".chrysalis" / "state"
-    found = [p for p in (path / "evals.jsonl", state / "evals.jsonl",
-                         state / "evolution" / "evals.jsonl") if p.is_file()]
-    if not found:
-        raise EliteError(f"{path}: no evals.jsonl in this directory")
-    return found
-
-
-def read_all(sources: list[Path], strict: bool) -> list[evals.EvalRecord]:
-    records: list[evals.EvalRecord] = []
-    bad: list[evals.BadLine] = []
-    for source in sources:
-        found, wrong = evals.parse_jsonl(store.read_bytes(source), str(source))
-        records += found
-        bad += wrong
-    for line in bad[:MAX_SHOWN]:
-        output.warn(f"malformed eval line {line.text()}")
-    if len(bad) > MAX_SHOWN:
-        output.warn(f"... and {len(bad) - MAX_SHOWN} more malformed lines")
-    if bad:
-        output.warn(f"{len(bad)} malformed line(s) skipped in {len(sources)} file(s)")
-        if strict:
-            raise EliteError(f"{len(bad)} malformed eval line(s), first {bad[0].text()} "
-                             "(--strict)")
-    return records
+from git_elite.edges import generating, output
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
@@ -78,7 +35,8 @@ def command(ctx: click.Context, eval_paths: tuple[Path, ...], agents_file: Path 
     Reads ~/.agentd/evals.jsonl (Racket) and ./.chrysalis/state/evals.jsonl,
     ./.chrysalis/state/evolution/evals.jsonl (TypeScript) unless --evals is given,
     groups by (profile, candidate, model) and writes manifest.json + profile.json for
-    each qualified agent to $AGENTD_HOME/elite/<agent_id>/.
+    each qualified agent to $AGENTD_HOME/elite/projects/<project>/<agent_id>/ when run in
+    an agent project's git repo (each project's kept apart), else $AGENTD_HOME/elite/<agent_id>/.
 
     \b
     Examples:
@@ -87,38 +45,19 @@ def command(ctx: click.Context, eval_paths: tuple[Path, ...], agents_file: Path 
       git elite generate --now 1767225600 --all --min-tasks 20
     """
     now = app(ctx).now if now is None else now
-    sources = [p for e in eval_paths for p in expand(e)] if eval_paths else \
-        [p for p in default_sources() if p.is_file()]
-    if not sources:
-        raise EliteError("no eval logs found (looked at " +
-                         ", ".join(str(p) for p in default_sources()) + "; use --evals)")
-    records = read_all(sources, strict)
-    future = [r for r in records if r.ts > now]
-    if future:
-        output.warn(f"{len(future)} eval record(s) dated after --now {now} ignored")
-    agents = agent_files.load_agents(agents_file) if agents_file else None
-    limits = evals.Thresholds(min_success, min_tasks, min_recent)
-    plan = core.plan([r for r in records if r.ts <= now], agents, now, limits)
-    _warn_inferred(plan, agents_file)
-    written = _write(plan, emit_all, now)
+    options = generating.Options(eval_paths, agents_file, now, emit_all,
+                                 evals.Thresholds(min_success, min_tasks, min_recent), strict)
+    run = generating.generate(options, now, Path.cwd())
+    plan, written, records = run.plan, run.written, run.records
     if not written:
         output.info(nothing_qualified(plan, records, now, ctx.get_parameter_source("now")
                                       == click.core.ParameterSource.DEFAULT))
-    rows = [core.summary(c, written.get(c.agent_id)) for c in plan]
+    rows = run.rows()
     if as_json:
         output.emit_json(rows)
     else:
         table(rows)
     return 0
-
-
-def _warn_inferred(plan: list[core.Candidate], agents_file: Path | None) -> None:
-    profiles = sorted({c.key[0] for c in plan if c.inferred})
-    if profiles:
-        where = f"not in {agents_file}" if agents_file else "no --agents file given"
-        output.warn(f"agent config inferred from the eval records for profile(s) "
-                    f"{', '.join(profiles)} ({where}): signature and module 'unknown', "
-                    "no tools, fingerprints of empty prompt and demos")
 
 
 def nothing_qualified(plan: list[core.Candidate], records: list[evals.EvalRecord], now: int,
@@ -138,41 +77,11 @@ def nothing_qualified(plan: list[core.Candidate], records: list[evals.EvalRecord
         from datetime import UTC, datetime
 
         day = datetime.fromtimestamp(newest, UTC).strftime("%Y-%m-%d")
+        end = newest - newest % 86400 + 86400  # the end of that day (UTC), as the README
         line += (f"; the newest eval record is from {day}, {(now - newest) // 86400} days "
-                 f"before {'now' if default_now else '--now'}: to judge the logs as of then "
-                 f"pass --now {newest}")
+                 f"before {'now' if default_now else '--now'}: to judge the logs as of the "
+                 f"end of that day pass --now {end}")
     return line + "; --all writes every agent"
-
-
-def _write(plan: list[core.Candidate], emit_all: bool, now: int) -> dict[str, Path]:
-    chosen = [c for c in plan if emit_all or c.qualified]
-    if not chosen:
-        return {}
-    home = store.ensure_home()
-    key = agent_files.load_identity()
-    repo_ref = agent_files.detect_repo_ref(Path.cwd())
-    written = {}
-    for candidate in chosen:
-        manifest = core.sign_agent(candidate, key, repo_ref, now)
-        _say_replaced(home / "elite" / candidate.agent_id / "manifest.json", manifest)
-        written[candidate.agent_id] = agent_files.write_agent(home / "elite", candidate, manifest)
-    output.info(f"git-elite: wrote {len(written)} of {len(plan)} agent(s) as signed "
-                f"manifests to {home / 'elite'}")
-    return written
-
-
-def _say_replaced(path: Path, manifest: dict[str, Any]) -> None:
-    """generate replaces a manifest made earlier for the same agent: say so, with dates."""
-    import json
-
-    if not path.is_file():
-        return
-    try:
-        before = json.loads(path.read_bytes()).get("created_at")
-    except (OSError, ValueError, AttributeError):
-        before = None
-    output.info(f"git-elite: replacing {path} (created_at {before} -> "
-                f"{manifest['created_at']})")
 
 
 def table(rows: list[dict[str, Any]]) -> None:

@@ -194,7 +194,7 @@ def install_cmd(server: bool, force: bool, hooks_dir: Path | None,
     Examples:
       git elite hooks install
       git elite hooks install --server
-      git elite hooks install --server --timestamp-key /etc/git-elite/timestamp.json
+      git elite hooks install --server --timestamp-key /etc/git-elite/ts.json
       git elite hooks install --server --log-key /etc/git-elite/log.json
       git elite hooks install --server --hooks-dir custom_hooks/pre-receive.d
     """
@@ -207,7 +207,30 @@ def install_cmd(server: bool, force: bool, hooks_dir: Path | None,
     for line in install(None, server=server, force=force, drop_in_dir=hooks_dir,
                         timestamp_key=timestamp_key, log_key=log_key):
         output.info(line)
+    if server:
+        _timestamp_signer(Path.cwd(), timestamp_key)
     return 0
+
+
+def _timestamp_signer(cwd: Path, key_file: Path | None) -> None:
+    """A registry with a timestamp role needs a signer on the server: without
+    --timestamp-key (and no elite.timestampKey), warn that nothing will sign; with one and
+    no timestamp yet (a `git clone --bare` does not carry refs/elite/timestamp), say when the
+    first is signed."""
+    from git_elite.core.timestamp import Role
+    from git_elite.edges import freshness, git, gitcheck
+
+    tip = freshness.resolve(cwd, gitcheck.registry_branch(cwd))
+    if tip is None or Role.of(freshness.identity_at(cwd, tip)) is None:
+        return
+    if key_file is None and not git.config_get("elite.timestampKey", cwd):
+        output.warn("this registry declares a timestamp role, but nothing on this server "
+                    "will sign: readers refuse it as frozen while it has no fresh timestamp. "
+                    "Run `git elite hooks install --server --timestamp-key FILE`, or "
+                    "`git elite timestamp --key FILE` from cron (docs/freshness.md)")
+    elif freshness.current(cwd) is None:
+        output.info("no timestamp here yet: the post-receive hook signs one after the next "
+                    "accepted push (`git -C <this repository> elite timestamp` signs one now)")
 
 
 @command.command("uninstall", context_settings=CTX)

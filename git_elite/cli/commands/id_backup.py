@@ -17,7 +17,7 @@ import click
 
 from git_elite.cli.main import app
 from git_elite.core import sshkey
-from git_elite.core.errors import IdentityError, UsageError
+from git_elite.core.errors import IdentityError
 from git_elite.edges import identity, output, store
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
@@ -30,10 +30,11 @@ def passphrase(confirm: bool) -> bytes:
     if value:
         return value.encode()
     if not sys.stdin.isatty():
-        raise UsageError(f"no passphrase: set {ENV} or run on a terminal to be asked")
+        raise IdentityError(f"no passphrase: set {ENV} (e.g. {ENV}=… git elite id "
+                            "backup -o FILE) or run it on a terminal to be asked")
     text = click.prompt("Passphrase", hide_input=True, confirmation_prompt=confirm, err=True)
     if not text:
-        raise UsageError("an empty passphrase")
+        raise IdentityError("an empty passphrase: choose one (or set ELITE_PASSPHRASE)")
     return str(text).encode()
 
 

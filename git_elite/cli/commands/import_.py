@@ -35,7 +35,8 @@ def command(ctx: click.Context, agent_id: str, names: tuple[str, ...], allow_unt
     """Copy a verified agent (manifest.json, profile.json, and prompt.md/demos.json when the
     registry has them) byte for byte into $AGENTD_HOME/elite/imported/AGENT_ID/.
 
-    The newest valid manifest across the registries read wins, as in discover. An owner you
+    The newest valid manifest across the registries read wins (ties: the registry named
+    first), and an agent its owner withdrew in any of them is refused, as in discover. An owner you
     do not trust (directly or through endorsements) is refused unless --allow-untrusted.
 
     \b
@@ -53,7 +54,12 @@ def command(ctx: click.Context, agent_id: str, names: tuple[str, ...], allow_unt
                            allow_stale=allow_stale)
     chosen = choose(sources, prefix)
     agent_id = chosen.agent_id
-    trusted, _ = trust_paths(sources, None, app(ctx).now)
+    unpinned: list[str] = []
+    trusted, _ = trust_paths(sources, None, app(ctx).now, unpinned)
+    if unpinned:  # SPEC §6.2: a copy that does not serve what its head pins is not imported from
+        raise RegistryError(f"{len(unpinned)} trust document(s) not the ones INDEX.json pins "
+                            "(above): this copy serves another state than it signs; not "
+                            "imported", rule="index")
     if chosen.owner_did not in trusted and not allow_untrusted:
         raise TrustError(f"agent {agent_id[:12]} is owned by {chosen.owner_did}, whom you do "
                          f"not trust; trust them with `git elite trust add {chosen.owner_did}` "
@@ -79,13 +85,14 @@ def choose(sources: list[Any], prefix: str) -> Any:
     registries that the rule engine accepts (failures named on stderr). Also the MCP
     server's resource reads (cli/mcp_server)."""
     from git_elite.core import discover
-    from git_elite.edges import registry_sources
+    from git_elite.edges import registry_sources, registry_union
 
     agent_id = shortid.resolve(prefix, _known(sources, prefix),
                                ", ".join(s.name for s in sources))
     found = _listed(sources, agent_id)
     dropped: list[discover.Dropped] = []
-    winner = discover.resolve(found, registry_sources.verifier(sources), dropped)
+    winner = discover.resolve(found, registry_union.verifier(  # an owner's tombstone anywhere
+        sources, registry_sources.verifier(sources)), dropped)
     for item in dropped:
         for problem in item.problems:
             output.warn(f"{item.candidate.registry}: {problem.line()}")
@@ -130,4 +137,4 @@ def _listed(sources: list[Any], agent_id: str) -> list[Any]:
     if not found:
         raise RegistryError(f"agent {agent_id[:12]} is not listed in "
                             f"{', '.join(s.name for s in sources)}")
-    return discover.merge(found)[agent_id]
+    return discover.merge(found, {s.name: i for i, s in enumerate(sources)})[agent_id]

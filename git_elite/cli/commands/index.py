@@ -25,7 +25,8 @@ def command(check: bool) -> int:
     Examples:
       git elite index
       git elite index --check
-      git elite index && git add -A INDEX.json index && git commit -m "Pin the index"
+      git elite index && git add -A INDEX.json index \\
+          && git commit -m "Pin the index"
     """
     from git_elite.core import context, engine, layout
     from git_elite.edges import git, store

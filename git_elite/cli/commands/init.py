@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -76,7 +77,9 @@ def command(ctx: click.Context, path: Path, name: str | None, rad: bool,
           --witness w1=did:key:z6Mk...@http://w1.example:7380 --quorum 1
 
     A registry holds only registry files, so PATH must be new or empty (an empty `git init`
-    is fine); --force creates it anyway.
+    is fine); --force creates it anyway. With --timestamp-key naming this node's own DID
+    the first timestamp is signed at once (otherwise readers see it frozen until the
+    key's holder signs one).
     """
     from git_elite.cli.commands import hooks
     from git_elite.cli.main import app
@@ -129,10 +132,32 @@ def command(ctx: click.Context, path: Path, name: str | None, rad: bool,
     git.run(["add", "--", *files], path)
     git.run(["commit", "-q", "-m", f"Create registry {name}"], path)
     output.info(f"created registry {name} in {path} (owner {key.did})")
+    if timestamp_keys:
+        _first_timestamp(path, key, sorted(set(timestamp_keys)), app(ctx).now)
     if rad:
         _rad_key_matches(key.public)
         _rad_init(path, name)
     return 0
+
+
+def _first_timestamp(path: Path, key: Any, dids: list[str], now: int) -> None:
+    """A registry with a timestamp role is frozen until its first timestamp: sign it now when
+    this node holds one of the role's keys; otherwise say who must, and how."""
+    from git_elite.core import timestamp
+    from git_elite.edges import git, stamping
+
+    branch = git.run(["symbolic-ref", "HEAD"], path).stdout.decode().strip()
+    if key.did not in dids:
+        output.warn(f"the timestamp role's key is not this node's identity: readers refuse "
+                    f"{path.name} as frozen until its holder signs the first timestamp "
+                    "(git elite timestamp --key FILE, or hooks install --server "
+                    "--timestamp-key FILE on the server)")
+        return
+    body = stamping.sign_in_place(path, branch=branch, signers=[key], now=now, lifetime=None)
+    output.info(f"timestamp v{body['version']} signed for {body['tip'][:12]}, fresh until "
+                f"{timestamp.when(body['expires_at'])} (refs/elite/timestamp: `git push "
+                "--mirror` or `git clone --mirror` carries it; after that the server's "
+                "post-receive or `git elite timestamp` re-signs it)")
 
 
 def _check_did(did: str) -> None:

@@ -31,7 +31,8 @@ def command(ctx: click.Context, name: str | None, as_json: bool) -> None:
     Examples:
       git elite log --json
       git -C /srv/git/chrysalis-elites.git elite log sign
-      git elite log gossip https://mirror.example/elites/ /srv/git/chrysalis-elites.git
+      git elite log gossip https://mirror.example/elites/ \\
+          /srv/git/chrysalis-elites.git
     """
     if ctx.invoked_subcommand is None:
         ctx.exit(ctx.invoke(show, name=name, as_json=as_json))

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import io
-import json
 import sys
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -14,18 +11,14 @@ import click
 
 from git_elite.cli.commands import generate as gen
 from git_elite.cli.main import app
-from git_elite.core import keys, layout
-from git_elite.core.errors import EliteError, RegistryError, UsageError
-from git_elite.edges import output, succession
+from git_elite.core.errors import UsageError
+from git_elite.edges import evalwatch, generating, output, publishing
 from git_elite.edges import publish as core
-from git_elite.edges.known_registries import Registry
 
 SETTINGS = {"help_option_names": ["-h", "--help"]}
 ORDER = (core.PUBLISHED, core.UP_TO_DATE, core.BUILT, core.REFUSED, core.NOT_PUSHED)
 # `--from-evals` takes generate's own options (the same click objects: same names, defaults
 # and help), all but its --json: publish has its own.
-NO_MANIFESTS = ("no manifests in {} (run `git elite generate`; it writes only the agents "
-                "that qualify)")
 EVAL_OPTIONS = [p for p in gen.command.params if p.name != "as_json"]
 
 
@@ -37,15 +30,29 @@ EVAL_OPTIONS = [p for p in gen.command.params if p.name != "as_json"]
 @click.option("--from-evals", is_flag=True,
               help="Run `git elite generate` first (with the eval options below) and publish "
                    "the manifests it wrote.")
+@click.option("--min-new", type=click.IntRange(min=1), metavar="N",
+              help="With --from-evals: only when at least N eval records are new since the "
+                   "last run (per project); below that, say how many are pending and exit 0.")
 @click.option("--no-push", is_flag=True, help="Build and verify the commit, do not push.")
+@click.option("--repo-ref", metavar="none|URL",
+              help="The repository to record as repo_ref (default: the git repo you stand in, "
+                   "else the one the manifest or its published version names).")
+@click.option("--as-attestation", is_flag=True,
+              help="An agent someone else already published: publish your numbers for it as "
+                   "an attestation (SPEC 5.8) instead of refusing.")
+@click.option("--suite", default="local", show_default=True, metavar="S",
+              help="With --as-attestation: the name or URL of the task set you measured on.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_context
 def command(ctx: click.Context, /, dirs: tuple[Path, ...], name: str | None, from_evals: bool,
-            no_push: bool, as_json: bool, **eval_options: Any) -> int:
+            no_push: bool, repo_ref: str | None, as_attestation: bool, suite: str,
+            as_json: bool, **eval_options: Any) -> int:
     """Sign and push manifests to a registry.
 
-    Publishes every $AGENTD_HOME/elite/<agent_id>/ (or the given directories) owned by this
-    node's identity. Run inside an agent project's git repo, it records that repo as the
+    Publishes this project's manifests (generate keeps each git project's apart under
+    $AGENTD_HOME/elite/projects/; outside any git repo, every project's) and those in
+    $AGENTD_HOME/elite/<agent_id>/, or the given directories, owned by this node's
+    identity. Run inside an agent project's git repo, it records that repo as the
     manifests' repo_ref (origin URL, HEAD commit, path) and re-signs them; the signed
     manifest is written back to $AGENTD_HOME/elite/ before anything is pushed. The commit is
     built in the registry's cache clone, verified with the registry's own rules, pushed,
@@ -53,7 +60,14 @@ def command(ctx: click.Context, /, dirs: tuple[Path, ...], name: str | None, fro
 
     With --from-evals it first runs `git elite generate` (options --evals, --agents, --now,
     --all, --min-success, --min-tasks, --min-recent, --strict; its table goes to stderr)
-    and publishes exactly the manifests that run wrote.
+    and publishes exactly the manifests that run wrote. With --min-new N it does so only
+    when at least N eval records are new since the last run in this project (a cheap no-op
+    below N that says how many are pending: call it after every eval run).
+
+    An agent already published by another DID (the same config measured by you) is refused
+    with its owner named; --as-attestation publishes your numbers as an attestation.
+    Outside a git repo the manifest's repo_ref is kept (and a manifest that names none
+    keeps the registry's); --repo-ref none|URL records what you say.
 
     \b
     Examples:
@@ -61,125 +75,68 @@ def command(ctx: click.Context, /, dirs: tuple[Path, ...], name: str | None, fro
       git elite publish ~/.agentd/elite/6ab8... --registry origin --no-push
       git elite publish --json
       git elite publish --from-evals --agents agents.yaml --registry origin
+      git elite publish --from-evals --min-new 50 --registry origin
+      git elite publish --as-attestation --registry origin
     """
     from git_elite.edges.agent_files import load_identity
 
-    _check_eval_options(ctx, dirs, from_evals)
+    min_new = eval_options.pop("min_new")
+    _check_eval_options(ctx, dirs, from_evals, min_new)
+    request = publishing.Request(dirs, name, no_push, _repo_ref(repo_ref), as_attestation,
+                                 suite)
     if from_evals:
-        dirs = generated(ctx, eval_options)
-    key = load_identity()
-    if not dirs and not core.elite_dirs():
-        raise EliteError(NO_MANIFESTS.format(core.elite_root()))
-    registry = core.choose(name)
-    result = core.Result(registry.name)
-    agents = _load(dirs, key, app(ctx).now, result)
-    if agents:
-        _publish(registry, agents, key, app(ctx).now, no_push, result)
+        return _from_evals(ctx, request, eval_options, min_new or 0, as_json)
+    result = publishing.publish(request, load_identity(), app(ctx).now, Path.cwd())
     report(result, as_json, "published")
     return 0 if result.ok else 1
 
 
-def _check_eval_options(ctx: click.Context, dirs: tuple[Path, ...], from_evals: bool) -> None:
+def _from_evals(ctx: click.Context, request: publishing.Request, options: dict[str, Any],
+                min_new: int, as_json: bool) -> int:
+    """generate, then publish exactly what it wrote; with --min-new only when enough eval
+    records are new since the last run (edges/evalwatch)."""
+    from git_elite.core.evals import Thresholds
+
+    wanted = generating.Options(options["eval_paths"], options["agents_file"], options["now"],
+                                options["emit_all"], Thresholds(
+                                    options["min_success"], options["min_tasks"],
+                                    options["min_recent"]), options["strict"])
+    default_now = ctx.get_parameter_source("now") == click.core.ParameterSource.DEFAULT
+    run_now = app(ctx).now if wanted.now is None else wanted.now
+
+    def show(run: generating.Run) -> None:
+        if not run.written:
+            output.info(gen.nothing_qualified(run.plan, run.records, run_now, default_now))
+        with contextlib.redirect_stdout(sys.stderr):
+            gen.table(run.rows())
+
+    done = evalwatch.export(wanted, request, min_new, app(ctx).now, Path.cwd(), show)
+    if done.result is None:
+        output.info(f"git-elite: {done.pending} new eval record(s) since the last run, fewer "
+                    f"than --min-new {min_new}: nothing generated or published (state in "
+                    f"{evalwatch.state_file(Path.cwd())})")
+        if as_json:
+            output.emit_json([])
+        return 0
+    report(done.result, as_json, "published")
+    return 0 if done.result.ok else 1
+
+
+def _repo_ref(given: str | None) -> object:
+    if given is None:
+        return publishing.KEEP
+    return None if given == "none" else given
+
+
+def _check_eval_options(ctx: click.Context, dirs: tuple[Path, ...], from_evals: bool,
+                        min_new: int | None) -> None:
     given = [p.opts[0] for p in EVAL_OPTIONS if p.name and
              ctx.get_parameter_source(p.name) != click.core.ParameterSource.DEFAULT]
+    given += ["--min-new"] if min_new is not None else []
     if given and not from_evals:
         raise UsageError(f"{', '.join(given)} can only be used with --from-evals")
     if from_evals and dirs:
         raise UsageError("--from-evals publishes what generate writes; give no directories")
-
-
-def generated(ctx: click.Context, options: dict[str, Any]) -> tuple[Path, ...]:
-    """Run the generate command itself (its --json rows captured, its table sent to stderr
-    so publish's stdout stays clean); the directories it wrote."""
-    rows_json = io.StringIO()
-    with contextlib.redirect_stdout(rows_json):
-        ctx.invoke(gen.command, as_json=True, **options)
-    rows = json.loads(rows_json.getvalue())
-    with contextlib.redirect_stdout(sys.stderr):
-        gen.table(rows)
-    written = tuple(Path(row["path"]) for row in rows if row["path"])
-    if not written:
-        raise EliteError("no agent qualified, nothing to publish (see the table above; "
-                         "--all publishes every agent)")
-    return written
-
-
-def _load(dirs: tuple[Path, ...], key: keys.Keypair, now: int, result: core.Result
-          ) -> list[core.LocalAgent]:
-    """Read, check ownership, re-sign for the repo we stand in, and save back."""
-    folders = list(dirs) or core.elite_dirs()
-    if not folders:
-        raise EliteError(NO_MANIFESTS.format(core.elite_root()))
-    repo_ref = core.repo_ref_here(Path.cwd())
-    rotations = succession.local_rotations()
-    agents = []
-    for folder in folders:
-        if not dirs and (folder / "tombstone.json").exists():
-            output.info(f"skipping {folder.name}: withdrawn (tombstone.json)")
-            continue
-        try:
-            agent = core.load_dir(folder)
-        except EliteError as err:
-            result.add([core.Item(folder.name, {})], core.REFUSED, str(err))
-            continue
-        steps = succession.chain(agent.body["owner_did"], key.did, rotations)
-        if steps is None:
-            result.add([core.Item(agent.agent_id, {})], core.REFUSED,
-                       f"owned by {agent.body['owner_did']}, not this node's {key.did}")
-            continue
-        if steps:  # the old key's manifest: its successor (this key) takes it over
-            output.info(f"{agent.agent_id[:12]}: owned by your rotated key "
-                        f"{agent.body['owner_did']}; re-signed by {key.did}")
-            agent = succession.adopt(agent, key, now)
-            core.save_local(agent)
-            result.rotations.update(steps)
-        agents.append(_resign(agent, key, now, repo_ref))
-    return agents
-
-
-def _resign(agent: core.LocalAgent, key: keys.Keypair, now: int,
-            repo_ref: dict[str, object] | None, previous: bytes | None = None
-            ) -> core.LocalAgent:
-    fresh = core.prepare(agent, key, now, repo_ref, previous)
-    if fresh.manifest != agent.manifest:
-        core.save_local(fresh)
-    return fresh
-
-
-def _publish(registry: Registry, agents: list[core.LocalAgent], key: keys.Keypair,
-             now: int, no_push: bool, result: core.Result) -> None:
-    items = [core.Item(a.agent_id, {}) for a in agents]
-    try:
-        target = core.open_target(registry, key)
-    except RegistryError as err:
-        result.add(items, core.NOT_PUSHED, f"{err.message}; the signed manifests are kept in "
-                   f"{core.elite_root()}")
-        return
-    from git_elite.edges import cache
-
-    # the cache is read from here on: damage git reports there means one fresh clone and a
-    # second try (nothing was pushed yet), or one line naming the cache (cache.Mender)
-    done = cache.Mender(target.registry)(lambda: _build_and_push(target, agents, key, now,
-                                                                 no_push, result.rotations))
-    merge(result, done)
-    if target.rid and done.commit and not no_push:
-        output.info(core.announce(target.rid))
-
-
-def _build_and_push(target: core.Target, agents: list[core.LocalAgent], key: keys.Keypair,
-                    now: int, no_push: bool, rotations_raw: Iterable[bytes]) -> core.Result:
-    state = core.tip_state(target)
-    ready = [_resign(a, key, now, None, state.read(layout.agent_path(
-        a.agent_id, "manifest.json")) if state is not None else None) for a in agents]
-    rotations = [succession.rotation_item(raw) for raw in sorted(rotations_raw)]
-    return core.publish_files(target, rotations + [core.agent_item(a) for a in ready],
-                              f"publish {len(ready)} agent(s)\n\nby {key.did}\n",
-                              push=not no_push)
-
-
-def merge(into: core.Result, done: core.Result) -> None:
-    into.outcomes += done.outcomes
-    into.commit, into.pushes, into.retries = done.commit, done.pushes, done.retries
 
 
 def report(result: core.Result, as_json: bool, verb: str) -> None:

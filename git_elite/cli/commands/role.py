@@ -29,7 +29,8 @@ def command() -> None:
 
     \b
     Examples:
-      git elite role set log --key /etc/git-elite/log.json --origin example.org/elites \\
+      git elite role set log --key /etc/git-elite/log.json \\
+          --origin example.org/elites \\
           --witness w1=did:key:z6Mk...@http://w1.example:7380 --quorum 1
       git elite role set timestamp --key did:key:z6Mk... --max-age 86400
       git elite role remove timestamp

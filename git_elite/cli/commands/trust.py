@@ -96,6 +96,13 @@ def remove(did: str) -> int:
     return 0
 
 
+def _day(ts: object) -> str:
+    """added_at as a UTC date a person reads (the epoch stays in --json)."""
+    from git_elite.core.timestamp import when
+
+    return when(ts) if type(ts) is int and ts >= 0 else str(ts)
+
+
 @command.command("list", context_settings=SETTINGS)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def list_(as_json: bool) -> int:
@@ -110,8 +117,8 @@ def list_(as_json: bool) -> int:
         output.emit_json(current.to_dict())
         return 0
     output.table(f"trusted DIDs (max_depth {current.max_depth})",
-                 ["did", "alias", "task_types", "added_at"],
-                 [[e.did, e.alias or "-", ",".join(e.task_types), e.added_at]
+                 ["did", "alias", "task_types", "added"],
+                 [[e.did, e.alias or "-", ",".join(e.task_types), _day(e.added_at)]
                   for e in current.trusted])
     return 0
 

@@ -146,28 +146,35 @@ def _verify(path: str, rev: str, history: bool, as_json: bool, origin: str,
         with progress.meter("commits", f"verify: commits up to {rev}"):
             problems, count = gitcheck.audit_history(repo, cwd, rev)
         what = f"{count} commit(s)"
+        counted: dict[str, Any] = {"commits_checked": count}
     else:
         with progress.meter("files", f"verify: files of the tree at {rev}"):
             problems = gitcheck.audit(repo, rev)
         what = f"tree at {rev}"
+        counted = {}
+    parts = [(len(problems), what)]
     check = _radicle(repo, path, origin, rev)
-    result: dict[str, Any] = {}
+    result: dict[str, Any] = dict(counted)
     if check is not None:
+        parts.append((len(check.problems), f"Radicle signed refs of {check.rid}"))
         problems += [p.at(check.signed_tip or _commit(path, rev)) for p in check.problems]
         for note in check.notes:
             output.info(f"git-elite: verify: {check.rid}: {note}")
         result["radicle"] = {"rid": check.rid, "checked": check.checked, "ok": check.ok,
                              "notes": list(check.notes), "delegates": list(check.delegates),
                              "signed_by": list(check.signed_by)}
+    problems += _identity_pin(path, origin)
     fresh = _freshness(path, origin, check, *stale)
     if fresh is not None:  # only for a registry that declares a timestamp role
+        parts.append((len(fresh[0]), "refs/elite/timestamp (freshness)"))
         problems += fresh[0]
         result["freshness"] = fresh[1]
     logged = _log(path, origin, check, history)
     if logged is not None:  # only for a registry that declares a log role
+        parts.append((len(logged[0]), "refs/elite/log (witnessed log)"))
         problems += logged[0]
         result["log"] = logged[1]
-    return _report(problems, what, as_json, result)
+    return _report(problems, what, as_json, result, parts)
 
 
 def _log(path: str, origin: str, check: RadicleCheck | None, history: bool
@@ -204,7 +211,8 @@ def _log(path: str, origin: str, check: RadicleCheck | None, history: bool
     return problems, {"ok": not problems, **accepted.to_dict()}
 
 
-def _report(problems: list[Any], what: str, as_json: bool, result: dict[str, Any]) -> int:
+def _report(problems: list[Any], what: str, as_json: bool, result: dict[str, Any],
+            parts: list[tuple[int, str]] | None = None) -> int:
     if as_json:
         output.emit_json({"ok": not problems, "problems": [p.to_dict() for p in problems],
                           **result})
@@ -212,7 +220,10 @@ def _report(problems: list[Any], what: str, as_json: bool, result: dict[str, Any
         for p in problems:
             output.data(f"{(p.commit or '')[:7]} {p.line()}")
     if problems:
-        output.info(f"git-elite: verify: {len(problems)} problem(s) in {what}")
+        parts = parts or [(len(problems), what)]
+        where = ", ".join(f"{n} in {name}" for n, name in parts if n)
+        fine = "".join(f"; {name} OK" for n, name in parts if not n)
+        output.info(f"git-elite: verify: {len(problems)} problem(s): {where}{fine}")
         return 1
     output.info(f"git-elite: verify: {what} OK")
     return 0
@@ -248,6 +259,32 @@ def _radicle(repo: Any, path: str, origin: str, rev: str) -> RadicleCheck | None
         return radicle.RadicleCheck.unchecked(
             rid, f"no Radicle storage for {rid} in {gitrad.rad_home() / 'storage'}")
     return gitrad.check_storage(storage, rid, str(identity["owner_did"]), None, tip)
+
+
+def _identity_pin(path: str, origin: str) -> list[Problem]:
+    """SPEC §6.2 at the registry branch's tip: an IDENTITY.json older than, or dropping a
+    role of, the highest one this reader has seen for the registry (`rollback`)."""
+    from git_elite.core.errors import EliteError
+    from git_elite.edges import freshness, gitcheck, identity_seen
+
+    tip = freshness.resolve(path, gitcheck.registry_branch(path))
+    raw = git_blob(path, tip) if tip else None
+    if tip is None or raw is None or freshness.identity_at(path, tip) is None:
+        return []
+    try:
+        identity_seen.check(identity_seen.git_key(path, tip), raw, origin,
+                            identity_seen.history(path, tip))
+    except EliteError as err:
+        return [err.problem(tip)]
+    return []
+
+
+def git_blob(path: str, tip: str) -> bytes | None:
+    from git_elite.core import layout
+    from git_elite.edges import git
+
+    proc = git.run(["cat-file", "blob", f"{tip}:{layout.IDENTITY}"], path, check=False)
+    return proc.stdout if proc.returncode == 0 else None
 
 
 def _freshness(path: str, origin: str, check: RadicleCheck | None, now: int,

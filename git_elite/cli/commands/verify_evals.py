@@ -8,10 +8,10 @@ from typing import Any
 
 import click
 
-from git_elite.cli.commands.generate import expand, read_all
 from git_elite.core import attest, canonical, documents, jsonstrict
 from git_elite.core.errors import EliteError, ManifestError
 from git_elite.edges import output, store
+from git_elite.edges.generating import expand, read_all
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 
@@ -36,8 +36,8 @@ def command(file: Path, logs: tuple[Path, ...], config_path: Path | None, now: i
 
     \b
     Examples:
-      git elite verify-evals ~/.agentd/elite/6ab8.../manifest.json ~/.agentd/evals.jsonl
-      git elite verify-evals agents/6a/6ab8.../attestations/z6Mk....json run/ --json
+      git elite verify-evals ~/.agentd/elite/6ab8.../manifest.json evals.jsonl
+      git elite verify-evals agents/6a/6ab8.../attestations/z6Mk.json run/ --json
     """
     doc = _document(file)
     config = _config(file, config_path, str(doc.body["agent_id"]))

@@ -28,7 +28,8 @@ def command() -> None:
     \b
     Examples:
       git elite witness vkey --name w1.example.net
-      git elite witness serve --listen 0.0.0.0:7380 --logs logs.txt --name w1.example.net
+      git elite witness serve --listen 0.0.0.0:7380 --logs logs.txt \\
+          --name w1.example.net
     """
 
 
@@ -78,7 +79,8 @@ def serve(listen: str, logs_file: Path, name: str | None, state_dir: Path | None
     \b
     Examples:
       printf 'example.org/elites example.org/elites+1a2b3c4d+AQ...\\n' > logs.txt
-      git elite witness serve --listen 127.0.0.1:7380 --logs logs.txt --name w1.example.net
+      git elite witness serve --listen 127.0.0.1:7380 --logs logs.txt \\
+          --name w1.example.net
     """
     from git_elite.core import witness as judge
     from git_elite.edges import identity, store
