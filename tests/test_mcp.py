@@ -159,6 +159,9 @@ def test_write_tools_with_allow_write(world: World, tmp_path: Path) -> None:
     fresh_home(world)
     args = fixture_args()
     evals = [args[i + 1] for i, a in enumerate(args) if a == "--evals"]
+    export = {"registry": str(world.server), "evals": evals,
+              "agents": args[args.index("--agents") + 1],
+              "now": int(args[args.index("--now") + 1])}
 
     async def scenario(client: Any) -> dict[str, Any]:
         tools = {t.name: t for t in (await client.list_tools()).tools}
@@ -168,10 +171,13 @@ def test_write_tools_with_allow_write(world: World, tmp_path: Path) -> None:
                                                      "registry": [str(world.bare)]}),
                 "import": await client.call_tool("import_elite_agent",  # the server's registry
                                                  {"agent_id": TRUSTED[:12]}),
-                "export": await client.call_tool("export_elite_agents", {
-                    "registry": str(world.server), "evals": evals,
-                    "agents": args[args.index("--agents") + 1],
-                    "now": int(args[args.index("--now") + 1])})}
+                "waits": await client.call_tool("export_elite_agents",
+                                                {**export, "min_new": 100_000}),
+                "export": await client.call_tool("export_elite_agents", export),
+                "again": await client.call_tool("export_elite_agents",
+                                                {**export, "min_new": 1}),
+                "none": await client.call_tool("export_elite_agents",
+                                               {**export, "min_success": 1, "min_tasks": 9999})}
 
     out = session(world, "--allow-write", "--registry", str(world.bare), cwd=tmp_path)(scenario)
     assert "Disabled" not in out["tools"]["import_elite_agent"].description
@@ -183,11 +189,21 @@ def test_write_tools_with_allow_write(world: World, tmp_path: Path) -> None:
     assert sorted(p.name for p in Path(done["path"]).iterdir()) == ["manifest.json",
                                                                     "profile.json"]
     assert done["files"] == ["manifest.json", "profile.json"]
+    waits = out["waits"].structured_content  # min_new: fewer records than that, no run
+    assert waits["ran"] is False and waits["results"] == [] and waits["ok"] is True
+    records = waits["new_records"]
+    assert 0 < records < 100_000 and waits["min_new"] == 100_000
     exported = out["export"].structured_content
     assert not out["export"].is_error, text(out["export"])
-    assert exported["ok"] is True and len(exported["results"]) == 2
+    assert exported["ok"] is True and exported["ran"] is True and len(exported["results"]) == 2
+    assert exported["new_records"] == records  # the run without min_new counted them too
     assert {r["status"] for r in exported["results"]} == {"published"}
-    assert any("elite candidates" in w for w in exported["warnings"])
+    assert sum(row["qualified"] for row in exported["generated"]) == 2
+    again = out["again"].structured_content  # nothing new since the run
+    assert again["ran"] is False and again["new_records"] == 0
+    assert out["none"].is_error  # the command's own line: nothing qualified
+    assert text(out["none"]).startswith("git-elite: error: no agent qualified, nothing to "
+                                        "publish")
 
 
 def test_without_the_sdk_one_line(monkeypatch: pytest.MonkeyPatch,

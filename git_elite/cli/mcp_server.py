@@ -85,17 +85,36 @@ def call(settings: Settings, name: str, arguments: dict[str, Any] | None) -> Ans
     reads_from = tool.input_schema["properties"].get("registry", {}).get("type") == "array"
     if settings.registries and reads_from and not args.get("registry") and not args.get("url"):
         args["registry"] = list(settings.registries)
-    code, out, err = invoke(tool.argv(args))
+    if tool.run is not None:
+        code, value, err = direct(tool.run, args)
+    else:
+        assert tool.argv is not None
+        code, out, err = invoke(tool.argv(args))
+        value = _json(out)
     warnings = [escape(line) for line in err.splitlines()
                 if line.strip() and not line.startswith("git-elite: error:")]
-    value = _json(out)
     if code not in tool.ok_codes or value is None or \
             (isinstance(value, dict) and "error" in value):
         return Answer(None, _error_line(err, code))
     structured: dict[str, Any] = {tool.wrap: value} if tool.wrap else dict(value)
-    if tool.wrap == "results":
-        structured["ok"] = code == 0
     return Answer({**escaped(structured), "warnings": warnings})
+
+
+def direct(run: Any, args: dict[str, Any]) -> tuple[int, Any, str]:
+    """A tool that is a function, inside the command line's error boundary (the same one
+    line for an error): (exit code, its value or None, stderr)."""
+    from git_elite.cli.boundary import guarded
+
+    found: list[Any] = []
+
+    def once() -> int:
+        found.append(run(args))
+        return 0
+
+    err = io.StringIO()
+    with _LOCK, contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+        code = guarded(once)
+    return code, (found[0] if found else None), err.getvalue()
 
 
 def _writes(name: str) -> str:

@@ -1,11 +1,13 @@
-"""The MCP server's tools (SPEC §16, docs/mcp.md): their JSON Schemas in and out, and the
-command line each one runs in-process. No MCP SDK here: `mcp_server` wires these to it.
+"""The MCP server's tools (SPEC §16, docs/mcp.md): their JSON Schemas in and out, and what
+each one runs in-process. No MCP SDK here: `mcp_server` wires these to it.
 
-Each tool is a git elite command with `--json`: the structured result is that command's JSON
-shape (docs/spec.md §10), an object (MCP's structuredContent must be one: `discover`'s list is
-under `agents`, `publish`'s under `results`), plus `warnings`, the command's stderr lines.
-Arguments become `--option=value` and positionals follow `--`, so no value can be read as
-an option."""
+Four tools are a git elite command with `--json`: the structured result is that command's
+JSON shape (docs/spec.md §10), an object (MCP's structuredContent must be one: `discover`'s
+list is under `agents`), plus `warnings`, the command's stderr lines. Arguments become
+`--option=value` and positionals follow `--`, so no value can be read as an option.
+`export_elite_agents` calls what `publish --from-evals [--min-new N]` calls,
+`edges/evalwatch.export`, and returns its whole outcome (how many records were new, whether
+it ran, what generate found, what was published)."""
 
 from __future__ import annotations
 
@@ -64,8 +66,9 @@ class Tool:
     description: str
     input_schema: dict[str, Any]
     output_schema: dict[str, Any]
-    argv: Callable[[dict[str, Any]], list[str]]
+    argv: Callable[[dict[str, Any]], list[str]] | None
     writes: bool = False
+    run: Callable[[dict[str, Any]], dict[str, Any]] | None = None  # instead of a command
     wrap: str | None = None  # the key a JSON list is put under
     ok_codes: tuple[int, ...] = (0,)  # exits that are answers, not errors (verify: 1)
 
@@ -108,11 +111,30 @@ def _import(args: dict[str, Any]) -> list[str]:
             "--", args["agent_id"]]
 
 
-def _export(args: dict[str, Any]) -> list[str]:
-    return ["publish", "--from-evals", "--json", *options(args, {
-        "registry": "--registry", "evals": "--evals", "agents": "--agents", "now": "--now",
-        "all": "--all", "min_success": "--min-success", "min_tasks": "--min-tasks",
-        "min_recent": "--min-recent", "strict": "--strict", "no_push": "--no-push"})]
+def export(args: dict[str, Any]) -> dict[str, Any]:
+    """`publish --from-evals [--min-new N]` as a value: edges/evalwatch.export with the
+    options the command builds from its own (generate's defaults where none is given)."""
+    import time
+    from pathlib import Path
+
+    from git_elite.core.evals import Thresholds
+    from git_elite.edges import evalwatch, generating, publishing
+
+    limits = Thresholds()
+    options = generating.Options(
+        tuple(Path(p) for p in args.get("evals", ())),
+        Path(args["agents"]) if args.get("agents") else None, args.get("now"),
+        bool(args.get("all")), Thresholds(args.get("min_success", limits.min_success),
+                                          args.get("min_tasks", limits.min_tasks),
+                                          args.get("min_recent", limits.min_recent)),
+        bool(args.get("strict")))
+    request = publishing.Request((), args.get("registry"), bool(args.get("no_push")))
+    done = evalwatch.export(options, request, int(args.get("min_new", 0)), int(time.time()),
+                            Path.cwd())
+    result = done.result
+    return {"ok": result is None or result.ok, "ran": done.ran,
+            "new_records": done.pending, "min_new": done.min_new, "generated": done.rows,
+            "results": result.to_json() if result is not None else []}
 
 
 def _verify(args: dict[str, Any]) -> list[str]:
@@ -156,20 +178,27 @@ TOOLS = (
               ("agent_id", "path", "registry", "owner_did")),
          _import, writes=True),
     Tool("export_elite_agents", "Publish elite agents from eval logs",
-         "Turn eval logs into signed manifests and publish those that qualify to a registry: "
-         "`git elite publish --from-evals --json` (run in the agent's repository)." +
+         "Turn eval logs into signed manifests and publish those that qualify to a registry, "
+         "as `git elite publish --from-evals [--min-new N]` does (run in the agent's "
+         "repository). With min_new it runs only when at least that many eval records are "
+         "new since the last run (ran=false otherwise): cheap to call after every eval run." +
          WRITE_NOTE,
          _obj({"registry": {"type": "string", "minLength": 1, "description": "Registry name, "
                             "path or URL (default: the one publish picks)."},
-               "evals": {**NAMES, "description": "Eval logs (files or directories)."},
+               "evals": {**NAMES, "description": "Eval logs (files or directories; default: "
+                         "$AGENTD_HOME/evals.jsonl and .chrysalis/state)."},
                "agents": {"type": "string", "minLength": 1, "description": "Agents file."},
+               "min_new": {"type": "integer", "minimum": 1, "description": "Only when at "
+                           "least this many eval records are new since the last run."},
                "now": COUNT, "all": FLAG, "min_success": RATE, "min_tasks": COUNT,
                "min_recent": COUNT, "strict": FLAG,
                "no_push": {**FLAG, "description": "Build and verify the commit, do not "
                            "push."}}),
-         _out({"ok": FLAG, "results": {"type": "array", "items": OUTCOME}},
-              ("ok", "results")),
-         _export, writes=True, wrap="results", ok_codes=(0, 1)),
+         _out({"ok": FLAG, "ran": FLAG, "new_records": COUNT, "min_new": COUNT,
+               "generated": {"type": "array", "items": {"type": "object"}},
+               "results": {"type": "array", "items": OUTCOME}},
+              ("ok", "ran", "new_records", "results")),
+         None, writes=True, run=export),
     Tool("verify_registry", "Verify a registry",
          "Audit a registry (path, clone or URL) against every rule: `git elite verify "
          "--json`. ok=false with the problems is an answer, not a tool error.",
