@@ -51,8 +51,10 @@ def command(ctx: click.Context, names: tuple[str, ...], task_type: str | None, t
     annotated with your trust set.
 
     Only the agents shown are read and verified (manifest, profile, signature, binding,
-    policy, and that INDEX.json's entry is the manifest's); one that fails is dropped with
-    a warning. Duplicates across registries: the newest valid manifest wins.
+    policy, and that INDEX.json's entry is the manifest's; over --url under a freshly
+    signed head, a manifest that is the pinned bytes is checked without its profile, which
+    the server bound and import binds again); one that fails is dropped with a warning.
+    Duplicates across registries: the newest valid manifest wins.
 
     Each shown agent's attestations (other DIDs' signed measurements) are read and
     verified; those by DIDs you trust count: when any shown agent has one, the `attested`
