@@ -89,32 +89,14 @@ def post_receive() -> int:
     return 0
 
 
-MAX_COMMITS_PER_PUSH = 1000  # `git config elite.maxCommitsPerPush`
+MAX_COMMITS_PER_PUSH = 1000  # `git config elite.maxCommitsPerPush` (edges/gitcheck)
 
 
 def _too_many_commits(updates: list[Any]) -> list[Problem]:
-    """A push's total work is bounded: at most elite.maxCommitsPerPush new commits on the
-    registry branch (counted by `git rev-list --count`, before anything is read)."""
-    from git_elite.core.errors import HookError
-    from git_elite.edges import git, gitcheck
+    """The bound on a push's commits (gitcheck.too_many_commits, shared with `check`)."""
+    from git_elite.edges import gitcheck
 
-    value = git.config_get("elite.maxCommitsPerPush")
-    try:
-        most = int(value) if value else MAX_COMMITS_PER_PUSH
-    except ValueError:
-        raise HookError(f"git config elite.maxCommitsPerPush: {value!r} is not a number"
-                        ) from None
-    branch = gitcheck.registry_branch(None)
-    found = []
-    for update in updates:
-        if update.ref == branch and update.new != git.ZERO:
-            count = git.count_new_commits(None, update.old, update.new)
-            if count > most:
-                found.append(Problem("branch", update.ref, f"the push brings {count} commits; "
-                                     f"at most {most} are checked per push (git config "
-                                     "elite.maxCommitsPerPush): push in smaller steps",
-                                     update.new))
-    return found
+    return gitcheck.too_many_commits(None, updates)
 
 
 def staged(name: str) -> int:

@@ -30,6 +30,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "discover": ("discover", "Ranked, verified list of agents across registries."),
     "import": ("import_", "Copy a verified manifest into the local store."),
     "verify": ("verify", "Audit a registry against every rule."),
+    "check": ("check", "Check a range of commits with the pre-receive rules (for CI)."),
+    "mcp": ("mcp", "Serve the tools to an AI agent over MCP (stdio)."),
     "sign": ("sign", "Sign a manifest, endorsement, attestation or any §5 document."),
     "verify-file": ("verify_file", "Check any signed document."),
     "index": ("index", "Rebuild or check INDEX.json and the index shards."),

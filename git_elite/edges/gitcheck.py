@@ -150,6 +150,56 @@ def check_push(repo: Any, cwd: str | Path | None, updates: Sequence[RefUpdate], 
     return problems, checked
 
 
+MAX_COMMITS_PER_PUSH = 1000  # `git config elite.maxCommitsPerPush`
+
+
+def too_many_commits(cwd: str | Path | None, updates: Sequence[RefUpdate]) -> list[Problem]:
+    """A push's total work is bounded: at most elite.maxCommitsPerPush new commits on the
+    registry branch (counted by `git rev-list --count`, before anything is read)."""
+    from git_elite.core.errors import HookError
+
+    value = git.config_get("elite.maxCommitsPerPush", cwd)
+    try:
+        most = int(value) if value else MAX_COMMITS_PER_PUSH
+    except ValueError:
+        raise HookError(f"git config elite.maxCommitsPerPush: {value!r} is not a number"
+                        ) from None
+    branch = registry_branch(cwd)
+    found = []
+    for update in updates:
+        if update.ref == branch and update.new != git.ZERO:
+            count = git.count_new_commits(cwd, update.old, update.new)
+            if count > most:
+                found.append(Problem("branch", update.ref, f"the push brings {count} commits; "
+                                     f"at most {most} are checked per push (git config "
+                                     "elite.maxCommitsPerPush): push in smaller steps",
+                                     update.new))
+    return found
+
+
+def check_range(repo: Any, cwd: str | Path | None, base: str | None, head: str, *,
+                now: int | None = None) -> tuple[list[Problem], int]:
+    """`git elite check BASE..HEAD`: what pre-receive would say of a push moving the
+    registry branch from `base` to `head` (the commit bound, then `check_push`: the
+    non-fast-forward rule and every commit of the range against its parents). With no
+    `base`, every commit reachable from `head`, from the root (an audit of the whole
+    history as the hooks would have checked it; no commit bound)."""
+    if base is None:
+        problems: list[Problem] = []
+        commits = git.run(["rev-list", "--reverse", "--topo-order", head], cwd
+                          ).stdout.decode().split()
+        skew = max_clock_skew(cwd)
+        for commit in commits:
+            progress.step("commits")
+            problems += check_commit(repo, commit, now=now, max_skew=skew)
+        return problems, len(commits)
+    updates = [RefUpdate(base, head, registry_branch(cwd))]
+    too_many = too_many_commits(cwd, updates)
+    if too_many:
+        return too_many, 0
+    return check_push(repo, cwd, updates, now=now)
+
+
 def _timestamp_update(cwd: str | Path | None, update: RefUpdate, branch: str,
                       updates: Sequence[RefUpdate], now: int | None, skew: int
                       ) -> list[Problem]:

@@ -42,10 +42,19 @@ def data(text: str) -> None:
 
 
 def emit_json(value: Any) -> None:
+    sys.stdout.write(json_text(value) + "\n")
+
+
+def json_text(value: Any) -> str:
     """JSON escapes C0 controls itself; DEL, C1 controls and the bidi overrides it leaves raw
     (ensure_ascii=False) are written as \\u escapes too (still the same JSON value)."""
-    text = json.dumps(value, indent=2, ensure_ascii=False)
-    sys.stdout.write(_JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n")
+    return json_safe(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+def json_safe(text: str) -> str:
+    """JSON text with DEL, C1 controls, the line separators and the bidi controls written as
+    \\u escapes: the same JSON value (in valid JSON they can only stand inside strings)."""
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 _JSON_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")

@@ -27,9 +27,11 @@ CTX = {"help_option_names": ["-h", "--help"]}
               "HTTP(S) without cloning, as discover --url (repeatable).")
 @click.option("--allow-stale", is_flag=True, help="Warn, do not refuse, when a registry's "
               "signed timestamp is missing, expired, withheld or rolled back.")
+@click.option("--json", "as_json", is_flag=True, help="Machine output: where it was written "
+              "(docs/spec.md §10).")
 @click.pass_context
 def command(ctx: click.Context, agent_id: str, names: tuple[str, ...], allow_untrusted: bool,
-            offline: bool, urls: tuple[str, ...], allow_stale: bool) -> int:
+            offline: bool, urls: tuple[str, ...], allow_stale: bool, as_json: bool) -> int:
     """Copy a verified agent (manifest.json, profile.json, and prompt.md/demos.json when the
     registry has them) byte for byte into $AGENTD_HOME/elite/imported/AGENT_ID/.
 
@@ -42,14 +44,49 @@ def command(ctx: click.Context, agent_id: str, names: tuple[str, ...], allow_unt
       git elite import 6ab89254e72d          (any unambiguous prefix of 8+ hex)
       git elite import 6ab89254 --registry origin --allow-untrusted
       git elite import 6ab89254e72d --url https://elites.example.org/
+      git elite import 6ab89254e72d --json
     """
     from git_elite.cli.commands.discover import open_sources, trust_paths
-    from git_elite.core import discover
-    from git_elite.edges import registry_sources, registry_union, store
+    from git_elite.edges import store
 
     prefix = shortid.check(agent_id)
     sources = open_sources(names, None, None, offline, urls, now=app(ctx).now,
                            allow_stale=allow_stale)
+    chosen = choose(sources, prefix)
+    agent_id = chosen.agent_id
+    unpinned: list[str] = []
+    trusted, _ = trust_paths(sources, None, app(ctx).now, unpinned)
+    if unpinned:  # SPEC §6.2: a copy that does not serve what its head pins is not imported from
+        raise RegistryError(f"{len(unpinned)} trust document(s) not the ones INDEX.json pins "
+                            "(above): this copy serves another state than it signs; not "
+                            "imported", rule="index")
+    if chosen.owner_did not in trusted and not allow_untrusted:
+        raise TrustError(f"agent {agent_id[:12]} is owned by {chosen.owner_did}, whom you do "
+                         f"not trust; trust them with `git elite trust add {chosen.owner_did}` "
+                         "or pass --allow-untrusted")
+    files = files_of(sources, chosen)
+    target = store.ensure_home() / "elite" / "imported" / agent_id
+    for path, data in sorted(files.items()):
+        store.atomic_write(target / path.rsplit("/", 1)[1], data)
+    output.info(f"git-elite: imported {agent_id[:12]} from {chosen.registry} "
+                f"(owner {chosen.owner_did})")
+    if as_json:
+        output.emit_json({"agent_id": agent_id, "path": str(target),
+                          "registry": chosen.registry, "owner_did": chosen.owner_did,
+                          "trusted": chosen.owner_did in trusted,
+                          "files": sorted(p.rsplit("/", 1)[1] for p in files)})
+    else:
+        output.data(str(target))
+    return 0
+
+
+def choose(sources: list[Any], prefix: str) -> Any:
+    """The candidate `import` takes for an agent id prefix: the newest manifest across the
+    registries that the rule engine accepts (failures named on stderr). Also the MCP
+    server's resource reads (cli/mcp_server)."""
+    from git_elite.core import discover
+    from git_elite.edges import registry_sources, registry_union
+
     agent_id = shortid.resolve(prefix, _known(sources, prefix),
                                ", ".join(s.name for s in sources))
     found = _listed(sources, agent_id)
@@ -62,26 +99,16 @@ def command(ctx: click.Context, agent_id: str, names: tuple[str, ...], allow_unt
     if winner is None:
         raise RegistryError(f"agent {agent_id[:12]}: no valid manifest in "
                             f"{', '.join(c.registry for c in found)}")
-    chosen = found[winner]
-    unpinned: list[str] = []
-    trusted, _ = trust_paths(sources, None, app(ctx).now, unpinned)
-    if unpinned:  # SPEC §6.2: a copy that does not serve what its head pins is not imported from
-        raise RegistryError(f"{len(unpinned)} trust document(s) not the ones INDEX.json pins "
-                            "(above): this copy serves another state than it signs; not "
-                            "imported", rule="index")
-    if chosen.owner_did not in trusted and not allow_untrusted:
-        raise TrustError(f"agent {agent_id[:12]} is owned by {chosen.owner_did}, whom you do "
-                         f"not trust; trust them with `git elite trust add {chosen.owner_did}` "
-                         "or pass --allow-untrusted")
+    return found[winner]
+
+
+def files_of(sources: list[Any], chosen: Any) -> dict[str, bytes]:
+    """The chosen agent's files (path -> bytes), read and checked again as they are read."""
+    from git_elite.edges import registry_sources
+
     source = next(s for s in sources if s.name == chosen.registry)
     files, _ = registry_sources.check_agent(source, chosen)
-    target = store.ensure_home() / "elite" / "imported" / agent_id
-    for path, data in sorted(files.items()):
-        store.atomic_write(target / path.rsplit("/", 1)[1], data)
-    output.info(f"git-elite: imported {agent_id[:12]} from {chosen.registry} "
-                f"(owner {chosen.owner_did})")
-    output.data(str(target))
-    return 0
+    return dict(files)
 
 
 def _known(sources: list[Any], prefix: str) -> list[str]:
