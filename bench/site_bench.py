@@ -73,6 +73,8 @@ def measure_site(b: Bench) -> list[Row]:
         rows = [_rewrite(b, n, registry, site)]
         with serve(site) as (url, requests):
             rows += _discover_url(b, n, url, requests, tmp)
+        rows += _stamped_url(b, n, tmp)
+        with serve(site) as (url, requests):
             why = browser_missing()
             if why:
                 b.notes.append(f"First page in the browser not measured: {why}.")
@@ -120,7 +122,24 @@ def _rewrite(b: Bench, n: int, registry: Path, site: Path) -> Row:
                None, REWRITE_MS)
 
 
-def _discover_url(b: Bench, n: int, url: str, requests: list[str], tmp: Path) -> list[Row]:
+def _stamped_url(b: Bench, n: int, tmp: Path) -> list[Row]:
+    """`discover --url` of the same agents in a registry whose IDENTITY.json declares a
+    timestamp role, freshly signed before the run: the head is chained to a signature, so
+    the shown manifests' profiles are not fetched (docs/discover.md)."""
+    import synth
+
+    registry = synth.build(n, b.out, stamped=True)
+    version = synth.stamp(registry)
+    site = b.out / f"site-{n}-ts"
+    sh(["git", "elite", "site", str(registry), "-o", str(site), "--rev", "main"])
+    b.notes.append(f"Site of {n} with a timestamp role: timestamp v{version} signed just "
+                   "before the run.")
+    with serve(site) as (url, requests):
+        return _discover_url(b, n, url, requests, tmp, ", timestamp role")
+
+
+def _discover_url(b: Bench, n: int, url: str, requests: list[str], tmp: Path,
+                  what: str = "") -> list[Row]:
     args = ["git", "elite", "discover", "--url", url, "--json"]
     sh(args, cwd=tmp)  # warm-up (and the freshness memory, if any)
     requests.clear()
@@ -128,11 +147,11 @@ def _discover_url(b: Bench, n: int, url: str, requests: list[str], tmp: Path) ->
     one = list(requests)
     t, t_start = paired(call(args, cwd=tmp), version(), b.repeat)
     count = len(one)
-    b.notes.append(f"discover --url of {n}: {count} requests: " + _summary(one))
-    return [Row(f"discover --url top 20 of {n}, loopback HTTP", t * 1e3, "ms",
+    b.notes.append(f"discover --url of {n}{what}: {count} requests: " + _summary(one))
+    return [Row(f"discover --url top 20 of {n}{what}, loopback HTTP", t * 1e3, "ms",
                 "git-elite --version", t_start * 1e3, f"<= {URL_MS:.0f} ms", False, None,
                 URL_MS),
-            Row(f"discover --url top 20 of {n}: HTTP requests", count, "requests",
+            Row(f"discover --url top 20 of {n}{what}: HTTP requests", count, "requests",
                 "agents shown", 20, f"<= {URL_REQUESTS}", False, None, URL_REQUESTS)]
 
 

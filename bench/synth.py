@@ -104,7 +104,13 @@ def build_agent(i: int) -> tuple[str, bytes, bytes]:
     return body["agent_id"], indexing.dumps(body), indexing.dumps(profile)
 
 
-def identity(name: str = "bench-elites", fmt: int = 2) -> dict[str, Any]:
+def timestamp_key() -> keys.Keypair:
+    return keys.Keypair.from_seed(hashlib.sha256(b"bench-timestamp").digest())
+
+
+def identity(name: str = "bench-elites", fmt: int = 2, stamped: bool = False
+             ) -> dict[str, Any]:
+    """IDENTITY.json; `stamped`: declaring a timestamp role (SPEC §6.1) of `timestamp_key`."""
     owner = registry_key()
     body = {"type": "registry-identity", "schema_version": 1, "version": 1, "name": name,
             "owner_did": owner.did, "delegates": [owner.did], "threshold": 1,
@@ -113,6 +119,8 @@ def identity(name: str = "bench-elites", fmt: int = 2) -> dict[str, Any]:
             "created_at": CREATED_AT}
     if fmt == 2:
         body["format"] = 2
+    if stamped:
+        body["timestamp"] = {"keys": [timestamp_key().did], "threshold": 1, "max_age": 86400}
     return documents.sign_multi(body, [owner])
 
 
@@ -169,9 +177,10 @@ def _index_files(ident: dict[str, Any], entries: list[tuple[str, dict[str, Any]]
         yield path, data
 
 
-def _fast_import(repo: Path, n: int, fmt: int, processes: int | None) -> None:
+def _fast_import(repo: Path, n: int, fmt: int, processes: int | None,
+                 stamped: bool = False) -> None:
     """One commit on refs/heads/main holding the whole registry, streamed to fast-import."""
-    ident = identity(fmt=fmt)
+    ident = identity(fmt=fmt, stamped=stamped)
     proc = subprocess.Popen(["git", "fast-import", "--quiet", "--done"], cwd=repo,
                             stdin=subprocess.PIPE)
     stream = proc.stdin
@@ -194,17 +203,31 @@ def _fast_import(repo: Path, n: int, fmt: int, processes: int | None) -> None:
         raise RuntimeError(f"git fast-import failed for {repo}")
 
 
-def repo_path(n: int, fmt: int = 2, out: Path = OUT) -> Path:
+def repo_path(n: int, fmt: int = 2, out: Path = OUT, stamped: bool = False) -> Path:
+    if stamped:
+        return out / f"registry-{n}-ts.git"
     return out / (f"registry-{n}.git" if fmt == 2 else f"registry-{n}-f1.git")
+
+
+def stamp(repo: Path) -> int:
+    """Sign a fresh timestamp (the next version, valid for the role's max_age) for main of
+    a registry built with `stamped`, as the server's post-receive hook does; its version."""
+    from git_elite.edges import stamping
+
+    body = stamping.sign_in_place(repo, branch="refs/heads/main", signers=[timestamp_key()],
+                                  now=int(time.time()), lifetime=None)
+    return int(body["version"])
 
 
 def _stamp(repo: Path) -> Path:
     return repo / f"bench-synth-v{VERSION}"
 
 
-def build(n: int, out: Path = OUT, fmt: int = 2, processes: int | None = None) -> Path:
-    """The bare repo of a registry of n agents in format `fmt`, built once and cached."""
-    repo = repo_path(n, fmt, out)
+def build(n: int, out: Path = OUT, fmt: int = 2, processes: int | None = None,
+          stamped: bool = False) -> Path:
+    """The bare repo of a registry of n agents in format `fmt`, built once and cached;
+    `stamped` (format 2): its IDENTITY.json declares a timestamp role (`stamp` signs one)."""
+    repo = repo_path(n, fmt, out, stamped)
     if _stamp(repo).exists() or _wait_for_other_build(repo):
         return repo
     shutil.rmtree(repo, ignore_errors=True)
@@ -212,7 +235,7 @@ def build(n: int, out: Path = OUT, fmt: int = 2, processes: int | None = None) -
     subprocess.run(["git", "init", "-q", "--bare", "-b", "main", "."], cwd=repo, check=True)
     (repo / BUILDING).write_text(f"{os.getpid()}\n")
     start = time.perf_counter()
-    _fast_import(repo, n, fmt, processes)
+    _fast_import(repo, n, fmt, processes, stamped)
     took = time.perf_counter() - start
     info = {"agents": n, "format": fmt, "build_seconds": round(took, 1),
             "disk_bytes": disk_bytes(repo), "processes": processes or os.cpu_count(),

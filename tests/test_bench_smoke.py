@@ -184,3 +184,25 @@ def test_witness_bench_drives_the_real_server(tmp_path: Path) -> None:
     assert row.value > 0 and row.baseline > 0 and row.unit == "req/s"
     assert row.met == "met" or row.met.startswith("NOT met")
     assert os.sched_getaffinity(0) == cpus  # the clients' pinning is undone
+
+
+def test_stamped_registry_is_fresh_to_a_reader(tmp_path: Path) -> None:
+    """`synth.build(..., stamped=True)` declares a timestamp role; `synth.stamp` signs the
+    next version for main, which a reader accepts as fresh (bench/site_bench.py's
+    `discover --url` of a signed head)."""
+    import time
+
+    from git_elite.edges import freshness, git
+    from git_elite.edges.gitcheck import audit
+
+    repo = synth.build(N, tmp_path, stamped=True)
+    plain = synth.repo_path(N, out=tmp_path)
+    assert repo == synth.repo_path(N, out=tmp_path, stamped=True) != plain
+    assert audit(git.open_repo(repo), "HEAD") == []
+    assert (synth.stamp(repo), synth.stamp(repo)) == (1, 2)
+    tip = freshness.resolve(repo, "refs/heads/main")
+    identity = freshness.identity_at(repo, tip or "")
+    assert identity is not None and identity["timestamp"]["keys"] == [synth.timestamp_key().did]
+    result = freshness.check(repo, tip=tip or "", branch="main", identity=identity,
+                             now=int(time.time()))
+    assert result.case == "fresh" and result.signed is not None and result.signed.version == 2

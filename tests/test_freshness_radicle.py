@@ -57,3 +57,21 @@ def test_httpd_cannot_show_a_timestamp(rad: tuple[RadRepo, str]) -> None:
         assert "cannot be read through this source" in refused.stderr
         stale = run_cli("discover", "--httpd", base, "--rid", repo.rid, "--allow-stale")
         assert "warning:" in stale.stderr and "freeze" in stale.stderr
+
+
+def test_the_signers_namespaces_are_named_by_their_nid(rad: tuple[RadRepo, str]) -> None:
+    """`check.signed_by` holds DIDs; the storage's namespaces are Node IDs. Before any
+    timestamp is pushed, the signer's namespace is found from `signed_by` alone (no
+    namespace holds the ref yet), named by its NID, never by the DID."""
+    from git_elite.core.radicle import RadicleCheck
+    from git_elite.edges import freshness
+
+    repo, url = rad
+    did = key("server").did
+    check = RadicleCheck(repo.rid, True, signed_by=(did,))
+    assert freshness.namespaces(check, repo.storage) == [nid_from_did(did)]
+    run_cli("timestamp", "--registry", url, "--expires", "3600")
+    assert freshness.namespaces(check, repo.storage) == [nid_from_did(did)]
+    ref, where = freshness.radicle_ref(check, repo.storage.parent)
+    assert (ref, where) == (f"refs/namespaces/{nid_from_did(did)}/{timestamp.REF}",
+                            repo.storage)

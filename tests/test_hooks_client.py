@@ -38,7 +38,7 @@ def test_init_makes_a_clean_verified_registry(reg: Path) -> None:
     assert status(reg) == ""
     assert (reg / ".gitattributes").read_text() == layout.GITATTRIBUTES
     out = run_cli("verify", "--history", "--json", cwd=reg)
-    assert json.loads(out.stdout) == {"ok": True, "problems": []}
+    assert json.loads(out.stdout) == {"ok": True, "problems": [], "commits_checked": 1}
     run_cli("index", "--check", cwd=reg)
     assert run_cli("init", str(reg), check=1).stderr.count("already a registry") == 1
 

@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from bench.loopback import static
 from git_elite.core import logrole, note, tlog
 from git_elite.edges import git as gitedge
 from git_elite.edges import tlogstore
@@ -133,6 +134,11 @@ def _sites(out: dict[str, Any], tmp: Path, honest: Path, fork: Path) -> None:
                                            check=None)
         out["gossip_sites"] = run_cli("log", "gossip", honest_url, fork_url, check=None)
         out["site_urls"] = (honest_url, fork_url)
+    paths: list[str] = []  # what discover asks for once the log has signed the head
+    with static(tmp / "site-honest", paths) as url:
+        out["url_c_counted"] = run_cli("discover", "--url", url, "--json", env=reader(tmp, "c"),
+                                       check=None)
+    out["url_c_paths"] = paths
 
 
 def test_the_site_serves_the_log_and_url_readers_check_it(run: dict[str, Any]) -> None:
@@ -149,6 +155,19 @@ def test_the_site_serves_the_log_and_url_readers_check_it(run: dict[str, Any]) -
     gossip = run["gossip_sites"]
     assert gossip.returncode == 1
     assert f"INCONSISTENT {run['site_urls'][0]} and {run['site_urls'][1]}" in gossip.stdout
+
+
+def test_under_an_accepted_checkpoint_discover_reads_no_profile(run: dict[str, Any]) -> None:
+    """A witnessed checkpoint accepted for the read signs the served INDEX.json (§15), as a
+    fresh timestamp does: each shown manifest that is its pinned bytes is checked without
+    fetching its profile.json (docs/discover.md); one file per agent shown."""
+    found = run["url_c_counted"]
+    assert found.returncode == 0, found.stderr
+    shown = {row["agent_id"] for row in json.loads(found.stdout)}
+    paths = run["url_c_paths"]
+    assert shown and not [p for p in paths if p.endswith("/profile.json")]
+    assert {p.split("/")[-2] for p in paths if p.endswith("/manifest.json")} == shown
+    assert len(paths) == len(set(paths))
 
 
 def _concurrent_hooks(bare: Path, count: int) -> list[subprocess.CompletedProcess[str]]:

@@ -135,7 +135,12 @@ def test_discover_top_n_reads_the_head_and_n_manifests(
     source.check_identity()
     found, complete = registry_sources.listing([source], None, 5)
     assert len(found) == 5 and not complete
-    assert not any(p.startswith("index/") for p in reads)
+    # the head's rankings come with their entries in index/ranked.json (docs/spec.md §6.2):
+    # no shard is read, and no manifest until the verifier reads the ones shown
+    assert {p for p in reads if p.startswith("index/")} == {layout.RANKED}
+    assert sum(p.endswith("/manifest.json") for p in reads) == 0
+    shown = registry_sources.verifier([source])
+    assert all(shown(candidate) == [] for candidate in found)
     assert sum(p.endswith("/manifest.json") for p in reads) == 5
     everything, _ = registry_sources.listing([source], None, 0)  # filters: from the shards
     assert len(everything) >= len(found)

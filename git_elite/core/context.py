@@ -37,6 +37,10 @@ class Context:
     # the index carries SPEC §6.2's pins (head identity/ranked/trust, attestation_sha256);
     # False only for audits of history written before them (engine.check_context, legacy)
     pins: bool = True
+    # agent_ids whose profile.json the reader knowingly did not fetch (`discover` over HTTP,
+    # the manifest's bytes pinned by a signed head: docs/discover.md); their absence is
+    # not a `binding` problem, every other rule still runs
+    unfetched_profiles: frozenset[str] = frozenset()
 
     def add(self, rule: str, path: str, message: str) -> None:
         self.problems.append(Problem(rule, path, message))

@@ -29,7 +29,8 @@ _SECRET_WORDS = (b"secretKeyBase58", b"PRIVATE KEY-----")
 def check_change(parent: State, changes: Iterable[Change], new: State, *,
                  check_index: bool = True, now: int | None = None,
                  max_skew: int = MAX_CLOCK_SKEW, legacy: bool = False,
-                 pins: bool | None = None) -> list[Problem]:
+                 pins: bool | None = None,
+                 unfetched_profiles: frozenset[str] = frozenset()) -> list[Problem]:
     """Every problem of one commit (its diff against its parent), all of them, in path order.
     With `now` (the verifier's clock), a document whose created_at is more than `max_skew`
     seconds ahead of it is refused (`rollback`: the fast-forward attack). A change to a
@@ -37,9 +38,12 @@ def check_change(parent: State, changes: Iterable[Change], new: State, *,
     `legacy` (audits of old history, `verify`); so is, on a format-2 registry whose head
     pins nothing yet, any change but the upgrade (SPEC §6.2). `pins`: whether the index
     must carry the pins (default: yes, except, with `legacy`, in history written before
-    them: neither the parent's head nor the new one declares them)."""
+    them: neither the parent's head nor the new one declares them). `unfetched_profiles`:
+    agent_ids whose profile.json the reader deliberately did not read (`discover` over
+    HTTP under a signed head that pins the manifest's bytes): the `binding` rule does not
+    call that profile missing; every other check, of the binding rule too, still runs."""
     ctx = check_context(parent, changes, new, now=now, max_skew=max_skew, legacy=legacy,
-                        pins=pins)
+                        pins=pins, unfetched_profiles=unfetched_profiles)
     if check_index:
         indexcheck.check(ctx)
     return ctx.problems
@@ -47,11 +51,13 @@ def check_change(parent: State, changes: Iterable[Change], new: State, *,
 
 def check_context(parent: State, changes: Iterable[Change], new: State, *,
                   now: int | None = None, max_skew: int = MAX_CLOCK_SKEW,
-                  legacy: bool = False, pins: bool | None = None) -> Context:
+                  legacy: bool = False, pins: bool | None = None,
+                  unfetched_profiles: frozenset[str] = frozenset()) -> Context:
     """`check_change` without the index rule; the Context keeps the index entries of the
     manifests it checked (`audit` builds the index from them, shard by shard)."""
     ctx = Context(parent, new, {c.path: c for c in changes})
     ctx.latest = None if now is None else now + max_skew
+    ctx.unfetched_profiles = unfetched_profiles
     formats(ctx)
     if pins is not None:
         ctx.pins = pins

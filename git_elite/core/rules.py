@@ -222,7 +222,7 @@ def _bound_files(ctx: Context, agent_id: str, manifest: dict[str, Any] | None,
     path = ctx.agent_path(agent_id, "profile.json")
     raw = ctx.new.read(path)
     if raw is None:
-        if manifest is not None:
+        if manifest is not None and agent_id not in ctx.unfetched_profiles:
             ctx.add("binding", path, "missing: the manifest's agent config (its hash is the "
                     "agent_id)")
     else:

@@ -184,12 +184,28 @@ def radicle_ref(check: Any, fallback: str | Path) -> tuple[str, str | Path]:
     if not storage.is_dir():
         return timestamp.REF, fallback
     best: tuple[int, str] = (-1, timestamp.REF)
-    for nid in sorted(set(check.signed_by) | set(_namespaces(storage))):
+    for nid in namespaces(check, storage):
         ref = f"refs/namespaces/{nid}/{timestamp.REF}"
         found = current(storage, ref)
         if found is not None:
             best = max(best, (timestamp.version_of(found.raw), ref))
     return (best[1], storage) if best[0] >= 0 else (timestamp.REF, fallback)
+
+
+def namespaces(check: Any, storage: Path) -> list[str]:
+    """The namespaces (Node IDs, `z6Mk…`) whose timestamp ref `radicle_ref` compares: those
+    of the delegates who signed the tip read (`check.signed_by` holds their DIDs: a
+    namespace is named by the NID, the DID without `did:key:`), and every namespace of the
+    storage that holds one."""
+    from git_elite.core.keys import nid_from_did
+
+    signers = set()
+    for did in check.signed_by:
+        try:
+            signers.add(nid_from_did(did))
+        except (EliteError, ValueError):
+            continue  # not a did:key: names no namespace
+    return sorted(signers | set(_namespaces(storage)))
 
 
 def _namespaces(storage: Path) -> list[str]:

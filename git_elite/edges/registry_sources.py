@@ -62,6 +62,10 @@ class Source:
     # registry by its root commit in the reader's memory (edges/identity_seen)
     git_dir: Path | None = None
     pin_key: str | None = None  # the registry's root commit, when already known
+    # the INDEX.json read is the one a valid timestamp (SPEC §6.1) or an accepted witnessed
+    # checkpoint (§15) signs, for this read (set by commands/discover.fresh; False with a
+    # stale timestamp let through by --allow-stale, or without either role)
+    signed_head: bool = False
 
     def check_identity(self) -> None:
         """IDENTITY.json at the tip: a full standalone check (threshold signatures)."""
@@ -88,12 +92,15 @@ class Source:
 
 # the listing discover ranks ------------------------------------------------------------------
 def listing(sources: Sequence[Source], task_type: str | None, top: int,
-            keep: Callable[[Candidate], bool] | None = None) -> tuple[list[Candidate], bool]:
+            keep: Callable[[Candidate], bool] | None = None, profiles: bool = True
+            ) -> tuple[list[Candidate], bool]:
     """The candidates of every source, and whether they are the complete listing. With
     `top` > 0, a format-2 source whose head ranks `task_type` gives its first `top` from
     the head, each read from its manifest (the head and `top` agents); the others (format 1,
     filters, rankings the head does not hold) read every entry, shard by shard, keeping
-    those `keep` keeps (a filter that may be applied before the candidates are merged)."""
+    those `keep` keeps (a filter that may be applied before the candidates are merged).
+    Without `profiles` (discover), a source whose profiles `check_agent` need not read
+    (`pinned_profiles`) has only the manifests of its top prefetched."""
     found: list[Candidate] = []
     complete = True
     for source in sources:
@@ -104,8 +111,9 @@ def listing(sources: Sequence[Source], task_type: str | None, top: int,
             continue
         complete = complete and len(ranked) <= top and len(ranked) < index.limit
         if source.prefetch is not None:
-            source.prefetch([source.agent_path(a, n) for a in ranked[:top]
-                             for n in ("manifest.json", "profile.json")])
+            names = ("manifest.json",) if not profiles and pinned_profiles(source) else \
+                ("manifest.json", "profile.json")
+            source.prefetch([source.agent_path(a, n) for a in ranked[:top] for n in names])
         if index.pinned or source.git_dir is None:  # over HTTP: only pinned entries
             found += pinned_read.candidates(source, ranked[:top], task_type)
         else:  # a head written before SPEC §6.2, in git: the commit pins the manifests
@@ -182,15 +190,40 @@ def _identity_body(source: Source) -> dict[str, Any]:
 
 
 # verification of one shown candidate ---------------------------------------------------------
-def agent_files(source: Source, agent_id: str, extras: bool = True) -> dict[str, bytes]:
+def pinned_profiles(source: Source) -> bool:
+    """Whether `discover` may leave this source's profiles unread: it is read over HTTP and
+    its head is the one a signature accepted for this read names (`signed_head`), so the
+    chain signed head → pinned entry → manifest_sha256 pins each shown manifest's bytes,
+    whose binding the server's hook checked when they were pushed (docs/discover.md). A
+    git read (a clone, a cache, Radicle) reads the profile: it costs no request, and the
+    tip read may be a descendant of the signed one."""
+    return source.sparse and source.signed_head
+
+
+def _unread_profile(source: Source, candidate: Candidate, manifest: bytes | None) -> bool:
+    """Whether `discover` leaves this candidate's profile.json unread: its source
+    qualifies (`pinned_profiles`) and the manifest served is exactly the one its pinned
+    entry names (any other is read with its profile and refused by `_entry_problems`)."""
+    pinned = candidate.entry.get("manifest_sha256")
+    return (pinned_profiles(source) and manifest is not None and isinstance(pinned, str)
+            and hashlib.sha256(manifest).hexdigest() == pinned)
+
+
+def agent_files(source: Source, agent_id: str, extras: bool = True,
+                unread_profile: Callable[[bytes | None], bool] | None = None
+                ) -> dict[str, bytes]:
     """manifest.json, profile.json (and prompt.md/demos.json when present) at the tip.
     A sparse (HTTP) source reads prompt.md/demos.json only with `extras` (import) and only
     those whose fingerprint the manifest carries: `discover` shows neither, and a probe for
-    a file that is not there costs a request per agent."""
+    a file that is not there costs a request per agent. profile.json is not read when
+    `unread_profile(manifest bytes)` says so (discover under a signed head)."""
     out: dict[str, bytes] = {}
     for name in ("manifest.json", "profile.json", *AGENT_EXTRAS):
         path = source.agent_path(agent_id, name)
         if name in AGENT_EXTRAS and source.sparse and not _declared(out, path, name, extras):
+            continue
+        if name == "profile.json" and unread_profile is not None and unread_profile(
+                out.get(source.agent_path(agent_id, "manifest.json"))):
             continue
         data = source.read(path)
         if data is not None:
@@ -211,15 +244,21 @@ def _declared(files: dict[str, bytes], path: str, name: str, extras: bool) -> bo
     return isinstance(body, dict) and field_ in body
 
 
-def check_agent(source: Source, candidate: Candidate, extras: bool = True
-                ) -> tuple[dict[str, bytes], list[Problem]]:
+def check_agent(source: Source, candidate: Candidate, extras: bool = True,
+                profiles: bool = True) -> tuple[dict[str, bytes], list[Problem]]:
     """The agent's files and every problem: the engine over (IDENTITY.json) + these files,
-    then the INDEX entry against the manifest (sha256 and every number)."""
+    then the INDEX entry against the manifest (sha256 and every number). Without
+    `profiles` (discover only), a manifest whose bytes a signed head pins is checked
+    without its profile.json (`_unread_profile`): every rule still runs but the profile's
+    binding; `import` and `verify` always read and bind it."""
     agent_id = candidate.agent_id
     from git_elite.edges.cache import CacheDamaged
 
+    def unread(manifest: bytes | None) -> bool:
+        return _unread_profile(source, candidate, manifest)
+
     try:
-        files = agent_files(source, agent_id, extras)
+        files = agent_files(source, agent_id, extras, None if profiles else unread)
     except CacheDamaged:
         raise
     except RegistryError as err:
@@ -229,8 +268,11 @@ def check_agent(source: Source, candidate: Candidate, extras: bool = True
         return files, [Problem("index", manifest_path, "listed in INDEX.json but absent")]
     parent = MemoryState({layout.IDENTITY: source.identity_raw})
     new = MemoryState({layout.IDENTITY: source.identity_raw, **files})
+    skipped = not profiles and source.agent_path(agent_id, "profile.json") not in files \
+        and unread(files[manifest_path])
     problems = engine.check_change(parent, additions(files), new, check_index=False,
-                                   legacy=True)
+                                   legacy=True, unfetched_profiles=frozenset(
+                                       [agent_id] if skipped else []))
     if problems:
         return files, problems
     return files, _entry_problems(source, candidate, files[manifest_path], manifest_path)
@@ -281,14 +323,15 @@ def _attestation_pins(source: Source, agent_id: str, listed: Any) -> Any:
     return dict(sorted(found.items())) if found else None
 
 
-def verifier(sources: Sequence[Source], extras: bool = True
+def verifier(sources: Sequence[Source], extras: bool = True, profiles: bool = True
              ) -> Callable[[Candidate], list[Problem]]:
     """Checks one candidate (`check_agent`); without `extras` a sparse source does not read
-    prompt.md/demos.json (discover)."""
+    prompt.md/demos.json, without `profiles` not the profile of a manifest a signed head
+    pins (both: discover)."""
     by_name = {s.name: s for s in sources}
 
     def verify(candidate: Candidate) -> list[Problem]:
-        return check_agent(by_name[candidate.registry], candidate, extras)[1]
+        return check_agent(by_name[candidate.registry], candidate, extras, profiles)[1]
 
     return verify
 

@@ -51,8 +51,10 @@ def command(ctx: click.Context, names: tuple[str, ...], task_type: str | None, t
     annotated with your trust set.
 
     Only the agents shown are read and verified (manifest, profile, signature, binding,
-    policy, and that INDEX.json's entry is the manifest's); one that fails is dropped with
-    a warning. Duplicates across registries: the newest valid manifest wins.
+    policy, and that INDEX.json's entry is the manifest's; over --url under a freshly
+    signed head, a manifest that is the pinned bytes is checked without its profile, which
+    the server bound and import binds again); one that fails is dropped with a warning.
+    Duplicates across registries: the newest valid manifest wins.
 
     Each shown agent's attestations (other DIDs' signed measurements) are read and
     verified; those by DIDs you trust count: when any shown agent has one, the `attested`
@@ -83,11 +85,13 @@ def command(ctx: click.Context, names: tuple[str, ...], task_type: str | None, t
     # shards are read (several: a filtered-out newer version must still win its group)
     keep = None if plain or attested or len(sources) != 1 else \
         (lambda c: discover.passes(c, filters, trusted))
-    found, complete = registry_sources.listing(sources, task_type, top if plain else 0, keep)
+    found, complete = registry_sources.listing(sources, task_type, top if plain else 0, keep,
+                                               profiles=False)
     order = {s.name: i for i, s in enumerate(sources)}  # ties go to the registry named first
     groups = discover.merge(found, order)
     weigh = registry_union.weigher(sources, trusted, task_type, groups)
-    check = registry_union.verifier(sources, registry_sources.verifier(sources, extras=False))
+    check = registry_union.verifier(sources, registry_sources.verifier(sources, extras=False,
+                                                                       profiles=False))
     if attested:
         rows, dropped = discover.select_attested(groups, filters, trusted, check, weigh)
     else:
@@ -215,9 +219,15 @@ def fresh(source: Any, now: int, allow_stale: bool) -> None:
         raise RegistryError(err.message, rule=err.rule,
                             path=f"{source.name}: {err.path}") from None
     identity_seen.check_source(source)  # a rolled-back identity: refused, even stale-allowed
+    from git_elite.core import timestamp
+
     result = freshness.of_source(source, now)
     source.freshness = result
-    logged(source)
+    accepted = logged(source)
+    # the head is chained to a signature accepted for this read (a stale timestamp let
+    # through by --allow-stale is not one): discover may then leave pinned manifests'
+    # profiles unread (registry_sources.pinned_profiles, docs/discover.md)
+    source.signed_head = result.case == timestamp.FRESH or accepted is not None
     if result.ok:
         if result.case == "fresh":
             output.info(f"git-elite: {source.name}: {result.message}")
@@ -227,10 +237,10 @@ def fresh(source: Any, now: int, allow_stale: bool) -> None:
     output.warn(f"{result.line(source.name)} (--allow-stale: read anyway)")
 
 
-def logged(source: Any) -> None:
+def logged(source: Any) -> Any:
     """SPEC §15 for one registry read: a registry with a log role is read only when the
     witnessed log shows this state (rule `log`, or `split-view` for a fork); no
-    --allow-stale for this."""
+    --allow-stale for this. The accepted checkpoint (None: no log role)."""
     from git_elite.core.witnessed import LogError
     from git_elite.edges import logread
 
@@ -240,6 +250,7 @@ def logged(source: Any) -> None:
         raise RegistryError(err.message, rule=err.rule, path=source.name) from None
     if accepted is not None:
         output.info(f"git-elite: {source.name}: {accepted.line()}")
+    return accepted
 
 
 def trust_paths(sources: Sequence[Any], task_type: str | None, now: int,
