@@ -197,14 +197,15 @@ def measure_scale(b: Bench) -> list[Row]:
     rows = []
     for n in filter(b.todo, b.sizes):
         rows += _scale(b, n, 2)
-    if b.before is not None:
+    if b.before is not None and b.before.fmt == 1:
         for n in filter(b.todo, b.sides()[1][1]):
             rows += _scale(b, n, 1)
     return rows
 
 
 MEASUREMENTS: list[Callable[[Bench], list[Row]]] = [
-    measure_check, reads.measure_verify, e2e.measure_pre_receive, e2e.measure_push,
+    measure_check, reads.measure_verify, reads.measure_verify_memory,
+    e2e.measure_pre_receive, e2e.measure_push,
     e2e.measure_pre_commit, e2e.measure_index_rebuild, reads.measure_discover,
     reads.measure_publish, site_bench.measure_site, measure_startup, measure_git_ssh,
     measure_scale, witness_bench.measure_witness]
@@ -244,7 +245,8 @@ def _before_after(b: Bench, rows: list[Row]) -> list[str]:
     pairs = [(r, before[r.key]) for r in rows if r.side == "after" and r.key in before]
     if not pairs or b.before is None:
         return []
-    lines = ["## Before and after: format 1 (release 1) against format 2, this run", "",
+    lines = [f"## Before and after: {b.before.label} against format 2, this tree, this run",
+             "",
              f"Before: {b.before.label}. After: format 2, this tree. "
              "Same machine, same run, same synthetic agents; each figure is the median of "
              "its runs, and the ratio is to the baseline measured alternately with it.", "",
@@ -298,7 +300,8 @@ def _registries(b: Bench, sizes: list[int]) -> None:
     for n in sizes:
         print(f"bench: registry of {n}: {b.repo(n)}", file=sys.stderr)
     for n in sorted({b.sizes[0], *b.before_sizes}) if b.before and b.once() else []:
-        print(f"bench: format-1 registry of {n}: {b.repo(n, 1)}", file=sys.stderr)
+        print(f"bench: format-{b.before.fmt} registry of {n}: {b.repo(n, b.before.fmt)}",
+              file=sys.stderr)
 
 
 def prepare(b: Bench) -> None:
@@ -325,7 +328,10 @@ def main() -> int:
     parser.add_argument("--before-sizes", default="10000,100000",
                         help="sizes of the before/after table ('' for none)")
     parser.add_argument("--before-rev", default=before.RELEASE_1,
-                        help="the release-1 code (default: %(default)s)")
+                        help="the code of the before side (default: %(default)s, release 1)")
+    parser.add_argument("--before-format", type=int, choices=(1, 2), default=1,
+                        help="the registry format the before side reads (default: "
+                        "%(default)s; 2 for a before side that reads format 2)")
     parser.add_argument("--verify-1m", action=argparse.BooleanOptionalAction, default=True,
                         help="also verify the 1M registry once (minutes; default: yes)")
     parser.add_argument("--commit-sizes", default="10000,100000,1000000",
@@ -351,8 +357,10 @@ def main() -> int:
               site_size=args.site_size, verify_max=args.verify_max)
     b.before_sizes = [int(x) for x in args.before_sizes.split(",") if x and not args.quick]
     if b.before_sizes:
-        b.before = Side("before", 1, before.tree(args.before_rev) / "bin",
-                        f"format 1, the release-1 code ({args.before_rev})")
+        label = f"format 1, the release-1 code ({args.before_rev})" \
+            if args.before_format == 1 else f"format 2, the code at {args.before_rev}"
+        b.before = Side("before", args.before_format, before.tree(args.before_rev) / "bin",
+                        label)
     byte_compile(before.ROOT / "git_elite",
                  *([b.before.bin.parent / "git_elite"] if b.before is not None else []))
     start = time.perf_counter()

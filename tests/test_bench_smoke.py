@@ -138,7 +138,7 @@ def test_end_to_end_measurements_run_on_small_registries(tmp_path: Path) -> None
     sides = set()
     for measure in (e2e.measure_pre_receive, e2e.measure_push, e2e.measure_pre_commit,
                     e2e.measure_index_rebuild, reads.measure_discover, reads.measure_verify,
-                    reads.measure_publish, run.measure_scale):
+                    reads.measure_verify_memory, reads.measure_publish, run.measure_scale):
         rows = measure(bench)
         assert rows, measure.__name__
         for row in rows:

@@ -38,7 +38,7 @@ def pre_receive() -> int:
 def _pre_receive() -> int:
     import time
 
-    from git_elite.edges import git, gitcheck
+    from git_elite.edges import gitcheck
 
     updates = []
     for line in sys.stdin.read().splitlines():
@@ -48,8 +48,15 @@ def _pre_receive() -> int:
     too_many = _too_many_commits(updates)
     if too_many:
         return reject(too_many, "push refused: too many commits in one push")
-    repo = git.open_env(os.environ.get("GIT_DIR", "."))
-    problems, checked = gitcheck.check_push(repo, None, updates, now=int(time.time()))
+    from git_elite.edges import catfile
+
+    # objects read through `git cat-file` (quarantined ones too: git passes the hook the
+    # object directory and alternates): no libgit2 import
+    repo = catfile.open_git_dir(os.environ.get("GIT_DIR", "."))
+    try:
+        problems, checked = gitcheck.check_push(repo, None, updates, now=int(time.time()))
+    finally:
+        repo.close()
     if problems:
         commits = len({p.commit for p in problems})
         return reject(problems, f"push refused: {len(problems)} problem(s) in {commits} "
@@ -102,13 +109,25 @@ def _too_many_commits(updates: list[Any]) -> list[Problem]:
 def staged(name: str) -> int:
     """pre-commit / pre-merge-commit: check what is being committed, stage the index files
     (INDEX.json and the touched shards)."""
+    from git_elite.edges import catfile, git
+
+    opened = catfile.open_head()  # HEAD's tree read by `git cat-file`: no libgit2 import
+    if opened is None:  # no commit yet: the whole (small) index, read with pygit2
+        repo = git.open_env(".")
+        return _staged(name, repo, None if repo.head_is_unborn else
+                       repo.head.peel(git._pygit2().Commit).tree)
+    try:
+        return _staged(name, *opened)
+    finally:
+        opened[0].close()
+
+
+def _staged(name: str, repo: Any, head: Any | None) -> int:
     import time
 
     from git_elite.core import engine, layout
     from git_elite.edges import git, gitcheck, progress
 
-    repo = git.open_env(".")
-    head = None if repo.head_is_unborn else repo.head.peel(git._pygit2().Commit).tree
     parent = git.TreeState(repo, head)
     new: Any
     if head is None:  # a first commit: the whole (small) index is the change
@@ -132,7 +151,10 @@ def staged(name: str) -> int:
              if (d is None and new.read(p) is not None) or (d is not None and not new.same(p, d))}
     if stage:
         git.stage_files(repo, stage)
-    git.seal_save(repo, rebuilt.files)
+    real = git.index_becomes_real()
+    if real and repo.workdir is not None:  # post-commit then has nothing to do
+        _write_files(Path(repo.workdir), rebuilt.files)
+    git.post_commit_mark(repo.path, not real)
     head_bytes = rebuilt.files.get(layout.INDEX)
     if rebuilt.ranks is not None and head_bytes is not None:  # the next commit's parent
         git.index_cache_save(repo, git.blob_id(head_bytes), rebuilt.ranks.dump(), "ranks")
@@ -142,17 +164,15 @@ def staged(name: str) -> int:
 
 
 def post_commit() -> int:
-    """Bring the real index and the work tree's index files up to HEAD's (those the commit
-    changed: INDEX.json and the shards it rewrote). After a plain `git commit` the real
-    index is the one pre-commit staged into (same checksum): then only the work tree's
-    files are brought up to date, without reading the index or loading pygit2."""
+    """Only after `git commit <paths>` (pre-commit staged into a temporary index and left
+    the mark; otherwise it wrote the work tree's index files itself and the shim does not
+    start Python): bring the real index and the work tree's index files up to HEAD's (those
+    the commit changed: INDEX.json and the shards it rewrote)."""
     from git_elite.edges import git
 
     os.environ.pop("GIT_INDEX_FILE", None)
-    sealed = git.sealed_files(None)
-    if sealed is not None:
-        _write_files(Path("."), sealed)  # git runs the hook at the work tree's top
-        return 0
+    if not git.post_commit_take(None):
+        return 0  # a shim installed before the mark: pre-commit did the work
     repo = git.open_env(".")
     if repo.head_is_unborn or repo.workdir is None:
         return 0
@@ -177,7 +197,7 @@ def _write_files(top: Path, files: dict[str, bytes | None]) -> None:
             path.unlink(missing_ok=True)
         elif not path.exists() or path.read_bytes() != data:
             path.parent.mkdir(parents=True, exist_ok=True)
-            store.atomic_write(path, data)
+            store.atomic_write(path, data, durable=False)  # git's checkout does not fsync
 
 
 # what the launcher may run without click (hooks that take no arguments)

@@ -11,9 +11,9 @@ With many agents the pieces are shared between two processes (`fanout.halves`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from git_elite.core import context, documents, engine, fanout, indexing, layout, shards
 from git_elite.core.errors import EliteError, Problem
@@ -32,6 +32,8 @@ class Tally:
     elite: int = 0
     ranks: shards.Ranks = field(default_factory=shards.Ranks)
     entries: dict[str, Any] = field(default_factory=dict)
+    pieces: dict[str, PieceMemo] = field(default_factory=dict)  # format 2, checked clean
+    cut: dict[str, shards.Row] = field(default_factory=dict)  # see Remembered.cut
     ranked: dict[str, Any] = field(default_factory=dict)  # entries of the rows still kept
 
     def join(self, other: Tally) -> None:
@@ -40,6 +42,9 @@ class Tally:
         self.elite += other.elite
         self.ranks.join(other.ranks)
         self.entries.update(other.entries)
+        self.pieces.update(other.pieces)
+        for key, row in other.cut.items():
+            self.cut[key] = min(row, self.cut.get(key, row))
         self.ranked.update(other.ranked)
         self.keep_ranked()
 
@@ -52,20 +57,135 @@ class Tally:
             del self.ranked[agent_id]
 
 
-def audit(state: State) -> list[Problem]:
-    """Every problem of the registry `state`, checked whole."""
+@dataclass(frozen=True)
+class PieceMemo:
+    """A format-2 piece (`agents/<ab>/` and index/<ab>.json) checked without a problem:
+    `key` (piece_key: the ids of its tree and shard), its shard summary, elite count and
+    how many agents it put in each ranking."""
+
+    key: str
+    summary: dict[str, Any] | None  # None: no live agent, no shard
+    elite: int
+    counts: dict[str, int]
+
+
+@dataclass(frozen=True)
+class Remembered:
+    """The verified-tree memory of one clean audit: every piece's PieceMemo and the
+    rankings data of the whole tree (shards.Ranks counts and rows). `cut[key]`: the rows of
+    that ranking are every row better than or equal to it (a piece or the depth limit left
+    the worse ones out); no cut: every row is there."""
+
+    pieces: dict[str, PieceMemo]
+    counts: dict[str, int]
+    rows: dict[str, list[shards.Row]]
+    cut: dict[str, shards.Row]
+    ranked: dict[str, Any] = field(default_factory=dict)  # entries of the ranked agents
+
+
+class Memory(Protocol):
+    """Where the last Remembered of a tree checked in the same context is kept (edges:
+    a file under $AGENTD_HOME, keyed by the context, the rules' and libraries' versions)."""
+
+    def recall(self) -> Remembered | None: ...
+
+    def keep(self, remembered: Remembered) -> None: ...
+
+
+def audit(state: State, memory: Memory | None = None, *, recall: bool = True
+          ) -> list[Problem]:
+    """Every problem of the registry `state`, checked whole. With `memory` (format 2, a
+    state that gives object ids: git.TreeState), the pieces whose tree and shard ids are
+    those of the last clean audit in the same context are not read again: their shard
+    summary and rankings come from the memory; a clean result is remembered."""
     fmt = layout.format_of(_identity(state))
     head = _check(state, _outside(state, fmt))
     pieces = _pieces(state, fmt)
-    if len(pieces) >= PARALLEL_MIN_PIECES:
-        halves = fanout.halves(pieces, lambda part: _agents(state, fmt, part))
+    keys = {ab: piece_key(state, ab) for ab in pieces} if memory and fmt >= 2 else {}
+    last = memory.recall() if memory and recall and keys and None not in keys.values() \
+        else None
+    base = _recalled(last, keys) if last is not None else None
+    todo = [ab for ab in pieces if base is None or ab not in base.pieces]
+    if len(todo) >= PARALLEL_MIN_PIECES:
+        halves = fanout.halves(todo, lambda part: _agents(state, fmt, part, keys))
     else:
-        halves = [_agents(state, fmt, pieces)]
-    tally = Tally()
+        halves = [_agents(state, fmt, todo, keys)]
+    tally = base or Tally()
     for half in halves:
         tally.join(half)
+    if base is not None and not _complete(tally):
+        return audit(state, memory, recall=False)  # too few rows kept: read it all
     problems = _unique(head.problems + tally.problems)
-    return problems + _index(state, fmt, tally)
+    problems += _index(state, fmt, tally)
+    if memory is not None and keys and not problems and len(tally.pieces) == len(pieces):
+        memory.keep(_remembered(tally))
+    return problems
+
+
+def piece_key(state: State, ab: str) -> str | None:
+    """The ids (with modes) of `agents/<ab>` and index/<ab>.json; None when the state gives
+    no ids."""
+    tree_id = getattr(state, "tree_id", None)
+    if tree_id is None:
+        return None
+    return f"{tree_id(f'agents/{ab}')} {tree_id(layout.shard_path(ab))}"
+
+
+def memory_context(state: State) -> str | None:
+    """What a piece's check reads besides the piece itself, as one digest: the id and mode
+    of every entry at the top of the tree other than agents/, index/ and INDEX.json
+    (IDENTITY.json and its policy, identities/, endorsements/, .gitattributes, ...). The
+    head and index/'s other files are checked by every audit. None: no ids."""
+    import hashlib
+
+    tree_id = getattr(state, "tree_id", None)
+    if tree_id is None:
+        return None
+    parts = [f"{name}\0{tree_id(name)}\n" for name in state.names("")
+             if name not in ("agents", "index", layout.INDEX)]
+    return hashlib.sha256("".join(parts).encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def _recalled(last: Remembered, keys: Mapping[str, str | None]) -> Tally | None:
+    """A Tally of the pieces whose keys are the remembered ones: their summaries and the
+    remembered rankings without the rows of every other piece (None: no piece is)."""
+    same = {ab: memo for ab, memo in last.pieces.items() if keys.get(ab) == memo.key}
+    if not same:
+        return None
+    gone = set(last.pieces) - set(same)
+    counts = dict(last.counts)
+    for ab in gone:
+        for key, n in last.pieces[ab].counts.items():
+            counts[key] = counts.get(key, 0) - n
+    counts = {k: n for k, n in counts.items() if n > 0}
+    rows = {k: [r for r in last.rows.get(k, []) if r[1][:2] not in gone] for k in counts}
+    return Tally(summary={ab: dict(m.summary) for ab, m in same.items() if m.summary},
+                 elite=sum(m.elite for m in same.values()), pieces=dict(same),
+                 ranks=shards.Ranks(counts, rows), cut=dict(last.cut),
+                 ranked={a: e for a, e in last.ranked.items() if a[:2] in same})
+
+
+def _complete(tally: Tally) -> bool:
+    """Whether each ranking holds, in its rows known to be complete (not worse than its
+    cut), as many as the head shows of it."""
+    ranks = tally.ranks
+    for key, rows in ranks.rows.items():
+        cut = tally.cut.get(key)
+        if cut is not None:
+            rows[:] = [r for r in rows if r <= cut]
+    return all(len(ranks.rows.get(k, ())) >= min(n, shards.RANKINGS_LIMIT)
+               for k, n in ranks.counts.items())
+
+
+def _remembered(tally: Tally) -> Remembered:
+    ranks, cut = tally.ranks, dict(tally.cut)
+    for key, rows in ranks.rows.items():
+        if ranks.counts.get(key, 0) > len(rows) and rows:  # the depth limit left some out
+            cut[key] = min(rows[-1], cut.get(key, rows[-1]))
+    _complete(Tally(ranks=ranks, cut=cut))
+    tally.keep_ranked()
+    return Remembered(dict(tally.pieces), dict(ranks.counts),
+                      {k: list(v) for k, v in ranks.rows.items()}, cut, dict(tally.ranked))
 
 
 def _identity(state: State) -> dict[str, Any] | None:
@@ -113,7 +233,8 @@ def _check(state: State, files: dict[str, bytes]) -> context.Context:
                                 pins=True)
 
 
-def _agents(state: State, fmt: int, pieces: Sequence[str]) -> Tally:
+def _agents(state: State, fmt: int, pieces: Sequence[str],
+            keys: Mapping[str, str | None] | None = None) -> Tally:
     tally = Tally(ranks=shards.Ranks())
     groups = _groups(state, fmt, pieces)
     for ab in pieces:
@@ -126,8 +247,25 @@ def _agents(state: State, fmt: int, pieces: Sequence[str]) -> Tally:
         if fmt < 2:
             tally.entries.update(live)
         elif live:
-            tally.problems += _shard(state, ab, live, tally)
+            tally.join(_piece(state, ab, live, (keys or {}).get(ab), not ctx.problems))
+        elif (key := (keys or {}).get(ab)) and not ctx.problems:  # only tombstones: no shard
+            tally.pieces[ab] = PieceMemo(key, None, 0, {})
     return tally
+
+
+def _piece(state: State, ab: str, live: dict[str, Any], key: str | None, clean: bool
+           ) -> Tally:
+    """One format-2 piece's shard check and what it adds up to (with its PieceMemo when it
+    is clean and has a key)."""
+    mine = Tally(ranks=shards.Ranks())
+    mine.problems = _shard(state, ab, live, mine)
+    for name, rows in mine.ranks.rows.items():
+        if mine.ranks.counts[name] > len(rows) and rows:  # the depth limit left some out
+            mine.cut[name] = rows[-1]
+    if key and clean and not mine.problems:
+        mine.pieces[ab] = PieceMemo(key, mine.summary[ab], mine.elite,
+                                    dict(mine.ranks.counts))
+    return mine
 
 
 def _groups(state: State, fmt: int, pieces: Sequence[str]) -> dict[str, list[str]]:

@@ -42,19 +42,28 @@ TIMESTAMP_SPEC = "+refs/elite/timestamp*:refs/elite/timestamp*"
 LOG_SPEC = "+refs/elite/log*:refs/elite/log*"
 
 
+REFS_FORMAT = "--format=%(refname) %(objectname)"
+
+
 def usable(path: Path) -> bool:
     """A cache that git can open and whose refs resolve to objects present."""
+    return usable_refs(path) is not None
+
+
+def usable_refs(path: Path) -> bytes | None:
+    """`usable`, giving the cache's refs (`for-each-ref` "refname objectname" lines) when
+    it is: the one listing also serves `_mirrors`. None when not usable."""
     if not (path / "HEAD").exists():
-        return False
-    proc = git.run(["for-each-ref", "--format=%(objectname)"], path, check=False)
+        return None
+    proc = git.run(["for-each-ref", REFS_FORMAT], path, check=False)
     if proc.returncode != 0:
-        return False
-    oids = proc.stdout.decode().split()
+        return None
+    oids = [line.split(b" ")[-1].decode() for line in proc.stdout.splitlines()]
     if not oids:
-        return True
+        return proc.stdout
     check = git.run(["cat-file", "--batch-check"], path, check=False,
                     input="\n".join(f"{oid}^{{tree}}" for oid in oids).encode() + b"\n")
-    return check.returncode == 0 and b"missing" not in check.stdout
+    return proc.stdout if check.returncode == 0 and b"missing" not in check.stdout else None
 
 
 def sync(registry: Registry, *, offline: bool = False, attempts: int = ATTEMPTS) -> Path:
@@ -63,7 +72,8 @@ def sync(registry: Registry, *, offline: bool = False, attempts: int = ATTEMPTS)
     no retries), so `--offline` works without an earlier online run."""
     path = registry.cache
     if offline and is_local(registry.url):
-        if usable(path) and _mirrors(registry, path):
+        refs = usable_refs(path)
+        if refs is not None and _mirrors(registry, path, refs):
             return path  # the cache already holds what the local registry's refs name
         offline, attempts = False, 1
     if offline:
@@ -96,17 +106,17 @@ def sync(registry: Registry, *, offline: bool = False, attempts: int = ATTEMPTS)
                         f"{attempts} attempts: {last}")
 
 
-def _mirrors(registry: Registry, path: Path) -> bool:
-    """Whether the cache's registry branch and timestamp refs name exactly the objects the
-    local registry's do (then a fetch would change nothing: `--offline` skips it)."""
+def _mirrors(registry: Registry, path: Path, listed: bytes) -> bool:
+    """Whether the cache's registry branch, timestamp and log refs (in `listed`, the cache's
+    `for-each-ref`) name exactly the objects the local registry's do (then a fetch would
+    change nothing: `--offline` skips it)."""
     name = branch(registry, path)
-    refs = ["--format=%(refname) %(objectname)", f"refs/heads/{name}", "refs/elite/timestamp*",
-            "refs/elite/log*"]
+    refs = [REFS_FORMAT, f"refs/heads/{name}", "refs/elite/timestamp*", "refs/elite/log*"]
     source = registry.url.removeprefix("file://")
     theirs = git.run(["for-each-ref", *refs], source, check=False)
-    ours = git.run(["for-each-ref", *refs], path, check=False)
-    return theirs.returncode == ours.returncode == 0 and bool(ours.stdout) and \
-        theirs.stdout == ours.stdout
+    wanted = (f"refs/heads/{name} ".encode(), b"refs/elite/timestamp", b"refs/elite/log")
+    ours = b"".join(line + b"\n" for line in listed.splitlines() if line.startswith(wanted))
+    return theirs.returncode == 0 and bool(ours) and theirs.stdout == ours
 
 
 def is_local(url: str) -> bool:
@@ -315,6 +325,12 @@ def branch(registry: Registry, path: Path) -> str:
     """The registry branch: configured, else the remote's default (the clone's HEAD)."""
     if registry.branch:
         return registry.branch
+    try:  # a bare clone's HEAD file, as `git symbolic-ref` reads it (without a process)
+        text = (path / "HEAD").read_text(errors="replace")
+    except OSError:
+        text = ""
+    if text.startswith("ref: refs/heads/") and text.count("\n") <= 1:
+        return text.removeprefix("ref: refs/heads/").strip() or "main"
     head = git.head_branch(path)
     return head.removeprefix("refs/heads/") if head else "main"
 

@@ -171,6 +171,14 @@ class TreeState:
         without reading the blob."""
         return self._oid(path)
 
+    def tree_id(self, path: str) -> str | None:
+        """The mode and id of the entry at `path`, whatever it is (a tree, a blob, a
+        symlink); None when absent (the verified-tree memory's keys: audit.piece_key)."""
+        from git_elite.edges import gittree
+
+        entry = gittree.entry_at(self.tree, path) if self.tree is not None else None
+        return None if entry is None else f"{entry.filemode:o} {entry.id}"
+
     def _oid(self, path: str) -> str | None:
         from git_elite.edges import gittree
 
@@ -250,7 +258,8 @@ def index_cache_save(repo: Any, oid: str, value: Any, kind: str = "index") -> No
     target = _index_cache_file(repo, oid, kind)
     try:
         target.parent.mkdir(exist_ok=True)
-        store.atomic_write(target, oid.encode() + b"\n" + marshal.dumps(value))
+        store.atomic_write(target, oid.encode() + b"\n" + marshal.dumps(value),
+                           durable=False)  # a cache: rebuilt when lost
         older = sorted(target.parent.glob(f"{kind}-*"), key=lambda p: p.stat().st_mtime)
         for stale in older[:-INDEX_CACHE_KEEP]:
             stale.unlink(missing_ok=True)
@@ -324,6 +333,11 @@ def commit_tree(repo: Any, rev: str | None) -> Any | None:
     """The tree of `rev` (None: no commit yet)."""
     if rev is None or rev == ZERO:
         return None
+    if hasattr(repo, "commit_tree"):  # catfile.CatRepo: no libgit2
+        try:
+            return repo.commit_tree(rev)
+        except KeyError:
+            raise RegistryError(f"unknown revision {rev}") from None
     try:
         return repo.revparse_single(rev).peel(_pygit2().Commit).tree
     except (KeyError, ValueError, _pygit2().GitError):
@@ -507,66 +521,41 @@ class StagedState:
         return self.overlay.agent_ids()
 
 
-_SEAL = "staged-seal"
+POST_COMMIT_MARK = "post-commit"  # $GIT_DIR/elite-cache/post-commit (hooks/post-commit)
 
 
-def index_seal(index_file: str | Path) -> str | None:
-    """The trailing checksum of a git index file: it changes whenever the index's content
-    does. None when unreadable or not kept (`index.skipHash` writes zeros)."""
+def index_becomes_real() -> bool:
+    """Whether the index git gave a commit hook (GIT_INDEX_FILE) is, or becomes, the real
+    index: a plain `git commit` or a merge (`$GIT_DIR/index`), `commit -a`/`-i`/`--amend`
+    (`index.lock`, renamed onto it). Not `git commit <paths>`: a temporary
+    `next-index-*.lock` that is dropped after the commit."""
+    name = os.environ.get("GIT_INDEX_FILE")
+    return not name or Path(name).name in ("index", "index.lock")
+
+
+def post_commit_mark(git_dir: str | Path, wanted: bool) -> None:
+    """Leave (or clear) the mark that makes the post-commit shim run `git-elite hook
+    post-commit` (best effort: without it post-commit does nothing)."""
+    target = Path(git_dir) / "elite-cache" / POST_COMMIT_MARK
     try:
-        with open(index_file, "rb") as handle:
-            handle.seek(-20, os.SEEK_END)
-            tail = handle.read(20)
+        if wanted:
+            target.parent.mkdir(exist_ok=True)
+            target.write_bytes(b"")
+        else:
+            target.unlink(missing_ok=True)
     except OSError:
-        return None
-    return tail.hex() if len(tail) == 20 and tail.strip(b"\0") else None
-
-
-def seal_save(repo: Any, files: Mapping[str, bytes | None]) -> None:
-    """pre-commit: remember the checksum of the index it leaves and the index files it
-    rebuilt (path -> blob id, None: removed), so that post-commit can skip reading the
-    index and loading pygit2 (best effort)."""
-    import json
-
-    from git_elite.edges import store
-
-    seal = index_seal(os.environ.get("GIT_INDEX_FILE") or Path(repo.path) / "index")
-    target = Path(repo.path) / "elite-cache" / _SEAL
-    value = {"seal": seal, "files": {p: None if d is None else blob_id(d)
-                                     for p, d in files.items()}}
-    try:
-        target.parent.mkdir(exist_ok=True)
-        store.atomic_write(target, json.dumps(value).encode())
-    except (OSError, EliteError):
         pass
 
 
-def sealed_files(cwd: str | Path | None) -> dict[str, bytes | None] | None:
-    """post-commit of a plain `git commit`: the index files HEAD holds (path -> bytes, None:
-    removed) when the real index is, byte for byte, the one pre-commit left and HEAD holds
-    the files it rebuilt; None otherwise (the caller then checks the index). Without pygit2
-    and without reading the index: three small `git` processes. The seal is used once."""
-    import json
-
+def post_commit_take(cwd: str | Path | None) -> bool:
+    """post-commit: whether pre-commit left the mark (taken: it is used once)."""
     git_dir = Path(run(["rev-parse", "--absolute-git-dir"], cwd).stdout.decode().strip())
-    target = git_dir / "elite-cache" / _SEAL
+    target = git_dir / "elite-cache" / POST_COMMIT_MARK
     try:
-        value = json.loads(target.read_bytes())
         target.unlink()
-        seal, files = value["seal"], dict(value["files"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    if seal is None or seal != index_seal(git_dir / "index") or not files:
-        return None
-    listed = run(["ls-tree", "-z", "HEAD", "--", *sorted(files)], cwd,
-                 env={"GIT_LITERAL_PATHSPECS": "1"}).stdout.split(b"\0")
-    held = {raw.split(b"\t", 1)[1].decode(): raw.split()[2].decode()
-            for raw in listed if b"\t" in raw}
-    if held != {p: i for p, i in files.items() if i is not None}:
-        return None
-    ids = sorted({i for i in files.values() if i is not None})
-    found = _cat_blobs(cwd, ids)
-    return {p: None if i is None else found[i] for p, i in files.items()}
+    except OSError:
+        return False
+    return True
 
 
 def _cat_blobs(cwd: str | Path | None, ids: Sequence[str]) -> dict[str, bytes]:
@@ -668,6 +657,14 @@ def head_branch(cwd: str | Path | None = None) -> str | None:
 
 
 def _head_branch(cwd: str | Path | None) -> str | None:
+    git_dir = os.environ.get("GIT_DIR") if cwd is None else None
+    if git_dir:  # a hook (pre-receive: a bare repository's HEAD file, as git reads it)
+        try:
+            text = (Path(git_dir) / "HEAD").read_text(errors="replace")
+        except OSError:
+            text = ""
+        if text.startswith("ref: refs/") and text.count("\n") <= 1:
+            return text[len("ref: "):].strip()
     proc = run(["symbolic-ref", "-q", "HEAD"], cwd, check=False)
     return proc.stdout.decode().strip() or None if proc.returncode == 0 else None
 
@@ -683,12 +680,17 @@ def stage_blob(cwd: str | Path | None, path: str, data: bytes,
 def stage_files(repo: Any, files: Mapping[str, bytes | None]) -> None:
     """Write each file as a blob and stage it (None: remove it from the index), in one
     `git update-index --index-info` on the index git is using (GIT_INDEX_FILE for a hook)."""
+    written = sorted(p for p, d in files.items() if d is not None)
+    many = getattr(repo, "create_blobs", None)  # catfile.CatRepo: one `git hash-object`
+    ids = many([files[p] for p in written]) if many else \
+        [str(repo.create_blob(files[p])) for p in written]
+    oid = dict(zip(written, ids, strict=True))
     lines = []
     for path, data in sorted(files.items()):
         if data is None:
             lines.append(f"0 {ZERO}\t{path}\n")
         else:
-            lines.append(f"100644 {repo.create_blob(data)}\t{path}\n")
+            lines.append(f"100644 {oid[path]}\t{path}\n")
     run(["update-index", "--index-info"], repo.workdir, input="".join(lines).encode())
 
 

@@ -226,13 +226,21 @@ def _log_update(repo: Any, cwd: str | Path | None, update: RefUpdate, branch: st
                                       branch=branch, branch_tip=tip)
 
 
-def audit(repo: Any, rev: str) -> list[Problem]:
+def audit(repo: Any, rev: str, remember: bool = False) -> list[Problem]:
     """Every file of the tree at `rev` checked as if added to an empty registry, streamed
-    piece by piece on two cores (audit.py)."""
+    piece by piece on two cores (audit.py); with `remember`, through the verified-tree
+    memory (edges/verified.py: the pieces unchanged since the last clean audit are not read
+    again)."""
     from git_elite.core import audit as whole
 
     commit = str(repo.revparse_single(rev).peel(git._pygit2().Commit).id)
-    return [p.at(commit) for p in whole.audit(git.state_at(repo, commit))]
+    state = git.state_at(repo, commit)
+    memory = None
+    if remember:
+        from git_elite.edges import verified
+
+        memory = verified.open_memory(state)
+    return [p.at(commit) for p in whole.audit(state, memory)]
 
 
 def audit_history(repo: Any, cwd: str | Path | None, rev: str) -> tuple[list[Problem], int]:

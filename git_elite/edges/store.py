@@ -36,8 +36,10 @@ def ensure_dir(path: Path, mode: int = 0o700) -> Path:
     return path
 
 
-def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
-    """Write via a temp file in the same directory, fsync, then os.replace: all or nothing."""
+def atomic_write(path: Path, data: bytes, mode: int = 0o644, *, durable: bool = True) -> None:
+    """Write via a temp file in the same directory, fsync, then os.replace: all or nothing.
+    `durable=False` skips the fsync, for files that can be made again (caches, the work
+    tree's copies of committed index files: git does not fsync a checkout either)."""
     ensure_dir(path.parent)
     fd, tmp = -1, ""
     try:
@@ -47,7 +49,8 @@ def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
             fd = -1
             handle.write(data)
             handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
         os.replace(tmp, path)
         tmp = ""
     except OSError as err:

@@ -26,11 +26,13 @@ _URL = re.compile(r"^[a-z][a-z0-9+.-]*://|^[^/\s]+@[^/\s]+:")
 @click.option("--json", "as_json", is_flag=True, help="Machine output.")
 @click.option("--url", metavar="URL", help="Audit a registry served over HTTP(S) (a `git "
               "elite site`, raw files): every file its INDEX.json reaches, without cloning.")
+@click.option("--no-cache", is_flag=True, help="Check every piece of the tree again: do not "
+              "use or update the verified-tree memory in $AGENTD_HOME/verified/.")
 @click.option("--allow-stale", is_flag=True, help="Warn, do not fail, when the registry's "
               "signed timestamp is missing, expired, withheld or rolled back.")
 @click.pass_context
 def command(ctx: click.Context, target: str, rev: str, history: bool, as_json: bool,
-            url: str | None, allow_stale: bool) -> int:
+            url: str | None, no_cache: bool, allow_stale: bool) -> int:
     """Audit a registry (work tree, bare repository or URL) against every rule.
 
     A path or file:// URL is read where it is (no network, no copy); another URL is cloned
@@ -42,12 +44,15 @@ def command(ctx: click.Context, target: str, rev: str, history: bool, as_json: b
     $RAD_HOME, it also checks that the registry owner is a delegate and that REV is the tip
     a delegate signed; when the storage is not there it says so. For a registry that
     declares a timestamp role, the branch tip must be covered by a valid, unexpired timestamp
-    no older than one already seen (docs/freshness.md).
+    no older than one already seen (docs/freshness.md). A tree that verifies clean is
+    remembered by its git ids ($AGENTD_HOME/verified/): the next verify re-checks only the
+    agents/<ab>/ directories that changed (--no-cache: every one; docs/registry.md).
 
     \b
     Examples:
       git elite verify
       git elite verify --history --json
+      git elite verify --no-cache        # read every directory again
       git elite verify https://example.org/chrysalis-elites.git --rev main
       git elite verify file:///srv/git/chrysalis-elites.git --history
       git elite verify rad:z42hL2jL4XNk6K8oHQaSWfMgCL7ji
@@ -56,7 +61,7 @@ def command(ctx: click.Context, target: str, rev: str, history: bool, as_json: b
     from git_elite.cli.main import app
     from git_elite.core import radicle
 
-    stale = (app(ctx).now, allow_stale)
+    stale = (app(ctx).now, allow_stale, not no_cache)
     if url is not None:
         return _verify_url(url, target, rev, history, as_json, stale)
     if radicle.is_rad_url(target) and not Path(target).exists():
@@ -111,13 +116,13 @@ def local_path(url: str) -> str:
 
 
 def _verify_url(url: str, target: str, rev: str, history: bool, as_json: bool,
-                stale: tuple[int, bool]) -> int:
+                stale: tuple[int, bool, bool]) -> int:
     from git_elite.core.errors import UsageError
     from git_elite.edges import sparse
 
     if history or rev != "HEAD" or target != ".":
         raise UsageError("--url reads what the server serves now: no PATH, --rev or --history")
-    problems, fresh = sparse.audit(url, *stale)
+    problems, fresh = sparse.audit(url, *stale[:2])
     result = {} if fresh is None else {"freshness": fresh.to_dict()}
     from git_elite.core import logrole
     from git_elite.core.errors import Problem
@@ -137,7 +142,7 @@ def _verify_url(url: str, target: str, rev: str, history: bool, as_json: bool,
 
 
 def _verify(path: str, rev: str, history: bool, as_json: bool, origin: str,
-            stale: tuple[int, bool]) -> int:
+            stale: tuple[int, bool, bool]) -> int:
     from git_elite.edges import git, gitcheck, progress
 
     repo = git.open_reader(path)
@@ -149,7 +154,7 @@ def _verify(path: str, rev: str, history: bool, as_json: bool, origin: str,
         counted: dict[str, Any] = {"commits_checked": count}
     else:
         with progress.meter("files", f"verify: files of the tree at {rev}"):
-            problems = gitcheck.audit(repo, rev)
+            problems = gitcheck.audit(repo, rev, remember=stale[2])
         what = f"tree at {rev}"
         counted = {}
     parts = [(len(problems), what)]
@@ -164,7 +169,7 @@ def _verify(path: str, rev: str, history: bool, as_json: bool, origin: str,
                              "notes": list(check.notes), "delegates": list(check.delegates),
                              "signed_by": list(check.signed_by)}
     problems += _identity_pin(path, origin)
-    fresh = _freshness(path, origin, check, *stale)
+    fresh = _freshness(path, origin, check, *stale[:2])
     if fresh is not None:  # only for a registry that declares a timestamp role
         parts.append((len(fresh[0]), "refs/elite/timestamp (freshness)"))
         problems += fresh[0]

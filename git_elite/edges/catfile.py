@@ -1,0 +1,278 @@
+"""A repository read through one `git cat-file --batch-command` process, for the paths that
+read a few objects and must start fast (the pre-commit hook: importing the libgit2 binding
+costs more than the whole check). It offers the part of pygit2's Repository that
+git.TreeState and gittree read (`repo[oid]`, `odb.read`, `odb.read_header`, trees iterated
+and looked up by path, `path`, `workdir`), so the same checks run over it unchanged.
+
+Objects are read as git reads them, alternates and GIT_OBJECT_DIRECTORY included; a missing
+object is a KeyError, as with pygit2. One process per CatRepo, ended by `close`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from git_elite.core.errors import RegistryError
+
+_KINDS = {"commit": 1, "tree": 2, "blob": 3, "tag": 4}
+_TREE_MODE = 0o040000
+
+
+class CatRepo:
+    """`path`: the git directory (with a trailing slash, as pygit2's); `workdir`: the work
+    tree's top (None when bare)."""
+
+    def __init__(self, git_dir: str, workdir: str | None, cwd: str | Path | None = None):
+        self.path = git_dir.rstrip("/") + "/"
+        self.workdir = None if workdir is None else workdir.rstrip("/") + "/"
+        self.cwd = cwd
+        self.odb = _Odb(self, cwd)
+
+    def __getitem__(self, oid: Any) -> Object:
+        kind, _ = self.odb.read_header(oid)
+        return Object(self, str(oid), _TREE_MODE if kind == 2 else 0o100644, "",
+                      {1: "commit", 2: "tree", 3: "blob", 4: "tag"}[kind])
+
+    def commit_tree(self, rev: str) -> Object:
+        """The tree of the commit `rev` names (KeyError: none)."""
+        return self[rev].tree
+
+    @property
+    def head_is_unborn(self) -> bool:
+        return self.odb.resolve("HEAD^{commit}") is None
+
+    def create_blobs(self, datas: list[bytes]) -> list[str]:
+        """Write blobs with one `git hash-object -w --stdin-paths` (from temporary files
+        under the git directory; no filters: the bytes are the blob); their ids."""
+        import tempfile
+
+        from git_elite.edges import git
+
+        if not datas:
+            return []
+        with tempfile.TemporaryDirectory(prefix="elite-blobs-", dir=self.path) as tmp:
+            names = []
+            for i, data in enumerate(datas):
+                name = Path(tmp) / str(i)
+                name.write_bytes(data)
+                names.append(str(name))
+            out = git.run(["hash-object", "-w", "--no-filters", "--stdin-paths"], self.cwd,
+                          input="".join(f"{n}\n" for n in names).encode()).stdout
+        ids = out.decode().split()
+        if len(ids) != len(datas):
+            raise RegistryError("git hash-object did not write every blob")
+        return ids
+
+    def close(self) -> None:
+        self.odb.close()
+
+
+class _Odb:
+    """The `git cat-file --batch-command` of one process: a forked child (fanout's second
+    core) starts its own on first use, never writing to its parent's pipe."""
+
+    def __init__(self, repo: CatRepo, cwd: str | Path | None):
+        self.cwd = cwd
+        self.headers: dict[str, tuple[int, int]] = {}
+        self._start()
+
+    def _start(self) -> None:
+        try:
+            self.proc = subprocess.Popen(["git", "cat-file", "--batch-command"], cwd=self.cwd,
+                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                         stderr=subprocess.DEVNULL)
+        except FileNotFoundError:
+            raise RegistryError("git is not installed or not on PATH") from None
+        self.pid = os.getpid()
+
+    def _ask(self, command: str, oid: str) -> tuple[int, int] | None:
+        if self.pid != os.getpid():
+            self._start()
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        if "\n" in oid or not oid:
+            return None
+        try:
+            self.proc.stdin.write(f"{command} {oid}\n".encode())
+            self.proc.stdin.flush()
+            line = self.proc.stdout.readline().decode(errors="replace").split()
+        except OSError:  # the process is gone (a broken pipe): git exits on a damaged pack
+            line = []
+        if len(line) != 3 or line[1] not in _KINDS:
+            if not line:
+                raise self._died(oid)
+            return None  # "<oid> missing" / "ambiguous"
+        found = (_KINDS[line[1]], int(line[2]))
+        self.headers[oid] = found
+        return found
+
+    def resolve(self, rev: str) -> str | None:
+        """The object id `rev` names (any revision syntax git takes), or None."""
+        if self.pid != os.getpid():
+            self._start()
+        assert self.proc.stdout is not None
+        if "\n" in rev or not rev:
+            return None
+        assert self.proc.stdin is not None
+        try:
+            self.proc.stdin.write(f"info {rev}\n".encode())
+            self.proc.stdin.flush()
+            line = self.proc.stdout.readline().decode(errors="replace").split()
+        except OSError:
+            line = []
+        if not line:
+            raise self._died(rev)
+        return line[0] if len(line) == 3 and line[1] in _KINDS else None
+
+    def read_header(self, oid: Any) -> tuple[int, int]:
+        key = str(oid)
+        found = self.headers.get(key) or self._ask("info", key)
+        if found is None:
+            raise self._missing(key)
+        return found
+
+    def read(self, oid: Any) -> tuple[int, bytes]:
+        assert self.proc.stdout is not None
+        found = self._ask("contents", str(oid))
+        if found is None:
+            raise self._missing(str(oid))
+        data = self.proc.stdout.read(found[1] + 1)  # the content, then a newline
+        if len(data) != found[1] + 1:
+            raise self._died(str(oid))
+        return found[0], data[:-1]
+
+    def _missing(self, oid: str) -> Exception:
+        """KeyError for an object that is not there (as pygit2's); a RegistryError with git's
+        own words when it is there but cannot be read (a damaged clone: cache.Mender then
+        clones again), asked once more of a `git cat-file -t` whose stderr is kept."""
+        proc = subprocess.run(["git", "cat-file", "-t", oid], cwd=self.cwd,
+                              capture_output=True, check=False)
+        said = proc.stderr.decode(errors="replace").strip().splitlines()
+        if proc.returncode != 0 and said and "not a valid object name" not in said[-1].lower():
+            return RegistryError(f"git cat-file failed: {said[0]}")
+        return KeyError(oid)
+
+    def _died(self, oid: str) -> RegistryError:
+        """The batch process ended (git exits on a damaged pack): git's words about `oid`,
+        from a one-shot `git cat-file -p`, for cache.Mender to recognise."""
+        proc = subprocess.run(["git", "cat-file", "-p", oid], cwd=self.cwd,
+                              capture_output=True, check=False)
+        said = proc.stderr.decode(errors="replace").strip().splitlines()
+        return RegistryError(f"git cat-file failed: {said[0]}" if said else
+                             "git cat-file ended early: objects cannot be read (damaged pack?)")
+
+    def close(self) -> None:
+        if self.pid != os.getpid():
+            return  # the parent's process: the parent ends it
+        if self.proc.stdin is not None:
+            with contextlib.suppress(OSError):
+                self.proc.stdin.close()
+        self.proc.wait()
+
+
+class Object:
+    """A tree entry or object: `id`, `filemode`, `name`, `type_str`; a tree also has its
+    entries (iteration, `len`, lookup by a slash-separated path), read on first use."""
+
+    def __init__(self, repo: CatRepo, oid: str, mode: int, name: str, kind: str):
+        self.repo, self.id, self.filemode, self.name, self.type_str = \
+            repo, oid, mode, name, kind
+        self._entries: dict[str, Object] | None = None
+
+    @property
+    def size(self) -> int:
+        return self.repo.odb.read_header(self.id)[1]
+
+    @property
+    def data(self) -> bytes:
+        return self.repo.odb.read(self.id)[1]
+
+    @property
+    def parent_ids(self) -> list[str]:
+        return self._commit()[1]
+
+    @property
+    def tree(self) -> Object:
+        tree = self._commit()[0]
+        return Object(self.repo, tree, _TREE_MODE, "", "tree")
+
+    def _commit(self) -> tuple[str, list[str]]:
+        """(tree id, parent ids) of a commit object, from its header lines."""
+        if self.type_str != "commit":
+            raise KeyError(f"{self.id} is not a commit")
+        head = self.repo.odb.read(self.id)[1].split(b"\n\n", 1)[0].decode("ascii", "replace")
+        tree, parents = "", []
+        for line in head.splitlines():
+            if line.startswith("tree "):
+                tree = line[5:].strip()
+            elif line.startswith("parent "):
+                parents.append(line[7:].strip())
+        return tree, parents
+
+    def entries(self) -> dict[str, Object]:
+        if self._entries is None:
+            if self.type_str != "tree":
+                raise KeyError(self.name)
+            self._entries = dict(_parse_tree(self.repo, self.repo.odb.read(self.id)[1]))
+        return self._entries
+
+    def __iter__(self) -> Iterator[Object]:
+        return iter(self.entries().values())
+
+    def __len__(self) -> int:
+        return len(self.entries())
+
+    def __getitem__(self, path: str) -> Object:
+        node = self
+        for part in path.split("/"):
+            node = node.entries()[part]  # KeyError: absent, or not a directory
+        return node
+
+
+def _parse_tree(repo: CatRepo, data: bytes) -> Iterator[tuple[str, Object]]:
+    """The entries of a raw tree object: `<octal mode> <name>\\0<20-byte id>` each."""
+    at = 0
+    while at < len(data):
+        space = data.index(b" ", at)
+        nul = data.index(b"\0", space)
+        mode = int(data[at:space], 8)
+        name = data[space + 1:nul].decode("utf-8", "surrogateescape")
+        oid = data[nul + 1:nul + 21].hex()
+        kind = "tree" if mode == _TREE_MODE else "commit" if mode == 0o160000 else "blob"
+        yield name, Object(repo, oid, mode, name, kind)
+        at = nul + 21
+
+
+def open_repo(path: str | Path) -> CatRepo:
+    """A repository by path: a git directory (a bare clone) or a work tree's top."""
+    where = Path(path)
+    if (where / "HEAD").is_file() and (where / "objects").is_dir():
+        return open_git_dir(where)
+    if (where / ".git" / "HEAD").is_file():
+        return CatRepo(str((where / ".git").resolve()), str(where.resolve()), where)
+    from git_elite.edges import git
+
+    found = git.run(["rev-parse", "--absolute-git-dir"], where).stdout.decode().strip()
+    return CatRepo(found, None, where)
+
+
+def open_git_dir(git_dir: str | Path) -> CatRepo:
+    """A repository by its git directory (a bare one: the server's, in pre-receive, where git
+    sets GIT_DIR and, for quarantined objects, GIT_OBJECT_DIRECTORY and the alternates)."""
+    return CatRepo(str(Path(git_dir).resolve()), None, git_dir)
+
+
+def open_head(cwd: str | Path | None = None) -> tuple[CatRepo, Object] | None:
+    """(the repository, HEAD's tree) from one `git rev-parse`; None when HEAD has no commit
+    yet or the repository uses another object format (the caller reads it with pygit2)."""
+    proc = subprocess.run(["git", "rev-parse", "--absolute-git-dir", "--show-toplevel",
+                           "--verify", "-q", "HEAD^{tree}"], cwd=cwd, capture_output=True)
+    lines = proc.stdout.decode("utf-8", "surrogateescape").splitlines()
+    if proc.returncode != 0 or len(lines) != 3 or len(lines[2]) != 40:
+        return None
+    repo = CatRepo(lines[0], lines[1], cwd)
+    return repo, Object(repo, lines[2], _TREE_MODE, "", "tree")

@@ -1,0 +1,123 @@
+"""The verified-tree memory of `git elite verify` (docs/registry.md, "What verify
+remembers"): `$AGENTD_HOME/verified/<key>.json`, one file per key.
+
+The key is a SHA-256 over everything a piece's check depends on besides the piece itself:
+the ids of the tree's top entries other than agents/ and index/ (audit.memory_context:
+IDENTITY.json and its policy, identities/, endorsements/, ...), this package's version and
+the digest of its own code and schemas (the rules), and the versions of Python and of the
+libraries that check (PyNaCl, cryptography, jsonschema, pygit2). Inside, each piece is
+remembered with the ids of its `agents/<ab>` tree and of its index/<ab>.json: git object ids
+name their content, so a piece is taken from memory only when it is byte for byte what
+was checked, under the same rules. Only a tree that verified clean is remembered. A file
+that cannot be read or is not exactly the expected shape is ignored (and replaced by the
+next clean run); `verify --no-cache` neither reads nor writes it.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from git_elite.core import audit, shards
+from git_elite.core.errors import EliteError
+from git_elite.core.state import State
+from git_elite.edges import store
+
+VERSION = 1
+KEEP = 8  # files kept (the newest): one per registry context verified lately
+LIBRARIES = ("pynacl", "cryptography", "jsonschema", "pygit2")
+
+
+@functools.cache
+def code_version() -> str:
+    """A digest of this package's code and schemas, its version and the checking libraries'
+    versions: any change of a rule, a schema or a library makes a new key."""
+    from importlib import metadata, resources
+
+    import git_elite
+
+    digest = hashlib.sha256(f"{git_elite.__version__} {sys.version}\n".encode())
+    for name in LIBRARIES:
+        try:
+            digest.update(f"{name} {metadata.version(name)}\n".encode())
+        except metadata.PackageNotFoundError:
+            digest.update(f"{name} -\n".encode())
+    root = Path(git_elite.__file__).parent
+    for path in sorted(root.rglob("*.py")):
+        digest.update(f"{path.relative_to(root)}\0".encode() + path.read_bytes())
+    schemas = resources.files("git_elite.schemas")
+    for item in sorted(schemas.iterdir(), key=lambda t: t.name):
+        if item.name.endswith(".json"):
+            digest.update(f"schemas/{item.name}\0".encode() + item.read_bytes())
+    return digest.hexdigest()
+
+
+class FileMemory:
+    """audit.Memory over one file."""
+
+    def __init__(self, path: Path, key: str):
+        self.path, self.key = path, key
+
+    def recall(self) -> audit.Remembered | None:
+        try:
+            value = json.loads(self.path.read_bytes())
+            return _parse(value, self.key)
+        except (OSError, ValueError, TypeError, KeyError, AttributeError):
+            return None  # unreadable or damaged: as if nothing were remembered
+
+    def keep(self, remembered: audit.Remembered) -> None:
+        value = {"version": VERSION, "key": self.key,
+                 "pieces": {ab: [m.key, m.summary, m.elite, m.counts]
+                            for ab, m in sorted(remembered.pieces.items())},
+                 "counts": remembered.counts, "rows": remembered.rows, "cut": remembered.cut,
+                 "ranked": remembered.ranked}
+        try:
+            store.atomic_write(self.path, json.dumps(value, separators=(",", ":")).encode(),
+                               0o600)
+            older = sorted(self.path.parent.glob("*.json"), key=lambda p: p.stat().st_mtime)
+            for stale in older[:-KEEP]:
+                stale.unlink(missing_ok=True)
+        except (OSError, EliteError):
+            pass  # a read-only home: no memory, every verify reads everything
+
+
+def open_memory(state: State) -> FileMemory | None:
+    """The memory for the tree `state` (None when the state gives no object ids)."""
+    context = audit.memory_context(state)
+    if context is None:
+        return None
+    key = hashlib.sha256(f"{VERSION} {context} {code_version()}".encode()).hexdigest()
+    return FileMemory(store.home() / "verified" / f"{key[:40]}.json", key)
+
+
+def _parse(value: Any, key: str) -> audit.Remembered | None:
+    """The file's content, checked to be exactly the shape `keep` writes."""
+    if value.get("version") != VERSION or value.get("key") != key:
+        return None
+    pieces = {}
+    for ab, (piece_key, summary, elite, counts) in value["pieces"].items():
+        if not (isinstance(piece_key, str) and isinstance(elite, int) and (summary is None or (
+                isinstance(summary.get("agents"), int) and
+                isinstance(summary.get("sha256"), str) and len(summary) == 2))):
+            return None
+        pieces[str(ab)] = audit.PieceMemo(piece_key, None if summary is None else dict(summary),
+                                          elite, _counts(counts))
+    ranks = shards.Ranks.load({"version": 1, "depth": shards.DEPTH,
+                               "counts": _counts(value["counts"]), "rows": value["rows"]})
+    cut = {str(k): (int(n), str(a)) for k, (n, a) in value["cut"].items()}
+    ranked = value["ranked"]
+    if ranks is None or not all(isinstance(e, dict) for e in ranked.values()):
+        return None
+    return audit.Remembered(pieces, ranks.counts, ranks.rows, cut,
+                            {str(a): e for a, e in ranked.items()})
+
+
+def _counts(value: Any) -> dict[str, int]:
+    out = {str(k): n for k, n in value.items()}
+    if any(type(n) is not int for n in out.values()):
+        raise TypeError("counts")
+    return out

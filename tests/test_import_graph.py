@@ -1,0 +1,98 @@
+"""The import graph of each hot entry point (SPEC §12: what a hook or command costs is mostly
+a cold interpreter and its imports). Each path runs for real — `git commit` firing the client
+hooks, `git push` firing pre-receive, `discover --offline` over a cache clone — with
+`PYTHONPROFILEIMPORTTIME=1`, which makes every Python process git starts list each module it
+imports on stderr; the test reads those lists. No timing: what is asserted is which modules
+a path loads (docs/scale.md has the `-X importtime` figures)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import BIN, git
+from tests.helpers_registry import agent_files, isolated_module_env, make_server, write_files
+
+NOT_ON_HOT_PATHS = {"click", "rich", "yaml", "jsonschema"}
+LIBGIT2 = "pygit2"
+
+
+def modules(stderr: str) -> list[set[str]]:
+    """The modules each Python process imported, from `-X importtime` lines (each process
+    starts its list with the header line)."""
+    found: list[set[str]] = []
+    for line in stderr.splitlines():
+        line = line.removeprefix("remote: ")  # a server hook's, through `git push`
+        if line.startswith("import time:") and "| imported package" in line:
+            found.append(set())
+        elif line.startswith("import time:") and found:
+            found[-1].add(line.rsplit("|", 1)[1].strip())
+    return found
+
+
+def tops(loaded: set[str]) -> set[str]:
+    return {name.split(".")[0] for name in loaded}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path]]:
+    tmp = tmp_path_factory.mktemp("imports")
+    with isolated_module_env(tmp):
+        work, bare = make_server(tmp)
+        yield work, bare
+
+
+def traced(*args: str, cwd: Path) -> list[set[str]]:
+    env = {**os.environ, "PYTHONPROFILEIMPORTTIME": "1",
+           "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    proc = subprocess.run(list(args), cwd=cwd, env=env, capture_output=True, text=True,
+                          check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return modules(proc.stderr)
+
+
+def test_version_loads_nothing_of_the_checks(server: tuple[Path, Path]) -> None:
+    [loaded] = traced(str(Path(sys.executable).parent / "git-elite"), "--version",
+                      cwd=server[0])
+    assert not tops(loaded) & (NOT_ON_HOT_PATHS | {LIBGIT2, "nacl", "cryptography"})
+    assert not {m for m in loaded if m.startswith("git_elite.")} - \
+        {"git_elite", "git_elite.launcher"}
+
+
+def test_commit_is_one_interpreter_without_libgit2(server: tuple[Path, Path]) -> None:
+    work = server[0]
+    write_files(work, agent_files("alice", 31))
+    git("add", "agents", cwd=work)
+    processes = traced("git", "commit", "-q", "-m", "one agent", cwd=work)
+    assert len(processes) == 1, [sorted(tops(p))[:5] for p in processes]
+    [loaded] = processes
+    assert "git_elite.cli.hookrun" in loaded and "git_elite.core.engine" in loaded
+    assert not tops(loaded) & (NOT_ON_HOT_PATHS | {LIBGIT2})
+    assert "git_elite.edges.catfile" in loaded
+
+
+def test_pre_receive_reads_through_git_not_libgit2(server: tuple[Path, Path]) -> None:
+    work = server[0]
+    write_files(work, agent_files("alice", 32))
+    git("add", "agents", cwd=work)
+    git("commit", "-q", "-m", "another", cwd=work)
+    processes = traced("git", "push", "-q", "origin", "HEAD:main", cwd=work)
+    hooks = [p for p in processes if "git_elite.cli.hookrun" in p]
+    assert len(hooks) == 1
+    assert not tops(hooks[0]) & (NOT_ON_HOT_PATHS | {LIBGIT2})
+
+
+def test_discover_offline_reads_through_git_not_libgit2(server: tuple[Path, Path]) -> None:
+    work, bare = server
+    git_elite = str(Path(sys.executable).parent / "git-elite")
+    subprocess.run([git_elite, "discover", "--registry", str(bare)], cwd=work, check=True,
+                   capture_output=True)  # fills the cache clone
+    [loaded] = traced(git_elite, "discover", "--registry", str(bare), "--offline", "--json",
+                      cwd=work)
+    assert LIBGIT2 not in tops(loaded)
+    assert not tops(loaded) & {"rich", "yaml", "jsonschema"}
