@@ -1,0 +1,217 @@
+"""Issue 24's before/after (the pinned state, SPEC §6.2), from one run: the code before the
+pins (commit 1927675) on an unpinned format-2 registry against this tree on the pinned one,
+alternating side by side in every round so that both see the same machine load.
+
+1. One-agent `git add` + `git commit` with the client hooks, each against the same commit
+   without hooks in its own clone (before: 1927675's hooks in a clone of the unpinned
+   registry; after: this tree's in a clone of the pinned one).
+2. `discover --url` of the top 20 over loopback HTTP, each against its `git-elite
+   --version` (before: 1927675's reader on a site of the unpinned registry written by
+   1927675's `site`; after: this tree's on sites of the pinned registry, with a freshly
+   signed timestamp and without a timestamp role), with the requests counted from the
+   server's log.
+
+The unpinned registry is bench/out/unpinned/registry-<n>.git, built by 1927675's own
+bench/synth.py with 1927675's code (cached; a tiny one is built the same way for the smoke
+test). Registries under bench/out are never written: every side works on a `bare_copy`.
+
+    python bench/run.py --sizes 10000 --before-sizes '' --only pins --repeat 5
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import before
+import synth
+from common import AFTER, Bench, Row, Side, byte_compile
+from e2e import bare_copy, commit_one, new_agent_files, pythons_per_commit, sandbox, sh
+from site_bench import _summary, serve
+
+PINNED_BEFORE = "1927675"  # main just before the pinned state (issue 24) landed
+LABEL = f"format 2 unpinned, the code at {PINNED_BEFORE}"
+
+BUILD_UNPINNED = ("import pathlib, sys\nsys.path.insert(0, sys.argv[1])\nimport synth\n"
+                  "print(synth.build(int(sys.argv[2]), pathlib.Path(sys.argv[3])))\n")
+
+
+def before_side(b: Bench) -> Side:
+    """1927675's code (bench/out/before-<rev>/, with its bench/synth.py), byte-compiled."""
+    tree = before.tree(PINNED_BEFORE, b.out)
+    bench_dir = tree / "bench"
+    if not (bench_dir / "synth.py").exists():
+        bench_dir.mkdir(exist_ok=True)
+        (bench_dir / "synth.py").write_bytes(sh(
+            ["git", "show", f"{PINNED_BEFORE}:bench/synth.py"], cwd=before.ROOT))
+    byte_compile(before.ROOT / "git_elite", tree / "git_elite")  # as installed copies are
+    return Side("before", 2, tree / "bin", LABEL)
+
+
+def unpinned(b: Bench, side: Side, n: int) -> Path:
+    """The unpinned registry of n, as 1927675's synth builds it (with 1927675's code on
+    PYTHONPATH); cached under <out>/unpinned/."""
+    tree = side.bin.parent
+    out = subprocess.run(
+        [sys.executable, "-c", BUILD_UNPINNED, str(tree / "bench"), str(n),
+         str(b.out / "unpinned")],
+        env={**os.environ, "PYTHONPATH": str(tree)}, check=True, capture_output=True,
+        text=True).stdout
+    return Path(out.strip().splitlines()[-1])
+
+
+def measure_pins(b: Bench) -> list[Row]:
+    """Issue 24's table: the one-agent commit and `discover --url` top 20, before (1927675,
+    unpinned) and after (this tree, pinned), alternating round by round."""
+    if not b.once():
+        return []
+    n = b.size(10_000)
+    old = before_side(b)
+    registry_old = unpinned(b, old, n)
+    pinned, stamped = b.repo(n), synth.build(n, b.out, stamped=True)
+    with tempfile.TemporaryDirectory(prefix="elite-pins-") as tmp:
+        root = Path(tmp)
+        rows = _commits(b, n, old, registry_old, pinned, root)
+        rows += _discover(b, n, old, registry_old, pinned, stamped, root)
+    print("\n".join(table(rows)), file=sys.stderr)
+    return rows
+
+
+# --- 1. the one-agent commit ------------------------------------------------------------
+
+def _work(side: Side, registry: Path, where: Path) -> Path:
+    """A clone of a bare copy of `registry` with the side's client hooks."""
+    with sandbox(side):
+        copy = bare_copy(registry, where / "origin.git", hook=False)
+        work = where / "work"
+        sh(["git", "clone", "-q", str(copy), str(work)])
+        for key, value in (("user.name", "bench"), ("user.email", "bench@example.org")):
+            sh(["git", "config", key, value], cwd=work)
+        sh(["git", "elite", "hooks", "install"], cwd=work)
+    if b"git-elite" not in (work / ".git" / "hooks" / "pre-commit").read_bytes():
+        raise SystemExit(f"bench: {work} has no git elite pre-commit hook")
+    return work
+
+
+def _commits(b: Bench, n: int, old: Side, registry_old: Path, pinned: Path, root: Path
+             ) -> list[Row]:
+    cases = [(old, _work(old, registry_old, root / "commit-before")),
+             (AFTER, _work(AFTER, pinned, root / "commit-after"))]
+    files = new_agent_files(n)
+    hooked: dict[str, list[float]] = {s.name: [] for s, _ in cases}
+    plain: dict[str, list[float]] = {s.name: [] for s, _ in cases}
+    for side, work in cases:  # warm-up: each clone's first commit (caches filled)
+        with sandbox(side):
+            commit_one(work, files, True)()
+    for _ in range(b.repeat):
+        for side, work in cases:
+            with sandbox(side):
+                hooked[side.name].append(commit_one(work, files, True)())
+                plain[side.name].append(commit_one(work, files, False)())
+    rows = []
+    for side, work in cases:
+        with sandbox(side):
+            pythons = pythons_per_commit(work, files)
+        rows += [Row(f"git commit of 1 manifest in {n}, client hooks",
+                     statistics.median(hooked[side.name]) * 1e3, "ms", "same commit, no hooks",
+                     statistics.median(plain[side.name]) * 1e3, "ratio <= 2", False, 2.0,
+                     side=side.name, key=f"commit {n}"),
+                 Row(f"Python processes per `git commit` of 1 manifest in {n}", pythons,
+                     "processes", "one interpreter", 1, "ratio <= 1", False, 1.0,
+                     side=side.name, key=f"pythons per commit {n}")]
+    return rows
+
+
+# --- 2. discover --url top 20 -------------------------------------------------------------
+
+@contextlib.contextmanager
+def _site(side: Side, registry: Path, where: Path, stamp: bool = False
+          ) -> Iterator[tuple[str, list[str]]]:
+    """The side's `git elite site` of a bare copy of `registry` (its timestamp signed just
+    before, with `stamp`), served on a loopback port: (URL, paths requested)."""
+    copy = bare_copy(registry, where / "registry.git", hook=False)
+    if stamp:
+        synth.stamp(copy)
+    with sandbox(side):
+        sh(["git", "elite", "site", str(copy), "-o", str(where / "site"), "--rev", "main"])
+    with serve(where / "site") as served:
+        yield served
+
+
+def _timed(args: list[str], cwd: Path) -> float:
+    start = time.perf_counter()
+    sh(args, cwd=cwd)
+    return time.perf_counter() - start
+
+
+def _discover(b: Bench, n: int, old: Side, registry_old: Path, pinned: Path,
+              stamped: Path, root: Path) -> list[Row]:
+    cases = [("before", old, registry_old, False, ""),
+             ("after-ts", AFTER, stamped, True, ", timestamp role"),
+             ("after", AFTER, pinned, False, ", no timestamp role")]
+    times: dict[str, list[float]] = {c[0]: [] for c in cases}
+    starts: dict[str, list[float]] = {c[0]: [] for c in cases}
+    counts: dict[str, list[int]] = {c[0]: [] for c in cases}
+    logs: dict[str, list[str]] = {}
+    with contextlib.ExitStack() as stack:
+        served = {name: stack.enter_context(_site(side, reg, root / f"site-{name}", stamp))
+                  for name, side, reg, stamp, _ in cases}
+        for _ in range(b.repeat):
+            for name, side, _, _, _ in cases:
+                url, requests = served[name]
+                with sandbox(side) as home:
+                    args = [str(side.bin / "git-elite"), "discover", "--url", url, "--json"]
+                    sh(args, cwd=home)  # warm-up (and the freshness memory, if any)
+                    requests.clear()
+                    times[name].append(_timed(args, home))
+                    counts[name].append(len(requests))
+                    logs.setdefault(name, list(requests))
+                    starts[name].append(_timed([str(side.bin / "git-elite"), "--version"],
+                                               home))
+    rows = []
+    for name, side, _, _, what in cases:
+        count = statistics.median(counts[name])
+        varied = "" if len(set(counts[name])) == 1 else f" (rounds: {counts[name]})"
+        b.notes.append(f"discover --url of {n}{what} ({side.label}): {count:g} requests"
+                       f"{varied}: " + _summary(logs[name]))
+        key = f"url {n}"
+        rows += [
+            Row(f"discover --url top 20 of {n}{what}, loopback HTTP",
+                statistics.median(times[name]) * 1e3, "ms", "git-elite --version",
+                statistics.median(starts[name]) * 1e3, "<= 1000 ms", False, None, 1000.0,
+                side=side.name, key=key),
+            Row(f"discover --url top 20 of {n}{what}: HTTP requests", count,
+                "requests", "agents shown", 20, "<= 30", False, None, 30, side=side.name,
+                key=key + " requests")]
+    return rows
+
+
+def table(rows: list[Row]) -> list[str]:
+    """The before/after table of RESULTS.md's issue-24 section: each after row with the
+    before row of the same key (the unpinned reader's, for both pinned --url sites)."""
+    old = {r.key: r for r in rows if r.side == "before"}
+    lines = ["| measurement | before | after | baseline (before / after) | before ratio | "
+             "after ratio | change |", "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        if r.side != "after":
+            continue
+        o = old.get(r.key)
+        if o is None:
+            continue
+        change = r.value / o.value if o.value else float("nan")
+        lines.append(f"| {r.name} | {_fmt(o.value)} {o.unit} | {_fmt(r.value)} {r.unit} | "
+                     f"{r.baseline_name}: {_fmt(o.baseline)} / {_fmt(r.baseline)} | "
+                     f"{o.ratio:.3f} | {r.ratio:.3f} | {change:.3g}x |")
+    return lines
+
+
+def _fmt(x: float) -> str:
+    return f"{x:,.0f}" if x >= 100 else f"{x:.3g}"
+
