@@ -119,14 +119,39 @@ def _commits(b: Bench, n: int, old: Side, registry_old: Path, pinned: Path, root
     for side, work in cases:
         with sandbox(side):
             pythons = pythons_per_commit(work, files)
+            written, paths = index_written(work, files)
+        b.notes.append(f"git commit of 1 agent in {n} ({side.label}): the hook writes "
+                       f"{written:,} bytes of index files: {', '.join(paths)}")
         rows += [Row(f"git commit of 1 manifest in {n}, client hooks",
                      statistics.median(hooked[side.name]) * 1e3, "ms", "same commit, no hooks",
                      statistics.median(plain[side.name]) * 1e3, "ratio <= 2", False, 2.0,
                      side=side.name, key=f"commit {n}"),
                  Row(f"Python processes per `git commit` of 1 manifest in {n}", pythons,
                      "processes", "one interpreter", 1, "ratio <= 1", False, 1.0,
-                     side=side.name, key=f"pythons per commit {n}")]
+                     side=side.name, key=f"pythons per commit {n}"),
+                 Row(f"index bytes a `git commit` of 1 manifest in {n} writes", written / 1024,
+                     "KiB", "the agent's own files", sum(map(len, files.values())) / 1024,
+                     "reported", False, None, side=side.name, key=f"index bytes {n}")]
     return rows
+
+
+def index_written(work: Path, files: dict[str, bytes]) -> tuple[int, list[str]]:
+    """Bytes (and paths) of what one hooked commit of `files` adds besides them: the index
+    files the hook wrote (INDEX.json, the touched shard and, pinned, index/ranked.json and
+    the trust shards); the commit is dropped afterwards."""
+    for rel, data in files.items():
+        (work / rel).parent.mkdir(parents=True, exist_ok=True)
+        (work / rel).write_bytes(data)
+    sh(["git", "add", *files], cwd=work)
+    sh(["git", "commit", "-q", "-m", "one agent"], cwd=work)
+    changed = sh(["git", "diff-tree", "-r", "--no-commit-id", "HEAD~1", "HEAD"], cwd=work)
+    sizes: dict[str, int] = {}
+    for line in changed.decode().splitlines():
+        meta, path = line.split("\t", 1)
+        if path not in files and meta.split()[4] != "D":
+            sizes[path] = int(sh(["git", "cat-file", "-s", meta.split()[3]], cwd=work))
+    sh(["git", "reset", "-q", "--hard", "HEAD~1"], cwd=work)
+    return sum(sizes.values()), [f"{p} {s:,} B" for p, s in sorted(sizes.items())]
 
 
 # --- 2. discover --url top 20 -------------------------------------------------------------
