@@ -36,6 +36,8 @@ from common import AFTER, Bench, Row, Side, byte_compile
 from e2e import bare_copy, commit_one, new_agent_files, pythons_per_commit, sandbox, sh
 from site_bench import _summary, serve
 
+from git_elite.core import indexing, layout, shards
+
 PINNED_BEFORE = "1927675"  # main just before the pinned state (issue 24) landed
 LABEL = f"format 2 unpinned, the code at {PINNED_BEFORE}"
 
@@ -102,37 +104,63 @@ def _work(side: Side, registry: Path, where: Path) -> Path:
 
 def _commits(b: Bench, n: int, old: Side, registry_old: Path, pinned: Path, root: Path
              ) -> list[Row]:
+    """Two agents: the next one of the synthetic sequence (not in any top-100 ranking at
+    10k: the rankings and index/ranked.json are unchanged) and the best-scored of the next
+    200 (it enters the rankings: the pinned side rewrites index/ranked.json)."""
     cases = [(old, _work(old, registry_old, root / "commit-before")),
              (AFTER, _work(AFTER, pinned, root / "commit-after"))]
-    files = new_agent_files(n)
-    hooked: dict[str, list[float]] = {s.name: [] for s, _ in cases}
-    plain: dict[str, list[float]] = {s.name: [] for s, _ in cases}
+    agents = [("", "", new_agent_files(n)), (" ranked", ", entering the rankings",
+                                             ranked_agent_files(n))]
+    hooked: dict[tuple[str, str], list[float]] = {}
+    plain: dict[tuple[str, str], list[float]] = {}
     for side, work in cases:  # warm-up: each clone's first commit (caches filled)
         with sandbox(side):
-            commit_one(work, files, True)()
+            commit_one(work, agents[0][2], True)()
     for _ in range(b.repeat):
+        for tag, _, files in agents:
+            for side, work in cases:
+                with sandbox(side):
+                    hooked.setdefault((side.name, tag), []).append(
+                        commit_one(work, files, True)())
+                    plain.setdefault((side.name, tag), []).append(
+                        commit_one(work, files, False)())
+    rows = []
+    for tag, what, files in agents:
         for side, work in cases:
             with sandbox(side):
-                hooked[side.name].append(commit_one(work, files, True)())
-                plain[side.name].append(commit_one(work, files, False)())
-    rows = []
-    for side, work in cases:
-        with sandbox(side):
-            pythons = pythons_per_commit(work, files)
-            written, paths = index_written(work, files)
-        b.notes.append(f"git commit of 1 agent in {n} ({side.label}): the hook writes "
-                       f"{written:,} bytes of index files: {', '.join(paths)}")
-        rows += [Row(f"git commit of 1 manifest in {n}, client hooks",
-                     statistics.median(hooked[side.name]) * 1e3, "ms", "same commit, no hooks",
-                     statistics.median(plain[side.name]) * 1e3, "ratio <= 2", False, 2.0,
-                     side=side.name, key=f"commit {n}"),
-                 Row(f"Python processes per `git commit` of 1 manifest in {n}", pythons,
-                     "processes", "one interpreter", 1, "ratio <= 1", False, 1.0,
-                     side=side.name, key=f"pythons per commit {n}"),
-                 Row(f"index bytes a `git commit` of 1 manifest in {n} writes", written / 1024,
-                     "KiB", "the agent's own files", sum(map(len, files.values())) / 1024,
-                     "reported", False, None, side=side.name, key=f"index bytes {n}")]
+                pythons = pythons_per_commit(work, files)
+                written, paths = index_written(work, files)
+            b.notes.append(f"git commit of 1 agent in {n}{what} ({side.label}): the hook "
+                           f"writes {written:,} bytes of index files: {', '.join(paths)}")
+            rows += [Row(f"git commit of 1 manifest in {n}{what}, client hooks",
+                         statistics.median(hooked[side.name, tag]) * 1e3, "ms",
+                         "same commit, no hooks", statistics.median(plain[side.name, tag])
+                         * 1e3, "ratio <= 2", False, 2.0, side=side.name,
+                         key=f"commit{tag} {n}"),
+                     Row(f"index bytes a `git commit` of 1 manifest in {n}{what} writes",
+                         written / 1024, "KiB", "the agent's own files",
+                         sum(map(len, files.values())) / 1024, "reported", False, None,
+                         side=side.name, key=f"index bytes{tag} {n}")]
+            if not tag:
+                rows.append(Row(f"Python processes per `git commit` of 1 manifest in {n}",
+                                pythons, "processes", "one interpreter", 1, "ratio <= 1",
+                                False, 1.0, side=side.name, key=f"pythons per commit {n}"))
     return rows
+
+
+def ranked_agent_files(n: int, among: int = 200) -> dict[str, bytes]:
+    """manifest.json and profile.json of the elite agent with the best score among the
+    `among` agents after the registry's n (it enters the top-100 rankings)."""
+    limits = indexing.thresholds(synth.identity())
+
+    def score(i: int) -> int:
+        body, _ = synth._signed(i)
+        entry = shards.entry(indexing.dumps(body), body, limits)
+        return int(entry["score_ppm"]) if entry["elite"] else -1
+
+    agent_id, manifest, profile = synth.build_agent(max(range(n, n + among), key=score))
+    return {layout.agent_path(agent_id, "manifest.json"): manifest,
+            layout.agent_path(agent_id, "profile.json"): profile}
 
 
 def index_written(work: Path, files: dict[str, bytes]) -> tuple[int, list[str]]:

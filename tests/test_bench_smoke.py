@@ -222,15 +222,19 @@ def test_pins_bench_compares_1927675_unpinned_with_this_tree_pinned(tmp_path: Pa
     files = _files(unpinned)
     assert "INDEX.json" in files and not any(f.startswith("index/ranked") for f in files)
     assert any(f.startswith("index/ranked") for f in _files(synth.repo_path(N, out=tmp_path)))
-    keys = {f"commit {N}", f"pythons per commit {N}", f"index bytes {N}", f"url {N}",
-            f"url {N} requests"}
+    keys = {f"commit {N}", f"pythons per commit {N}", f"index bytes {N}", f"commit ranked {N}",
+            f"index bytes ranked {N}", f"url {N}", f"url {N} requests"}
     assert {r.key for r in rows if r.side == "before"} == keys
     assert {r.key for r in rows if r.side == "after"} == keys
     assert all(r.value > 0 and r.baseline > 0 for r in rows), rows
     requests = {r.name: r.value for r in rows if r.unit == "requests"}
     stamped = requests[f"discover --url top 20 of {N}, timestamp role: HTTP requests"]
     assert stamped < requests[f"discover --url top 20 of {N}: HTTP requests"]
+    written = {n.split("(")[1].split(")")[0]: n for n in bench.notes
+               if "entering the rankings" in n}
+    assert len(written) == 2, bench.notes  # the pinned hook rewrites the ranked agents' file
+    assert [("index/ranked.json" in n) for _, n in sorted(written.items())] == [False, True]
     [note] = [n for n in bench.notes if ", timestamp role (" in n]
     assert "timestamp.json 1" in note and "profile.json" not in note
     table = pins_bench.table(rows)
-    assert len(table) == 2 + 7 and all(line.count("|") == 8 for line in table)
+    assert len(table) == 2 + 9 and all(line.count("|") == 8 for line in table)
