@@ -40,6 +40,7 @@ from git_elite.core import indexing, layout, shards
 
 PINNED_BEFORE = "1927675"  # main just before the pinned state (issue 24) landed
 LABEL = f"format 2 unpinned, the code at {PINNED_BEFORE}"
+SIDE = f"before {PINNED_BEFORE}"  # not "before": run.py's before/after table is release 1's
 
 BUILD_UNPINNED = ("import pathlib, sys\nsys.path.insert(0, sys.argv[1])\nimport synth\n"
                   "print(synth.build(int(sys.argv[2]), pathlib.Path(sys.argv[3])))\n")
@@ -54,7 +55,7 @@ def before_side(b: Bench) -> Side:
         (bench_dir / "synth.py").write_bytes(sh(
             ["git", "show", f"{PINNED_BEFORE}:bench/synth.py"], cwd=before.ROOT))
     byte_compile(before.ROOT / "git_elite", tree / "git_elite")  # as installed copies are
-    return Side("before", 2, tree / "bin", LABEL)
+    return Side(SIDE, 2, tree / "bin", LABEL)
 
 
 def unpinned(b: Bench, side: Side, n: int) -> Path:
@@ -136,15 +137,15 @@ def _commits(b: Bench, n: int, old: Side, registry_old: Path, pinned: Path, root
                          statistics.median(hooked[side.name, tag]) * 1e3, "ms",
                          "same commit, no hooks", statistics.median(plain[side.name, tag])
                          * 1e3, "ratio <= 2", False, 2.0, side=side.name,
-                         key=f"commit{tag} {n}"),
+                         key=f"pins commit{tag} {n}"),
                      Row(f"index bytes a `git commit` of 1 manifest in {n}{what} writes",
                          written / 1024, "KiB", "the agent's own files",
                          sum(map(len, files.values())) / 1024, "reported", False, None,
-                         side=side.name, key=f"index bytes{tag} {n}")]
+                         side=side.name, key=f"pins index bytes{tag} {n}")]
             if not tag:
                 rows.append(Row(f"Python processes per `git commit` of 1 manifest in {n}",
                                 pythons, "processes", "one interpreter", 1, "ratio <= 1",
-                                False, 1.0, side=side.name, key=f"pythons per commit {n}"))
+                                False, 1.0, side=side.name, key=f"pins pythons per commit {n}"))
     return rows
 
 
@@ -206,7 +207,7 @@ def _timed(args: list[str], cwd: Path) -> float:
 
 def _discover(b: Bench, n: int, old: Side, registry_old: Path, pinned: Path,
               stamped: Path, root: Path) -> list[Row]:
-    cases = [("before", old, registry_old, False, ""),
+    cases = [(SIDE, old, registry_old, False, ""),
              ("after-ts", AFTER, stamped, True, ", timestamp role"),
              ("after", AFTER, pinned, False, ", no timestamp role")]
     times: dict[str, list[float]] = {c[0]: [] for c in cases}
@@ -214,8 +215,8 @@ def _discover(b: Bench, n: int, old: Side, registry_old: Path, pinned: Path,
     counts: dict[str, list[int]] = {c[0]: [] for c in cases}
     logs: dict[str, list[str]] = {}
     with contextlib.ExitStack() as stack:
-        served = {name: stack.enter_context(_site(side, reg, root / f"site-{name}", stamp))
-                  for name, side, reg, stamp, _ in cases}
+        served = {name: stack.enter_context(_site(side, reg, root / f"site-{i}", stamp))
+                  for i, (name, side, reg, stamp, _) in enumerate(cases)}
         for _ in range(b.repeat):
             for name, side, _, _, _ in cases:
                 url, requests = served[name]
@@ -234,7 +235,7 @@ def _discover(b: Bench, n: int, old: Side, registry_old: Path, pinned: Path,
         varied = "" if len(set(counts[name])) == 1 else f" (rounds: {counts[name]})"
         b.notes.append(f"discover --url of {n}{what} ({side.label}): {count:g} requests"
                        f"{varied}: " + _summary(logs[name]))
-        key = f"url {n}"
+        key = f"pins url {n}"  # not e2e's keys: run.py pairs rows of one key
         rows += [
             Row(f"discover --url top 20 of {n}{what}, loopback HTTP",
                 statistics.median(times[name]) * 1e3, "ms", "git-elite --version",
@@ -249,7 +250,7 @@ def _discover(b: Bench, n: int, old: Side, registry_old: Path, pinned: Path,
 def table(rows: list[Row]) -> list[str]:
     """The before/after table of RESULTS.md's issue-24 section: each after row with the
     before row of the same key (the unpinned reader's, for both pinned --url sites)."""
-    old = {r.key: r for r in rows if r.side == "before"}
+    old = {r.key: r for r in rows if r.side == SIDE}
     lines = ["| measurement | before | after | baseline (before / after) | before ratio | "
              "after ratio | change |", "|---|---|---|---|---|---|---|"]
     for r in rows:
@@ -263,6 +264,15 @@ def table(rows: list[Row]) -> list[str]:
                      f"{r.baseline_name}: {_fmt(o.baseline)} / {_fmt(r.baseline)} | "
                      f"{o.ratio:.3f} | {r.ratio:.3f} | {change:.3g}x |")
     return lines
+
+
+def report(rows: list[Row]) -> list[str]:
+    """The generated report's section of this measurement (none when it did not run)."""
+    lines = table(rows)
+    if len(lines) == 2:
+        return []
+    return [f"## Issue 24, the pinned state: {LABEL} against this tree, pinned", "",
+            "Alternating side by side in every round; bench/pins_bench.py.", "", *lines, ""]
 
 
 def _fmt(x: float) -> str:

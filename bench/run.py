@@ -271,7 +271,7 @@ def report(b: Bench, rows: list[Row], elapsed: float) -> str:
              "## Machine", "", *machine(), "",
              "## Results (format 2, this tree)", "",
              *_table([r for r in rows if r.side == "after"]), "",
-             *_before_after(b, rows)]
+             *_before_after(b, rows), *pins_bench.report(rows)]
     if b.builds:
         lines += ["## The synthetic registries", "",
                   "Built once by `bench/synth.py` (signed on both cores, streamed into one "

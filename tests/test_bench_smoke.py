@@ -214,6 +214,7 @@ def test_pins_bench_compares_1927675_unpinned_with_this_tree_pinned(tmp_path: Pa
     tree on the pinned registries; the requests are counted from the server's log, and under
     a signed head the pinned reader fetches no profile."""
     import pins_bench
+    import run
     from common import Bench
 
     bench = Bench(1, True, [N], out=tmp_path)
@@ -222,9 +223,10 @@ def test_pins_bench_compares_1927675_unpinned_with_this_tree_pinned(tmp_path: Pa
     files = _files(unpinned)
     assert "INDEX.json" in files and not any(f.startswith("index/ranked") for f in files)
     assert any(f.startswith("index/ranked") for f in _files(synth.repo_path(N, out=tmp_path)))
-    keys = {f"commit {N}", f"pythons per commit {N}", f"index bytes {N}", f"commit ranked {N}",
-            f"index bytes ranked {N}", f"url {N}", f"url {N} requests"}
-    assert {r.key for r in rows if r.side == "before"} == keys
+    keys = {f"pins {k} {N}" for k in ("commit", "pythons per commit", "index bytes",
+                                      "commit ranked", "index bytes ranked", "url")}
+    keys.add(f"pins url {N} requests")
+    assert {r.key for r in rows if r.side == "before 1927675"} == keys
     assert {r.key for r in rows if r.side == "after"} == keys
     assert all(r.value > 0 and r.baseline > 0 for r in rows), rows
     requests = {r.name: r.value for r in rows if r.unit == "requests"}
@@ -238,3 +240,5 @@ def test_pins_bench_compares_1927675_unpinned_with_this_tree_pinned(tmp_path: Pa
     assert "timestamp.json 1" in note and "profile.json" not in note
     table = pins_bench.table(rows)
     assert len(table) == 2 + 9 and all(line.count("|") == 8 for line in table)
+    report = run.report(bench, rows, 1.0)
+    assert "\n".join(table) in report and "## Before and after" not in report
