@@ -27,6 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import before  # noqa: E402
 import e2e  # noqa: E402
+import pins_bench  # noqa: E402
 import reads  # noqa: E402
 import site_bench  # noqa: E402
 import synth  # noqa: E402
@@ -208,7 +209,7 @@ MEASUREMENTS: list[Callable[[Bench], list[Row]]] = [
     e2e.measure_pre_receive, e2e.measure_push,
     e2e.measure_pre_commit, e2e.measure_index_rebuild, reads.measure_discover,
     reads.measure_publish, site_bench.measure_site, measure_startup, measure_git_ssh,
-    measure_scale, witness_bench.measure_witness]
+    measure_scale, witness_bench.measure_witness, pins_bench.measure_pins]
 
 
 # --- report -----------------------------------------------------------------------------
@@ -270,7 +271,7 @@ def report(b: Bench, rows: list[Row], elapsed: float) -> str:
              "## Machine", "", *machine(), "",
              "## Results (format 2, this tree)", "",
              *_table([r for r in rows if r.side == "after"]), "",
-             *_before_after(b, rows)]
+             *_before_after(b, rows), *pins_bench.report(rows)]
     if b.builds:
         lines += ["## The synthetic registries", "",
                   "Built once by `bench/synth.py` (signed on both cores, streamed into one "

@@ -206,3 +206,39 @@ def test_stamped_registry_is_fresh_to_a_reader(tmp_path: Path) -> None:
     result = freshness.check(repo, tip=tip or "", branch="main", identity=identity,
                              now=int(time.time()))
     assert result.case == "fresh" and result.signed is not None and result.signed.version == 2
+
+
+def test_pins_bench_compares_1927675_unpinned_with_this_tree_pinned(tmp_path: Path) -> None:
+    """bench/pins_bench.py (issue 24's before/after): the code before the pins (1927675, its
+    hooks, its site and reader) on an unpinned registry built by its own synth, against this
+    tree on the pinned registries; the requests are counted from the server's log, and under
+    a signed head the pinned reader fetches no profile."""
+    import pins_bench
+    import run
+    from common import Bench
+
+    bench = Bench(1, True, [N], out=tmp_path)
+    rows = pins_bench.measure_pins(bench)
+    unpinned = tmp_path / "unpinned" / f"registry-{N}.git"
+    files = _files(unpinned)
+    assert "INDEX.json" in files and not any(f.startswith("index/ranked") for f in files)
+    assert any(f.startswith("index/ranked") for f in _files(synth.repo_path(N, out=tmp_path)))
+    keys = {f"pins {k} {N}" for k in ("commit", "pythons per commit", "index bytes",
+                                      "commit ranked", "index bytes ranked", "url")}
+    keys.add(f"pins url {N} requests")
+    assert {r.key for r in rows if r.side == "before 1927675"} == keys
+    assert {r.key for r in rows if r.side == "after"} == keys
+    assert all(r.value > 0 and r.baseline > 0 for r in rows), rows
+    requests = {r.name: r.value for r in rows if r.unit == "requests"}
+    stamped = requests[f"discover --url top 20 of {N}, timestamp role: HTTP requests"]
+    assert stamped < requests[f"discover --url top 20 of {N}: HTTP requests"]
+    written = {n.split("(")[1].split(")")[0]: n for n in bench.notes
+               if "entering the rankings" in n}
+    assert len(written) == 2, bench.notes  # the pinned hook rewrites the ranked agents' file
+    assert [("index/ranked.json" in n) for _, n in sorted(written.items())] == [False, True]
+    [note] = [n for n in bench.notes if ", timestamp role (" in n]
+    assert "timestamp.json 1" in note and "profile.json" not in note
+    table = pins_bench.table(rows)
+    assert len(table) == 2 + 9 and all(line.count("|") == 8 for line in table)
+    report = run.report(bench, rows, 1.0)
+    assert "\n".join(table) in report and "## Before and after" not in report
