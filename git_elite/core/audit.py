@@ -20,6 +20,7 @@ from git_elite.core.errors import EliteError, Problem
 from git_elite.core.state import EMPTY, Change, State, additions
 
 PARALLEL_MIN_PIECES = 8
+KEEP_SLACK = 512  # Tally.join: entries of unranked agents let gather before they are dropped
 
 
 @dataclass
@@ -35,6 +36,7 @@ class Tally:
     pieces: dict[str, PieceMemo] = field(default_factory=dict)  # format 2, checked clean
     cut: dict[str, shards.Row] = field(default_factory=dict)  # see Remembered.cut
     ranked: dict[str, Any] = field(default_factory=dict)  # entries of the rows still kept
+    kept: int = 0  # len(ranked) after the last keep_ranked
 
     def join(self, other: Tally) -> None:
         self.problems += other.problems
@@ -46,15 +48,18 @@ class Tally:
         for key, row in other.cut.items():
             self.cut[key] = min(row, self.cut.get(key, row))
         self.ranked.update(other.ranked)
-        self.keep_ranked()
+        if len(self.ranked) > 2 * self.kept + KEEP_SLACK:  # not a scan of every row per piece
+            self.keep_ranked()
 
     def keep_ranked(self) -> None:
         """Drop the entries of agents no ranking row holds any more: index/ranked.json is
         built from the entries the pieces made, with no second read of their manifests, and
-        memory stays flat in the registry's size."""
+        memory stays flat in the registry's size (`join` lets at most twice what was kept,
+        plus KEEP_SLACK, gather before it drops; extra entries are only looked up by id)."""
         kept = {agent_id for rows in self.ranks.rows.values() for _, agent_id in rows}
         for agent_id in [a for a in self.ranked if a not in kept]:
             del self.ranked[agent_id]
+        self.kept = len(self.ranked)
 
 
 @dataclass(frozen=True)

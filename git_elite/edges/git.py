@@ -95,6 +95,7 @@ class TreeState:
         self.tree = tree
         self.blobs = gittree.Blobs(repo, gittree.tree_entries(tree))
         self.refusals: dict[str, Problem] = {}
+        self.stream: Any | None = None  # catfile.Stream: `subtree` reads in batches
 
     def read(self, path: str) -> bytes | None:
         """The blob at `path`; None when absent, or refused unread (`refused` says why)."""
@@ -205,7 +206,8 @@ class TreeState:
             if sub is None or sub.filemode != gittree.TREE:
                 return {}
             tree, prefix = self.repo[sub.id], directory + "/"
-        changes = diff_trees(self.repo, None, tree, prefix=prefix, root=self.tree)
+        changes = diff_trees(self.repo, None, tree, prefix=prefix, root=self.tree,
+                             stream=self.stream)
         out: dict[str, bytes] = {}
         for change in changes:
             if change.refused is not None:
@@ -366,19 +368,29 @@ def parent_ids(repo: Any, commit_id: str) -> list[str]:
 
 
 def diff_trees(repo: Any, old: Any | None, new: Any | None, prefix: str = "",
-               root: Any | None = None) -> list[Any]:
+               root: Any | None = None, stream: Any | None = None) -> list[Any]:
     """The (path, old bytes, new bytes) changes between two trees, by gittree's walk, which
     descends only into subtrees whose ids differ (iterative: no recursion however deep the
     trees; one changed agent reads the few trees on its path, whatever the registry's size).
     Blobs are checked before they are inflated (gittree: modes, sizes from object headers);
     a refused one comes back as a Change with `refused` set and no bytes. `old` None: every
     entry of `new`, added. `prefix`: the trees are the directory `prefix` (ending in "/") of
-    the registry tree `root` (whose agents size the index limits)."""
+    the registry tree `root` (whose agents size the index limits). `stream` (with `old`
+    None: catfile.Stream) reads the bytes of the listed blobs in batches, after the same
+    checks."""
     from git_elite.edges import gittree
 
     before = gittree.Blobs(repo, gittree.tree_entries(old if root is None else None))
     after = gittree.Blobs(repo, gittree.tree_entries(new if root is None else root),
                           share=True)
+    if stream is not None and old is None:
+        items = list(gittree.changed_entries(repo, None, new, prefix))
+        blobs = [i for i in items if i.new is not None and i.problem is None]
+        read = dict(zip((i.path for i in blobs), after.read_all(
+            [(i.path, i.new.oid, i.new.mode) for i in blobs if i.new is not None], stream),
+            strict=True))
+        return _by_path([_change(i.path, (None, None), (None, i.problem) if i.problem else
+                                 read.get(i.path, (None, None))) for i in items])
     changes = []
     for item in gittree.changed_entries(repo, old, new, prefix):
         a, b = item.old, item.new

@@ -232,6 +232,7 @@ def audit(repo: Any, rev: str, remember: bool = False) -> list[Problem]:
     memory (edges/verified.py: the pieces unchanged since the last clean audit are not read
     again)."""
     from git_elite.core import audit as whole
+    from git_elite.edges import catfile
 
     commit = str(repo.revparse_single(rev).peel(git._pygit2().Commit).id)
     state = git.state_at(repo, commit)
@@ -240,7 +241,12 @@ def audit(repo: Any, rev: str, remember: bool = False) -> list[Problem]:
         from git_elite.edges import verified
 
         memory = verified.open_memory(state)
-    return [p.at(commit) for p in whole.audit(state, memory)]
+    # each piece's blobs through one `git cat-file` stream (per process), not one by one
+    state.stream = stream = catfile.Stream(str(repo.path))
+    try:
+        return [p.at(commit) for p in whole.audit(state, memory)]
+    finally:
+        stream.close()
 
 
 def audit_history(repo: Any, cwd: str | Path | None, rev: str) -> tuple[list[Problem], int]:

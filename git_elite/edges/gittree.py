@@ -123,6 +123,29 @@ class Blobs:
             self._seen[key] = data
         return data, None
 
+    def read_all(self, items: list[tuple[str, Any, int]], stream: Any
+                 ) -> list[tuple[bytes | None, Problem | None]]:
+        """`read` of each (path, oid, mode), the same checks first, the bytes of those
+        that pass through `stream` (catfile.Stream: one round trip per batch); whatever it
+        does not give is read here as `read` does."""
+        checked: list[Problem | None] = []
+        wanted: list[str] = []
+        for path, oid, mode in items:
+            problem = depth_problem(path) or mode_problem(path, mode) or \
+                self.oversize(path, oid)
+            checked.append(problem)
+            if problem is None:
+                wanted.append(str(oid))
+        got = stream.contents(list(dict.fromkeys(wanted))) if wanted else {}
+        out: list[tuple[bytes | None, Problem | None]] = []
+        for (path, oid, mode), problem in zip(items, checked, strict=True):
+            if problem is not None:
+                out.append((None, problem))
+                continue
+            data = got.get(str(oid))
+            out.append((data, None) if data is not None else self.read(path, oid, mode))
+        return out
+
     def oversize(self, path: str, oid: Any) -> Problem | None:
         try:
             kind, size = self.repo.odb.read_header(oid)

@@ -1,0 +1,137 @@
+"""`verify`'s batched blob reads (issue 26 item 3): catfile.Stream gives exactly the bytes
+git holds, leaves out what it cannot give, starts its own git in a forked child, and a tree
+read through it (`diff_trees`/`TreeState.subtree` with a stream) is the same list of files
+and refusals, hostile entries included, as the one-by-one reads."""
+
+from __future__ import annotations
+
+import multiprocessing
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pygit2
+import pytest
+
+from git_elite.edges import catfile, git
+
+
+def _git(repo: Path, *args: str, data: bytes | None = None) -> str:
+    return subprocess.run(["git", *args], cwd=repo, input=data, capture_output=True,
+                          check=True).stdout.decode().strip()
+
+
+def _blob(repo: Path, data: bytes) -> str:
+    return _git(repo, "hash-object", "-w", "--stdin", data=data)
+
+
+def _tree(repo: Path, lines: list[str]) -> str:
+    return _git(repo, "mktree", data="".join(line + "\n" for line in lines).encode())
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """A bare repository whose tree holds agents/ab/ with regular files (two sharing a
+    blob), a symlink, an executable, an oversized manifest and a gitlink, and a blob set
+    that spans several of the stream's batches."""
+    where = tmp_path_factory.mktemp("stream") / "r.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(where)], check=True)
+    many = {f"file {i}\n".encode() * (i % 7 + 1): "" for i in range(600)}
+    ids = {data: _blob(where, data) for data in many}
+    big = _blob(where, b"x" * (64 * 1024 + 1))
+    small = _blob(where, b'{"a": 1}\n')
+    inner = _tree(where, [f"100644 blob {small}\tmanifest.json",
+                          f"100644 blob {small}\tprofile.json",
+                          f"120000 blob {small}\tlink.json",
+                          f"100755 blob {small}\trun.sh",
+                          f"160000 commit {'1' * 40}\tsub"])
+    bad = _tree(where, [f"100644 blob {big}\tmanifest.json"])
+    ab = _tree(where, [f"040000 tree {inner}\tab" + "1" * 62,
+                       f"040000 tree {bad}\tab" + "2" * 62])
+    agents = _tree(where, [f"040000 tree {ab}\tab"])
+    top = _tree(where, [f"040000 tree {agents}\tagents"])
+    return {"path": where, "ids": ids, "top": top, "small": small}
+
+
+def test_contents_are_gits_bytes_across_batches(repo: dict[str, Any]) -> None:
+    stream = catfile.Stream(str(repo["path"]))
+    try:
+        wanted = list(repo["ids"].values())
+        assert len(wanted) > 2 * catfile.Stream.BATCH
+        got = stream.contents(wanted)
+        assert {got[oid]: None for oid in wanted} == dict.fromkeys(repo["ids"])
+        assert all(got[oid] == data for data, oid in repo["ids"].items())
+    finally:
+        stream.close()
+
+
+def test_what_git_cannot_give_is_left_out(repo: dict[str, Any]) -> None:
+    stream = catfile.Stream(str(repo["path"]))
+    try:
+        missing, tree = "2" * 40, repo["top"]
+        got = stream.contents([missing, tree, "HEAD\ncontents x", repo["small"]])
+        assert got == {repo["small"]: b'{"a": 1}\n'}  # no missing object, no tree
+    finally:
+        stream.close()
+
+
+def test_a_dead_stream_gives_nothing_and_the_reads_fall_back(repo: dict[str, Any]) -> None:
+    pg = pygit2.Repository(str(repo["path"]))
+    state = git.TreeState(pg, pg[repo["top"]])
+    expected = state.subtree("agents")
+    stream = catfile.Stream(str(repo["path"]))
+    stream.contents([repo["small"]])
+    assert stream.proc is not None
+    stream.proc.kill()
+    stream.proc.wait()
+    assert stream.contents([repo["small"]]) == {}
+    fresh = git.TreeState(pg, pg[repo["top"]])
+    fresh.stream = stream
+    assert fresh.subtree("agents") == expected
+    stream.close()
+
+
+def _child(stream: catfile.Stream, oid: str, conn: Any) -> None:
+    conn.send((stream.contents([oid]), stream.proc is not None and stream.proc.pid))
+    conn.close()
+
+
+def test_a_forked_child_starts_its_own_git(repo: dict[str, Any]) -> None:
+    stream = catfile.Stream(str(repo["path"]))
+    try:
+        stream.contents([repo["small"]])
+        assert stream.proc is not None
+        mine = stream.proc.pid
+        ctx = multiprocessing.get_context("fork")
+        reader, writer = ctx.Pipe(duplex=False)
+        child = ctx.Process(target=_child, args=(stream, repo["small"], writer))
+        child.start()
+        got, theirs = reader.recv()
+        child.join()
+        assert got == {repo["small"]: b'{"a": 1}\n'}
+        assert theirs and theirs != mine
+        assert stream.contents([repo["small"]]) == got  # the parent's own still answers
+        assert stream.proc.pid == mine
+    finally:
+        stream.close()
+
+
+def test_a_tree_read_through_the_stream_is_the_same(repo: dict[str, Any]) -> None:
+    """Same files, same refusals (symlink, executable, gitlink, oversized manifest: each
+    refused unread) with the stream and without."""
+    pg = pygit2.Repository(str(repo["path"]))
+    plain = git.TreeState(pg, pg[repo["top"]])
+    streamed = git.TreeState(pg, pg[repo["top"]])
+    streamed.stream = catfile.Stream(str(repo["path"]))
+    try:
+        files = plain.subtree("agents")
+        assert streamed.subtree("agents") == files
+        assert sorted(p.rsplit("/", 1)[1] for p in files) == ["manifest.json",
+                                                                "profile.json"]
+        refused = plain.take_refusals()
+        assert streamed.take_refusals() == refused
+        assert sorted((p.rsplit("/", 1)[1], r.rule) for p, r in refused) == [
+            ("link.json", "layout"), ("manifest.json", "json"), ("run.sh", "layout"),
+            ("sub", "layout")]
+    finally:
+        streamed.stream.close()
