@@ -72,7 +72,7 @@ def test_commit_is_one_interpreter_without_libgit2(server: tuple[Path, Path]) ->
     assert len(processes) == 1, [sorted(tops(p))[:5] for p in processes]
     [loaded] = processes
     assert "git_elite.cli.hookrun" in loaded and "git_elite.core.engine" in loaded
-    assert not tops(loaded) & (NOT_ON_HOT_PATHS | {LIBGIT2})
+    assert not tops(loaded) & (NOT_ON_HOT_PATHS | {LIBGIT2, "dataclasses", "inspect"})
     assert "git_elite.edges.catfile" in loaded
 
 
@@ -85,6 +85,8 @@ def test_pre_receive_reads_through_git_not_libgit2(server: tuple[Path, Path]) ->
     hooks = [p for p in processes if "git_elite.cli.hookrun" in p]
     assert len(hooks) == 1
     assert not tops(hooks[0]) & (NOT_ON_HOT_PATHS | {LIBGIT2})
+    # the checks' records are NamedTuples and plain classes (docs/scale.md, "Start-up")
+    assert not tops(hooks[0]) & {"dataclasses", "inspect", "concurrent"}
 
 
 def test_discover_offline_reads_through_git_not_libgit2(server: tuple[Path, Path]) -> None:
@@ -96,3 +98,21 @@ def test_discover_offline_reads_through_git_not_libgit2(server: tuple[Path, Path
                       cwd=work)
     assert LIBGIT2 not in tops(loaded)
     assert not tops(loaded) & {"rich", "yaml", "jsonschema"}
+    assert "concurrent" not in tops(loaded)  # one registry: no thread pool
+
+
+def test_the_records_keep_what_the_dataclasses_promised() -> None:
+    """Problem, Keypair, Slot... are NamedTuples now: immutable, equal and hashable by
+    value, and a key pair's repr still never shows its seed."""
+    from git_elite.core import keys, layout
+    from git_elite.core.errors import Problem
+
+    problem = Problem("schema", "a.json", "bad")
+    assert problem == Problem("schema", "a.json", "bad", None)
+    assert hash(problem) == hash(Problem("schema", "a.json", "bad"))
+    with pytest.raises(AttributeError):
+        problem.rule = "other"  # type: ignore[misc]
+    pair = keys.Keypair.from_seed(bytes(range(32)))
+    assert bytes(range(32)).hex() not in repr(pair) and repr(bytes(range(32))) not in repr(pair)
+    assert str(pair) == repr(pair) and f"{pair}" == repr(pair)
+    assert layout.classify("IDENTITY.json") == layout.classify("IDENTITY.json")

@@ -6,7 +6,6 @@ rules (`rules`, `rules_attest`, `migration`, `indexcheck`) and `fanout` work on 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from typing import Any
 
 from git_elite.core import documents, indexing, jsonstrict, layout
@@ -18,29 +17,33 @@ MANIFEST_LIMIT = 64 * 1024
 MAX_CLOCK_SKEW = 86400  # `git config elite.maxClockSkew`: how far created_at may be ahead
 
 
-@dataclass
 class Context:
-    """Everything one check needs; documents are parsed once and cached."""
+    """Everything one check needs; documents are parsed once and cached. (A plain class,
+    not a dataclass: the hooks do not import `dataclasses`, SPEC §12 start-up.)"""
 
-    parent: State
-    new: State
-    changes: dict[str, Change]
-    problems: list[Problem] = field(default_factory=list)
-    latest: int | None = None  # no created_at may be later (now + skew); None: no clock
-    _docs: dict[tuple[int, str], Document | None] = field(default_factory=dict)
-    # INDEX.json entries of the manifests `load` found well-formed (agent_id -> entry): the
-    # index rebuild then neither re-parses nor re-validates them, nor keeps their bodies
-    entries: dict[str, dict[str, Any]] = field(default_factory=dict)
-    _limits: dict[str, float] | None = None
-    fmt: int = layout.FORMAT  # the layout the commit makes (SPEC §4)
-    parent_fmt: int | None = None  # the parent's (None: no registry before)
-    # the index carries SPEC §6.2's pins (head identity/ranked/trust, attestation_sha256);
-    # False only for audits of history written before them (engine.check_context, legacy)
-    pins: bool = True
-    # agent_ids whose profile.json the reader knowingly did not fetch (`discover` over HTTP,
-    # the manifest's bytes pinned by a signed head: docs/discover.md); their absence is
-    # not a `binding` problem, every other rule still runs
-    unfetched_profiles: frozenset[str] = frozenset()
+    def __init__(self, parent: State, new: State, changes: dict[str, Change]) -> None:
+        self.parent = parent
+        self.new = new
+        self.changes = changes
+        self.problems: list[Problem] = []
+        # no created_at may be later (now + skew); None: no clock
+        self.latest: int | None = None
+        self._docs: dict[tuple[int, str], Document | None] = {}
+        # INDEX.json entries of the manifests `load` found well-formed (agent_id -> entry):
+        # the index rebuild then neither re-parses nor re-validates them, nor keeps their
+        # bodies
+        self.entries: dict[str, dict[str, Any]] = {}
+        self._limits: dict[str, float] | None = None
+        self.fmt: int = layout.FORMAT  # the layout the commit makes (SPEC §4)
+        self.parent_fmt: int | None = None  # the parent's (None: no registry before)
+        # the index carries SPEC §6.2's pins (head identity/ranked/trust,
+        # attestation_sha256); False only for audits of history written before them
+        # (engine.check_context, legacy)
+        self.pins = True
+        # agent_ids whose profile.json the reader knowingly did not fetch (`discover` over
+        # HTTP, the manifest's bytes pinned by a signed head: docs/discover.md); their
+        # absence is not a `binding` problem, every other rule still runs
+        self.unfetched_profiles: frozenset[str] = frozenset()
 
     def add(self, rule: str, path: str, message: str) -> None:
         self.problems.append(Problem(rule, path, message))

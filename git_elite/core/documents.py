@@ -6,8 +6,7 @@ live here. Results are lists of `Problem`s so callers can report every problem a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from git_elite.core import canonical, jsonstrict, keys, logrole, schema
 from git_elite.core.errors import EliteError, IdentityError, ManifestError, Problem, SignatureError
@@ -43,8 +42,7 @@ MAX_BYTES = {MANIFEST: 64 * 1024, AGENT_CONFIG: 64 * 1024, REGISTRY_IDENTITY: 10
 ANY_MAX_BYTES = max(MAX_BYTES.values())
 
 
-@dataclass(frozen=True)
-class Document:
+class Document(NamedTuple):
     """A parsed document with the exact bytes it was read from."""
 
     kind: str

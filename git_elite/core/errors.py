@@ -6,8 +6,7 @@ every problem instead of stopping at the first.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 RULES = (
     "layout", "json", "schema", "signature", "binding", "ownership", "rollback", "deletion",
@@ -68,8 +67,7 @@ class HookError(EliteError):
     """A git hook cannot be installed or run."""
 
 
-@dataclass(frozen=True)
-class Problem:
+class Problem(NamedTuple):  # not a dataclass: no `dataclasses` import (SPEC §12 start-up)
     """One rule violation: which rule, which file, which commit, and why."""
 
     rule: str

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection
-from dataclasses import dataclass, field
 from typing import Any
 
 from git_elite.core import (
@@ -48,13 +47,14 @@ class _Values(dict[str, Any]):
         return super().__getitem__(path)
 
 
-@dataclass
 class Rebuilt:
-    """Index files as bytes (None: must not exist) and as values, plus the rankings data."""
+    """Index files as bytes (None: must not exist) and as values, plus the rankings data.
+    (A plain class, not a dataclass: the hooks do not import `dataclasses`.)"""
 
-    files: dict[str, bytes | None] = field(default_factory=dict)
-    values: dict[str, Any] = field(default_factory=_Values)
-    ranks: shards.Ranks | None = None
+    def __init__(self, ranks: shards.Ranks | None = None) -> None:
+        self.files: dict[str, bytes | None] = {}
+        self.values: dict[str, Any] = _Values()
+        self.ranks = ranks
 
     def put(self, path: str, value: Any, data: bytes | None = None) -> None:
         self.values[path] = value

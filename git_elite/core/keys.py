@@ -12,8 +12,8 @@ import base64
 import binascii
 import os
 import re
-from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import NamedTuple
 
 import base58
 import nacl.bindings as sodium
@@ -87,12 +87,14 @@ def _public_from_did(did: str) -> bytes:
     return public
 
 
-@dataclass(frozen=True)
-class Keypair:
+class Keypair(NamedTuple):
     """An Ed25519 key pair; the seed never appears in repr or messages."""
 
-    seed: bytes = field(repr=False)
+    seed: bytes
     public: bytes
+
+    def __repr__(self) -> str:
+        return f"Keypair(public={self.public!r})"
 
     @classmethod
     def from_seed(cls, seed: bytes) -> Keypair:

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 FORMAT = 2  # the format `init` and `migrate` write
 IDENTITY = "IDENTITY.json"
@@ -41,8 +40,7 @@ _SHARD = re.compile(r"[0-9a-f]{2}")
 _NID = re.compile(r"z[1-9A-HJ-NP-Za-km-z]{40,60}")
 
 
-@dataclass(frozen=True)
-class Slot:
+class Slot(NamedTuple):
     """What a path is: kind is identity|index|shard|ranked|trust|free|agent|attestation|
     endorsement|rotation (`name` is the file name of an agent file, the `<ab>` of a shard or
     of a trust shard)."""

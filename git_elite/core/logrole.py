@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from git_elite.core import canonical, keys
 from git_elite.core.errors import EliteError
@@ -24,15 +23,13 @@ NAME = re.compile(r"[!-*,-~]{1,255}")
 URL = re.compile(r"https?://[!-~]+")
 
 
-@dataclass(frozen=True)
-class Witness:
+class Witness(NamedTuple):
     name: str
     key: str  # did:key
     url: str
 
 
-@dataclass(frozen=True)
-class LogRole:
+class LogRole(NamedTuple):
     """IDENTITY.json `log`: origin (the checkpoint's first line and the log key's name), the
     log key, the declared witnesses and the quorum of their cosignatures a reader needs."""
 

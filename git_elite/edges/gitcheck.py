@@ -168,7 +168,7 @@ def too_many_commits(cwd: str | Path | None, updates: Sequence[RefUpdate]) -> li
     found = []
     for update in updates:
         if update.ref == branch and update.new != git.ZERO:
-            count = git.count_new_commits(cwd, update.old, update.new)
+            count = git.count_new_commits(cwd, update.old, update.new, most)
             if count > most:
                 found.append(Problem("branch", update.ref, f"the push brings {count} commits; "
                                      f"at most {most} are checked per push (git config "

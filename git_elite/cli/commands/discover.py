@@ -167,7 +167,6 @@ def _here() -> Any:
 def _open_all(openers: Sequence[tuple[str, Any]]) -> list[Any]:
     """Every opener's source or its EliteError, the registries fetched at the same time
     (each bounded by its own deadline): one stalled server delays no other."""
-    from concurrent.futures import ThreadPoolExecutor
 
     def attempt(opener: Any) -> Any:
         try:
@@ -175,8 +174,10 @@ def _open_all(openers: Sequence[tuple[str, Any]]) -> list[Any]:
         except EliteError as err:
             return err
 
-    if len(openers) == 1:
+    if len(openers) == 1:  # no thread pool (concurrent.futures and logging: ~3 ms to import)
         return [attempt(openers[0][1])]
+    from concurrent.futures import ThreadPoolExecutor
+
     with ThreadPoolExecutor(max_workers=min(8, len(openers))) as pool:
         return list(pool.map(attempt, [opener for _, opener in openers]))
 
