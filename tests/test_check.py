@@ -195,3 +195,20 @@ def test_action_yml_runs_this_script() -> None:
 def test_check_is_listed() -> None:
     help_text = run_cli("check", "-h").stdout
     assert "Examples:" in help_text and "--format" in help_text
+
+
+def test_zero_base_is_the_root_and_a_bad_bound_is_refused(srv: Server) -> None:
+    """A new branch's push (old = 0{40}, as action/check.sh may pass it) checks from the
+    root, bound or not; a bad elite.maxCommitsPerPush is the hook's own error, not a pass."""
+    bad = forged(srv)
+    zero = run_cli("check", f"{'0' * 40}..{bad}", cwd=srv.work, check=1)
+    total = git("rev-list", "--count", bad, cwd=srv.work).stdout.strip()
+    assert f"{total} commit(s) checked" in zero.stderr and "(from the root)" in zero.stderr
+    assert f"REJECT {bad[:7]} {mpath(1)}: [signature]" in zero.stderr
+    git("config", "elite.maxCommitsPerPush", "many", cwd=srv.work)
+    try:
+        refused = run_cli("check", f"{srv.tip}..{bad}", cwd=srv.work, check=1)
+    finally:
+        git("config", "--unset", "elite.maxCommitsPerPush", cwd=srv.work)
+    assert "elite.maxCommitsPerPush: 'many' is not a number" in refused.stderr
+    assert "verified" not in refused.stderr and "Traceback" not in refused.stderr

@@ -234,3 +234,17 @@ def test_no_argument_becomes_an_option(world: World) -> None:
     target = mcp_server.call(mcp_server.Settings(), "verify_registry", {"target": "-h"})
     assert target.error == "git-elite: error: -h: does not exist (give a registry path, " \
         "bare repository or URL)"
+
+
+@pytest.mark.parametrize("bad", ["http://reg/" + "a" * 64, "elite:///" + "a" * 64,
+                                 "elite://reg/sub/" + "a" * 64, "elite://reg/../etc",
+                                 "elite://reg/zz" + "a" * 62, "elite://reg/", "elite://reg/abc"])
+def test_a_resource_uri_that_is_not_one_is_refused(bad: str) -> None:
+    """elite://<registry>/<agent_id> only: another scheme, no registry, a path, or an id
+    that is no agent id (prefix) is a usage error before any registry is opened."""
+    from git_elite.cli import mcp_server
+    from git_elite.core.errors import UsageError
+
+    with pytest.raises(UsageError):
+        mcp_server.parse_uri(bad)
+    assert mcp_server.parse_uri(mcp_server.uri("a reg/x", "A" * 8)) == ("a reg/x", "a" * 8)

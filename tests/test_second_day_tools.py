@@ -199,3 +199,27 @@ def test_readme_now_and_the_hint_agree(tmp_path: Path) -> None:
                    "--evals", str(FIXTURES / "ts"), cwd=tmp_path)
     hinted = re.search(r"pass --now (\d+)", proc.stderr)
     assert hinted and f"--now {hinted.group(1)}" in (ROOT / "README.md").read_text()
+
+
+def test_hooks_install_refuses_a_bad_log_key(tmp_path: Path) -> None:
+    """`hooks install --log-key`: only with --server, and the key file as the timestamp
+    key's (mode 0600, outside the repository); a refused key installs nothing and sets no
+    elite.logKey."""
+    bare = tmp_path / "server.git"
+    git("init", "-q", "--bare", str(bare))
+    good = key_file(tmp_path, "server")
+    client = run_cli("hooks", "install", "--log-key", str(good), cwd=bare, check=1)
+    assert "--log-key is for --server" in client.stderr
+    loose = tmp_path / "loose.json"
+    loose.write_bytes(good.read_bytes())
+    loose.chmod(0o644)
+    inside = bare / "log.json"
+    inside.write_bytes(good.read_bytes())
+    inside.chmod(0o600)
+    for keyf, said in ((loose, "mode 644, must be 0600"), (inside, "is inside the repository")):
+        refused = run_cli("hooks", "install", "--server", "--log-key", str(keyf), cwd=bare,
+                          check=1)
+        assert said in refused.stderr and "Traceback" not in refused.stderr, refused.stderr
+        assert git("config", "elite.logKey", cwd=bare, check=False).stdout == ""
+        assert not (bare / "hooks" / "pre-receive").exists()
+        assert not (bare / "hooks" / "post-receive").exists()
