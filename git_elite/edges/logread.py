@@ -17,7 +17,7 @@ from git_elite.core import logrole, note, tlog, witnessed
 from git_elite.core.errors import EliteError
 from git_elite.core.logrole import LogRole
 from git_elite.core.witnessed import LogError
-from git_elite.edges import git, store, tlogstore
+from git_elite.edges import freshness, git, store, tlogstore
 
 MEMORY = "checkpoint"
 
@@ -59,7 +59,9 @@ def check_repo(path: str | Path, identity: dict[str, Any] | None, *, branch: str
     if stored is None:
         raise LogError(f"the registry declares a witnessed log ({role.origin}) but this copy "
                        f"has no {ref}: nothing shows that the witnesses saw this state")
-    index = git.run(["cat-file", "blob", f"{tip}:INDEX.json"], path, check=False).stdout
+    index = freshness.index_at(path)(tip)
+    if index is None:
+        raise LogError(f"no INDEX.json at the registry branch's tip {tip[:12]}")
     return check_stored(stored, role, branch=branch.removeprefix("refs/heads/"), tip=tip,
                         index_sha256=hashlib.sha256(index).hexdigest(), remember=remember)
 
