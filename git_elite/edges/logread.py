@@ -188,7 +188,7 @@ def of_source(source: Any) -> Accepted | None:
         ref, where = radicle_ref(source.radicle, source.repo)
         return check_repo(where, identity, branch=branch, tip=source.tip, ref=ref)
     index = source.read(layout.INDEX) or b""
-    stored = _site_log(source.read)
+    stored = site_log(source.read)
     return check_stored(stored, role, branch="", tip="",
                         index_sha256=hashlib.sha256(index).hexdigest())
 
@@ -196,23 +196,30 @@ def of_source(source: Any) -> Accepted | None:
 def of_url(url: str) -> Accepted | None:
     """The log check of a registry served over HTTP(S) (`verify --url`): the site's
     `log/` files against its IDENTITY.json and INDEX.json. None without a log role."""
-    from git_elite.core import documents, layout
+    from git_elite.core import layout
     from git_elite.edges import sparse
 
     site = sparse.HttpRegistry(url)
-    raw = site.read(layout.IDENTITY)
-    if raw is None:
-        raise LogError("no IDENTITY.json served")
-    role = LogRole.of(documents.parse(raw, layout.IDENTITY,
-                                      documents.REGISTRY_IDENTITY).body)
+    role = site_role(site.read)
     if role is None:
         return None
     index = site.read(layout.INDEX) or b""
-    return check_stored(_site_log(site.read), role, branch="", tip="",
+    return check_stored(site_log(site.read), role, branch="", tip="",
                         index_sha256=hashlib.sha256(index).hexdigest())
 
 
-def _site_log(read: Any) -> tlogstore.Stored:
+def site_role(read: Any) -> LogRole | None:
+    """The log role of the IDENTITY.json a site serves (`read`: path -> bytes or None)."""
+    from git_elite.core import documents, layout
+
+    raw = read(layout.IDENTITY)
+    if raw is None:
+        raise LogError("no IDENTITY.json served")
+    return LogRole.of(documents.parse(raw, layout.IDENTITY, documents.REGISTRY_IDENTITY).body)
+
+
+def site_log(read: Any) -> tlogstore.Stored:
+    """The log a site serves under log/ (what `git elite site` writes)."""
     def get(path: str) -> bytes:
         data = read(f"log/{path}")
         if data is None:
