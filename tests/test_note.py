@@ -56,6 +56,41 @@ def test_malformed_verifier_keys(case: dict[str, str]) -> None:
         note.parse_verifier_key(case["vkey"])
 
 
+def _vk(name: str, alg: int, pub: bytes, key_id: str | None = None) -> str:
+    """A verifier key built by hand, so each part can be wrong on its own."""
+    kid = note.key_id(name, alg, pub).hex() if key_id is None else key_id
+    return f"{name}+{kid}+{base64.b64encode(bytes([alg]) + pub).decode()}"
+
+
+SMALL_ORDER = bytes([1]) + b"\x00" * 31  # the identity point: small order, not a key to trust
+
+
+def _noncanonical(vkey: str) -> str:
+    """The same bytes with a non-zero trailing bit in the last base64 character."""
+    head, _, b64 = vkey.rpartition("+")
+    data = b64.rstrip("=")
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    last = alphabet[alphabet.index(data[-1]) + 1]
+    return f"{head}+{data[:-1]}{last}{'=' * (len(b64) - len(data))}"
+
+
+@pytest.mark.parametrize(("vkey", "problem"), [
+    (_vk("a", 1, LOG.public).replace("+", "+A", 1), "8 lowercase hex"),
+    (_vk("a", 1, LOG.public, note.key_id("a", 1, LOG.public).hex().upper()), "8 lowercase hex"),
+    (_noncanonical(_vk("a", 1, LOG.public[:31])), "not canonical base64"),
+    (_vk("a", 1, LOG.public)[:-1] + "!", "not base64"),
+    (_vk("a", 1, LOG.public[:31]), "31 key bytes"),
+    (_vk("a", 1, LOG.public + b"\x00"), "33 key bytes"),
+    ("a+00000000+", "type is not"),
+    (_vk("a", 1, SMALL_ORDER), "large order"),
+    (_vk("a", 4, LOG.public, note.key_id("a", 1, LOG.public).hex()), "does not match"),
+    (_vk("a", 1, LOG.public).replace("a", "a\u00a0b", 1), "empty or has a space"),
+])
+def test_bad_verifier_keys_name_their_fault(vkey: str, problem: str) -> None:
+    with pytest.raises(note.NoteError, match=problem):
+        note.parse_verifier_key(vkey)
+
+
 def test_published_checkpoint_and_cosignature_parse() -> None:
     case = VECTORS["checkpoints"][0]
     cp = note.Checkpoint.parse(case["body"].encode())

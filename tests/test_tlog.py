@@ -119,6 +119,14 @@ def test_consistency_proofs_verify_and_fail_when_tampered(log: Log) -> None:
                     tlog.check_tree(proof, new, hashlib.sha256(b"x").digest(), old, root_old)
                 with pytest.raises(tlog.TlogError):
                     tlog.check_tree(proof[:-1], new, root_new, old, root_old)
+                with pytest.raises(tlog.TlogError, match="too long"):
+                    tlog.check_tree([*proof, root_new], new, root_new, old, root_old)
+                with pytest.raises(tlog.TlogError, match="is empty|too short"):
+                    tlog.check_tree([], new, root_new, old, root_old)
+                for i in range(len(proof)):  # any one hash of the proof flipped
+                    bad = [*proof[:i], proof[i][:-1] + bytes([proof[i][-1] ^ 1]), *proof[i + 1:]]
+                    with pytest.raises(tlog.TlogError, match="does not match the roots"):
+                        tlog.check_tree(bad, new, root_new, old, root_old)
 
 
 @pytest.mark.parametrize("case", [

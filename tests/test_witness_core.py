@@ -4,6 +4,7 @@ its status and rule."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from collections.abc import Callable
 
@@ -36,6 +37,31 @@ def test_request_body_round_trips() -> None:
     assert (parsed.old, parsed.proof, parsed.note) == (4, tuple(proof), log.checkpoint())
     with pytest.raises(witness.WitnessError):
         witness.request_body(4, [bytes(32)] * 64, log.checkpoint())
+
+
+HASH_LINE = base64.b64encode(bytes(32)) + b"\n"
+
+
+@pytest.mark.parametrize(("body", "problem"), [
+    (b"", "does not start with 'old <size>'"),
+    (b"old -1\n\n", "does not start with 'old <size>'"),
+    (b"old 0", "does not start with 'old <size>'"),
+    (b"old 0\n" + HASH_LINE, "no blank line"),
+    (b"old 0\n" + HASH_LINE * (witness.MAX_PROOF_LINES + 1) + b"\n", "more than"),
+    (b"old 0\n!!!!\n\n", "proof line 1 is not base64"),
+    (b"old 0\n" + HASH_LINE + "é".encode() + b"\n\n", "proof line 2 is not base64"),
+    (b"old 0\n" + HASH_LINE[:-3] + b"B=\n\n", "proof line 1 is not base64"),
+    (b"old 0\n" + base64.b64encode(bytes(31)) + b"\n\n", "not a 32-byte hash"),
+])
+def test_request_refusals(body: bytes, problem: str) -> None:
+    with pytest.raises(witness.WitnessError, match=problem) as err:
+        witness.parse_request(body)
+    assert err.value.status == 400
+
+
+def test_logs_file_not_utf8() -> None:
+    with pytest.raises(note.NoteError, match="logs.txt: not UTF-8"):
+        witness.parse_logs(b"\xff\n", "logs.txt")
 
 
 def test_cosignature_answers() -> None:

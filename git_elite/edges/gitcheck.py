@@ -200,6 +200,14 @@ def check_range(repo: Any, cwd: str | Path | None, base: str | None, head: str, 
     return check_push(repo, cwd, updates, now=now)
 
 
+def _branch_tip_after(cwd: str | Path | None, branch: str, updates: Sequence[RefUpdate]
+                      ) -> str | None:
+    """The registry branch's tip once this push is in: what it moves to, else where it is."""
+    moved = [u.new for u in updates if u.ref == branch and u.new != git.ZERO]
+    return moved[0] if moved else git.run(["rev-parse", "-q", "--verify", branch], cwd,
+                                          check=False).stdout.decode().strip() or None
+
+
 def _timestamp_update(cwd: str | Path | None, update: RefUpdate, branch: str,
                       updates: Sequence[RefUpdate], now: int | None, skew: int
                       ) -> list[Problem]:
@@ -207,9 +215,7 @@ def _timestamp_update(cwd: str | Path | None, update: RefUpdate, branch: str,
     branch's tip after this push."""
     from git_elite.edges import stamping
 
-    moved = [u.new for u in updates if u.ref == branch and u.new != git.ZERO]
-    tip = moved[0] if moved else git.run(["rev-parse", "-q", "--verify", branch], cwd,
-                                         check=False).stdout.decode().strip() or None
+    tip = _branch_tip_after(cwd, branch, updates)
     return stamping.check_ref_update(cwd or ".", update.old, update.new, branch=branch,
                                       branch_tip=tip, now=now or 0, max_skew=skew)
 
@@ -219,9 +225,7 @@ def _log_update(repo: Any, cwd: str | Path | None, update: RefUpdate, branch: st
     """The `log` rule (SPEC §15) for refs/elite/log, against the branch tip after this push."""
     from git_elite.edges import logserver
 
-    moved = [u.new for u in updates if u.ref == branch and u.new != git.ZERO]
-    tip = moved[0] if moved else git.run(["rev-parse", "-q", "--verify", branch], cwd,
-                                         check=False).stdout.decode().strip() or None
+    tip = _branch_tip_after(cwd, branch, updates)
     return logserver.check_ref_update(repo, cwd or ".", update.old, update.new,
                                       branch=branch, branch_tip=tip)
 

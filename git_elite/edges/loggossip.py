@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from git_elite.core import documents, layout, logrole, tlog, witnessed
+from git_elite.core import logrole, tlog, witnessed
 from git_elite.core.errors import EliteError
 from git_elite.core.logrole import LogRole
 from git_elite.core.safetext import escape
@@ -111,22 +111,11 @@ def _is_site(url: str) -> bool:
 
 
 def _from_site(url: str) -> tuple[LogRole | None, tlogstore.Stored | None]:
-    from git_elite.core.errors import RegistryError
-    from git_elite.edges import sparse
+    """The site's role and log/ files, read as `verify --url` reads them (edges/logread)."""
+    from git_elite.edges import logread, sparse
 
     site = sparse.HttpRegistry(url)
-    raw = site.read(layout.IDENTITY)
-    if raw is None:
-        raise RegistryError(f"{sparse.shown(url)}: no IDENTITY.json")
-    role = LogRole.of(documents.parse(raw, layout.IDENTITY, documents.REGISTRY_IDENTITY).body)
-
-    def read(path: str) -> bytes:
-        data = site.read(SITE_LOG + path)
-        if data is None:
-            raise RegistryError(f"{sparse.shown(url)}: {SITE_LOG}{path} is missing")
-        return data
-
-    return role, tlogstore.Stored(url, read(tlogstore.CHECKPOINT), read)
+    return logread.site_role(site.read), logread.site_log(site.read)
 
 
 def _from_git(url: str, scratch: Path) -> tuple[LogRole | None, tlogstore.Stored | None]:

@@ -17,7 +17,7 @@ from git_elite.core import logrole, note, tlog, witnessed
 from git_elite.core.errors import EliteError
 from git_elite.core.logrole import LogRole
 from git_elite.core.witnessed import LogError
-from git_elite.edges import git, store, tlogstore
+from git_elite.edges import freshness, git, store, tlogstore
 
 MEMORY = "checkpoint"
 
@@ -59,7 +59,9 @@ def check_repo(path: str | Path, identity: dict[str, Any] | None, *, branch: str
     if stored is None:
         raise LogError(f"the registry declares a witnessed log ({role.origin}) but this copy "
                        f"has no {ref}: nothing shows that the witnesses saw this state")
-    index = git.run(["cat-file", "blob", f"{tip}:INDEX.json"], path, check=False).stdout
+    index = freshness.index_at(path)(tip)
+    if index is None:
+        raise LogError(f"no INDEX.json at the registry branch's tip {tip[:12]}")
     return check_stored(stored, role, branch=branch.removeprefix("refs/heads/"), tip=tip,
                         index_sha256=hashlib.sha256(index).hexdigest(), remember=remember)
 
@@ -186,7 +188,7 @@ def of_source(source: Any) -> Accepted | None:
         ref, where = radicle_ref(source.radicle, source.repo)
         return check_repo(where, identity, branch=branch, tip=source.tip, ref=ref)
     index = source.read(layout.INDEX) or b""
-    stored = _site_log(source.read)
+    stored = site_log(source.read)
     return check_stored(stored, role, branch="", tip="",
                         index_sha256=hashlib.sha256(index).hexdigest())
 
@@ -194,23 +196,30 @@ def of_source(source: Any) -> Accepted | None:
 def of_url(url: str) -> Accepted | None:
     """The log check of a registry served over HTTP(S) (`verify --url`): the site's
     `log/` files against its IDENTITY.json and INDEX.json. None without a log role."""
-    from git_elite.core import documents, layout
+    from git_elite.core import layout
     from git_elite.edges import sparse
 
     site = sparse.HttpRegistry(url)
-    raw = site.read(layout.IDENTITY)
-    if raw is None:
-        raise LogError("no IDENTITY.json served")
-    role = LogRole.of(documents.parse(raw, layout.IDENTITY,
-                                      documents.REGISTRY_IDENTITY).body)
+    role = site_role(site.read)
     if role is None:
         return None
     index = site.read(layout.INDEX) or b""
-    return check_stored(_site_log(site.read), role, branch="", tip="",
+    return check_stored(site_log(site.read), role, branch="", tip="",
                         index_sha256=hashlib.sha256(index).hexdigest())
 
 
-def _site_log(read: Any) -> tlogstore.Stored:
+def site_role(read: Any) -> LogRole | None:
+    """The log role of the IDENTITY.json a site serves (`read`: path -> bytes or None)."""
+    from git_elite.core import documents, layout
+
+    raw = read(layout.IDENTITY)
+    if raw is None:
+        raise LogError("no IDENTITY.json served")
+    return LogRole.of(documents.parse(raw, layout.IDENTITY, documents.REGISTRY_IDENTITY).body)
+
+
+def site_log(read: Any) -> tlogstore.Stored:
+    """The log a site serves under log/ (what `git elite site` writes)."""
     def get(path: str) -> bytes:
         data = read(f"log/{path}")
         if data is None:
