@@ -234,6 +234,35 @@ def test_reader_helpers(reg: dict[str, bytes]) -> None:
         {k: v for k, v in head.items() if k != "trust"})
 
 
+@pytest.mark.parametrize("case", ["not json", "duplicate key", "ranks another set",
+                                  "another shard", "no pin"])
+def test_reader_helpers_refuse_pinned_bytes_that_are_wrong(reg: dict[str, bytes],
+                                                           case: str) -> None:
+    """Bytes that do hash to the head's pin but are not what a pinned file may be (a head
+    signed over a broken file): refused with `index`, never taken."""
+    head = json.loads(reg[layout.INDEX])
+    ab = pins.trust_shard_of(nid("alice"))
+    ranked = json.loads(reg[layout.RANKED])
+    trust = json.loads(reg[layout.trust_shard_path(ab)])
+    data, check, why = {
+        "not json": (b"{\"agents\": ", lambda h, d: pins.checked_ranked(h, d), "not JSON"),
+        "duplicate key": (reg[layout.RANKED].replace(b"{", b'{"agents": {}, ', 1),
+                          lambda h, d: pins.checked_ranked(h, d), "duplicate key"),
+        "ranks another set": (dumps({**ranked, "agents": {A1: ranked["agents"][A1]}}),
+                              lambda h, d: pins.checked_ranked(h, d), "exactly the agents"),
+        "another shard": (dumps({**trust, "shard": "zz"}),
+                          lambda h, d: pins.checked_trust(h, ab, d), "not the trust shard"),
+        "no pin": (reg[layout.IDENTITY], lambda h, d: pins.checked_identity(
+            {k: v for k, v in h.items() if k != "identity"}, d), "pins no"),
+    }[case]
+    head = copy.deepcopy(head)
+    head["ranked"]["sha256"] = sha(data)
+    head["trust"][ab]["sha256"] = sha(data)
+    with pytest.raises(RegistryError, match=why) as err:
+        check(head, data)
+    assert err.value.rule == "index"
+
+
 def test_ranked_json_is_edited_not_parsed(reg: dict[str, bytes],
                                           monkeypatch: pytest.MonkeyPatch) -> None:
     """A ranked agent updated, one entering the rankings, one leaving: index/ranked.json's
