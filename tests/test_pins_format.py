@@ -303,3 +303,30 @@ def test_ranked_json_is_edited_not_parsed(reg: dict[str, bytes],
                 new.pop(c.path)
         assert written[layout.RANKED] == engine.full_index(MemoryState(new))[layout.RANKED]
         parsed.clear()
+
+
+@pytest.mark.parametrize("case", ["pinned", "other bytes", "other version", "unpinned head"])
+def test_a_reader_holds_identity_json_to_the_heads_pin(reg: dict[str, bytes], case: str
+                                                        ) -> None:
+    """pinned_read.check_identity (every transport, through discover's `fresh`): the served
+    IDENTITY.json must be the bytes and the version the head pins; a head without pins
+    asks nothing."""
+    from types import SimpleNamespace
+
+    from git_elite.edges import pinned_read
+
+    head = copy.deepcopy(json.loads(reg[layout.INDEX]))
+    raw = reg[layout.IDENTITY]
+    if case == "other bytes":
+        raw = raw.replace(b"\n", b"\n ", 1)
+    if case == "other version":
+        head["identity"]["version"] += 1
+    index = SimpleNamespace(pinned=case != "unpinned head", head=head)
+    source = SimpleNamespace(index=lambda: index, identity_raw=raw)
+    if case in ("pinned", "unpinned head"):
+        pinned_read.check_identity(source)
+        return
+    why = "do not hash" if case == "other bytes" else "pins IDENTITY.json version"
+    with pytest.raises(RegistryError, match=why) as err:
+        pinned_read.check_identity(source)
+    assert err.value.rule == "index"
