@@ -184,3 +184,15 @@ def test_limits_follow_the_head() -> None:
     assert read_limits.declared({"shards": {"ab": {"agents": 10**9}}}, "index/ab.json") == \
         read_limits.DOC_MAX
     assert read_limits.declared(head, "agents/ab/x/manifest.json") is None
+
+
+@pytest.mark.parametrize("head", [
+    {"shards": {"ab": {"agents": -1}}}, {"shards": {"ab": {"agents": True}}},
+    {"shards": {"ab": {"agents": "2"}}}, {"shards": {"ab": {"agents": 2.0}}},
+    {"shards": {"ab": {}}}, {"shards": {"ab": 2}}, {"shards": ["ab"]}, {"shards": None}])
+def test_a_hostile_count_in_the_head_allows_nothing(head: dict[str, Any]) -> None:
+    """A count the head gives that is not a non-negative int (a bool, a float, a string,
+    negative, missing) declares no bytes: the file is not read."""
+    assert read_limits.declared(head, "index/ab.json") == 0
+    trust = json.loads(json.dumps(head["shards"]).replace('"agents"', '"documents"'))
+    assert read_limits.declared({"trust": trust}, "index/trust/ab.json") == 0

@@ -214,3 +214,14 @@ def test_httpd_serving_an_older_identity_is_refused(tmp_path: Path) -> None:
         refused = run_cli("discover", "--httpd", url, "--rid", repo.rid, "--allow-stale",
                           check=1)
     assert "[rollback] IDENTITY.json version 1 is older than version 2" in refused.stderr
+
+
+@pytest.mark.parametrize("raw, version", [
+    (b'{"version": 3}', 3), (b'{"version": 1, "version": 9}', 0), (b'{"version": true}', 0),
+    (b"[3]", 0), (b"not json", 0), (b'{"version": NaN}', 0)])
+def test_an_older_identity_in_the_history_is_read_strictly(raw: bytes, version: int) -> None:
+    """The walk back through IDENTITY.json's history reads each version strictly (SPEC §3):
+    a duplicate key is not taken as the last one (a parser differential), it stops the walk."""
+    from git_elite.edges import identity_seen
+
+    assert identity_seen._version(raw) == version

@@ -234,6 +234,35 @@ def test_reader_helpers(reg: dict[str, bytes]) -> None:
         {k: v for k, v in head.items() if k != "trust"})
 
 
+@pytest.mark.parametrize("case", ["not json", "duplicate key", "ranks another set",
+                                  "another shard", "no pin"])
+def test_reader_helpers_refuse_pinned_bytes_that_are_wrong(reg: dict[str, bytes],
+                                                           case: str) -> None:
+    """Bytes that do hash to the head's pin but are not what a pinned file may be (a head
+    signed over a broken file): refused with `index`, never taken."""
+    head = json.loads(reg[layout.INDEX])
+    ab = pins.trust_shard_of(nid("alice"))
+    ranked = json.loads(reg[layout.RANKED])
+    trust = json.loads(reg[layout.trust_shard_path(ab)])
+    data, check, why = {
+        "not json": (b"{\"agents\": ", lambda h, d: pins.checked_ranked(h, d), "not JSON"),
+        "duplicate key": (reg[layout.RANKED].replace(b"{", b'{"agents": {}, ', 1),
+                          lambda h, d: pins.checked_ranked(h, d), "duplicate key"),
+        "ranks another set": (dumps({**ranked, "agents": {A1: ranked["agents"][A1]}}),
+                              lambda h, d: pins.checked_ranked(h, d), "exactly the agents"),
+        "another shard": (dumps({**trust, "shard": "zz"}),
+                          lambda h, d: pins.checked_trust(h, ab, d), "not the trust shard"),
+        "no pin": (reg[layout.IDENTITY], lambda h, d: pins.checked_identity(
+            {k: v for k, v in h.items() if k != "identity"}, d), "pins no"),
+    }[case]
+    head = copy.deepcopy(head)
+    head["ranked"]["sha256"] = sha(data)
+    head["trust"][ab]["sha256"] = sha(data)
+    with pytest.raises(RegistryError, match=why) as err:
+        check(head, data)
+    assert err.value.rule == "index"
+
+
 def test_ranked_json_is_edited_not_parsed(reg: dict[str, bytes],
                                           monkeypatch: pytest.MonkeyPatch) -> None:
     """A ranked agent updated, one entering the rankings, one leaving: index/ranked.json's
@@ -274,3 +303,30 @@ def test_ranked_json_is_edited_not_parsed(reg: dict[str, bytes],
                 new.pop(c.path)
         assert written[layout.RANKED] == engine.full_index(MemoryState(new))[layout.RANKED]
         parsed.clear()
+
+
+@pytest.mark.parametrize("case", ["pinned", "other bytes", "other version", "unpinned head"])
+def test_a_reader_holds_identity_json_to_the_heads_pin(reg: dict[str, bytes], case: str
+                                                        ) -> None:
+    """pinned_read.check_identity (every transport, through discover's `fresh`): the served
+    IDENTITY.json must be the bytes and the version the head pins; a head without pins
+    asks nothing."""
+    from types import SimpleNamespace
+
+    from git_elite.edges import pinned_read
+
+    head = copy.deepcopy(json.loads(reg[layout.INDEX]))
+    raw = reg[layout.IDENTITY]
+    if case == "other bytes":
+        raw = raw.replace(b"\n", b"\n ", 1)
+    if case == "other version":
+        head["identity"]["version"] += 1
+    index = SimpleNamespace(pinned=case != "unpinned head", head=head)
+    source = SimpleNamespace(index=lambda: index, identity_raw=raw)
+    if case in ("pinned", "unpinned head"):
+        pinned_read.check_identity(source)
+        return
+    why = "do not hash" if case == "other bytes" else "pins IDENTITY.json version"
+    with pytest.raises(RegistryError, match=why) as err:
+        pinned_read.check_identity(source)
+    assert err.value.rule == "index"

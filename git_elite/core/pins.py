@@ -18,12 +18,11 @@ readers check bytes against a head with `checked_identity`, `checked_ranked` and
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from git_elite.core import indexing, layout
-from git_elite.core.errors import RegistryError
+from git_elite.core import indexing, jsonstrict, layout
+from git_elite.core.errors import JsonError, RegistryError
 
 SCHEMA_VERSION = 2
 MEMBERS = ("identity", "ranked", "trust")
@@ -157,10 +156,10 @@ def _pinned(head: Mapping[str, Any], member: str, key: str | None, data: bytes,
     if digest(data) != pin["sha256"]:
         raise RegistryError("its bytes do not hash to INDEX.json's sha256 for it", rule="index",
                             path=path)
-    try:
-        return json.loads(data)
-    except ValueError as err:
-        raise RegistryError(f"not JSON ({err})", rule="index", path=path) from None
+    try:  # strict (SPEC §3: no duplicate keys, a parser differential), at C speed
+        return jsonstrict.load_large(data, name=path, max_bytes=len(data))
+    except JsonError as err:
+        raise RegistryError(f"not JSON ({err.message})", rule="index", path=path) from None
 
 
 def checked_identity(head: Mapping[str, Any], data: bytes) -> int:

@@ -15,8 +15,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from git_elite.core import documents, identity_pin, layout
-from git_elite.core.errors import RegistryError
+from git_elite.core import documents, identity_pin, jsonstrict, layout
+from git_elite.core.errors import JsonError, RegistryError
 from git_elite.core.identity_pin import Pin
 from git_elite.edges import freshness, git, store
 
@@ -99,10 +99,11 @@ def history(cwd: str | Path, tip: str) -> Callable[[int, int], Sequence[bytes]]:
 
 def _version(raw: bytes) -> int:
     try:
-        value = json.loads(raw).get("version")
-    except (ValueError, AttributeError):
+        value = jsonstrict.loads(raw, name=layout.IDENTITY, max_bytes=len(raw))
+    except JsonError:
         return 0
-    return value if type(value) is int else 0
+    version = value.get("version") if isinstance(value, dict) else None
+    return version if type(version) is int else 0
 
 
 def check_source(source: Any) -> None:
