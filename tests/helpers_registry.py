@@ -218,6 +218,19 @@ def commit_raw(work: Path, files: dict[str, bytes | None], message: str = "chang
     return git("rev-parse", "HEAD", cwd=work).stdout.strip()
 
 
+def two_branches(reg: Path) -> None:
+    """Commit bob's agent on a new branch `side` and alice's on main (checked out after), with
+    the installed hooks: two branches that both changed INDEX.json, ready to merge."""
+    git("checkout", "-q", "-b", "side", cwd=reg)
+    write_files(reg, agent_files("bob", 2))
+    git("add", "agents", cwd=reg)
+    git("commit", "-q", "-m", "bob", cwd=reg)
+    git("checkout", "-q", "main", cwd=reg)
+    write_files(reg, agent_files("alice", 1))
+    git("add", "agents", cwd=reg)
+    git("commit", "-q", "-m", "alice", cwd=reg)
+
+
 def reindex(work: Path) -> None:
     """What `git elite index` does, in-process (fast)."""
     from git_elite.core import engine

@@ -13,6 +13,7 @@ from typing import Any
 import pygit2
 import pytest
 
+from git_elite.core.errors import RegistryError
 from git_elite.edges import catfile, git
 
 
@@ -135,3 +136,42 @@ def test_a_tree_read_through_the_stream_is_the_same(repo: dict[str, Any]) -> Non
             ("sub", "layout")]
     finally:
         streamed.stream.close()
+
+
+def test_the_repo_reader_refuses_what_is_not_an_object(repo: dict[str, Any]) -> None:
+    """CatRepo as pygit2: a missing object, an empty id or one carrying a second batch
+    command is a KeyError (never another object), an unknown revision resolves to None,
+    and the process still answers afterwards."""
+    cat = catfile.open_git_dir(repo["path"])
+    try:
+        for bad in ("2" * 40, "", f"{repo['small']}\ncontents {repo['top']}"):
+            with pytest.raises(KeyError):
+                cat[bad]
+            with pytest.raises(KeyError):
+                cat.odb.read(bad)
+        assert cat.odb.resolve("no-such-ref") is None
+        assert cat.odb.resolve(f"{repo['top']}\ninfo {repo['top']}") is None
+        assert cat.odb.read(repo["small"]) == (3, b'{"a": 1}\n')
+        top = cat[repo["top"]]
+        assert top.type_str == "tree" and [e.name for e in top] == ["agents"]
+    finally:
+        cat.close()
+
+
+def test_a_damaged_object_is_not_taken_for_a_missing_one(tmp_path: Path) -> None:
+    """A loose object whose bytes are garbage: git's reasons, a RegistryError (for
+    cache.Mender), not the KeyError of an object that is simply not there."""
+    where = tmp_path / "d.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(where)], check=True)
+    oid = _blob(where, b"hi\n")
+    loose = where / "objects" / oid[:2] / oid[2:]
+    loose.chmod(0o644)
+    loose.write_bytes(b"garbage")
+    cat = catfile.open_git_dir(where)
+    try:
+        with pytest.raises(RegistryError, match="git cat-file failed"):
+            cat[oid]
+        with pytest.raises(KeyError):
+            cat["3" * 40]
+    finally:
+        cat.close()

@@ -17,6 +17,7 @@ from tests.helpers_registry import (
     make_registry,
     manifest,
     profile,
+    two_branches,
     write_files,
 )
 
@@ -114,14 +115,7 @@ def test_commit_all(reg: Path) -> None:
 
 
 def test_merge_of_two_branches_has_no_conflict(reg: Path) -> None:
-    git("checkout", "-q", "-b", "side", cwd=reg)
-    write_files(reg, agent_files("bob", 2))
-    git("add", "agents", cwd=reg)
-    git("commit", "-q", "-m", "bob", cwd=reg)
-    git("checkout", "-q", "main", cwd=reg)
-    write_files(reg, agent_files("alice", 1))
-    git("add", "agents", cwd=reg)
-    git("commit", "-q", "-m", "alice", cwd=reg)
+    two_branches(reg)
     git("merge", "-q", "--no-edit", "side", cwd=reg)
     assert index_agents(reg) == {agent_id_of(profile(1)), agent_id_of(profile(2))}
     assert status(reg) == ""

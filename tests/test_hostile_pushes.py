@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from git_elite.cli import hookrun
 from git_elite.core import engine
 from git_elite.edges import git, gitcheck
 from tests.conftest import git as run_git
@@ -55,7 +54,7 @@ def test_up_to_the_limit_is_accepted(srv: Server) -> None:
 
 
 def test_the_default_limit_is_1000() -> None:
-    assert hookrun.MAX_COMMITS_PER_PUSH == 1000
+    assert gitcheck.MAX_COMMITS_PER_PUSH == 1000
 
 
 def test_a_bad_limit_is_named(srv: Server) -> None:

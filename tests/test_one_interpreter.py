@@ -22,6 +22,7 @@ from tests.helpers_registry import (
     make_registry,
     manifest,
     profile,
+    two_branches,
     write_files,
 )
 
@@ -105,14 +106,7 @@ def test_merge_commit_is_the_pre_merge_hook_alone(reg: Path) -> None:
     """`git merge` of two branches that both changed INDEX.json: the elite-index merge driver
     resolves it, pre-merge-commit checks and writes the work tree (git runs no post-commit
     for a merge: before, the work tree's INDEX.json was left behind the index)."""
-    git("checkout", "-q", "-b", "side", cwd=reg)
-    write_files(reg, agent_files("bob", 2))
-    git("add", "agents", cwd=reg)
-    git("commit", "-q", "-m", "bob", cwd=reg)
-    git("checkout", "-q", "main", cwd=reg)
-    write_files(reg, agent_files("alice", 1))
-    git("add", "agents", cwd=reg)
-    git("commit", "-q", "-m", "alice", cwd=reg)
+    two_branches(reg)
     started = counted(reg, "merge", "-q", "--no-edit", "side")
     # the driver runs during the merge (once per index file both sides changed), then the
     # hook for its commit, and nothing after it

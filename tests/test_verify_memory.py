@@ -156,6 +156,21 @@ def test_key_covers_code_and_libraries(reg: Path) -> None:
     assert len(verified.code_version()) == 64
 
 
+def test_another_library_version_is_another_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """code_version moves with each checking library's version (and one not installed)."""
+    from importlib import metadata
+
+    fresh = verified.code_version.__wrapped__
+    real = metadata.version
+    assert fresh() == verified.code_version()
+    for name in verified.LIBRARIES:
+        monkeypatch.setattr(metadata, "version",
+                            lambda n, name=name: "0.0.0-other" if n == name else real(n))
+        assert fresh() != verified.code_version(), name
+    monkeypatch.setattr(metadata, "version", real)
+    assert fresh() == verified.code_version()
+
+
 @pytest.mark.parametrize("damage", [b"", b"{", b"[]", b'{"version": 1}', b"\xff" * 40,
                                     b'{"version":1,"key":"K","pieces":{"00":[1,2,3,4]},'
                                     b'"counts":{},"rows":{},"cut":{}}'])

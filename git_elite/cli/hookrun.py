@@ -45,7 +45,7 @@ def _pre_receive() -> int:
         parts = line.split()
         if len(parts) == 3:
             updates.append(gitcheck.RefUpdate(*parts))
-    too_many = _too_many_commits(updates)
+    too_many = gitcheck.too_many_commits(None, updates)  # shared with `check`
     if too_many:
         return reject(too_many, "push refused: too many commits in one push")
     from git_elite.edges import catfile
@@ -94,16 +94,6 @@ def post_receive() -> int:
     if stamped:
         print(f"git-elite: {stamped}", file=sys.stderr)
     return 0
-
-
-MAX_COMMITS_PER_PUSH = 1000  # `git config elite.maxCommitsPerPush` (edges/gitcheck)
-
-
-def _too_many_commits(updates: list[Any]) -> list[Problem]:
-    """The bound on a push's commits (gitcheck.too_many_commits, shared with `check`)."""
-    from git_elite.edges import gitcheck
-
-    return gitcheck.too_many_commits(None, updates)
 
 
 def staged(name: str) -> int:

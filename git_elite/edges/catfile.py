@@ -149,10 +149,16 @@ class _Odb:
         """KeyError for an object that is not there (as pygit2's); a RegistryError with git's
         own words when it is there but cannot be read (a damaged clone: cache.Mender then
         clones again), asked once more of a `git cat-file -t` whose stderr is kept."""
+        if "\n" in oid or not oid:
+            return KeyError(oid)  # not an object name (never sent to the batch process)
         proc = subprocess.run(["git", "cat-file", "-t", oid], cwd=self.cwd,
                               capture_output=True, check=False)
         said = proc.stderr.decode(errors="replace").strip().splitlines()
-        if proc.returncode != 0 and said and "not a valid object name" not in said[-1].lower():
+        # a missing object (a valid id) is git's last line alone; a damaged one has git's
+        # reasons (inflate, unpack...) before it
+        absent = len(said) == 1 and "could not get object info" in said[0]
+        if proc.returncode != 0 and said and not absent and \
+                "not a valid object name" not in said[-1].lower():
             return RegistryError(f"git cat-file failed: {said[0]}")
         return KeyError(oid)
 

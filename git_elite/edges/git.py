@@ -570,19 +570,6 @@ def post_commit_take(cwd: str | Path | None) -> bool:
     return True
 
 
-def _cat_blobs(cwd: str | Path | None, ids: Sequence[str]) -> dict[str, bytes]:
-    """The bytes of blobs by id, from one `git cat-file --batch`."""
-    out = run(["cat-file", "--batch"], cwd, input="".join(f"{i}\n" for i in ids).encode()
-              ).stdout
-    found, at = {}, 0
-    for oid in ids:
-        header_end = out.index(b"\n", at)
-        size = int(out[at:header_end].split()[2])
-        found[oid] = out[header_end + 1:header_end + 1 + size]
-        at = header_end + 1 + size + 1
-    return found
-
-
 def staged_ids(cwd: str | Path | None, paths: Sequence[str]) -> dict[str, str]:
     """The blob id staged at each of `paths` that the index holds (`git ls-files -s`: only
     those entries, not the whole index in Python)."""
