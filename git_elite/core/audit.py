@@ -111,10 +111,13 @@ def audit(state: State, memory: Memory | None = None, *, recall: bool = True
         else None
     base = _recalled(last, keys) if last is not None else None
     todo = [ab for ab in pieces if base is None or ab not in base.pieces]
+    # a changed piece remembered clean: only its changed agent directories are checked
+    older = {ab: last.pieces[ab] for ab in todo if ab in last.pieces} \
+        if last is not None else {}
     if len(todo) >= PARALLEL_MIN_PIECES:
-        halves = fanout.halves(todo, lambda part: _agents(state, fmt, part, keys))
+        halves = fanout.halves(todo, lambda part: _agents(state, fmt, part, keys, older))
     else:
-        halves = [_agents(state, fmt, todo, keys)]
+        halves = [_agents(state, fmt, todo, keys, older)]
     tally = base or Tally()
     for half in halves:
         tally.join(half)
@@ -239,23 +242,81 @@ def _check(state: State, files: dict[str, bytes]) -> context.Context:
 
 
 def _agents(state: State, fmt: int, pieces: Sequence[str],
-            keys: Mapping[str, str | None] | None = None) -> Tally:
+            keys: Mapping[str, str | None] | None = None,
+            older: Mapping[str, PieceMemo] | None = None) -> Tally:
+    """Check the pieces; `older`: the PieceMemo of a piece remembered clean in the same
+    context, whose unchanged agents are then taken from it (`_reused`)."""
     tally = Tally(ranks=shards.Ranks())
     groups = _groups(state, fmt, pieces)
     for ab in pieces:
-        piece = Piece(state, groups[ab])
+        key = (keys or {}).get(ab)
+        memo = (older or {}).get(ab)
+        reused = _reused(state, ab, memo) if memo is not None and fmt >= 2 else None
+        if reused is not None:
+            names, kept = reused
+            piece = Piece(state, [f"agents/{ab}/{name}" for name in names])
+        else:
+            kept = {}
+            piece = Piece(state, groups[ab])
         files = piece.files
         ctx = _check(piece, files)
         tally.problems += ctx.problems
         ids = sorted({a for p in files if (a := layout.agent_id_in(p))})
         live = {a: e for a in ids if (e := _entry(ctx, a)) is not None}
+        if kept:
+            live = dict(sorted({**kept, **live}.items()))
         if fmt < 2:
             tally.entries.update(live)
         elif live:
-            tally.join(_piece(state, ab, live, (keys or {}).get(ab), not ctx.problems))
-        elif (key := (keys or {}).get(ab)) and not ctx.problems:  # only tombstones: no shard
+            tally.join(_piece(state, ab, live, key, not ctx.problems))
+        elif key and not ctx.problems:  # only tombstones: no shard
             tally.pieces[ab] = PieceMemo(key, None, 0, {})
     return tally
+
+
+def _reused(state: State, ab: str, memo: PieceMemo
+            ) -> tuple[list[str], dict[str, Any]] | None:
+    """Per-agent reuse inside a changed piece that was remembered clean (`memo`): the names
+    under `agents/<ab>/` whose entries differ from the remembered tree's (changed, added or
+    removed: these are checked again, whole, by the same engine call), and the index entries
+    of every other agent, read from the remembered shard (by its blob id). The shard the
+    piece must carry is then the rebuild from those entries and the fresh ones: what a full
+    check of the piece compares, since an unchanged directory is the same bytes checked in
+    the same context (the memory's key) and each agent's check and entry read only its own
+    directory and that context. None (check the whole piece) when the state cannot compare
+    trees, the remembered tree or shard is not in the object store any more, or the memory
+    does not add up."""
+    changed_names = getattr(state, "changed_names", None)
+    blob_by_id = getattr(state, "blob_by_id", None)
+    if changed_names is None or blob_by_id is None:
+        return None
+    parts = memo.key.split(" ")  # piece_key: "40000 <tree> 100644 <blob>" / "... None"
+    if len(parts) == 4 and parts[0] == "40000" and parts[2] == "100644":
+        shard: str | None = parts[3]
+    elif len(parts) == 3 and parts[0] == "40000" and parts[2] == "None":
+        shard = None
+    else:
+        return None
+    names = changed_names(f"agents/{ab}", parts[1])
+    if names is None:
+        return None
+    kept: dict[str, Any] = {}
+    if shard is not None:
+        path = layout.shard_path(ab)
+        raw = blob_by_id(path, shard)
+        if raw is None or memo.summary is None:
+            return None
+        try:
+            value = context.strict_index(raw, path)
+        except EliteError:
+            return None
+        if not shards.is_shard(value, ab) or len(value["agents"]) != memo.summary["agents"]:
+            return None
+        gone = set(names)
+        kept = {a: e for a, e in value["agents"].items() if a not in gone}
+    elif memo.summary is not None:
+        return None
+    return names, kept
 
 
 def _piece(state: State, ab: str, live: dict[str, Any], key: str | None, clean: bool

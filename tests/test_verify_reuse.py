@@ -1,0 +1,266 @@
+"""Per-agent reuse inside a changed piece (SPEC §12, docs/registry.md "What verify
+remembers"): after a one-agent change in a big `agents/<ab>/` directory, the second verify
+runs the rule engine on that agent only, takes the other agents' index entries from the
+remembered shard (read by its blob id), and says exactly what a full audit says: for good
+and bad changes, a forged or thinned shard, conflicts with unchanged agents, a withdrawn
+agent's directory touched, a hostile entry, and when the remembered tree is gone from the
+object store (then the whole piece is checked). Real registries, real commits, real
+signatures; the engine's per-agent calls are counted, not timed."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from git_elite.core import documents, indexing, layout, rules
+from git_elite.edges import git, gitcheck
+from tests.conftest import git as run_git
+from tests.conftest import run_cli
+from tests.helpers_registry import (
+    T0,
+    agent_id_of,
+    attestation,
+    commit_raw,
+    isolated_module_env,
+    make_registry,
+    manifest,
+    profile,
+    tombstone,
+)
+
+PIECE_SIZE = 12  # agents of the big piece
+
+
+def _numbers() -> tuple[str, list[int], list[int]]:
+    """The piece `ab` most of profiles 0..2999 fall in, PIECE_SIZE of its numbers, and four
+    numbers of agents in other pieces."""
+    by_piece: dict[str, list[int]] = {}
+    for n in range(3000):
+        by_piece.setdefault(agent_id_of(profile(n))[:2], []).append(n)
+    ab = max(sorted(by_piece), key=lambda k: len(by_piece[k]))
+    assert len(by_piece[ab]) >= PIECE_SIZE + 1
+    others = [ns[0] for k, ns in sorted(by_piece.items()) if k != ab][:4]
+    return ab, by_piece[ab][:PIECE_SIZE + 1], others
+
+
+AB, MINE, OTHERS = _numbers()
+WITHDRAWN = MINE[-1]  # withdrawn by a tombstone in the template
+LIVE = MINE[:-1]
+
+
+def files_of(n: int, owner: str = "alice", **kw: Any) -> dict[str, bytes | None]:
+    config = profile(n)
+    body = manifest(owner, config, rate=kw.pop("rate", 0.5 + (n % 40) / 100),
+                    total=kw.pop("total", 100 + n % 50), **kw)
+    return {layout.agent_path(body["agent_id"], "manifest.json"): documents.to_bytes(body),
+            layout.agent_path(body["agent_id"], "profile.json"): documents.to_bytes(config)}
+
+
+def aid(n: int) -> str:
+    return agent_id_of(profile(n))
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A registry with PIECE_SIZE live agents and one withdrawn agent in `agents/<AB>/` and
+    four agents elsewhere, verified clean."""
+    tmp = tmp_path_factory.mktemp("reuse")
+    with isolated_module_env(tmp):
+        reg = make_registry(tmp / "reg")
+        files: dict[str, bytes | None] = {}
+        for n in [*MINE, *OTHERS]:
+            files.update(files_of(n))
+        commit_raw(reg, files, "agents", index=True)
+        gone = aid(WITHDRAWN)
+        commit_raw(reg, {layout.agent_path(gone, "manifest.json"): None,
+                         layout.agent_path(gone, "tombstone.json"):
+                         documents.to_bytes(tombstone("alice", gone))}, "withdraw", index=True)
+        assert audit(reg, remember=False) == []
+        yield reg
+
+
+@pytest.fixture
+def reg(template: Path, tmp_path: Path) -> Path:
+    """A copy of the template whose tree the verified-tree memory holds (a first verify)."""
+    work = tmp_path / "reg"
+    shutil.copytree(template, work, symlinks=True)
+    assert audit(work) == []
+    return work
+
+
+def audit(work: Path, remember: bool = True) -> list[Any]:
+    return gitcheck.audit(git.open_reader(work), "HEAD", remember=remember)
+
+
+def second(work: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[list[Any], list[str]]:
+    """The verify after the change, with the memory: (problems, the agents the rule
+    engine checked); asserted equal to a full audit's problems, which checks more agents."""
+    checked: list[str] = []
+    real = rules.check_agent
+
+    def counting(ctx: Any, agent_id: str, files: Any) -> None:
+        checked.append(agent_id)
+        real(ctx, agent_id, files)
+
+    monkeypatch.setattr(rules, "check_agent", counting)
+    found = audit(work)
+    with_memory, checked[:] = list(checked), []
+    full = audit(work, remember=False)
+    assert found == full
+    assert Counter(a[:2] for a in checked)[AB] >= PIECE_SIZE  # the full read: every agent
+    monkeypatch.setattr(rules, "check_agent", real)
+    return found, with_memory
+
+
+def rules_of(problems: list[Any]) -> set[tuple[str, str]]:
+    return {(p.rule, p.path) for p in problems}
+
+
+def test_a_good_change_rechecks_that_agent_alone(reg: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    n = LIVE[3]
+    commit_raw(reg, files_of(n, created_at=T0 + 10, rate=0.97, total=400), "update",
+               index=True)
+    problems, checked = second(reg, monkeypatch)
+    assert problems == [] and checked == [aid(n)]
+    # remembered again: nothing is checked by the next verify
+    problems, checked = second(reg, monkeypatch)
+    assert problems == [] and checked == []
+
+
+def test_a_new_agent_in_the_big_piece(reg: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    n = next(k for k in range(3000, 40000) if aid(k)[:2] == AB)
+    commit_raw(reg, files_of(n, owner="bob"), "one more", index=True)
+    problems, checked = second(reg, monkeypatch)
+    assert problems == [] and checked == [aid(n)]
+
+
+def test_a_bad_manifest(reg: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    n = LIVE[0]
+    path = layout.agent_path(aid(n), "manifest.json")
+    body = json.loads((reg / path).read_bytes())
+    body["success_rate"] = 1.0  # not what was signed
+    commit_raw(reg, {path: documents.to_bytes(body)}, "forged", index=True)
+    problems, checked = second(reg, monkeypatch)
+    assert ("signature", path) in rules_of(problems) and checked == [aid(n)]
+
+
+def test_a_bad_profile(reg: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    n = LIVE[1]
+    path = layout.agent_path(aid(n), "profile.json")
+    commit_raw(reg, {path: documents.to_bytes(profile(n, module="Other"))}, "profile")
+    problems, checked = second(reg, monkeypatch)
+    assert "binding" in {p.rule for p in problems} and checked == [aid(n)]
+
+
+def _shard(work: Path) -> tuple[Path, dict[str, Any]]:
+    path = work / layout.shard_path(AB)
+    return path, json.loads(path.read_bytes())
+
+
+def test_a_forged_entry_of_an_unchanged_agent(reg: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """One agent changes; the shard also lies about another, unchanged one."""
+    commit_raw(reg, files_of(LIVE[2], created_at=T0 + 10, rate=0.6), "update", index=True)
+    path, shard = _shard(reg)
+    shard["agents"][aid(LIVE[5])]["success_rate"] = 1.0
+    path.write_bytes(indexing.dumps(shard))
+    commit_raw(reg, {}, "forged entry")
+    problems, checked = second(reg, monkeypatch)
+    assert ("index", layout.shard_path(AB)) in rules_of(problems)
+    assert checked == [aid(LIVE[2])]
+
+
+def test_an_unchanged_agents_entry_removed(reg: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    commit_raw(reg, files_of(LIVE[2], created_at=T0 + 10, rate=0.6), "update", index=True)
+    path, shard = _shard(reg)
+    del shard["agents"][aid(LIVE[6])]
+    path.write_bytes(indexing.dumps(shard))
+    commit_raw(reg, {}, "thinned", index=False)
+    problems, checked = second(reg, monkeypatch)
+    assert ("index", layout.shard_path(AB)) in rules_of(problems)
+    assert checked == [aid(LIVE[2])]
+
+
+def test_a_copy_of_an_unchanged_agent(reg: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A new directory holding an unchanged agent's manifest and profile (a duplicate)."""
+    victim = aid(LIVE[4])
+    clone = AB + "f" * 62
+    files = {layout.agent_path(clone, name): (reg / layout.agent_path(victim, name)
+                                              ).read_bytes()
+             for name in ("manifest.json", "profile.json")}
+    commit_raw(reg, files, "duplicate", index=True)
+    problems, checked = second(reg, monkeypatch)
+    assert {p.rule for p in problems} == {"binding"} and checked == [clone]
+
+
+def test_conflicts_with_unchanged_agents(reg: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An attestation of an unchanged agent copied under the changed one, and the owner
+    attesting her own agent: binding and ownership problems of the changed agent only."""
+    mine, other = aid(LIVE[7]), aid(LIVE[8])
+    folder = layout.agent_dir(mine) + "/attestations"
+    copied = attestation("bob", other)
+    own = attestation("alice", mine)
+    from tests.helpers_registry import nid
+
+    commit_raw(reg, {f"{folder}/{nid('bob')}.json": documents.to_bytes(copied),
+                     f"{folder}/{nid('alice')}.json": documents.to_bytes(own)},
+               "attestations", index=True)
+    problems, checked = second(reg, monkeypatch)
+    assert {"binding", "ownership"} <= {p.rule for p in problems}
+    assert checked == [mine]
+
+
+def test_a_withdrawn_agents_directory_touched(reg: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    gone = aid(WITHDRAWN)
+    config = profile(WITHDRAWN)
+    back = manifest("alice", config, created_at=T0 + 500)
+    commit_raw(reg, {layout.agent_path(gone, "manifest.json"): documents.to_bytes(back),
+                     layout.agent_path(gone, "prompt.md"): b"hello\n"}, "revive",
+               index=True)
+    problems, checked = second(reg, monkeypatch)
+    assert problems and checked == [gone]
+
+
+def test_a_symlink_in_the_big_piece(reg: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (reg / "agents" / AB / "link").symlink_to("../../IDENTITY.json")
+    commit_raw(reg, {}, "symlink")
+    problems, checked = second(reg, monkeypatch)
+    assert ("layout", f"agents/{AB}/link") in rules_of(problems) and checked == []
+
+
+def test_the_remembered_tree_gone_checks_the_whole_piece(
+        reg: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """History rewritten and garbage-collected: the remembered `agents/<AB>` tree is not in
+    the object store any more, so the whole piece is checked again (same answer)."""
+    old_tree = run_git("rev-parse", f"HEAD:agents/{AB}", cwd=reg).stdout.strip()
+    n = LIVE[9]
+    commit_raw(reg, files_of(n, created_at=T0 + 10, rate=0.8), "update", index=True)
+    run_git("checkout", "-q", "--orphan", "squashed", cwd=reg)
+    run_git("-c", "core.hooksPath=/dev/null", "commit", "-q", "-m", "squashed", cwd=reg)
+    run_git("branch", "-D", "main", cwd=reg)
+    run_git("branch", "-m", "main", cwd=reg)
+    run_git("reflog", "expire", "--expire=now", "--all", cwd=reg)
+    run_git("gc", "-q", "--prune=now", cwd=reg)
+    assert run_git("cat-file", "-e", old_tree, cwd=reg, check=False).returncode != 0
+    problems, checked = second(reg, monkeypatch)
+    assert problems == []
+    assert sorted(checked) == sorted(aid(k) for k in MINE)  # the whole piece
+
+
+def test_the_cli_gives_the_full_verdict(reg: Path) -> None:
+    n = LIVE[10]
+    path = layout.agent_path(aid(n), "manifest.json")
+    body = json.loads((reg / path).read_bytes())
+    body["metrics"]["total_tasks"] += 1
+    commit_raw(reg, {path: documents.to_bytes(body)}, "forged", index=True)
+    with_memory = run_cli("verify", "--json", cwd=reg, check=1)
+    full = run_cli("verify", "--json", "--no-cache", cwd=reg, check=1)
+    assert json.loads(with_memory.stdout) == json.loads(full.stdout)
