@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from git_elite.core import audit as core_audit
 from git_elite.core import documents, indexing, layout, rules
 from git_elite.edges import git, gitcheck
 from tests.conftest import git as run_git
@@ -98,17 +99,27 @@ def audit(work: Path, remember: bool = True) -> list[Any]:
     return gitcheck.audit(git.open_reader(work), "HEAD", remember=remember)
 
 
+PARSED: list[str] = []  # pieces whose remembered shard the last `second` parsed
+
+
 def second(work: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[list[Any], list[str]]:
     """The verify after the change, with the memory: (problems, the agents the rule
-    engine checked); asserted equal to a full audit's problems, which checks more agents."""
+    engine checked); asserted equal to a full audit's problems, which checks more agents.
+    PARSED: the pieces whose remembered shard was parsed (not spliced)."""
     checked: list[str] = []
-    real = rules.check_agent
+    real, kept = rules.check_agent, core_audit._kept
 
     def counting(ctx: Any, agent_id: str, files: Any) -> None:
         checked.append(agent_id)
         real(ctx, agent_id, files)
 
+    def parsing(old: Any, ab: str, *args: Any) -> Any:
+        PARSED.append(ab)
+        return kept(old, ab, *args)
+
     monkeypatch.setattr(rules, "check_agent", counting)
+    monkeypatch.setattr(core_audit, "_kept", parsing)
+    PARSED.clear()
     found = audit(work)
     with_memory, checked[:] = list(checked), []
     full = audit(work, remember=False)
@@ -129,6 +140,7 @@ def test_a_good_change_rechecks_that_agent_alone(reg: Path,
                index=True)
     problems, checked = second(reg, monkeypatch)
     assert problems == [] and checked == [aid(n)]
+    assert PARSED == []  # the shard was the remembered one with this agent spliced in
     # remembered again: nothing is checked by the next verify
     problems, checked = second(reg, monkeypatch)
     assert problems == [] and checked == []
@@ -139,6 +151,30 @@ def test_a_new_agent_in_the_big_piece(reg: Path, monkeypatch: pytest.MonkeyPatch
     commit_raw(reg, files_of(n, owner="bob"), "one more", index=True)
     problems, checked = second(reg, monkeypatch)
     assert problems == [] and checked == [aid(n)]
+
+
+def test_rankings_after_changes_in_the_big_piece(reg: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """An agent of the big piece taken to the top, then to the bottom, then withdrawn: the
+    rebuilt head is accepted and the previous one refused, as by a full read."""
+    n = LIVE[4]
+    gone = aid(n)
+    steps = [files_of(n, created_at=T0 + 10, rate=0.999, total=900),
+             files_of(n, created_at=T0 + 20, rate=0.01, total=900),
+             {layout.agent_path(gone, "manifest.json"): None,
+              layout.agent_path(gone, "tombstone.json"):
+              documents.to_bytes(tombstone("alice", gone, created_at=T0 + 30))}]
+    for files in steps:
+        previous = (reg / layout.INDEX).read_bytes()
+        commit_raw(reg, files, "step", index=True)
+        problems, checked = second(reg, monkeypatch)
+        assert problems == [] and checked == [gone] and PARSED == []
+        commit_raw(reg, {layout.INDEX: previous}, "stale head")
+        problems, _ = second(reg, monkeypatch)
+        assert ("index", layout.INDEX) in rules_of(problems)
+        run_git("reset", "-q", "--hard", "HEAD~1", cwd=reg)
+    head = json.loads((reg / layout.INDEX).read_bytes())
+    assert gone not in json.dumps(head)
 
 
 def test_a_bad_manifest(reg: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -174,7 +210,7 @@ def test_a_forged_entry_of_an_unchanged_agent(reg: Path,
     commit_raw(reg, {}, "forged entry")
     problems, checked = second(reg, monkeypatch)
     assert ("index", layout.shard_path(AB)) in rules_of(problems)
-    assert checked == [aid(LIVE[2])]
+    assert checked == [aid(LIVE[2])] and PARSED == [AB]  # parsed for the exact problem
 
 
 def test_an_unchanged_agents_entry_removed(reg: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -205,7 +205,11 @@ class TreeState:
         from git_elite.edges import gittree
 
         try:
-            data, problem = self.blobs.read(path, _pygit2().Oid(hex=oid), gittree.REGULAR)
+            item = (path, _pygit2().Oid(hex=oid), gittree.REGULAR)
+            # through the cat-file stream when there is one: git's delta base cache makes
+            # a packed shard deep in a delta chain ~10x cheaper than libgit2's read
+            [(data, problem)] = self.blobs.read_all([item], self.stream) \
+                if self.stream is not None else [self.blobs.read(*item)]
         except (KeyError, ValueError):
             return None
         return None if problem is not None else data

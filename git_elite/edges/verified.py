@@ -8,7 +8,10 @@ the digest of its own code and schemas (the rules), and the versions of Python a
 libraries that check (PyNaCl, cryptography, jsonschema, pygit2). Inside, each piece is
 remembered with the ids of its `agents/<ab>` tree and of its index/<ab>.json: git object ids
 name their content, so a piece is taken from memory only when it is byte for byte what
-was checked, under the same rules. Only a tree that verified clean is remembered. A file
+was checked, under the same rules; in a piece that changed, the agents whose directories
+did not are taken from its remembered shard (core/audit.py `_reused`). Only a tree that
+verified clean is remembered. The code digest is kept under a stamp of the files it reads
+(`code_version`). A file
 that cannot be read or is not exactly the expected shape is ignored (and replaced by the
 next clean run); `verify --no-cache` neither reads nor writes it.
 """
@@ -80,8 +83,7 @@ def stamp(root: Path | None = None, dirs: list[str] | None = None) -> str | None
         schemas = root / "schemas"
     if not root.is_dir() or not schemas.is_dir():
         return None
-    digest = hashlib.sha256(f"{git_elite.__version__} {sys.version} {sys.executable}\n"
-                            .encode())
+    digest = hashlib.sha256(f"{git_elite.__version__} {sys.version}\n".encode())
     files = [*sorted(root.rglob("*.py")), *sorted(schemas.glob("*"))]
     where = dirs if dirs is not None else [d for d in sys.path if d and os.path.isabs(d)]
     try:

@@ -46,7 +46,8 @@ def command(ctx: click.Context, target: str, rev: str, history: bool, as_json: b
     declares a timestamp role, the branch tip must be covered by a valid, unexpired timestamp
     no older than one already seen (docs/freshness.md). A tree that verifies clean is
     remembered by its git ids ($AGENTD_HOME/verified/): the next verify re-checks only the
-    agents/<ab>/ directories that changed (--no-cache: every one; docs/registry.md).
+    agent directories that changed, the others' index entries taken from the remembered
+    shard by its git id (--no-cache: every one; docs/registry.md).
 
     \b
     Examples:
