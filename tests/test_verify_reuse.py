@@ -300,3 +300,26 @@ def test_the_cli_gives_the_full_verdict(reg: Path) -> None:
     with_memory = run_cli("verify", "--json", cwd=reg, check=1)
     full = run_cli("verify", "--json", "--no-cache", cwd=reg, check=1)
     assert json.loads(with_memory.stdout) == json.loads(full.stdout)
+
+
+def test_ranked_entries_not_remembered_are_read(reg: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """The memory keeps the entries of the agents the rankings show, not of every kept row:
+    an agent whose entry it lacks (here: none is kept) is read from its manifest for
+    index/ranked.json, and the answers are still a full read's."""
+    from git_elite.edges import store
+
+    [path] = sorted((store.home() / "verified").glob("*.json"))
+    value = json.loads(path.read_bytes())
+    shown = {r[1] for rows in value["rows"].values() for r in rows[:100]}
+    assert value["ranked"] and set(value["ranked"]) <= shown
+    value["ranked"] = {}
+    path.write_bytes(json.dumps(value).encode())
+    n = LIVE[5]
+    previous = (reg / layout.INDEX).read_bytes()
+    commit_raw(reg, files_of(n, created_at=T0 + 10, rate=0.998, total=700), "up", index=True)
+    problems, checked = second(reg, monkeypatch)
+    assert problems == [] and checked == [aid(n)]
+    commit_raw(reg, {layout.INDEX: previous}, "stale head")
+    problems, _ = second(reg, monkeypatch)
+    assert ("index", layout.INDEX) in rules_of(problems)

@@ -192,9 +192,14 @@ def _remembered(tally: Tally) -> Remembered:
         if ranks.counts.get(key, 0) > len(rows) and rows:  # the depth limit left some out
             cut[key] = min(rows[-1], cut.get(key, rows[-1]))
     _complete(Tally(ranks=ranks, cut=cut))
-    tally.keep_ranked()
+    # the entries of the agents a ranking shows now (what index/ranked.json holds): one that
+    # moves up into a ranking later is read from its manifest (`_pins`), and the file stays
+    # ~1/3 of the size it has with every kept row's entry (json in and out of ~1.5 MB was
+    # ~0.2 s of a second verify at load 7)
+    shown = {a for rows in ranks.rows.values() for _, a in rows[:shards.RANKINGS_LIMIT]}
+    ranked = {a: e for a, e in tally.ranked.items() if a in shown}
     return Remembered(dict(tally.pieces), dict(ranks.counts),
-                      {k: list(v) for k, v in ranks.rows.items()}, cut, dict(tally.ranked))
+                      {k: list(v) for k, v in ranks.rows.items()}, cut, ranked)
 
 
 def _identity(state: State) -> dict[str, Any] | None:
