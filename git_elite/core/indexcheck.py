@@ -247,7 +247,11 @@ def _reverted(ctx: Context, ab: str, digest: Any, touched: Collection[str]
     agent) by shardsplice.edit. Those bytes are the parent's exactly when they hash to the
     parent head's digest for the shard, and then every untouched item of the new shard is
     the parent's, byte for byte. None (the caller reads the parent's shard) for anything
-    else: no new shard, one edit cannot read, a digest that differs."""
+    else: no new shard, one edit cannot read, a digest that differs; and a shard the
+    commit does not change (its new bytes are the parent's: the caller reads them once,
+    rather than reading them, reverting them and hashing them twice more here)."""
+    if layout.shard_path(ab) not in ctx.changes:
+        return None
     raw = ctx.new.read(layout.shard_path(ab))
     if raw is None:
         return None
