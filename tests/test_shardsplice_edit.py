@@ -1,8 +1,9 @@
 """shardsplice.edit: the new bytes of a shard (or of index/ranked.json) made by splicing the
 touched agents' items into the parent's bytes equal `indexing.dumps` of the whole new
 value, byte for byte: inserts, replacements and removals, at the first, last and only
-item, several at once; the parent's entries it hands back are the parsed old items; and a
-parent not in `indexing.dumps`' shape gives None (the caller then parses it whole)."""
+item, several at once; the parent's entries it hands back are the parsed old items; the
+digests hashed with the common start once are the plain ones; and a parent not in
+`indexing.dumps`' shape gives None (the caller then parses it whole)."""
 
 from __future__ import annotations
 
@@ -55,7 +56,7 @@ def shard_and_edits(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, Any]]:
     return parent, edits
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(case=shard_and_edits())
 def test_edit_is_dumps(case: tuple[dict[str, Any], dict[str, Any]]) -> None:
     parent, edits = case
@@ -65,10 +66,13 @@ def test_edit_is_dumps(case: tuple[dict[str, Any], dict[str, Any]]) -> None:
         assert found is None  # a shard left empty is the caller's to remove
         return
     assert found is not None
-    data, olds, delta = found
+    data, olds, delta, same = found
     assert data == _shard(after)
     assert olds == {a: parent.get(a) for a in edits}
     assert delta == len(after) - len(parent)
+    raw = _shard(parent)
+    assert raw[:same] == data[:same]
+    assert shardsplice.digests(raw, data, same) == (shards.digest(raw), shards.digest(data))
 
 
 @settings(max_examples=150, deadline=None)
@@ -76,8 +80,12 @@ def test_edit_is_dumps(case: tuple[dict[str, Any], dict[str, Any]]) -> None:
 def test_edit_of_ranked_json_is_dumps(case: tuple[dict[str, Any], dict[str, Any]]) -> None:
     parent, edits = case
     after = _apply(parent, edits)
-    found = shardsplice.edit(_ranked(parent), "", edits, end=shardsplice.RANKED_END)
-    assert (found[0] if found else None) == (_ranked(after) if after else None)
+    raw = _ranked(parent)
+    found = shardsplice.edit(raw, "", edits, end=shardsplice.RANKED_END)
+    assert (found.data if found else None) == (_ranked(after) if after else None)
+    if found is not None:
+        assert shardsplice.digests(raw, found.data, found.same) == \
+            (shards.digest(raw), shards.digest(found.data))
 
 
 def _ids(*digits: str) -> list[str]:
@@ -114,8 +122,11 @@ def test_edit_at_every_place(name: str) -> None:
     ids, changes = PLACES[name]
     parent = {a: _entry(i) for i, a in enumerate(ids)}
     edits = {a: None if n is None else _entry(n) for a, n in changes.items()}
-    found = shardsplice.edit(_shard(parent), AB, edits)
-    assert found is not None and found[0] == _shard(_apply(parent, edits))
+    raw = _shard(parent)
+    found = shardsplice.edit(raw, AB, edits)
+    assert found is not None and found.data == _shard(_apply(parent, edits))
+    assert shardsplice.digests(raw, found.data, found.same) == \
+        (shards.digest(raw), shards.digest(found.data))
 
 
 def test_removing_the_only_agent_gives_none() -> None:
@@ -130,7 +141,7 @@ def test_untouched_items_are_copied_not_encoded() -> None:
     raw = _shard({a: _entry(i) for i, a in enumerate(ids)})
     marked = raw.replace(b'"score_ppm": 0', b'"score_ppm": 00', 1)
     found = shardsplice.edit(marked, AB, {ids[1]: _entry(7), AB + "7" * 62: _entry(8)})
-    assert found is not None and b'"score_ppm": 00' in found[0]
+    assert found is not None and b'"score_ppm": 00' in found.data
 
 
 def _swapped(raw: bytes) -> bytes:
@@ -168,7 +179,7 @@ def test_a_parent_not_in_dumps_shape_gives_none(name: str) -> None:
     assert shardsplice.edit(raw, AB, {a: _entry(n) for a, n in edits.items()}) is None
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(held=st.lists(IDS, min_size=1, max_size=40, unique=True), probe=IDS)
 def test_place_is_the_first_greater_item(held: list[str], probe: str) -> None:
     """The byte-offset bisection finds what a scan of every item would."""

@@ -117,7 +117,7 @@ def _ranked_bytes(raw: bytes, edits: dict[str, Any], count: int) -> bytes | None
     except (ValueError, RecursionError):
         found = None
     if found is not None:
-        return found[0] if found[0].count(b'\n    "') == count else None
+        return found.data if found.data.count(b'\n    "') == count else None
     try:
         held = json.loads(raw).get("agents")
     except (ValueError, AttributeError):

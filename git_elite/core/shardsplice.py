@@ -14,7 +14,7 @@ Anything not in exactly that shape gives None, and the caller writes the shard i
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from git_elite.core import indexing
 
@@ -80,21 +80,32 @@ def splice(raw: bytes, ab: str, agents: Mapping[str, Any], touched: Collection[s
     return (PREFIX + ",".join(items) + suffix(ab)).encode()
 
 
+class Edited(NamedTuple):
+    """A file edited by `edit`: its new bytes, the touched agents' parent entries (None:
+    absent), the change in its number of agents, and how many bytes at its start are the
+    parent's (`digests` hashes those once)."""
+
+    data: bytes
+    olds: dict[str, Any]
+    delta: int
+    same: int
+
+
 def edit(raw: bytes, ab: str, entries: Mapping[str, Any], *, end: str | None = None
-         ) -> tuple[bytes, dict[str, Any], int] | None:
+         ) -> Edited | None:
     """Shard `ab`'s new bytes when the agents in `entries` get those entries (None: the
     agent leaves), edited into the parent's bytes `raw` without reading its other agents:
     each touched item is found by searching for its key (an item's start is unique, see
-    above; a new agent's place by bisecting the byte offsets of the sorted items), and the
-    new bytes are the parent's runs of untouched items and the touched items' new text,
-    joined once. So the work is a few searches of a few hundred bytes and one copy of the
-    shard, not a parse of its thousands of entries (nor a regex scan or a copy per edit).
-    Returns (bytes, {agent_id: its parent's entry or None}, the change in the number of
-    agents); None when `raw` is not a shard as `indexing.dumps` writes it (its items out of
-    order or not comma-separated where the edit looks), an old item is not a JSON object,
-    or the shard would be left empty (the caller rebuilds it). `end`: the text after the
-    agents of another file written the same way (index/ranked.json: `RANKED_END`) instead
-    of a shard's."""
+    above), a new agent's place by bisecting the byte offsets of the sorted items (each
+    probe a short search to the next item start), and the new bytes are the parent's runs
+    of untouched items and the touched items' new text, joined once. So the work is one
+    C-speed search and one copy of the shard per edit, not a parse of its thousands of
+    entries (nor a scan of every item start, nor a copy per edit). Returns an `Edited`;
+    None when `raw` is not a shard as `indexing.dumps` writes it (its items out of order or
+    not comma-separated where the edit looks), an old item is not a JSON object, or the
+    shard would be left empty (the caller rebuilds it). `end`: the text after the agents of
+    another file written the same way (index/ranked.json: `RANKED_END`) instead of a
+    shard's."""
     tail = (suffix(ab) if end is None else end).encode()
     if not raw.startswith(_HEAD) or not raw.endswith(tail) or \
             len(raw) < len(_HEAD) + len(tail):
@@ -103,7 +114,7 @@ def edit(raw: bytes, ab: str, entries: Mapping[str, Any], *, end: str | None = N
     view = memoryview(raw)  # runs of untouched items are copied once, by the final join
     parts: list[bytes | memoryview] = []
     olds: dict[str, Any] = {}
-    cursor, delta = lo, 0  # raw[cursor:hi]: the items not passed yet
+    cursor, delta, same = lo, 0, len(raw)  # raw[cursor:hi]: the items not passed yet
     try:
         for agent_id in sorted(entries):
             found = _locate(raw, lo, hi, agent_id)
@@ -115,6 +126,7 @@ def edit(raw: bytes, ab: str, entries: Mapping[str, Any], *, end: str | None = N
                 continue
             if at < cursor or (lo < at < hi and raw[at - 1] != _COMMA):
                 return None  # not sorted, or not one comma between items: not dumps' shape
+            same = min(same, max(lo, at - 1))  # copied as it is: the prefix, the items before
             if at > cursor:  # the untouched items before (without the comma after them)
                 parts += (view[cursor:at - 1 if at < hi else hi], b",")
             if item is not None:
@@ -128,7 +140,20 @@ def edit(raw: bytes, ab: str, entries: Mapping[str, Any], *, end: str | None = N
     if not parts:
         return None
     parts[-1] = tail  # (in place of the last comma)
-    return b"".join((_PREFIX, *parts)), olds, delta
+    return Edited(b"".join((_PREFIX, *parts)), olds, delta, same)
+
+
+def digests(raw: bytes, data: bytes, same: int) -> tuple[str, str]:
+    """The sha256 hex digests of `raw` and `data`, whose first `same` bytes are equal
+    (`Edited.same`): those are hashed once, for both (SHA-256 reads its input in order, so
+    the state after them is shared), which saves hashing the shard's unchanged start twice."""
+    import hashlib
+
+    first = hashlib.sha256(memoryview(raw)[:same])
+    second = first.copy()
+    first.update(memoryview(raw)[same:])
+    second.update(memoryview(data)[same:])
+    return first.hexdigest(), second.hexdigest()
 
 
 _ITEM = ITEM.encode()
