@@ -187,6 +187,35 @@ def test_a_bad_parent_shard_is_not_cached(registry: tuple[dict[str, bytes], Any]
         Counting(files, ranks), changes, Overlay(MemoryState(files), changes))[layout.INDEX]
 
 
+def test_a_shard_the_commit_does_not_carry_is_edited_once(
+        registry: tuple[dict[str, bytes], Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """pre-commit and `git elite index` (the commit does not carry the shard yet): the
+    parent's shard is edited once, forward, and hashed with the new bytes; it is not first
+    "reverted" (the new state's shard *is* the parent's) nor given a git blob id. A commit
+    that carries the shard (a push) still takes it from there: revert, then forward."""
+    from git_elite.core import shardsplice, state
+
+    files, ranks = registry
+    edits: list[str] = []  # the shard each edit is of ("": index/ranked.json)
+    blob_ids: list[int] = []
+    real_edit, real_blob_id = shardsplice.edit, state.blob_id
+    monkeypatch.setattr(shardsplice, "edit", lambda raw, ab, *a, **k: (
+        edits.append(ab), real_edit(raw, ab, *a, **k))[1])
+    monkeypatch.setattr(state, "blob_id", lambda data: (
+        blob_ids.append(len(data)), real_blob_id(data))[1])
+    changes = _update(files, 7)
+    shard = layout.shard_path(agent_id_of(profile(7))[:2])
+    parent = Counting(files, ranks)
+    written = engine.expected_files(parent, changes, Overlay(parent, changes))
+    assert (edits.count(shard[6:8]), blob_ids) == (1, [])
+    assert parent.reads.count(shard) == 1
+    pushed = changes + [Change(shard, files[shard], written[shard])]
+    edits.clear()
+    again = engine.expected_files(Counting(files, ranks), pushed, Overlay(parent, pushed))
+    assert edits.count(shard[6:8]) == 2 and blob_ids  # (a memory state hashes both)
+    assert again[shard] == written[shard]
+
+
 def test_a_touched_shard_is_edited_not_parsed(registry: tuple[dict[str, bytes], Any],
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     """A commit that updates, adds or removes an agent edits its shard's bytes where that
