@@ -191,3 +191,25 @@ def test_place_is_the_first_greater_item(held: list[str], probe: str) -> None:
     later = [a for a in sorted(held) if a > probe]
     want = raw.index(b'\n    "' + later[0].encode()) if later else hi
     assert at == want
+
+
+@settings(max_examples=100, deadline=None)
+@given(parent=st.dictionaries(IDS, ENTRY, min_size=1, max_size=12), probe=IDS,
+       data=st.data())
+def test_entry_of_is_the_parsed_shards_entry(parent: dict[str, Any], probe: str,
+                                              data: st.DataObject) -> None:
+    """One agent's entry read from its item alone is what parsing the whole shard gives."""
+    raw = _shard(parent)
+    agent_id = data.draw(st.sampled_from([probe, *sorted(parent)]))
+    assert shardsplice.entry_of(raw, AB, agent_id) == json.loads(raw)["agents"].get(agent_id)
+
+
+@pytest.mark.parametrize("raw", [
+    pytest.param(_shard({}), id="no-items"),
+    pytest.param(b'{"agents": {}, "schema_version": 2, "shard": "3f"}\n', id="compact"),
+    pytest.param(_shard({AB + "5" * 62: _entry(1)}).replace(b'"elite"', b'"elite" ', 1)
+                 .replace(b"false", b"fals", 1), id="not-json-item"),
+])
+def test_entry_of_a_shard_not_as_written_is_a_value_error(raw: bytes) -> None:
+    with pytest.raises(ValueError):
+        shardsplice.entry_of(raw, AB, AB + "5" * 62)

@@ -209,10 +209,21 @@ def _incremental(ctx: Context, base: dict[str, Any]) -> Rebuilt | None:
 
 
 def _shard_entry(ctx: Context, out: Rebuilt, summary: dict[str, Any], agent_id: str) -> Any:
-    """An untouched agent's entry, from its shard (as rebuilt, or the parent's)."""
-    path = layout.shard_path(agent_id[:2])
+    """An untouched agent's entry (one entering a head ranking), from its shard as rebuilt,
+    or the parent's when its bytes hash to the parent head's pin: only its item is parsed
+    (shardsplice.entry_of), the whole shard when its bytes are not in the writer's shape."""
+    ab = agent_id[:2]
+    path = layout.shard_path(ab)
+    raw = out.files.get(path) if path in out.files else ctx.parent.read(path)
+    pinned = path in out.files or (raw is not None and isinstance(summary.get(ab), dict)
+                                   and shards.digest(raw) == summary[ab]["sha256"])
+    if raw is not None and pinned:
+        try:
+            return shardsplice.entry_of(raw, ab, agent_id)
+        except (ValueError, RecursionError):
+            pass  # the old way below: it says the same of bytes it cannot read
     agents = out.values[path]["agents"] if path in out.values else \
-        _parent_shard(ctx, agent_id[:2], summary.get(agent_id[:2]))
+        _parent_shard(ctx, ab, summary.get(ab))
     return (agents or {}).get(agent_id)
 
 

@@ -191,6 +191,20 @@ def _locate(raw: bytes, lo: int, hi: int, agent_id: str
     return start, (hi if nxt < 0 else nxt), old
 
 
+def entry_of(raw: bytes, ab: str, agent_id: str) -> dict[str, Any] | None:
+    """agent_id's entry in shard `ab`'s bytes (None: it has none), its one item parsed;
+    ValueError when the bytes are not a shard as `indexing.dumps` writes it or the item is
+    not a JSON object (the caller then parses the shard whole)."""
+    tail = suffix(ab).encode()
+    if not raw.startswith(_HEAD) or not raw.endswith(tail) or \
+            len(raw) < len(_HEAD) + len(tail):
+        raise ValueError("not a shard as written")
+    found = _locate(raw, len(PREFIX), len(raw) - len(tail), agent_id)
+    if found is None:
+        raise ValueError("not an entry")
+    return found[2]
+
+
 def _place(raw: bytes, lo: int, hi: int, agent_id: bytes) -> int:
     """Where an item for `agent_id` (absent) goes among the sorted items raw[lo:hi]: the
     start of the first item whose id is greater, or hi. A binary search over byte offsets:
