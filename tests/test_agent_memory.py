@@ -23,11 +23,13 @@ from tests.helpers_attacks import aid, mpath
 from tests.helpers_registry import (
     T0,
     agent_files,
+    agent_id_of,
     commit_raw,
     identity,
     isolated_module_env,
     key,
     make_server,
+    profile,
     push,
     tombstone,
 )
@@ -281,3 +283,43 @@ def test_the_memory_is_per_registry(world: World, tmp_path: Path) -> None:
     found = run_cli("discover", "--registry", str(server), "--json")
     assert rates(found.stdout)[aid(1)] == 0.99
     shutil.rmtree(other_tmp)
+
+
+def test_over_radicle_httpd(tmp_path: Path) -> None:
+    """A delegate-signed Radicle tip moved back to an older state, read through
+    radicle-httpd (keyed by owner and name, as over --url)."""
+    from tests.httpd_double import Double
+    from tests.httpd_double import serve as serve_httpd
+    from tests.test_radicle_discover import ALICE, rad_registry
+
+    _, repo, work = rad_registry(tmp_path)
+    before = git("rev-parse", "HEAD", cwd=work).stdout.strip()
+    commit_raw(work, agent_files("bob", 1, created_at=T0 + 100, rate=0.95), index=True)
+    repo.push(ALICE, work)
+    bob = agent_id_of(profile(1))
+    with serve_httpd(Double(repo.storage, repo.rid)) as url:
+        shown = run_cli("discover", "--json", "--httpd", url, "--rid", repo.rid)
+    assert rates(shown.stdout)[bob] == 0.95
+    git("reset", "-q", "--hard", before, cwd=work)
+    repo.push(ALICE, work)  # signed again by the delegate: a valid, older state
+    with serve_httpd(Double(repo.storage, repo.rid)) as url:
+        found = run_cli("discover", "--json", "--httpd", url, "--rid", repo.rid,
+                        "--allow-stale", check=1)
+    assert bob not in rates(found.stdout)
+    assert f"[rollback] agent {bob[:12]} of registry" in found.stderr
+    assert f"created_at {T0} " in found.stderr and f"created_at {T0 + 100} " in found.stderr
+
+
+def test_the_mcp_servers_resource_reads(world: World, tmp_path: Path,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """The MCP server's elite:// resource read (`manifest_text`, as `import` reads) passes
+    the same check: after the current manifest was read, an older copy is refused."""
+    from git_elite.cli import mcp_server
+    from git_elite.core.errors import RegistryError
+
+    current = mcp_server.manifest_text(mcp_server.uri(str(world.server), aid(1)))
+    assert json.loads(current)["created_at"] == NEW
+    older = at(world, tmp_path, world.old, "older.git")
+    with pytest.raises(RegistryError, match="no valid manifest"):
+        mcp_server.manifest_text(mcp_server.uri(str(older), aid(1)))
+    assert rolled_back(capsys.readouterr().err)
