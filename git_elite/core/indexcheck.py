@@ -221,7 +221,7 @@ def _shard_entry(ctx: Context, out: Rebuilt, summary: dict[str, Any], agent_id: 
         try:
             return shardsplice.entry_of(raw, ab, agent_id)
         except (ValueError, RecursionError):
-            pass  # the old way below: it says the same of bytes it cannot read
+            pass  # not in the writer's shape: the whole shard parsed, as before
     agents = out.values[path]["agents"] if path in out.values else \
         _parent_shard(ctx, ab, summary.get(ab))
     return (agents or {}).get(agent_id)
