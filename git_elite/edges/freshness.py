@@ -76,9 +76,57 @@ def index_at(cwd: str | Path) -> timestamp.IndexAt:
 
 def root_commit(cwd: str | Path, tip: str) -> str:
     """The first commit of the branch's first-parent history: what names a registry in the
-    reader's memory, whichever mirror serves it."""
+    reader's memory, whichever mirror serves it. A commit id fixes its whole history, so the
+    answer is remembered by tip (`$AGENTD_HOME/cache/root-commits.json`): reading the same tip
+    again starts no `git rev-list` (not from a shallow clone, whose first commit is not the
+    registry's)."""
+    known = _roots()
+    if tip in known:
+        return known[tip]
     proc = git.run(["rev-list", "--first-parent", "--max-parents=0", tip], cwd)
-    return proc.stdout.decode().split()[-1]
+    root = proc.stdout.decode().split()[-1]
+    if not _shallow(cwd):
+        _remember_root(known, tip, root)
+    return root
+
+
+ROOTS_KEPT = 64  # tips remembered (the newest; a registry read again is read at its tip)
+
+
+def _roots_file() -> Path:
+    return store.home() / "cache" / "root-commits.json"
+
+
+def _roots() -> dict[str, str]:
+    try:
+        value = json.loads(_roots_file().read_bytes())
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(value, dict):
+        return {}
+    return {k: v for k, v in value.items() if isinstance(k, str) and isinstance(v, str)
+            and _oid(k) and _oid(v)}
+
+
+def _oid(text: str) -> bool:
+    return len(text) in (40, 64) and all(c in "0123456789abcdef" for c in text)
+
+
+def _remember_root(known: dict[str, str], tip: str, root: str) -> None:
+    if not (_oid(tip) and _oid(root)):
+        return
+    kept = {**dict(list(known.items())[-(ROOTS_KEPT - 1):]), tip: root}
+    try:
+        store.ensure_home()
+        store.atomic_write(_roots_file(), (json.dumps(kept) + "\n").encode(), 0o600,
+                           durable=False)
+    except OSError:
+        pass  # a memory only: the next read asks git again
+
+
+def _shallow(cwd: str | Path) -> bool:
+    where = Path(cwd)
+    return any((where / name / "shallow").exists() for name in (".", ".git"))
 
 
 # the reader's memory: highest version seen per registry and timestamp key set ----------------

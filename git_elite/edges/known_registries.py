@@ -140,7 +140,11 @@ def known_registries(cwd: Path | None = None) -> list[Registry]:
 def resolve(name_or_url: str, cwd: Path | None = None) -> Registry:
     """A known registry by name, else a git remote of the repo we stand in (`origin` inside
     a registry clone, as git users name it), else an ad-hoc one for a URL or path."""
-    for registry in known_registries(cwd):
+    # a path or URL can be no registry's name (names are NAME): git config is not read for
+    # it (a `git` process), registries.yaml still is (a damaged one is refused all the same)
+    named = known_registries(cwd) if NAME.fullmatch(name_or_url) else \
+        load_yaml(config_file())
+    for registry in named:
         if registry.name == name_or_url:
             return registry
     if NAME.fullmatch(name_or_url) and not Path(name_or_url).exists():

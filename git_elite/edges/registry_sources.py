@@ -389,13 +389,15 @@ def local_trust_files(home: Path) -> list[tuple[str, bytes, str | None]]:
 
 
 # opening sources ------------------------------------------------------------------------------
-def git_source(name: str, label: str, path: str | Path, tip: str) -> Source:
-    """A registry in a git repository (bare cache or working copy) at commit `tip`."""
+def git_source(name: str, label: str, path: str | Path, tip: str, repo: Any = None
+               ) -> Source:
+    """A registry in a git repository (bare cache or working copy) at commit `tip`, read
+    through `repo` (a catfile.CatRepo already open on it) or a new one."""
     from git_elite.edges import catfile, git
 
     # objects through one `git cat-file --batch-command` (no libgit2 import: a top 20 reads
     # a head, a shard and 20 agents); ended with this process
-    state = git.state_at(catfile.open_repo(path), tip)
+    state = git.state_at(repo if repo is not None else catfile.open_repo(path), tip)
 
     def listing() -> Iterator[tuple[str, bytes]]:
         for top in ("endorsements", "identities"):  # the trees walked by the checked reader
@@ -424,7 +426,13 @@ def cache_source(registry: Any, offline: bool) -> Source:
     tip = cache.tip(path, branch)
     if tip is None:
         raise RegistryError(f"{registry.name}: branch {branch} not found in {registry.url}")
-    source = _mended(git_source, registry, offline, path, tip)
+    reader = [cache.take_reader(path)]  # --offline: the one that checked the cache
+
+    def opener(name: str, label: str, where: Path, at: str) -> Source:
+        repo, reader[0] = reader[0], None  # a reopen after damage starts a new one
+        return git_source(name, label, where, at, repo)
+
+    source = _mended(opener, registry, offline, path, tip)
     source.repo, source.branch = path, branch
     source.check_identity()
     if radicle.is_rad_url(registry.url):
@@ -477,18 +485,25 @@ def _radicle_timestamp(source: Source) -> None:
 def worktree_source(cwd: Path) -> Source | None:
     """The registry working copy at `cwd` (`git clone`/`rad clone`), read at HEAD, or None
     when cwd is not in a git repository whose HEAD tree has IDENTITY.json."""
-    from git_elite.edges import git, gitrad
+    from git_elite.edges import cache, catfile, git, gitrad
 
-    top = git.run(["rev-parse", "--show-toplevel"], cwd, check=False)
-    head = git.run(["rev-parse", "--verify", "-q", "HEAD^{commit}"], cwd, check=False)
-    if top.returncode != 0 or head.returncode != 0:
+    # one `git rev-parse`; HEAD's commit through the batch reader that then reads the tree
+    found_dirs = git.run(["rev-parse", "--show-toplevel", "--absolute-git-dir"], cwd,
+                         check=False)
+    lines = found_dirs.stdout.decode("utf-8", "surrogateescape").splitlines()
+    if found_dirs.returncode != 0 or len(lines) != 2:
         return None
-    root, tip = Path(top.stdout.decode().strip()), head.stdout.decode().strip()
-    source = git_source(root.name, str(root), root, tip)
+    root, git_dir = Path(lines[0]), lines[1]
+    repo = catfile.CatRepo(git_dir, str(root), root)
+    tip = repo.odb.resolve("HEAD^{commit}")
+    if tip is None:
+        repo.close()
+        return None
+    source = git_source(root.name, str(root), root, tip, repo)
     if source.read(layout.IDENTITY) is None:
         return None
     source.repo = root
-    source.branch = (git.head_branch(root) or "").removeprefix("refs/heads/") or None
+    source.branch = cache.head_file_branch(Path(git_dir), root)
     source.check_identity()
     found = gitrad.storage_for_worktree(root)
     if found is not None:
