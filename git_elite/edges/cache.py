@@ -16,16 +16,17 @@ never reach the registry it was cloned from, nor the other way round.
 from __future__ import annotations
 
 import os
-import random
-import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from git_elite.core.errors import RegistryError
-from git_elite.edges import git, gitnet, known_registries
+from git_elite.edges import git, known_registries
 from git_elite.edges.known_registries import Registry
+
+if TYPE_CHECKING:  # the network edge: only when a registry is fetched (not --offline)
+    from git_elite.edges import gitnet
 
 ATTEMPTS = 3
 SEEN = "refs/elite/seen/"
@@ -116,6 +117,8 @@ def sync(registry: Registry, *, offline: bool = False, attempts: int = ATTEMPTS)
     gone = known_registries.missing_local(registry.url)
     if gone is not None:  # a path that does not exist will not appear on a retry
         raise RegistryError(f"registry {registry.name}: {gone} does not exist")
+    from git_elite.edges import gitnet
+
     last = ""
     limits = _limits(registry)  # one deadline and byte cap for every attempt
     for attempt in range(attempts):
@@ -133,6 +136,8 @@ def sync(registry: Registry, *, offline: bool = False, attempts: int = ATTEMPTS)
             if "rewound" in last or type(err).__name__ == "HistoryRefused":
                 raise
         if attempt + 1 < attempts:
+            import random
+
             time.sleep(min(2.0, 0.2 * 2**attempt) * (0.5 + random.random()))
     raise RegistryError(f"cannot reach registry {registry.name} ({registry.url}) after "
                         f"{attempts} attempts: {last}")
@@ -166,6 +171,8 @@ def _fetch(registry: Registry, path: Path, limits: gitnet.Limits) -> None:
     nothing more), under the network bounds; `--` keeps a URL from reading as an option."""
     before = _heads(path)
     name = branch(registry, path)
+    from git_elite.edges import gitnet
+
     proc = gitnet.run(["fetch", "--quiet", "--prune", "--no-tags", "--", registry.url,
                        f"+refs/heads/{name}:refs/heads/{name}", TIMESTAMP_SPEC, LOG_SPEC],
                       path, limits, path / "objects" / "pack")
@@ -278,6 +285,8 @@ def rebuild(registry: Registry) -> Path:
 def _limits(registry: Registry) -> gitnet.Limits:
     """The network bounds of one registry's fetch; a local path is not capped in bytes (a
     local clone copies every object: that is not a hostile server sending too much)."""
+    from git_elite.edges import gitnet
+
     limits = gitnet.Limits.configured()
     if "://" not in registry.url and ":" not in registry.url.split("/", 1)[0]:
         return gitnet.Limits(limits.deadline, 1 << 62)
@@ -323,10 +332,12 @@ def _refuse_rewind(registry: Registry, path: Path, seen: dict[str, str], name: s
 def _reclone(registry: Registry, path: Path, limits: gitnet.Limits) -> None:
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     seen = _heads(path) if path.is_dir() else {}
+    import shutil
+
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     only = ["--branch", registry.branch] if registry.branch else []
-    from git_elite.edges import progress
+    from git_elite.edges import gitnet, progress
 
     with progress.spinner(f"cloning {registry.name} from {registry.url}"):
         proc = gitnet.run(["clone", "--bare", "--quiet", "--no-tags", "--no-hardlinks",
@@ -350,6 +361,8 @@ def _remove(path: Path) -> None:
     if path.is_symlink() or path.is_file():
         path.unlink()
     else:
+        import shutil
+
         shutil.rmtree(path, ignore_errors=True)
 
 

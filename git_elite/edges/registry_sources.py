@@ -13,16 +13,18 @@ import hashlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from git_elite.core import documents, engine, indexing, jsonstrict, layout
 from git_elite.core.discover import Candidate
 from git_elite.core.errors import EliteError, Problem, RegistryError
 from git_elite.core.index_read import INDEX_MAX_BYTES, IndexReader
 from git_elite.core.index_read import load as load_index
-from git_elite.core.radicle import RadicleCheck
 from git_elite.core.state import MemoryState, additions
 from git_elite.edges import pinned_read
+
+if TYPE_CHECKING:  # core.radicle only for a Radicle registry
+    from git_elite.core.radicle import RadicleCheck
 
 __all__ = ["INDEX_MAX_BYTES", "Source", "load_index"]
 AGENT_EXTRAS = ("prompt.md", "demos.json")
@@ -46,7 +48,7 @@ class Source:
     repo: Path | None = None  # where refs/elite/timestamp is read (None: not over this path)
     branch: str | None = None
     timestamp_ref: str = "refs/elite/timestamp"
-    freshness: Any = None  # timestamp.Freshness, set by the reader (commands/discover.fresh)
+    freshness: Any = None  # timestamp.Freshness, set by the reader (cli/discovering.fresh)
     # now -> timestamp.Freshness, for a source with no repository to read the ref from (HTTP)
     fresh_check: Callable[[int], Any] | None = field(default=None, repr=False)
     # lists a directory at the tip (None: this source cannot, e.g. radicle-httpd)
@@ -62,8 +64,11 @@ class Source:
     # registry by its root commit in the reader's memory (edges/identity_seen)
     git_dir: Path | None = None
     pin_key: str | None = None  # the registry's root commit, when already known
+    # the batch reader's object database (catfile) of `git_dir`, for reads outside the
+    # tree (the timestamp ref's commit): no process of their own (None: none open)
+    objects: Callable[[], Any] | None = field(default=None, repr=False)
     # the INDEX.json read is the one a valid timestamp (SPEC §6.1) or an accepted witnessed
-    # checkpoint (§15) signs, for this read (set by commands/discover.fresh; False with a
+    # checkpoint (§15) signs, for this read (set by cli/discovering.fresh; False with a
     # stale timestamp let through by --allow-stale, or without either role)
     signed_head: bool = False
 
@@ -397,7 +402,8 @@ def git_source(name: str, label: str, path: str | Path, tip: str, repo: Any = No
 
     # objects through one `git cat-file --batch-command` (no libgit2 import: a top 20 reads
     # a head, a shard and 20 agents); ended with this process
-    state = git.state_at(repo if repo is not None else catfile.open_repo(path), tip)
+    opened = repo if repo is not None else catfile.open_repo(path)
+    state = git.state_at(opened, tip)
 
     def listing() -> Iterator[tuple[str, bytes]]:
         for top in ("endorsements", "identities"):  # the trees walked by the checked reader
@@ -413,13 +419,12 @@ def git_source(name: str, label: str, path: str | Path, tip: str, repo: Any = No
         return data
 
     return Source(name, label, tip, read, listing, names=state.names, local=True,
-                  git_dir=Path(path))
+                  git_dir=Path(path), objects=lambda: opened.odb)
 
 
 def cache_source(registry: Any, offline: bool) -> Source:
     """A known or ad-hoc registry through its cache clone (fetched unless offline)."""
-    from git_elite.core import radicle
-    from git_elite.edges import cache, gitrad
+    from git_elite.edges import cache
 
     path = cache.sync(registry, offline=offline)
     branch = cache.branch(registry, path)
@@ -435,12 +440,22 @@ def cache_source(registry: Any, offline: bool) -> Source:
     source = _mended(opener, registry, offline, path, tip)
     source.repo, source.branch = path, branch
     source.check_identity()
-    if radicle.is_rad_url(registry.url):
-        rid = radicle.parse_url(registry.url).rid
-        source.radicle = gitrad.check_storage(gitrad.storage_path(rid), rid,
-                                               source.owner_did, registry.branch, tip)
-        _radicle_timestamp(source)
+    if registry.url.startswith("rad:"):  # rad://… or rad:z…: core.radicle only then
+        _radicle_clone(source, registry, tip)
     return source
+
+
+def _radicle_clone(source: Source, registry: Any, tip: str) -> None:
+    """A registry cloned from Radicle: its storage's checks and timestamp ref."""
+    from git_elite.core import radicle
+    from git_elite.edges import gitrad
+
+    if not radicle.is_rad_url(registry.url):
+        return
+    rid = radicle.parse_url(registry.url).rid
+    source.radicle = gitrad.check_storage(gitrad.storage_path(rid), rid, source.owner_did,
+                                           registry.branch, tip)
+    _radicle_timestamp(source)
 
 
 def _mended(opener: Callable[[str, str, Path, str], Source], registry: Any, offline: bool,
@@ -469,8 +484,11 @@ def _mended(opener: Callable[[str, str, Path, str], Source], registry: Any, offl
     from git_elite.edges import identity_seen
 
     root = mend(lambda: identity_seen.git_key(path, tip))  # damage here: re-clone once
+    def objects() -> Any:
+        return inner[0].objects() if inner[0].objects is not None else None
+
     return Source(registry.name, registry.url, tip, read, listing, names=names, local=True,
-                  git_dir=Path(path), pin_key=root)
+                  git_dir=Path(path), pin_key=root, objects=objects)
 
 
 def _radicle_timestamp(source: Source) -> None:
@@ -485,7 +503,7 @@ def _radicle_timestamp(source: Source) -> None:
 def worktree_source(cwd: Path) -> Source | None:
     """The registry working copy at `cwd` (`git clone`/`rad clone`), read at HEAD, or None
     when cwd is not in a git repository whose HEAD tree has IDENTITY.json."""
-    from git_elite.edges import cache, catfile, git, gitrad
+    from git_elite.edges import cache, catfile, git
 
     # one `git rev-parse`; HEAD's commit through the batch reader that then reads the tree
     found_dirs = git.run(["rev-parse", "--show-toplevel", "--absolute-git-dir"], cwd,
@@ -505,9 +523,13 @@ def worktree_source(cwd: Path) -> Source | None:
     source.repo = root
     source.branch = cache.head_file_branch(Path(git_dir), root)
     source.check_identity()
+    from git_elite.edges import gitrad
+
     found = gitrad.storage_for_worktree(root)
     if found is not None:
         rid, storage = found
+        from git_elite.core.radicle import RadicleCheck
+
         source.radicle = gitrad.check_storage(storage, rid, source.owner_did, None, tip) \
             if storage else RadicleCheck.unchecked(rid, f"no Radicle storage for {rid} in "
                                                    f"{gitrad.rad_home() / 'storage'}")
@@ -529,6 +551,8 @@ def httpd_source(url: str, rid: str) -> Source:
                 return None
             raise
         return pinned_read.bounded(path, data, source, f"{url} {repo.rid}")
+
+    from git_elite.core.radicle import RadicleCheck
 
     source = Source(repo.rid, f"{url} {repo.rid}", repo.head, read, lambda: iter(()))
     source.check_identity()
