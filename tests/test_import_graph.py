@@ -99,6 +99,19 @@ def test_discover_offline_reads_through_git_not_libgit2(server: tuple[Path, Path
     assert LIBGIT2 not in tops(loaded)
     assert not tops(loaded) & {"rich", "yaml", "jsonschema"}
     assert "concurrent" not in tops(loaded)  # one registry: no thread pool
+    # no click (cli/fastpath), no dataclasses/inspect (NamedTuples and plain classes), no
+    # work a top 20 of this registry does not do (docs/scale.md, "Start-up")
+    assert not tops(loaded) & {"click", "dataclasses", "inspect", "tempfile", "shutil",
+                               "random", "textwrap", "zipfile", "uuid", "platform"}
+    assert "importlib.resources" not in loaded
+    assert not loaded & {"git_elite.cli.main", "git_elite.cli.commands.discover",
+                         "git_elite.core.attest", "git_elite.core.evals",
+                         "git_elite.core.generate", "git_elite.core.witnessed",
+                         "git_elite.core.note", "git_elite.edges.logread",
+                         "git_elite.edges.tlogstore", "git_elite.core.radicle",
+                         "git_elite.edges.gitnet", "git_elite.core.columns"}
+    assert {"git_elite.cli.fastpath", "git_elite.cli.discovering",
+            "git_elite.core.engine"} <= loaded
 
 
 def git_commands(*args: str, cwd: Path, tmp: Path) -> list[str]:

@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from git_elite.core import documents, layout, timestamp
 from git_elite.core.errors import EliteError, RegistryError
@@ -25,8 +24,7 @@ from git_elite.edges import git, store
 SEEN_DIR = "freshness"
 
 
-@dataclass(frozen=True)
-class Current:
+class Current(NamedTuple):
     """The timestamp commit a ref names and the bytes of its timestamp.json (None when the
     commit holds none)."""
 

@@ -8,9 +8,8 @@ a local path, file://, ssh://, https://, scp-like `host:path`, or rad://.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from git_elite.core.errors import RegistryError, UsageError
 from git_elite.edges import store
@@ -19,8 +18,7 @@ NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # fullmatch: no "name\n"
 SCHEMES = ("file://", "ssh://", "https://", "http://", "git://", "rad://")
 
 
-@dataclass(frozen=True)
-class Registry:
+class Registry(NamedTuple):
     name: str
     url: str
     branch: str | None = None

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,47 +29,59 @@ __all__ = ["INDEX_MAX_BYTES", "Source", "load_index"]
 AGENT_EXTRAS = ("prompt.md", "demos.json")
 
 
-@dataclass
 class Source:
-    """One registry at one tip. `read(path)` gives bytes at the tip (None when absent)."""
+    """One registry at one tip. `read(path)` gives bytes at the tip (None when absent). A
+    plain class (set up by the openers below, then by the reader's checks: `check_identity`,
+    `cli/discovering.fresh`), not a dataclass: `dataclasses` costs discover ~10 ms of
+    start-up (docs/scale.md, "Start-up")."""
 
-    name: str
-    label: str
-    tip: str
-    read: Callable[[str], bytes | None] = field(repr=False)
-    documents: Callable[[], Iterator[tuple[str, bytes]]] = field(repr=False)
-    radicle: RadicleCheck | None = None
-    notes: list[str] = field(default_factory=list)
-    owner_did: str = ""
-    identity_raw: bytes = b""
-    fmt: int = layout.FORMAT
-    _index: IndexReader | None = field(default=None, repr=False)
-    repo: Path | None = None  # where refs/elite/timestamp is read (None: not over this path)
-    branch: str | None = None
-    timestamp_ref: str = "refs/elite/timestamp"
-    freshness: Any = None  # timestamp.Freshness, set by the reader (cli/discovering.fresh)
-    # now -> timestamp.Freshness, for a source with no repository to read the ref from (HTTP)
-    fresh_check: Callable[[int], Any] | None = field(default=None, repr=False)
-    # lists a directory at the tip (None: this source cannot, e.g. radicle-httpd)
-    names: Callable[[str], list[str]] | None = field(default=None, repr=False)
-    # reads paths about to be needed at once (HTTP: concurrently); None: read one by one
-    prefetch: Callable[[Sequence[str]], None] | None = field(default=None, repr=False)
-    # over HTTP every probe is a request: prompt.md/demos.json only when asked for and then
-    # only those the manifest fingerprints (`agent_files`)
-    sparse: bool = False
-    # reads files on this machine (a git repository): may be read from a forked process
-    local: bool = False
-    # the git repository holding `tip` and its history (None: read over HTTP); names the
-    # registry by its root commit in the reader's memory (edges/identity_seen)
-    git_dir: Path | None = None
-    pin_key: str | None = None  # the registry's root commit, when already known
-    # the batch reader's object database (catfile) of `git_dir`, for reads outside the
-    # tree (the timestamp ref's commit): no process of their own (None: none open)
-    objects: Callable[[], Any] | None = field(default=None, repr=False)
-    # the INDEX.json read is the one a valid timestamp (SPEC §6.1) or an accepted witnessed
-    # checkpoint (§15) signs, for this read (set by cli/discovering.fresh; False with a
-    # stale timestamp let through by --allow-stale, or without either role)
-    signed_head: bool = False
+    def __init__(self, name: str, label: str, tip: str, read: Callable[[str], bytes | None],
+                 documents: Callable[[], Iterator[tuple[str, bytes]]], *,
+                 names: Callable[[str], list[str]] | None = None,
+                 prefetch: Callable[[Sequence[str]], None] | None = None,
+                 sparse: bool = False, local: bool = False, git_dir: Path | None = None,
+                 pin_key: str | None = None, objects: Callable[[], Any] | None = None
+                 ) -> None:
+        self.name, self.label, self.tip = name, label, tip
+        self.read, self.documents = read, documents
+        self.radicle: RadicleCheck | None = None
+        self.notes: list[str] = []
+        self.owner_did = ""
+        self.identity_raw = b""
+        self.fmt = layout.FORMAT
+        self._index: IndexReader | None = None
+        # where refs/elite/timestamp is read (None: not over this path)
+        self.repo: Path | None = None
+        self.branch: str | None = None
+        self.timestamp_ref = "refs/elite/timestamp"
+        # timestamp.Freshness, set by the reader (cli/discovering.fresh)
+        self.freshness: Any = None
+        # now -> timestamp.Freshness, for a source with no repository to read the ref from
+        # (HTTP)
+        self.fresh_check: Callable[[int], Any] | None = None
+        # lists a directory at the tip (None: this source cannot, e.g. radicle-httpd)
+        self.names = names
+        # reads paths about to be needed at once (HTTP: concurrently); None: one by one
+        self.prefetch = prefetch
+        # over HTTP every probe is a request: prompt.md/demos.json only when asked for and
+        # then only those the manifest fingerprints (`agent_files`)
+        self.sparse = sparse
+        # reads files on this machine (a git repository): may be read from a forked process
+        self.local = local
+        # the git repository holding `tip` and its history (None: read over HTTP); names
+        # the registry by its root commit in the reader's memory (edges/identity_seen)
+        self.git_dir = git_dir
+        self.pin_key = pin_key  # the registry's root commit, when already known
+        # the batch reader's object database (catfile) of `git_dir`, for reads outside the
+        # tree (the timestamp ref's commit): no process of their own (None: none open)
+        self.objects = objects
+        # the INDEX.json read is the one a valid timestamp (SPEC §6.1) or an accepted
+        # witnessed checkpoint (§15) signs, for this read (set by cli/discovering.fresh;
+        # False with a stale timestamp let through by --allow-stale, or without either role)
+        self.signed_head = False
+
+    def __repr__(self) -> str:
+        return f"Source(name={self.name!r}, label={self.label!r}, tip={self.tip!r})"
 
     def check_identity(self) -> None:
         """IDENTITY.json at the tip: a full standalone check (threshold signatures)."""
