@@ -75,9 +75,23 @@ def run(opts: Options, now: int) -> int:
             output.warn(f"{item.candidate.registry}: agent {item.candidate.agent_id[:12]} "
                         f"dropped: {problem.line()}")
     show(rows, aliases, as_json, {s.name: s.freshness for s in sources})
+    registry_sources.remember_shown(sources)  # the agents shown: no copy may go back on them
     if task_type and not rows:
         _known_types(sources, task_type)
-    return 0
+    return _rolled_back(dropped)
+
+
+def _rolled_back(dropped: Sequence[Any]) -> int:
+    """Exit 1 when an agent was left out because the copy read went back on a manifest
+    this reader had shown (SPEC §6.2, docs/freshness.md); the rest is shown all the same
+    (stdout stays one JSON document with --json)."""
+    rolled = sum(1 for item in dropped if any(p.rule == "rollback" for p in item.problems))
+    if not rolled:
+        return 0
+    output.info(f"git-elite: error: [rollback] {rolled} agent(s) served older than this "
+                "reader already showed from the same registry were left out (above): the "
+                "copy read is rolled back (docs/freshness.md)")
+    return 1
 
 
 def _known_types(sources: Sequence[Any], task_type: str) -> None:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from git_elite.core import documents, engine, indexing, jsonstrict, layout
+from git_elite.core import agent_pin, documents, engine, indexing, jsonstrict, layout
 from git_elite.core.discover import Candidate
 from git_elite.core.errors import EliteError, Problem, RegistryError
 from git_elite.core.index_read import INDEX_MAX_BYTES, IndexReader
@@ -79,6 +79,8 @@ class Source:
         # witnessed checkpoint (§15) signs, for this read (set by cli/discovering.fresh;
         # False with a stale timestamp let through by --allow-stale, or without either role)
         self.signed_head = False
+        # the reader's memory of the agents shown from this registry (edges/agents_seen)
+        self.seen: Any = None
 
     def __repr__(self) -> str:
         return f"Source(name={self.name!r}, label={self.label!r}, tip={self.tip!r})"
@@ -291,7 +293,41 @@ def check_agent(source: Source, candidate: Candidate, extras: bool = True,
                                        [agent_id] if skipped else []))
     if problems:
         return files, problems
-    return files, _entry_problems(source, candidate, files[manifest_path], manifest_path)
+    problems = _entry_problems(source, candidate, files[manifest_path], manifest_path)
+    return files, problems or _rollback(source, candidate, files[manifest_path], manifest_path)
+
+
+def _rollback(source: Source, candidate: Candidate, raw: bytes, path: str) -> list[Problem]:
+    """SPEC §6.2 (issue 24): a valid manifest older than, or equivocating with, the one
+    this reader already showed of the agent from this registry is refused (`rollback`,
+    whatever --allow-stale says); otherwise remembered (`remember_shown` writes it). The
+    entry's created_at is the manifest's (`_entry_problems` compared every field)."""
+    why = memory(source).check(candidate.agent_id, candidate.created_at, raw)
+    return [] if why is None else [Problem(agent_pin.RULE, path, why)]
+
+
+def memory(source: Source) -> Any:
+    """The source's `agents_seen.Memory`, keyed as the identity memory is (the root commit
+    over git, owner and name over HTTP): no git process when the key is known."""
+    from git_elite.edges import agents_seen, identity_seen
+
+    if source.seen is None:
+        if source.git_dir is not None:
+            if source.pin_key is None:
+                source.pin_key = identity_seen.git_key(source.git_dir, source.tip)
+            key = source.pin_key
+        else:
+            key = identity_seen.http_key(_identity_body(source))
+        source.seen = agents_seen.Memory(key, source.name)
+    return source.seen
+
+
+def remember_shown(sources: Sequence[Source]) -> None:
+    """Write each registry's memory of the agents just shown (one write per registry, only
+    when something was learned)."""
+    for source in sources:
+        if source.seen is not None:
+            source.seen.flush()
 
 
 def _entry_problems(source: Source, candidate: Candidate, raw: bytes, path: str

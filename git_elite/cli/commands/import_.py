@@ -108,6 +108,7 @@ def files_of(sources: list[Any], chosen: Any) -> dict[str, bytes]:
 
     source = next(s for s in sources if s.name == chosen.registry)
     files, _ = registry_sources.check_agent(source, chosen)
+    registry_sources.remember_shown(sources)  # no copy may go back on it later (§6.2)
     return dict(files)
 
 
