@@ -243,7 +243,7 @@ def index_cache_load(repo: Any, oid: str, kind: str = "index") -> dict[str, Any]
         data = _index_cache_file(repo, oid, kind).read_bytes()
         if not data.startswith(oid.encode() + b"\n"):
             return None
-        value = marshal.loads(data[len(oid) + 1:])
+        value = marshal.loads(memoryview(data)[len(oid) + 1:])  # (no copy of the file)
     except (OSError, EOFError, ValueError, TypeError):
         return None
     return value if isinstance(value, dict) else None
