@@ -46,7 +46,7 @@ def command(ctx: click.Context, agent_id: str, names: tuple[str, ...], allow_unt
       git elite import 6ab89254e72d --url https://elites.example.org/
       git elite import 6ab89254e72d --json
     """
-    from git_elite.cli.commands.discover import open_sources, trust_paths
+    from git_elite.cli.discovering import open_sources, trust_paths
     from git_elite.edges import store
 
     prefix = shortid.check(agent_id)
