@@ -111,7 +111,11 @@ class TreeState:
         entry = gittree.entry_at(self.tree, path) if self.tree is not None else None
         if entry is None or entry.filemode == gittree.TREE:
             return None, None
-        data, problem = self.blobs.read(path, entry.id, entry.filemode)
+        if self.stream is not None:  # an audit: git applies a shard's delta chain faster
+            data, problem = self.blobs.read_all([(path, entry.id, entry.filemode)],
+                                                self.stream)[0]
+        else:
+            data, problem = self.blobs.read(path, entry.id, entry.filemode)
         if problem is not None:
             self.refusals[path] = problem
         return data, problem
