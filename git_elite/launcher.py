@@ -1,6 +1,7 @@
 """The `git-elite` console script. `git elite --version` is answered here, before the command
 framework (click, ~35-55 ms to import) is loaded, and so are the git hooks that take no
-arguments (`git-elite hook pre-commit`, run on every commit and push: see hookrun.py);
+arguments (`git-elite hook pre-commit`, run on every commit and push: see hookrun.py) and
+`git elite discover` with arguments parsed exactly as click would (cli/fastpath.py);
 everything else goes to `cli.main`."""
 
 from __future__ import annotations
@@ -22,6 +23,12 @@ def main() -> int:
             from git_elite.cli.boundary import guarded
 
             return guarded(hookrun.HOOKS[args[1]])
+    if args[:1] == ["discover"]:
+        from git_elite.cli import fastpath
+
+        code = fastpath.discover(args[1:])
+        if code is not None:
+            return code
     from git_elite.cli.main import main as cli_main
 
     return cli_main()

@@ -102,3 +102,29 @@ def test_piece_state_serves_its_own_directories_only() -> None:
     assert piece.names(agent + "/attestations") == []
     # the listing is built once: a directory's names cost a lookup, not a scan of the piece
     assert isinstance(piece.listed, dict) and agent in piece.listed
+
+
+def test_reads_outside_the_pieces_are_asked_once_per_process(monkeypatch: pytest.MonkeyPatch
+                                                            ) -> None:
+    """IDENTITY.json (every piece) and each owner's rotation path (every agent) are looked
+    up in the whole state once, not per piece or per agent; the memo is bounded."""
+    monkeypatch.setattr(audit, "PARALLEL_MIN_PIECES", 10**9)
+    files = _registry(60, 2)
+    asked: Counter[str] = Counter()
+
+    class Asked(Counting):
+        def read(self, path: str) -> bytes | None:
+            asked[path] += 1
+            return super().read(path)
+
+    assert audit.audit(Asked(files)) == []
+    rotations = [p for p in asked if p.startswith("identities/")]
+    assert len(rotations) == len(OWNERS)  # one path per owner, the agents share them
+    assert all(asked[p] == 1 for p in rotations)
+    pieces = len({p.split("/")[1] for p in files if p.startswith("agents/")})
+    assert pieces > 3 and asked[layout.IDENTITY] < pieces  # not once per piece
+    outside = audit.Outside(Counting(files))
+    monkeypatch.setattr(audit.Outside, "MOST", 2)
+    for path in ("a", "b", "c", layout.IDENTITY, layout.IDENTITY):
+        outside.read(path)
+    assert len(outside.known) <= 2 and outside.read(layout.IDENTITY) == files[layout.IDENTITY]

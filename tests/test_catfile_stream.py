@@ -175,3 +175,24 @@ def test_a_damaged_object_is_not_taken_for_a_missing_one(tmp_path: Path) -> None
             cat["3" * 40]
     finally:
         cat.close()
+
+
+def test_a_read_by_path_through_the_stream_is_the_same(repo: dict[str, Any]) -> None:
+    """`TreeState.read` with a stream (an audit's shards and IDENTITY.json): git's bytes,
+    and the same refusals, checked before anything is asked of git."""
+    pg = pygit2.Repository(str(repo["path"]))
+    plain = git.TreeState(pg, pg[repo["top"]])
+    streamed = git.TreeState(pg, pg[repo["top"]])
+    streamed.stream = stream = catfile.Stream(str(repo["path"]))
+    try:
+        inner = "agents/ab/ab" + "1" * 62
+        paths = [f"{inner}/{name}" for name in ("manifest.json", "link.json", "run.sh",
+                                                "sub", "missing.json")]
+        paths.append("agents/ab/ab" + "2" * 62 + "/manifest.json")  # oversized
+        for path in paths:
+            assert streamed.read(path) == plain.read(path)
+            assert streamed.refused(path) == plain.refused(path)
+        assert streamed.read(paths[0]) == b'{"a": 1}\n' and stream.proc is not None
+        assert sorted(streamed.take_refusals()) == sorted(plain.take_refusals())
+    finally:
+        stream.close()

@@ -109,10 +109,17 @@ def test_duplicates_merged_newest_valid_wins(tmp_path: Path) -> None:
     forged = json.loads(newer[path])
     forged["metrics"]["success_rate"] = 1.0
     evil = mirror(tmp_path, new, "c", {path: documents.to_bytes(forged)})
-    proc = run_cli("discover", "--json", "--registry", str(old), "--registry", str(evil))
+    # a, b and c share one root commit and IDENTITY.json: copies of one registry, so this
+    # reader, who showed b's newer manifest, refuses a's older one (`rollback`,
+    # tests/test_agent_memory.py); a first reader is shown a's
+    proc = run_cli("discover", "--json", "--registry", str(old), "--registry", str(evil),
+                   env={"AGENTD_HOME": str(tmp_path / "first-reader")})
     rows = json.loads(proc.stdout)
     assert (rows[0]["registry"], rows[0]["sources"], rows[0]["created_at"]) == \
         ("a", ["a"], T0)
+    again = run_cli("discover", "--json", "--registry", str(old), "--registry", str(evil),
+                    check=1)
+    assert json.loads(again.stdout) == [] and f"created_at {T0} " in again.stderr
     assert f"registry {evil} cannot be read" in proc.stderr and "[signature]" in proc.stderr
 
 

@@ -99,6 +99,65 @@ def test_discover_offline_reads_through_git_not_libgit2(server: tuple[Path, Path
     assert LIBGIT2 not in tops(loaded)
     assert not tops(loaded) & {"rich", "yaml", "jsonschema"}
     assert "concurrent" not in tops(loaded)  # one registry: no thread pool
+    # no click (cli/fastpath), no dataclasses/inspect (NamedTuples and plain classes), no
+    # work a top 20 of this registry does not do (docs/scale.md, "Start-up")
+    assert not tops(loaded) & {"click", "dataclasses", "inspect", "tempfile", "shutil",
+                               "random", "textwrap", "zipfile", "uuid", "platform"}
+    assert "importlib.resources" not in loaded
+    assert not loaded & {"git_elite.cli.main", "git_elite.cli.commands.discover",
+                         "git_elite.core.attest", "git_elite.core.evals",
+                         "git_elite.core.generate", "git_elite.core.witnessed",
+                         "git_elite.core.note", "git_elite.edges.logread",
+                         "git_elite.edges.tlogstore", "git_elite.core.radicle",
+                         "git_elite.edges.gitnet", "git_elite.core.columns"}
+    assert {"git_elite.cli.fastpath", "git_elite.cli.discovering",
+            "git_elite.core.engine"} <= loaded
+
+
+def git_commands(*args: str, cwd: Path, tmp: Path) -> list[str]:
+    """The git commands a run starts (GIT_TRACE into a file: the command keeps its own
+    stderr), each as `git <subcommand> <first argument>`."""
+    trace = tmp / "trace.log"
+    trace.unlink(missing_ok=True)
+    env = {**os.environ, "GIT_TRACE": str(trace),
+           "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    proc = subprocess.run(list(args), cwd=cwd, env=env, capture_output=True, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    found = []
+    for line in trace.read_text().splitlines():
+        if "trace: built-in: git " in line:
+            words = line.split("trace: built-in: git ", 1)[1].split()
+            found.append(" ".join(words[:2]).replace("'", ""))
+    return found
+
+
+def test_discover_offline_starts_three_git_processes(server: tuple[Path, Path],
+                                                     tmp_path: Path) -> None:
+    """A registry on this machine, --offline: the cache's refs, the registry's refs (does
+    the cache mirror it?) and one batch reader that checks the cache's objects, finds the
+    tip and reads everything; no `git config` for a path, no rev-parse, no rev-list."""
+    work, bare = server
+    git_elite = str(Path(sys.executable).parent / "git-elite")
+    subprocess.run([git_elite, "discover", "--registry", str(bare)], cwd=tmp_path,
+                   check=True, capture_output=True)  # fills the cache clone
+    found = git_commands(git_elite, "discover", "--registry", str(bare), "--offline",
+                         "--json", cwd=tmp_path, tmp=tmp_path)
+    assert sorted(found) == ["cat-file --batch-command", "for-each-ref --format=%(refname)",
+                             "for-each-ref --format=%(refname)"], found
+
+
+def test_discover_in_a_working_copy_starts_three_git_processes(
+        server: tuple[Path, Path], tmp_path: Path) -> None:
+    """The registry you stand in: one rev-parse (top and git dir), the remotes (`config`:
+    is it a Radicle clone?) and one batch reader (HEAD's commit and every read); the root
+    commit is remembered by tip, so a second read starts no rev-list."""
+    work = server[0]
+    git_elite = str(Path(sys.executable).parent / "git-elite")
+    first = git_commands(git_elite, "discover", "--json", cwd=work, tmp=tmp_path)
+    again = git_commands(git_elite, "discover", "--json", cwd=work, tmp=tmp_path)
+    assert "rev-list --first-parent" in first
+    assert sorted(again) == ["cat-file --batch-command", "config --get-regexp",
+                             "rev-parse --show-toplevel"], again
 
 
 def test_the_records_keep_what_the_dataclasses_promised() -> None:

@@ -190,6 +190,23 @@ def test_a_parent_whose_shard_is_not_its_heads_gives_the_same_answer(
         assert given_back == [None]
 
 
+def test_a_parent_shard_its_head_does_not_pin_is_not_built_on(files: dict[str, bytes]
+                                                              ) -> None:
+    """The rebuild of a commit that does not carry the shard (pre-commit, `git elite
+    index`): the parent's shard bytes are edited, but the result is used only when those
+    bytes hash to the parent head's pin. A parent whose shard had an untouched entry
+    changed under its head (still in the writer's shape) gets the shard rebuilt from the
+    manifests: the changed entry is not carried over."""
+    bad = dict(files)
+    bad[SHARD] = _entry(B, "attestations")(files[SHARD])
+    edit = _update(A, "alice")
+    changes = [Change(p, bad.get(p), d) for p, d in edit.items()]
+    parent = MemoryState(bad)
+    written = engine.expected_files(parent, changes, Overlay(parent, changes))
+    new = {**files, **{p: d for p, d in edit.items() if d is not None}}
+    assert written[SHARD] == engine.full_index(MemoryState(new))[SHARD]
+
+
 # the property: random sequences, with and without hostile shards -----------------------------
 Step = tuple[str, str, int, int, str]
 KINDS = ("publish", "tombstone", "endorse", "attest", "revoke")

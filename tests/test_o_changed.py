@@ -187,6 +187,80 @@ def test_a_bad_parent_shard_is_not_cached(registry: tuple[dict[str, bytes], Any]
         Counting(files, ranks), changes, Overlay(MemoryState(files), changes))[layout.INDEX]
 
 
+def test_an_agent_entering_a_ranking_is_read_from_its_shard_item(
+        registry: tuple[dict[str, bytes], Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ranked agents withdrawn: an agent in no head ranking before enters one, and
+    index/ranked.json, with its entry from its (untouched) shard, of which only its item is
+    parsed, not the whole shard; the files equal a full rebuild's."""
+    import json
+
+    from git_elite.core import pins
+
+    files, ranks = registry
+    rankings = json.loads(files[layout.INDEX])["rankings"]
+    gone = set(rankings["general"][:5]) | set(rankings["file-edit"][:5])
+    changes = [Change(layout.agent_path(a, "tombstone.json"), None, b"{}")
+               for a in sorted(gone)]
+    new = {**files, **{c.path: b"{}" for c in changes}}
+    full = engine.full_index(MemoryState(new))
+    entering = pins.ranked_ids(json.loads(full[layout.INDEX] or b"")["rankings"]) - \
+        pins.ranked_ids(rankings)
+    assert entering and not {a[:2] for a in entering} & {a[:2] for a in gone}
+    parsed: list[bytes] = []
+    real = json.loads
+
+    def spy(raw: Any, *args: Any, **kwargs: Any) -> Any:
+        parsed.append(raw if isinstance(raw, bytes) else raw.encode())
+        return real(raw, *args, **kwargs)
+
+    parent = Counting(files, ranks)
+    monkeypatch.setattr(json, "loads", spy)
+    written = engine.expected_files(parent, changes, Overlay(parent, changes))
+    monkeypatch.setattr(json, "loads", real)
+    for a in entering:  # (a withdrawn agent's shard left empty is parsed: the old path)
+        assert files[layout.shard_path(a[:2])] not in parsed
+        assert layout.shard_path(a[:2]) in parent.reads
+    assert all(written[p] == full.get(p) for p in written)
+    # a parent whose shard is not what its head pins: its entry is not taken from it
+    from git_elite.core import indexing
+
+    (agent,) = sorted(entering)[:1]
+    shard = json.loads(files[layout.shard_path(agent[:2])])
+    shard["agents"][agent]["attestations"] += 1
+    bad = Counting({**files, layout.shard_path(agent[:2]): indexing.dumps(shard)}, ranks)
+    written = engine.expected_files(bad, changes, Overlay(bad, changes))
+    assert written[layout.RANKED] == full[layout.RANKED]
+
+
+def test_a_shard_the_commit_does_not_carry_is_edited_once(
+        registry: tuple[dict[str, bytes], Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """pre-commit and `git elite index` (the commit does not carry the shard yet): the
+    parent's shard is edited once, forward, and hashed with the new bytes; it is not first
+    "reverted" (the new state's shard *is* the parent's) nor given a git blob id. A commit
+    that carries the shard (a push) still takes it from there: revert, then forward."""
+    from git_elite.core import shardsplice, state
+
+    files, ranks = registry
+    edits: list[str] = []  # the shard each edit is of ("": index/ranked.json)
+    blob_ids: list[int] = []
+    real_edit, real_blob_id = shardsplice.edit, state.blob_id
+    monkeypatch.setattr(shardsplice, "edit", lambda raw, ab, *a, **k: (
+        edits.append(ab), real_edit(raw, ab, *a, **k))[1])
+    monkeypatch.setattr(state, "blob_id", lambda data: (
+        blob_ids.append(len(data)), real_blob_id(data))[1])
+    changes = _update(files, 7)
+    shard = layout.shard_path(agent_id_of(profile(7))[:2])
+    parent = Counting(files, ranks)
+    written = engine.expected_files(parent, changes, Overlay(parent, changes))
+    assert (edits.count(shard[6:8]), blob_ids) == (1, [])
+    assert parent.reads.count(shard) == 1
+    pushed = changes + [Change(shard, files[shard], written[shard])]
+    edits.clear()
+    again = engine.expected_files(Counting(files, ranks), pushed, Overlay(parent, pushed))
+    assert edits.count(shard[6:8]) == 2 and blob_ids  # (a memory state hashes both)
+    assert again[shard] == written[shard]
+
+
 def test_a_touched_shard_is_edited_not_parsed(registry: tuple[dict[str, bytes], Any],
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     """A commit that updates, adds or removes an agent edits its shard's bytes where that

@@ -305,6 +305,29 @@ def test_ranked_json_is_edited_not_parsed(reg: dict[str, bytes],
         parsed.clear()
 
 
+def test_a_parent_ranked_json_its_head_does_not_pin_is_not_built_on(reg: dict[str, bytes]
+                                                                    ) -> None:
+    """index/ranked.json is edited (and hashed with its new bytes) only when the parent's
+    bytes hash to the parent head's pin: a parent whose ranked.json was changed under its
+    head (a ranked agent's item edited, still in the writer's shape) gets the index rebuilt
+    from the manifests, not the changed entry carried over."""
+    from tests.helpers_registry import manifest
+
+    ranked = json.loads(reg[layout.RANKED])
+    ranked["agents"][A2]["score_ppm"] += 1
+    bad = {**reg, layout.RANKED: dumps(ranked)}
+    change = Change(layout.agent_path(A1, "manifest.json"),
+                    reg[layout.agent_path(A1, "manifest.json")],
+                    documents.to_bytes(manifest("alice", profile(1), created_at=T0 + 10,
+                                                total=150, recent=40)))
+    parent = MemoryState(bad)
+    written = engine.expected_files(parent, [change], Overlay(parent, [change]))
+    new = {**reg, change.path: change.new or b""}
+    assert written[layout.RANKED] == engine.full_index(MemoryState(new))[layout.RANKED]
+    assert json.loads(written[layout.RANKED] or b"")["agents"][A2] == \
+        json.loads(reg[layout.RANKED])["agents"][A2]
+
+
 @pytest.mark.parametrize("case", ["pinned", "other bytes", "other version", "unpinned head"])
 def test_a_reader_holds_identity_json_to_the_heads_pin(reg: dict[str, bytes], case: str
                                                         ) -> None:

@@ -43,6 +43,15 @@ def guarded(run: Callable[[], int], verbose: bool = False,
         return 3
 
 
+def json_error(message: str, code: int) -> None:
+    """`--json`'s error object on stdout: {"error": {"message", "exit_code"}}."""
+    import json
+
+    with contextlib.suppress(OSError):
+        sys.stdout.write(json.dumps({"error": {"message": message, "exit_code": code}}) + "\n")
+        sys.stdout.flush()
+
+
 def report(message: str) -> None:
     """One line to stderr, escaped (an error's text may quote a registry or a server)."""
     from git_elite.core.safetext import escape

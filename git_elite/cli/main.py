@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 from git_elite import __version__
-from git_elite.cli.boundary import guarded, report
+from git_elite.cli.boundary import guarded, json_error, report
 from git_elite.core.errors import EliteError
 
 # command name -> (module under git_elite.cli.commands, one-line help)
@@ -148,15 +148,6 @@ def main(argv: list[str] | None = None) -> int:
     verbose = any(a in ("-v", "--verbose") for a in args[:3])
     sink = json_error if "--json" in args else None
     return guarded(lambda: _run(args, sink), verbose, sink)
-
-
-def json_error(message: str, code: int) -> None:
-    import contextlib
-    import json
-
-    with contextlib.suppress(OSError):
-        sys.stdout.write(json.dumps({"error": {"message": message, "exit_code": code}}) + "\n")
-        sys.stdout.flush()
 
 
 def _run(args: list[str], sink: Any = None) -> int:

@@ -181,7 +181,7 @@ def manifest_text(text_uri: str) -> str:
     import time
 
     from git_elite.cli.commands import import_
-    from git_elite.cli.commands.discover import open_sources
+    from git_elite.cli.discovering import open_sources
 
     registry, prefix = parse_uri(text_uri)
     with _LOCK, contextlib.redirect_stdout(io.StringIO()):

@@ -14,7 +14,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from git_elite.core import documents, evals, indexing
+from git_elite.core import documents, evals
+from git_elite.core.attest_summary import Summary, Weighed
 from git_elite.core.generate import Candidate, measure
 
 ALWAYS = evals.Thresholds(0.0, 0, 0, 2**53)  # an attestation has no qualification step
@@ -174,55 +175,6 @@ def _window(window: Mapping[str, Any]) -> str:
 
 
 # readers: the attestations a reader trusts ------------------------------------------------
-@dataclass(frozen=True)
-class Weighed:
-    """One live attestation by a DID the reader trusts, for the task type asked."""
-
-    attester: str
-    success_rate: float
-    total_tasks: int
-    recent_tasks_7d: int
-    created_at: int
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"attester": self.attester, "success_rate": self.success_rate,
-                "total_tasks": self.total_tasks, "created_at": self.created_at}
-
-
-@dataclass(frozen=True)
-class Summary:
-    """An agent's attestations as one reader sees them (SPEC §10 `attestations`)."""
-
-    count: int  # live attestations, trusted or not
-    trusted: tuple[Weighed, ...]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"count": self.count, "trusted": [w.to_dict() for w in self.trusted]}
-
-    def disagreement(self, owner_rate: float) -> float | None:
-        """attested − self-reported success rate of the trusted attestation farthest from
-        the owner's (signed; None: nothing trusted)."""
-        if not self.trusted:
-            return None
-        widest = max(self.trusted, key=lambda w: (abs(w.success_rate - owner_rate),
-                                                  w.attester))
-        return round(widest.success_rate - owner_rate, 6)
-
-    def pooled(self) -> tuple[float, int, int] | None:
-        """(success_rate, total_tasks, recent_tasks_7d) of the trusted attestations pooled:
-        successes and tasks summed (what `discover --attested` ranks by)."""
-        if not self.trusted:
-            return None
-        total = sum(w.total_tasks for w in self.trusted)
-        wins = sum(round(w.success_rate * w.total_tasks) for w in self.trusted)
-        recent = min(total, sum(w.recent_tasks_7d for w in self.trusted))
-        return (round(wins / total, 6) if total else 0.0), total, recent
-
-    def score_ppm(self) -> int | None:
-        found = self.pooled()
-        return None if found is None else indexing.score(*found)[1]
-
-
 def live(docs: Iterable[documents.Document]) -> list[documents.Document]:
     """The attestations that are not revoked."""
     return [d for d in docs if d.body.get("revoked") is False]

@@ -255,15 +255,16 @@ def _agents(state: State, fmt: int, pieces: Sequence[str],
     context (`last`), whose unchanged agents are then taken from memory (`_reused`)."""
     tally = Tally(ranks=shards.Ranks())
     groups = _groups(state, fmt, pieces)
+    outside = Outside(state)  # one per process: what every piece reads outside itself
     for ab in pieces:
         key = (keys or {}).get(ab)
         memo = (older or {}).get(ab)
         if memo is not None and last is not None and fmt >= 2:
-            reused = _reused(state, ab, memo, last, key)
+            reused = _reused(state, ab, memo, last, key, outside)
             if reused is not None:
                 tally.join(reused)
                 continue
-        piece = Piece(state, groups[ab])
+        piece = Piece(state, groups[ab], outside)
         files = piece.files
         ctx = _check(piece, files)
         tally.problems += ctx.problems
@@ -278,8 +279,8 @@ def _agents(state: State, fmt: int, pieces: Sequence[str],
     return tally
 
 
-def _reused(state: State, ab: str, memo: PieceMemo, last: Remembered, key: str | None
-            ) -> Tally | None:
+def _reused(state: State, ab: str, memo: PieceMemo, last: Remembered, key: str | None,
+            outside: Outside | None = None) -> Tally | None:
     """Per-agent reuse inside a changed piece that was remembered clean (`memo`, in `last`):
     the names under `agents/<ab>/` whose entries differ from the remembered tree's (changed,
     added or removed agents, or anything else put there) are checked again, whole, by the
@@ -295,7 +296,7 @@ def _reused(state: State, ab: str, memo: PieceMemo, last: Remembered, key: str |
     if found is None:
         return None
     names, old = found
-    piece = Piece(state, [f"agents/{ab}/{name}" for name in names])
+    piece = Piece(state, [f"agents/{ab}/{name}" for name in names], outside)
     files = piece.files
     ctx = _check(piece, files)
     ids = sorted({a for p in files if (a := layout.agent_id_in(p))})
@@ -374,7 +375,7 @@ def _spliced(state: State, ab: str, memo: PieceMemo, last: Remembered, names: li
     done = shardsplice.edit(old, ab, touched)
     if done is None:
         return None
-    data, olds, delta = done
+    data, olds, delta = done.data, done.olds, done.delta
     raw = state.read(layout.shard_path(ab))
     if raw != data:
         return None
@@ -432,14 +433,41 @@ def _groups(state: State, fmt: int, pieces: Sequence[str]) -> dict[str, list[str
     return groups
 
 
+class Outside:
+    """Reads by path of the files outside the pieces (IDENTITY.json once per piece, an
+    owner's identities/<nid>/rotation.json once per agent: mostly absent), shared by the
+    pieces one process checks: each path is looked up in the tree once, not once per agent.
+    The state is read-only, so a remembered answer is the answer; at most MOST paths are
+    kept (then it starts again), so memory stays flat in the registry's size."""
+
+    MOST = 4096
+
+    def __init__(self, base: State):
+        self.base = base
+        self.known: dict[str, bytes | None] = {}
+
+    def read(self, path: str) -> bytes | None:
+        try:
+            return self.known[path]
+        except KeyError:
+            pass
+        data = self.base.read(path)
+        if len(self.known) >= self.MOST:
+            self.known.clear()
+        self.known[path] = data
+        return data
+
+
 class Piece:
     """The registry state as one piece's check sees it: the files under the piece's
     directories read once (one tree listing each) and served from memory, everything else
-    (IDENTITY.json, identities/, index/) from the whole state. Each agent's reads by path
-    then cost a dict lookup, whatever the registry's size."""
+    (IDENTITY.json, identities/, index/) from the whole state (through `outside`, shared
+    by the pieces). Each agent's reads by path then cost a dict lookup, whatever the
+    registry's size."""
 
-    def __init__(self, base: State, dirs: list[str]):
+    def __init__(self, base: State, dirs: list[str], outside: Outside | None = None):
         self.base = base
+        self.outside = outside or Outside(base)
         self.dirs = tuple(d + "/" for d in dirs)
         self.files: dict[str, bytes] = {}
         for directory in dirs:
@@ -462,7 +490,7 @@ class Piece:
         return (path + "/").startswith(self.dirs) if self.dirs else False
 
     def read(self, path: str) -> bytes | None:
-        return self.files.get(path) if self._mine(path) else self.base.read(path)
+        return self.files.get(path) if self._mine(path) else self.outside.read(path)
 
     def names(self, directory: str) -> list[str]:
         if self._mine(directory):
@@ -500,7 +528,8 @@ def _shard(state: State, ab: str, live: dict[str, Any], tally: Tally) -> list[Pr
     tally.summary[ab] = {"agents": len(live), "sha256": shards.digest(data)}
     tally.elite += sum(1 for e in live.values() if e.get("elite") is True)
     tally.ranks.add(live.items())
-    tally.ranked.update((a, e) for a, e in live.items() if shards.rows_of(a, e))
+    # shards.rows_of(a, e) is empty exactly when the entry is not elite (not computed twice)
+    tally.ranked.update((a, e) for a, e in live.items() if e.get("elite"))
     tally.keep_ranked()
     if raw is None:
         return [Problem("index", path, f"{path} is missing; run `git elite index`")]

@@ -8,16 +8,14 @@ shown at its natural width, so pipes get the whole table.
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 GAP = 2
 WRAP_MIN = 20
 
 
-@dataclass(frozen=True)
-class Column:
+class Column(NamedTuple):
     name: str
     drop: int = 0
     wrap: bool = False
@@ -67,6 +65,8 @@ def render(columns: Sequence[str | Column], rows: Sequence[Sequence[object]],
     cells = [[str(cell) for cell in row] for row in rows]
     kept, widths = fit(cols, cells, width)
     lines = [_line([cols[i].name for i in kept], widths)]
+    import textwrap  # a wrap column only (~3 ms of start-up otherwise)
+
     for row in cells:
         parts = [textwrap.wrap(row[i], w, break_long_words=False, break_on_hyphens=False)
                  or [""] if cols[i].wrap else [row[i]] for i, w in zip(kept, widths, strict=True)]

@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, NamedTuple, TypeGuard
 
 from git_elite.core import indexing
-from git_elite.core.attest import Summary
+from git_elite.core.attest_summary import Summary
 from git_elite.core.errors import Problem
 
 GENERAL = "general"
@@ -46,9 +45,9 @@ class Candidate(NamedTuple):
         return value if type(value) is int else 0
 
 
-@dataclass(frozen=True)
-class Row:
-    """A shown result: the winning candidate, where else it was found, and trust."""
+class Row(NamedTuple):
+    """A shown result: the winning candidate, where else it was found, and trust. (Row,
+    Dropped and Filters are NamedTuples: immutable values, no `dataclasses` import.)"""
 
     rank: int
     candidate: Candidate
@@ -71,16 +70,14 @@ class Row:
                                  "max_disagreement": summary.disagreement(c.success_rate)}}
 
 
-@dataclass(frozen=True)
-class Dropped:
+class Dropped(NamedTuple):
     """A candidate that failed verification (shown as a warning)."""
 
     candidate: Candidate
     problems: tuple[Problem, ...]
 
 
-@dataclass(frozen=True)
-class Filters:
+class Filters(NamedTuple):
     top: int = 20  # 0 = all
     min_success: float | None = None
     min_tasks: int | None = None

@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from git_elite.core import documents, layout
 
@@ -26,8 +25,7 @@ def roles_of(body: Mapping[str, Any]) -> tuple[str, ...]:
     return tuple(role for role in ROLES if isinstance(body.get(role), dict))
 
 
-@dataclass(frozen=True)
-class Pin:
+class Pin(NamedTuple):
     """What a reader remembers of the highest IDENTITY.json it accepted for one registry."""
 
     version: int

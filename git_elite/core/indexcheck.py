@@ -167,11 +167,11 @@ def _incremental(ctx: Context, base: dict[str, Any]) -> Rebuilt | None:
         fresh = {a: entry(ctx, a) for a in touched}
         edited = _edited(ctx, ab, summary.get(ab), fresh)
         if edited is not None:  # the parent's bytes edited where the touched agents are
-            data, olds, count = edited
+            data, olds, count, digest = edited
             for agent_id in touched:
                 old[agent_id], new[agent_id] = olds[agent_id], fresh[agent_id]
                 elite += _elite(new[agent_id]) - _elite(old[agent_id])
-            summary[ab] = {"agents": count, "sha256": shards.digest(data)}
+            summary[ab] = {"agents": count, "sha256": digest}
             out.put_bytes(layout.shard_path(ab), data)
             continue
         held, raw = _parent_shard_raw(ctx, ab, summary.get(ab))
@@ -209,34 +209,58 @@ def _incremental(ctx: Context, base: dict[str, Any]) -> Rebuilt | None:
 
 
 def _shard_entry(ctx: Context, out: Rebuilt, summary: dict[str, Any], agent_id: str) -> Any:
-    """An untouched agent's entry, from its shard (as rebuilt, or the parent's)."""
-    path = layout.shard_path(agent_id[:2])
+    """An untouched agent's entry (one entering a head ranking), from its shard as rebuilt,
+    or the parent's when its bytes hash to the parent head's pin: only its item is parsed
+    (shardsplice.entry_of), the whole shard when its bytes are not in the writer's shape."""
+    ab = agent_id[:2]
+    path = layout.shard_path(ab)
+    raw = out.files.get(path) if path in out.files else ctx.parent.read(path)
+    pinned = path in out.files or (raw is not None and isinstance(summary.get(ab), dict)
+                                   and shards.digest(raw) == summary[ab]["sha256"])
+    if raw is not None and pinned:
+        try:
+            return shardsplice.entry_of(raw, ab, agent_id)
+        except (ValueError, RecursionError):
+            pass  # not in the writer's shape: the whole shard parsed, as before
     agents = out.values[path]["agents"] if path in out.values else \
-        _parent_shard(ctx, agent_id[:2], summary.get(agent_id[:2]))
+        _parent_shard(ctx, ab, summary.get(ab))
     return (agents or {}).get(agent_id)
 
 
 def _edited(ctx: Context, ab: str, listed: dict[str, Any] | None,
             fresh: dict[str, dict[str, Any] | None]
-            ) -> tuple[bytes, dict[str, Any], int] | None:
-    """(new bytes, the touched agents' parent entries, agent count) of shard `ab` edited in
-    the parent's bytes (shardsplice.edit), which must hash to the parent head's digest;
-    None when it cannot be (no parent shard, a bad one, or one left empty): the caller
-    then parses the whole shard. The parent's bytes come from the new state's shard when
-    they can (`_reverted`), else from the parent's."""
+            ) -> tuple[bytes, dict[str, Any], int, str] | None:
+    """(new bytes, the touched agents' parent entries, agent count, the new bytes'
+    sha256) of shard `ab` edited in the parent's bytes (shardsplice.edit), which must hash
+    to the parent head's digest; None when it cannot be (no parent shard, a bad one, or
+    one left empty): the caller then parses the whole shard. The parent's bytes come from
+    the new state's shard when they can (`_reverted`, which vouches for them), else from
+    the parent's: those are hashed with the new bytes, their common start once
+    (shardsplice.digests), and used only when they hash to the parent head's digest."""
     if listed is None:
         return None
     raw = _reverted(ctx, ab, listed["sha256"], fresh)
+    vouched = raw is not None
     if raw is None:
         raw = ctx.parent.read(layout.shard_path(ab))
-        if raw is None or shards.digest(raw) != listed["sha256"]:
+        if raw is None:
             return None
-    found = shardsplice.edit(raw, ab, fresh)
-    if found is None or any(o is not None and not shards.is_entry(o)
-                            for o in found[1].values()):
+    try:
+        found = shardsplice.edit(raw, ab, fresh)
+    except (ValueError, RecursionError):  # bytes not vouched for yet: the slow path decides
         return None
-    count = listed["agents"] + found[2]
-    return (found[0], found[1], count) if count > 0 else None
+    if found is None:
+        return None
+    if vouched:
+        digest = shards.digest(found.data)
+    else:
+        pinned, digest = shardsplice.digests(raw, found.data, found.same)
+        if pinned != listed["sha256"]:
+            return None
+    if any(o is not None and not shards.is_entry(o) for o in found.olds.values()):
+        return None
+    count = listed["agents"] + found.delta
+    return (found.data, found.olds, count, digest) if count > 0 else None
 
 
 def _reverted(ctx: Context, ab: str, digest: Any, touched: Collection[str]
@@ -247,7 +271,11 @@ def _reverted(ctx: Context, ab: str, digest: Any, touched: Collection[str]
     agent) by shardsplice.edit. Those bytes are the parent's exactly when they hash to the
     parent head's digest for the shard, and then every untouched item of the new shard is
     the parent's, byte for byte. None (the caller reads the parent's shard) for anything
-    else: no new shard, one edit cannot read, a digest that differs."""
+    else: no new shard, one edit cannot read, a digest that differs; and a shard the
+    commit does not change (its new bytes are the parent's: the caller reads them once,
+    rather than reading them, reverting them and hashing them twice more here)."""
+    if layout.shard_path(ab) not in ctx.changes:
+        return None
     raw = ctx.new.read(layout.shard_path(ab))
     if raw is None:
         return None
@@ -255,10 +283,10 @@ def _reverted(ctx: Context, ab: str, digest: Any, touched: Collection[str]
         found = shardsplice.edit(raw, ab, {a: parent_entry(ctx, a) for a in touched})
     except (ValueError, RecursionError):  # hostile bytes in a touched item: the slow path
         return None
-    if found is None or shards.digest(found[0]) != digest or \
-            not _parent_holds(ctx, layout.shard_path(ab), found[0]):
+    if found is None or shards.digest(found.data) != digest or \
+            not _parent_holds(ctx, layout.shard_path(ab), found.data):
         return None
-    return found[0]
+    return found.data
 
 
 def _parent_holds(ctx: Context, path: str, data: bytes) -> bool:

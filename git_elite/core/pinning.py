@@ -90,8 +90,7 @@ def _ranked_incremental(ctx: Context, base: dict[str, Any], head: dict[str, Any]
     if before == after and not (after & set(new)) and layout.RANKED not in ctx.changes:
         return dict(base["ranked"])  # no ranked agent touched, no ranking changed
     raw = ctx.parent.read(layout.RANKED)
-    if raw is None or pins.digest(raw) != base["ranked"].get("sha256") or \
-            base["ranked"].get("agents") != len(before):
+    if raw is None or base["ranked"].get("agents") != len(before):
         return None
     edits: dict[str, Any] = {a: None for a in before - after}
     for agent_id in sorted(after):
@@ -100,24 +99,33 @@ def _ranked_incremental(ctx: Context, base: dict[str, Any], head: dict[str, Any]
             if not shards.is_entry(item):
                 return None
             edits[agent_id] = item
-    data = _ranked_bytes(raw, edits, len(after))
-    if data is None:
+    found = _ranked_bytes(raw, edits, len(after), base["ranked"].get("sha256"))
+    if found is None:
         return None
+    data, digest = found
     if data == raw and layout.RANKED not in ctx.changes:
         return dict(base["ranked"])
     out.put_bytes(layout.RANKED, data)
-    return {"agents": len(after), "sha256": pins.digest(data)}
+    return {"agents": len(after), "sha256": digest}
 
 
-def _ranked_bytes(raw: bytes, edits: dict[str, Any], count: int) -> bytes | None:
-    """index/ranked.json's new bytes: the parent's edited, or (an empty file, one left
-    empty) written whole. None when the parent's bytes are not a ranked.json."""
+def _ranked_bytes(raw: bytes, edits: dict[str, Any], count: int, pinned: Any
+                  ) -> tuple[bytes, str] | None:
+    """index/ranked.json's new bytes and their sha256: the parent's edited, or (an empty
+    file, one left empty) written whole. None when the parent's bytes do not hash to
+    `pinned` (the parent head's pin; hashed with the new bytes, their common start once,
+    when they could be edited) or are not a ranked.json."""
     try:
         found = shardsplice.edit(raw, "", edits, end=shardsplice.RANKED_END)
     except (ValueError, RecursionError):
         found = None
     if found is not None:
-        return found[0] if found[0].count(b'\n    "') == count else None
+        old, new = shardsplice.digests(raw, found.data, found.same)
+        if old != pinned or found.data.count(b'\n    "') != count:
+            return None
+        return found.data, new
+    if pins.digest(raw) != pinned:
+        return None
     try:
         held = json.loads(raw).get("agents")
     except (ValueError, AttributeError):
@@ -129,7 +137,10 @@ def _ranked_bytes(raw: bytes, edits: dict[str, Any], count: int) -> bytes | None
             held.pop(agent_id, None)
         else:
             held[agent_id] = item
-    return pins.ranked_file(held)[1] if len(held) == count else None
+    if len(held) != count:
+        return None
+    data = pins.ranked_file(held)[1]
+    return data, pins.digest(data)
 
 
 def declares_pins(which: State) -> bool:

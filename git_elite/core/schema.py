@@ -15,7 +15,6 @@ import json
 import re
 from collections.abc import Callable
 from functools import cache
-from importlib import resources
 from typing import Any
 
 from git_elite.core.errors import Problem
@@ -39,8 +38,14 @@ class SchemaCompileError(ValueError):
 
 @cache
 def load(kind: str) -> dict[str, Any]:
-    text = resources.files("git_elite.schemas").joinpath(f"{kind}.schema.json").read_text()
-    schema: dict[str, Any] = json.loads(text)
+    # package data through its loader (importlib.resources costs tempfile, shutil, random,
+    # zipfile: ~10 ms of start-up, on every hook and discover)
+    import pkgutil
+
+    data = pkgutil.get_data("git_elite.schemas", f"{kind}.schema.json")
+    if data is None:
+        raise FileNotFoundError(f"git_elite.schemas: no {kind}.schema.json")
+    schema: dict[str, Any] = json.loads(data.decode())
     return schema
 
 

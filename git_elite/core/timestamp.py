@@ -16,8 +16,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from git_elite.core import documents
 from git_elite.core.errors import EliteError, Problem
@@ -39,8 +38,7 @@ def when(ts: int) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime(ts))
 
 
-@dataclass(frozen=True)
-class Role:
+class Role(NamedTuple):
     """IDENTITY.json's `timestamp`: which keys sign, how many must, how long one may live."""
 
     keys: frozenset[str]
@@ -57,8 +55,7 @@ class Role:
         return cls(frozenset(role["keys"]), int(role["threshold"]), int(role["max_age"]))
 
 
-@dataclass(frozen=True)
-class Signed:
+class Signed(NamedTuple):
     """A timestamp whose signatures satisfy the role."""
 
     version: int
@@ -124,8 +121,7 @@ def index_problem(signed: Signed, index_at: IndexAt) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
-class Freshness:
+class Freshness(NamedTuple):
     """What a reader concludes: `case` is FRESH or UNDECLARED (fine), or FREEZE, WITHHOLDING,
     ROLLBACK, INVALID; `message` says it in one line with the dates."""
 

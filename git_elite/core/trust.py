@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from git_elite.core import documents, jsonstrict, keys
 from git_elite.core.errors import EliteError, TrustError
@@ -26,8 +25,7 @@ ENTRY_FIELDS = {"did", "alias", "task_types", "added_at"}
 SELF_ALIAS = "you"
 
 
-@dataclass(frozen=True)
-class TrustEntry:
+class TrustEntry(NamedTuple):
     did: str
     task_types: tuple[str, ...]
     added_at: int
@@ -41,8 +39,7 @@ class TrustEntry:
         return out
 
 
-@dataclass(frozen=True)
-class TrustSet:
+class TrustSet(NamedTuple):
     trusted: tuple[TrustEntry, ...] = ()
     max_depth: int = 2
     version: int = 1
@@ -112,8 +109,7 @@ def covers(granted: Iterable[str], task_type: str) -> bool:
     return ANY in granted or task_type in granted
 
 
-@dataclass(frozen=True)
-class Edge:
+class Edge(NamedTuple):
     """A step of trust: an endorsement (depth 1) or a key rotation (depth 0)."""
 
     frm: str
@@ -140,8 +136,7 @@ def edges(endorsements: Iterable[documents.Document], rotations: Iterable[docume
     return out
 
 
-@dataclass(frozen=True)
-class TrustResult:
+class TrustResult(NamedTuple):
     did: str
     task_type: str
     trusted: bool

@@ -16,16 +16,17 @@ never reach the registry it was cloned from, nor the other way round.
 from __future__ import annotations
 
 import os
-import random
-import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from git_elite.core.errors import RegistryError
-from git_elite.edges import git, gitnet, known_registries
+from git_elite.edges import git, known_registries
 from git_elite.edges.known_registries import Registry
+
+if TYPE_CHECKING:  # the network edge: only when a registry is fetched (not --offline)
+    from git_elite.edges import gitnet
 
 ATTEMPTS = 3
 SEEN = "refs/elite/seen/"
@@ -47,12 +48,22 @@ REFS_FORMAT = "--format=%(refname) %(objectname)"
 
 def usable(path: Path) -> bool:
     """A cache that git can open and whose refs resolve to objects present."""
-    return usable_refs(path) is not None
+    found = usable_refs(path)
+    drop_reader(path)  # a fetch or a clone follows: refs read after it, by a new reader
+    return found is not None
+
+
+# the batch reader that checked a cache (`usable_refs`), kept open for the read that follows
+# when nothing changes the cache in between (`--offline`): `take_reader` hands it over
+_READERS: dict[Path, Any] = {}
 
 
 def usable_refs(path: Path) -> bytes | None:
     """`usable`, giving the cache's refs (`for-each-ref` "refname objectname" lines) when
-    it is: the one listing also serves `_mirrors`. None when not usable."""
+    it is: the one listing also serves `_mirrors`. None when not usable. Each ref's tree is
+    looked up through one `git cat-file --batch-command`, kept for the read that follows
+    (`take_reader`)."""
+    drop_reader(path)
     if not (path / "HEAD").exists():
         return None
     proc = git.run(["for-each-ref", REFS_FORMAT], path, check=False)
@@ -61,9 +72,30 @@ def usable_refs(path: Path) -> bytes | None:
     oids = [line.split(b" ")[-1].decode() for line in proc.stdout.splitlines()]
     if not oids:
         return proc.stdout
-    check = git.run(["cat-file", "--batch-check"], path, check=False,
-                    input="\n".join(f"{oid}^{{tree}}" for oid in oids).encode() + b"\n")
-    return proc.stdout if check.returncode == 0 and b"missing" not in check.stdout else None
+    from git_elite.edges import catfile
+
+    reader = catfile.open_git_dir(path)
+    try:
+        present = all(reader.odb.resolve(f"{oid}^{{tree}}") is not None for oid in oids)
+    except RegistryError:  # the batch process ended: a damaged clone
+        present = False
+    if not present:
+        reader.close()
+        return None
+    _READERS[path] = reader
+    return proc.stdout
+
+
+def take_reader(path: Path) -> Any:
+    """The batch reader `usable_refs` opened on this cache (None: none is open); the caller
+    closes it."""
+    return _READERS.pop(path, None)
+
+
+def drop_reader(path: Path) -> None:
+    reader = _READERS.pop(path, None)
+    if reader is not None:
+        reader.close()
 
 
 def sync(registry: Registry, *, offline: bool = False, attempts: int = ATTEMPTS) -> Path:
@@ -75,15 +107,18 @@ def sync(registry: Registry, *, offline: bool = False, attempts: int = ATTEMPTS)
         refs = usable_refs(path)
         if refs is not None and _mirrors(registry, path, refs):
             return path  # the cache already holds what the local registry's refs name
+        drop_reader(path)
         offline, attempts = False, 1
     if offline:
-        if not usable(path):
+        if usable_refs(path) is None:
             raise RegistryError(f"{registry.name}: no usable cached copy at {path} (missing "
                                 "or damaged; run once without --offline to clone it)")
         return path
     gone = known_registries.missing_local(registry.url)
     if gone is not None:  # a path that does not exist will not appear on a retry
         raise RegistryError(f"registry {registry.name}: {gone} does not exist")
+    from git_elite.edges import gitnet
+
     last = ""
     limits = _limits(registry)  # one deadline and byte cap for every attempt
     for attempt in range(attempts):
@@ -101,6 +136,8 @@ def sync(registry: Registry, *, offline: bool = False, attempts: int = ATTEMPTS)
             if "rewound" in last or type(err).__name__ == "HistoryRefused":
                 raise
         if attempt + 1 < attempts:
+            import random
+
             time.sleep(min(2.0, 0.2 * 2**attempt) * (0.5 + random.random()))
     raise RegistryError(f"cannot reach registry {registry.name} ({registry.url}) after "
                         f"{attempts} attempts: {last}")
@@ -134,6 +171,8 @@ def _fetch(registry: Registry, path: Path, limits: gitnet.Limits) -> None:
     nothing more), under the network bounds; `--` keeps a URL from reading as an option."""
     before = _heads(path)
     name = branch(registry, path)
+    from git_elite.edges import gitnet
+
     proc = gitnet.run(["fetch", "--quiet", "--prune", "--no-tags", "--", registry.url,
                        f"+refs/heads/{name}:refs/heads/{name}", TIMESTAMP_SPEC, LOG_SPEC],
                       path, limits, path / "objects" / "pack")
@@ -246,6 +285,8 @@ def rebuild(registry: Registry) -> Path:
 def _limits(registry: Registry) -> gitnet.Limits:
     """The network bounds of one registry's fetch; a local path is not capped in bytes (a
     local clone copies every object: that is not a hostile server sending too much)."""
+    from git_elite.edges import gitnet
+
     limits = gitnet.Limits.configured()
     if "://" not in registry.url and ":" not in registry.url.split("/", 1)[0]:
         return gitnet.Limits(limits.deadline, 1 << 62)
@@ -291,10 +332,12 @@ def _refuse_rewind(registry: Registry, path: Path, seen: dict[str, str], name: s
 def _reclone(registry: Registry, path: Path, limits: gitnet.Limits) -> None:
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     seen = _heads(path) if path.is_dir() else {}
+    import shutil
+
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     only = ["--branch", registry.branch] if registry.branch else []
-    from git_elite.edges import progress
+    from git_elite.edges import gitnet, progress
 
     with progress.spinner(f"cloning {registry.name} from {registry.url}"):
         proc = gitnet.run(["clone", "--bare", "--quiet", "--no-tags", "--no-hardlinks",
@@ -318,6 +361,8 @@ def _remove(path: Path) -> None:
     if path.is_symlink() or path.is_file():
         path.unlink()
     else:
+        import shutil
+
         shutil.rmtree(path, ignore_errors=True)
 
 
@@ -336,6 +381,31 @@ def branch(registry: Registry, path: Path) -> str:
 
 
 def tip(path: Path, branch_name: str) -> str | None:
+    reader = _READERS.get(path)  # `--offline`: the reader that checked the cache answers
+    if reader is not None:
+        try:
+            found: str | None = reader.odb.resolve(f"refs/heads/{branch_name}^{{commit}}")
+            return found
+        except RegistryError:
+            drop_reader(path)  # it ended (damage): git rev-parse says so in its words
     proc = git.run(["rev-parse", "--verify", "-q", f"refs/heads/{branch_name}^{{commit}}"],
                    path, check=False)
     return proc.stdout.decode().strip() or None
+
+
+def head_file_branch(git_dir: Path, cwd: Path) -> str | None:
+    """The branch a work tree's HEAD names (without `refs/heads/`; None when detached), from
+    the HEAD file as git writes it, as `git symbolic-ref -q HEAD` gives it; anything else (a
+    reftable repository's placeholder) is asked of git."""
+    try:
+        text = (git_dir / "HEAD").read_text(errors="replace")
+    except OSError:
+        text = ""
+    if text.count("\n") <= 1 and text.startswith("ref: refs/") and \
+            not text.rstrip().endswith("/.invalid"):
+        return text[len("ref: "):].strip().removeprefix("refs/heads/") or None
+    if text.count("\n") <= 1 and len(text.strip()) in (40, 64) and \
+            all(c in "0123456789abcdef" for c in text.strip()):
+        return None  # detached
+    head = git.head_branch(cwd)
+    return (head or "").removeprefix("refs/heads/") or None

@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from git_elite.core import documents, layout, timestamp
 from git_elite.core.errors import EliteError, RegistryError
@@ -25,8 +24,7 @@ from git_elite.edges import git, store
 SEEN_DIR = "freshness"
 
 
-@dataclass(frozen=True)
-class Current:
+class Current(NamedTuple):
     """The timestamp commit a ref names and the bytes of its timestamp.json (None when the
     commit holds none)."""
 
@@ -34,26 +32,45 @@ class Current:
     raw: bytes | None
 
 
-def resolve(cwd: str | Path, ref: str = timestamp.REF) -> str | None:
+def resolve(cwd: str | Path, ref: str = timestamp.REF, odb: Any = None) -> str | None:
+    """The commit `ref` names, through `odb` (a catfile batch reader open on the repository
+    at `cwd`: no process) or `git rev-parse`."""
+    if odb is not None:
+        found: str | None = odb.resolve(f"{ref}^{{commit}}")
+        return found
     proc = git.run(["rev-parse", "-q", "--verify", f"{ref}^{{commit}}"], cwd, check=False)
     return proc.stdout.decode().strip() or None if proc.returncode == 0 else None
 
 
-def read_commit(cwd: str | Path, commit: str) -> bytes | None:
+def read_commit(cwd: str | Path, commit: str, odb: Any = None) -> bytes | None:
     """timestamp.json of a timestamp commit (size-bounded before it is read)."""
     spec = f"{commit}:{timestamp.FILENAME}"
+    limit = documents.MAX_BYTES[documents.TIMESTAMP]
+    header = _header(odb, spec) if odb is not None else None
+    if header is not None and header[0] == _BLOB:  # else git's own answer, as before
+        return b" " * (limit + 1) if header[1] > limit else odb.read(spec)[1]
     size = git.run(["cat-file", "-s", spec], cwd, check=False)
     if size.returncode != 0:
         return None
-    limit = documents.MAX_BYTES[documents.TIMESTAMP]
     if int(size.stdout.decode().strip() or 0) > limit:
         return b" " * (limit + 1)  # refused by the strict parser as too large
     return git.run(["cat-file", "blob", spec], cwd).stdout
 
 
-def current(cwd: str | Path, ref: str = timestamp.REF) -> Current | None:
-    commit = resolve(cwd, ref)
-    return None if commit is None else Current(commit, read_commit(cwd, commit))
+_BLOB = 3  # catfile's kind of a blob
+
+
+def _header(odb: Any, spec: str) -> tuple[int, int] | None:
+    try:
+        found: tuple[int, int] = odb.read_header(spec)
+    except KeyError:
+        return None
+    return found
+
+
+def current(cwd: str | Path, ref: str = timestamp.REF, odb: Any = None) -> Current | None:
+    commit = resolve(cwd, ref, odb)
+    return None if commit is None else Current(commit, read_commit(cwd, commit, odb))
 
 
 def contains(cwd: str | Path, tip: str) -> timestamp.Contains:
@@ -66,9 +83,14 @@ def contains(cwd: str | Path, tip: str) -> timestamp.Contains:
     return check
 
 
-def index_at(cwd: str | Path) -> timestamp.IndexAt:
+def index_at(cwd: str | Path, odb: Any = None) -> timestamp.IndexAt:
     def read(commit: str) -> bytes | None:
-        proc = git.run(["cat-file", "blob", f"{commit}:{layout.INDEX}"], cwd, check=False)
+        spec = f"{commit}:{layout.INDEX}"
+        if odb is not None:
+            header = _header(odb, spec)
+            data: bytes | None = odb.read(spec)[1] if header and header[0] == _BLOB else None
+            return data
+        proc = git.run(["cat-file", "blob", spec], cwd, check=False)
         return proc.stdout if proc.returncode == 0 else None
 
     return read
@@ -76,9 +98,57 @@ def index_at(cwd: str | Path) -> timestamp.IndexAt:
 
 def root_commit(cwd: str | Path, tip: str) -> str:
     """The first commit of the branch's first-parent history: what names a registry in the
-    reader's memory, whichever mirror serves it."""
+    reader's memory, whichever mirror serves it. A commit id fixes its whole history, so the
+    answer is remembered by tip (`$AGENTD_HOME/cache/root-commits.json`): reading the same tip
+    again starts no `git rev-list` (not from a shallow clone, whose first commit is not the
+    registry's)."""
+    known = _roots()
+    if tip in known:
+        return known[tip]
     proc = git.run(["rev-list", "--first-parent", "--max-parents=0", tip], cwd)
-    return proc.stdout.decode().split()[-1]
+    root = proc.stdout.decode().split()[-1]
+    if not _shallow(cwd):
+        _remember_root(known, tip, root)
+    return root
+
+
+ROOTS_KEPT = 64  # tips remembered (the newest; a registry read again is read at its tip)
+
+
+def _roots_file() -> Path:
+    return store.home() / "cache" / "root-commits.json"
+
+
+def _roots() -> dict[str, str]:
+    try:
+        value = json.loads(_roots_file().read_bytes())
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(value, dict):
+        return {}
+    return {k: v for k, v in value.items() if isinstance(k, str) and isinstance(v, str)
+            and _oid(k) and _oid(v)}
+
+
+def _oid(text: str) -> bool:
+    return len(text) in (40, 64) and all(c in "0123456789abcdef" for c in text)
+
+
+def _remember_root(known: dict[str, str], tip: str, root: str) -> None:
+    if not (_oid(tip) and _oid(root)):
+        return
+    kept = {**dict(list(known.items())[-(ROOTS_KEPT - 1):]), tip: root}
+    try:
+        store.ensure_home()
+        store.atomic_write(_roots_file(), (json.dumps(kept) + "\n").encode(), 0o600,
+                           durable=False)
+    except OSError:
+        pass  # a memory only: the next read asks git again
+
+
+def _shallow(cwd: str | Path) -> bool:
+    where = Path(cwd)
+    return any((where / name / "shallow").exists() for name in (".", ".git"))
 
 
 # the reader's memory: highest version seen per registry and timestamp key set ----------------
@@ -121,21 +191,22 @@ def remember(root: str, role: Role, version: int, registry: str) -> None:
 
 
 def check(cwd: str | Path, *, tip: str, branch: str | None, identity: Mapping[str, Any],
-          now: int, ref: str = timestamp.REF) -> Freshness:
+          now: int, ref: str = timestamp.REF, odb: Any = None) -> Freshness:
     """The reader's check of the copy at `cwd` whose registry branch is at `tip`; a valid
-    signed version is remembered (so an older one is a rollback from then on)."""
+    signed version is remembered (so an older one is a rollback from then on). Objects are
+    read through `odb` when given (the batch reader open on `cwd`: no more processes)."""
     role = Role.of(identity)
     if role is None:
         return timestamp.assess(None, None, registry="", owner_did="", branch=None, tip=tip,
                                 now=now, seen=0, contains=contains(cwd, tip),
-                                index_at=index_at(cwd))
+                                index_at=index_at(cwd, odb))
     root = root_commit(cwd, tip)
-    found = current(cwd, ref)
+    found = current(cwd, ref, odb)
     result = timestamp.assess(found.raw if found else None, role,
                               registry=str(identity["name"]),
                               owner_did=str(identity["owner_did"]), branch=branch, tip=tip,
                               now=now, seen=seen(root, role), contains=contains(cwd, tip),
-                              index_at=index_at(cwd))
+                              index_at=index_at(cwd, odb))
     if result.signed is not None and result.case != timestamp.INVALID:
         remember(root, role, result.signed.version, str(identity["name"]))
     return result
@@ -164,8 +235,10 @@ def of_source(source: Any, now: int) -> Freshness:
         return Freshness(timestamp.FREEZE, "the registry declares a timestamp role, but its "
                          "timestamp cannot be read through this source (read it from a clone)")
     where = source.repo if source.repo is not None else "."
+    odb = source.objects() if source.objects is not None and source.repo is not None \
+        and Path(source.repo) == source.git_dir else None  # not Radicle's storage
     return check(where, tip=source.tip, branch=source.branch, identity=identity, now=now,
-                 ref=source.timestamp_ref)
+                 ref=source.timestamp_ref, odb=odb)
 
 
 def refusal(result: Freshness, name: str) -> RegistryError:

@@ -111,7 +111,11 @@ class TreeState:
         entry = gittree.entry_at(self.tree, path) if self.tree is not None else None
         if entry is None or entry.filemode == gittree.TREE:
             return None, None
-        data, problem = self.blobs.read(path, entry.id, entry.filemode)
+        if self.stream is not None:  # an audit: git applies a shard's delta chain faster
+            data, problem = self.blobs.read_all([(path, entry.id, entry.filemode)],
+                                                self.stream)[0]
+        else:
+            data, problem = self.blobs.read(path, entry.id, entry.filemode)
         if problem is not None:
             self.refusals[path] = problem
         return data, problem
@@ -277,7 +281,7 @@ def index_cache_load(repo: Any, oid: str, kind: str = "index") -> dict[str, Any]
         data = _index_cache_file(repo, oid, kind).read_bytes()
         if not data.startswith(oid.encode() + b"\n"):
             return None
-        value = marshal.loads(data[len(oid) + 1:])
+        value = marshal.loads(memoryview(data)[len(oid) + 1:])  # (no copy of the file)
     except (OSError, EOFError, ValueError, TypeError):
         return None
     return value if isinstance(value, dict) else None

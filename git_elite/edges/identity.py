@@ -9,9 +9,8 @@ never appears in a message, a repr or any output.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import base58
 
@@ -24,15 +23,18 @@ MAX_BYTES = 16 * 1024
 NO_IDENTITY = "no identity: run `git elite id init`"
 
 
-@dataclass(frozen=True)
-class Identity:
+class Identity(NamedTuple):
     """A key pair with its alias and creation time; `warning` is set when the file was read
     in an accepted-but-discouraged layout (public || seed)."""
 
-    key: keys.Keypair = field(repr=False)
+    key: keys.Keypair
     alias: str
     created_at: int
     warning: str | None = None
+
+    def __repr__(self) -> str:  # the key left out, as the dataclass's field(repr=False) did
+        return (f"Identity(alias={self.alias!r}, created_at={self.created_at!r}, "
+                f"warning={self.warning!r})")
 
     @property
     def did(self) -> str:

@@ -111,7 +111,7 @@ def check_source(source: Any) -> None:
     raw = source.identity_raw
     where = getattr(source, "git_dir", None)
     if where is not None:
-        key = source.pin_key or git_key(where, source.tip)
+        key = source.pin_key = source.pin_key or git_key(where, source.tip)
         check(key, raw, source.name, history(where, source.tip))
         return
     body = documents.parse(raw, layout.IDENTITY, documents.REGISTRY_IDENTITY).body

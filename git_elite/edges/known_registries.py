@@ -8,9 +8,8 @@ a local path, file://, ssh://, https://, scp-like `host:path`, or rad://.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from git_elite.core.errors import RegistryError, UsageError
 from git_elite.edges import store
@@ -19,8 +18,7 @@ NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # fullmatch: no "name\n"
 SCHEMES = ("file://", "ssh://", "https://", "http://", "git://", "rad://")
 
 
-@dataclass(frozen=True)
-class Registry:
+class Registry(NamedTuple):
     name: str
     url: str
     branch: str | None = None
@@ -140,7 +138,11 @@ def known_registries(cwd: Path | None = None) -> list[Registry]:
 def resolve(name_or_url: str, cwd: Path | None = None) -> Registry:
     """A known registry by name, else a git remote of the repo we stand in (`origin` inside
     a registry clone, as git users name it), else an ad-hoc one for a URL or path."""
-    for registry in known_registries(cwd):
+    # a path or URL can be no registry's name (names are NAME): git config is not read for
+    # it (a `git` process), registries.yaml still is (a damaged one is refused all the same)
+    named = known_registries(cwd) if NAME.fullmatch(name_or_url) else \
+        load_yaml(config_file())
+    for registry in named:
         if registry.name == name_or_url:
             return registry
     if NAME.fullmatch(name_or_url) and not Path(name_or_url).exists():

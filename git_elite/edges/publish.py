@@ -253,7 +253,7 @@ def open_target(registry: Registry, key: keys.Keypair) -> Target:
                                 "not on PATH: install Radicle (https://radicle.xyz) or "
                                 "publish to a plain git URL")
         url = radicle.parse_url(registry.url)
-        registry = replace(registry, url=str(url))
+        registry = registry._replace(url=str(url))
         push_url, rid = f"rad://{url.z_rid}/{keys.nid_from_did(key.did)}", url.rid
     path = cache.sync(registry)
     return Target(registry, path, cache.branch(registry, path), push_url, rid)

@@ -11,61 +11,79 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from git_elite.core import documents, engine, indexing, jsonstrict, layout
+from git_elite.core import agent_pin, documents, engine, indexing, jsonstrict, layout
 from git_elite.core.discover import Candidate
 from git_elite.core.errors import EliteError, Problem, RegistryError
 from git_elite.core.index_read import INDEX_MAX_BYTES, IndexReader
 from git_elite.core.index_read import load as load_index
-from git_elite.core.radicle import RadicleCheck
 from git_elite.core.state import MemoryState, additions
 from git_elite.edges import pinned_read
+
+if TYPE_CHECKING:  # core.radicle only for a Radicle registry
+    from git_elite.core.radicle import RadicleCheck
 
 __all__ = ["INDEX_MAX_BYTES", "Source", "load_index"]
 AGENT_EXTRAS = ("prompt.md", "demos.json")
 
 
-@dataclass
 class Source:
-    """One registry at one tip. `read(path)` gives bytes at the tip (None when absent)."""
+    """One registry at one tip. `read(path)` gives bytes at the tip (None when absent). A
+    plain class (set up by the openers below, then by the reader's checks: `check_identity`,
+    `cli/discovering.fresh`), not a dataclass: `dataclasses` costs discover ~10 ms of
+    start-up (docs/scale.md, "Start-up")."""
 
-    name: str
-    label: str
-    tip: str
-    read: Callable[[str], bytes | None] = field(repr=False)
-    documents: Callable[[], Iterator[tuple[str, bytes]]] = field(repr=False)
-    radicle: RadicleCheck | None = None
-    notes: list[str] = field(default_factory=list)
-    owner_did: str = ""
-    identity_raw: bytes = b""
-    fmt: int = layout.FORMAT
-    _index: IndexReader | None = field(default=None, repr=False)
-    repo: Path | None = None  # where refs/elite/timestamp is read (None: not over this path)
-    branch: str | None = None
-    timestamp_ref: str = "refs/elite/timestamp"
-    freshness: Any = None  # timestamp.Freshness, set by the reader (commands/discover.fresh)
-    # now -> timestamp.Freshness, for a source with no repository to read the ref from (HTTP)
-    fresh_check: Callable[[int], Any] | None = field(default=None, repr=False)
-    # lists a directory at the tip (None: this source cannot, e.g. radicle-httpd)
-    names: Callable[[str], list[str]] | None = field(default=None, repr=False)
-    # reads paths about to be needed at once (HTTP: concurrently); None: read one by one
-    prefetch: Callable[[Sequence[str]], None] | None = field(default=None, repr=False)
-    # over HTTP every probe is a request: prompt.md/demos.json only when asked for and then
-    # only those the manifest fingerprints (`agent_files`)
-    sparse: bool = False
-    # reads files on this machine (a git repository): may be read from a forked process
-    local: bool = False
-    # the git repository holding `tip` and its history (None: read over HTTP); names the
-    # registry by its root commit in the reader's memory (edges/identity_seen)
-    git_dir: Path | None = None
-    pin_key: str | None = None  # the registry's root commit, when already known
-    # the INDEX.json read is the one a valid timestamp (SPEC §6.1) or an accepted witnessed
-    # checkpoint (§15) signs, for this read (set by commands/discover.fresh; False with a
-    # stale timestamp let through by --allow-stale, or without either role)
-    signed_head: bool = False
+    def __init__(self, name: str, label: str, tip: str, read: Callable[[str], bytes | None],
+                 documents: Callable[[], Iterator[tuple[str, bytes]]], *,
+                 names: Callable[[str], list[str]] | None = None,
+                 prefetch: Callable[[Sequence[str]], None] | None = None,
+                 sparse: bool = False, local: bool = False, git_dir: Path | None = None,
+                 pin_key: str | None = None, objects: Callable[[], Any] | None = None
+                 ) -> None:
+        self.name, self.label, self.tip = name, label, tip
+        self.read, self.documents = read, documents
+        self.radicle: RadicleCheck | None = None
+        self.notes: list[str] = []
+        self.owner_did = ""
+        self.identity_raw = b""
+        self.fmt = layout.FORMAT
+        self._index: IndexReader | None = None
+        # where refs/elite/timestamp is read (None: not over this path)
+        self.repo: Path | None = None
+        self.branch: str | None = None
+        self.timestamp_ref = "refs/elite/timestamp"
+        # timestamp.Freshness, set by the reader (cli/discovering.fresh)
+        self.freshness: Any = None
+        # now -> timestamp.Freshness, for a source with no repository to read the ref from
+        # (HTTP)
+        self.fresh_check: Callable[[int], Any] | None = None
+        # lists a directory at the tip (None: this source cannot, e.g. radicle-httpd)
+        self.names = names
+        # reads paths about to be needed at once (HTTP: concurrently); None: one by one
+        self.prefetch = prefetch
+        # over HTTP every probe is a request: prompt.md/demos.json only when asked for and
+        # then only those the manifest fingerprints (`agent_files`)
+        self.sparse = sparse
+        # reads files on this machine (a git repository): may be read from a forked process
+        self.local = local
+        # the git repository holding `tip` and its history (None: read over HTTP); names
+        # the registry by its root commit in the reader's memory (edges/identity_seen)
+        self.git_dir = git_dir
+        self.pin_key = pin_key  # the registry's root commit, when already known
+        # the batch reader's object database (catfile) of `git_dir`, for reads outside the
+        # tree (the timestamp ref's commit): no process of their own (None: none open)
+        self.objects = objects
+        # the INDEX.json read is the one a valid timestamp (SPEC §6.1) or an accepted
+        # witnessed checkpoint (§15) signs, for this read (set by cli/discovering.fresh;
+        # False with a stale timestamp let through by --allow-stale, or without either role)
+        self.signed_head = False
+        # the reader's memory of the agents shown from this registry (edges/agents_seen)
+        self.seen: Any = None
+
+    def __repr__(self) -> str:
+        return f"Source(name={self.name!r}, label={self.label!r}, tip={self.tip!r})"
 
     def check_identity(self) -> None:
         """IDENTITY.json at the tip: a full standalone check (threshold signatures)."""
@@ -275,7 +293,41 @@ def check_agent(source: Source, candidate: Candidate, extras: bool = True,
                                        [agent_id] if skipped else []))
     if problems:
         return files, problems
-    return files, _entry_problems(source, candidate, files[manifest_path], manifest_path)
+    problems = _entry_problems(source, candidate, files[manifest_path], manifest_path)
+    return files, problems or _rollback(source, candidate, files[manifest_path], manifest_path)
+
+
+def _rollback(source: Source, candidate: Candidate, raw: bytes, path: str) -> list[Problem]:
+    """SPEC §6.2 (issue 24): a valid manifest older than, or equivocating with, the one
+    this reader already showed of the agent from this registry is refused (`rollback`,
+    whatever --allow-stale says); otherwise remembered (`remember_shown` writes it). The
+    entry's created_at is the manifest's (`_entry_problems` compared every field)."""
+    why = memory(source).check(candidate.agent_id, candidate.created_at, raw)
+    return [] if why is None else [Problem(agent_pin.RULE, path, why)]
+
+
+def memory(source: Source) -> Any:
+    """The source's `agents_seen.Memory`, keyed as the identity memory is (the root commit
+    over git, owner and name over HTTP): no git process when the key is known."""
+    from git_elite.edges import agents_seen, identity_seen
+
+    if source.seen is None:
+        if source.git_dir is not None:
+            if source.pin_key is None:
+                source.pin_key = identity_seen.git_key(source.git_dir, source.tip)
+            key = source.pin_key
+        else:
+            key = identity_seen.http_key(_identity_body(source))
+        source.seen = agents_seen.Memory(key, source.name)
+    return source.seen
+
+
+def remember_shown(sources: Sequence[Source]) -> None:
+    """Write each registry's memory of the agents just shown (one write per registry, only
+    when something was learned)."""
+    for source in sources:
+        if source.seen is not None:
+            source.seen.flush()
 
 
 def _entry_problems(source: Source, candidate: Candidate, raw: bytes, path: str
@@ -389,13 +441,16 @@ def local_trust_files(home: Path) -> list[tuple[str, bytes, str | None]]:
 
 
 # opening sources ------------------------------------------------------------------------------
-def git_source(name: str, label: str, path: str | Path, tip: str) -> Source:
-    """A registry in a git repository (bare cache or working copy) at commit `tip`."""
+def git_source(name: str, label: str, path: str | Path, tip: str, repo: Any = None
+               ) -> Source:
+    """A registry in a git repository (bare cache or working copy) at commit `tip`, read
+    through `repo` (a catfile.CatRepo already open on it) or a new one."""
     from git_elite.edges import catfile, git
 
     # objects through one `git cat-file --batch-command` (no libgit2 import: a top 20 reads
     # a head, a shard and 20 agents); ended with this process
-    state = git.state_at(catfile.open_repo(path), tip)
+    opened = repo if repo is not None else catfile.open_repo(path)
+    state = git.state_at(opened, tip)
 
     def listing() -> Iterator[tuple[str, bytes]]:
         for top in ("endorsements", "identities"):  # the trees walked by the checked reader
@@ -411,28 +466,43 @@ def git_source(name: str, label: str, path: str | Path, tip: str) -> Source:
         return data
 
     return Source(name, label, tip, read, listing, names=state.names, local=True,
-                  git_dir=Path(path))
+                  git_dir=Path(path), objects=lambda: opened.odb)
 
 
 def cache_source(registry: Any, offline: bool) -> Source:
     """A known or ad-hoc registry through its cache clone (fetched unless offline)."""
-    from git_elite.core import radicle
-    from git_elite.edges import cache, gitrad
+    from git_elite.edges import cache
 
     path = cache.sync(registry, offline=offline)
     branch = cache.branch(registry, path)
     tip = cache.tip(path, branch)
     if tip is None:
         raise RegistryError(f"{registry.name}: branch {branch} not found in {registry.url}")
-    source = _mended(git_source, registry, offline, path, tip)
+    reader = [cache.take_reader(path)]  # --offline: the one that checked the cache
+
+    def opener(name: str, label: str, where: Path, at: str) -> Source:
+        repo, reader[0] = reader[0], None  # a reopen after damage starts a new one
+        return git_source(name, label, where, at, repo)
+
+    source = _mended(opener, registry, offline, path, tip)
     source.repo, source.branch = path, branch
     source.check_identity()
-    if radicle.is_rad_url(registry.url):
-        rid = radicle.parse_url(registry.url).rid
-        source.radicle = gitrad.check_storage(gitrad.storage_path(rid), rid,
-                                               source.owner_did, registry.branch, tip)
-        _radicle_timestamp(source)
+    if registry.url.startswith("rad:"):  # rad://… or rad:z…: core.radicle only then
+        _radicle_clone(source, registry, tip)
     return source
+
+
+def _radicle_clone(source: Source, registry: Any, tip: str) -> None:
+    """A registry cloned from Radicle: its storage's checks and timestamp ref."""
+    from git_elite.core import radicle
+    from git_elite.edges import gitrad
+
+    if not radicle.is_rad_url(registry.url):
+        return
+    rid = radicle.parse_url(registry.url).rid
+    source.radicle = gitrad.check_storage(gitrad.storage_path(rid), rid, source.owner_did,
+                                           registry.branch, tip)
+    _radicle_timestamp(source)
 
 
 def _mended(opener: Callable[[str, str, Path, str], Source], registry: Any, offline: bool,
@@ -461,8 +531,11 @@ def _mended(opener: Callable[[str, str, Path, str], Source], registry: Any, offl
     from git_elite.edges import identity_seen
 
     root = mend(lambda: identity_seen.git_key(path, tip))  # damage here: re-clone once
+    def objects() -> Any:
+        return inner[0].objects() if inner[0].objects is not None else None
+
     return Source(registry.name, registry.url, tip, read, listing, names=names, local=True,
-                  git_dir=Path(path), pin_key=root)
+                  git_dir=Path(path), pin_key=root, objects=objects)
 
 
 def _radicle_timestamp(source: Source) -> None:
@@ -477,22 +550,33 @@ def _radicle_timestamp(source: Source) -> None:
 def worktree_source(cwd: Path) -> Source | None:
     """The registry working copy at `cwd` (`git clone`/`rad clone`), read at HEAD, or None
     when cwd is not in a git repository whose HEAD tree has IDENTITY.json."""
-    from git_elite.edges import git, gitrad
+    from git_elite.edges import cache, catfile, git
 
-    top = git.run(["rev-parse", "--show-toplevel"], cwd, check=False)
-    head = git.run(["rev-parse", "--verify", "-q", "HEAD^{commit}"], cwd, check=False)
-    if top.returncode != 0 or head.returncode != 0:
+    # one `git rev-parse`; HEAD's commit through the batch reader that then reads the tree
+    found_dirs = git.run(["rev-parse", "--show-toplevel", "--absolute-git-dir"], cwd,
+                         check=False)
+    lines = found_dirs.stdout.decode("utf-8", "surrogateescape").splitlines()
+    if found_dirs.returncode != 0 or len(lines) != 2:
         return None
-    root, tip = Path(top.stdout.decode().strip()), head.stdout.decode().strip()
-    source = git_source(root.name, str(root), root, tip)
+    root, git_dir = Path(lines[0]), lines[1]
+    repo = catfile.CatRepo(git_dir, str(root), root)
+    tip = repo.odb.resolve("HEAD^{commit}")
+    if tip is None:
+        repo.close()
+        return None
+    source = git_source(root.name, str(root), root, tip, repo)
     if source.read(layout.IDENTITY) is None:
         return None
     source.repo = root
-    source.branch = (git.head_branch(root) or "").removeprefix("refs/heads/") or None
+    source.branch = cache.head_file_branch(Path(git_dir), root)
     source.check_identity()
+    from git_elite.edges import gitrad
+
     found = gitrad.storage_for_worktree(root)
     if found is not None:
         rid, storage = found
+        from git_elite.core.radicle import RadicleCheck
+
         source.radicle = gitrad.check_storage(storage, rid, source.owner_did, None, tip) \
             if storage else RadicleCheck.unchecked(rid, f"no Radicle storage for {rid} in "
                                                    f"{gitrad.rad_home() / 'storage'}")
@@ -514,6 +598,8 @@ def httpd_source(url: str, rid: str) -> Source:
                 return None
             raise
         return pinned_read.bounded(path, data, source, f"{url} {repo.rid}")
+
+    from git_elite.core.radicle import RadicleCheck
 
     source = Source(repo.rid, f"{url} {repo.rid}", repo.head, read, lambda: iter(()))
     source.check_identity()

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from git_elite.core import attest, attest_read, discover, documents
+from git_elite.core import discover, documents
+from git_elite.core.attest_summary import Summary
 from git_elite.core.errors import Problem
 from git_elite.edges import output
 
@@ -49,13 +50,13 @@ def verifier(sources: Sequence[Any], check: Callable[[discover.Candidate], Seque
 
 def weigher(sources: Sequence[Any], trusted: Mapping[str, Sequence[str]],
             task_type: str | None, groups: Mapping[str, list[discover.Candidate]]
-            ) -> Callable[[discover.Candidate], attest.Summary]:
-    """Candidate -> attest.Summary: the verified attestations of its agent in every registry
+            ) -> Callable[[discover.Candidate], Summary]:
+    """Candidate -> Summary: the verified attestations of its agent in every registry
     that lists it (`groups`), the newest per attester, weighed by the trust set (bad ones
     are named on stderr and left out). Only registries whose entry counts one are read."""
     by_name = {s.name: s for s in sources}
 
-    def weigh(candidate: discover.Candidate) -> attest.Summary:
+    def weigh(candidate: discover.Candidate) -> Summary:
         holders = groups.get(candidate.agent_id) or [candidate]
         newest: dict[str, documents.Document] = {}
         for held in holders:
@@ -65,6 +66,8 @@ def weigher(sources: Sequence[Any], trusted: Mapping[str, Sequence[str]],
             # a pinned head names each live attestation's digest (docs/spec.md §6.2): only
             # those bytes are read; an unpinned head (format 1, written before the pins)
             # pins none
+            from git_elite.core import attest_read
+
             pinned = source.index().pinned
             digests = held.entry.get("attestation_sha256") if pinned else None
             docs, warnings = attest_read.attestations(
@@ -76,6 +79,10 @@ def weigher(sources: Sequence[Any], trusted: Mapping[str, Sequence[str]],
                 attester = str(doc.body["attester"])
                 if attester not in newest or doc.created_at > newest[attester].created_at:
                     newest[attester] = doc
+        if not newest:  # nothing attested (attest.weigh of none: the same, without its imports)
+            return Summary(0, ())
+        from git_elite.core import attest
+
         return attest.weigh(list(newest.values()), trusted, task_type)
 
     return weigh

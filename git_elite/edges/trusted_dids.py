@@ -24,5 +24,18 @@ def load(path: Path) -> TrustSet:
                          "whom you trust") from None
 
 
+def local() -> TrustSet:
+    """The trust set as readers use it: $AGENTD_HOME/trusted-dids.json plus this node's own
+    DID (none without a usable identity: reading works without one)."""
+    from git_elite.core.errors import IdentityError
+    from git_elite.edges import identity
+
+    try:
+        own: str | None = identity.load_identity().did
+    except IdentityError:
+        own = None
+    return load(store.home() / "trusted-dids.json").with_self(own)
+
+
 def save(path: Path, trust: TrustSet) -> None:
     store.atomic_write(path, documents.to_bytes(trust.to_dict()), 0o600)

@@ -46,7 +46,7 @@ def command(ctx: click.Context, agent_id: str, names: tuple[str, ...], allow_unt
       git elite import 6ab89254e72d --url https://elites.example.org/
       git elite import 6ab89254e72d --json
     """
-    from git_elite.cli.commands.discover import open_sources, trust_paths
+    from git_elite.cli.discovering import open_sources, trust_paths
     from git_elite.edges import store
 
     prefix = shortid.check(agent_id)
@@ -108,6 +108,7 @@ def files_of(sources: list[Any], chosen: Any) -> dict[str, bytes]:
 
     source = next(s for s in sources if s.name == chosen.registry)
     files, _ = registry_sources.check_agent(source, chosen)
+    registry_sources.remember_shown(sources)  # no copy may go back on it later (§6.2)
     return dict(files)
 
 

@@ -32,7 +32,7 @@ def own_did() -> str | None:
 
 def local_trust() -> trust.TrustSet:
     """The trust set as readers use it: trusted-dids.json plus this node's own DID."""
-    return trusted_dids.load(trust_file()).with_self(own_did())
+    return trusted_dids.local()
 
 
 def endorsements_dir() -> Path:

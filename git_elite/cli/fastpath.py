@@ -1,0 +1,123 @@
+"""`git elite discover …` answered without click (~45 ms of imports: click and the command
+table), as the launcher answers `--version` and the git hooks. Only argument lists that
+this module parses exactly as click parses them take this path: each argument one of
+discover's own options (cli/commands/discover.py), `--opt value` or `--opt=value`, values
+click would accept unchanged. Anything else — `-h`, an unknown or abbreviated option, a
+value click converts or refuses, a repeated single-value option, `--`, a positional
+argument, the shell-completion variable — returns None, and the launcher hands the whole
+list to click, so messages and exit codes stay click's. The body is the one click calls
+(`discovering.run`), inside the same error boundary (`boundary.guarded`)."""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+# option -> (Options field, kind); kinds: text, many (repeatable), count (IntRange(min=0)),
+# rate (FloatRange(0, 1))
+VALUED = {"--registry": ("names", "many"), "--task-type": ("task_type", "text"),
+          "--top": ("top", "count"), "--min-success": ("min_success", "rate"),
+          "--min-tasks": ("min_tasks", "count"), "--httpd": ("httpd_url", "text"),
+          "--rid": ("rid", "text"), "--url": ("urls", "many")}
+FLAGS = {"--trusted-only": "trusted_only", "--attested": "attested", "--json": "as_json",
+         "--offline": "offline", "--allow-stale": "allow_stale"}
+COUNT = re.compile(r"[0-9]{1,18}")  # what int() reads as click does (no sign, space, _)
+RATE = re.compile(r"[0-9]{1,18}(\.[0-9]{0,18})?|\.[0-9]{1,18}")
+COMPLETE_VAR = "_GIT_ELITE_COMPLETE"  # cli/main.py's: completion is click's
+
+
+def parse(args: Sequence[str]) -> dict[str, Any] | None:
+    """discover's options from `args` (after `discover`), or None: leave them to click."""
+    found: dict[str, Any] = {}
+    rest = list(args)
+    while rest:
+        arg = rest.pop(0)
+        name, eq, value = arg.partition("=")
+        if not eq and arg in FLAGS:
+            found[FLAGS[arg]] = True
+            continue
+        if name not in VALUED or not arg.startswith("--"):
+            return None
+        if not eq:
+            if not rest or rest[0].startswith("-"):  # missing, or click's own call to make
+                return None
+            value = rest.pop(0)
+        field, kind = VALUED[name]
+        converted = _convert(kind, value)
+        if converted is None:
+            return None
+        if kind == "many":
+            found[field] = (*found.get(field, ()), value)
+        elif field in found:
+            return None  # given twice: click's rule for that, not ours
+        else:
+            found[field] = converted
+    return found
+
+
+def _convert(kind: str, value: str) -> Any:
+    if kind in ("text", "many"):
+        return value
+    if kind == "count":
+        return int(value) if COUNT.fullmatch(value) else None
+    number = float(value) if RATE.fullmatch(value) else -1.0
+    return number if 0 <= number <= 1 else None  # out of range: click's message
+
+
+def discover(args: Sequence[str]) -> int | None:
+    """Run `git elite discover ARGS` without click, or None when click must parse them."""
+    if os.environ.get(COMPLETE_VAR):
+        return None
+    found = parse(args)
+    if found is None:
+        return None
+    import time
+
+    from git_elite.cli import discovering
+    from git_elite.cli.boundary import guarded, json_error
+
+    options = discovering.Options(**found)
+    now = int(time.time())  # taken once, as the click group's AppContext does
+    sink = json_error if "--json" in args else None
+    return guarded(lambda: _as_click_runs(lambda: discovering.run(options, now)), False, sink)
+
+
+def _as_click_runs(body: Any) -> int:
+    """The command body with click's handling around it (click.Command.main): Ctrl-C ends
+    the terminal's `^C` line first; a closed stdout ends the command with exit 1 and no
+    traceback at exit."""
+    import errno
+
+    try:
+        return int(body() or 0)
+    except (EOFError, KeyboardInterrupt):
+        print(file=sys.stderr)
+        raise KeyboardInterrupt from None
+    except OSError as err:
+        if err.errno != errno.EPIPE:
+            raise
+        sys.stdout = _Pacified(sys.stdout)
+        sys.stderr = _Pacified(sys.stderr)
+        raise SystemExit(1) from None
+
+
+class _Pacified:
+    """A stream whose flush ignores a closed pipe (click's _PacifyFlushWrapper)."""
+
+    def __init__(self, wrapped: Any) -> None:
+        self.wrapped = wrapped
+
+    def flush(self) -> None:
+        try:
+            self.wrapped.flush()
+        except OSError as err:
+            import errno
+
+            if err.errno != errno.EPIPE:
+                raise
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(self.wrapped, attr)
