@@ -160,7 +160,7 @@ def test_another_library_version_is_another_key(monkeypatch: pytest.MonkeyPatch)
     """code_version moves with each checking library's version (and one not installed)."""
     from importlib import metadata
 
-    fresh = verified.code_version.__wrapped__
+    fresh = verified.compute_code_version
     real = metadata.version
     assert fresh() == verified.code_version()
     for name in verified.LIBRARIES:
@@ -169,6 +169,51 @@ def test_another_library_version_is_another_key(monkeypatch: pytest.MonkeyPatch)
         assert fresh() != verified.code_version(), name
     monkeypatch.setattr(metadata, "version", real)
     assert fresh() == verified.code_version()
+
+
+def test_code_version_is_remembered_under_a_stamp(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The digest is kept in $AGENTD_HOME/verified/code-version under the files' stamp and
+    taken from there while the stamp holds; another stamp, or a damaged file, recomputes."""
+    verified.code_version.cache_clear()
+    digest = verified.code_version()
+    path = store.home() / "verified" / verified.STAMP
+    assert path.read_text().split() == [verified.stamp(), digest]
+    verified.code_version.cache_clear()
+    monkeypatch.setattr(verified, "compute_code_version", lambda: pytest.fail("recomputed"))
+    assert verified.code_version() == digest
+    for damage in (f"{'0' * 64} {digest}\n", f"{verified.stamp()} {'X' * 64}\n", "", "\xff"):
+        path.write_text(damage, encoding="latin-1")
+        verified.code_version.cache_clear()
+        monkeypatch.setattr(verified, "compute_code_version", lambda: "e" * 64)
+        assert verified.code_version() == "e" * 64
+        assert path.read_text().split() == [verified.stamp(), "e" * 64]
+    verified.code_version.cache_clear()
+
+
+def test_the_stamp_moves_with_any_write_and_any_install(tmp_path: Path) -> None:
+    """The same bytes written back with the old mtime still move the stamp (ctime); a
+    library installed into a sys.path directory moves it too."""
+    import os
+
+    root, site = tmp_path / "pkg", tmp_path / "site"
+    (root / "schemas").mkdir(parents=True)
+    site.mkdir()
+    rule = root / "rules.py"
+    rule.write_bytes(b"LIMIT = 1\n")
+    (root / "schemas" / "a.schema.json").write_bytes(b"{}")
+    first = verified.stamp(root, [str(site)])
+    assert first is not None and first == verified.stamp(root, [str(site)])
+    st = rule.stat()
+    rule.write_bytes(b"LIMIT = 2\n")  # same size
+    os.utime(rule, ns=(st.st_atime_ns, st.st_mtime_ns))
+    while rule.stat().st_ctime_ns == st.st_ctime_ns:  # within the clock's tick: once more
+        os.utime(rule, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert rule.stat().st_mtime_ns == st.st_mtime_ns and rule.stat().st_size == st.st_size
+    second = verified.stamp(root, [str(site)])
+    assert second != first
+    (site / "pynacl-9.9.dist-info").mkdir()
+    assert verified.stamp(root, [str(site)]) != second
+    assert verified.stamp(tmp_path / "absent") is None
 
 
 @pytest.mark.parametrize("damage", [b"", b"{", b"[]", b'{"version": 1}', b"\xff" * 40,

@@ -111,14 +111,18 @@ def audit(state: State, memory: Memory | None = None, *, recall: bool = True
         else None
     base = _recalled(last, keys) if last is not None else None
     todo = [ab for ab in pieces if base is None or ab not in base.pieces]
+    # a changed piece remembered clean: only its changed agent directories are checked
+    older = {ab: last.pieces[ab] for ab in todo if ab in last.pieces} \
+        if last is not None else {}
     if len(todo) >= PARALLEL_MIN_PIECES:
-        halves = fanout.halves(todo, lambda part: _agents(state, fmt, part, keys))
+        halves = fanout.halves(todo, lambda part: _agents(state, fmt, part, keys, older,
+                                                          last))
     else:
-        halves = [_agents(state, fmt, todo, keys)]
+        halves = [_agents(state, fmt, todo, keys, older, last)]
     tally = base or Tally()
     for half in halves:
         tally.join(half)
-    if base is not None and not _complete(tally):
+    if (base is not None or older) and not _complete(tally):
         return audit(state, memory, recall=False)  # too few rows kept: read it all
     problems = _unique(head.problems + tally.problems)
     problems += _index(state, fmt, tally)
@@ -188,9 +192,14 @@ def _remembered(tally: Tally) -> Remembered:
         if ranks.counts.get(key, 0) > len(rows) and rows:  # the depth limit left some out
             cut[key] = min(rows[-1], cut.get(key, rows[-1]))
     _complete(Tally(ranks=ranks, cut=cut))
-    tally.keep_ranked()
+    # the entries of the agents a ranking shows now (what index/ranked.json holds): one that
+    # moves up into a ranking later is read from its manifest (`_pins`), and the file stays
+    # ~1/3 of the size it has with every kept row's entry (json in and out of ~1.5 MB was
+    # ~0.2 s of a second verify at load 7)
+    shown = {a for rows in ranks.rows.values() for _, a in rows[:shards.RANKINGS_LIMIT]}
+    ranked = {a: e for a, e in tally.ranked.items() if a in shown}
     return Remembered(dict(tally.pieces), dict(ranks.counts),
-                      {k: list(v) for k, v in ranks.rows.items()}, cut, dict(tally.ranked))
+                      {k: list(v) for k, v in ranks.rows.items()}, cut, ranked)
 
 
 def _identity(state: State) -> dict[str, Any] | None:
@@ -239,11 +248,22 @@ def _check(state: State, files: dict[str, bytes]) -> context.Context:
 
 
 def _agents(state: State, fmt: int, pieces: Sequence[str],
-            keys: Mapping[str, str | None] | None = None) -> Tally:
+            keys: Mapping[str, str | None] | None = None,
+            older: Mapping[str, PieceMemo] | None = None,
+            last: Remembered | None = None) -> Tally:
+    """Check the pieces; `older`: the PieceMemo of a piece remembered clean in the same
+    context (`last`), whose unchanged agents are then taken from memory (`_reused`)."""
     tally = Tally(ranks=shards.Ranks())
     groups = _groups(state, fmt, pieces)
     outside = Outside(state)  # one per process: what every piece reads outside itself
     for ab in pieces:
+        key = (keys or {}).get(ab)
+        memo = (older or {}).get(ab)
+        if memo is not None and last is not None and fmt >= 2:
+            reused = _reused(state, ab, memo, last, key, outside)
+            if reused is not None:
+                tally.join(reused)
+                continue
         piece = Piece(state, groups[ab], outside)
         files = piece.files
         ctx = _check(piece, files)
@@ -253,10 +273,138 @@ def _agents(state: State, fmt: int, pieces: Sequence[str],
         if fmt < 2:
             tally.entries.update(live)
         elif live:
-            tally.join(_piece(state, ab, live, (keys or {}).get(ab), not ctx.problems))
-        elif (key := (keys or {}).get(ab)) and not ctx.problems:  # only tombstones: no shard
+            tally.join(_piece(state, ab, live, key, not ctx.problems))
+        elif key and not ctx.problems:  # only tombstones: no shard
             tally.pieces[ab] = PieceMemo(key, None, 0, {})
     return tally
+
+
+def _reused(state: State, ab: str, memo: PieceMemo, last: Remembered, key: str | None,
+            outside: Outside | None = None) -> Tally | None:
+    """Per-agent reuse inside a changed piece that was remembered clean (`memo`, in `last`):
+    the names under `agents/<ab>/` whose entries differ from the remembered tree's (changed,
+    added or removed agents, or anything else put there) are checked again, whole, by the
+    same engine call as a full check of the piece; every other agent's index entry is the
+    remembered shard's (read by its blob id), and the shard the piece must carry is the
+    rebuild from those entries and the fresh ones, compared as a full check compares it.
+    That is exactly a full check: an unchanged directory is the same bytes, checked in the
+    same context (the memory's key), and each agent's checks and entry read only its own
+    directory and that context. None (check the whole piece) when the state cannot compare
+    trees, the remembered tree or shard is not in the object store any more, or the memory
+    does not add up."""
+    found = _remembered_piece(state, ab, memo)
+    if found is None:
+        return None
+    names, old = found
+    piece = Piece(state, [f"agents/{ab}/{name}" for name in names], outside)
+    files = piece.files
+    ctx = _check(piece, files)
+    ids = sorted({a for p in files if (a := layout.agent_id_in(p))})
+    fresh = {a: e for a in ids if (e := _entry(ctx, a)) is not None}
+    clean = not ctx.problems
+    mine = _spliced(state, ab, memo, last, names, old, fresh, key, clean)
+    if mine is None:  # the shard is not the spliced one (or cannot be spliced): parse it
+        kept = _kept(old, ab, memo, names)
+        if kept is None:
+            return None
+        live = dict(sorted({**kept, **fresh}.items()))
+        mine = Tally(ranks=shards.Ranks())
+        if live:
+            mine.join(_piece(state, ab, live, key, clean))
+        elif key and clean:
+            mine.pieces[ab] = PieceMemo(key, None, 0, {})
+    mine.problems[:0] = ctx.problems
+    return mine
+
+
+def _remembered_piece(state: State, ab: str, memo: PieceMemo
+                      ) -> tuple[list[str], bytes | None] | None:
+    """(the names under agents/<ab>/ that differ from the remembered tree's, the remembered
+    shard's bytes or None when it had no shard); None when they cannot be had."""
+    changed_names = getattr(state, "changed_names", None)
+    blob_by_id = getattr(state, "blob_by_id", None)
+    if changed_names is None or blob_by_id is None:
+        return None
+    parts = memo.key.split(" ")  # piece_key: "40000 <tree> 100644 <blob>" / "... None"
+    if len(parts) == 4 and parts[0] == "40000" and parts[2] == "100644" and memo.summary:
+        old = blob_by_id(layout.shard_path(ab), parts[3])
+        if old is None:
+            return None
+    elif len(parts) == 3 and parts[0] == "40000" and parts[2] == "None" and \
+            memo.summary is None:
+        old = None
+    else:
+        return None
+    names = changed_names(f"agents/{ab}", parts[1])
+    return None if names is None else (names, old)
+
+
+def _kept(old: bytes | None, ab: str, memo: PieceMemo, names: list[str]
+          ) -> dict[str, Any] | None:
+    """The remembered shard's entries of the agents not in `names` (None: it does not parse
+    as the shard the memory says it was)."""
+    if old is None:
+        return {}
+    path = layout.shard_path(ab)
+    try:
+        value = context.strict_index(old, path)
+    except EliteError:
+        return None
+    if not shards.is_shard(value, ab) or memo.summary is None or \
+            len(value["agents"]) != memo.summary["agents"]:
+        return None
+    gone = set(names)
+    return {a: e for a, e in value["agents"].items() if a not in gone}
+
+
+def _spliced(state: State, ab: str, memo: PieceMemo, last: Remembered, names: list[str],
+             old: bytes | None, fresh: dict[str, Any], key: str | None, clean: bool
+             ) -> Tally | None:
+    """The piece's Tally without parsing its shard: the remembered shard's bytes with the
+    changed agents' entries edited in (`shardsplice.edit`, the bytes `indexing.dumps` gives
+    for all the piece's entries) equal to index/<ab>.json, and what the piece adds up to
+    from the memory: its summary, elite count and ranking counts corrected by the changed
+    agents' old and new entries, its remembered rankings rows (complete down to the
+    remembered cut) less the changed agents' plus theirs. None when the bytes differ or
+    cannot be spliced (the caller parses and compares, for the exact problem)."""
+    from git_elite.core import shardsplice
+
+    if old is None or memo.summary is None:
+        return None
+    touched = {n: fresh.get(n) for n in names if layout.is_agent_id(n)}
+    done = shardsplice.edit(old, ab, touched)
+    if done is None:
+        return None
+    data, olds, delta = done.data, done.olds, done.delta
+    raw = state.read(layout.shard_path(ab))
+    if raw != data:
+        return None
+    gone = {a: e for a, e in olds.items() if e is not None}
+    counts = dict(memo.counts)
+    for agent_id, item in gone.items():
+        for name in shards.rows_of(agent_id, item):
+            counts[name] = counts.get(name, 0) - 1
+    rows: dict[str, list[shards.Row]] = {
+        name: [r for r in last.rows.get(name, []) if r[1][:2] == ab and r[1] not in touched]
+        for name in counts}
+    for agent_id, item in fresh.items():
+        for name, row in shards.rows_of(agent_id, item).items():
+            counts[name] = counts.get(name, 0) + 1
+            rows.setdefault(name, []).append(row)
+    counts = {name: n for name, n in counts.items() if n > 0}
+    rows = {name: sorted(r) for name, r in rows.items() if name in counts}
+    elite = sum(1 for e in fresh.values() if e.get("elite") is True) - \
+        sum(1 for e in gone.values() if e.get("elite") is True)
+    mine = Tally(ranks=shards.Ranks(dict(counts), rows),
+                 cut={name: row for name, row in last.cut.items() if name in counts},
+                 elite=memo.elite + elite)
+    mine.summary[ab] = {"agents": memo.summary["agents"] + delta,
+                        "sha256": shards.digest(raw)}
+    mine.ranked = {a: e for a, e in last.ranked.items() if a[:2] == ab and a not in touched}
+    mine.ranked.update((a, e) for a, e in fresh.items() if shards.rows_of(a, e))
+    if key and clean:
+        mine.pieces[ab] = PieceMemo(key, dict(mine.summary[ab]), mine.elite, dict(counts))
+    return mine
 
 
 def _piece(state: State, ab: str, live: dict[str, Any], key: str | None, clean: bool

@@ -184,6 +184,40 @@ class TreeState:
         entry = gittree.entry_at(self.tree, path) if self.tree is not None else None
         return None if entry is None else f"{entry.filemode:o} {entry.id}"
 
+    def changed_names(self, directory: str, old_tree: str) -> list[str] | None:
+        """The names right under `directory` whose entries differ from those of the tree
+        `old_tree` (id or mode), or that only one side has: one level, one tree object read
+        on each side (the verified-tree memory's per-agent reuse, core/audit.py). None when
+        `old_tree` is not in the object store or either side is not a tree."""
+        from git_elite.edges import gittree
+
+        entry = gittree.entry_at(self.tree, directory) if self.tree is not None else None
+        if entry is None or entry.filemode != gittree.TREE:
+            return None
+        try:
+            old = self.repo.get(old_tree)
+            new = self.repo[entry.id]
+        except (KeyError, ValueError):
+            return None
+        if old is None or old.type_str != "tree" or new.type_str != "tree":
+            return None
+        return gittree.differing_names(old, new)
+
+    def blob_by_id(self, path: str, oid: str) -> bytes | None:
+        """Blob `oid` read as the file at `path` would be (the same mode, depth and size
+        checks before inflating); None when it is not in the object store or is refused."""
+        from git_elite.edges import gittree
+
+        try:
+            item = (path, _pygit2().Oid(hex=oid), gittree.REGULAR)
+            # through the cat-file stream when there is one: git's delta base cache makes
+            # a packed shard deep in a delta chain ~10x cheaper than libgit2's read
+            [(data, problem)] = self.blobs.read_all([item], self.stream) \
+                if self.stream is not None else [self.blobs.read(*item)]
+        except (KeyError, ValueError):
+            return None
+        return None if problem is not None else data
+
     def _oid(self, path: str) -> str | None:
         from git_elite.edges import gittree
 

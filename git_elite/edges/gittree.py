@@ -205,6 +205,12 @@ def changed_entries(repo: Any, old: Any | None, new: Any | None, prefix: str = "
         stack.extend(reversed(pending))
 
 
+def differing_names(a: Any, b: Any) -> list[str]:
+    """The names of the entries of tree `a` or tree `b` whose id or mode differ, or that
+    only one of them has (one level: nothing is read below them), sorted."""
+    return [name for name, _, _ in _pairs(a, b)]
+
+
 def _pairs(a: Any | None, b: Any | None) -> Iterator[tuple[str, Any | None, Any | None]]:
     """(name, entry in a, entry in b) for every name whose entries differ (id or mode)."""
     left = {entry.name: entry for entry in a} if a is not None else {}

@@ -8,13 +8,17 @@ the digest of its own code and schemas (the rules), and the versions of Python a
 libraries that check (PyNaCl, cryptography, jsonschema, pygit2). Inside, each piece is
 remembered with the ids of its `agents/<ab>` tree and of its index/<ab>.json: git object ids
 name their content, so a piece is taken from memory only when it is byte for byte what
-was checked, under the same rules. Only a tree that verified clean is remembered. A file
+was checked, under the same rules; in a piece that changed, the agents whose directories
+did not are taken from its remembered shard (core/audit.py `_reused`). Only a tree that
+verified clean is remembered. The code digest is kept under a stamp of the files it reads
+(`code_version`). A file
 that cannot be read or is not exactly the expected shape is ignored (and replaced by the
 next clean run); `verify --no-cache` neither reads nor writes it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -32,8 +36,70 @@ KEEP = 8  # files kept (the newest): one per registry context verified lately
 LIBRARIES = ("pynacl", "cryptography", "jsonschema", "pygit2")
 
 
+STAMP = "code-version"  # $AGENTD_HOME/verified/code-version (not *.json: no memory)
+
+
 @functools.cache
 def code_version() -> str:
+    """`compute_code_version()`, remembered in $AGENTD_HOME/verified/code-version under a
+    stamp of the files it reads (`stamp`): reading and hashing the package and asking the
+    libraries' metadata cost more than the rest of a second verify's own work (importlib
+    .metadata alone is ~30 ms), and they change only when the software is installed again.
+    A stamp that does not match, or a file that cannot be read, recomputes (and rewrites)."""
+    found = stamp()
+    path = store.home() / "verified" / STAMP
+    if found is not None:
+        try:
+            parts = path.read_text(encoding="ascii").split()
+        except (OSError, ValueError):
+            parts = []
+        if len(parts) == 2 and parts[0] == found and len(parts[1]) == 64 and \
+                all(c in "0123456789abcdef" for c in parts[1]):
+            return parts[1]
+    digest = compute_code_version()
+    if found is not None:
+        with contextlib.suppress(EliteError):  # a read-only home: computed every time
+            store.atomic_write(path, f"{found} {digest}\n".encode(), 0o600, durable=False)
+    return digest
+
+
+def stamp(root: Path | None = None, dirs: list[str] | None = None) -> str | None:
+    """What `compute_code_version` depends on, by file metadata alone: this package's
+    version, Python's, and the path, size, inode, mtime and ctime (ns) of every file of the
+    package (`root`: its .py files and schemas), and those of every directory on sys.path
+    (`dirs`): installing, upgrading or removing a library renames its *.dist-info there,
+    which moves that directory's mtime and ctime; any write to a file moves its ctime,
+    which no user can set back. None (no stamp: always compute) for a package that is not
+    plain files."""
+    import os
+    from importlib import resources
+
+    import git_elite
+
+    if root is None:
+        root = Path(git_elite.__file__).parent
+        schemas = Path(str(resources.files("git_elite.schemas")))
+    else:
+        schemas = root / "schemas"
+    if not root.is_dir() or not schemas.is_dir():
+        return None
+    digest = hashlib.sha256(f"{git_elite.__version__} {sys.version}\n".encode())
+    files = [*sorted(root.rglob("*.py")), *sorted(schemas.glob("*"))]
+    where = dirs if dirs is not None else [d for d in sys.path if d and os.path.isabs(d)]
+    try:
+        for path in [*files, *map(Path, where)]:
+            if not path.exists():
+                digest.update(f"{path} -\n".encode("utf-8", "surrogateescape"))
+                continue
+            st = path.stat()
+            digest.update(f"{path} {st.st_size} {st.st_dev} {st.st_ino} {st.st_mtime_ns} "
+                          f"{st.st_ctime_ns}\n".encode("utf-8", "surrogateescape"))
+    except OSError:
+        return None
+    return digest.hexdigest()
+
+
+def compute_code_version() -> str:
     """A digest of this package's code and schemas, its version and the checking libraries'
     versions: any change of a rule, a schema or a library makes a new key."""
     from importlib import metadata, resources
@@ -77,7 +143,7 @@ class FileMemory:
                  "ranked": remembered.ranked}
         try:
             store.atomic_write(self.path, json.dumps(value, separators=(",", ":")).encode(),
-                               0o600)
+                               0o600, durable=False)  # made again by the next full verify
             older = sorted(self.path.parent.glob("*.json"), key=lambda p: p.stat().st_mtime)
             for stale in older[:-KEEP]:
                 stale.unlink(missing_ok=True)

@@ -1,0 +1,325 @@
+"""Per-agent reuse inside a changed piece (SPEC §12, docs/registry.md "What verify
+remembers"): after a one-agent change in a big `agents/<ab>/` directory, the second verify
+runs the rule engine on that agent only, takes the other agents' index entries from the
+remembered shard (read by its blob id), and says exactly what a full audit says: for good
+and bad changes, a forged or thinned shard, conflicts with unchanged agents, a withdrawn
+agent's directory touched, a hostile entry, and when the remembered tree is gone from the
+object store (then the whole piece is checked). Real registries, real commits, real
+signatures; the engine's per-agent calls are counted, not timed."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from git_elite.core import audit as core_audit
+from git_elite.core import documents, indexing, layout, rules
+from git_elite.edges import git, gitcheck
+from tests.conftest import git as run_git
+from tests.conftest import run_cli
+from tests.helpers_registry import (
+    T0,
+    agent_id_of,
+    attestation,
+    commit_raw,
+    isolated_module_env,
+    make_registry,
+    manifest,
+    profile,
+    tombstone,
+)
+
+PIECE_SIZE = 12  # agents of the big piece
+
+
+def _numbers() -> tuple[str, list[int], list[int]]:
+    """The piece `ab` most of profiles 0..2999 fall in, PIECE_SIZE of its numbers, and four
+    numbers of agents in other pieces."""
+    by_piece: dict[str, list[int]] = {}
+    for n in range(3000):
+        by_piece.setdefault(agent_id_of(profile(n))[:2], []).append(n)
+    ab = max(sorted(by_piece), key=lambda k: len(by_piece[k]))
+    assert len(by_piece[ab]) >= PIECE_SIZE + 1
+    others = [ns[0] for k, ns in sorted(by_piece.items()) if k != ab][:4]
+    return ab, by_piece[ab][:PIECE_SIZE + 1], others
+
+
+AB, MINE, OTHERS = _numbers()
+WITHDRAWN = MINE[-1]  # withdrawn by a tombstone in the template
+LIVE = MINE[:-1]
+
+
+def files_of(n: int, owner: str = "alice", **kw: Any) -> dict[str, bytes | None]:
+    config = profile(n)
+    body = manifest(owner, config, rate=kw.pop("rate", 0.5 + (n % 40) / 100),
+                    total=kw.pop("total", 100 + n % 50), **kw)
+    return {layout.agent_path(body["agent_id"], "manifest.json"): documents.to_bytes(body),
+            layout.agent_path(body["agent_id"], "profile.json"): documents.to_bytes(config)}
+
+
+def aid(n: int) -> str:
+    return agent_id_of(profile(n))
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A registry with PIECE_SIZE live agents and one withdrawn agent in `agents/<AB>/` and
+    four agents elsewhere, verified clean."""
+    tmp = tmp_path_factory.mktemp("reuse")
+    with isolated_module_env(tmp):
+        reg = make_registry(tmp / "reg")
+        files: dict[str, bytes | None] = {}
+        for n in [*MINE, *OTHERS]:
+            files.update(files_of(n))
+        commit_raw(reg, files, "agents", index=True)
+        gone = aid(WITHDRAWN)
+        commit_raw(reg, {layout.agent_path(gone, "manifest.json"): None,
+                         layout.agent_path(gone, "tombstone.json"):
+                         documents.to_bytes(tombstone("alice", gone))}, "withdraw", index=True)
+        assert audit(reg, remember=False) == []
+        yield reg
+
+
+@pytest.fixture
+def reg(template: Path, tmp_path: Path) -> Path:
+    """A copy of the template whose tree the verified-tree memory holds (a first verify)."""
+    work = tmp_path / "reg"
+    shutil.copytree(template, work, symlinks=True)
+    assert audit(work) == []
+    return work
+
+
+def audit(work: Path, remember: bool = True) -> list[Any]:
+    return gitcheck.audit(git.open_reader(work), "HEAD", remember=remember)
+
+
+PARSED: list[str] = []  # pieces whose remembered shard the last `second` parsed
+
+
+def second(work: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[list[Any], list[str]]:
+    """The verify after the change, with the memory: (problems, the agents the rule
+    engine checked); asserted equal to a full audit's problems, which checks more agents.
+    PARSED: the pieces whose remembered shard was parsed (not spliced)."""
+    checked: list[str] = []
+    real, kept = rules.check_agent, core_audit._kept
+
+    def counting(ctx: Any, agent_id: str, files: Any) -> None:
+        checked.append(agent_id)
+        real(ctx, agent_id, files)
+
+    def parsing(old: Any, ab: str, *args: Any) -> Any:
+        PARSED.append(ab)
+        return kept(old, ab, *args)
+
+    monkeypatch.setattr(rules, "check_agent", counting)
+    monkeypatch.setattr(core_audit, "_kept", parsing)
+    PARSED.clear()
+    found = audit(work)
+    with_memory, checked[:] = list(checked), []
+    full = audit(work, remember=False)
+    assert found == full
+    assert Counter(a[:2] for a in checked)[AB] >= PIECE_SIZE  # the full read: every agent
+    monkeypatch.setattr(rules, "check_agent", real)
+    return found, with_memory
+
+
+def rules_of(problems: list[Any]) -> set[tuple[str, str]]:
+    return {(p.rule, p.path) for p in problems}
+
+
+def test_a_good_change_rechecks_that_agent_alone(reg: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    n = LIVE[3]
+    commit_raw(reg, files_of(n, created_at=T0 + 10, rate=0.97, total=400), "update",
+               index=True)
+    problems, checked = second(reg, monkeypatch)
+    assert problems == [] and checked == [aid(n)]
+    assert PARSED == []  # the shard was the remembered one with this agent spliced in
+    # remembered again: nothing is checked by the next verify
+    problems, checked = second(reg, monkeypatch)
+    assert problems == [] and checked == []
+
+
+def test_a_new_agent_in_the_big_piece(reg: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    n = next(k for k in range(3000, 40000) if aid(k)[:2] == AB)
+    commit_raw(reg, files_of(n, owner="bob"), "one more", index=True)
+    problems, checked = second(reg, monkeypatch)
+    assert problems == [] and checked == [aid(n)]
+
+
+def test_rankings_after_changes_in_the_big_piece(reg: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """An agent of the big piece taken to the top, then to the bottom, then withdrawn: the
+    rebuilt head is accepted and the previous one refused, as by a full read."""
+    n = LIVE[4]
+    gone = aid(n)
+    steps = [files_of(n, created_at=T0 + 10, rate=0.999, total=900),
+             files_of(n, created_at=T0 + 20, rate=0.01, total=900),
+             {layout.agent_path(gone, "manifest.json"): None,
+              layout.agent_path(gone, "tombstone.json"):
+              documents.to_bytes(tombstone("alice", gone, created_at=T0 + 30))}]
+    for files in steps:
+        previous = (reg / layout.INDEX).read_bytes()
+        commit_raw(reg, files, "step", index=True)
+        problems, checked = second(reg, monkeypatch)
+        assert problems == [] and checked == [gone] and PARSED == []
+        commit_raw(reg, {layout.INDEX: previous}, "stale head")
+        problems, _ = second(reg, monkeypatch)
+        assert ("index", layout.INDEX) in rules_of(problems)
+        run_git("reset", "-q", "--hard", "HEAD~1", cwd=reg)
+    head = json.loads((reg / layout.INDEX).read_bytes())
+    assert gone not in json.dumps(head)
+
+
+def test_a_bad_manifest(reg: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    n = LIVE[0]
+    path = layout.agent_path(aid(n), "manifest.json")
+    body = json.loads((reg / path).read_bytes())
+    body["success_rate"] = 1.0  # not what was signed
+    commit_raw(reg, {path: documents.to_bytes(body)}, "forged", index=True)
+    problems, checked = second(reg, monkeypatch)
+    assert ("signature", path) in rules_of(problems) and checked == [aid(n)]
+
+
+def test_a_bad_profile(reg: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    n = LIVE[1]
+    path = layout.agent_path(aid(n), "profile.json")
+    commit_raw(reg, {path: documents.to_bytes(profile(n, module="Other"))}, "profile")
+    problems, checked = second(reg, monkeypatch)
+    assert "binding" in {p.rule for p in problems} and checked == [aid(n)]
+
+
+def _shard(work: Path) -> tuple[Path, dict[str, Any]]:
+    path = work / layout.shard_path(AB)
+    return path, json.loads(path.read_bytes())
+
+
+def test_a_forged_entry_of_an_unchanged_agent(reg: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """One agent changes; the shard also lies about another, unchanged one."""
+    commit_raw(reg, files_of(LIVE[2], created_at=T0 + 10, rate=0.6), "update", index=True)
+    path, shard = _shard(reg)
+    shard["agents"][aid(LIVE[5])]["success_rate"] = 1.0
+    path.write_bytes(indexing.dumps(shard))
+    commit_raw(reg, {}, "forged entry")
+    problems, checked = second(reg, monkeypatch)
+    assert ("index", layout.shard_path(AB)) in rules_of(problems)
+    assert checked == [aid(LIVE[2])] and PARSED == [AB]  # parsed for the exact problem
+
+
+def test_an_unchanged_agents_entry_removed(reg: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    commit_raw(reg, files_of(LIVE[2], created_at=T0 + 10, rate=0.6), "update", index=True)
+    path, shard = _shard(reg)
+    del shard["agents"][aid(LIVE[6])]
+    path.write_bytes(indexing.dumps(shard))
+    commit_raw(reg, {}, "thinned", index=False)
+    problems, checked = second(reg, monkeypatch)
+    assert ("index", layout.shard_path(AB)) in rules_of(problems)
+    assert checked == [aid(LIVE[2])]
+
+
+def test_a_copy_of_an_unchanged_agent(reg: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A new directory holding an unchanged agent's manifest and profile (a duplicate)."""
+    victim = aid(LIVE[4])
+    clone = AB + "f" * 62
+    files = {layout.agent_path(clone, name): (reg / layout.agent_path(victim, name)
+                                              ).read_bytes()
+             for name in ("manifest.json", "profile.json")}
+    commit_raw(reg, files, "duplicate", index=True)
+    problems, checked = second(reg, monkeypatch)
+    assert {p.rule for p in problems} == {"binding"} and checked == [clone]
+
+
+def test_conflicts_with_unchanged_agents(reg: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An attestation of an unchanged agent copied under the changed one, and the owner
+    attesting her own agent: binding and ownership problems of the changed agent only."""
+    mine, other = aid(LIVE[7]), aid(LIVE[8])
+    folder = layout.agent_dir(mine) + "/attestations"
+    copied = attestation("bob", other)
+    own = attestation("alice", mine)
+    from tests.helpers_registry import nid
+
+    commit_raw(reg, {f"{folder}/{nid('bob')}.json": documents.to_bytes(copied),
+                     f"{folder}/{nid('alice')}.json": documents.to_bytes(own)},
+               "attestations", index=True)
+    problems, checked = second(reg, monkeypatch)
+    assert {"binding", "ownership"} <= {p.rule for p in problems}
+    assert checked == [mine]
+
+
+def test_a_withdrawn_agents_directory_touched(reg: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    gone = aid(WITHDRAWN)
+    config = profile(WITHDRAWN)
+    back = manifest("alice", config, created_at=T0 + 500)
+    commit_raw(reg, {layout.agent_path(gone, "manifest.json"): documents.to_bytes(back),
+                     layout.agent_path(gone, "prompt.md"): b"hello\n"}, "revive",
+               index=True)
+    problems, checked = second(reg, monkeypatch)
+    assert problems and checked == [gone]
+
+
+def test_a_symlink_in_the_big_piece(reg: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (reg / "agents" / AB / "link").symlink_to("../../IDENTITY.json")
+    commit_raw(reg, {}, "symlink")
+    problems, checked = second(reg, monkeypatch)
+    assert ("layout", f"agents/{AB}/link") in rules_of(problems) and checked == []
+
+
+def test_the_remembered_tree_gone_checks_the_whole_piece(
+        reg: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """History rewritten and garbage-collected: the remembered `agents/<AB>` tree is not in
+    the object store any more, so the whole piece is checked again (same answer)."""
+    old_tree = run_git("rev-parse", f"HEAD:agents/{AB}", cwd=reg).stdout.strip()
+    n = LIVE[9]
+    commit_raw(reg, files_of(n, created_at=T0 + 10, rate=0.8), "update", index=True)
+    run_git("checkout", "-q", "--orphan", "squashed", cwd=reg)
+    run_git("-c", "core.hooksPath=/dev/null", "commit", "-q", "-m", "squashed", cwd=reg)
+    run_git("branch", "-D", "main", cwd=reg)
+    run_git("branch", "-m", "main", cwd=reg)
+    run_git("reflog", "expire", "--expire=now", "--all", cwd=reg)
+    run_git("gc", "-q", "--prune=now", cwd=reg)
+    assert run_git("cat-file", "-e", old_tree, cwd=reg, check=False).returncode != 0
+    problems, checked = second(reg, monkeypatch)
+    assert problems == []
+    assert sorted(checked) == sorted(aid(k) for k in MINE)  # the whole piece
+
+
+def test_the_cli_gives_the_full_verdict(reg: Path) -> None:
+    n = LIVE[10]
+    path = layout.agent_path(aid(n), "manifest.json")
+    body = json.loads((reg / path).read_bytes())
+    body["metrics"]["total_tasks"] += 1
+    commit_raw(reg, {path: documents.to_bytes(body)}, "forged", index=True)
+    with_memory = run_cli("verify", "--json", cwd=reg, check=1)
+    full = run_cli("verify", "--json", "--no-cache", cwd=reg, check=1)
+    assert json.loads(with_memory.stdout) == json.loads(full.stdout)
+
+
+def test_ranked_entries_not_remembered_are_read(reg: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """The memory keeps the entries of the agents the rankings show, not of every kept row:
+    an agent whose entry it lacks (here: none is kept) is read from its manifest for
+    index/ranked.json, and the answers are still a full read's."""
+    from git_elite.edges import store
+
+    [path] = sorted((store.home() / "verified").glob("*.json"))
+    value = json.loads(path.read_bytes())
+    shown = {r[1] for rows in value["rows"].values() for r in rows[:100]}
+    assert value["ranked"] and set(value["ranked"]) <= shown
+    value["ranked"] = {}
+    path.write_bytes(json.dumps(value).encode())
+    n = LIVE[5]
+    previous = (reg / layout.INDEX).read_bytes()
+    commit_raw(reg, files_of(n, created_at=T0 + 10, rate=0.998, total=700), "up", index=True)
+    problems, checked = second(reg, monkeypatch)
+    assert problems == [] and checked == [aid(n)]
+    commit_raw(reg, {layout.INDEX: previous}, "stale head")
+    problems, _ = second(reg, monkeypatch)
+    assert ("index", layout.INDEX) in rules_of(problems)
