@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -82,6 +83,8 @@ def measure_pins(b: Bench) -> list[Row]:
     with tempfile.TemporaryDirectory(prefix="elite-pins-") as tmp:
         root = Path(tmp)
         rows = _commits(b, n, old, registry_old, pinned, root)
+        for clone in ("commit-before", "commit-after"):  # 1M: ~13 GB each, not used again
+            shutil.rmtree(root / clone, ignore_errors=True)
         rows += _discover(b, n, old, registry_old, pinned, stamped, root)
     print("\n".join(table(rows)), file=sys.stderr)
     return rows
