@@ -15,15 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from git_elite.core import indexing, shards, shardsplice
-
-AB = "3f"
-IDS = st.text("0123456789abcdef", min_size=62, max_size=62).map(lambda s: AB + s)
-TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)  # quotes, \n, é…
-SCALAR = st.one_of(st.integers(-10**6, 10**9), st.floats(allow_nan=False,
-                   allow_infinity=False), st.booleans(), st.none(), TEXT)
-VALUE = st.recursive(SCALAR, lambda inner: st.one_of(
-    st.lists(inner, max_size=3), st.dictionaries(TEXT, inner, max_size=3)), max_leaves=8)
-ENTRY = st.dictionaries(TEXT, VALUE, max_size=5)
+from tests.test_shardsplice import AB, ENTRY, IDS  # the same random shards and entries
 
 
 def _shard(agents: dict[str, Any]) -> bytes:
