@@ -82,7 +82,7 @@ def measure_pins(b: Bench) -> list[Row]:
     pinned, stamped = b.repo(n), synth.build(n, b.out, stamped=True)
     with tempfile.TemporaryDirectory(prefix="elite-pins-") as tmp:
         root = Path(tmp)
-        rows = _commits(b, n, old, registry_old, pinned, root)
+        rows = _commits(b, n, old, registry_old, pinned, root) if b.pins_commit else []
         for clone in ("commit-before", "commit-after"):  # 1M: ~13 GB each, not used again
             shutil.rmtree(root / clone, ignore_errors=True)
         rows += _discover(b, n, old, registry_old, pinned, stamped, root)

@@ -342,6 +342,9 @@ def main() -> int:
                         help="registry size of the site measurements (default: the largest)")
     parser.add_argument("--verify-max", type=int, default=100_000,
                         help="the largest registry `verify` is timed on")
+    parser.add_argument("--pins-commit", action=argparse.BooleanOptionalAction, default=True,
+                        help="issue 24's table: also time the one-agent `git commit` (at 1M a "
+                        "full checkout's `git reset` after each commit takes ~1 min here)")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--prepare", action="store_true",
                         help="only build what the measurements reuse (registries, work "
@@ -355,7 +358,8 @@ def main() -> int:
     sizes = [1000, 10_000] if args.quick else [int(x) for x in args.sizes.split(",")]
     b = Bench(args.repeat, args.quick, sizes, verify_1m=args.verify_1m,
               commit_sizes=tuple(int(x) for x in args.commit_sizes.split(",") if x),
-              site_size=args.site_size, verify_max=args.verify_max)
+              site_size=args.site_size, verify_max=args.verify_max,
+              pins_commit=args.pins_commit)
     b.before_sizes = [int(x) for x in args.before_sizes.split(",") if x and not args.quick]
     if b.before_sizes:
         label = f"format 1, the release-1 code ({args.before_rev})" \
