@@ -119,7 +119,7 @@ def test_json_interrupted_still_prints_the_json_error(tmp_path: Path) -> None:
         assert "waiting for" in line
         os.killpg(proc.pid, signal.SIGINT)
         out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130 and "interrupted" in err
+    assert proc.returncode == 130 and "interrupted" in err, (proc.returncode, err, out)
     assert json.loads(out) == {"error": {"message": "interrupted", "exit_code": 130}}
 
 
