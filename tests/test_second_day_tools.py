@@ -109,11 +109,19 @@ def test_discover_url_says_what_it_waits_for_and_how_long(tmp_path: Path) -> Non
     assert "no complete answer within 2 s (after 3 tries)" in proc.stderr
 
 
+def _as_from_a_terminal() -> None:
+    """SIGINT as a shell gives it to a command: default and unblocked. A disposition of
+    "ignored" or a blocked SIGINT is inherited through exec (Python then installs no
+    KeyboardInterrupt handler), and a test worker's may have been changed by an earlier test."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 def test_json_interrupted_still_prints_the_json_error(tmp_path: Path) -> None:
     with silent_server() as url:
         proc = subprocess.Popen(["git-elite", "discover", "--url", url, "--json"],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                start_new_session=True)
+                                start_new_session=True, preexec_fn=_as_from_a_terminal)
         assert proc.stderr is not None
         line = proc.stderr.readline()  # the "waiting for" line: the read is under way
         assert "waiting for" in line
