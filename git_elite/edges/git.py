@@ -203,6 +203,13 @@ class TreeState:
             return None
         return gittree.differing_names(old, new)
 
+    def has_object(self, oid: str) -> bool:
+        """Whether object `oid` is in the object store (not read: an index lookup)."""
+        try:
+            return _pygit2().Oid(hex=oid) in self.repo
+        except (KeyError, ValueError):
+            return False
+
     def blob_by_id(self, path: str, oid: str) -> bytes | None:
         """Blob `oid` read as the file at `path` would be (the same mode, depth and size
         checks before inflating); None when it is not in the object store or is refused."""
