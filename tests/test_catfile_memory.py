@@ -1,7 +1,9 @@
 """catfile's per-process object memory (branch prerecv): an object named by its full id is
 read from git once per process (pre-receive at 1M read the pushed shard four times and each
 agents/<ab> tree two or three times); a name that can move (HEAD, a ref, a short id) is
-always asked again; past CACHE_BYTES nothing more is kept; a tree is parsed once per id."""
+always asked again; past CACHE_BYTES nothing more is kept; a tree is parsed once per id
+and its entries are made once each; the diff of two trees makes entries only for the
+names that differ."""
 
 from __future__ import annotations
 
@@ -96,7 +98,33 @@ def test_a_tree_is_parsed_once_per_id(repo: Path) -> None:
     cat = catfile.open_git_dir(repo)
     try:
         one, two = cat.commit_tree(commit), cat[cat.commit_tree(commit).id]
-        assert one is not two and one.entries() is two.entries()
+        assert one is not two and one.table() is two.table()
+        assert one["f.json"] is two["f.json"]  # an entry made once per tree id
         assert [e.name for e in two] == ["f.json"] and two["f.json"].data == b"1\n"
+        assert list(one.entries().values()) == [two["f.json"]] and len(one) == 1
+        with pytest.raises(KeyError):
+            one["f.json/x"]  # not a directory
+        with pytest.raises(KeyError):
+            one["absent"]
+    finally:
+        cat.close()
+
+
+def test_the_diff_of_two_trees_makes_only_the_differing_entries(repo: Path) -> None:
+    from git_elite.edges import gittree
+
+    blobs = [_git(repo, "hash-object", "-w", "--stdin", data=b"%d\n" % i) for i in range(50)]
+    lines = [f"100644 blob {b}\tf{i:02d}.json" for i, b in enumerate(blobs)]
+    old = _git(repo, "mktree", data="".join(x + "\n" for x in lines).encode())
+    changed = lines[:10] + [f"100644 blob {blobs[0]}\tf10.json"] + lines[11:] + \
+        [f"100755 blob {blobs[1]}\tzz.sh"]
+    new = _git(repo, "mktree", data="".join(x + "\n" for x in changed).encode())
+    cat = catfile.open_git_dir(repo)
+    try:
+        found = list(gittree.changed_entries(cat, cat[old], cat[new]))
+        assert [(c.path, c.old is not None, c.new is not None) for c in found] == \
+            [("f10.json", True, True), ("zz.sh", False, True)]
+        assert found[1].new is not None and found[1].new.mode == 0o100755
+        assert len(cat._made[old]) == 1 and len(cat._made[new]) == 2  # not 50 and 51
     finally:
         cat.close()
