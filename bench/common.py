@@ -81,6 +81,7 @@ class Bench:
     site_size: int = 0  # the registry the site is measured on (0: the largest)
     verify_max: int = 100_000  # the largest registry `verify` is timed on
     pins_commit: bool = True  # issue 24's table: also the one-agent `git commit`
+    pins_sites: tuple[str, ...] = ("before", "after-ts", "after")  # its --url sites
     builds: list[str] = field(default_factory=list)  # the registries table of the report
     load_start: str = field(default_factory=lambda: ", ".join(
         f"{x:.1f}" for x in os.getloadavg()))
