@@ -28,7 +28,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import before
@@ -247,7 +246,7 @@ def _discover(b: Bench, n: int, old: Side, registry_old: Path, pinned: Path,
     logs: dict[str, list[str]] = {}
     with contextlib.ExitStack() as stack:
         served = {name: stack.enter_context(serve(site))
-                  for (name, *_), site in zip(cases, sites)}
+                  for (name, *_), site in zip(cases, sites, strict=True)}
         for _ in range(b.repeat):
             for name, side, _, _, _ in cases:
                 url, requests = served[name]
