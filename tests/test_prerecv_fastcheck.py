@@ -33,16 +33,20 @@ def test_the_digest_is_sha256_of_the_value_whatever_object_holds_it() -> None:
     twin = bytes(bytearray(data))  # equal, another object
     edited = data[:-2] + b"}\n"
     assert twin is not data
+    shards.remember_digest(data, hashlib.sha256(data).hexdigest())
     for value in (data, twin, edited, data, edited):
         assert shards.digest(value) == hashlib.sha256(value).hexdigest()
     assert shards.digest(bytearray(edited)) == hashlib.sha256(edited).hexdigest()
 
 
 def test_the_memo_keeps_only_the_last_few() -> None:
-    for i in range(3 * shards.MEMO_SIZE):
-        value = b"%d" % i * 1000
-        assert shards.digest(value) == hashlib.sha256(value).hexdigest()
+    values = [b"%d" % i * 1000 for i in range(3 * shards.MEMO_SIZE)]
+    for value in values:
+        shards.remember_digest(value, hashlib.sha256(value).hexdigest())
     assert len(shards._DIGESTS) <= shards.MEMO_SIZE
+    assert set(shards._DIGESTS) == set(values[-shards.MEMO_SIZE:])
+    for value in values:
+        assert shards.digest(value) == hashlib.sha256(value).hexdigest()
 
 
 # real pushes: forged shards refused, honest twins accepted ---------------------------------
