@@ -204,9 +204,10 @@ class TreeState:
         return gittree.differing_names(old, new)
 
     def has_object(self, oid: str) -> bool:
-        """Whether object `oid` is in the object store (not read: an index lookup)."""
+        """Whether object `oid` is in the object store (not read: an index lookup;
+        `oid in repo` would inflate it, a deep delta chain for a big shard)."""
         try:
-            return _pygit2().Oid(hex=oid) in self.repo
+            return bool(self.repo.odb.exists(_pygit2().Oid(hex=oid)))
         except (KeyError, ValueError):
             return False
 
