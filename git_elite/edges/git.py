@@ -121,11 +121,9 @@ class TreeState:
             deeper = []
             for tree, parts, path in level:
                 try:
-                    entry = tree.entries().get(parts[0])
+                    entry = tree.child(parts[0])
                 except (KeyError, ValueError, EliteError):
-                    continue  # left for `read` to meet and report
-                if entry is None:
-                    continue
+                    continue  # absent, or left for `read` to meet and report
                 if len(parts) > 1 and entry.filemode == gittree.TREE:
                     deeper.append((entry, parts[1:], path))
                 elif len(parts) == 1 and entry.filemode == gittree.REGULAR:
