@@ -3,7 +3,9 @@ alternated in the same rounds (issue 26 item 2; bench/RESULTS.md, "discover star
 round 2"). Each tree is a `git-elite` launcher (bench/before.py makes one for any commit);
 the registries are bare copies whose cache clones `$AGENTD_HOME` already holds (one
 `discover --registry R` without --offline fills each). Prints the median ms of each
-(tree, size), `--version` and `python -c pass`, and each median's ratio to `--version`.
+(tree, size), `--version` and `python -c pass`, and each median's ratio to `--version`:
+wall clock, and the CPU time (user + system) of the process and its children (git
+included), which a loaded machine inflates less than the wall clock.
 
     python bench/discover_rounds.py --rounds 7 --tree before=/tmp/b/bin/git-elite \\
         --tree after=/tmp/a/bin/git-elite --registry 1000=/tmp/r1000.git ...
@@ -13,16 +15,21 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
 import time
 
 
-def timed(args: list[str]) -> float:
+def timed(args: list[str]) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of the command and every process it started)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
 
 
 def main() -> int:
@@ -34,7 +41,7 @@ def main() -> int:
     opts = parser.parse_args()
     trees = [tuple(t.split("=", 1)) for t in opts.tree]
     registries = [tuple(r.split("=", 1)) for r in opts.registry]
-    times: dict[str, list[float]] = {}
+    times: dict[str, list[tuple[float, float]]] = {}
     loads = [os.getloadavg()[0]]
     for _ in range(opts.rounds):
         times.setdefault("python -c pass", []).append(timed([sys.executable, "-c", "pass"]))
@@ -45,11 +52,16 @@ def main() -> int:
                 times.setdefault(f"{name} {n}", []).append(timed(
                     [launcher, "discover", "--registry", path, "--json", "--offline"]))
         loads.append(os.getloadavg()[0])
-    version = statistics.median(times[f"{trees[0][0]} --version"])
-    print(f"{opts.rounds} rounds, load {min(loads):.1f}-{max(loads):.1f}")
+    base = times[f"{trees[0][0]} --version"]
+    wall_v = statistics.median(w for w, _ in base)
+    cpu_v = statistics.median(c for _, c in base)
+    print(f"{opts.rounds} rounds, load {min(loads):.1f}-{max(loads):.1f}; medians, and "
+          f"their ratio to {trees[0][0]} --version")
     for key, values in times.items():
-        median = statistics.median(values)
-        print(f"{key:28} {median * 1e3:8.1f} ms  {median / version:5.2f}x --version")
+        wall = statistics.median(w for w, _ in values)
+        cpu = statistics.median(c for _, c in values)
+        print(f"{key:24} wall {wall * 1e3:7.1f} ms {wall / wall_v:5.2f}x   "
+              f"cpu {cpu * 1e3:7.1f} ms {cpu / cpu_v:5.2f}x")
     return 0
 
 
