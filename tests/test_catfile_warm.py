@@ -107,10 +107,10 @@ def test_refused_blobs_are_never_inflated(repo: dict[str, Any]) -> None:
     try:
         state.warm(PATHS)
         assert repo["big"] in opened.odb.headers  # its size was asked, to refuse it
-        assert repo["big"] not in opened.odb.kept  # its bytes were not
-        assert all(len(data) <= 64 * 1024 for _, data in opened.odb.kept.values()
+        assert repo["big"] not in opened.odb._contents  # its bytes were not
+        assert all(len(data) <= 64 * 1024 for _, data in opened.odb._contents.values()
                    if _ == 3)
-        assert "1" * 40 not in opened.odb.kept and "2" * 40 not in opened.odb.kept
+        assert "1" * 40 not in opened.odb._contents and "2" * 40 not in opened.odb._contents
         assert state.read(f"agents/ab/{BIG}/manifest.json") is None
         assert "exceeds the limit" in str(state.refused(f"agents/ab/{BIG}/manifest.json"))
     finally:
@@ -159,34 +159,7 @@ def test_warm_is_nothing_for_other_repositories(tmp_path: Path) -> None:
     assert state.read("IDENTITY.json") is None
 
 
-# --- one entry of a large tree, without building them all (catfile._find) ---------------------
-
-def _raw(entries: list[tuple[bytes, bytes, str]]) -> bytes:
-    return b"".join(mode + b" " + name + b"\0" + bytes.fromhex(oid)
-                    for mode, name, oid in entries)
-
-
-A, B, C = "a" * 40, "b" * 40, "c" * 40
-HEX = "0f" * 32
-TREES = {
-    "git's form": _raw([(b"100644", b"IDENTITY.json", A), (b"40000", HEX.encode(), B)]),
-    "a name twice: the last wins": _raw([(b"40000", b"x", A), (b"100644", b"x", B)]),
-    "a name hidden in another's": _raw([(b"40000", b"zz " + HEX.encode(), A),
-                                        (b"40000", HEX.encode(), C)]),
-    "only the hidden one": _raw([(b"40000", b"zz " + HEX.encode(), A)]),
-    "not UTF-8": _raw([(b"100644", b"\xff\xfe", A), (b"100644", b"\xc3\xa9", B)]),
-    "an empty name": _raw([(b"100644", b"", A)]),
-    "unsorted, odd modes": _raw([(b"120000", b"z", A), (b"160000", b"a", B),
-                                 (b"100755", b"m", C)]),
-    "empty": b"",
-    "truncated id": _raw([(b"100644", b"x", A)])[:-3],
-    "a mode int() reads but git does not write": b"+644 x\0" + bytes.fromhex(A),
-    "no NUL": b"100644 x",
-    "trailing bytes": _raw([(b"100644", b"x", A)]) + b"1",
-}
-NAMES = ["IDENTITY.json", HEX, "x", "zz " + HEX, "\udcff\udcfe", "é", "\udcc3\udca9", "",
-         "z", "a", "m", "missing"]
-
+# --- a lookup is the full parse's entry -------------------------------------------------------
 
 def _outcome(fn: Any) -> Any:
     try:
@@ -194,37 +167,6 @@ def _outcome(fn: Any) -> Any:
     except (KeyError, ValueError) as err:
         return type(err).__name__
     return (found.id, found.filemode, found.name, found.type_str)
-
-
-@pytest.mark.parametrize("label", sorted(TREES))
-def test_child_is_the_full_parse_entry(label: str) -> None:
-    """`_find` (through `child`'s contract) answers every name exactly as the full parse's
-    dict does — or says it is unsure and the full parse answers, errors included."""
-    data = TREES[label]
-    for name in NAMES:
-        def whole(name: str = name) -> Any:
-            return dict(catfile._parse_tree(None, data))[name]  # type: ignore[arg-type]
-
-        def found(name: str = name) -> Any:
-            hit = catfile._find(None, data, catfile._names(data), name)  # type: ignore[arg-type]
-            if hit is catfile._UNSURE:
-                return whole(name)
-            if hit is None:
-                raise KeyError(name)
-            return hit
-        assert _outcome(found) == _outcome(whole), (label, name)
-
-
-def test_only_whole_trees_in_gits_form_are_scanned() -> None:
-    for label in ("truncated id", "no NUL", "trailing bytes",
-                  "a mode int() reads but git does not write"):
-        tree = TREES[label]
-        assert catfile._names(tree) is None
-        assert catfile._find(None, tree, None, "x") is catfile._UNSURE  # type: ignore[arg-type]
-    form = TREES["git's form"]
-    assert catfile._find(None, form, catfile._names(form), "\udcc3\udca9") \
-        is catfile._UNSURE  # type: ignore[arg-type]
-    assert catfile._find(None, form, catfile._names(form), "nope") is None  # type: ignore[arg-type]
 
 
 def test_child_of_a_real_tree_is_its_entry(repo: dict[str, Any]) -> None:

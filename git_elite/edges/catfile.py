@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +21,11 @@ from git_elite.core.errors import RegistryError
 
 _KINDS = {"commit": 1, "tree": 2, "blob": 3, "tag": 4}
 _TREE_MODE = 0o040000
+# objects are immutable by id: one process reads each at most once (pre-receive at 1M read
+# the pushed 2.9 MB shard four times and each 3,900-entry agents/<ab> tree two or three
+# times), up to this many bytes kept; past it, objects are read again as before
+CACHE_BYTES = 32 * 1024 * 1024
+_HEX = frozenset("0123456789abcdef")
 
 
 class CatRepo:
@@ -33,6 +37,9 @@ class CatRepo:
         self.workdir = None if workdir is None else workdir.rstrip("/") + "/"
         self.cwd = cwd
         self.odb = _Odb(self, cwd)
+        # per tree id, parsed once: name -> (mode, raw id), and the entries made so far
+        self._tables: dict[str, dict[str, tuple[int, bytes]]] = {}
+        self._made: dict[str, dict[str, Object]] = {}
 
     def __getitem__(self, oid: Any) -> Object:
         kind, _ = self.odb.read_header(oid)
@@ -80,8 +87,8 @@ class _Odb:
     def __init__(self, repo: CatRepo, cwd: str | Path | None):
         self.cwd = cwd
         self.headers: dict[str, tuple[int, int]] = {}
-        # objects read ahead (`warm`): (kind, bytes) by id, given by `read` as git would
-        self.kept: dict[str, tuple[int, bytes]] = {}
+        self._contents: dict[str, tuple[int, bytes]] = {}  # by full object id
+        self._cached = 0
         self._start()
 
     def _start(self) -> None:
@@ -139,33 +146,38 @@ class _Odb:
         return found
 
     def read(self, oid: Any) -> tuple[int, bytes]:
-        assert self.proc.stdout is not None
-        kept = self.kept.get(str(oid))
+        key = str(oid)
+        kept = self._contents.get(key)
         if kept is not None:
             return kept
-        found = self._ask("contents", str(oid))
+        assert self.proc.stdout is not None
+        found = self._ask("contents", key)
         if found is None:
-            raise self._missing(str(oid))
+            raise self._missing(key)
         data = self.proc.stdout.read(found[1] + 1)  # the content, then a newline
         if len(data) != found[1] + 1:
-            raise self._died(str(oid))
-        return found[0], data[:-1]
+            raise self._died(key)
+        got = found[0], data[:-1]
+        if self._cached + found[1] <= CACHE_BYTES and is_object_id(key):
+            self._contents[key] = got  # a name (HEAD, a ref) may move: never kept
+            self._cached += found[1]
+        return got
 
     WARM_BATCH = 256  # commands per write: they always fit in the pipe's buffer
 
     def warm(self, command: str, oids: list[str]) -> None:
-        """Ask git for the `info` (headers) or `contents` (headers and bytes) of many
-        objects in one round trip per batch: every command written, then every answer
-        read (no `--buffer`: git answers each as it comes; the commands fit in the pipe,
-        so neither side waits on the other). Only a cache: `read_header` and `read` give
-        what was found, as git gives it; a missing object is left for them to report.
-        Anything unexpected (git gone, an answer out of step) ends this process and starts
-        a new one, so the reads that follow see git exactly as without the read-ahead."""
+        """Ask git for the `info` (headers) or `contents` (headers and bytes, kept as `read`
+        keeps them, within CACHE_BYTES) of many objects in one round trip per batch: every
+        command written, then every answer read (no `--buffer`: git answers each as it
+        comes; the commands fit in the pipe, so neither side waits on the other). Only a
+        cache: `read_header` and `read` give what was found, as git gives it; a missing
+        object is left for them to report. Anything unexpected (git gone, an answer out of
+        step) ends this process and starts a new one, so the reads that follow see git
+        exactly as without the read-ahead."""
         if self.pid != os.getpid():
             return
-        store = self.kept if command == "contents" else self.headers
-        asked = [oid for oid in dict.fromkeys(oids)
-                 if len(oid) == 40 and oid.isalnum() and oid not in store]
+        store: dict[str, Any] = self._contents if command == "contents" else self.headers
+        asked = [oid for oid in dict.fromkeys(oids) if is_object_id(oid) and oid not in store]
         for at in range(0, len(asked), self.WARM_BATCH):
             if not self._warm_batch(command, asked[at:at + self.WARM_BATCH]):
                 self._restart()
@@ -187,7 +199,9 @@ class _Odb:
                     data = self.proc.stdout.read(found[1] + 1)  # the content, a newline
                     if len(data) != found[1] + 1:
                         return False
-                    self.kept[oid] = (found[0], data[:-1])
+                    if self._cached + found[1] <= CACHE_BYTES:
+                        self._contents[oid] = (found[0], data[:-1])
+                        self._cached += found[1]
                 self.headers[oid] = found
         except (OSError, ValueError):
             return False
@@ -242,8 +256,7 @@ class Object:
         self.repo, self.id, self.filemode, self.name, self.type_str = \
             repo, oid, mode, name, kind
         self._entries: dict[str, Object] | None = None
-        self._found: dict[str, Object | None] = {}  # `child` lookups, before any `entries`
-        self._scan: tuple[bytes, list[bytes]] | None = None  # `_find`'s: the bytes, names
+        self._kids: dict[str, Object] | None = None  # (a tree named by a short id or a ref)
 
     @property
     def size(self) -> int:
@@ -275,23 +288,48 @@ class Object:
                 parents.append(line[7:].strip())
         return tree, parents
 
-    @property
-    def loaded(self) -> bool:
-        """Whether this tree's entries were read already."""
-        return self._entries is not None
+    def table(self) -> dict[str, tuple[int, bytes]]:
+        """name -> (mode, 20-byte id) of a tree's entries, parsed once per tree id, with no
+        entry object made (a 3,900-entry `agents/<ab>` at 1M: gittree's diff compares two
+        tables and makes objects only for the names that differ)."""
+        if self.type_str != "tree":
+            raise KeyError(self.name)
+        found = self.repo._tables.get(self.id)
+        if found is None:
+            found = _parse_table(self.repo.odb.read(self.id)[1])
+            if is_object_id(self.id):
+                self.repo._tables[self.id] = found
+        return found
+
+    def child(self, name: str) -> Object:
+        """The entry `name` of this tree (KeyError: none), made once per tree id."""
+        made = self._made()
+        found = made.get(name)
+        if found is None:
+            mode, raw = self.table()[name]
+            found = made[name] = _entry(self.repo, name, mode, raw)
+        return found
+
+    def _made(self) -> dict[str, Object]:
+        """The entries made so far: shared by every object of this tree id."""
+        if is_object_id(self.id):
+            return self.repo._made.setdefault(self.id, {})
+        if self._kids is None:
+            self._kids = {}
+        return self._kids
 
     def entries(self) -> dict[str, Object]:
         if self._entries is None:
-            if self.type_str != "tree":
-                raise KeyError(self.name)
-            self._entries = dict(_parse_tree(self.repo, self.repo.odb.read(self.id)[1]))
+            made = self._made()
+            self._entries = {name: self.child(name) if name not in made else made[name]
+                             for name in self.table()}
         return self._entries
 
     def __iter__(self) -> Iterator[Object]:
         return iter(self.entries().values())
 
     def __len__(self) -> int:
-        return len(self.entries())
+        return len(self.table())
 
     def __getitem__(self, path: str) -> Object:
         node = self
@@ -299,81 +337,29 @@ class Object:
             node = node.child(part)  # KeyError: absent, or not a directory
         return node
 
-    def child(self, name: str) -> Object:
-        """`entries()[name]` (KeyError: absent, or this is not a tree), without building an
-        object for every entry: an `agents/<ab>` tree holds ~3,900 entries at 1M agents,
-        and a top 20 looks up one in each of up to 20 of them (`_find`)."""
-        if self._entries is not None:
-            return self._entries[name]
-        if name not in self._found:
-            if self.type_str != "tree":
-                raise KeyError(self.name)
-            if self._scan is None:
-                data = self.repo.odb.read(self.id)[1]
-                names = _names(data)
-                if names is None:  # not in git's form: parsed whole, as before
-                    self._entries = dict(_parse_tree(self.repo, data))
-                    return self._entries[name]
-                self._scan = (data, names)
-            found = _find(self.repo, *self._scan, name)
-            if found is _UNSURE:
-                self._entries = dict(_parse_tree(self.repo, self._scan[0]))
-                return self._entries[name]
-            self._found[name] = found if isinstance(found, Object) else None
-        entry = self._found[name]
-        if entry is None:
-            raise KeyError(name)
-        return entry
+
+def is_object_id(name: str) -> bool:
+    """A full object id (SHA-1 or SHA-256 hex): content-addressed, safe to remember."""
+    return len(name) in (40, 64) and _HEX.issuperset(name)
 
 
-# a raw tree made only of whole entries (`<octal mode> <name>\0<20-byte id>`), as git
-# writes them; the names of its entries; each entry's bytes
-_WELL_FORMED = re.compile(rb"(?:[0-7]+ [^\0]*\0.{20})*+", re.S)
-_NAMES = re.compile(rb"[0-7]+ ([^\0]*)\0.{20}", re.S)
-_ENTRIES = re.compile(rb"[0-7]+ [^\0]*\0.{20}", re.S)
-_UNSURE = object()
-
-
-def _names(data: bytes) -> list[bytes] | None:
-    """The names of a raw tree's entries, in order; None when it is not made of whole
-    entries in git's form."""
-    return _NAMES.findall(data) if _WELL_FORMED.fullmatch(data) is not None else None
-
-
-def _find(repo: CatRepo, data: bytes, names: list[bytes] | None, name: str
-          ) -> Object | None | object:
-    """The entry `name` of a raw tree (`names`: `_names(data)`) as
-    `dict(_parse_tree(...))[name]` gives it (the last entry of that name), None when there
-    is none, or _UNSURE when the tree is not made of whole entries in git's form or no
-    entry's name can be compared in bytes (then the caller parses it all, as before, with
-    the same errors). The scans run in the regular-expression engine, not per entry in
-    Python: ~3 ms for a 3,900-entry tree where building every entry took ~37 ms."""
-    try:
-        wanted = name.encode("utf-8", "surrogateescape")
-    except UnicodeEncodeError:
-        return _UNSURE
-    if wanted.decode("utf-8", "surrogateescape") != name:  # no entry's name decodes to it
-        return _UNSURE
-    if names is None:
-        return _UNSURE
-    if wanted not in names:
-        return None
-    last = len(names) - 1 - names[::-1].index(wanted)
-    return next(_parse_tree(repo, _ENTRIES.findall(data)[last]))[1]
-
-
-def _parse_tree(repo: CatRepo, data: bytes) -> Iterator[tuple[str, Object]]:
-    """The entries of a raw tree object: `<octal mode> <name>\\0<20-byte id>` each."""
-    at = 0
-    while at < len(data):
+def _parse_table(data: bytes) -> dict[str, tuple[int, bytes]]:
+    """The entries of a raw tree object: `<octal mode> <name>\\0<20-byte id>` each (a name
+    given twice keeps its first place and its last entry, as a dict of the entries did)."""
+    out: dict[str, tuple[int, bytes]] = {}
+    at, end = 0, len(data)
+    while at < end:
         space = data.index(b" ", at)
         nul = data.index(b"\0", space)
-        mode = int(data[at:space], 8)
-        name = data[space + 1:nul].decode("utf-8", "surrogateescape")
-        oid = data[nul + 1:nul + 21].hex()
-        kind = "tree" if mode == _TREE_MODE else "commit" if mode == 0o160000 else "blob"
-        yield name, Object(repo, oid, mode, name, kind)
+        out[data[space + 1:nul].decode("utf-8", "surrogateescape")] = \
+            (int(data[at:space], 8), data[nul + 1:nul + 21])
         at = nul + 21
+    return out
+
+
+def _entry(repo: CatRepo, name: str, mode: int, raw: bytes) -> Object:
+    kind = "tree" if mode == _TREE_MODE else "commit" if mode == 0o160000 else "blob"
+    return Object(repo, raw.hex(), mode, name, kind)
 
 
 def open_repo(path: str | Path) -> CatRepo:

@@ -117,7 +117,7 @@ class TreeState:
         level: list[tuple[Any, list[str], str]] = [(self.tree, p.split("/"), p) for p in paths]
         blobs: list[tuple[str, str]] = []
         while level:
-            odb.warm("contents", [t.id for t, _, _ in level if not t.loaded])
+            odb.warm("contents", [t.id for t, _, _ in level])  # those not read yet
             deeper = []
             for tree, parts, path in level:
                 try:
