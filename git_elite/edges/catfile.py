@@ -298,8 +298,9 @@ class Stream:
     # counts as resident: reading a whole registry mapped its whole pack (the 100k verify's
     # peak, 228 MiB, was this process's: 128 MB of pack + 96 MB of delta base cache). As
     # libgit2's windows are (git.open_reader), these are capped: memory stays flat in the
-    # pack's size (~145 MiB at 100k) for ~1.5 s more system time per 100k blobs of mapping.
-    # The delta base cache stays at git's default: 32 MiB doubled git's CPU on 50-deep chains.
+    # pack's size (~130 MiB at 100k), for ~1 s more of git's CPU per 100k blobs (mapping
+    # churn: ~4 % of a 100k verify). The delta base cache stays at git's default: 32 MiB
+    # doubled git's CPU on 50-deep chains.
     PACK_WINDOWS = ("-c", "core.packedGitWindowSize=32m", "-c", "core.packedGitLimit=64m")
 
     def __init__(self, git_dir: str):
