@@ -77,10 +77,13 @@ class Bench:
     before: Side | None = None  # the release-1 side of the before/after table
     before_sizes: list[int] = field(default_factory=list)
     verify_1m: bool = False  # also `verify` the 1M registry once (minutes)
+    verify_again_1m: bool = False  # the second `verify` at 1M (its first, full one: minutes)
+    publish_sizes: tuple[int, ...] = (100_000, 1_000_000)  # of `publish` (cache warmed once)
     commit_sizes: tuple[int, ...] = (10_000, 100_000, 1_000_000)  # of `git commit`
     site_size: int = 0  # the registry the site is measured on (0: the largest)
     verify_max: int = 100_000  # the largest registry `verify` is timed on
     pins_commit: bool = True  # issue 24's table: also the one-agent `git commit`
+    pins_sites: tuple[str, ...] = ("before", "after-ts", "after")  # its --url sites
     builds: list[str] = field(default_factory=list)  # the registries table of the report
     load_start: str = field(default_factory=lambda: ", ".join(
         f"{x:.1f}" for x in os.getloadavg()))

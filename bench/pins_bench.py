@@ -28,7 +28,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import before
@@ -92,12 +91,27 @@ def measure_pins(b: Bench) -> list[Row]:
 
 # --- 1. the one-agent commit ------------------------------------------------------------
 
-def _work(side: Side, registry: Path, where: Path) -> Path:
-    """A clone of a bare copy of `registry` with the side's client hooks."""
-    with sandbox(side):
+def progress(what: str) -> None:
+    print(f"pins {time.strftime('%H:%M:%S')}: {what}", file=sys.stderr, flush=True)
+
+
+def _clones(pairs: list[tuple[Path, Path]]) -> list[Path]:
+    """A work clone of a bare copy of each `registry` under its `where`, the checkouts run
+    at once (at 1M each is a 2M-file checkout of ~13 min, mostly waiting on the disk)."""
+    works = []
+    procs = []
+    for registry, where in pairs:
         copy = bare_copy(registry, where / "origin.git", hook=False)
-        work = where / "work"
-        sh(["git", "clone", "-q", str(copy), str(work)])
+        works.append(where / "work")
+        procs.append(subprocess.Popen(["git", "clone", "-q", str(copy), str(works[-1])]))
+    if any(p.wait() != 0 for p in procs):
+        raise SystemExit("bench: a work clone failed")
+    return works
+
+
+def _work(side: Side, work: Path) -> Path:
+    """The work clone with the side's client hooks."""
+    with sandbox(side):
         for key, value in (("user.name", "bench"), ("user.email", "bench@example.org")):
             sh(["git", "config", key, value], cwd=work)
         sh(["git", "elite", "hooks", "install"], cwd=work)
@@ -111,8 +125,10 @@ def _commits(b: Bench, n: int, old: Side, registry_old: Path, pinned: Path, root
     """Two agents: the next one of the synthetic sequence (not in any top-100 ranking at
     10k: the rankings and index/ranked.json are unchanged) and the best-scored of the next
     200 (it enters the rankings: the pinned side rewrites index/ranked.json)."""
-    cases = [(old, _work(old, registry_old, root / "commit-before")),
-             (AFTER, _work(AFTER, pinned, root / "commit-after"))]
+    progress(f"cloning the {n:,} registries for the commits (both at once)")
+    clones = _clones([(registry_old, root / "commit-before"), (pinned, root / "commit-after")])
+    cases = [(old, _work(old, clones[0])), (AFTER, _work(AFTER, clones[1]))]
+    progress("timing the commits")
     agents = [("", "", new_agent_files(n)), (" ranked", ", entering the rankings",
                                              ranked_agent_files(n))]
     hooked: dict[tuple[str, str], list[float]] = {}
@@ -188,18 +204,24 @@ def index_written(work: Path, files: dict[str, bytes]) -> tuple[int, list[str]]:
 
 # --- 2. discover --url top 20 -------------------------------------------------------------
 
-@contextlib.contextmanager
-def _site(side: Side, registry: Path, where: Path, stamp: bool = False
-          ) -> Iterator[tuple[str, list[str]]]:
-    """The side's `git elite site` of a bare copy of `registry` (its timestamp signed just
-    before, with `stamp`), served on a loopback port: (URL, paths requested)."""
-    copy = bare_copy(registry, where / "registry.git", hook=False)
-    if stamp:
-        synth.stamp(copy)
-    with sandbox(side):
-        sh(["git", "elite", "site", str(copy), "-o", str(where / "site"), "--rev", "main"])
-    with serve(where / "site") as served:
-        yield served
+def _sites(wanted: list[tuple[Side, Path, Path, bool]]) -> list[Path]:
+    """Each side's `git elite site` of a bare copy of its registry (its timestamp signed
+    just before, with `stamp`), written at once (at 1M a site is ~3M files, ~13 GB)."""
+    sites = []
+    procs = []
+    with contextlib.ExitStack() as stack:
+        for side, registry, where, stamp in wanted:
+            copy = bare_copy(registry, where / "registry.git", hook=False)
+            if stamp:
+                synth.stamp(copy)
+            stack.enter_context(sandbox(side))
+            sites.append(where / "site")
+            procs.append(subprocess.Popen(
+                ["git", "elite", "site", str(copy), "-o", str(sites[-1]), "--rev", "main"],
+                env=dict(os.environ)))
+        if any(p.wait() != 0 for p in procs):
+            raise SystemExit("bench: a `git elite site` failed")
+    return sites
 
 
 def _timed(args: list[str], cwd: Path) -> float:
@@ -210,16 +232,21 @@ def _timed(args: list[str], cwd: Path) -> float:
 
 def _discover(b: Bench, n: int, old: Side, registry_old: Path, pinned: Path,
               stamped: Path, root: Path) -> list[Row]:
-    cases = [(SIDE, old, registry_old, False, ""),
-             ("after-ts", AFTER, stamped, True, ", timestamp role"),
-             ("after", AFTER, pinned, False, ", no timestamp role")]
+    cases = [c for c in [(SIDE, old, registry_old, False, ""),
+                         ("after-ts", AFTER, stamped, True, ", timestamp role"),
+                         ("after", AFTER, pinned, False, ", no timestamp role")]
+             if c[0].split()[0] in b.pins_sites]
+    progress(f"writing {len(cases)} sites of {n:,} (at once)")
+    sites = _sites([(side, reg, root / f"site-{i}", stamp)
+                    for i, (_, side, reg, stamp, _) in enumerate(cases)])
+    progress("timing discover --url")
     times: dict[str, list[float]] = {c[0]: [] for c in cases}
     starts: dict[str, list[float]] = {c[0]: [] for c in cases}
     counts: dict[str, list[int]] = {c[0]: [] for c in cases}
     logs: dict[str, list[str]] = {}
     with contextlib.ExitStack() as stack:
-        served = {name: stack.enter_context(_site(side, reg, root / f"site-{i}", stamp))
-                  for i, (name, side, reg, stamp, _) in enumerate(cases)}
+        served = {name: stack.enter_context(serve(site))
+                  for (name, *_), site in zip(cases, sites, strict=True)}
         for _ in range(b.repeat):
             for name, side, _, _, _ in cases:
                 url, requests = served[name]

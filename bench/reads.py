@@ -140,7 +140,7 @@ def measure_verify_memory(b: Bench) -> list[Row]:
     bare copy, then verifies (paired with --version). The first, full verify is untimed;
     the before side (no memory) reads the whole tree again each time."""
     rows = []
-    sizes = [n for n in b.sizes if b.todo(n) and (n <= b.verify_max or b.verify_1m)]
+    sizes = [n for n in b.sizes if b.todo(n) and (n <= b.verify_max or b.verify_again_1m)]
     before = [n for n in sorted({b.size(n) for n in b.before_sizes}) if n <= 10_000 and
               b.todo(n)] if b.before is not None and b.before.fmt == 2 else []
     for side, todo in [(AFTER, sizes), *([(b.before, before)] if b.before and before else [])]:
@@ -212,7 +212,7 @@ def _publish(b: Bench, side: Side, n: int) -> Row:
 def measure_publish(b: Bench) -> list[Row]:
     """`git elite publish` of one manifest to a local bare registry with the server hook
     (cache warm, a new agent each run): <= 1.0 s at 100k; 1M reported; before/after."""
-    sizes = sorted({b.size(n) for n in (100_000, 1_000_000)})
+    sizes = sorted({b.size(n) for n in b.publish_sizes})
     rows = [_publish(b, AFTER, n) for n in filter(b.todo, sizes)]
     if b.before is not None:
         rows += [_publish(b, b.before, n) for n in filter(b.todo, b.sides()[1][1])]

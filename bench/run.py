@@ -335,6 +335,12 @@ def main() -> int:
                         "%(default)s; 2 for a before side that reads format 2)")
     parser.add_argument("--verify-1m", action=argparse.BooleanOptionalAction, default=True,
                         help="also verify the 1M registry once (minutes; default: yes)")
+    parser.add_argument("--verify-again-1m", action=argparse.BooleanOptionalAction,
+                        default=None, help="the second `verify` at 1M (its first, full verify "
+                        "is minutes; default: as --verify-1m)")
+    parser.add_argument("--publish-sizes", default="100000,1000000",
+                        help="sizes of the `publish` measurement (its warm-up fills the cache "
+                        "clone, whose first fetch checks the whole history: ~20 min at 1M)")
     parser.add_argument("--commit-sizes", default="10000,100000,1000000",
                         help="sizes of the `git commit` measurement (a work clone of 1M is a "
                         "2M-file checkout)")
@@ -345,6 +351,10 @@ def main() -> int:
     parser.add_argument("--pins-commit", action=argparse.BooleanOptionalAction, default=True,
                         help="issue 24's table: also time the one-agent `git commit` (at 1M a "
                         "full checkout's `git reset` after each commit takes ~1 min here)")
+    parser.add_argument("--pins-sites", default="before,after-ts,after",
+                        help="issue 24's table: the --url sites to write and read (before: "
+                        "1927675's; after-ts: this tree's with a timestamp role; after: "
+                        "without one); at 1M each is ~13 GB")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--prepare", action="store_true",
                         help="only build what the measurements reuse (registries, work "
@@ -359,7 +369,11 @@ def main() -> int:
     b = Bench(args.repeat, args.quick, sizes, verify_1m=args.verify_1m,
               commit_sizes=tuple(int(x) for x in args.commit_sizes.split(",") if x),
               site_size=args.site_size, verify_max=args.verify_max,
-              pins_commit=args.pins_commit)
+              pins_commit=args.pins_commit,
+              verify_again_1m=args.verify_1m if args.verify_again_1m is None
+              else args.verify_again_1m,
+              publish_sizes=tuple(int(x) for x in args.publish_sizes.split(",") if x),
+              pins_sites=tuple(x for x in args.pins_sites.split(",") if x))
     b.before_sizes = [int(x) for x in args.before_sizes.split(",") if x and not args.quick]
     if b.before_sizes:
         label = f"format 1, the release-1 code ({args.before_rev})" \
