@@ -255,6 +255,7 @@ def _edited(ctx: Context, ab: str, listed: dict[str, Any] | None,
         digest = shards.digest(found.data)
     else:
         pinned, digest = shardsplice.digests(raw, found.data, found.same)
+        shards.remember_digest(found.data, digest)
         if pinned != listed["sha256"]:
             return None
     if any(o is not None and not shards.is_entry(o) for o in found.olds.values()):
@@ -283,8 +284,14 @@ def _reverted(ctx: Context, ab: str, digest: Any, touched: Collection[str]
         found = shardsplice.edit(raw, ab, {a: parent_entry(ctx, a) for a in touched})
     except (ValueError, RecursionError):  # hostile bytes in a touched item: the slow path
         return None
-    if found is None or shards.digest(found.data) != digest or \
-            not _parent_holds(ctx, layout.shard_path(ab), found.data):
+    if found is None:
+        return None
+    # both digests at once, their common start hashed once: the parent's, to compare with
+    # its head's pin; the pushed bytes', which the rebuild and the pin check ask for next
+    pushed, reverted = shardsplice.digests(raw, found.data, found.same)
+    shards.remember_digest(raw, pushed)
+    shards.remember_digest(found.data, reverted)
+    if reverted != digest or not _parent_holds(ctx, layout.shard_path(ab), found.data):
         return None
     return found.data
 

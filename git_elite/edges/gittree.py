@@ -216,6 +216,15 @@ def differing_names(a: Any, b: Any) -> list[str]:
 
 def _pairs(a: Any | None, b: Any | None) -> Iterator[tuple[str, Any | None, Any | None]]:
     """(name, entry in a, entry in b) for every name whose entries differ (id or mode)."""
+    if a is not None and b is not None and hasattr(a, "table") and hasattr(b, "table"):
+        # two trees read through `git cat-file` (catfile.Object): their tables of (mode,
+        # raw id) compared, entries made only for the names that differ (the two
+        # 3,900-entry agents/<ab> trees of a one-agent push into 1M)
+        ta, tb = a.table(), b.table()
+        for name in sorted(n for n in ta.keys() | tb.keys() if ta.get(n) != tb.get(n)):
+            yield name, a.child(name) if name in ta else None, \
+                b.child(name) if name in tb else None
+        return
     left = {entry.name: entry for entry in a} if a is not None else {}
     right = {entry.name: entry for entry in b} if b is not None else {}
     for name in sorted(left.keys() | right.keys()):

@@ -42,9 +42,7 @@ def atomic_write(path: Path, data: bytes, mode: int = 0o644, *, durable: bool = 
     ensure_dir(path.parent)
     fd, tmp = -1, ""
     try:
-        import tempfile  # only when writing (~3 ms of start-up otherwise)
-
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        fd, tmp = _create_temp(path)
         os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as handle:
             fd = -1
@@ -62,6 +60,21 @@ def atomic_write(path: Path, data: bytes, mode: int = 0o644, *, durable: bool = 
         if tmp:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
+
+
+def _create_temp(path: Path) -> tuple[int, str]:
+    """A new file next to `path`, as `tempfile.mkstemp` makes one (O_EXCL, mode 0600, a name
+    no one can guess, no symlink followed) without importing tempfile, which brings shutil,
+    random, bz2 and lzma (~5 ms of every hook that saves a cache; branch prerecv)."""
+    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | \
+        getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        name = str(path.parent / f".{path.name}.{os.urandom(6).hex()}.tmp")
+        try:
+            return os.open(name, flags, 0o600), name
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no unused temporary name next to {path}")
 
 
 def read_bytes(path: Path) -> bytes:
