@@ -87,3 +87,35 @@ def test_halves_redo_a_failed_child(monkeypatch: pytest.MonkeyPatch) -> None:
         return [i * 2 for i in items]
 
     assert fanout.halves(list(range(6)), work) == [[0, 2, 4], [6, 8, 10]]
+
+
+def test_a_killed_child_half_is_checked_again(files: dict[str, bytes],
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """The forked child of `fanout.halves` killed outright (no exception, no answer on the
+    pipe: as by the OOM killer) while it checks the half that holds a forged manifest: the
+    parent checks that half again, and verify reports the same `signature` problem."""
+    import os
+    import signal
+
+    last = max(agent_id_of(profile(n)) for n in range(N))  # its piece is in the child's half
+    path = layout.agent_path(last, "manifest.json")
+    body = json.loads(files[path])
+    body["metrics"]["total_tasks"] += 1
+    bad = {**files, path: documents.to_bytes(body)}
+    monkeypatch.setattr(audit, "PARALLEL_MIN_PIECES", 2)
+    checked = audit._agents
+    parent = os.getpid()
+    halves_here: list[list[str]] = []
+
+    def dying(state: object, fmt: int, pieces: list[str], *rest: object) -> audit.Tally:
+        if os.getpid() != parent:
+            os.kill(os.getpid(), signal.SIGKILL)
+        halves_here.append(list(pieces))
+        return checked(state, fmt, pieces, *rest)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(audit, "_agents", dying)
+    found = _streamed(bad)
+    assert ("signature", path) in found
+    assert found == _at_once(bad)
+    # this process checked its own half, then the killed child's (which holds the forgery)
+    assert len(halves_here) == 2 and last[:2] in halves_here[1]

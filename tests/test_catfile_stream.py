@@ -196,3 +196,35 @@ def test_a_read_by_path_through_the_stream_is_the_same(repo: dict[str, Any]) -> 
         assert sorted(streamed.take_refusals()) == sorted(plain.take_refusals())
     finally:
         stream.close()
+
+
+def test_the_streams_git_maps_its_pack_in_capped_windows(tmp_path: Path) -> None:
+    """The stream's git runs with pack windows capped (memory flat in the pack's size, as
+    libgit2's in git.open_reader) and still gives every blob of a pack several windows
+    long, byte for byte, here with windows far smaller than the pack."""
+    where = tmp_path / "r.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(where)], check=True)
+    import random
+
+    rng = random.Random(7)
+    blobs = {_blob(where, rng.randbytes(40_000)): None for _ in range(60)}
+    _git(where, "pack-objects", "-q", str(where / "objects" / "pack" / "pack"),
+         data="".join(f"{oid}\n" for oid in blobs).encode())
+    _git(where, "prune-packed")
+    assert sum(p.stat().st_size for p in (where / "objects" / "pack").glob("*.pack")) > \
+        2_000_000
+    stream = catfile.Stream(str(where))
+    stream.PACK_WINDOWS = ("-c", "core.packedGitWindowSize=64k", "-c",
+                           "core.packedGitLimit=256k")
+    try:
+        got = stream.contents(list(blobs))
+        assert stream.proc is not None
+        argv = Path(f"/proc/{stream.proc.pid}/cmdline").read_bytes().split(b"\0")
+        assert b"core.packedGitLimit=256k" in argv
+        assert set(got) == set(blobs)
+        assert all(_git(where, "hash-object", "--stdin", data=data) == oid
+                   for oid, data in got.items())
+    finally:
+        stream.close()
+    assert catfile.Stream.PACK_WINDOWS == ("-c", "core.packedGitWindowSize=32m", "-c",
+                                           "core.packedGitLimit=64m")

@@ -101,6 +101,39 @@ class TreeState:
         """The blob at `path`; None when absent, or refused unread (`refused` says why)."""
         return self._blob(path)[0]
 
+    def warm(self, paths: Sequence[str]) -> None:
+        """Read ahead what `read` of each of `paths` will ask the batch reader
+        (catfile.CatRepo; other repositories: nothing): the trees on the paths one level at
+        a time, then the headers of the blobs at them, then the bytes of those `read` will
+        accept (regular file, not too deep, within its size limit: the same checks, so a
+        refused blob is never inflated) — a round trip per level instead of several per
+        path. Only a cache of objects by id: `read` walks, checks and refuses exactly as
+        without it, and whatever was not found is asked again there."""
+        from git_elite.edges import gittree
+
+        odb: Any = getattr(self.repo, "odb", None)
+        if self.tree is None or not hasattr(odb, "warm"):
+            return
+        level: list[tuple[Any, list[str], str]] = [(self.tree, p.split("/"), p) for p in paths]
+        blobs: list[tuple[str, str]] = []
+        while level:
+            odb.warm("contents", [t.id for t, _, _ in level])  # those not read yet
+            deeper = []
+            for tree, parts, path in level:
+                try:
+                    entry = tree.child(parts[0])
+                except (KeyError, ValueError, EliteError):
+                    continue  # absent, or left for `read` to meet and report
+                if len(parts) > 1 and entry.filemode == gittree.TREE:
+                    deeper.append((entry, parts[1:], path))
+                elif len(parts) == 1 and entry.filemode == gittree.REGULAR:
+                    blobs.append((path, entry.id))
+            level = deeper
+        odb.warm("info", [oid for _, oid in blobs])
+        odb.warm("contents", [oid for path, oid in blobs
+                              if gittree.depth_problem(path) is None and oid in odb.headers
+                              and self.blobs.oversize(path, oid) is None])
+
     def refused(self, path: str) -> Problem | None:
         """Why `read(path)` gave None for an entry that exists (mode, size), or None."""
         return self._blob(path)[1]

@@ -465,8 +465,8 @@ def git_source(name: str, label: str, path: str | Path, tip: str, repo: Any = No
             raise RegistryError(f"{name}: {refused.line()}")
         return data
 
-    return Source(name, label, tip, read, listing, names=state.names, local=True,
-                  git_dir=Path(path), objects=lambda: opened.odb)
+    return Source(name, label, tip, read, listing, names=state.names, prefetch=state.warm,
+                  local=True, git_dir=Path(path), objects=lambda: opened.odb)
 
 
 def cache_source(registry: Any, offline: bool) -> Source:
@@ -534,8 +534,13 @@ def _mended(opener: Callable[[str, str, Path, str], Source], registry: Any, offl
     def objects() -> Any:
         return inner[0].objects() if inner[0].objects is not None else None
 
-    return Source(registry.name, registry.url, tip, read, listing, names=names, local=True,
-                  git_dir=Path(path), pin_key=root, objects=objects)
+    def prefetch(paths: Sequence[str]) -> None:
+        if inner[0].prefetch is not None:  # the current one: a mend reopens `inner[0]`
+            mend(lambda: inner[0].prefetch(paths) if inner[0].prefetch else None)
+
+    return Source(registry.name, registry.url, tip, read, listing, names=names,
+                  prefetch=prefetch, local=True, git_dir=Path(path), pin_key=root,
+                  objects=objects)
 
 
 def _radicle_timestamp(source: Source) -> None:
