@@ -1,7 +1,8 @@
 """The `git-elite` console script. `git elite --version` is answered here, before the command
 framework (click, ~35-55 ms to import) is loaded, and so are the git hooks that take no
 arguments (`git-elite hook pre-commit`, run on every commit and push: see hookrun.py) and
-`git elite discover` with arguments parsed exactly as click would (cli/fastpath.py);
+`git elite discover` and `git elite verify [PATH]` with arguments parsed exactly as click
+would (cli/fastpath.py);
 everything else goes to `cli.main`."""
 
 from __future__ import annotations
@@ -27,6 +28,12 @@ def main() -> int:
         from git_elite.cli import fastpath
 
         code = fastpath.discover(args[1:])
+        if code is not None:
+            return code
+    if args[:1] == ["verify"]:
+        from git_elite.cli import fastpath
+
+        code = fastpath.verify(args[1:])
         if code is not None:
             return code
     from git_elite.cli.main import main as cli_main

@@ -1,7 +1,8 @@
 """Per-agent reuse inside a changed piece (SPEC §12, docs/registry.md "What verify
 remembers"): after a one-agent change in a big `agents/<ab>/` directory, the second verify
 runs the rule engine on that agent only, takes the other agents' index entries from the
-remembered shard (read by its blob id), and says exactly what a full audit says: for good
+remembered shard (today's shard less the new agents' items when that is the remembered
+one, else read by its blob id), and says exactly what a full audit says: for good
 and bad changes, a forged or thinned shard, conflicts with unchanged agents, a withdrawn
 agent's directory touched, a hostile entry, and when the remembered tree is gone from the
 object store (then the whole piece is checked). Real registries, real commits, real
@@ -323,3 +324,107 @@ def test_ranked_entries_not_remembered_are_read(reg: Path,
     commit_raw(reg, {layout.INDEX: previous}, "stale head")
     problems, _ = second(reg, monkeypatch)
     assert ("index", layout.INDEX) in rules_of(problems)
+
+
+# --- the remembered shard had without reading its blob (core/audit.py `_unspliced`) ---------
+
+def _blob_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The remembered shards read by blob id from now on (git.TreeState.blob_by_id)."""
+    reads: list[str] = []
+    real = git.TreeState.blob_by_id
+
+    def counting(self: git.TreeState, path: str, oid: str) -> bytes | None:
+        reads.append(path)
+        return real(self, path, oid)
+
+    monkeypatch.setattr(git.TreeState, "blob_by_id", counting)
+    return reads
+
+
+def _new_in_piece(k: int = 0) -> int:
+    return [n for n in range(3000, 40000) if aid(n)[:2] == AB][k]
+
+
+def test_a_new_agent_is_checked_without_reading_the_old_shard(
+        reg: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The usual push (agents added): today's shard less the new items is the remembered
+    one (same SHA-256), so its blob is not read; the verdict is a full read's."""
+    n = _new_in_piece()
+    commit_raw(reg, files_of(n, owner="bob", rate=0.99, total=500), "one more", index=True)
+    reads = _blob_reads(monkeypatch)
+    problems, checked = second(reg, monkeypatch)
+    assert problems == [] and checked == [aid(n)]
+    assert reads == [] and PARSED == []
+
+
+def test_two_new_agents_and_a_changed_one_read_the_old_shard(
+        reg: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A changed agent's old item is not in today's shard: the digest differs, the blob is
+    read (once), and the answer is the same."""
+    files = {**files_of(_new_in_piece(0), owner="bob"), **files_of(_new_in_piece(1)),
+             **files_of(LIVE[1], created_at=T0 + 10, rate=0.9)}
+    commit_raw(reg, files, "two more, one changed", index=True)
+    reads = _blob_reads(monkeypatch)
+    problems, checked = second(reg, monkeypatch)
+    assert problems == [] and len(checked) == 3
+    assert reads == [layout.shard_path(AB)] and PARSED == []
+
+
+def test_a_removed_agent_reads_the_old_shard(reg: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    aid_gone = aid(LIVE[7])
+    gone: dict[str, bytes | None] = {layout.agent_path(aid_gone, name): None
+                                     for name in ("manifest.json", "profile.json")}
+    commit_raw(reg, gone, "removed", index=True)
+    reads = _blob_reads(monkeypatch)
+    problems, checked = second(reg, monkeypatch)
+    assert problems == [] and checked == []  # (second: the same as a full read's)
+    assert reads == [layout.shard_path(AB)]
+
+
+def test_a_new_agent_with_a_forged_item_of_its_own(reg: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The shard lies about the new agent only: removing its item gives the remembered
+    bytes (no blob read), the splice of its real entry is not today's shard, and the
+    problem is a full read's."""
+    n = _new_in_piece()
+    commit_raw(reg, files_of(n, owner="bob"), "one more", index=True)
+    path, shard = _shard(reg)
+    shard["agents"][aid(n)]["success_rate"] = 1.0
+    path.write_bytes(indexing.dumps(shard))
+    commit_raw(reg, {}, "forged entry")
+    reads = _blob_reads(monkeypatch)
+    problems, checked = second(reg, monkeypatch)
+    assert ("index", layout.shard_path(AB)) in rules_of(problems)
+    assert checked == [aid(n)] and reads == [] and PARSED == [AB]
+
+
+def test_a_new_agent_and_a_forged_unchanged_one(reg: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """The shard also lies about an unchanged agent: today's shard less the new item is not
+    the remembered one, so the remembered blob is read and the forgery found."""
+    n = _new_in_piece()
+    commit_raw(reg, files_of(n, owner="bob"), "one more", index=True)
+    path, shard = _shard(reg)
+    shard["agents"][aid(LIVE[5])]["success_rate"] = 1.0
+    path.write_bytes(indexing.dumps(shard))
+    commit_raw(reg, {}, "forged entry")
+    reads = _blob_reads(monkeypatch)
+    problems, checked = second(reg, monkeypatch)
+    assert ("index", layout.shard_path(AB)) in rules_of(problems)
+    assert checked == [aid(n)] and reads == [layout.shard_path(AB)] and PARSED == [AB]
+
+
+def test_a_new_agent_with_its_item_missing(reg: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The new agent is left out of the shard (today's shard is the remembered one): the
+    splice of its entry is not today's shard, a full read's problem."""
+    n = _new_in_piece()
+    path, _ = _shard(reg)
+    before = path.read_bytes()
+    commit_raw(reg, files_of(n, owner="bob"), "one more", index=True)
+    path.write_bytes(before)
+    commit_raw(reg, {}, "its item dropped")
+    reads = _blob_reads(monkeypatch)
+    problems, checked = second(reg, monkeypatch)
+    assert ("index", layout.shard_path(AB)) in rules_of(problems)
+    assert checked == [aid(n)] and reads == []

@@ -1,12 +1,15 @@
-"""`git elite discover …` answered without click (~45 ms of imports: click and the command
-table), as the launcher answers `--version` and the git hooks. Only argument lists that
-this module parses exactly as click parses them take this path: each argument one of
-discover's own options (cli/commands/discover.py), `--opt value` or `--opt=value`, values
-click would accept unchanged. Anything else — `-h`, an unknown or abbreviated option, a
-value click converts or refuses, a repeated single-value option, `--`, a positional
-argument, the shell-completion variable — returns None, and the launcher hands the whole
-list to click, so messages and exit codes stay click's. The body is the one click calls
-(`discovering.run`), inside the same error boundary (`boundary.guarded`)."""
+"""`git elite discover …` and `git elite verify [PATH]` (with its flags) answered without
+click (~45 ms of imports: click and the command table), as the launcher answers `--version`
+and the git hooks. Only argument lists that this module parses exactly as click parses them
+take this path: for discover, each argument one of its own options
+(cli/commands/discover.py), `--opt value` or `--opt=value`, values click would accept
+unchanged; for verify (cli/commands/verify.py), its flags `--json`, `--history`,
+`--no-cache`, `--allow-stale` each at most once and at most one PATH. Anything else — `-h`,
+an unknown or abbreviated option, a value click converts or refuses, a repeated
+single-value option, `--`, a positional argument of discover, the shell-completion
+variable — returns None, and the launcher hands the whole list to click, so messages and
+exit codes stay click's. The body is the one click calls (`discovering.run`,
+`verifying.run`), inside the same error boundary (`boundary.guarded`)."""
 
 from __future__ import annotations
 
@@ -83,6 +86,46 @@ def discover(args: Sequence[str]) -> int | None:
     now = int(time.time())  # taken once, as the click group's AppContext does
     sink = json_error if "--json" in args else None
     return guarded(lambda: _as_click_runs(lambda: discovering.run(options, now)), False, sink)
+
+
+VERIFY_FLAGS = {"--json": "as_json", "--history": "history", "--no-cache": "no_cache",
+                "--allow-stale": "allow_stale"}
+
+
+def parse_verify(args: Sequence[str]) -> dict[str, Any] | None:
+    """`verify`'s arguments (after `verify`) when they are its flags, each at most once,
+    and at most one PATH that does not start with `-` (click's `target`, default `.`);
+    None: anything else (`--rev`, `--url`, `-h`, `--`, a second PATH...) is click's."""
+    found: dict[str, Any] = {"target": ".", "rev": "HEAD", "url": None,
+                             **{name: False for name in VERIFY_FLAGS.values()}}
+    target = None
+    for arg in args:
+        if arg in VERIFY_FLAGS and not found[VERIFY_FLAGS[arg]]:
+            found[VERIFY_FLAGS[arg]] = True
+        elif arg.startswith("-") or target is not None:
+            return None
+        else:
+            target = found["target"] = arg
+    return found
+
+
+def verify(args: Sequence[str]) -> int | None:
+    """Run `git elite verify ARGS` without click, or None when click must parse them. The
+    body is the one the click command calls (`verifying.run`)."""
+    if os.environ.get(COMPLETE_VAR):
+        return None
+    found = parse_verify(args)
+    if found is None:
+        return None
+    import time
+
+    from git_elite.cli import verifying
+    from git_elite.cli.boundary import guarded, json_error
+
+    now = int(time.time())  # taken once, as the click group's AppContext does
+    sink = json_error if "--json" in args else None
+    return guarded(lambda: _as_click_runs(lambda: verifying.run(**found, now=now)), False,
+                   sink)
 
 
 def _as_click_runs(body: Any) -> int:

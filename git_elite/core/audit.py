@@ -11,7 +11,7 @@ With many agents the pieces are shared between two processes (`fanout.halves`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -285,24 +285,32 @@ def _reused(state: State, ab: str, memo: PieceMemo, last: Remembered, key: str |
     the names under `agents/<ab>/` whose entries differ from the remembered tree's (changed,
     added or removed agents, or anything else put there) are checked again, whole, by the
     same engine call as a full check of the piece; every other agent's index entry is the
-    remembered shard's (read by its blob id), and the shard the piece must carry is the
+    remembered shard's, and the shard the piece must carry is the
     rebuild from those entries and the fresh ones, compared as a full check compares it.
     That is exactly a full check: an unchanged directory is the same bytes, checked in the
     same context (the memory's key), and each agent's checks and entry read only its own
-    directory and that context. None (check the whole piece) when the state cannot compare
-    trees, the remembered tree or shard is not in the object store any more, or the memory
-    does not add up."""
+    directory and that context. The remembered shard's bytes come from today's shard less
+    the changed agents when their digest is the remembered one (`_unspliced`), else from its
+    blob. None (check the whole piece) when the state cannot compare trees, the remembered
+    tree or shard is not in the object store any more, or the memory does not add up."""
     found = _remembered_piece(state, ab, memo)
     if found is None:
         return None
-    names, old = found
+    names, blob, blob_by_id = found
     piece = Piece(state, [f"agents/{ab}/{name}" for name in names], outside)
     files = piece.files
     ctx = _check(piece, files)
     ids = sorted({a for p in files if (a := layout.agent_id_in(p))})
     fresh = {a: e for a in ids if (e := _entry(ctx, a)) is not None}
     clean = not ctx.problems
-    mine = _spliced(state, ab, memo, last, names, old, fresh, key, clean)
+    raw = state.read(layout.shard_path(ab))  # (read here, after the check, as before)
+    old = None
+    if blob is not None and memo.summary is not None:
+        old = _unspliced(raw, ab, memo.summary, names) or \
+            blob_by_id(layout.shard_path(ab), blob)
+        if old is None:  # (it was there a moment ago): the whole piece is checked
+            return None
+    mine = _spliced(state, ab, memo, last, names, old, fresh, key, clean, raw)
     if mine is None:  # the shard is not the spliced one (or cannot be spliced): parse it
         kept = _kept(old, ab, memo, names)
         if kept is None:
@@ -318,25 +326,50 @@ def _reused(state: State, ab: str, memo: PieceMemo, last: Remembered, key: str |
 
 
 def _remembered_piece(state: State, ab: str, memo: PieceMemo
-                      ) -> tuple[list[str], bytes | None] | None:
+                      ) -> tuple[list[str], str | None, Callable[[str, str], bytes | None]
+                                 ] | None:
     """(the names under agents/<ab>/ that differ from the remembered tree's, the remembered
-    shard's bytes or None when it had no shard); None when they cannot be had."""
+    shard's blob id or None when it had no shard, the state's read by blob id); None when
+    they cannot be had. The
+    shard's bytes are had by `_unspliced`, else read by that id (`_reused`)."""
     changed_names = getattr(state, "changed_names", None)
     blob_by_id = getattr(state, "blob_by_id", None)
     if changed_names is None or blob_by_id is None:
         return None
     parts = memo.key.split(" ")  # piece_key: "40000 <tree> 100644 <blob>" / "... None"
     if len(parts) == 4 and parts[0] == "40000" and parts[2] == "100644" and memo.summary:
-        old = blob_by_id(layout.shard_path(ab), parts[3])
-        if old is None:
-            return None
+        blob: str | None = parts[3]
     elif len(parts) == 3 and parts[0] == "40000" and parts[2] == "None" and \
             memo.summary is None:
-        old = None
+        blob = None
     else:
         return None
+    has = getattr(state, "has_object", None)
+    if blob is not None and (has is None or not has(blob)):
+        return None  # not in the object store any more: found out before reading anything
     names = changed_names(f"agents/{ab}", parts[1])
-    return None if names is None else (names, old)
+    return None if names is None else (names, blob, blob_by_id)
+
+
+def _unspliced(raw: bytes | None, ab: str, summary: Mapping[str, Any], names: list[str]
+               ) -> bytes | None:
+    """The remembered shard's bytes, had without reading its blob (at 1M agents a ~3 MB
+    blob deep in a delta chain of the pack, ~0.6 s): index/<ab>.json as it is now less the
+    items of the changed agents (`shardsplice.edit`), when their SHA-256 is the one the
+    memory holds for the remembered shard (its `summary`, of the bytes checked clean).
+    That is the case when every changed agent is new to the piece (the usual push: agents
+    added); any other case (an agent changed or removed, a shard not in the written
+    shape) gives None and the caller reads the blob by id. Equal digests are equal bytes,
+    so what follows is what the blob read gives."""
+    touched = {n: None for n in names if layout.is_agent_id(n)}
+    if raw is None or not touched:
+        return None
+    from git_elite.core import shardsplice
+
+    done = shardsplice.edit(raw, ab, touched)
+    if done is None or shards.digest(done.data) != summary.get("sha256"):
+        return None
+    return done.data
 
 
 def _kept(old: bytes | None, ab: str, memo: PieceMemo, names: list[str]
@@ -358,8 +391,8 @@ def _kept(old: bytes | None, ab: str, memo: PieceMemo, names: list[str]
 
 
 def _spliced(state: State, ab: str, memo: PieceMemo, last: Remembered, names: list[str],
-             old: bytes | None, fresh: dict[str, Any], key: str | None, clean: bool
-             ) -> Tally | None:
+             old: bytes | None, fresh: dict[str, Any], key: str | None, clean: bool,
+             raw: bytes | None) -> Tally | None:
     """The piece's Tally without parsing its shard: the remembered shard's bytes with the
     changed agents' entries edited in (`shardsplice.edit`, the bytes `indexing.dumps` gives
     for all the piece's entries) equal to index/<ab>.json, and what the piece adds up to
@@ -376,7 +409,6 @@ def _spliced(state: State, ab: str, memo: PieceMemo, last: Remembered, names: li
     if done is None:
         return None
     data, olds, delta = done.data, done.olds, done.delta
-    raw = state.read(layout.shard_path(ab))
     if raw != data:
         return None
     gone = {a: e for a, e in olds.items() if e is not None}

@@ -236,6 +236,14 @@ class TreeState:
             return None
         return gittree.differing_names(old, new)
 
+    def has_object(self, oid: str) -> bool:
+        """Whether object `oid` is in the object store (not read: an index lookup;
+        `oid in repo` would inflate it, a deep delta chain for a big shard)."""
+        try:
+            return bool(self.repo.odb.exists(_pygit2().Oid(hex=oid)))
+        except (KeyError, ValueError):
+            return False
+
     def blob_by_id(self, path: str, oid: str) -> bytes | None:
         """Blob `oid` read as the file at `path` would be (the same mode, depth and size
         checks before inflating); None when it is not in the object store or is refused."""

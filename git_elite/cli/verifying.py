@@ -1,0 +1,310 @@
+"""`git elite verify`'s body, without click (cli/commands/verify.py is its click command; the
+launcher runs it for the argument lists cli/fastpath.py parses exactly as click would)."""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from git_elite.edges import output
+
+if TYPE_CHECKING:
+    from git_elite.core.errors import Problem
+    from git_elite.core.radicle import RadicleCheck
+
+_URL = re.compile(r"^[a-z][a-z0-9+.-]*://|^[^/\s]+@[^/\s]+:")
+
+
+def run(target: str, rev: str, history: bool, as_json: bool, url: str | None,
+        no_cache: bool, allow_stale: bool, now: int) -> int:
+    """`git elite verify` with its options (cli/commands/verify.py parses them with click,
+    cli/fastpath.py the plain lists without it); `now`: the command's clock."""
+    from git_elite.core import radicle
+
+    stale = (now, allow_stale, not no_cache)
+    if url is not None:
+        return _verify_url(url, target, rev, history, as_json, stale)
+    if radicle.is_rad_url(target) and not Path(target).exists():
+        target = str(radicle.parse_url(target))  # a bare `rad:z…` RID → rad://z…
+    if target.startswith("file://"):
+        target = local_path(target)  # on this machine: read it where it is, no clone
+    if _URL.match(target) and not Path(target).exists():
+        with tempfile.TemporaryDirectory(prefix="git-elite-verify-") as tmp:
+            from git_elite.edges import git
+            from git_elite.edges.cache import LOG_SPEC, TIMESTAMP_SPEC
+
+            clone = str(Path(tmp) / "registry.git")
+            git.run(["clone", "-q", "--bare", "--", target, clone])
+            git.run(["fetch", "-q", "--no-tags", "--", target, TIMESTAMP_SPEC, LOG_SPEC], clone,
+                    check=False)
+            return _verify(clone, rev, history, as_json, target, stale)
+    if not Path(target).exists():
+        from git_elite.core.errors import RegistryError
+
+        raise RegistryError(f"{target}: does not exist (give a registry path, bare "
+                            "repository or URL)")
+    code = _verify(target, rev, history, as_json, target, stale)
+    _uncommitted(target, rev)
+    return code
+
+
+def _uncommitted(path: str, rev: str) -> None:
+    """verify reads commits, not the work tree: say when the registry has changes that are
+    not committed (they are checked by the pre-commit hook when committed)."""
+    from git_elite.edges import git
+
+    top = git.toplevel(path)
+    if top is None:
+        return
+    proc = git.run(["status", "--porcelain", "--untracked-files=normal"], top, check=False)
+    changed = [line for line in proc.stdout.decode(errors="replace").splitlines() if line]
+    if changed:
+        output.info(f"git-elite: note: {top} has {len(changed)} uncommitted change(s) "
+                    f"(`git status`); verify checked the commits at {rev}, not them")
+
+
+def local_path(url: str) -> str:
+    """The path of a file:// URL (`file:///srv/x.git`, `file://localhost/srv/x.git`)."""
+    from urllib.parse import unquote, urlsplit
+
+    parts = urlsplit(url)
+    if parts.netloc not in ("", "localhost"):
+        from git_elite.core.errors import UsageError
+
+        raise UsageError(f"{url}: a file:// URL names a path on this machine (no host)")
+    return unquote(parts.path)
+
+
+def _verify_url(url: str, target: str, rev: str, history: bool, as_json: bool,
+                stale: tuple[int, bool, bool]) -> int:
+    from git_elite.core.errors import UsageError
+    from git_elite.edges import sparse
+
+    if history or rev != "HEAD" or target != ".":
+        raise UsageError("--url reads what the server serves now: no PATH, --rev or --history")
+    problems, fresh = sparse.audit(url, *stale[:2])
+    result = {} if fresh is None else {"freshness": fresh.to_dict()}
+    from git_elite.core import logrole
+    from git_elite.core.errors import Problem
+    from git_elite.core.witnessed import LogError
+    from git_elite.edges import logread
+
+    try:
+        accepted = logread.of_url(url)
+    except LogError as err:
+        problems.append(Problem(err.rule or logrole.RULE, "log/checkpoint", err.message))
+        result["log"] = {"ok": False, "rule": err.rule, "message": err.message}
+    else:
+        if accepted is not None:
+            output.info(f"git-elite: verify: {sparse.shown(url)}: {accepted.line()}")
+            result["log"] = {"ok": True, **accepted.to_dict()}
+    return _report(problems, f"files served at {sparse.shown(url)}", as_json, result)
+
+
+def _verify(path: str, rev: str, history: bool, as_json: bool, origin: str,
+            stale: tuple[int, bool, bool]) -> int:
+    from git_elite.edges import git, gitcheck, progress
+
+    repo = git.open_reader(path)
+    cwd = repo.path
+    if history:
+        with progress.meter("commits", f"verify: commits up to {rev}"):
+            problems, count = gitcheck.audit_history(repo, cwd, rev)
+        what = f"{count} commit(s)"
+        counted: dict[str, Any] = {"commits_checked": count}
+    else:
+        with progress.meter("files", f"verify: files of the tree at {rev}"):
+            problems = gitcheck.audit(repo, rev, remember=stale[2])
+        what = f"tree at {rev}"
+        counted = {}
+    parts = [(len(problems), what)]
+    check = _radicle(repo, path, origin, rev)
+    result: dict[str, Any] = dict(counted)
+    if check is not None:
+        parts.append((len(check.problems), f"Radicle signed refs of {check.rid}"))
+        problems += [p.at(check.signed_tip or _commit(path, rev)) for p in check.problems]
+        for note in check.notes:
+            output.info(f"git-elite: verify: {check.rid}: {note}")
+        result["radicle"] = {"rid": check.rid, "checked": check.checked, "ok": check.ok,
+                             "notes": list(check.notes), "delegates": list(check.delegates),
+                             "signed_by": list(check.signed_by)}
+    tip = _tip_of(path)
+    problems += _identity_pin(path, origin, tip)
+    fresh = _freshness(path, origin, check, tip, *stale[:2])
+    if fresh is not None:  # only for a registry that declares a timestamp role
+        parts.append((len(fresh[0]), "refs/elite/timestamp (freshness)"))
+        problems += fresh[0]
+        result["freshness"] = fresh[1]
+    logged = _log(path, origin, check, history, tip)
+    if logged is not None:  # only for a registry that declares a log role
+        parts.append((len(logged[0]), "refs/elite/log (witnessed log)"))
+        problems += logged[0]
+        result["log"] = logged[1]
+    return _report(problems, what, as_json, result, parts)
+
+
+class Tip(NamedTuple):
+    """The registry branch, its tip and IDENTITY.json there, read once per verify for the
+    identity pin, the freshness and the log checks (each used to read them again: 9 `git`
+    processes fewer)."""
+
+    branch: str
+    commit: str | None
+    raw: bytes | None  # IDENTITY.json at the tip
+    identity: dict[str, Any] | None  # its body (None: absent or unreadable)
+
+
+def _tip_of(path: str) -> Tip:
+    from git_elite.core import documents, layout
+    from git_elite.core.errors import EliteError
+    from git_elite.edges import freshness, gitcheck
+
+    branch = gitcheck.registry_branch(path)
+    commit = freshness.resolve(path, branch)
+    raw = git_blob(path, commit) if commit else None
+    identity = None
+    if raw is not None:
+        try:
+            identity = documents.parse(raw, layout.IDENTITY, documents.REGISTRY_IDENTITY).body
+        except EliteError:
+            identity = None
+    return Tip(branch, commit, raw, identity)
+
+
+def _log(path: str, origin: str, check: RadicleCheck | None, history: bool, at: Tip
+         ) -> tuple[list[Problem], dict[str, Any]] | None:
+    """SPEC §15 at the registry branch's tip: the witnessed log's checkpoint, quorum, latest
+    leaf and consistency with what this reader accepted before (`log`, `split-view`); with
+    --history, every leaf a commit of the branch's history, in order."""
+    from git_elite.core import logrole
+    from git_elite.core.errors import Problem
+    from git_elite.core.witnessed import LogError
+    from git_elite.edges import git, logread, tlogstore
+
+    branch, tip, identity = at.branch, at.commit, at.identity
+    if tip is None or logrole.LogRole.of(identity) is None:
+        return None
+    ref, where = logread.radicle_ref(check, path)
+    try:
+        accepted = logread.check_repo(where, identity, branch=branch, tip=tip, ref=ref)
+    except LogError as err:
+        return [Problem(err.rule or logrole.RULE, logrole.REF, err.message, tip)], \
+            {"ok": False, "rule": err.rule, "message": err.message}
+    assert accepted is not None
+    output.info(f"git-elite: verify: {origin}: {accepted.line()}")
+    problems: list[Problem] = []
+    if history:
+        stored = tlogstore.current(git.open_repo(where), ref)
+        assert stored is not None
+        commits = git.first_parent_history(path, tip)
+        problems = [Problem(logrole.RULE, logrole.REF, message, tip) for message in
+                    logread.history_problems(stored, accepted.size,
+                                             branch.removeprefix("refs/heads/"), commits)]
+    return problems, {"ok": not problems, **accepted.to_dict()}
+
+
+def _report(problems: list[Any], what: str, as_json: bool, result: dict[str, Any],
+            parts: list[tuple[int, str]] | None = None) -> int:
+    if as_json:
+        output.emit_json({"ok": not problems, "problems": [p.to_dict() for p in problems],
+                          **result})
+    else:
+        for p in problems:
+            output.data(f"{(p.commit or '')[:7]} {p.line()}")
+    if problems:
+        parts = parts or [(len(problems), what)]
+        where = ", ".join(f"{n} in {name}" for n, name in parts if n)
+        fine = "".join(f"; {name} OK" for n, name in parts if not n)
+        output.info(f"git-elite: verify: {len(problems)} problem(s): {where}{fine}")
+        return 1
+    output.info(f"git-elite: verify: {what} OK")
+    return 0
+
+
+def _commit(path: str, rev: str) -> str:
+    from git_elite.edges import git
+
+    return git.run(["rev-parse", "--verify", f"{rev}^{{commit}}"], path).stdout.decode().strip()
+
+
+def _radicle(repo: Any, path: str, origin: str, rev: str) -> RadicleCheck | None:
+    """SPEC §11 for a Radicle registry (a `rad clone` working copy or a rad:// URL): the
+    registry owner is a delegate and the tip is the one a delegate signed. None when the
+    registry is not a Radicle one."""
+    from git_elite.core import radicle
+    from git_elite.edges import git, gitcheck, gitrad
+
+    storage: Path | None
+    if radicle.is_rad_url(origin):
+        rid = radicle.parse_url(origin).rid
+        storage = gitrad.storage_path(rid)
+    else:
+        found = gitrad.storage_for_worktree(path)
+        if found is None:
+            return None
+        rid, storage = found
+    tip = _commit(path, rev)
+    identity = gitcheck.identity_body(git.state_at(repo, tip))
+    if identity is None:
+        return radicle.RadicleCheck.unchecked(rid, f"no valid IDENTITY.json at {rev}")
+    if storage is None or not storage.is_dir():
+        return radicle.RadicleCheck.unchecked(
+            rid, f"no Radicle storage for {rid} in {gitrad.rad_home() / 'storage'}")
+    return gitrad.check_storage(storage, rid, str(identity["owner_did"]), None, tip)
+
+
+def _identity_pin(path: str, origin: str, at: Tip) -> list[Problem]:
+    """SPEC §6.2 at the registry branch's tip: an IDENTITY.json older than, or dropping a
+    role of, the highest one this reader has seen for the registry (`rollback`)."""
+    from git_elite.core.errors import EliteError
+    from git_elite.edges import identity_seen
+
+    tip, raw = at.commit, at.raw
+    if tip is None or raw is None or at.identity is None:
+        return []
+    try:
+        identity_seen.check(identity_seen.git_key(path, tip), raw, origin,
+                            identity_seen.history(path, tip))
+    except EliteError as err:
+        return [err.problem(tip)]
+    return []
+
+
+def git_blob(path: str, tip: str) -> bytes | None:
+    from git_elite.core import layout
+    from git_elite.edges import git
+
+    proc = git.run(["cat-file", "blob", f"{tip}:{layout.IDENTITY}"], path, check=False)
+    return proc.stdout if proc.returncode == 0 else None
+
+
+def _freshness(path: str, origin: str, check: RadicleCheck | None, at: Tip, now: int,
+               allow_stale: bool) -> tuple[list[Problem], dict[str, Any]] | None:
+    """SPEC §6.1 at the registry branch's tip: a `timestamp` problem for a stale copy (a
+    warning with --allow-stale), and what `verify --json` reports under "freshness"."""
+    from git_elite.core import timestamp
+    from git_elite.core.errors import Problem
+    from git_elite.edges import freshness
+
+    branch, tip, identity = at.branch, at.commit, at.identity
+    if tip is None or identity is None:
+        return None
+    ref = timestamp.REF
+    where: str | Path = path
+    if check is not None:
+        ref, where = freshness.radicle_ref(check, path)
+    result = freshness.check(where, tip=tip, branch=branch.removeprefix("refs/heads/"),
+                             identity=identity, now=now, ref=ref)
+    if result.case == timestamp.UNDECLARED:
+        return None
+    if result.case == timestamp.FRESH:
+        output.info(f"git-elite: verify: {origin}: {result.message}")
+    if result.ok:
+        return [], result.to_dict()
+    if allow_stale:
+        output.warn(f"{result.line(origin)} (--allow-stale)")
+        return [], result.to_dict()
+    return [Problem(timestamp.RULE, ref, f"{result.case}: {result.message}", tip)], \
+        result.to_dict()
