@@ -399,6 +399,10 @@ def main() -> int:
             print(f"bench: {measure.__name__}, {phase} ({time.strftime('%H:%M:%S')})",
                   file=sys.stderr)
             found[measure.__name__] += measure(b)
+            # what is measured so far, beside the output: a run stopped early keeps it
+            write(args.output.with_suffix(".partial.md"), report(
+                b, [r for m in MEASUREMENTS for r in found[m.__name__]],
+                time.perf_counter() - start))
     rows = [row for measure in MEASUREMENTS for row in found[measure.__name__]]
     b.notes.append("Load average (1, 5, 15 min) at the start of the run: " + b.load_start
                    + "; at the end: " + ", ".join(f"{x:.1f}" for x in os.getloadavg())
