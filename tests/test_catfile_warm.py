@@ -15,20 +15,13 @@ from typing import Any
 import pytest
 
 from git_elite.edges import catfile, git
-
-
-def _git(repo: Path, *args: str, data: bytes | None = None) -> str:
-    return subprocess.run(["git", *args], cwd=repo, input=data, capture_output=True,
-                          check=True).stdout.decode().strip()
-
-
-def _blob(repo: Path, data: bytes) -> str:
-    return _git(repo, "hash-object", "-w", "--stdin", data=data)
+from tests.helpers_gitobjects import blob as _blob
+from tests.helpers_gitobjects import git_out as _git
+from tests.helpers_gitobjects import tree
 
 
 def _tree(repo: Path, lines: list[str]) -> str:
-    return _git(repo, "mktree", "--missing",
-                data="".join(line + "\n" for line in lines).encode())
+    return tree(repo, lines, missing=True)
 
 
 GOOD = "ab" + "1" * 62

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from git_elite.cli.commands import discover as discover_command
 from git_elite.cli.discovering import Options
 from tests.conftest import BIN, run_cli
 from tests.helpers_discover import registry_with
+from tests.helpers_fastpath import both
 from tests.helpers_registry import isolated_module_env
 
 AGENTS = [
@@ -28,7 +28,6 @@ AGENTS = [
     {"owner": "carol", "n": 4, "rate": 0.9, "total": 1000, "recent": 10},
     {"owner": "bob", "n": 5, "rate": 0.5, "total": 300, "recent": 30},  # not elite
 ]
-CLICK = "import sys; from git_elite.cli.main import main; sys.exit(main())"
 
 
 @pytest.fixture(scope="module")
@@ -41,14 +40,6 @@ def place(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path
         yield work, bare
 
 
-def both(args: list[str], cwd: Path) -> tuple[subprocess.CompletedProcess[bytes], ...]:
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-           "COLUMNS": "200"}
-    fast = subprocess.run([str(BIN / "git-elite"), "discover", *args], cwd=cwd, env=env,
-                          capture_output=True, check=False)
-    slow = subprocess.run([sys.executable, "-c", CLICK, "discover", *args], cwd=cwd, env=env,
-                          capture_output=True, check=False)
-    return fast, slow
 
 
 R = "{bare}"  # stands for the bare registry's path in the table
@@ -91,7 +82,7 @@ CASES = {
 def test_same_bytes_with_and_without_click(name: str, place: tuple[Path, Path]) -> None:
     work, bare = place
     args = [a.replace(R, str(bare)) for a in CASES[name]]
-    fast, slow = both(args, work)
+    fast, slow = both("discover", args, work)
     assert (fast.returncode, fast.stdout, fast.stderr) == \
         (slow.returncode, slow.stdout, slow.stderr)
 

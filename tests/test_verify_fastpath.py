@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,13 +21,13 @@ from git_elite.cli.commands import verify as verify_command
 from git_elite.core import documents
 from tests.conftest import BIN
 from tests.helpers_discover import registry_with
+from tests.helpers_fastpath import both
 from tests.helpers_registry import commit_raw, isolated_module_env
 
 AGENTS = [
     {"owner": "alice", "n": 1, "rate": 0.95, "total": 200, "recent": 40},
     {"owner": "bob", "n": 2, "rate": 0.85, "total": 60, "recent": 12},
 ]
-CLICK = "import sys; from git_elite.cli.main import main; sys.exit(main())"
 
 
 @pytest.fixture(scope="module")
@@ -47,14 +46,6 @@ def place(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path
         yield work, bare, bad
 
 
-def both(args: list[str], cwd: Path) -> tuple[subprocess.CompletedProcess[bytes], ...]:
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-           "COLUMNS": "200"}
-    fast = subprocess.run([str(BIN / "git-elite"), "verify", *args], cwd=cwd, env=env,
-                          capture_output=True, check=False)
-    slow = subprocess.run([sys.executable, "-c", CLICK, "verify", *args], cwd=cwd, env=env,
-                          capture_output=True, check=False)
-    return fast, slow
 
 
 W, B, X = "{work}", "{bare}", "{bad}"  # stand for the registries' paths in the table
@@ -83,7 +74,7 @@ def test_same_bytes_both_ways(place: tuple[Path, Path, Path], name: str) -> None
     args = [a.replace(W, str(work)).replace(B, str(bare)).replace(X, str(bad))
             for a in CASES[name]]
     cwd = bad if name.startswith("bad") else work
-    fast, slow = both(args, cwd)
+    fast, slow = both("verify", args, cwd)
     assert (fast.returncode, fast.stdout, fast.stderr) == \
         (slow.returncode, slow.stdout, slow.stderr)
     if name.startswith("bad"):
