@@ -28,6 +28,7 @@ from tests.helpers_registry import (
     attestation,
     commit_raw,
     endorsement,
+    key,
     make_server,
     nid,
     push,
@@ -130,6 +131,27 @@ def test_an_endorsement_is_pinned_and_a_forged_trust_shard_refused(srv: Server) 
 
     sha = _forged(srv.work, shard, edit)
     refused(srv, sha, "index", shard)
+
+
+def test_a_revocation_committed_without_the_index_is_refused(srv: Server) -> None:
+    """Red-team f5's set-up as written: the revocation of a pushed endorsement, committed
+    with the hooks off and without `git elite index`, leaves the trust shard's pin naming the
+    old document: the server refuses it (`index`, naming the trust shard) and keeps the
+    endorsement; the same revocation with the index rebuilt is accepted (SPEC §6.2)."""
+    path = layout.endorsement_path(nid("alice"), nid("bob"))
+    commit_raw(srv.work, {path: documents.to_bytes(endorsement("alice", "bob"))}, "endorse",
+               index=True)
+    assert push(srv.work).returncode == 0
+    body = {**{k: v for k, v in endorsement("alice", "bob", T0 + 10).items()
+               if k != "signature"}, "revoked": True}
+    revocation = documents.to_bytes(documents.sign(body, key("alice")))
+    sha = commit_raw(srv.work, {path: revocation}, "revoke, no index")
+    refused(srv, sha, "index", layout.trust_shard_path(pins.trust_shard_of(nid("alice"))))
+    git("reset", "-q", "--hard", "HEAD~1", cwd=srv.work)
+    commit_raw(srv.work, {path: revocation}, "revoke", index=True)
+    assert push(srv.work).returncode == 0
+    served = git("show", f"main:{path}", cwd=srv.bare).stdout
+    assert json.loads(served)["revoked"] is True
 
 
 @pytest.mark.parametrize("path,rule", [
