@@ -15,6 +15,7 @@ import pytest
 
 from git_elite.core.errors import RegistryError
 from git_elite.edges import catfile, git
+from tests.helpers_gitobjects import agent_dir
 from tests.helpers_gitobjects import blob as _blob
 from tests.helpers_gitobjects import git_out as _git
 from tests.helpers_gitobjects import tree as _tree
@@ -31,11 +32,7 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     ids = {data: _blob(where, data) for data in many}
     big = _blob(where, b"x" * (64 * 1024 + 1))
     small = _blob(where, b'{"a": 1}\n')
-    inner = _tree(where, [f"100644 blob {small}\tmanifest.json",
-                          f"100644 blob {small}\tprofile.json",
-                          f"120000 blob {small}\tlink.json",
-                          f"100755 blob {small}\trun.sh",
-                          f"160000 commit {'1' * 40}\tsub"])
+    inner = agent_dir(where, small, small)
     bad = _tree(where, [f"100644 blob {big}\tmanifest.json"])
     ab = _tree(where, [f"040000 tree {inner}\tab" + "1" * 62,
                        f"040000 tree {bad}\tab" + "2" * 62])

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 
 from git_elite.edges import catfile, git
+from tests.helpers_gitobjects import agent_dir, tree
 from tests.helpers_gitobjects import blob as _blob
 from tests.helpers_gitobjects import git_out as _git
-from tests.helpers_gitobjects import tree
 
 
 def _tree(repo: Path, lines: list[str]) -> str:
@@ -45,12 +45,7 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     profile = _blob(where, b'{"p": 2}\n')
     big = _blob(where, b"x" * (64 * 1024 + 1))
     identity = _blob(where, b'{"i": 3}\n')
-    inner = _tree(where, [f"100644 blob {small}\tmanifest.json",
-                          f"100644 blob {profile}\tprofile.json",
-                          f"120000 blob {small}\tlink.json",
-                          f"100755 blob {small}\trun.sh",
-                          f"160000 commit {'1' * 40}\tsub",
-                          f"100644 blob {'2' * 40}\tgone.json"])
+    inner = agent_dir(where, small, profile, (f"100644 blob {'2' * 40}\tgone.json",))
     bad = _tree(where, [f"100644 blob {big}\tmanifest.json"])
     odd = _tree(where, [f"100644 blob {small}\tmanifest.json",
                         f"040000 tree {inner}\tprofile.json"])
