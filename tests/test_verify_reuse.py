@@ -428,3 +428,21 @@ def test_a_new_agent_with_its_item_missing(reg: Path, monkeypatch: pytest.Monkey
     problems, checked = second(reg, monkeypatch)
     assert ("index", layout.shard_path(AB)) in rules_of(problems)
     assert checked == [aid(n)] and reads == []
+
+
+def test_a_new_agent_whose_item_nests_too_deep(reg: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hostile bytes where the new agent's item is (nested past Python's recursion limit):
+    taking today's shard apart to stand in for the remembered one meets them first; that is
+    no crash, the remembered blob is read instead, and the problem is a full read's."""
+    n = _new_in_piece()
+    commit_raw(reg, files_of(n, owner="bob"), "one more", index=True)
+    path, shard = _shard(reg)
+    shard["agents"][aid(n)] = "NESTED"
+    path.write_bytes(indexing.dumps(shard).replace(b'"NESTED"', b"[" * 100_000 +
+                                                   b"]" * 100_000))
+    commit_raw(reg, {}, "a hostile item")
+    reads = _blob_reads(monkeypatch)
+    problems, checked = second(reg, monkeypatch)
+    assert problems and all(p.rule == "index" for p in problems)
+    assert checked == [aid(n)] and reads == [layout.shard_path(AB)]

@@ -366,7 +366,10 @@ def _unspliced(raw: bytes | None, ab: str, summary: Mapping[str, Any], names: li
         return None
     from git_elite.core import shardsplice
 
-    done = shardsplice.edit(raw, ab, touched)
+    try:
+        done = shardsplice.edit(raw, ab, touched)
+    except (ValueError, RecursionError):  # today's bytes, not vouched for: read the blob
+        return None
     if done is None or shards.digest(done.data) != summary.get("sha256"):
         return None
     return done.data
@@ -405,7 +408,10 @@ def _spliced(state: State, ab: str, memo: PieceMemo, last: Remembered, names: li
     if old is None or memo.summary is None:
         return None
     touched = {n: fresh.get(n) for n in names if layout.is_agent_id(n)}
-    done = shardsplice.edit(old, ab, touched)
+    try:
+        done = shardsplice.edit(old, ab, touched)
+    except (ValueError, RecursionError):  # (checked clean before; never trusted to be)
+        return None
     if done is None:
         return None
     data, olds, delta = done.data, done.olds, done.delta
