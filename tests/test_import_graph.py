@@ -165,6 +165,18 @@ def test_discover_offline_loads_only_what_a_checked_read_needs(
                          "git_elite.core.shardsplice", "git_elite.core.migration"}
 
 
+def test_discover_in_a_working_copy_loads_no_radicle_core(server: tuple[Path, Path]) -> None:
+    """The working copy you stand in, no rad:// remote: core.radicle (and the dataclasses
+    it is built of) is not imported; the same modules as a cache read otherwise."""
+    work = server[0]
+    git_elite = str(Path(sys.executable).parent / "git-elite")
+    [loaded] = traced(git_elite, "discover", "--json", cwd=work)
+    assert not loaded & {"dataclasses", "git_elite.core.radicle", "pkgutil", "nacl.bindings",
+                         "git_elite.core.indexcheck"}
+    ours = {m for m in loaded if m.split(".")[0] == "git_elite"}
+    assert ours - DISCOVER_MODULES <= {"git_elite.edges.gitrad"}, sorted(ours)
+
+
 def git_commands(*args: str, cwd: Path, tmp: Path) -> list[str]:
     """The git commands a run starts (GIT_TRACE into a file: the command keeps its own
     stderr), each as `git <subcommand> <first argument>`."""
