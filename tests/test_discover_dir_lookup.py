@@ -188,3 +188,23 @@ def _unwarmed(clone: Path, path: str) -> bytes | None:
         return git.TreeState(repo, repo[tip].tree).read(path)
     finally:
         repo.close()
+
+
+def test_a_tree_already_parsed_is_not_asked_about(reg: dict[str, Any]) -> None:
+    """The root, parsed when IDENTITY.json was read, is looked up in Python: git is asked
+    only about the trees not at hand (no extra round trip for them)."""
+    repo = catfile.open_repo(reg["work"])
+    try:
+        tip = repo.odb.resolve("HEAD^{commit}")
+        assert tip is not None
+        root = repo[tip].tree
+        state = git.TreeState(repo, root)
+        assert state.read(layout.IDENTITY) is not None  # parses the root's table
+        state.warm([layout.agent_path(FIRST, "manifest.json")])
+        agents = root.child("agents")
+        assert (root.id, "agents") not in repo.odb.dirs
+        assert (agents.id, FIRST[:2]) in repo.odb.dirs
+        assert state.read(layout.agent_path(FIRST, "manifest.json")) == ONE[
+            layout.agent_path(FIRST, "manifest.json")]
+    finally:
+        repo.close()

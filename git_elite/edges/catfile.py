@@ -85,6 +85,7 @@ class _Odb:
     core) starts its own on first use, never writing to its parent's pipe."""
 
     def __init__(self, repo: CatRepo, cwd: str | Path | None):
+        self.repo = repo
         self.cwd = cwd
         self.headers: dict[str, tuple[int, int]] = {}
         # (tree id, name) -> the id of the directory entry `name` of that tree, as git's own
@@ -217,12 +218,15 @@ class _Odb:
         entries through the pipe. git answers only for an entry whose mode is a directory
         and names it by the first entry of that name in the tree's sorted order;
         `Object.child` takes an answer only when the object is a tree, and parses the tree
-        for anything git did not find (docs/discover.md, "Performance"). Only a cache, as
+        for anything git did not find (docs/discover.md, "Performance"); a tree already
+        parsed or read is not asked about (no round trip). Only a cache, as
         `warm`: anything unexpected starts a new process and leaves the rest unasked."""
         if self.pid != os.getpid():
             return
+        parsed = getattr(self.repo, "_tables", {})  # a tree at hand is looked up in Python
         todo = [key for key in dict.fromkeys(asked)
-                if key not in self.dirs and is_object_id(key[0]) and _plain(key[1])]
+                if key not in self.dirs and is_object_id(key[0]) and _plain(key[1])
+                and key[0] not in parsed and key[0] not in self._contents]
         for at in range(0, len(todo), self.WARM_BATCH):
             if not self._dirs_batch(todo[at:at + self.WARM_BATCH]):
                 self._restart()
