@@ -14,7 +14,7 @@ import pygit2
 import pytest
 
 from git_elite.core.errors import RegistryError
-from git_elite.edges import catfile, git, gittree
+from git_elite.edges import catfile, git
 from tests.helpers_gitobjects import agent_dir
 from tests.helpers_gitobjects import blob as _blob
 from tests.helpers_gitobjects import git_out as _git
@@ -215,55 +215,3 @@ def test_the_streams_git_maps_its_pack_in_capped_windows(tmp_path: Path) -> None
         stream.close()
     assert catfile.Stream.PACK_WINDOWS == ("-c", "core.packedGitWindowSize=32m", "-c",
                                            "core.packedGitLimit=64m")
-
-
-def test_headers_are_gits_type_and_size(repo: dict[str, Any]) -> None:
-    stream = catfile.Stream(str(repo["path"]))
-    try:
-        got = stream.headers([repo["small"], repo["top"], "2" * 40, "HEAD\ninfo x"])
-        size = len(pygit2.Repository(str(repo["path"]))[repo["top"]].read_raw())
-        assert got == {repo["small"]: (3, 9), repo["top"]: (2, size)}
-    finally:
-        stream.close()
-
-
-def test_a_tree_read_through_the_stream_asks_libgit2_for_no_header(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The stream's `info` gives each blob's type and size (nothing inflated): libgit2's
-    read_header is asked only for what git gives no header for (a missing object), and the
-    refusals are the ones libgit2's headers give: a regular-file entry naming a tree, a
-    blob over its path's limit, a missing object, each refused unread."""
-    where = tmp_path / "h.git"
-    subprocess.run(["git", "init", "-q", "--bare", str(where)], check=True)
-    small, big = _blob(where, b'{"a": 1}\n'), _blob(where, b"x" * (64 * 1024 + 1))
-    notes = _blob(where, b"y" * (64 * 1024 + 1))  # (its own blob: within notes.txt's limit)
-    sub = _tree(where, [f"100644 blob {small}\tx.json"])
-    entries = [("demos.json", sub), ("manifest.json", small), ("notes.txt", notes),
-               ("profile.json", big), ("prompt.md", "3" * 40)]
-    raw = b"".join(b"100644 %s\0" % name.encode() + bytes.fromhex(oid) for name, oid in entries)
-    # (written literally: mktree refuses a regular-file entry that names a tree)
-    inner = _git(where, "hash-object", "-t", "tree", "-w", "--literally", "--stdin", data=raw)
-    ab = _tree(where, [f"040000 tree {inner}\tab" + "1" * 62])
-    top = _tree(where, [f"040000 tree {_tree(where, [f'040000 tree {ab}{chr(9)}ab'])}\tagents"])
-    pg = pygit2.Repository(str(where))
-    plain = git.TreeState(pg, pg[top])
-    files, refused = plain.subtree("agents"), plain.take_refusals()
-    asked: list[str] = []
-    real = gittree.Blobs.oversize
-
-    def counting(self: Any, path: str, oid: Any) -> Any:
-        asked.append(path.rsplit("/", 1)[1])
-        return real(self, path, oid)
-
-    monkeypatch.setattr(gittree.Blobs, "oversize", counting)
-    streamed = git.TreeState(pg, pg[top])
-    streamed.stream = stream = catfile.Stream(str(where))
-    try:
-        assert streamed.subtree("agents") == files
-        assert streamed.take_refusals() == refused
-    finally:
-        stream.close()
-    assert sorted(p.rsplit("/", 1)[1] for p in files) == ["manifest.json", "notes.txt"]
-    assert sorted((p.rsplit("/", 1)[1], r.rule) for p, r in refused) == [
-        ("demos.json", "layout"), ("profile.json", "json"), ("prompt.md", "layout")]
-    assert asked == ["prompt.md"]  # the missing object only

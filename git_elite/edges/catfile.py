@@ -440,38 +440,6 @@ class Stream:
             found.update(self._batch(oids[at:at + self.BATCH]))
         return found
 
-    def headers(self, oids: list[str]) -> dict[str, tuple[int, int]]:
-        """(type, size) of each object of `oids` from git's object header (`info`: nothing
-        is inflated; type as pygit2's: 1 commit, 2 tree, 3 blob, 4 tag); an id git cannot
-        read is left out."""
-        found: dict[str, tuple[int, int]] = {}
-        for at in range(0, len(oids), self.BATCH):
-            found.update(self._info(oids[at:at + self.BATCH]))
-        return found
-
-    def _info(self, oids: list[str]) -> dict[str, tuple[int, int]]:
-        proc = self._started()
-        asked = [oid for oid in oids if len(oid) == 40 and oid.isalnum()]
-        found: dict[str, tuple[int, int]] = {}
-        if proc is None or proc.stdin is None or proc.stdout is None or not asked:
-            return found
-        try:
-            proc.stdin.write("".join(f"info {oid}\n" for oid in asked).encode() + b"flush\n")
-            proc.stdin.flush()
-            for oid in asked:
-                line = proc.stdout.readline().split()
-                if len(line) == 2:
-                    continue  # "<oid> missing" / "ambiguous"
-                if len(line) != 3 or line[0] != oid.encode():
-                    raise OSError("git cat-file answered out of turn")
-                kind = _KINDS.get(line[1].decode("ascii", "replace"))
-                if kind is not None:
-                    found[oid] = (kind, int(line[2]))
-        except (OSError, ValueError):  # git is gone (it exits on a damaged pack)
-            self.broken = True
-            self.close()
-        return found
-
     def _batch(self, oids: list[str]) -> dict[str, bytes]:
         proc = self._started()
         asked = [oid for oid in oids if len(oid) == 40 and oid.isalnum()]

@@ -128,22 +128,12 @@ class Blobs:
         """`read` of each (path, oid, mode), the same checks first, the bytes of those
         that pass through `stream` (catfile.Stream: one round trip per batch); whatever it
         does not give is read here as `read` does."""
-        checked: list[Problem | None] = [depth_problem(path) or mode_problem(path, mode)
-                                         for path, _, mode in items]
-        # the object headers from the same git (`info`: its type and size, nothing
-        # inflated), not from libgit2's read_header (~13 µs a blob in this process); an
-        # object git gives no header for is asked of libgit2 as before (its message)
-        heads = stream.headers(list(dict.fromkeys(
-            str(oid) for (_, oid, _), problem in zip(items, checked, strict=True)
-            if problem is None))) if hasattr(stream, "headers") else {}
+        checked: list[Problem | None] = []
         wanted: list[str] = []
-        for at, (path, oid, _) in enumerate(items):
-            if checked[at] is not None:
-                continue
-            head = heads.get(str(oid))
-            problem = self.oversize(path, oid) if head is None else \
-                self.header_problem(path, *head)
-            checked[at] = problem
+        for path, oid, mode in items:
+            problem = depth_problem(path) or mode_problem(path, mode) or \
+                self.oversize(path, oid)
+            checked.append(problem)
             if problem is None:
                 wanted.append(str(oid))
         got = stream.contents(list(dict.fromkeys(wanted))) if wanted else {}
@@ -161,11 +151,6 @@ class Blobs:
             kind, size = self.repo.odb.read_header(oid)
         except (KeyError, ValueError) as err:
             return Problem("layout", path, f"object {str(oid)[:12]} cannot be read ({err})")
-        return self.header_problem(path, kind, size)
-
-    def header_problem(self, path: str, kind: Any, size: int) -> Problem | None:
-        """The problem of the object at `path` by its header: not a blob, or over the
-        path's limit (the header is read before anything is inflated)."""
         if int(kind) != 3:  # GIT_OBJECT_BLOB
             return Problem("layout", path, f"entry names a {kind_name(kind)}, not a blob")
         most = limit(path, self.entries)
