@@ -26,16 +26,27 @@ def reject(problems: list[Problem], summary: str) -> int:
 
 def pre_receive() -> int:
     """Check every pushed commit; refuse the push on any problem."""
-    from git_elite.edges import git
+    from git_elite.edges import catfile, git
 
-    git.snapshot()  # one `git config` for every setting the checks read
+    # `git config` (every setting the checks read, once) and the `git cat-file` the objects
+    # are read through, begun before the checks' modules load: git starts while they do
+    git.start(git.SNAPSHOT_ARGS)
+    # objects read through `git cat-file` (quarantined ones too: git passes the hook the
+    # object directory and alternates): no libgit2 import. Nothing is asked of it before
+    # the commit bound below has passed.
+    repo = catfile.open_git_dir(os.environ.get("GIT_DIR", "."))
     try:
-        return _pre_receive()
+        from git_elite.edges import gitcheck  # noqa: F401  (the engine: loaded meanwhile)
+
+        git.snapshot()
+        return _pre_receive(repo)
     finally:
+        repo.close()
         git.snapshot_clear()
+        git.start_clear()
 
 
-def _pre_receive() -> int:
+def _pre_receive(repo: Any) -> int:
     import time
 
     from git_elite.edges import gitcheck
@@ -48,15 +59,7 @@ def _pre_receive() -> int:
     too_many = gitcheck.too_many_commits(None, updates)  # shared with `check`
     if too_many:
         return reject(too_many, "push refused: too many commits in one push")
-    from git_elite.edges import catfile
-
-    # objects read through `git cat-file` (quarantined ones too: git passes the hook the
-    # object directory and alternates): no libgit2 import
-    repo = catfile.open_git_dir(os.environ.get("GIT_DIR", "."))
-    try:
-        problems, checked = gitcheck.check_push(repo, None, updates, now=int(time.time()))
-    finally:
-        repo.close()
+    problems, checked = gitcheck.check_push(repo, None, updates, now=int(time.time()))
     if problems:
         commits = len({p.commit for p in problems})
         return reject(problems, f"push refused: {len(problems)} problem(s) in {commits} "
@@ -101,15 +104,24 @@ def staged(name: str) -> int:
     (INDEX.json and the touched shards)."""
     from git_elite.edges import catfile, git
 
-    opened = catfile.open_head()  # HEAD's tree read by `git cat-file`: no libgit2 import
-    if opened is None:  # no commit yet: the whole (small) index, read with pygit2
-        repo = git.open_env(".")
-        return _staged(name, repo, None if repo.head_is_unborn else
-                       repo.head.peel(git._pygit2().Commit).tree)
+    # the hook's three questions to git do not depend on each other: all begun at once,
+    # git answers them while the checks' modules load (docs/scale.md, "hooks, round 4")
+    for args in (catfile.HEAD_ARGS, git.STAGED_ARGS, ("config", "--get", git.CLOCK_SKEW_KEY)):
+        git.start(args)
     try:
-        return _staged(name, *opened)
+        from git_elite.edges import gitcheck  # noqa: F401  (the engine: loaded meanwhile)
+
+        opened = catfile.open_head()  # HEAD's tree read by `git cat-file`: no libgit2 import
+        if opened is None:  # no commit yet: the whole (small) index, read with pygit2
+            repo = git.open_env(".")
+            return _staged(name, repo, None if repo.head_is_unborn else
+                           repo.head.peel(git._pygit2().Commit).tree)
+        try:
+            return _staged(name, *opened)
+        finally:
+            opened[0].close()
     finally:
-        opened[0].close()
+        git.start_clear()  # what was not asked (not a registry, no commit yet)
 
 
 def _staged(name: str, repo: Any, head: Any | None) -> int:

@@ -381,11 +381,17 @@ def open_git_dir(git_dir: str | Path) -> CatRepo:
     return CatRepo(str(Path(git_dir).resolve()), None, git_dir)
 
 
+# what `open_head` asks git (a hook may `git.start` it ahead)
+HEAD_ARGS = ("rev-parse", "--absolute-git-dir", "--show-toplevel", "--verify", "-q",
+             "HEAD^{tree}")
+
+
 def open_head(cwd: str | Path | None = None) -> tuple[CatRepo, Object] | None:
     """(the repository, HEAD's tree) from one `git rev-parse`; None when HEAD has no commit
     yet or the repository uses another object format (the caller reads it with pygit2)."""
-    proc = subprocess.run(["git", "rev-parse", "--absolute-git-dir", "--show-toplevel",
-                           "--verify", "-q", "HEAD^{tree}"], cwd=cwd, capture_output=True)
+    from git_elite.edges import git
+
+    proc = git.run(HEAD_ARGS, cwd, check=False)
     lines = proc.stdout.decode("utf-8", "surrogateescape").splitlines()
     if proc.returncode != 0 or len(lines) != 3 or len(lines[2]) != 40:
         return None

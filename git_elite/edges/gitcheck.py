@@ -96,7 +96,7 @@ def max_clock_skew(cwd: str | Path | None) -> int:
     """`git config elite.maxClockSkew` (seconds), default context.MAX_CLOCK_SKEW."""
     from git_elite.core.errors import RegistryError
 
-    value = git.config_get("elite.maxClockSkew", cwd)
+    value = git.config_get(git.CLOCK_SKEW_KEY, cwd)
     try:
         return int(value) if value else context.MAX_CLOCK_SKEW
     except ValueError:
