@@ -249,3 +249,64 @@ def test_the_pre_receive_shim_without_legacy_reads_git_stdin_itself(tmp_path: Pa
                           env={**os.environ, "GIT_DIR": ".",
                                "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"})
     assert proc.returncode == 1 and "REJECT" in proc.stderr and "[json]" in proc.stderr, proc.stderr
+
+
+# --- staging while the work tree is written ----------------------------------------------------
+
+def staged_ids(reg: Path) -> dict[str, str]:
+    out = git("ls-files", "-s", cwd=reg).stdout.splitlines()
+    return {line.split("\t", 1)[1]: line.split()[1] for line in out}
+
+
+@pytest.mark.parametrize("count", [2, 400])  # a few lines through the pipe; past PIPE_SAFE: run
+def test_stage_files_stages_what_it_wrote_and_runs_meanwhile(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, count: int) -> None:
+    from git_elite.edges import catfile
+
+    reg = make_registry(tmp_path / "reg")
+    monkeypatch.chdir(reg)
+    files: dict[str, bytes | None] = {f"free/f{i:03d}.txt": f"{i}\n".encode()
+                                      for i in range(count)}
+    files[layout.INDEX] = None  # a removal too
+    assert (len("".join(f"100644 {'0' * 40}\t{p}\n" for p in files)) > egit.PIPE_SAFE) == \
+        (count > 2)
+    opened = catfile.open_head()
+    assert opened is not None
+    ran: list[dict[str, str]] = []
+    try:
+        egit.stage_files(opened[0], files, lambda: ran.append(staged_ids(reg)))
+    finally:
+        opened[0].close()
+    assert len(ran) == 1
+    now = staged_ids(reg)
+    assert layout.INDEX not in now
+    for path, data in files.items():
+        if data is not None:
+            assert now[path] == egit.blob_id(data)
+            assert git("cat-file", "-p", now[path], cwd=reg).stdout.encode() == data
+
+
+def test_a_failed_update_index_fails_the_hook_with_git_s_words(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The index locked by another git: `update-index` fails; the hook says why (one line,
+    exit 1 from the boundary), and the index is as it was."""
+    from git_elite.edges import catfile
+
+    reg = make_registry(tmp_path / "reg")
+    monkeypatch.chdir(reg)
+    before = staged_ids(reg)
+    (reg / ".git" / "index.lock").write_bytes(b"")
+    opened = catfile.open_head()
+    assert opened is not None
+    ran: list[int] = []
+    try:
+        with pytest.raises(RegistryError) as plain:  # the words `run` gives
+            egit.stage_files(opened[0], {"free/a.txt": b"a\n"})
+        with pytest.raises(RegistryError) as overlapped:
+            egit.stage_files(opened[0], {"free/a.txt": b"a\n"}, lambda: ran.append(1))
+    finally:
+        opened[0].close()
+        (reg / ".git" / "index.lock").unlink()
+    assert str(overlapped.value) == str(plain.value)
+    assert str(plain.value).startswith("git update-index failed: ")
+    assert ran == [1] and staged_ids(reg) == before

@@ -151,17 +151,25 @@ def _staged(name: str, repo: Any, head: Any | None) -> int:
     rebuilt = engine.rebuild(parent, changes, new)
     stage = {p: d for p, d in rebuilt.files.items()
              if (d is None and new.read(p) is not None) or (d is not None and not new.same(p, d))}
+
+    def written() -> None:
+        """The work tree's copies, the post-commit mark, the next commit's cache: done
+        while `git update-index` rewrites the index (if it fails, the hook fails; these are
+        derived files, made again by the next commit)."""
+        real = git.index_becomes_real()
+        if real and repo.workdir is not None:  # post-commit then has nothing to do
+            _write_files(Path(repo.workdir), rebuilt.files)
+        git.post_commit_mark(repo.path, not real)
+        head_bytes = rebuilt.files.get(layout.INDEX)
+        if rebuilt.ranks is not None and head_bytes is not None:  # the next commit's parent
+            git.index_cache_save(repo, git.blob_id(head_bytes), rebuilt.ranks.dump(), "ranks")
+        elif head_bytes is not None:
+            git.index_cache_save(repo, git.blob_id(head_bytes), rebuilt.values[layout.INDEX])
+
     if stage:
-        git.stage_files(repo, stage)
-    real = git.index_becomes_real()
-    if real and repo.workdir is not None:  # post-commit then has nothing to do
-        _write_files(Path(repo.workdir), rebuilt.files)
-    git.post_commit_mark(repo.path, not real)
-    head_bytes = rebuilt.files.get(layout.INDEX)
-    if rebuilt.ranks is not None and head_bytes is not None:  # the next commit's parent
-        git.index_cache_save(repo, git.blob_id(head_bytes), rebuilt.ranks.dump(), "ranks")
-    elif head_bytes is not None:
-        git.index_cache_save(repo, git.blob_id(head_bytes), rebuilt.values[layout.INDEX])
+        git.stage_files(repo, stage, written)
+    else:
+        written()
     return 0
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -824,9 +824,15 @@ def stage_blob(cwd: str | Path | None, path: str, data: bytes,
     run(["update-index", "--add", "--cacheinfo", f"100644,{oid},{path}"], cwd, env=env)
 
 
-def stage_files(repo: Any, files: Mapping[str, bytes | None]) -> None:
+PIPE_SAFE = 16384  # bytes written to a pipe before its reader starts (Linux holds 64 KiB)
+
+
+def stage_files(repo: Any, files: Mapping[str, bytes | None],
+                meanwhile: Callable[[], None] | None = None) -> None:
     """Write each file as a blob and stage it (None: remove it from the index), in one
-    `git update-index --index-info` on the index git is using (GIT_INDEX_FILE for a hook)."""
+    `git update-index --index-info` on the index git is using (GIT_INDEX_FILE for a hook);
+    `meanwhile` (the hook's work-tree copies) runs while git updates the index. The blobs
+    are written first: the index never names an object that is not there."""
     written = sorted(p for p, d in files.items() if d is not None)
     many = getattr(repo, "create_blobs", None)  # catfile.CatRepo: one `git hash-object`
     ids = many([files[p] for p in written]) if many else \
@@ -838,7 +844,33 @@ def stage_files(repo: Any, files: Mapping[str, bytes | None]) -> None:
             lines.append(f"0 {ZERO}\t{path}\n")
         else:
             lines.append(f"100644 {oid[path]}\t{path}\n")
-    run(["update-index", "--index-info"], repo.workdir, input="".join(lines).encode())
+    data = "".join(lines).encode()
+    if meanwhile is None or len(data) > PIPE_SAFE:
+        run(["update-index", "--index-info"], repo.workdir, input=data)
+        if meanwhile is not None:
+            meanwhile()
+        return
+    read_end, write_end = os.pipe()  # the lines wait in the pipe: git reads them when ready
+    try:
+        try:
+            os.write(write_end, data)
+        finally:
+            os.close(write_end)
+        staging = subprocess.Popen(["git", "update-index", "--index-info"], cwd=repo.workdir,
+                                   stdin=read_end, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE)
+    except FileNotFoundError:
+        raise RegistryError("git is not installed or not on PATH") from None
+    finally:
+        os.close(read_end)
+    try:
+        meanwhile()
+    finally:
+        _, err = staging.communicate()
+    if staging.returncode != 0:
+        detail = err.decode(errors="replace").strip().splitlines()
+        raise RegistryError(f"git update-index failed: "
+                            f"{detail[-1] if detail else staging.returncode}")
 
 
 def index_files_changed(repo: Any) -> dict[str, bytes | None]:
