@@ -310,3 +310,21 @@ def test_a_failed_update_index_fails_the_hook_with_git_s_words(
     assert str(overlapped.value) == str(plain.value)
     assert str(plain.value).startswith("git update-index failed: ")
     assert ran == [1] and staged_ids(reg) == before
+
+
+def test_the_walk_begun_ahead_is_not_taken_under_another_bound(tmp_path: Path) -> None:
+    """pre-receive begins each branch update's walk as the default bound asks it; with
+    elite.maxCommitsPerPush set, the bound's own walk decides (the early one is ended),
+    and a push over it is refused as before; under the default, the same push passes."""
+    work, server = make_server(tmp_path)
+    for n, owner in ((1, "alice"), (2, "bob")):
+        write_files(work, agent_files(owner, n))
+        git("add", "agents", cwd=work)
+        git("commit", "-q", "-m", owner, cwd=work)
+    git("config", "elite.maxCommitsPerPush", "1", cwd=server)
+    proc = git("push", "-q", "origin", "HEAD:main", cwd=work, check=False)
+    assert proc.returncode != 0 and "the push brings 2 commits; at most 1" in proc.stderr, \
+        proc.stderr
+    git("config", "--unset", "elite.maxCommitsPerPush", cwd=server)
+    proc = git("push", "-q", "origin", "HEAD:main", cwd=work, check=False)
+    assert proc.returncode == 0 and "2 commit(s) verified" in proc.stderr, proc.stderr

@@ -28,9 +28,16 @@ def pre_receive() -> int:
     """Check every pushed commit; refuse the push on any problem."""
     from git_elite.edges import catfile, git
 
-    # `git config` (every setting the checks read, once) and the `git cat-file` the objects
-    # are read through, begun before the checks' modules load: git starts while they do
+    lines = sys.stdin.read().splitlines()
+    # `git config` (every setting the checks read, once), the walk of each branch update
+    # (as the commit bound asks it when elite.maxCommitsPerPush is unset; a walk not asked
+    # for is ended unread) and the `git cat-file` the objects are read through, all begun
+    # before the checks' modules load: git starts while they do
     git.start(git.SNAPSHOT_ARGS)
+    for line in lines:
+        parts = line.split()
+        if len(parts) == 3 and parts[2].startswith("refs/heads/") and git.ZERO not in parts:
+            git.start(git.walk_args(parts[0], parts[1], git.MAX_COMMITS_PER_PUSH))
     # objects read through `git cat-file` (quarantined ones too: git passes the hook the
     # object directory and alternates): no libgit2 import. Nothing is asked of it before
     # the commit bound below has passed.
@@ -39,20 +46,20 @@ def pre_receive() -> int:
         from git_elite.edges import gitcheck  # noqa: F401  (the engine: loaded meanwhile)
 
         git.snapshot()
-        return _pre_receive(repo)
+        return _pre_receive(repo, lines)
     finally:
         repo.close()
         git.snapshot_clear()
         git.start_clear()
 
 
-def _pre_receive(repo: Any) -> int:
+def _pre_receive(repo: Any, lines: list[str]) -> int:
     import time
 
     from git_elite.edges import gitcheck
 
     updates = []
-    for line in sys.stdin.read().splitlines():
+    for line in lines:
         parts = line.split()
         if len(parts) == 3:
             updates.append(gitcheck.RefUpdate(*parts))

@@ -713,6 +713,14 @@ def new_commits(cwd: str | Path | None, old: str, new: str) -> list[str]:
     return run(args, cwd).stdout.decode().split()
 
 
+MAX_COMMITS_PER_PUSH = 1000  # `git config elite.maxCommitsPerPush` unset (gitcheck's bound)
+
+
+def walk_args(old: str, new: str, most: int) -> tuple[str, ...]:
+    """`count_new_commits`'s walk of `new ^old` in a hook (a hook may `start` it)."""
+    return ("rev-list", "--topo-order", "--parents", f"--max-count={most + 1}", new, f"^{old}")
+
+
 def count_new_commits(cwd: str | Path | None, old: str, new: str,
                       most: int | None = None) -> int:
     """How many commits `new_commits` would list, without listing them. In a hook process
@@ -721,8 +729,7 @@ def count_new_commits(cwd: str | Path | None, old: str, new: str,
     `is_ancestor` and `new_commits` of the same update (one git process instead of three,
     SPEC §12's start-up); over the bound, the exact count as before."""
     if most is not None and cwd is None and _SNAPSHOT and ZERO not in (old, new):
-        lines = run(["rev-list", "--topo-order", "--parents", f"--max-count={most + 1}",
-                     new, f"^{old}"], None).stdout.decode().splitlines()
+        lines = run(walk_args(old, new, most), None).stdout.decode().splitlines()
         if len(lines) <= most:  # the whole walk
             _WALKS[(old, new)] = lines
             return len(lines)

@@ -150,7 +150,7 @@ def check_push(repo: Any, cwd: str | Path | None, updates: Sequence[RefUpdate], 
     return problems, checked
 
 
-MAX_COMMITS_PER_PUSH = 1000  # `git config elite.maxCommitsPerPush`
+MAX_COMMITS_PER_PUSH = git.MAX_COMMITS_PER_PUSH  # `git config elite.maxCommitsPerPush`
 
 
 def too_many_commits(cwd: str | Path | None, updates: Sequence[RefUpdate]) -> list[Problem]:
