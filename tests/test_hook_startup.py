@@ -328,3 +328,29 @@ def test_the_walk_begun_ahead_is_not_taken_under_another_bound(tmp_path: Path) -
     git("config", "--unset", "elite.maxCommitsPerPush", cwd=server)
     proc = git("push", "-q", "origin", "HEAD:main", cwd=work, check=False)
     assert proc.returncode == 0 and "2 commit(s) verified" in proc.stderr, proc.stderr
+
+
+def test_blobs_are_written_through_a_private_folder_left_behind_by_nothing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """create_blobs without `tempfile`: a folder only this user reads, removed after git
+    wrote the blobs, and after git failed to (the error is git's)."""
+    from git_elite.edges import catfile
+
+    reg = make_registry(tmp_path / "reg")
+    monkeypatch.chdir(reg)
+    folder = catfile._private_dir(str(tmp_path / "x-"))
+    assert os.stat(folder).st_mode & 0o777 == 0o700
+    assert catfile._private_dir(str(tmp_path / "x-")) != folder
+    opened = catfile.open_head()
+    assert opened is not None
+    repo = opened[0]
+    datas = [b"one\n", b"two\n", b"one\n"]
+    try:
+        assert repo.create_blobs(datas) == [egit.blob_id(d) for d in datas]
+        assert not list((reg / ".git").glob("elite-blobs-*"))
+        monkeypatch.setenv("GIT_OBJECT_DIRECTORY", str(tmp_path / "nowhere"))
+        with pytest.raises(RegistryError):  # git refuses: no object directory
+            repo.create_blobs([b"three\n"])
+        assert not list((reg / ".git").glob("elite-blobs-*"))
+    finally:
+        repo.close()
