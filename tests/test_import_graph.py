@@ -29,7 +29,7 @@ HOOK_MODULES = {f"git_elite.{m}" for m in (
     "core.documents", "core.engine", "core.errors", "core.fanout", "core.indexcheck",
     "core.indexing", "core.jsonstrict", "core.keys", "core.layout", "core.logrole",
     "core.pinning", "core.pins", "core.rules", "core.rules_attest", "core.schema",
-    "core.shards",
+    "core.schemagen", "core.shards",
     "core.shardsplice", "core.state", "core.ticks", "edges", "edges.catfile", "edges.git",
     "edges.gitcheck", "edges.gittree", "edges.progress", "edges.store")} | {"git_elite"}
 NOT_FOR_ONE_MANIFEST = {"git_elite.core.migration"}
