@@ -69,7 +69,7 @@ def check_context(parent: State, changes: Iterable[Change], new: State, *,
     if not legacy:
         pinning.upgrade_first(ctx)
     if ctx.parent_fmt == 1 and ctx.fmt >= 2:
-        from git_elite.core import migration
+        from git_elite.core import migration  # the one format-1 commit: not loaded per hook
 
         migration.check(ctx)
     else:
@@ -151,4 +151,3 @@ def full_index(state: State) -> dict[str, bytes | None]:
     from git_elite.core import indexcheck  # (an index checked or built: not by a reader)
 
     return indexcheck.full_index(state)
-

@@ -40,7 +40,9 @@ class SchemaCompileError(ValueError):
 def load(kind: str) -> dict[str, Any]:
     # package data through its loader, as pkgutil.get_data reads it (importlib.resources
     # costs tempfile, shutil, random, zipfile: ~10 ms of start-up; pkgutil ~0.5 ms more)
-    spec = __import__("git_elite.schemas", fromlist=["__spec__"]).__spec__  # (no stubs: data only)
+    import importlib.util  # (what pkgutil uses; already loaded by an editable install)
+
+    spec = importlib.util.find_spec("git_elite.schemas")  # found, not imported
     where = list(spec.submodule_search_locations or ()) if spec is not None else []
     loader: Any = spec.loader if spec is not None else None
     if not where or not hasattr(loader, "get_data"):
