@@ -96,7 +96,26 @@ def reg(template: Path, tmp_path: Path) -> Path:
     return work
 
 
+READER = ["pygit2"]  # the reader of the audits with memory (the `reader` fixture)
+USED: list[str] = []  # "catfile" each time gitcheck.audit_remembered gave the answer
+
+
+@pytest.fixture(autouse=True, params=["pygit2", "catfile"])
+def reader(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Every test twice: the memory read through libgit2 (gitcheck.audit) and through
+    `git cat-file` alone (gitcheck.audit_remembered, what `verify` runs when a memory
+    applies); the answers are compared with a full read either way."""
+    READER[0] = request.param
+    yield request.param
+    READER[0] = "pygit2"
+
+
 def audit(work: Path, remember: bool = True) -> list[Any]:
+    if remember and READER[0] == "catfile":
+        found = gitcheck.audit_remembered(str(work), "HEAD")
+        if found is not None:
+            USED.append("catfile")
+            return found
     return gitcheck.audit(git.open_reader(work), "HEAD", remember=remember)
 
 
@@ -121,7 +140,9 @@ def second(work: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[list[Any], list
     monkeypatch.setattr(rules, "check_agent", counting)
     monkeypatch.setattr(core_audit, "_kept", parsing)
     PARSED.clear()
+    USED.clear()
     found = audit(work)
+    assert len(USED) == (READER[0] == "catfile")
     with_memory, checked[:] = list(checked), []
     full = audit(work, remember=False)
     assert found == full

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from git_elite.edges import output
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from git_elite.core.errors import Problem
     from git_elite.core.radicle import RadicleCheck
 
@@ -107,16 +109,24 @@ def _verify(path: str, rev: str, history: bool, as_json: bool, origin: str,
             stale: tuple[int, bool, bool]) -> int:
     from git_elite.edges import git, gitcheck, progress
 
-    repo = git.open_reader(path)
-    cwd = repo.path
+    opened: list[Any] = []
+
+    def repo() -> Any:  # libgit2's, opened only when needed (its import is ~50 ms)
+        if not opened:
+            opened.append(git.open_reader(path))
+        return opened[0]
+
     if history:
         with progress.meter("commits", f"verify: commits up to {rev}"):
-            problems, count = gitcheck.audit_history(repo, cwd, rev)
+            problems, count = gitcheck.audit_history(repo(), repo().path, rev)
         what = f"{count} commit(s)"
         counted: dict[str, Any] = {"commits_checked": count}
     else:
         with progress.meter("files", f"verify: files of the tree at {rev}"):
-            problems = gitcheck.audit(repo, rev, remember=stale[2])
+            # a second verify through `git cat-file` alone when the memory applies
+            found = gitcheck.audit_remembered(path, rev) if stale[2] else None
+            problems = found if found is not None else \
+                gitcheck.audit(repo(), rev, remember=stale[2])
         what = f"tree at {rev}"
         counted = {}
     parts = [(len(problems), what)]
@@ -229,7 +239,8 @@ def _commit(path: str, rev: str) -> str:
     return git.run(["rev-parse", "--verify", f"{rev}^{{commit}}"], path).stdout.decode().strip()
 
 
-def _radicle(repo: Any, path: str, origin: str, rev: str) -> RadicleCheck | None:
+def _radicle(repo: Callable[[], Any], path: str, origin: str, rev: str
+             ) -> RadicleCheck | None:
     """SPEC §11 for a Radicle registry (a `rad clone` working copy or a rad:// URL): the
     registry owner is a delegate and the tip is the one a delegate signed. None when the
     registry is not a Radicle one."""
@@ -246,7 +257,7 @@ def _radicle(repo: Any, path: str, origin: str, rev: str) -> RadicleCheck | None
             return None
         rid, storage = found
     tip = _commit(path, rev)
-    identity = gitcheck.identity_body(git.state_at(repo, tip))
+    identity = gitcheck.identity_body(git.state_at(repo(), tip))
     if identity is None:
         return radicle.RadicleCheck.unchecked(rid, f"no valid IDENTITY.json at {rev}")
     if storage is None or not storage.is_dir():

@@ -127,8 +127,14 @@ class FileMemory:
 
     def __init__(self, path: Path, key: str):
         self.path, self.key = path, key
+        self.recalled: list[audit.Remembered | None] = []  # the file read once
 
     def recall(self) -> audit.Remembered | None:
+        if not self.recalled:
+            self.recalled.append(self._read())
+        return self.recalled[0]
+
+    def _read(self) -> audit.Remembered | None:
         try:
             value = json.loads(self.path.read_bytes())
             return _parse(value, self.key)
