@@ -189,13 +189,15 @@ def _log(path: str, origin: str, check: RadicleCheck | None, history: bool, at: 
     leaf and consistency with what this reader accepted before (`log`, `split-view`); with
     --history, every leaf a commit of the branch's history, in order."""
     from git_elite.core import logrole
-    from git_elite.core.errors import Problem
-    from git_elite.core.witnessed import LogError
-    from git_elite.edges import git, logread, tlogstore
 
     branch, tip, identity = at.branch, at.commit, at.identity
     if tip is None or logrole.LogRole.of(identity) is None:
         return None
+    # (the log's readers only for a registry that declares one: ~10 ms of imports)
+    from git_elite.core.errors import Problem
+    from git_elite.core.witnessed import LogError
+    from git_elite.edges import git, logread, tlogstore
+
     ref, where = logread.radicle_ref(check, path)
     try:
         accepted = logread.check_repo(where, identity, branch=branch, tip=tip, ref=ref)
