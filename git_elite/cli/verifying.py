@@ -4,7 +4,6 @@ launcher runs it for the argument lists cli/fastpath.py parses exactly as click 
 from __future__ import annotations
 
 import re
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -33,6 +32,8 @@ def run(target: str, rev: str, history: bool, as_json: bool, url: str | None,
     if target.startswith("file://"):
         target = local_path(target)  # on this machine: read it where it is, no clone
     if _URL.match(target) and not Path(target).exists():
+        import tempfile  # (only here: ~5 ms of imports a local verify does not need)
+
         with tempfile.TemporaryDirectory(prefix="git-elite-verify-") as tmp:
             from git_elite.edges import git
             from git_elite.edges.cache import LOG_SPEC, TIMESTAMP_SPEC
@@ -107,6 +108,20 @@ def _verify_url(url: str, target: str, rev: str, history: bool, as_json: bool,
 
 def _verify(path: str, rev: str, history: bool, as_json: bool, origin: str,
             stale: tuple[int, bool, bool]) -> int:
+    from git_elite.edges import gitcheck
+
+    # with the memory: one `git cat-file` for the tree's audit (when the memory applies),
+    # the registry branch's tip and its IDENTITY.json (two `git` processes fewer)
+    cat = gitcheck.cat_reader(path) if stale[2] and not history else None
+    try:
+        return _verify_with(cat, path, rev, history, as_json, origin, stale)
+    finally:
+        if cat is not None:
+            cat.close()
+
+
+def _verify_with(cat: Any | None, path: str, rev: str, history: bool, as_json: bool,
+                 origin: str, stale: tuple[int, bool, bool]) -> int:
     from git_elite.edges import git, gitcheck, progress
 
     opened: list[Any] = []
@@ -124,7 +139,7 @@ def _verify(path: str, rev: str, history: bool, as_json: bool, origin: str,
     else:
         with progress.meter("files", f"verify: files of the tree at {rev}"):
             # a second verify through `git cat-file` alone when the memory applies
-            found = gitcheck.audit_remembered(path, rev) if stale[2] else None
+            found = gitcheck.audit_remembered(path, rev, cat) if cat is not None else None
             problems = found if found is not None else \
                 gitcheck.audit(repo(), rev, remember=stale[2])
         what = f"tree at {rev}"
@@ -140,7 +155,7 @@ def _verify(path: str, rev: str, history: bool, as_json: bool, origin: str,
         result["radicle"] = {"rid": check.rid, "checked": check.checked, "ok": check.ok,
                              "notes": list(check.notes), "delegates": list(check.delegates),
                              "signed_by": list(check.signed_by)}
-    tip = _tip_of(path)
+    tip = _tip_of(path, cat)
     problems += _identity_pin(path, origin, tip)
     fresh = _freshness(path, origin, check, tip, *stale[:2])
     if fresh is not None:  # only for a registry that declares a timestamp role
@@ -166,14 +181,17 @@ class Tip(NamedTuple):
     identity: dict[str, Any] | None  # its body (None: absent or unreadable)
 
 
-def _tip_of(path: str) -> Tip:
+def _tip_of(path: str, cat: Any | None = None) -> Tip:
+    """`cat`: a catfile.CatRepo on `path` (the tip and IDENTITY.json read through it, no
+    `git` process each), or None."""
     from git_elite.core import documents, layout
     from git_elite.core.errors import EliteError
     from git_elite.edges import freshness, gitcheck
 
     branch = gitcheck.registry_branch(path)
-    commit = freshness.resolve(path, branch)
-    raw = git_blob(path, commit) if commit else None
+    commit = freshness.resolve(path, branch, None if cat is None else cat.odb)
+    raw = (git_blob(path, commit) if cat is None else _cat_blob(cat, commit)) if commit \
+        else None
     identity = None
     if raw is not None:
         try:
@@ -291,6 +309,22 @@ def git_blob(path: str, tip: str) -> bytes | None:
 
     proc = git.run(["cat-file", "blob", f"{tip}:{layout.IDENTITY}"], path, check=False)
     return proc.stdout if proc.returncode == 0 else None
+
+
+def _cat_blob(cat: Any, tip: str) -> bytes | None:
+    """`git_blob` through the CatRepo: IDENTITY.json at `tip` when it is a blob (a regular
+    file or a symlink, as `git cat-file blob <tip>:IDENTITY.json` reads either), else None."""
+    from git_elite.core import layout
+    from git_elite.edges import gittree
+
+    try:
+        entry = gittree.entry_at(cat.commit_tree(tip), layout.IDENTITY)
+        if entry is None or entry.type_str != "blob":
+            return None
+        data: bytes = cat.odb.read(entry.id)[1]
+    except KeyError:
+        return None
+    return data
 
 
 def _freshness(path: str, origin: str, check: RadicleCheck | None, at: Tip, now: int,

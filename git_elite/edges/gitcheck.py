@@ -272,35 +272,48 @@ _GIT_ENV = ("GIT_DIR", "GIT_OBJECT_DIRECTORY", "GIT_ALTERNATE_OBJECT_DIRECTORIES
             "GIT_COMMON_DIR", "GIT_NAMESPACE", "GIT_REPLACE_REF_BASE", "GIT_NO_REPLACE_OBJECTS")
 
 
-def audit_remembered(path: str, rev: str) -> list[Problem] | None:
+def cat_reader(path: str) -> Any | None:
+    """A catfile.CatRepo on the repository at `path` (one `git cat-file --batch-command`),
+    or None when the environment points git at other objects than the path's own (GIT_DIR,
+    ...) or it cannot be opened (the caller reads through libgit2, as before)."""
+    import os
+
+    from git_elite.edges import catfile
+
+    if any(name in os.environ for name in _GIT_ENV):
+        return None
+    try:
+        return catfile.open_repo(path)
+    except (RegistryError, OSError):
+        return None
+
+
+def audit_remembered(path: str, rev: str, repo: Any | None = None) -> list[Problem] | None:
     """`audit(repo, rev, remember=True)` through `git cat-file` alone (catfile.CatRepo: no
     libgit2, whose import is ~50 ms, most of a second verify's own work) when a readable
     memory of this tree's context is there — the second verify (docs/registry.md, "What
     verify remembers"): the same checks over the same State, so the same problems. None
     (the caller audits through pygit2, as without a memory) when there is no usable memory
     (a first verify reads the whole tree, which libgit2 lists faster), `rev` names no
-    commit (the caller's error), or the environment points git elsewhere (GIT_DIR...)."""
-    import os
+    commit (the caller's error), or there is no such reader (`cat_reader`). `repo`: a
+    CatRepo of the caller's (left open), else one of its own."""
+    from git_elite.edges import verified
 
-    from git_elite.edges import catfile, verified
-
-    if any(name in os.environ for name in _GIT_ENV):
+    reader = cat_reader(path) if repo is None else repo
+    if reader is None:
         return None
     try:
-        repo = catfile.open_repo(path)
-    except (RegistryError, OSError):
-        return None
-    try:
-        commit = repo.odb.resolve(f"{rev}^{{commit}}")
+        commit = reader.odb.resolve(f"{rev}^{{commit}}")
         if commit is None:
             return None
-        state = git.state_at(repo, commit)
+        state = git.state_at(reader, commit)
         memory = verified.open_memory(state)
         if memory is None or memory.recall() is None:
             return None
-        return _audit_state(repo, state, commit, memory)
+        return _audit_state(reader, state, commit, memory)
     finally:
-        repo.close()
+        if repo is None:
+            reader.close()
 
 
 class OdbStream:
