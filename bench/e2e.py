@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import synth
-from common import AFTER, Bench, Row, Side, paired, paired_timed
+from common import AFTER, Bench, Row, Side, median_of, paired, paired_timed
 
 from git_elite.core import layout
 from git_elite.core.state import Change, Overlay
@@ -183,6 +183,10 @@ def _push(b: Bench, side: Side, n: int) -> list[Row]:
         old, commit = rev(work), one_manifest_commit(work, n, side.fmt)
         t_hooked, t_plain = paired_timed(push_then_reset(work, hooked, commit, old),
                                          push_then_reset(work, plain, commit, old), b.repeat)
+        # what receive-pack runs after every push, hook or none: the push's floor in git
+        t_connect = median_of(call(["git", "rev-list", "--objects", "--stdin", "--not",
+                                    "--all", "--quiet"], plain, f"{commit}\n".encode()),
+                              b.repeat)
         hook = hooked_server(side, src, tmp / "alone.git", n)
         t_hook, t_start = paired(hook, version(side), b.repeat)
     tag = f"format {side.fmt}"
@@ -190,6 +194,9 @@ def _push(b: Bench, side: Side, n: int) -> list[Row]:
         Row(f"git push of 1 manifest into {n}, server hook ({tag})", t_hooked * 1e3, "ms",
             "same push, no hook", t_plain * 1e3, "reported", False, None, side=side.name,
             key=f"push {n}"),
+        Row(f"git's connectivity check of that push (receive-pack's rev-list), {n} ({tag})",
+            t_connect * 1e3, "ms", "same push, no hook", t_plain * 1e3, "reported", False, None,
+            side=side.name, key=f"push connectivity {n}"),
         Row(f"pre-receive hook alone, 1 manifest into {n} ({tag})", t_hook * 1e3, "ms",
             "git-elite --version", t_start * 1e3,
             _goal_ms(n, PRE_RECEIVE_MS, f"ratio <= {PRE_RECEIVE_VS_VERSION:.0f}"), False,
