@@ -26,37 +26,47 @@ def reject(problems: list[Problem], summary: str) -> int:
 
 def pre_receive() -> int:
     """Check every pushed commit; refuse the push on any problem."""
-    from git_elite.edges import git
+    from git_elite.edges import catfile, git
 
-    git.snapshot()  # one `git config` for every setting the checks read
+    lines = sys.stdin.read().splitlines()
+    # `git config` (every setting the checks read, once), the walk of each branch update
+    # (as the commit bound asks it when elite.maxCommitsPerPush is unset; a walk not asked
+    # for is ended unread) and the `git cat-file` the objects are read through, all begun
+    # before the checks' modules load: git starts while they do
+    git.start(git.SNAPSHOT_ARGS)
+    for line in lines:
+        parts = line.split()
+        if len(parts) == 3 and parts[2].startswith("refs/heads/") and git.ZERO not in parts:
+            git.start(git.walk_args(parts[0], parts[1], git.MAX_COMMITS_PER_PUSH))
+    # objects read through `git cat-file` (quarantined ones too: git passes the hook the
+    # object directory and alternates): no libgit2 import. Nothing is asked of it before
+    # the commit bound below has passed.
+    repo = catfile.open_git_dir(os.environ.get("GIT_DIR", "."))
     try:
-        return _pre_receive()
+        from git_elite.edges import gitcheck  # noqa: F401  (the engine: loaded meanwhile)
+
+        git.snapshot()
+        return _pre_receive(repo, lines)
     finally:
+        repo.close()
         git.snapshot_clear()
+        git.start_clear()
 
 
-def _pre_receive() -> int:
+def _pre_receive(repo: Any, lines: list[str]) -> int:
     import time
 
     from git_elite.edges import gitcheck
 
     updates = []
-    for line in sys.stdin.read().splitlines():
+    for line in lines:
         parts = line.split()
         if len(parts) == 3:
             updates.append(gitcheck.RefUpdate(*parts))
     too_many = gitcheck.too_many_commits(None, updates)  # shared with `check`
     if too_many:
         return reject(too_many, "push refused: too many commits in one push")
-    from git_elite.edges import catfile
-
-    # objects read through `git cat-file` (quarantined ones too: git passes the hook the
-    # object directory and alternates): no libgit2 import
-    repo = catfile.open_git_dir(os.environ.get("GIT_DIR", "."))
-    try:
-        problems, checked = gitcheck.check_push(repo, None, updates, now=int(time.time()))
-    finally:
-        repo.close()
+    problems, checked = gitcheck.check_push(repo, None, updates, now=int(time.time()))
     if problems:
         commits = len({p.commit for p in problems})
         return reject(problems, f"push refused: {len(problems)} problem(s) in {commits} "
@@ -101,15 +111,24 @@ def staged(name: str) -> int:
     (INDEX.json and the touched shards)."""
     from git_elite.edges import catfile, git
 
-    opened = catfile.open_head()  # HEAD's tree read by `git cat-file`: no libgit2 import
-    if opened is None:  # no commit yet: the whole (small) index, read with pygit2
-        repo = git.open_env(".")
-        return _staged(name, repo, None if repo.head_is_unborn else
-                       repo.head.peel(git._pygit2().Commit).tree)
+    # the hook's three questions to git do not depend on each other: all begun at once,
+    # git answers them while the checks' modules load (docs/scale.md, "hooks, round 4")
+    for args in (catfile.HEAD_ARGS, git.STAGED_ARGS, ("config", "--get", git.CLOCK_SKEW_KEY)):
+        git.start(args)
     try:
-        return _staged(name, *opened)
+        from git_elite.edges import gitcheck  # noqa: F401  (the engine: loaded meanwhile)
+
+        opened = catfile.open_head()  # HEAD's tree read by `git cat-file`: no libgit2 import
+        if opened is None:  # no commit yet: the whole (small) index, read with pygit2
+            repo = git.open_env(".")
+            return _staged(name, repo, None if repo.head_is_unborn else
+                           repo.head.peel(git._pygit2().Commit).tree)
+        try:
+            return _staged(name, *opened)
+        finally:
+            opened[0].close()
     finally:
-        opened[0].close()
+        git.start_clear()  # what was not asked (not a registry, no commit yet)
 
 
 def _staged(name: str, repo: Any, head: Any | None) -> int:
@@ -139,17 +158,25 @@ def _staged(name: str, repo: Any, head: Any | None) -> int:
     rebuilt = engine.rebuild(parent, changes, new)
     stage = {p: d for p, d in rebuilt.files.items()
              if (d is None and new.read(p) is not None) or (d is not None and not new.same(p, d))}
+
+    def written() -> None:
+        """The work tree's copies, the post-commit mark, the next commit's cache: done
+        while `git update-index` rewrites the index (if it fails, the hook fails; these are
+        derived files, made again by the next commit)."""
+        real = git.index_becomes_real()
+        if real and repo.workdir is not None:  # post-commit then has nothing to do
+            _write_files(Path(repo.workdir), rebuilt.files)
+        git.post_commit_mark(repo.path, not real)
+        head_bytes = rebuilt.files.get(layout.INDEX)
+        if rebuilt.ranks is not None and head_bytes is not None:  # the next commit's parent
+            git.index_cache_save(repo, git.blob_id(head_bytes), rebuilt.ranks.dump(), "ranks")
+        elif head_bytes is not None:
+            git.index_cache_save(repo, git.blob_id(head_bytes), rebuilt.values[layout.INDEX])
+
     if stage:
-        git.stage_files(repo, stage)
-    real = git.index_becomes_real()
-    if real and repo.workdir is not None:  # post-commit then has nothing to do
-        _write_files(Path(repo.workdir), rebuilt.files)
-    git.post_commit_mark(repo.path, not real)
-    head_bytes = rebuilt.files.get(layout.INDEX)
-    if rebuilt.ranks is not None and head_bytes is not None:  # the next commit's parent
-        git.index_cache_save(repo, git.blob_id(head_bytes), rebuilt.ranks.dump(), "ranks")
-    elif head_bytes is not None:
-        git.index_cache_save(repo, git.blob_id(head_bytes), rebuilt.values[layout.INDEX])
+        git.stage_files(repo, stage, written)
+    else:
+        written()
     return 0
 
 

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from git_elite.core import fanout, indexcheck, layout, migration, pinning, rules, ticks
+from git_elite.core import fanout, indexcheck, layout, pinning, rules, ticks
 from git_elite.core.context import MAX_CLOCK_SKEW, Context, formats
 from git_elite.core.errors import Problem
 from git_elite.core.state import Change, State
@@ -67,6 +67,8 @@ def check_context(parent: State, changes: Iterable[Change], new: State, *,
     if not legacy:
         pinning.upgrade_first(ctx)
     if ctx.parent_fmt == 1 and ctx.fmt >= 2:
+        from git_elite.core import migration  # the one format-1 commit: not loaded per hook
+
         migration.check(ctx)
     else:
         if ctx.fmt == 1 and not legacy and ctx.changes:

@@ -51,8 +51,15 @@ def load(kind: str) -> dict[str, Any]:
 
 @cache
 def compiled(kind: str) -> Check:
-    """The fast `is_valid` predicate of the schema of `kind` (compiled on first use)."""
-    return compile_schema(load(kind))
+    """The fast `is_valid` predicate of the schema of `kind` (compiled on first use): the
+    closures' checks written out as one function (schemagen), with the closures themselves
+    for what it does not write out."""
+    from git_elite.core import schemagen
+
+    body = load(kind)
+    compile_schema(body)  # every keyword known, every form valid, or SchemaCompileError
+    return schemagen.generate(body, schemagen.Parts(compile_schema, ecma, _is_integer,
+                                                    _is_number))
 
 
 def is_valid(kind: str, body: Any) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -17,9 +17,15 @@ def run(args: Sequence[str], cwd: str | Path | None = None, *, input: bytes | No
         ) -> subprocess.CompletedProcess[bytes]:
     """Run `git ARGS`; on failure (with check) a RegistryError carrying git's own message."""
     full_env = None if env is None else {**os.environ, **env}
+    started = _STARTED.pop((tuple(args), str(cwd)), None) if input is None and env is None \
+        else None
     try:
-        proc = subprocess.run(["git", *args], cwd=cwd, input=input, env=full_env,
-                              capture_output=True, check=False)
+        if started is not None:  # begun by `start`: its answer, as `subprocess.run` gives it
+            out, err = started.communicate()
+            proc = subprocess.CompletedProcess(started.args, started.returncode, out, err)
+        else:
+            proc = subprocess.run(["git", *args], cwd=cwd, input=input, env=full_env,
+                                  capture_output=True, check=False)
     except FileNotFoundError:
         raise RegistryError("git is not installed or not on PATH") from None
     if check and proc.returncode != 0:
@@ -28,6 +34,35 @@ def run(args: Sequence[str], cwd: str | Path | None = None, *, input: bytes | No
             raise RegistryError(f"{Path(cwd or '.').resolve()}: not a git repository")
         raise RegistryError(f"git {args[0]} failed: {detail[-1] if detail else proc.returncode}")
     return proc
+
+
+# `git` processes begun ahead of the `run` that takes their answer, by (args, cwd)
+_STARTED: dict[tuple[tuple[str, ...], str], subprocess.Popen[bytes]] = {}
+
+
+def start(args: Sequence[str], cwd: str | Path | None = None) -> None:
+    """Begin `git ARGS` now; the first `run` of the same args and cwd (no input, no env)
+    takes its answer instead of starting it then. For a one-shot hook process whose git
+    questions do not depend on each other: git answers them while the checks' modules
+    load (SPEC §12's start-up), and each answer is the one `run` would have got, as
+    nothing the hook does in between writes to the repository. `start_clear` ends those
+    never taken."""
+    key = (tuple(args), str(cwd))
+    if key in _STARTED:
+        return
+    import contextlib
+
+    with contextlib.suppress(FileNotFoundError):  # no git: `run` says it
+        _STARTED[key] = subprocess.Popen(["git", *args], cwd=cwd, stdin=subprocess.DEVNULL,
+                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def start_clear() -> None:
+    """End (and reap) the processes `start` began that no `run` took."""
+    while _STARTED:
+        _, proc = _STARTED.popitem()
+        proc.kill()
+        proc.communicate()
 
 
 def open_repo(path: str | Path = ".") -> Any:
@@ -576,14 +611,18 @@ def staged_changes(repo: Any, parent: TreeState) -> tuple[list[Any], Any]:
     return changes, StagedState(parent, changes)
 
 
+# what `staged_entries` asks git (a hook may `start` it ahead)
+STAGED_ARGS = ("diff-index", "--cached", "--raw", "-z", "--no-abbrev", "--no-renames", "HEAD",
+               "--")
+
+
 def staged_entries(cwd: str | Path | None) -> list[Any]:
     """The index entries that differ from HEAD's (gittree.Changed: path, old and new id and
     mode), from `git diff-index --cached --raw -z` (no renames: a move is a deletion and an
     addition, as the engine wants it)."""
     from git_elite.edges import gittree
 
-    out = run(["diff-index", "--cached", "--raw", "-z", "--no-abbrev", "--no-renames",
-               "HEAD", "--"], cwd).stdout.split(b"\0")
+    out = run(STAGED_ARGS, cwd).stdout.split(b"\0")
     items = []
     for meta, raw in zip(out[:-1:2], out[1::2], strict=True):
         mode_a, mode_b, oid_a, oid_b, status = meta.decode().lstrip(":").split(" ")
@@ -681,6 +720,14 @@ def new_commits(cwd: str | Path | None, old: str, new: str) -> list[str]:
     return run(args, cwd).stdout.decode().split()
 
 
+MAX_COMMITS_PER_PUSH = 1000  # `git config elite.maxCommitsPerPush` unset (gitcheck's bound)
+
+
+def walk_args(old: str, new: str, most: int) -> tuple[str, ...]:
+    """`count_new_commits`'s walk of `new ^old` in a hook (a hook may `start` it)."""
+    return ("rev-list", "--topo-order", "--parents", f"--max-count={most + 1}", new, f"^{old}")
+
+
 def count_new_commits(cwd: str | Path | None, old: str, new: str,
                       most: int | None = None) -> int:
     """How many commits `new_commits` would list, without listing them. In a hook process
@@ -689,8 +736,7 @@ def count_new_commits(cwd: str | Path | None, old: str, new: str,
     `is_ancestor` and `new_commits` of the same update (one git process instead of three,
     SPEC §12's start-up); over the bound, the exact count as before."""
     if most is not None and cwd is None and _SNAPSHOT and ZERO not in (old, new):
-        lines = run(["rev-list", "--topo-order", "--parents", f"--max-count={most + 1}",
-                     new, f"^{old}"], None).stdout.decode().splitlines()
+        lines = run(walk_args(old, new, most), None).stdout.decode().splitlines()
         if len(lines) <= most:  # the whole walk
             _WALKS[(old, new)] = lines
             return len(lines)
@@ -718,11 +764,14 @@ _SNAPSHOT: dict[str, str | None] = {}  # a hook process's config and HEAD, read 
 _WALKS: dict[tuple[str, str], list[str]] = {}
 
 
+SNAPSHOT_ARGS = ("config", "--list", "-z")  # what `snapshot` asks git (a hook may `start` it)
+
+
 def snapshot() -> None:
     """For a one-shot hook process: read the whole `git config` (and HEAD's branch) once,
     so that `config_get` and `head_branch` in the current directory answer without a `git`
     process per key (five of them cost ~40 ms a push)."""
-    out = run(["config", "--list", "-z"], None, check=False).stdout
+    out = run(SNAPSHOT_ARGS, None, check=False).stdout
     values: dict[str, str | None] = {}
     for item in out.split(b"\0"):
         if item:
@@ -744,6 +793,9 @@ def _config_key(key: str) -> str:
     """Section and name are case-insensitive, a subsection is not (git-config(1))."""
     parts = key.split(".")
     return ".".join([parts[0].lower(), *parts[1:-1], parts[-1].lower()])
+
+
+CLOCK_SKEW_KEY = "elite.maxClockSkew"  # gitcheck.max_clock_skew (a hook may `start` it)
 
 
 def config_get(key: str, cwd: str | Path | None = None) -> str | None:
@@ -786,9 +838,15 @@ def stage_blob(cwd: str | Path | None, path: str, data: bytes,
     run(["update-index", "--add", "--cacheinfo", f"100644,{oid},{path}"], cwd, env=env)
 
 
-def stage_files(repo: Any, files: Mapping[str, bytes | None]) -> None:
+PIPE_SAFE = 16384  # bytes written to a pipe before its reader starts (Linux holds 64 KiB)
+
+
+def stage_files(repo: Any, files: Mapping[str, bytes | None],
+                meanwhile: Callable[[], None] | None = None) -> None:
     """Write each file as a blob and stage it (None: remove it from the index), in one
-    `git update-index --index-info` on the index git is using (GIT_INDEX_FILE for a hook)."""
+    `git update-index --index-info` on the index git is using (GIT_INDEX_FILE for a hook);
+    `meanwhile` (the hook's work-tree copies) runs while git updates the index. The blobs
+    are written first: the index never names an object that is not there."""
     written = sorted(p for p, d in files.items() if d is not None)
     many = getattr(repo, "create_blobs", None)  # catfile.CatRepo: one `git hash-object`
     ids = many([files[p] for p in written]) if many else \
@@ -800,7 +858,33 @@ def stage_files(repo: Any, files: Mapping[str, bytes | None]) -> None:
             lines.append(f"0 {ZERO}\t{path}\n")
         else:
             lines.append(f"100644 {oid[path]}\t{path}\n")
-    run(["update-index", "--index-info"], repo.workdir, input="".join(lines).encode())
+    data = "".join(lines).encode()
+    if meanwhile is None or len(data) > PIPE_SAFE:
+        run(["update-index", "--index-info"], repo.workdir, input=data)
+        if meanwhile is not None:
+            meanwhile()
+        return
+    read_end, write_end = os.pipe()  # the lines wait in the pipe: git reads them when ready
+    try:
+        try:
+            os.write(write_end, data)
+        finally:
+            os.close(write_end)
+        staging = subprocess.Popen(["git", "update-index", "--index-info"], cwd=repo.workdir,
+                                   stdin=read_end, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE)
+    except FileNotFoundError:
+        raise RegistryError("git is not installed or not on PATH") from None
+    finally:
+        os.close(read_end)
+    try:
+        meanwhile()
+    finally:
+        _, err = staging.communicate()
+    if staging.returncode != 0:
+        detail = err.decode(errors="replace").strip().splitlines()
+        raise RegistryError(f"git update-index failed: "
+                            f"{detail[-1] if detail else staging.returncode}")
 
 
 def index_files_changed(repo: Any) -> dict[str, bytes | None]:

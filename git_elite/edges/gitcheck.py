@@ -96,7 +96,7 @@ def max_clock_skew(cwd: str | Path | None) -> int:
     """`git config elite.maxClockSkew` (seconds), default context.MAX_CLOCK_SKEW."""
     from git_elite.core.errors import RegistryError
 
-    value = git.config_get("elite.maxClockSkew", cwd)
+    value = git.config_get(git.CLOCK_SKEW_KEY, cwd)
     try:
         return int(value) if value else context.MAX_CLOCK_SKEW
     except ValueError:
@@ -150,7 +150,7 @@ def check_push(repo: Any, cwd: str | Path | None, updates: Sequence[RefUpdate], 
     return problems, checked
 
 
-MAX_COMMITS_PER_PUSH = 1000  # `git config elite.maxCommitsPerPush`
+MAX_COMMITS_PER_PUSH = git.MAX_COMMITS_PER_PUSH  # `git config elite.maxCommitsPerPush`
 
 
 def too_many_commits(cwd: str | Path | None, updates: Sequence[RefUpdate]) -> list[Problem]:
