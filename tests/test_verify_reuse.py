@@ -10,6 +10,7 @@ signatures; the engine's per-agent calls are counted, not timed."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from collections import Counter
@@ -96,7 +97,26 @@ def reg(template: Path, tmp_path: Path) -> Path:
     return work
 
 
+READER = ["pygit2"]  # the reader of the audits with memory (the `reader` fixture)
+USED: list[str] = []  # "catfile" each time gitcheck.audit_remembered gave the answer
+
+
+@pytest.fixture(autouse=True, params=["pygit2", "catfile"])
+def reader(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Every test twice: the memory read through libgit2 (gitcheck.audit) and through
+    `git cat-file` alone (gitcheck.audit_remembered, what `verify` runs when a memory
+    applies); the answers are compared with a full read either way."""
+    READER[0] = request.param
+    yield request.param
+    READER[0] = "pygit2"
+
+
 def audit(work: Path, remember: bool = True) -> list[Any]:
+    if remember and READER[0] == "catfile":
+        found = gitcheck.audit_remembered(str(work), "HEAD")
+        if found is not None:
+            USED.append("catfile")
+            return found
     return gitcheck.audit(git.open_reader(work), "HEAD", remember=remember)
 
 
@@ -121,7 +141,9 @@ def second(work: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[list[Any], list
     monkeypatch.setattr(rules, "check_agent", counting)
     monkeypatch.setattr(core_audit, "_kept", parsing)
     PARSED.clear()
+    USED.clear()
     found = audit(work)
+    assert len(USED) == (READER[0] == "catfile")
     with_memory, checked[:] = list(checked), []
     full = audit(work, remember=False)
     assert found == full
@@ -446,3 +468,120 @@ def test_a_new_agent_whose_item_nests_too_deep(reg: Path,
     problems, checked = second(reg, monkeypatch)
     assert problems and all(p.rule == "index" for p in problems)
     assert checked == [aid(n)] and reads == [layout.shard_path(AB)]
+
+
+# --- index/ranked.json from the memory (core/audit.py `_ranked_bytes`), the memory's format --
+
+def _ranked_writes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """index/ranked.json values written by indexing.dumps from now on."""
+    writes: list[str] = []
+    real = indexing.dumps
+
+    def counting(value: Any) -> bytes:
+        if set(value) == {"schema_version", "agents"}:
+            writes.append("ranked")
+        return real(value)
+
+    monkeypatch.setattr(indexing, "dumps", counting)
+    return writes
+
+
+def _not_elite(k: int = 0) -> dict[str, bytes | None]:
+    """A new agent in the big piece that no ranking shows (index/ranked.json unchanged)."""
+    return files_of(_new_in_piece(k), owner="bob", rate=0.05, total=40)
+
+
+def test_ranked_json_unchanged_is_not_written_again(reg: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rankings show the same agents: the value's digest is the remembered one and the
+    file's SHA-256 the remembered bytes', so the file is not written again to compare it;
+    the answer is a full read's (which writes it: the one write counted)."""
+    before = (reg / layout.RANKED).read_bytes()
+    commit_raw(reg, _not_elite(), "one more", index=True)
+    assert (reg / layout.RANKED).read_bytes() == before
+    writes = _ranked_writes(monkeypatch)
+    problems, checked = second(reg, monkeypatch)
+    assert problems == [] and checked == [aid(_new_in_piece())]
+    assert writes == ["ranked"]  # the full read's alone
+
+
+def test_ranked_json_of_new_rankings_is_written(reg: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    n = _new_in_piece()
+    commit_raw(reg, files_of(n, owner="bob", rate=0.999, total=900), "a new best", index=True)
+    writes = _ranked_writes(monkeypatch)
+    problems, checked = second(reg, monkeypatch)
+    assert problems == [] and checked == [aid(n)]
+    assert writes == ["ranked", "ranked"]
+
+
+@pytest.mark.parametrize("edit", ["reformatted", "forged"])
+def test_ranked_json_edited_with_the_rankings_unchanged(
+        reg: Path, monkeypatch: pytest.MonkeyPatch, edit: str) -> None:
+    """The value is the remembered one but the file is not its bytes (reformatted, or an
+    entry forged, the head's pin moved along): written and compared, a full read's
+    problems."""
+    commit_raw(reg, _not_elite(), "one more", index=True)
+    path = reg / layout.RANKED
+    value = json.loads(path.read_bytes())
+    if edit == "forged":
+        some = next(iter(value["agents"].values()))
+        some["elite"] = not some["elite"]
+        data = indexing.dumps(value)
+    else:
+        data = json.dumps(value, indent=4).encode()
+    path.write_bytes(data)
+    head = json.loads((reg / layout.INDEX).read_bytes())
+    head["ranked"]["sha256"] = hashlib.sha256(data).hexdigest()
+    (reg / layout.INDEX).write_bytes(indexing.dumps(head))
+    commit_raw(reg, {}, "ranked.json edited")
+    writes = _ranked_writes(monkeypatch)
+    problems, _ = second(reg, monkeypatch)
+    assert ("index", layout.RANKED) in rules_of(problems)
+    assert writes == ["ranked", "ranked"]
+
+
+def _memory_file() -> Path:
+    from git_elite.edges import store
+
+    [path] = sorted((store.home() / "verified").glob("*.json"))
+    return path
+
+
+@pytest.mark.parametrize("damage", ["older format", "truncated", "pin not hex", "pin edited"])
+def test_a_memory_of_another_format_or_damaged(reg: Path, monkeypatch: pytest.MonkeyPatch,
+                                               damage: str) -> None:
+    """A memory written by the previous format (version 1, no "ranked_pin"), cut short, or
+    with a malformed pin is not used (the tree is read whole, through libgit2, and the
+    memory written again in this format); a well-formed but wrong pin only means
+    index/ranked.json is written to be compared. Every answer is a full read's."""
+    from git_elite.edges import verified
+
+    path = _memory_file()
+    data = path.read_bytes()
+    value = json.loads(data)
+    assert value["version"] == verified.VERSION == 2 and value["ranked_pin"] is not None
+    if damage == "older format":
+        value["version"] = 1
+        del value["ranked_pin"]
+        data = json.dumps(value).encode()
+    elif damage == "truncated":
+        data = data[:len(data) // 2]
+    elif damage == "pin not hex":
+        value["ranked_pin"][1] = "z" * 64
+        data = json.dumps(value).encode()
+    else:
+        value["ranked_pin"][1] = "0" * 64
+        data = json.dumps(value).encode()
+    path.write_bytes(data)
+    commit_raw(reg, _not_elite(), "one more", index=True)
+    writes = _ranked_writes(monkeypatch)
+    found = gitcheck.audit_remembered(str(reg), "HEAD")
+    assert (found is None) == (damage != "pin edited")
+    assert (found or audit(reg)) == audit(reg, remember=False) == []
+    assert writes == ["ranked", "ranked"]
+    assert json.loads(path.read_bytes())["version"] == verified.VERSION  # written again
+    commit_raw(reg, _not_elite(1), "one more again", index=True)
+    del writes[:]
+    assert gitcheck.audit_remembered(str(reg), "HEAD") == []
+    assert writes == []  # the memory works again

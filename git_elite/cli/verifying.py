@@ -4,13 +4,14 @@ launcher runs it for the argument lists cli/fastpath.py parses exactly as click 
 from __future__ import annotations
 
 import re
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from git_elite.edges import output
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from git_elite.core.errors import Problem
     from git_elite.core.radicle import RadicleCheck
 
@@ -31,6 +32,8 @@ def run(target: str, rev: str, history: bool, as_json: bool, url: str | None,
     if target.startswith("file://"):
         target = local_path(target)  # on this machine: read it where it is, no clone
     if _URL.match(target) and not Path(target).exists():
+        import tempfile  # (only here: ~5 ms of imports a local verify does not need)
+
         with tempfile.TemporaryDirectory(prefix="git-elite-verify-") as tmp:
             from git_elite.edges import git
             from git_elite.edges.cache import LOG_SPEC, TIMESTAMP_SPEC
@@ -105,18 +108,40 @@ def _verify_url(url: str, target: str, rev: str, history: bool, as_json: bool,
 
 def _verify(path: str, rev: str, history: bool, as_json: bool, origin: str,
             stale: tuple[int, bool, bool]) -> int:
+    from git_elite.edges import gitcheck
+
+    # with the memory: one `git cat-file` for the tree's audit (when the memory applies),
+    # the registry branch's tip and its IDENTITY.json (two `git` processes fewer)
+    cat = gitcheck.cat_reader(path) if stale[2] and not history else None
+    try:
+        return _verify_with(cat, path, rev, history, as_json, origin, stale)
+    finally:
+        if cat is not None:
+            cat.close()
+
+
+def _verify_with(cat: Any | None, path: str, rev: str, history: bool, as_json: bool,
+                 origin: str, stale: tuple[int, bool, bool]) -> int:
     from git_elite.edges import git, gitcheck, progress
 
-    repo = git.open_reader(path)
-    cwd = repo.path
+    opened: list[Any] = []
+
+    def repo() -> Any:  # libgit2's, opened only when needed (its import is ~50 ms)
+        if not opened:
+            opened.append(git.open_reader(path))
+        return opened[0]
+
     if history:
         with progress.meter("commits", f"verify: commits up to {rev}"):
-            problems, count = gitcheck.audit_history(repo, cwd, rev)
+            problems, count = gitcheck.audit_history(repo(), repo().path, rev)
         what = f"{count} commit(s)"
         counted: dict[str, Any] = {"commits_checked": count}
     else:
         with progress.meter("files", f"verify: files of the tree at {rev}"):
-            problems = gitcheck.audit(repo, rev, remember=stale[2])
+            # a second verify through `git cat-file` alone when the memory applies
+            found = gitcheck.audit_remembered(path, rev, cat) if cat is not None else None
+            problems = found if found is not None else \
+                gitcheck.audit(repo(), rev, remember=stale[2])
         what = f"tree at {rev}"
         counted = {}
     parts = [(len(problems), what)]
@@ -130,7 +155,7 @@ def _verify(path: str, rev: str, history: bool, as_json: bool, origin: str,
         result["radicle"] = {"rid": check.rid, "checked": check.checked, "ok": check.ok,
                              "notes": list(check.notes), "delegates": list(check.delegates),
                              "signed_by": list(check.signed_by)}
-    tip = _tip_of(path)
+    tip = _tip_of(path, cat)
     problems += _identity_pin(path, origin, tip)
     fresh = _freshness(path, origin, check, tip, *stale[:2])
     if fresh is not None:  # only for a registry that declares a timestamp role
@@ -156,14 +181,17 @@ class Tip(NamedTuple):
     identity: dict[str, Any] | None  # its body (None: absent or unreadable)
 
 
-def _tip_of(path: str) -> Tip:
+def _tip_of(path: str, cat: Any | None = None) -> Tip:
+    """`cat`: a catfile.CatRepo on `path` (the tip and IDENTITY.json read through it, no
+    `git` process each), or None."""
     from git_elite.core import documents, layout
     from git_elite.core.errors import EliteError
     from git_elite.edges import freshness, gitcheck
 
     branch = gitcheck.registry_branch(path)
-    commit = freshness.resolve(path, branch)
-    raw = git_blob(path, commit) if commit else None
+    commit = freshness.resolve(path, branch, None if cat is None else cat.odb)
+    raw = (git_blob(path, commit) if cat is None else _cat_blob(cat, commit)) if commit \
+        else None
     identity = None
     if raw is not None:
         try:
@@ -179,13 +207,15 @@ def _log(path: str, origin: str, check: RadicleCheck | None, history: bool, at: 
     leaf and consistency with what this reader accepted before (`log`, `split-view`); with
     --history, every leaf a commit of the branch's history, in order."""
     from git_elite.core import logrole
-    from git_elite.core.errors import Problem
-    from git_elite.core.witnessed import LogError
-    from git_elite.edges import git, logread, tlogstore
 
     branch, tip, identity = at.branch, at.commit, at.identity
     if tip is None or logrole.LogRole.of(identity) is None:
         return None
+    # (the log's readers only for a registry that declares one: ~10 ms of imports)
+    from git_elite.core.errors import Problem
+    from git_elite.core.witnessed import LogError
+    from git_elite.edges import git, logread, tlogstore
+
     ref, where = logread.radicle_ref(check, path)
     try:
         accepted = logread.check_repo(where, identity, branch=branch, tip=tip, ref=ref)
@@ -229,7 +259,8 @@ def _commit(path: str, rev: str) -> str:
     return git.run(["rev-parse", "--verify", f"{rev}^{{commit}}"], path).stdout.decode().strip()
 
 
-def _radicle(repo: Any, path: str, origin: str, rev: str) -> RadicleCheck | None:
+def _radicle(repo: Callable[[], Any], path: str, origin: str, rev: str
+             ) -> RadicleCheck | None:
     """SPEC §11 for a Radicle registry (a `rad clone` working copy or a rad:// URL): the
     registry owner is a delegate and the tip is the one a delegate signed. None when the
     registry is not a Radicle one."""
@@ -246,7 +277,7 @@ def _radicle(repo: Any, path: str, origin: str, rev: str) -> RadicleCheck | None
             return None
         rid, storage = found
     tip = _commit(path, rev)
-    identity = gitcheck.identity_body(git.state_at(repo, tip))
+    identity = gitcheck.identity_body(git.state_at(repo(), tip))
     if identity is None:
         return radicle.RadicleCheck.unchecked(rid, f"no valid IDENTITY.json at {rev}")
     if storage is None or not storage.is_dir():
@@ -278,6 +309,22 @@ def git_blob(path: str, tip: str) -> bytes | None:
 
     proc = git.run(["cat-file", "blob", f"{tip}:{layout.IDENTITY}"], path, check=False)
     return proc.stdout if proc.returncode == 0 else None
+
+
+def _cat_blob(cat: Any, tip: str) -> bytes | None:
+    """`git_blob` through the CatRepo: IDENTITY.json at `tip` when it is a blob (a regular
+    file or a symlink, as `git cat-file blob <tip>:IDENTITY.json` reads either), else None."""
+    from git_elite.core import layout
+    from git_elite.edges import gittree
+
+    try:
+        entry = gittree.entry_at(cat.commit_tree(tip), layout.IDENTITY)
+        if entry is None or entry.type_str != "blob":
+            return None
+        data: bytes = cat.odb.read(entry.id)[1]
+    except KeyError:
+        return None
+    return data
 
 
 def _freshness(path: str, origin: str, check: RadicleCheck | None, at: Tip, now: int,

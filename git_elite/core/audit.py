@@ -37,6 +37,10 @@ class Tally:
     cut: dict[str, shards.Row] = field(default_factory=dict)  # see Remembered.cut
     ranked: dict[str, Any] = field(default_factory=dict)  # entries of the rows still kept
     kept: int = 0  # len(ranked) after the last keep_ranked
+    # index/ranked.json: the remembered (value digest, bytes digest) the audit may use, and
+    # this audit's own, for the next memory (`_ranked_bytes`)
+    ranked_known: tuple[str, str] | None = None
+    ranked_pin: tuple[str, str] | None = None
 
     def join(self, other: Tally) -> None:
         self.problems += other.problems
@@ -86,6 +90,9 @@ class Remembered:
     rows: dict[str, list[shards.Row]]
     cut: dict[str, shards.Row]
     ranked: dict[str, Any] = field(default_factory=dict)  # entries of the ranked agents
+    # index/ranked.json as checked: (the digest of its value in compact sorted JSON, the
+    # SHA-256 of its written bytes); None: not known (`_ranked_bytes`)
+    ranked_pin: tuple[str, str] | None = None
 
 
 class Memory(Protocol):
@@ -122,6 +129,8 @@ def audit(state: State, memory: Memory | None = None, *, recall: bool = True
     tally = base or Tally()
     for half in halves:
         tally.join(half)
+    if last is not None:
+        tally.ranked_known = last.ranked_pin
     if (base is not None or older) and not _complete(tally):
         return audit(state, memory, recall=False)  # too few rows kept: read it all
     problems = _unique(head.problems + tally.problems)
@@ -199,7 +208,8 @@ def _remembered(tally: Tally) -> Remembered:
     shown = {a for rows in ranks.rows.values() for _, a in rows[:shards.RANKINGS_LIMIT]}
     ranked = {a: e for a, e in tally.ranked.items() if a in shown}
     return Remembered(dict(tally.pieces), dict(ranks.counts),
-                      {k: list(v) for k, v in ranks.rows.items()}, cut, ranked)
+                      {k: list(v) for k, v in ranks.rows.items()}, cut, ranked,
+                      tally.ranked_pin)
 
 
 def _identity(state: State) -> dict[str, Any] | None:
@@ -616,7 +626,7 @@ def _index(state: State, fmt: int, tally: Tally) -> list[Problem]:
                             "before docs/spec.md §6.2): upgrade the registry in a commit of "
                             "its own, `git elite index` then commit the index files alone "
                             "(or `git elite migrate`)"), *problems]
-        want.update(_pins(state, want, problems, tally.ranked))
+        want.update(_pins(state, want, problems, tally.ranked, tally))
     raw = state.read(layout.INDEX)
     if raw is None:
         return [Problem("index", layout.INDEX, "INDEX.json is missing; run `git elite index`"),
@@ -635,7 +645,7 @@ def _index(state: State, fmt: int, tally: Tally) -> list[Problem]:
 
 
 def _pins(state: State, head: dict[str, Any], problems: list[Problem],
-          ranked: dict[str, Any]) -> dict[str, Any]:
+          ranked: dict[str, Any], tally: Tally | None = None) -> dict[str, Any]:
     """The head's pins (SPEC §6.2) of the whole state; index/ranked.json and the trust
     shards compared with what they must be (problems appended). `ranked`: the entries the
     pieces made of the agents the rankings hold."""
@@ -645,9 +655,11 @@ def _pins(state: State, head: dict[str, Any], problems: list[Problem],
     context.formats(ctx)
     out = indexcheck.Rebuilt()
     found = dict(head)
+    dumps = (lambda value: _ranked_bytes(state, value, tally)) if tally is not None else \
+        indexing.dumps
     files = pins.pinned(found, lambda a: ranked[a] if a in ranked else indexcheck.entry(ctx, a),
                         state.read(layout.IDENTITY),
-                        ctx.new_identity, pins.trust_listing(state.read, state.names))
+                        ctx.new_identity, pins.trust_listing(state.read, state.names), dumps)
     for path, (value, written) in files.items():
         out.put(path, value, written)
     for path in indexcheck._index_paths(state):
@@ -667,6 +679,37 @@ def _pins(state: State, head: dict[str, Any], problems: list[Problem],
             problems.append(Problem("index", path, f"{path} is not the rebuild; run "
                                     "`git elite index`"))
     return {k: found[k] for k in pins.MEMBERS}
+
+
+def _ranked_bytes(state: State, value: dict[str, Any], tally: Tally) -> bytes:
+    """`indexing.dumps(value)` for index/ranked.json, without writing it when the memory
+    says what it is (~12,000 calls of the indented writer at 100k: the largest part of a
+    second verify's own work). The value's digest in compact sorted JSON (the C encoder)
+    names it: equal to the remembered one, the value is the remembered value, so its
+    written bytes are the remembered bytes, whose SHA-256 the memory holds; when the file
+    in the tree has that SHA-256 it is those bytes, and they are returned. Otherwise (a
+    new value, a file that differs, nothing remembered) the value is written as always.
+    Either way the answer is `indexing.dumps(value)`; its digests are kept for the next
+    memory (`tally.ranked_pin`)."""
+    import hashlib
+    import json
+
+    try:
+        compact: str | None = hashlib.sha256(json.dumps(
+            value, sort_keys=True, ensure_ascii=False, separators=(",", ":")
+        ).encode("utf-8", "surrogatepass")).hexdigest()
+    except (TypeError, ValueError):  # not plain JSON: nothing is remembered of it
+        compact = None
+    known = tally.ranked_known
+    data = None
+    if compact is not None and known is not None and known[0] == compact:
+        raw = state.read(layout.RANKED)
+        if raw is not None and shards.digest(raw) == known[1]:
+            data = raw
+    if data is None:
+        data = indexing.dumps(value)
+    tally.ranked_pin = None if compact is None else (compact, shards.digest(data))
+    return data
 
 
 def _unique(problems: list[Problem]) -> list[Problem]:

@@ -72,15 +72,20 @@ def ranked_value(entries: Mapping[str, Any]) -> dict[str, Any]:
     return {"schema_version": SCHEMA_VERSION, "agents": dict(sorted(entries.items()))}
 
 
-def ranked_file(entries: Mapping[str, Any]) -> tuple[dict[str, Any], bytes, dict[str, Any]]:
-    """(value, bytes, the head's "ranked" pin) of index/ranked.json holding `entries`."""
+def ranked_file(entries: Mapping[str, Any],
+                dumps: Callable[[dict[str, Any]], bytes] = indexing.dumps
+                ) -> tuple[dict[str, Any], bytes, dict[str, Any]]:
+    """(value, bytes, the head's "ranked" pin) of index/ranked.json holding `entries`
+    (`dumps`: what gives the bytes of a value: indexing.dumps, or exactly its bytes had
+    another way — core/audit.py's, from the verified-tree memory)."""
     value = ranked_value(entries)
-    data = indexing.dumps(value)
+    data = dumps(value)
     return value, data, {"agents": len(entries), "sha256": digest(data)}
 
 
 def pinned(head: dict[str, Any], entry_of: Callable[[str], Any], identity_raw: bytes | None,
-           identity: Mapping[str, Any] | None, listing: Mapping[str, Mapping[str, str]]
+           identity: Mapping[str, Any] | None, listing: Mapping[str, Mapping[str, str]],
+           dumps: Callable[[dict[str, Any]], bytes] = indexing.dumps
            ) -> dict[str, tuple[dict[str, Any], bytes]]:
     """A from-scratch build's pins: `head` (a format-2 head, changed in place) gains
     identity/ranked/trust; returns {path: (value, bytes)} of index/ranked.json and every trust
@@ -88,7 +93,7 @@ def pinned(head: dict[str, Any], entry_of: Callable[[str], Any], identity_raw: b
     `trust_listing`'s value."""
     files: dict[str, tuple[dict[str, Any], bytes]] = {}
     ranked = {a: entry_of(a) for a in ranked_ids(head["rankings"])}
-    value, data, head["ranked"] = ranked_file(ranked)
+    value, data, head["ranked"] = ranked_file(ranked, dumps)
     files[layout.RANKED] = (value, data)
     head["trust"] = {}
     for ab, docs in sorted(listing.items()):

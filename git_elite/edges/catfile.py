@@ -46,6 +46,13 @@ class CatRepo:
         return Object(self, str(oid), _TREE_MODE if kind == 2 else 0o100644, "",
                       {1: "commit", 2: "tree", 3: "blob", 4: "tag"}[kind])
 
+    def get(self, oid: str) -> Object | None:
+        """`self[oid]`, or None when it is not there (pygit2's `Repository.get`)."""
+        try:
+            return self[oid]
+        except KeyError:
+            return None
+
     def commit_tree(self, rev: str) -> Object:
         """The tree of the commit `rev` names (KeyError: none)."""
         return self[rev].tree

@@ -281,6 +281,12 @@ class TreeState:
     def has_object(self, oid: str) -> bool:
         """Whether object `oid` is in the object store (not read: an index lookup;
         `oid in repo` would inflate it, a deep delta chain for a big shard)."""
+        if hasattr(self.repo, "commit_tree"):  # catfile.CatRepo: git's `info`, a header
+            try:
+                self.repo.odb.read_header(oid)
+            except KeyError:
+                return False
+            return True
         try:
             return bool(self.repo.odb.exists(_pygit2().Oid(hex=oid)))
         except (KeyError, ValueError):
@@ -292,7 +298,8 @@ class TreeState:
         from git_elite.edges import gittree
 
         try:
-            item = (path, _pygit2().Oid(hex=oid), gittree.REGULAR)
+            item = (path, oid if hasattr(self.repo, "commit_tree") else  # (CatRepo)
+                    _pygit2().Oid(hex=oid), gittree.REGULAR)
             # through the cat-file stream when there is one: git's delta base cache makes
             # a packed shard deep in a delta chain ~10x cheaper than libgit2's read
             [(data, problem)] = self.blobs.read_all([item], self.stream) \

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from git_elite.core import context, engine, layout
-from git_elite.core.errors import Problem
+from git_elite.core.errors import Problem, RegistryError
 from git_elite.core.state import Change, State
 from git_elite.edges import git, progress
 
@@ -234,23 +234,109 @@ def audit(repo: Any, rev: str, remember: bool = False) -> list[Problem]:
     """Every file of the tree at `rev` checked as if added to an empty registry, streamed
     piece by piece on two cores (audit.py); with `remember`, through the verified-tree
     memory (edges/verified.py: the pieces unchanged since the last clean audit are not read
-    again)."""
-    from git_elite.core import audit as whole
+    again). `repo`: a pygit2 Repository, or a catfile.CatRepo (`audit_remembered`)."""
     from git_elite.edges import catfile
 
-    commit = str(repo.revparse_single(rev).peel(git._pygit2().Commit).id)
+    if isinstance(repo, catfile.CatRepo):
+        commit = repo.odb.resolve(f"{rev}^{{commit}}")
+        if commit is None:
+            raise RegistryError(f"unknown revision {rev}")
+    else:
+        commit = str(repo.revparse_single(rev).peel(git._pygit2().Commit).id)
     state = git.state_at(repo, commit)
     memory = None
     if remember:
         from git_elite.edges import verified
 
         memory = verified.open_memory(state)
-    # each piece's blobs through one `git cat-file` stream (per process), not one by one
-    state.stream = stream = catfile.Stream(str(repo.path))
+    return _audit_state(repo, state, commit, memory)
+
+
+def _audit_state(repo: Any, state: Any, commit: str, memory: Any) -> list[Problem]:
+    from git_elite.core import audit as whole
+    from git_elite.edges import catfile
+
+    # each piece's blobs in batches through one `git cat-file` (per process), not one by
+    # one: a stream of its own beside libgit2, or the CatRepo's own process
+    stream = OdbStream(repo.odb) if isinstance(repo, catfile.CatRepo) else \
+        catfile.Stream(str(repo.path))
+    state.stream = stream
     try:
         return [p.at(commit) for p in whole.audit(state, memory)]
     finally:
         stream.close()
+
+
+# what makes `git cat-file` read another repository than the one named by its path
+_GIT_ENV = ("GIT_DIR", "GIT_OBJECT_DIRECTORY", "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+            "GIT_COMMON_DIR", "GIT_NAMESPACE", "GIT_REPLACE_REF_BASE", "GIT_NO_REPLACE_OBJECTS")
+
+
+def cat_reader(path: str) -> Any | None:
+    """A catfile.CatRepo on the repository at `path` (one `git cat-file --batch-command`),
+    or None when the environment points git at other objects than the path's own (GIT_DIR,
+    ...) or it cannot be opened (the caller reads through libgit2, as before)."""
+    import os
+
+    from git_elite.edges import catfile
+
+    if any(name in os.environ for name in _GIT_ENV):
+        return None
+    try:
+        return catfile.open_repo(path)
+    except (RegistryError, OSError):
+        return None
+
+
+def audit_remembered(path: str, rev: str, repo: Any | None = None) -> list[Problem] | None:
+    """`audit(repo, rev, remember=True)` through `git cat-file` alone (catfile.CatRepo: no
+    libgit2, whose import is ~50 ms, most of a second verify's own work) when a readable
+    memory of this tree's context is there — the second verify (docs/registry.md, "What
+    verify remembers"): the same checks over the same State, so the same problems. None
+    (the caller audits through pygit2, as without a memory) when there is no usable memory
+    (a first verify reads the whole tree, which libgit2 lists faster), `rev` names no
+    commit (the caller's error), or there is no such reader (`cat_reader`). `repo`: a
+    CatRepo of the caller's (left open), else one of its own."""
+    from git_elite.edges import verified
+
+    reader = cat_reader(path) if repo is None else repo
+    if reader is None:
+        return None
+    try:
+        commit = reader.odb.resolve(f"{rev}^{{commit}}")
+        if commit is None:
+            return None
+        state = git.state_at(reader, commit)
+        memory = verified.open_memory(state)
+        if memory is None or memory.recall() is None:
+            return None
+        return _audit_state(reader, state, commit, memory)
+    finally:
+        if repo is None:
+            reader.close()
+
+
+class OdbStream:
+    """catfile.Stream's `contents` over a CatRepo's own `git cat-file` process (its
+    read-ahead, then its reads): no second process for the blobs."""
+
+    def __init__(self, odb: Any):
+        self.odb = odb
+
+    def contents(self, oids: list[str]) -> dict[str, bytes]:
+        self.odb.warm("contents", oids)
+        found: dict[str, bytes] = {}
+        for oid in oids:
+            try:
+                kind, data = self.odb.read(oid)
+            except KeyError:
+                continue  # left for the caller to read (and report) as without it
+            if kind == 3:
+                found[oid] = data
+        return found
+
+    def close(self) -> None:
+        pass  # the CatRepo's process: its owner ends it
 
 
 def audit_history(repo: Any, cwd: str | Path | None, rev: str) -> tuple[list[Problem], int]:

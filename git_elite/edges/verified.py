@@ -31,7 +31,8 @@ from git_elite.core.errors import EliteError
 from git_elite.core.state import State
 from git_elite.edges import store
 
-VERSION = 1
+VERSION = 2  # 2: "ranked_pin" (index/ranked.json's digests); a file of another version is
+# ignored (as a damaged one: the next clean verify reads everything and writes this one)
 KEEP = 8  # files kept (the newest): one per registry context verified lately
 LIBRARIES = ("pynacl", "cryptography", "jsonschema", "pygit2")
 
@@ -72,13 +73,19 @@ def stamp(root: Path | None = None, dirs: list[str] | None = None) -> str | None
     which no user can set back. None (no stamp: always compute) for a package that is not
     plain files."""
     import os
-    from importlib import resources
+    from importlib import util
 
     import git_elite
 
     if root is None:
         root = Path(git_elite.__file__).parent
-        schemas = Path(str(resources.files("git_elite.schemas")))
+        # where the import system finds the schemas (importlib.resources, which
+        # compute_code_version reads them through, costs ~5 ms of imports: zipfile...)
+        spec = util.find_spec("git_elite.schemas")
+        places = list(spec.submodule_search_locations or []) if spec is not None else []
+        if len(places) != 1:
+            return None
+        schemas = Path(places[0])
     else:
         schemas = root / "schemas"
     if not root.is_dir() or not schemas.is_dir():
@@ -127,8 +134,14 @@ class FileMemory:
 
     def __init__(self, path: Path, key: str):
         self.path, self.key = path, key
+        self.recalled: list[audit.Remembered | None] = []  # the file read once
 
     def recall(self) -> audit.Remembered | None:
+        if not self.recalled:
+            self.recalled.append(self._read())
+        return self.recalled[0]
+
+    def _read(self) -> audit.Remembered | None:
         try:
             value = json.loads(self.path.read_bytes())
             return _parse(value, self.key)
@@ -140,7 +153,9 @@ class FileMemory:
                  "pieces": {ab: [m.key, m.summary, m.elite, m.counts]
                             for ab, m in sorted(remembered.pieces.items())},
                  "counts": remembered.counts, "rows": remembered.rows, "cut": remembered.cut,
-                 "ranked": remembered.ranked}
+                 "ranked": remembered.ranked,
+                 "ranked_pin": None if remembered.ranked_pin is None else
+                 list(remembered.ranked_pin)}
         try:
             store.atomic_write(self.path, json.dumps(value, separators=(",", ":")).encode(),
                                0o600, durable=False)  # made again by the next full verify
@@ -178,8 +193,16 @@ def _parse(value: Any, key: str) -> audit.Remembered | None:
     ranked = value["ranked"]
     if ranks is None or not all(isinstance(e, dict) for e in ranked.values()):
         return None
+    pin = value["ranked_pin"]
+    if pin is not None and not (type(pin) is list and len(pin) == 2 and all(
+            type(d) is str and len(d) == 64 and _HEX.issuperset(d) for d in pin)):
+        return None
     return audit.Remembered(pieces, ranks.counts, ranks.rows, cut,
-                            {str(a): e for a, e in ranked.items()})
+                            {str(a): e for a, e in ranked.items()},
+                            None if pin is None else (pin[0], pin[1]))
+
+
+_HEX = frozenset("0123456789abcdef")
 
 
 def _counts(value: Any) -> dict[str, int]:
