@@ -135,6 +135,69 @@ def test_discover_offline_reads_through_git_not_libgit2(server: tuple[Path, Path
             "git_elite.core.engine"} <= loaded
 
 
+# what a checked top 20 of one registry needs (issue 26 item 2, branch discover4): the
+# launcher, discover's body, the cache and batch reader, the pinned read of the head and the
+# agents, the engine's agent rules (documents, keys, schema), freshness, the identity and
+# agents memories, trust. Not the index checker or builder (indexcheck, shardsplice,
+# migration), not pkgutil (docs/scale.md, "Start-up"). A module added here must be one the
+# read cannot do without: say why in docs/scale.md.
+DISCOVER_MODULES = {f"git_elite.{name}" for name in (
+    "launcher", "cli", "cli.boundary", "cli.discovering", "cli.fastpath",
+    "core", "core.agent_pin", "core.attest_summary", "core.canonical", "core.context",
+    "core.discover", "core.documents", "core.engine", "core.errors", "core.fanout",
+    "core.identity_pin", "core.index_read", "core.indexing", "core.jsonstrict", "core.keys",
+    "core.layout", "core.logrole", "core.pinning", "core.pins", "core.rules",
+    "core.rules_attest", "core.safetext", "core.schema", "core.schemagen", "core.shards",
+    "core.state", "core.ticks", "core.timestamp", "core.trust",
+    "edges", "edges.agents_seen", "edges.cache", "edges.catfile", "edges.freshness",
+    "edges.git", "edges.gittree", "edges.identity", "edges.identity_seen",
+    "edges.known_registries", "edges.output", "edges.pinned_read", "edges.registry_sources",
+    "edges.registry_union", "edges.store", "edges.trusted_dids")} | {"git_elite"}
+# beyond what `--version` loads: digests, signatures (PyNaCl), JSON, git processes
+DISCOVER_TOPS = {"hashlib", "_hashlib", "_blake2", "nacl", "_cffi_backend", "base58",
+                 "base64", "binascii", "struct", "_struct", "json", "_json", "math", "heapq",
+                 "_heapq", "bisect", "_bisect", "typing", "_typing", "subprocess",
+                 "_posixsubprocess", "select", "selectors", "signal", "threading",
+                 "_weakrefset", "locale", "_locale", "fcntl", "msvcrt"}
+
+
+def test_discover_offline_loads_only_what_a_checked_read_needs(
+        server: tuple[Path, Path]) -> None:
+    """The discover entry point's modules, pinned: one creeping back fails here (a
+    registry with an agent to show: its memory of agents shown is loaded too)."""
+    work, bare = server
+    write_files(work, agent_files("alice", 33))
+    git("add", "agents", cwd=work)
+    git("commit", "-q", "-m", "an agent to show", cwd=work)
+    git("push", "-q", "origin", "HEAD:main", cwd=work)
+    git_elite = str(Path(sys.executable).parent / "git-elite")
+    subprocess.run([git_elite, "discover", "--registry", str(bare)], cwd=work, check=True,
+                   capture_output=True)  # fills the cache clone
+    [loaded] = traced(git_elite, "discover", "--registry", str(bare), "--offline", "--json",
+                      cwd=work)
+    [version] = traced(git_elite, "--version", cwd=work)
+    assert "git_elite.edges.agents_seen" in loaded  # an agent was shown
+    ours = {m for m in loaded if m.split(".")[0] == "git_elite"}
+    assert ours == DISCOVER_MODULES, (sorted(ours - DISCOVER_MODULES),
+                                      sorted(DISCOVER_MODULES - ours))
+    others = tops(loaded) - tops(version) - {"git_elite"}
+    assert others <= DISCOVER_TOPS, sorted(others - DISCOVER_TOPS)
+    assert not loaded & {"pkgutil", "weakref", "nacl.bindings", "git_elite.core.indexcheck",
+                         "git_elite.core.shardsplice", "git_elite.core.migration"}
+
+
+def test_discover_in_a_working_copy_loads_no_radicle_core(server: tuple[Path, Path]) -> None:
+    """The working copy you stand in, no rad:// remote: core.radicle (and the dataclasses
+    it is built of) is not imported; the same modules as a cache read otherwise."""
+    work = server[0]
+    git_elite = str(Path(sys.executable).parent / "git-elite")
+    [loaded] = traced(git_elite, "discover", "--json", cwd=work)
+    assert not loaded & {"dataclasses", "git_elite.core.radicle", "pkgutil", "nacl.bindings",
+                         "git_elite.core.indexcheck"}
+    ours = {m for m in loaded if m.split(".")[0] == "git_elite"}
+    assert ours - DISCOVER_MODULES <= {"git_elite.edges.gitrad"}, sorted(ours)
+
+
 def git_commands(*args: str, cwd: Path, tmp: Path) -> list[str]:
     """The git commands a run starts (GIT_TRACE into a file: the command keeps its own
     stderr), each as `git <subcommand> <first argument>`."""

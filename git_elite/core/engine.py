@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from git_elite.core import fanout, indexcheck, layout, pinning, rules, ticks
+from git_elite.core import fanout, layout, pinning, rules, ticks
 from git_elite.core.context import MAX_CLOCK_SKEW, Context, formats
 from git_elite.core.errors import Problem
 from git_elite.core.state import Change, State
@@ -44,7 +44,9 @@ def check_change(parent: State, changes: Iterable[Change], new: State, *,
     call that profile missing; every other check, of the binding rule too, still runs."""
     ctx = check_context(parent, changes, new, now=now, max_skew=max_skew, legacy=legacy,
                         pins=pins, unfetched_profiles=unfetched_profiles)
-    if check_index:
+    if check_index:  # (imported here: discover's top 20 checks agents, not an index)
+        from git_elite.core import indexcheck
+
         indexcheck.check(ctx)
     return ctx.problems
 
@@ -116,6 +118,8 @@ def _secrets(ctx: Context, change: Change) -> None:
 
 def expected_index(parent: State, changes: Iterable[Change], new: State) -> dict[str, Any]:
     """INDEX.json of `new` as a value (the head in format 2): see `expected_files`."""
+    from git_elite.core import indexcheck  # (an index checked or built: not by a reader)
+
     ctx = Context(parent, new, {c.path: c for c in changes})
     formats(ctx)
     value: dict[str, Any] = indexcheck.expected(ctx).values[layout.INDEX]
@@ -124,6 +128,8 @@ def expected_index(parent: State, changes: Iterable[Change], new: State) -> dict
 
 def rebuild(parent: State, changes: Iterable[Change], new: State) -> Any:
     """The index files of `new` (indexcheck.Rebuilt: bytes, values and rankings data)."""
+    from git_elite.core import indexcheck  # (an index checked or built: not by a reader)
+
     ctx = Context(parent, new, {c.path: c for c in changes})
     formats(ctx)
     return indexcheck.expected(ctx)
@@ -133,6 +139,8 @@ def expected_files(parent: State, changes: Iterable[Change], new: State
                    ) -> dict[str, bytes | None]:
     """The index files `new` must carry where they differ from the parent's or may: INDEX.json
     and (format 2) each touched shard, as bytes (None: the shard must not exist)."""
+    from git_elite.core import indexcheck  # (an index checked or built: not by a reader)
+
     ctx = Context(parent, new, {c.path: c for c in changes})
     formats(ctx)
     return indexcheck.expected(ctx).files
@@ -140,4 +148,6 @@ def expected_files(parent: State, changes: Iterable[Change], new: State
 
 def full_index(state: State) -> dict[str, bytes | None]:
     """Every index file of `state` from scratch (reads every manifest: `index`, audits)."""
+    from git_elite.core import indexcheck  # (an index checked or built: not by a reader)
+
     return indexcheck.full_index(state)

@@ -13,12 +13,9 @@ import binascii
 import os
 import re
 from functools import lru_cache
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import base58
-import nacl.bindings as sodium
-from nacl.exceptions import BadSignatureError
-from nacl.exceptions import RuntimeError as SodiumRuntimeError
 
 from git_elite.core.errors import IdentityError, SignatureError
 
@@ -35,11 +32,29 @@ def check_public_key(public: bytes) -> None:
     """Refuse a non-canonical, invalid or small-order Ed25519 point (libsodium's checks)."""
     if len(public) != 32:
         raise IdentityError(f"an Ed25519 public key has 32 bytes, not {len(public)}")
-    try:
-        sodium.crypto_scalarmult_ed25519_noclamp(_SCALAR_ONE, public)
-    except SodiumRuntimeError:
-        raise IdentityError(
-            "public key is not a canonical Ed25519 point of large order") from None
+    ffi, lib = _libsodium()
+    if lib.crypto_scalarmult_ed25519_noclamp(ffi.new("unsigned char[]", 32), _SCALAR_ONE,
+                                             public) != 0:
+        raise IdentityError("public key is not a canonical Ed25519 point of large order")
+
+
+@lru_cache(maxsize=1)
+def _libsodium() -> tuple[Any, Any]:
+    """PyNaCl's cffi binding of libsodium (ffi, lib), initialised once, for the two calls a
+    reader makes (the point check, `crypto_sign_open`) exactly as `nacl.bindings` makes
+    them: importing nacl.bindings loads its 16 wrapper modules, ~9 ms of CPU on every
+    `discover` (docs/scale.md, "Start-up"). Signing, which readers never do, uses it."""
+    from nacl._sodium import ffi, lib
+
+    if lib.sodium_init() == -1:
+        raise RuntimeError("libsodium could not be initialised")
+    return ffi, lib
+
+
+def _bindings() -> Any:
+    import nacl.bindings
+
+    return nacl.bindings
 
 
 def did_from_public(public: bytes) -> str:
@@ -100,7 +115,7 @@ class Keypair(NamedTuple):
     def from_seed(cls, seed: bytes) -> Keypair:
         if len(seed) != 32:
             raise IdentityError("an Ed25519 seed has 32 bytes")
-        public, _ = sodium.crypto_sign_seed_keypair(seed)
+        public, _ = _bindings().crypto_sign_seed_keypair(seed)
         return cls(seed, public)
 
     @classmethod
@@ -127,7 +142,7 @@ class Keypair(NamedTuple):
         return self.seed + self.public
 
     def sign(self, message: bytes) -> bytes:
-        return bytes(sodium.crypto_sign(message, self.secret64)[:64])
+        return bytes(_bindings().crypto_sign(message, self.secret64)[:64])
 
 
 def parse_secret_key(raw: bytes) -> tuple[Keypair, str | None]:
@@ -155,11 +170,12 @@ def verify(public: bytes, message: bytes, signature: bytes) -> bool:
     """Strict Ed25519 verification (libsodium); False on any failure."""
     if len(signature) != 64 or len(public) != 32:
         return False
-    try:
-        sodium.crypto_sign_open(signature + message, public)
-    except (BadSignatureError, SodiumRuntimeError, ValueError):
-        return False
-    return True
+    ffi, lib = _libsodium()
+    signed = signature + message  # nacl.bindings.crypto_sign_open's call, without its import
+    opened = ffi.new("unsigned char[]", len(signed))
+    rc: int = lib.crypto_sign_open(opened, ffi.new("unsigned long long *"), signed,
+                                   len(signed), public)
+    return rc == 0
 
 
 def encode_signature(signature: bytes) -> str:

@@ -11,7 +11,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from git_elite.core import layout, pins, shards, shardsplice
+from git_elite.core import layout, pins
 from git_elite.core.context import Context
 from git_elite.core.state import State
 
@@ -86,6 +86,8 @@ def _ranked_incremental(ctx: Context, base: dict[str, Any], head: dict[str, Any]
     """The head's `ranked` pin; index/ranked.json put into `out` when it changes: the
     parent's bytes edited where agents left, entered or changed (shardsplice.edit), so the
     work is O(changed), not a parse and encoding of every ranked entry."""
+    from git_elite.core import shards  # (an index written: a reader of agents needs none)
+
     before, after = pins.ranked_ids(base["rankings"]), pins.ranked_ids(head["rankings"])
     if before == after and not (after & set(new)) and layout.RANKED not in ctx.changes:
         return dict(base["ranked"])  # no ranked agent touched, no ranking changed
@@ -115,6 +117,8 @@ def _ranked_bytes(raw: bytes, edits: dict[str, Any], count: int, pinned: Any
     file, one left empty) written whole. None when the parent's bytes do not hash to
     `pinned` (the parent head's pin; hashed with the new bytes, their common start once,
     when they could be edited) or are not a ranked.json."""
+    from git_elite.core import shardsplice
+
     try:
         found = shardsplice.edit(raw, "", edits, end=shardsplice.RANKED_END)
     except (ValueError, RecursionError):

@@ -111,8 +111,12 @@ class _Odb:
     core) starts its own on first use, never writing to its parent's pipe."""
 
     def __init__(self, repo: CatRepo, cwd: str | Path | None):
+        self.repo = repo
         self.cwd = cwd
         self.headers: dict[str, tuple[int, int]] = {}
+        # (tree id, name) -> the id of the directory entry `name` of that tree, as git's own
+        # path lookup finds it (`find_dirs`); None: git found none
+        self.dirs: dict[tuple[str, str], str | None] = {}
         self._contents: dict[str, tuple[int, bytes]] = {}  # by full object id
         self._cached = 0
         self._start()
@@ -233,6 +237,47 @@ class _Odb:
             return False
         return True
 
+    def find_dirs(self, asked: list[tuple[str, str]]) -> None:
+        """Ask git for the directory entry `name` of each tree (`info <tree>:<name>/`), all
+        in one round trip per batch, and keep the answers in `dirs`: git finds the entry in
+        C and ships neither the tree (a 3,900-entry `agents/<ab>` at 1M: ~360 KB) nor its
+        entries through the pipe. git answers only for an entry whose mode is a directory
+        and names it by the first entry of that name in the tree's sorted order;
+        `Object.child` takes an answer only when the object is a tree, and parses the tree
+        for anything git did not find (docs/discover.md, "Performance"); a tree already
+        parsed or read is not asked about (no round trip). Only a cache, as
+        `warm`: anything unexpected starts a new process and leaves the rest unasked."""
+        if self.pid != os.getpid():
+            return
+        parsed = getattr(self.repo, "_tables", {})  # a tree at hand is looked up in Python
+        todo = [key for key in dict.fromkeys(asked)
+                if key not in self.dirs and is_object_id(key[0]) and _plain(key[1])
+                and key[0] not in parsed and key[0] not in self._contents]
+        for at in range(0, len(todo), self.WARM_BATCH):
+            if not self._dirs_batch(todo[at:at + self.WARM_BATCH]):
+                self._restart()
+                return
+
+    def _dirs_batch(self, keys: list[tuple[str, str]]) -> bool:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        try:
+            self.proc.stdin.write("".join(f"info {tree}:{name}/\n"
+                                          for tree, name in keys).encode())
+            self.proc.stdin.flush()
+            for tree, name in keys:
+                line = self.proc.stdout.readline().decode(errors="replace")
+                if line == f"{tree}:{name}/ missing\n":
+                    self.dirs[tree, name] = None
+                    continue
+                words = line.split()
+                if len(words) != 3 or not is_object_id(words[0]) or words[1] not in _KINDS:
+                    return False
+                self.headers[words[0]] = (_KINDS[words[1]], int(words[2]))
+                self.dirs[tree, name] = words[0] if words[1] == "tree" else None
+        except (OSError, ValueError):
+            return False
+        return True
+
     def _restart(self) -> None:
         with contextlib.suppress(OSError):
             self.proc.kill()
@@ -328,12 +373,19 @@ class Object:
         return found
 
     def child(self, name: str) -> Object:
-        """The entry `name` of this tree (KeyError: none), made once per tree id."""
+        """The entry `name` of this tree (KeyError: none), made once per tree id: the
+        directory git's own lookup found for it (`_Odb.find_dirs`, asked by the read-ahead),
+        else the entry of the tree's parsed table."""
         made = self._made()
         found = made.get(name)
         if found is None:
-            mode, raw = self.table()[name]
-            found = made[name] = _entry(self.repo, name, mode, raw)
+            oid = self.repo.odb.dirs.get((self.id, name)) if self.type_str == "tree" \
+                else None
+            if oid is not None:
+                found = made[name] = Object(self.repo, oid, _TREE_MODE, name, "tree")
+            else:
+                mode, raw = self.table()[name]
+                found = made[name] = _entry(self.repo, name, mode, raw)
         return found
 
     def _made(self) -> dict[str, Object]:
@@ -367,6 +419,15 @@ class Object:
 def is_object_id(name: str) -> bool:
     """A full object id (SHA-1 or SHA-256 hex): content-addressed, safe to remember."""
     return len(name) in (40, 64) and _HEX.issuperset(name)
+
+
+_PLAIN = frozenset("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ._-")
+
+
+def _plain(name: str) -> bool:
+    """A name git's `<tree>:<name>/` takes as itself: no path syntax (`.`, `..`, a slash),
+    nothing that ends or splits a batch command."""
+    return bool(name) and name not in (".", "..") and _PLAIN.issuperset(name)
 
 
 def _parse_table(data: bytes) -> dict[str, tuple[int, bytes]]:

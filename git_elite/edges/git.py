@@ -142,8 +142,10 @@ class TreeState:
         a time, then the headers of the blobs at them, then the bytes of those `read` will
         accept (regular file, not too deep, within its size limit: the same checks, so a
         refused blob is never inflated) — a round trip per level instead of several per
-        path. Only a cache of objects by id: `read` walks, checks and refuses exactly as
-        without it, and whatever was not found is asked again there."""
+        path. A directory on the way is found by git (`catfile._Odb.find_dirs`): no tree
+        but the agents' own is shipped (docs/discover.md, "Performance"). Only a cache of
+        objects by id: `read` walks, checks and refuses as without it (a directory git
+        found is the one it names), and whatever was not found is asked again there."""
         from git_elite.edges import gittree
 
         odb: Any = getattr(self.repo, "odb", None)
@@ -152,7 +154,12 @@ class TreeState:
         level: list[tuple[Any, list[str], str]] = [(self.tree, p.split("/"), p) for p in paths]
         blobs: list[tuple[str, str]] = []
         while level:
-            odb.warm("contents", [t.id for t, _, _ in level])  # those not read yet
+            # a tree the path goes through: git's own lookup of the next directory (no tree
+            # through the pipe: an `agents/<ab>` of 1M is ~360 KB); a tree whose file is
+            # read, or whose entry git did not find: its bytes, parsed as before
+            odb.find_dirs([(t.id, parts[0]) for t, parts, _ in level if len(parts) > 1])
+            odb.warm("contents", [t.id for t, parts, _ in level if len(parts) == 1
+                                  or odb.dirs.get((t.id, parts[0])) is None])
             deeper = []
             for tree, parts, path in level:
                 try:

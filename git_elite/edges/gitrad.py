@@ -10,12 +10,12 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from git_elite.core import radicle
 from git_elite.core.errors import RegistryError
 from git_elite.edges import git
 from git_elite.edges.git import run
 
 if TYPE_CHECKING:
+    from git_elite.core import radicle
     from git_elite.core.radicle import Sigrefs, StorageView
 
 
@@ -106,12 +106,16 @@ def rad_home() -> Path:
 
 
 def storage_path(rid: str, home: Path | None = None) -> Path:
+    from git_elite.core import radicle
+
     return (home or rad_home()) / "storage" / radicle.canonical_rid(rid)[len(radicle.RAD_PREFIX):]
 
 
 def check_storage(storage: str | Path, rid: str, owner_did: str, branch: str | None,
                   tip_oid: str) -> radicle.RadicleCheck:
     """Read `storage` (a Radicle storage bare repo) and run `check`."""
+    from git_elite.core import radicle
+
     rid = radicle.canonical_rid(rid)
     if not Path(storage).is_dir():
         return radicle.RadicleCheck.unchecked(rid, f"no Radicle storage at {storage}")
@@ -127,6 +131,10 @@ def storage_for_worktree(path: str | Path,
     """For a `rad clone` working copy: (RID, storage path or None if absent); None when the
     repository has no rad:// remote (the remote named `rad` first)."""
     for url in git.remote_urls(path, prefer="rad"):
+        if not url.startswith("rad:"):  # core.radicle (and dataclasses) only for a rad URL
+            continue
+        from git_elite.core import radicle
+
         if radicle.is_rad_url(url):
             rid = radicle.parse_url(url).rid
             found = storage_path(rid, home)
