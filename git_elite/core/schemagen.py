@@ -84,13 +84,16 @@ class _Writer:
             return
         getattr(self, "_" + kind)(schema, var, depth)
 
-    def _string(self, schema: dict[str, Any], var: str, depth: int) -> None:
-        self.put(depth, f"if not isinstance({var}, str): return False")
-        low, high = schema.get("minLength", 0), schema.get("maxLength")
+    def _lengths(self, low: Any, high: Any, var: str, depth: int) -> None:
+        """minLength/maxLength of a string, minItems/maxItems of an array: `len` bounds."""
         if low:
             self.put(depth, f"if len({var}) < {int(low)}: return False")
         if high is not None:
             self.put(depth, f"if len({var}) > {int(high)}: return False")
+
+    def _string(self, schema: dict[str, Any], var: str, depth: int) -> None:
+        self.put(depth, f"if not isinstance({var}, str): return False")
+        self._lengths(schema.get("minLength", 0), schema.get("maxLength"), var, depth)
         if "pattern" in schema:
             search = self.name(self.parts.ecma(schema["pattern"]).search, "p")
             self.put(depth, f"if {search}({var}) is None: return False")
@@ -155,11 +158,7 @@ class _Writer:
 
     def _array(self, schema: dict[str, Any], var: str, depth: int) -> None:
         self.put(depth, f"if not isinstance({var}, list): return False")
-        low, high = schema.get("minItems", 0), schema.get("maxItems")
-        if low:
-            self.put(depth, f"if len({var}) < {int(low)}: return False")
-        if high is not None:
-            self.put(depth, f"if len({var}) > {int(high)}: return False")
+        self._lengths(schema.get("minItems", 0), schema.get("maxItems"), var, depth)
         if schema.get("items", True) is not True:
             item = self.var()
             self.put(depth, f"for {item} in {var}:")
