@@ -262,3 +262,11 @@ def isolated_module_env(tmp: Path) -> Iterator[None]:
             mp.setenv(name, str(value))
         mp.delenv("AGENTD_KEYGEN_SEED", raising=False)
         yield
+
+
+def registry_copy(template: Path, tmp_path: Path) -> Path:
+    """A test's own copy of a module's template registry (links kept as links), at
+    tmp_path/reg: the module builds the registry once, each test changes its copy."""
+    work = tmp_path / "reg"
+    shutil.copytree(template, work, symlinks=True)
+    return work

@@ -6,7 +6,6 @@ and gets exactly the problem it got before. Real registry, real commits, real si
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,13 @@ import pytest
 from git_elite.core import layout
 from git_elite.core.errors import Problem
 from git_elite.edges import git, gitcheck
-from tests.helpers_registry import agent_files, commit_raw, isolated_module_env, make_registry
+from tests.helpers_registry import (
+    agent_files,
+    commit_raw,
+    isolated_module_env,
+    make_registry,
+    registry_copy,
+)
 
 OWNERS = ("alice", "bob", "carol")
 
@@ -36,9 +41,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 @pytest.fixture
 def reg(template: Path, tmp_path: Path) -> Path:
-    work = tmp_path / "reg"
-    shutil.copytree(template, work, symlinks=True)
-    return work
+    return registry_copy(template, tmp_path)
 
 
 def _audit(work: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[list[Problem], list[str]]:

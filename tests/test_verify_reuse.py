@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,6 +33,7 @@ from tests.helpers_registry import (
     make_registry,
     manifest,
     profile,
+    registry_copy,
     tombstone,
 )
 
@@ -91,8 +91,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 @pytest.fixture
 def reg(template: Path, tmp_path: Path) -> Path:
     """A copy of the template whose tree the verified-tree memory holds (a first verify)."""
-    work = tmp_path / "reg"
-    shutil.copytree(template, work, symlinks=True)
+    work = registry_copy(template, tmp_path)
     assert audit(work) == []
     return work
 

@@ -27,6 +27,7 @@ from tests.helpers_registry import (
     make_registry,
     manifest,
     profile,
+    registry_copy,
 )
 
 
@@ -48,9 +49,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 @pytest.fixture
 def reg(template: Path, tmp_path: Path) -> Path:
-    work = tmp_path / "reg"
-    shutil.copytree(template, work, symlinks=True)
-    return work
+    return registry_copy(template, tmp_path)
 
 
 def both(work: Path) -> tuple[verifying.Tip, verifying.Tip]:
