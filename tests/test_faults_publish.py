@@ -78,6 +78,16 @@ def _assert_intact(server: Path, home: Path, agents: list[str]) -> None:
     assert all(n.startswith(".manifest.json.") and n.endswith(".tmp") for n in stray), stray
 
 
+def _clear_locks(server: Path) -> None:
+    """What the server's owner does after its receive-pack died inside git's ref update (the
+    kill takes the local receive-pack too): remove the lock files git left. git never
+    removes them itself, and every later push is refused `cannot lock ref` until then (on a
+    real server the publisher's death does not kill the server's receive-pack)."""
+    for lock in [server / "HEAD.lock", server / "packed-refs.lock",
+                 *(server / "refs").rglob("*.lock")]:
+        lock.unlink(missing_ok=True)
+
+
 def _rerun(server: Path, project: Path, agents: list[str]) -> None:
     proc = run_cli("publish", "--registry", str(server), cwd=project, check=None)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -150,6 +160,7 @@ def test_kill_at_random_moments(tmp_path: Path, kills: int) -> None:
         time.sleep(rng.uniform(0.0, duration * 1.1))
         _kill(proc)
         _assert_intact(server, home, agents)
+        _clear_locks(server)
         _rerun(server, project, agents)
     assert set(index(server)["agents"]) == set(agents)
     _assert_intact(server, home, agents)
