@@ -33,6 +33,7 @@ HOOK_MODULES = {f"git_elite.{m}" for m in (
     "core.shardsplice", "core.state", "core.ticks", "edges", "edges.catfile", "edges.git",
     "edges.gitcheck", "edges.gittree", "edges.progress", "edges.store")} | {"git_elite"}
 NOT_FOR_ONE_MANIFEST = {"git_elite.core.migration"}
+NOT_ON_THE_COMMIT_HOOK = {"hashlib", "_hashlib", "base58"}
 
 
 def ours(loaded: set[str]) -> set[str]:
@@ -93,6 +94,9 @@ def test_commit_is_one_interpreter_without_libgit2(server: tuple[Path, Path]) ->
     assert "git_elite.edges.catfile" in loaded
     assert ours(loaded) <= HOOK_MODULES, sorted(ours(loaded) - HOOK_MODULES)
     assert not ours(loaded) & NOT_FOR_ONE_MANIFEST
+    # hooks5: no OpenSSL (the digests of a one-agent commit are CPython's built-in ones,
+    # core/state.hasher), no `base58` package (keys' own base58btc)
+    assert not tops(loaded) & NOT_ON_THE_COMMIT_HOOK, sorted(tops(loaded) & NOT_ON_THE_COMMIT_HOOK)
 
 
 def test_pre_receive_reads_through_git_not_libgit2(server: tuple[Path, Path]) -> None:
@@ -158,7 +162,10 @@ DISCOVER_TOPS = {"hashlib", "_hashlib", "_blake2", "nacl", "_cffi_backend", "bas
                  "base64", "binascii", "struct", "_struct", "json", "_json", "math", "heapq",
                  "_heapq", "bisect", "_bisect", "typing", "_typing", "subprocess",
                  "_posixsubprocess", "select", "selectors", "signal", "threading",
-                 "_weakrefset", "locale", "_locale", "fcntl", "msvcrt"}
+                 "_weakrefset", "locale", "_locale", "fcntl", "msvcrt",
+                 # CPython's built-in digests of small data (core/state.hasher; `_sha2` from
+                 # 3.12, tried first, listed by -X importtime even where it is absent)
+                 "_sha1", "_sha2", "_sha256"}
 
 
 def test_discover_offline_loads_only_what_a_checked_read_needs(
