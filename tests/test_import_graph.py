@@ -33,7 +33,8 @@ HOOK_MODULES = {f"git_elite.{m}" for m in (
     "core.shardsplice", "core.state", "core.ticks", "edges", "edges.catfile", "edges.git",
     "edges.gitcheck", "edges.gittree", "edges.progress", "edges.store")} | {"git_elite"}
 NOT_FOR_ONE_MANIFEST = {"git_elite.core.migration"}
-NOT_ON_THE_COMMIT_HOOK = {"hashlib", "_hashlib", "base58"}
+NOT_ON_THE_COMMIT_HOOK = {"hashlib", "_hashlib", "base58", "pathlib", "fnmatch", "urllib",
+                          "ipaddress"}
 
 
 def ours(loaded: set[str]) -> set[str]:
@@ -74,6 +75,12 @@ def traced(*args: str, cwd: Path) -> list[set[str]]:
     return modules(proc.stderr)
 
 
+def interpreter(cwd: Path) -> set[str]:
+    """What the interpreter loads before any of our code (site, .pth files)."""
+    [loaded] = traced(sys.executable, "-c", "pass", cwd=cwd)
+    return loaded
+
+
 def test_version_loads_nothing_of_the_checks(server: tuple[Path, Path]) -> None:
     [loaded] = traced(str(Path(sys.executable).parent / "git-elite"), "--version",
                       cwd=server[0])
@@ -95,8 +102,10 @@ def test_commit_is_one_interpreter_without_libgit2(server: tuple[Path, Path]) ->
     assert ours(loaded) <= HOOK_MODULES, sorted(ours(loaded) - HOOK_MODULES)
     assert not ours(loaded) & NOT_FOR_ONE_MANIFEST
     # hooks5: no OpenSSL (the digests of a one-agent commit are CPython's built-in ones,
-    # core/state.hasher), no `base58` package (keys' own base58btc)
-    assert not tops(loaded) & NOT_ON_THE_COMMIT_HOOK, sorted(tops(loaded) & NOT_ON_THE_COMMIT_HOOK)
+    # core/state.hasher), no `base58` package (keys' own base58btc), no pathlib (os.path)
+    # beyond what the interpreter itself loads (an editable install's finder loads pathlib)
+    assert not (tops(loaded) - tops(interpreter(work))) & NOT_ON_THE_COMMIT_HOOK, \
+        sorted(tops(loaded) & NOT_ON_THE_COMMIT_HOOK)
 
 
 def test_pre_receive_reads_through_git_not_libgit2(server: tuple[Path, Path]) -> None:
@@ -110,6 +119,8 @@ def test_pre_receive_reads_through_git_not_libgit2(server: tuple[Path, Path]) ->
     assert not tops(hooks[0]) & (NOT_ON_HOT_PATHS | {LIBGIT2})
     # the checks' records are NamedTuples and plain classes (docs/scale.md, "Start-up")
     assert not tops(hooks[0]) & {"dataclasses", "inspect", "concurrent"}
+    assert not (tops(hooks[0]) - tops(interpreter(work))) & \
+        {"pathlib", "fnmatch", "urllib", "ipaddress"}  # (hooks5)
     assert ours(hooks[0]) <= HOOK_MODULES, sorted(ours(hooks[0]) - HOOK_MODULES)
     assert not ours(hooks[0]) & NOT_FOR_ONE_MANIFEST
 
