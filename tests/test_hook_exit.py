@@ -78,6 +78,13 @@ def test_a_refused_agent_still_says_why_and_fails(where: Path) -> None:
                for line in lines), proc.stderr
     assert "git-elite: pre-commit: commit refused: 1 problem(s)" in lines, proc.stderr
     assert git("rev-parse", "HEAD", cwd=work).stdout == head
+    # the update-index begun ahead was given no line: no lock left, the index as staged
+    assert not (work / ".git" / "index.lock").exists()
+    assert layout.INDEX not in git("diff", "--cached", "--name-only", cwd=work).stdout
+    write_files(work, files)
+    git("add", "agents", cwd=work)
+    proc, log = commit(where, work)
+    assert proc.returncode == 0, proc.stderr
 
 
 def test_a_failed_update_index_fails_the_commit_with_git_s_words(where: Path) -> None:
@@ -103,6 +110,54 @@ def test_a_failed_update_index_fails_the_commit_with_git_s_words(where: Path) ->
     assert git("rev-parse", "HEAD", cwd=work).stdout == head
     proc, log = commit(where, work, "-a")  # the lock gone: the same commit passes
     assert proc.returncode == 0, proc.stderr
+
+
+def test_update_index_is_begun_before_the_check_and_given_its_lines_after(
+        where: Path) -> None:
+    """hooks5: the hook's `git update-index` starts with its first git questions (git
+    reads the index while the check runs), before `cat-file` and `hash-object`; it is the
+    one that stages the index files (one update-index in all)."""
+    work = make_registry(where / "early")
+    write_files(work, agent_files("alice", 55))
+    git("add", "agents", cwd=work)
+    trace = where / "trace2.txt"
+    trace.unlink(missing_ok=True)
+    proc = git("commit", "-q", "-m", "one agent", cwd=work, check=False,
+               env={"GIT_TRACE2": str(trace)})
+    assert proc.returncode == 0, proc.stderr
+    began = [line.split("| ")[-1] if "| " in line else line
+             for line in trace.read_text().splitlines() if " start " in line]
+    order = [next((i for i, argv in enumerate(began) if what in argv), -1)
+             for what in ("update-index", "cat-file --batch-command", "hash-object")]
+    assert -1 not in order and order == sorted(order), began
+    assert sum("update-index" in argv for argv in began) == 1, began
+    assert layout.INDEX in git("show", "--name-only", "--format=", "HEAD", cwd=work).stdout
+    assert git("status", "--porcelain", cwd=work).stdout == ""
+
+
+def test_one_begun_for_another_work_tree_is_ended_first(
+        where: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """stage_files in a work tree other than the one an update-index was begun in: that
+    one is ended (given no line, its lock removed) before this one stages."""
+    from git_elite.edges import catfile
+    from git_elite.edges import git as egit
+
+    one, two = make_registry(where / "one"), make_registry(where / "two")
+    monkeypatch.delenv("GIT_INDEX_FILE", raising=False)
+    monkeypatch.chdir(one)
+    egit.stage_begin()
+    assert len(egit._STAGING) == 1
+    monkeypatch.chdir(two)
+    opened = catfile.open_head()
+    assert opened is not None
+    try:
+        egit.stage_files(opened[0], {"free/a.txt": b"a\n"})
+    finally:
+        opened[0].close()
+        egit.stage_end()
+    assert not egit._STAGING and not (one / ".git" / "index.lock").exists()
+    assert "free/a.txt" in git("diff", "--cached", "--name-only", cwd=two).stdout
+    assert git("diff", "--cached", "--name-only", cwd=one).stdout == ""
 
 
 def test_other_hooks_and_commands_end_as_usual(where: Path) -> None:

@@ -156,13 +156,15 @@ def test_discover_offline_reads_through_git_not_libgit2(server: tuple[Path, Path
 # agents memories, trust. Not the index checker or builder (indexcheck, shardsplice,
 # migration), not pkgutil (docs/scale.md, "Start-up"). A module added here must be one the
 # read cannot do without: say why in docs/scale.md.
+# (hooks5: not core.schemagen either: a read of fewer than schema.GENERATE_AFTER documents
+# of a kind checks them with the closures)
 DISCOVER_MODULES = {f"git_elite.{name}" for name in (
     "launcher", "cli", "cli.boundary", "cli.discovering", "cli.fastpath",
     "core", "core.agent_pin", "core.attest_summary", "core.canonical", "core.context",
     "core.discover", "core.documents", "core.engine", "core.errors", "core.fanout",
     "core.identity_pin", "core.index_read", "core.indexing", "core.jsonstrict", "core.keys",
     "core.layout", "core.logrole", "core.pinning", "core.pins", "core.rules",
-    "core.rules_attest", "core.safetext", "core.schema", "core.schemagen", "core.shards",
+    "core.rules_attest", "core.safetext", "core.schema", "core.shards",
     "core.state", "core.ticks", "core.timestamp", "core.trust",
     "edges", "edges.agents_seen", "edges.cache", "edges.catfile", "edges.freshness",
     "edges.git", "edges.gittree", "edges.identity", "edges.identity_seen",

@@ -115,6 +115,9 @@ def staged(name: str) -> int:
     # git answers them while the checks' modules load (docs/scale.md, "hooks, round 4")
     for args in (catfile.HEAD_ARGS, git.STAGED_ARGS, ("config", "--get", git.CLOCK_SKEW_KEY)):
         git.start(args)
+    # and the `update-index` that stages the index files: git reads the index meanwhile
+    # (hooks5); it is given its lines at the end, or none (stage_end)
+    git.stage_begin()
     try:
         from git_elite.edges import gitcheck  # noqa: F401  (the engine: loaded meanwhile)
 
@@ -128,6 +131,7 @@ def staged(name: str) -> int:
         finally:
             opened[0].close()
     finally:
+        git.stage_end()  # (not a registry, refused, failed: it changes nothing)
         git.start_clear()  # what was not asked (not a registry, no commit yet)
 
 

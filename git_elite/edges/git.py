@@ -861,6 +861,56 @@ def stage_blob(cwd: str | Path | None, path: str, data: bytes,
 PIPE_SAFE = 16384  # bytes written to a pipe before its reader starts (Linux holds 64 KiB)
 
 
+# `git update-index --index-info` begun ahead by a commit hook (stage_begin), by the real
+# path of its work tree, with the write end of its stdin: git starts and reads the index
+# (10 ms of a 4 MB one) while the check runs; stage_files then gives it its lines, or
+# stage_end gives it none (docs/scale.md, "The hooks, round 5")
+_STAGING: dict[str, tuple[subprocess.Popen[bytes], int]] = {}
+
+
+def stage_begin(cwd: str | None = None) -> None:
+    """Begin the `git update-index --index-info` a later stage_files in `cwd` takes. It
+    holds the index's lock from now on (as `git commit` holds its own during the hook);
+    whatever happens, stage_end must follow (hookrun: in a `finally`)."""
+    where = os.path.realpath(cwd or ".")
+    if where in _STAGING:
+        return
+    read_end, write_end = os.pipe()
+    try:
+        proc = subprocess.Popen(["git", "update-index", "--index-info"], cwd=cwd,
+                                stdin=read_end, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    except FileNotFoundError:  # no git: stage_files says it
+        os.close(write_end)
+        return
+    finally:
+        os.close(read_end)
+    _STAGING[where] = (proc, write_end)
+
+
+def stage_end() -> None:
+    """End a begun update-index no stage_files took: its stdin closed with no line, it
+    changes nothing and removes its lock; waited for, never killed (a killed one would
+    leave the lock behind and fail the commit's own index write)."""
+    while _STAGING:
+        _, (proc, write_end) = _STAGING.popitem()
+        with contextlib.suppress(OSError):
+            os.close(write_end)
+        proc.communicate()
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """All of `data` to a pipe (its reader is running), then the pipe closed; a reader
+    gone early (its stderr says why) is not an error here."""
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    except BrokenPipeError:
+        pass
+    finally:
+        os.close(fd)
+
+
 def stage_files(repo: Any, files: Mapping[str, bytes | None],
                 meanwhile: Callable[[], None] | None = None) -> None:
     """Write each file as a blob and stage it (None: remove it from the index), in one
@@ -879,6 +929,13 @@ def stage_files(repo: Any, files: Mapping[str, bytes | None],
         else:
             lines.append(f"100644 {oid[path]}\t{path}\n")
     data = "".join(lines).encode()
+    begun = _STAGING.pop(os.path.realpath(repo.workdir or "."), None) if _STAGING else None
+    if begun is not None:  # started by stage_begin: it has read the index meanwhile
+        staging, write_end = begun
+        _write_all(write_end, data)
+        _staged(staging, meanwhile)
+        return
+    stage_end()  # one begun elsewhere would hold the lock this one needs
     if meanwhile is None or len(data) > PIPE_SAFE:
         run(["update-index", "--index-info"], repo.workdir, input=data)
         if meanwhile is not None:
@@ -897,8 +954,15 @@ def stage_files(repo: Any, files: Mapping[str, bytes | None],
         raise RegistryError("git is not installed or not on PATH") from None
     finally:
         os.close(read_end)
+    _staged(staging, meanwhile)
+
+
+def _staged(staging: subprocess.Popen[bytes], meanwhile: Callable[[], None] | None) -> None:
+    """`meanwhile` while `git update-index` works; then its exit, a RegistryError with
+    git's last line when it failed."""
     try:
-        meanwhile()
+        if meanwhile is not None:
+            meanwhile()
     finally:
         _, err = staging.communicate()
     if staging.returncode != 0:
