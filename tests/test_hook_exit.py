@@ -203,3 +203,19 @@ def test_leave_with_stdout_closed_fails_as_python_would(tmp_path: Path) -> None:
     proc.wait()
     proc.stderr.close()
     assert proc.returncode == 120
+
+
+def test_atomic_write_takes_a_str_path_and_says_what_it_cannot_create(tmp_path: Path) -> None:
+    """hooks5: the hooks write through store.atomic_write with os.path strings (no
+    pathlib): the file written whole, no temporary left; a folder that cannot be made is
+    one EliteError naming it."""
+    from git_elite.core.errors import EliteError
+    from git_elite.edges import store
+
+    target = os.path.join(str(tmp_path), "a", "b", "INDEX.json")
+    store.atomic_write(target, b"{}\n", durable=False)
+    assert Path(target).read_bytes() == b"{}\n"
+    assert sorted(p.name for p in Path(target).parent.iterdir()) == ["INDEX.json"]
+    (tmp_path / "file").write_bytes(b"")
+    with pytest.raises(EliteError, match="cannot create .*file"):
+        store.atomic_write(os.path.join(str(tmp_path), "file", "x.json"), b"{}")
