@@ -31,10 +31,13 @@ HOOK_MODULES = {f"git_elite.{m}" for m in (
     "core.pinning", "core.pins", "core.rules", "core.rules_attest", "core.schema",
     "core.schemagen", "core.shards",
     "core.shardsplice", "core.state", "core.ticks", "edges", "edges.catfile", "edges.git",
-    "edges.gitcheck", "edges.gittree", "edges.progress", "edges.store")} | {"git_elite"}
+    "edges.gitcheck", "edges.gittree", "edges.progress", "edges.spawn", "edges.store")} | {"git_elite"}
 NOT_FOR_ONE_MANIFEST = {"git_elite.core.migration"}
 NOT_ON_THE_COMMIT_HOOK = {"hashlib", "_hashlib", "base58", "pathlib", "fnmatch", "urllib",
-                          "ipaddress"}
+                          "ipaddress",
+                          # hooks6: its git processes through edges/spawn (posix_spawn), not
+                          # `subprocess` and what it imports (~5 ms of CPU)
+                          "subprocess", "selectors", "threading", "locale", "signal"}
 
 
 def ours(loaded: set[str]) -> set[str]:
@@ -169,7 +172,7 @@ DISCOVER_MODULES = {f"git_elite.{name}" for name in (
     "edges", "edges.agents_seen", "edges.cache", "edges.catfile", "edges.freshness",
     "edges.git", "edges.gittree", "edges.identity", "edges.identity_seen",
     "edges.known_registries", "edges.output", "edges.pinned_read", "edges.registry_sources",
-    "edges.registry_union", "edges.store", "edges.trusted_dids")} | {"git_elite"}
+    "edges.registry_union", "edges.spawn", "edges.store", "edges.trusted_dids")} | {"git_elite"}
 # beyond what `--version` loads: digests, signatures (PyNaCl), JSON, git processes
 DISCOVER_TOPS = {"hashlib", "_hashlib", "_blake2", "nacl", "_cffi_backend", "base58",
                  "base64", "binascii", "struct", "_struct", "json", "_json", "math", "heapq",
