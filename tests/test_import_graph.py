@@ -31,7 +31,8 @@ HOOK_MODULES = {f"git_elite.{m}" for m in (
     "core.pinning", "core.pins", "core.rules", "core.rules_attest", "core.schema",
     "core.schemagen", "core.shards",
     "core.shardsplice", "core.state", "core.ticks", "edges", "edges.catfile", "edges.git",
-    "edges.gitcheck", "edges.gittree", "edges.progress", "edges.spawn", "edges.store")} | {"git_elite"}
+    "edges.gitcheck", "edges.gittree", "edges.progress", "edges.spawn",
+    "edges.store")} | {"git_elite"}
 NOT_FOR_ONE_MANIFEST = {"git_elite.core.migration"}
 NOT_ON_THE_COMMIT_HOOK = {"hashlib", "_hashlib", "base58", "pathlib", "fnmatch", "urllib",
                           "ipaddress",
@@ -109,6 +110,8 @@ def test_commit_is_one_interpreter_without_libgit2(server: tuple[Path, Path]) ->
     # beyond what the interpreter itself loads (an editable install's finder loads pathlib)
     assert not (tops(loaded) - tops(interpreter(work))) & NOT_ON_THE_COMMIT_HOOK, \
         sorted(tops(loaded) & NOT_ON_THE_COMMIT_HOOK)
+    # hooks6: the log role's module only for a registry that declares one (this one does not)
+    assert "git_elite.core.logrole" not in loaded
 
 
 def test_pre_receive_reads_through_git_not_libgit2(server: tuple[Path, Path]) -> None:
