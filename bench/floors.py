@@ -5,11 +5,12 @@ measures, on the same registry and in the same rounds as `git elite verify --no-
 libsodium, the essential per-agent work and nothing else, on two processes as verify runs:
 the agents' (manifest.json, profile.json) blob ids from one `git ls-tree -r`, the halves
 shared out by the project's own `fanout.halves` (a forked child checks the second), each
-process reading its blobs through one `git cat-file --batch` of its own (with the stream's
-pack windows), then per agent the project's own calls, nothing re-implemented:
-`documents.parse` (strict JSON), `documents.check_shape` (schema and cross-field rules),
-`documents.verify_signature` (JCS signing input, Ed25519), the profile's strict parse and
-schema, sha256(JCS(profile)) against the agent_id, and the manifest/profile binding fields.
+process reading its blobs through one `git cat-file --batch-command --buffer` of its own
+(verify's `catfile.Stream`, 256 ids a round trip), then per agent the project's own calls,
+nothing re-implemented: `documents.parse` (strict JSON), `documents.check_shape` (schema
+and cross-field rules), `documents.verify_signature` (JCS signing input, Ed25519), the
+profile's strict parse and schema, sha256(JCS(profile)) against the agent_id, and the
+manifest/profile binding fields.
 
 What it leaves out is everything else `verify` does: the tree walk and the per-blob mode,
 depth and size checks before reading, the rule engine's per-file and per-agent glue (path
@@ -18,7 +19,7 @@ shard of each piece compared with index/<ab>.json, the head, the pins. Its rate 
 "the floor of this design": verify's rate against it says how much is left around the
 essential work; its rate against libsodium says how far the essential work alone is.
 
-    python bench/floors.py REPO       # one run: a JSON line {agents, bad, wall, cpu}
+    python bench/floors.py REPO       # one run: a JSON line {agents, bad, rules, wall}
     python bench/run.py --sizes 10000 --before-sizes '' --only floors --repeat 5
 """
 
@@ -41,7 +42,7 @@ from git_elite.core import canonical, documents, fanout  # noqa: E402
 from git_elite.core.context import MANIFEST_LIMIT  # noqa: E402
 from git_elite.core.errors import EliteError, Problem  # noqa: E402
 
-BATCH = 256  # agents per round trip to `git cat-file` (2 ids each: always fits the pipe)
+BATCH = 128  # agents per round trip to `git cat-file` (2 ids each: one Stream batch)
 # the fields of a manifest that must equal profile.json's (rules._profile)
 BINDING = (("signature", "signature"), ("module", "module"), ("profile", "profile"),
            ("system_prompt_fingerprint", "system_prompt_hash"),
@@ -97,37 +98,23 @@ def check_agent(agent_id: str, manifest: bytes, profile: bytes) -> list[Problem]
     return problems
 
 
-def _read(proc: subprocess.Popen[bytes], oids: list[str]) -> list[bytes]:
-    assert proc.stdin is not None and proc.stdout is not None
-    proc.stdin.write("".join(f"{oid}\n" for oid in oids).encode())
-    proc.stdin.flush()
-    out = []
-    for _ in oids:
-        header = proc.stdout.readline().split()
-        data = proc.stdout.read(int(header[2]) + 1)
-        out.append(data[:-1])
-    return out
-
-
 def check_half(repo: Path, agents: Sequence[Agent]) -> list[tuple[str, str]]:
-    """(agent_id, rule) of each problem of `agents`, their blobs read through one
-    `git cat-file --batch` of this process."""
+    """(agent_id, rule) of each problem of `agents`, their blobs read through one `git
+    cat-file --batch-command --buffer` of this process (verify's own `catfile.Stream`)."""
     from git_elite.edges.catfile import Stream
 
-    proc = subprocess.Popen(["git", f"--git-dir={repo}", *Stream.PACK_WINDOWS, "cat-file",
-                             "--batch"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    stream = Stream(str(repo))
     found: list[tuple[str, str]] = []
     try:
         for at in range(0, len(agents), BATCH):
             batch = agents[at:at + BATCH]
-            blobs = _read(proc, [oid for _, m, p in batch for oid in (m, p)])
-            for index, (agent_id, _, _) in enumerate(batch):
-                for problem in check_agent(agent_id, blobs[2 * index], blobs[2 * index + 1]):
+            blobs = stream.contents([oid for _, m, p in batch for oid in (m, p)])
+            for agent_id, manifest, profile in batch:
+                for problem in check_agent(agent_id, blobs.get(manifest, b""),
+                                           blobs.get(profile, b"")):
                     found.append((agent_id, problem.rule))
     finally:
-        assert proc.stdin is not None
-        proc.stdin.close()
-        proc.wait()
+        stream.close()
     return found
 
 
