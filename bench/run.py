@@ -18,6 +18,7 @@ import platform
 import shutil
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
 from collections.abc import Callable
@@ -226,7 +227,21 @@ def machine() -> list[str]:
                      ("pynacl", "cryptography", "jsonschema", "click", "pygit2"))
     git = subprocess.run(["git", "--version"], capture_output=True, text=True).stdout.strip()
     return [f"- CPU: {cpu}, nproc {os.cpu_count()}", f"- Python {platform.python_version()} "
-            f"({platform.platform()})", f"- {libs}", f"- {git}, libsodium via PyNaCl"]
+            f"({platform.platform()})", f"- {libs}", f"- {git}, libsodium via PyNaCl",
+            f"- git elite: {install_kind()}"]
+
+
+def install_kind() -> str:
+    """How the measured `git-elite` is installed: a regular install is what users run; an
+    editable one (`pip install -e`, the tests' venv) makes every process ~10 ms slower (its
+    .pth imports setuptools' finder in `site`), which flatters ratios to `--version`."""
+    import git_elite
+
+    where = Path(git_elite.__file__).resolve().parent
+    editable = any(site.name.startswith("__editable__") for site in
+                   Path(sysconfig.get_paths()["purelib"]).glob("*.pth"))
+    kind = "editable install (`pip install -e`)" if editable else "regular install (`pip install`)"
+    return f"{kind}, {where} (run by {sys.executable})"
 
 
 def _fmt(x: float) -> str:

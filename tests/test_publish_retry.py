@@ -54,3 +54,27 @@ def test_prepare_resigns_only_when_needed(tmp_path: Path) -> None:
     assert newer.body["eval_window"]["to_ts"] <= newer.body["created_at"]
     _, problems = documents.check(newer.manifest, "manifest.json", documents.MANIFEST)
     assert problems == []
+
+
+def test_a_ref_lock_left_on_the_server_is_named_when_publish_gives_up(tmp_path: Path) -> None:
+    """A receive-pack killed mid-update leaves refs/heads/main.lock in the server; every push
+    then loses with `cannot lock ref`. publish retries like a race, then gives up with git's
+    own words, so the server's owner can see the lock to remove."""
+    _, server = make_server(tmp_path)
+    make_identity("alice")
+    item = publish.agent_item(publish.load_dir(elite_root() / write_agent("alice", 1)))
+    target = publish.open_target(Registry("locked", str(server)), key("alice"))
+    lock = server / "refs" / "heads" / "main.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    lock.write_text("")
+    waits: list[float] = []
+    result = publish.publish_files(target, [item], "one\n", attempts=3, sleep=waits.append)
+    [outcome] = result.outcomes
+    assert outcome.status == publish.NOT_PUSHED
+    assert "kept moving: gave up after 3 attempts" in outcome.message
+    assert any("cannot lock ref" in line and "main" in line for line in outcome.lines)
+    assert (result.pushes, len(waits)) == (3, 2)
+    lock.unlink()
+    again = publish.publish_files(target, [item], "one\n", sleep=waits.append)
+    assert [o.status for o in again.outcomes] == ["published"]
+

@@ -186,7 +186,49 @@ def test_code_version_is_remembered_under_a_stamp(monkeypatch: pytest.MonkeyPatc
         verified.code_version.cache_clear()
         monkeypatch.setattr(verified, "compute_code_version", lambda: "e" * 64)
         assert verified.code_version() == "e" * 64
-        assert path.read_text().split() == [verified.stamp(), "e" * 64]
+        assert path.read_text().splitlines()[0].split() == [verified.stamp(), "e" * 64]
+    verified.code_version.cache_clear()
+
+
+def test_two_ways_of_starting_the_install_keep_their_stamps(tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch
+                                                           ) -> None:
+    """`git-elite` and `python -m git_elite` see two sys.path lists, so two stamps: each is
+    computed once and then found, alternately; the file keeps the last STAMPS of them, the
+    newest first."""
+    import sys
+
+    path = store.home() / "verified" / verified.STAMP
+    computed: list[str] = []
+
+    def compute() -> str:
+        computed.append(verified.stamp() or "")
+        return f"{len(computed):064x}"
+
+    monkeypatch.setattr(verified, "compute_code_version", compute)
+    starts = []
+    for n in range(verified.STAMPS + 1):
+        (tmp_path / f"bin{n}").mkdir()
+        starts.append([str(tmp_path / f"bin{n}"), *sys.path])
+    seen = {}
+    for start in [starts[0], starts[1], starts[0], starts[1], starts[0]]:
+        monkeypatch.setattr(sys, "path", start)
+        verified.code_version.cache_clear()
+        seen.setdefault(start[0], verified.code_version())
+        assert verified.code_version() == seen[start[0]]
+    assert len(computed) == 2
+    for start in starts[2:]:  # more ways than it keeps: the oldest stamp goes
+        monkeypatch.setattr(sys, "path", start)
+        verified.code_version.cache_clear()
+        verified.code_version()
+    lines = path.read_text().splitlines()
+    assert len(lines) == verified.STAMPS and len(computed) == verified.STAMPS + 1
+    assert lines[0].split()[0] == computed[-1]
+    assert computed[0] not in path.read_text()
+    monkeypatch.setattr(sys, "path", starts[0])
+    verified.code_version.cache_clear()
+    verified.code_version()
+    assert len(computed) == verified.STAMPS + 2  # forgotten: computed again
     verified.code_version.cache_clear()
 
 

@@ -296,6 +296,7 @@ def publish_files(target: Target, items: list[Item], message: str, *, push: bool
     from git_elite.edges import cache, git
 
     result, pending, failures = Result(target.registry.name), list(items), 0
+    last: list[str] = []  # git's words on the last push that lost the race
     for attempt in range(attempts):
         commit, pending = _build(target, pending, message, result)
         if commit is None:
@@ -330,10 +331,13 @@ def publish_files(target: Target, items: list[Item], message: str, *, push: bool
             result.add(pending, REFUSED, "the registry refused the push", pushed.lines)
             return result
         failures += pushed.status == git.UNREACHABLE
+        last = pushed.lines
         if failures >= NETWORK_ATTEMPTS:
             result.add(pending, NOT_PUSHED, f"cannot reach {target.push_url} after "
                        f"{failures} attempts", pushed.lines[-1:])
             return result
+        if attempt + 1 == attempts:
+            break  # no wait and fetch for an attempt that will not come
         result.retries += 1
         sleep(backoff(attempt))
         try:
@@ -341,8 +345,12 @@ def publish_files(target: Target, items: list[Item], message: str, *, push: bool
         except RegistryError as err:
             result.add(pending, NOT_PUSHED, err.message)
             return result
+    # git's own reason goes with it: a branch that never stops moving and a ref lock that
+    # never goes away (`cannot lock ref ... File exists`: a receive-pack killed on the
+    # server left refs/heads/<branch>.lock, which only the server's owner can remove) look
+    # alike from here
     result.add(pending, NOT_PUSHED, f"the registry branch kept moving: gave up after "
-               f"{attempts} attempts")
+               f"{attempts} attempts; git's last words follow", last)
     return result
 
 

@@ -38,6 +38,7 @@ LIBRARIES = ("pynacl", "cryptography", "jsonschema", "pygit2")
 
 
 STAMP = "code-version"  # $AGENTD_HOME/verified/code-version (not *.json: no memory)
+STAMPS = 4  # stamps (ways of starting an install) it keeps
 
 
 @functools.cache
@@ -46,21 +47,28 @@ def code_version() -> str:
     stamp of the files it reads (`stamp`): reading and hashing the package and asking the
     libraries' metadata cost more than the rest of a second verify's own work (importlib
     .metadata alone is ~30 ms), and they change only when the software is installed again.
-    A stamp that does not match, or a file that cannot be read, recomputes (and rewrites)."""
+    The file keeps the last `STAMPS` stamps, one line each: the same install started two
+    ways (`git-elite`, `python -m git_elite`) has two sys.path lists, so two stamps, and
+    must not recompute on every switch. A stamp that no line holds, or a file that cannot
+    be read, recomputes (and writes its line first)."""
     found = stamp()
     path = store.home() / "verified" / STAMP
-    if found is not None:
-        try:
-            parts = path.read_text(encoding="ascii").split()
-        except (OSError, ValueError):
-            parts = []
-        if len(parts) == 2 and parts[0] == found and len(parts[1]) == 64 and \
-                all(c in "0123456789abcdef" for c in parts[1]):
-            return parts[1]
+    if found is None:
+        return compute_code_version()
+    try:
+        lines = [line.split() for line in path.read_text(encoding="ascii").splitlines()]
+    except (OSError, ValueError):
+        lines = []
+    kept = [parts for parts in lines if len(parts) == 2 and len(parts[0]) == 64
+            and len(parts[1]) == 64 and all(c in "0123456789abcdef" for c in parts[1])]
+    for known, digest in kept:
+        if known == found:
+            return digest
     digest = compute_code_version()
-    if found is not None:
-        with contextlib.suppress(EliteError):  # a read-only home: computed every time
-            store.atomic_write(path, f"{found} {digest}\n".encode(), 0o600, durable=False)
+    rows = [[found, digest], *kept][:STAMPS]
+    with contextlib.suppress(EliteError):  # a read-only home: computed every time
+        store.atomic_write(path, "".join(f"{a} {b}\n" for a, b in rows).encode(), 0o600,
+                           durable=False)
     return digest
 
 
