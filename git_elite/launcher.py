@@ -41,5 +41,30 @@ def main() -> int:
     return cli_main()
 
 
+# the hooks that may end without the interpreter's teardown (see `leave`)
+QUICK_EXIT = frozenset({"pre-commit", "pre-merge-commit"})
+
+
+def leave(code: int) -> None:
+    """End a finished commit hook at once: stdout and stderr flushed, then `os._exit`.
+    Nothing is left to do by then (its git processes have been waited for, its files
+    written and closed, no temporary file or thread is left), but a normal exit would still
+    free every object of ~130 modules one by one while `git commit` waits: ~5-15 ms on the
+    10k commit (docs/scale.md, "The hooks, round 5")."""
+    import contextlib
+    import os
+
+    try:
+        sys.stdout.flush()
+    except Exception:  # noqa: BLE001 - as the interpreter's own exit does: status 120
+        code = code or 120
+    with contextlib.suppress(Exception):  # nowhere left to say it
+        sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    status = main()
+    if len(sys.argv) == 3 and sys.argv[1] == "hook" and sys.argv[2] in QUICK_EXIT:
+        leave(status)
+    raise SystemExit(status)

@@ -5,10 +5,10 @@ Each returns the exit code and prints only git-elite's REJECT lines and summary.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from git_elite.core.errors import Problem
@@ -115,6 +115,9 @@ def staged(name: str) -> int:
     # git answers them while the checks' modules load (docs/scale.md, "hooks, round 4")
     for args in (catfile.HEAD_ARGS, git.STAGED_ARGS, ("config", "--get", git.CLOCK_SKEW_KEY)):
         git.start(args)
+    # and the `update-index` that stages the index files: git reads the index meanwhile
+    # (hooks5); it is given its lines at the end, or none (stage_end)
+    git.stage_begin()
     try:
         from git_elite.edges import gitcheck  # noqa: F401  (the engine: loaded meanwhile)
 
@@ -128,6 +131,7 @@ def staged(name: str) -> int:
         finally:
             opened[0].close()
     finally:
+        git.stage_end()  # (not a registry, refused, failed: it changes nothing)
         git.start_clear()  # what was not asked (not a registry, no commit yet)
 
 
@@ -165,7 +169,7 @@ def _staged(name: str, repo: Any, head: Any | None) -> int:
         derived files, made again by the next commit)."""
         real = git.index_becomes_real()
         if real and repo.workdir is not None:  # post-commit then has nothing to do
-            _write_files(Path(repo.workdir), rebuilt.files)
+            _write_files(repo.workdir, rebuilt.files)
         git.post_commit_mark(repo.path, not real)
         head_bytes = rebuilt.files.get(layout.INDEX)
         if rebuilt.ranks is not None and head_bytes is not None:  # the next commit's parent
@@ -194,7 +198,7 @@ def post_commit() -> int:
     if repo.head_is_unborn or repo.workdir is None:
         return 0
     files = git.index_files_changed(repo)
-    _write_files(Path(repo.workdir), files)
+    _write_files(repo.workdir, files)
     staged = git.staged_ids(None, sorted(files))  # those entries only, not the whole index
     stage = {rel: data for rel, data in files.items()
              if (data is None and rel in staged)
@@ -204,17 +208,25 @@ def post_commit() -> int:
     return 0
 
 
-def _write_files(top: Path, files: dict[str, bytes | None]) -> None:
-    """The work tree's copies of `files` (None: removed), rewritten where they differ."""
+def _write_files(top: str, files: dict[str, bytes | None]) -> None:
+    """The work tree's copies of `files` (None: removed), rewritten where they differ
+    (os.path, not pathlib: docs/scale.md, "The hooks, round 5")."""
     from git_elite.edges import store
 
     for rel, data in files.items():
-        path = top / rel
+        path = os.path.join(top, rel)
         if data is None:
-            path.unlink(missing_ok=True)
-        elif not path.exists() or path.read_bytes() != data:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            store.atomic_write(path, data, durable=False)  # git's checkout does not fsync
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+            continue
+        try:
+            with open(path, "rb") as handle:
+                if handle.read() == data:
+                    continue
+        except FileNotFoundError:
+            pass
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        store.atomic_write(path, data, durable=False)  # git's checkout does not fsync
 
 
 # what the launcher may run without click (hooks that take no arguments)

@@ -16,11 +16,12 @@ success_rate and total_tasks.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
+
+from git_elite.core.state import hasher
 
 Z = 1.96
 TASK_TYPE_MIN_COUNT = 10
@@ -75,7 +76,7 @@ def entry(raw: bytes, manifest: Mapping[str, Any], limits: Mapping[str, float]
             "profile": manifest["profile"], "created_at": manifest["created_at"],
             "success_rate": rate, "total_tasks": total, "recent_tasks_7d": recent,
             "task_types": types, "wilson_lower_ppm": wilson_ppm, "score_ppm": score_ppm,
-            "elite": elite, "manifest_sha256": hashlib.sha256(raw).hexdigest()}
+            "elite": elite, "manifest_sha256": hasher("sha256", len(raw))(raw).hexdigest()}
 
 
 def rankings(agents: Mapping[str, Mapping[str, Any]]) -> dict[str, list[str]]:

@@ -15,8 +15,6 @@ import re
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-import base58
-
 from git_elite.core.errors import IdentityError, SignatureError
 
 ED25519_PUB_MULTICODEC = b"\xed\x01"
@@ -57,8 +55,37 @@ def _bindings() -> Any:
     return nacl.bindings
 
 
+B58_DIGITS = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"  # Bitcoin's
+
+
+def b58encode(raw: bytes) -> str:
+    """base58btc (the `base58` package's b58encode, as text): each leading zero byte is a
+    `1`, the rest the big-endian number in base 58. Here, not the package, so that a check
+    of a did:key loads neither it nor the hashlib it imports (docs/scale.md, "The hooks,
+    round 5"); tests/test_base58btc.py holds it to the W3C did:key vectors and the package."""
+    number = int.from_bytes(raw, "big")
+    digits = []
+    while number:
+        number, digit = divmod(number, 58)
+        digits.append(B58_DIGITS[digit])
+    return "1" * (len(raw) - len(raw.lstrip(b"\0"))) + "".join(reversed(digits))
+
+
+def b58decode(text: str) -> bytes:
+    """The bytes of base58btc `text` (each leading `1` a zero byte); ValueError for a
+    character outside the alphabet."""
+    number = 0
+    for char in text:
+        digit = B58_DIGITS.find(char)
+        if digit < 0:
+            raise ValueError(f"{char!r} is not a base58btc digit")
+        number = number * 58 + digit
+    body = number.to_bytes((number.bit_length() + 7) // 8, "big")
+    return b"\0" * (len(text) - len(text.lstrip("1"))) + body
+
+
 def did_from_public(public: bytes) -> str:
-    return DID_PREFIX + "z" + base58.b58encode(ED25519_PUB_MULTICODEC + public).decode()
+    return DID_PREFIX + "z" + b58encode(ED25519_PUB_MULTICODEC + public)
 
 
 def nid_from_did(did: str) -> str:
@@ -87,7 +114,7 @@ def _public_from_did(did: str) -> bytes:
     encoded = did[len(DID_PREFIX) + 1:]
     if not _B58_ALPHABET.fullmatch(encoded):
         raise IdentityError(f"{did[:80]!r} has characters outside base58btc")
-    raw = base58.b58decode(encoded)
+    raw = b58decode(encoded)
     if raw[:2] != ED25519_PUB_MULTICODEC:
         raise IdentityError(f"{did[:80]!r} is not an ed25519-pub did:key (multicodec 0xed01)")
     public = raw[2:]

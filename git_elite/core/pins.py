@@ -17,12 +17,12 @@ readers check bytes against a head with `checked_identity`, `checked_ranked` and
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from git_elite.core import indexing, jsonstrict, layout
 from git_elite.core.errors import JsonError, RegistryError
+from git_elite.core.state import hasher
 
 SCHEMA_VERSION = 2
 MEMBERS = ("identity", "ranked", "trust")
@@ -31,7 +31,7 @@ Names = Callable[[str], list[str]]
 
 
 def digest(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+    return str(hasher("sha256", len(data))(data).hexdigest())
 
 
 def trust_shard_of(nid: str) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from git_elite.core import canonical, documents, jsonstrict, layout, rules_attest
@@ -10,7 +9,7 @@ from git_elite.core.context import MANIFEST_LIMIT, Context
 from git_elite.core.documents import Document
 from git_elite.core.errors import EliteError
 from git_elite.core.layout import Slot
-from git_elite.core.state import Change
+from git_elite.core.state import Change, hasher
 
 DEMOS_LIMIT = 1024 * 1024
 EXTRA_LIMIT = 256 * 1024  # prompt.md, demos.json (SPEC §3), unless policy says otherwise
@@ -237,7 +236,7 @@ def _bound_files(ctx: Context, agent_id: str, manifest: dict[str, Any] | None,
             continue
         if name == "demos.json" and _bad_json(ctx, file_path, data):
             continue
-        digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        digest = "sha256:" + hasher("sha256", len(data))(data).hexdigest()
         if digest != manifest.get(field):
             ctx.add("binding", file_path, f"sha256 is {digest[:20]}…, not the manifest's "
                     f"{field}")
@@ -275,7 +274,8 @@ def _profile(ctx: Context, agent_id: str, path: str, raw: bytes,
     if shape:
         ctx.problems.extend(shape if changed else [])
         return
-    digest = hashlib.sha256(canonical.canonicalize(doc.body)).hexdigest()
+    body = canonical.canonicalize(doc.body)
+    digest = hasher("sha256", len(body))(body).hexdigest()
     if digest != agent_id:
         ctx.add("binding", path, f"sha256(JCS(profile.json)) is {digest[:16]}…, not the "
                 f"agent_id {agent_id[:16]}…")

@@ -21,7 +21,7 @@ from typing import Any
 
 from git_elite.core import documents
 from git_elite.core.errors import EliteError
-from git_elite.core.state import Change
+from git_elite.core.state import Change, hasher
 
 FOLDER = "attestations"
 LIMIT = documents.MAX_BYTES[documents.ATTESTATION]
@@ -113,8 +113,6 @@ def live(read: Callable[[str], bytes | None], names: Callable[[str], list[str]],
          agent_dir: str) -> dict[str, str]:
     """{attester nid: sha256 of the file's bytes} of the live (not revoked) attestations of
     the agent at `agent_dir`: its shard entry's `attestation_sha256` (SPEC §6.2)."""
-    import hashlib
-
     out: dict[str, str] = {}
     folder = f"{agent_dir}/{FOLDER}"
     for name in names(folder):
@@ -126,5 +124,5 @@ def live(read: Callable[[str], bytes | None], names: Callable[[str], list[str]],
         except EliteError:
             continue
         if doc.body.get("revoked") is False:
-            out[name[:-len(".json")]] = hashlib.sha256(raw).hexdigest()
+            out[name[:-len(".json")]] = hasher("sha256", len(raw))(raw).hexdigest()
     return out

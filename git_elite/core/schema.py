@@ -59,14 +59,36 @@ def compiled(kind: str) -> Check:
     for what it does not write out."""
     from git_elite.core import schemagen
 
-    body = load(kind)
-    compile_schema(body)  # every keyword known, every form valid, or SchemaCompileError
-    return schemagen.generate(body, schemagen.Parts(compile_schema, ecma, _is_integer,
-                                                    _is_number))
+    closures(kind)  # every keyword known, every form valid, or SchemaCompileError
+    return schemagen.generate(load(kind), schemagen.Parts(compile_schema, ecma, _is_integer,
+                                                          _is_number))
+
+
+@cache
+def closures(kind: str) -> Check:
+    """The schema of `kind` as compile_schema's nested closures (the same answers)."""
+    return compile_schema(load(kind))
+
+
+# The first documents of a kind are checked by the closures, the rest by the generated
+# function: generating and compiling it costs ~4 ms (manifest, profile, attestation), more
+# than the closures lose on the few documents of a one-agent commit (hooks5; docs/scale.md,
+# "The hooks, round 5"); a verify of thousands of agents switches after GENERATE_AFTER.
+GENERATE_AFTER = 16
+_USES: dict[str, int] = {}
+
+
+def checker(kind: str) -> Check:
+    """The `is_valid` predicate to use for the next document of `kind`."""
+    uses = _USES.get(kind, 0)
+    if uses >= GENERATE_AFTER:
+        return compiled(kind)
+    _USES[kind] = uses + 1
+    return closures(kind)
 
 
 def is_valid(kind: str, body: Any) -> bool:
-    return compiled(kind)(body)
+    return checker(kind)(body)
 
 
 @cache
@@ -107,7 +129,7 @@ def _validator(kind: str) -> Any:
 
 def validate(kind: str, body: dict[str, Any], path: str) -> list[Problem]:
     """Every schema violation of `body` as a `schema` Problem naming the JSON path."""
-    if compiled(kind)(body):
+    if checker(kind)(body):
         return []
     errors = sorted(_validator(kind).iter_errors(body),
                     key=lambda e: list(map(str, e.absolute_path)))

@@ -12,12 +12,12 @@ agent leaves a ranking whose next best is not among the rows kept.
 
 from __future__ import annotations
 
-import hashlib
 from bisect import insort
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from git_elite.core import indexing
+from git_elite.core.state import hasher
 
 SCHEMA_VERSION = 2
 RANKINGS_LIMIT = 100
@@ -60,7 +60,7 @@ def digest(data: bytes) -> str:
         found = _DIGESTS.get(data)
         if found is not None:
             return found
-    return hashlib.sha256(data).hexdigest()
+    return str(hasher("sha256", len(data))(data).hexdigest())
 
 
 def remember_digest(data: bytes, hexdigest: str) -> None:

@@ -147,9 +147,9 @@ def digests(raw: bytes, data: bytes, same: int) -> tuple[str, str]:
     """The sha256 hex digests of `raw` and `data`, whose first `same` bytes are equal
     (`Edited.same`): those are hashed once, for both (SHA-256 reads its input in order, so
     the state after them is shared), which saves hashing the shard's unchanged start twice."""
-    import hashlib
+    from git_elite.core.state import hasher
 
-    first = hashlib.sha256(memoryview(raw)[:same])
+    first = hasher("sha256", len(raw))(memoryview(raw)[:same])
     second = first.copy()
     first.update(memoryview(raw)[same:])
     second.update(memoryview(data)[same:])

@@ -9,7 +9,7 @@ agents of either layout (format 2 `agents/<ab>/<id>/`, format 1 `agents/<id>/`).
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from git_elite.core.errors import Problem
 
@@ -78,11 +78,43 @@ class MemoryState:
 
 def blob_id(data: bytes) -> str:
     """The object id git gives a blob of `data` (without writing it)."""
-    import hashlib
-
-    found = hashlib.sha1(b"blob %d\0" % len(data))
+    found = hasher("sha1", len(data))(b"blob %d\0" % len(data))
     found.update(data)  # (not `header + data`: a copy of a 2.9 MB shard at 1M)
-    return found.hexdigest()
+    return str(found.hexdigest())
+
+
+# Below this size a digest is taken by CPython's own built-in sha1/sha256 (the modules
+# hashlib itself falls back to), at or above it by hashlib's OpenSSL ones: the same digest;
+# loading libcrypto costs ~3 ms of CPU at start-up, more than the built-in ones lose on
+# 256 KiB (a one-agent commit hashes a few KB; a 2.9 MB shard at 1M goes to OpenSSL).
+# docs/scale.md, "The hooks, round 5".
+SMALL_DIGEST = 256 * 1024
+_HASHERS: dict[tuple[str, bool], Any] = {}
+
+
+def hasher(name: str, size: int) -> Any:
+    """The constructor of a new `name` ("sha1" or "sha256") hash object for `size` bytes."""
+    small = size < SMALL_DIGEST
+    found = _HASHERS.get((name, small))
+    if found is None:
+        found = _builtin_hash(name) if small else None
+        if found is None:
+            import hashlib
+
+            found = getattr(hashlib, name)
+        _HASHERS[name, small] = found
+    return found
+
+
+def _builtin_hash(name: str) -> Any:
+    """CPython's built-in constructor (`_sha1.sha1`; `_sha256.sha256` up to 3.11, then
+    `_sha2.sha256`); None where the interpreter has none (then hashlib's)."""
+    for module in (("_sha1",) if name == "sha1" else ("_sha2", "_sha256")):
+        try:
+            return getattr(__import__(module), name)  # (importlib itself costs more)
+        except (ImportError, AttributeError):
+            continue
+    return None
 
 
 class Overlay:

@@ -14,10 +14,12 @@ import contextlib
 import os
 import subprocess
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from git_elite.core.errors import RegistryError
+
+if TYPE_CHECKING:  # not at run time: pathlib costs every hook ~4 ms (docs/scale.md)
+    from pathlib import Path
 
 _KINDS = {"commit": 1, "tree": 2, "blob": 3, "tag": 4}
 _TREE_MODE = 0o040000
@@ -451,6 +453,8 @@ def _entry(repo: CatRepo, name: str, mode: int, raw: bytes) -> Object:
 
 def open_repo(path: str | Path) -> CatRepo:
     """A repository by path: a git directory (a bare clone) or a work tree's top."""
+    from pathlib import Path
+
     where = Path(path)
     if (where / "HEAD").is_file() and (where / "objects").is_dir():
         return open_git_dir(where)
@@ -465,7 +469,7 @@ def open_repo(path: str | Path) -> CatRepo:
 def open_git_dir(git_dir: str | Path) -> CatRepo:
     """A repository by its git directory (a bare one: the server's, in pre-receive, where git
     sets GIT_DIR and, for quarantined objects, GIT_OBJECT_DIRECTORY and the alternates)."""
-    return CatRepo(str(Path(git_dir).resolve()), None, git_dir)
+    return CatRepo(os.path.realpath(git_dir), None, git_dir)
 
 
 # what `open_head` asks git (a hook may `git.start` it ahead)

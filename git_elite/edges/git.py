@@ -3,13 +3,16 @@ porcelain (push, fetch, config as git reads it). pygit2 is imported lazily."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from git_elite.core.errors import EliteError, Problem, RegistryError
+
+if TYPE_CHECKING:  # not at run time: pathlib costs every hook ~4 ms (docs/scale.md)
+    from pathlib import Path
 
 
 def run(args: Sequence[str], cwd: str | Path | None = None, *, input: bytes | None = None,
@@ -31,7 +34,7 @@ def run(args: Sequence[str], cwd: str | Path | None = None, *, input: bytes | No
     if check and proc.returncode != 0:
         detail = proc.stderr.decode(errors="replace").strip().splitlines()
         if detail and "not a git repository" in detail[-1]:  # say it as git users know it
-            raise RegistryError(f"{Path(cwd or '.').resolve()}: not a git repository")
+            raise RegistryError(f"{os.path.realpath(cwd or '.')}: not a git repository")
         raise RegistryError(f"git {args[0]} failed: {detail[-1] if detail else proc.returncode}")
     return proc
 
@@ -50,8 +53,6 @@ def start(args: Sequence[str], cwd: str | Path | None = None) -> None:
     key = (tuple(args), str(cwd))
     if key in _STARTED:
         return
-    import contextlib
-
     with contextlib.suppress(FileNotFoundError):  # no git: `run` says it
         _STARTED[key] = subprocess.Popen(["git", *args], cwd=cwd, stdin=subprocess.DEVNULL,
                                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -358,8 +359,8 @@ INDEX_PATH = "INDEX.json"
 INDEX_CACHE_KEEP = 4
 
 
-def _index_cache_file(repo: Any, oid: str, kind: str = "index") -> Path:
-    return Path(repo.path) / "elite-cache" / f"{kind}-{oid}"
+def _index_cache_file(repo: Any, oid: str, kind: str = "index") -> str:
+    return os.path.join(repo.path, "elite-cache", f"{kind}-{oid}")
 
 
 def index_cache_load(repo: Any, oid: str, kind: str = "index") -> dict[str, Any] | None:
@@ -368,7 +369,8 @@ def index_cache_load(repo: Any, oid: str, kind: str = "index") -> dict[str, Any]
     import marshal
 
     try:
-        data = _index_cache_file(repo, oid, kind).read_bytes()
+        with open(_index_cache_file(repo, oid, kind), "rb") as handle:
+            data = handle.read()
         if not data.startswith(oid.encode() + b"\n"):
             return None
         value = marshal.loads(memoryview(data)[len(oid) + 1:])  # (no copy of the file)
@@ -387,12 +389,17 @@ def index_cache_save(repo: Any, oid: str, value: Any, kind: str = "index") -> No
         return
     target = _index_cache_file(repo, oid, kind)
     try:
-        target.parent.mkdir(exist_ok=True)
+        folder = os.path.dirname(target)
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(folder)
         store.atomic_write(target, oid.encode() + b"\n" + marshal.dumps(value),
                            durable=False)  # a cache: rebuilt when lost
-        older = sorted(target.parent.glob(f"{kind}-*"), key=lambda p: p.stat().st_mtime)
+        with os.scandir(folder) as entries:  # (as a glob of `{kind}-*`: no hidden file)
+            older = sorted((e for e in entries if e.name.startswith(f"{kind}-")),
+                           key=lambda e: e.stat().st_mtime)
         for stale in older[:-INDEX_CACHE_KEEP]:
-            stale.unlink(missing_ok=True)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(stale.path)
     except (OSError, ValueError, EliteError):
         pass
 
@@ -674,29 +681,33 @@ def index_becomes_real() -> bool:
     (`index.lock`, renamed onto it). Not `git commit <paths>`: a temporary
     `next-index-*.lock` that is dropped after the commit."""
     name = os.environ.get("GIT_INDEX_FILE")
-    return not name or Path(name).name in ("index", "index.lock")
+    return not name or os.path.basename(name) in ("index", "index.lock")
 
 
 def post_commit_mark(git_dir: str | Path, wanted: bool) -> None:
     """Leave (or clear) the mark that makes the post-commit shim run `git-elite hook
     post-commit` (best effort: without it post-commit does nothing)."""
-    target = Path(git_dir) / "elite-cache" / POST_COMMIT_MARK
+    folder = os.path.join(git_dir, "elite-cache")
+    target = os.path.join(folder, POST_COMMIT_MARK)
     try:
         if wanted:
-            target.parent.mkdir(exist_ok=True)
-            target.write_bytes(b"")
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(folder)
+            with open(target, "wb"):
+                pass
         else:
-            target.unlink(missing_ok=True)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(target)
     except OSError:
         pass
 
 
 def post_commit_take(cwd: str | Path | None) -> bool:
     """post-commit: whether pre-commit left the mark (taken: it is used once)."""
-    git_dir = Path(run(["rev-parse", "--absolute-git-dir"], cwd).stdout.decode().strip())
-    target = git_dir / "elite-cache" / POST_COMMIT_MARK
+    git_dir = run(["rev-parse", "--absolute-git-dir"], cwd).stdout.decode().strip()
+    target = os.path.join(git_dir, "elite-cache", POST_COMMIT_MARK)
     try:
-        target.unlink()
+        os.unlink(target)
     except OSError:
         return False
     return True
@@ -828,7 +839,9 @@ def _head_branch(cwd: str | Path | None) -> str | None:
     git_dir = os.environ.get("GIT_DIR") if cwd is None else None
     if git_dir:  # a hook (pre-receive: a bare repository's HEAD file, as git reads it)
         try:
-            text = (Path(git_dir) / "HEAD").read_text(errors="replace")
+            with open(os.path.join(git_dir, "HEAD"), encoding="utf-8",
+                      errors="replace") as handle:
+                text = handle.read()
         except OSError:
             text = ""
         if text.startswith("ref: refs/") and text.count("\n") <= 1:
@@ -846,6 +859,56 @@ def stage_blob(cwd: str | Path | None, path: str, data: bytes,
 
 
 PIPE_SAFE = 16384  # bytes written to a pipe before its reader starts (Linux holds 64 KiB)
+
+
+# `git update-index --index-info` begun ahead by a commit hook (stage_begin), by the real
+# path of its work tree, with the write end of its stdin: git starts and reads the index
+# (10 ms of a 4 MB one) while the check runs; stage_files then gives it its lines, or
+# stage_end gives it none (docs/scale.md, "The hooks, round 5")
+_STAGING: dict[str, tuple[subprocess.Popen[bytes], int]] = {}
+
+
+def stage_begin(cwd: str | None = None) -> None:
+    """Begin the `git update-index --index-info` a later stage_files in `cwd` takes. It
+    holds the index's lock from now on (as `git commit` holds its own during the hook);
+    whatever happens, stage_end must follow (hookrun: in a `finally`)."""
+    where = os.path.realpath(cwd or ".")
+    if where in _STAGING:
+        return
+    read_end, write_end = os.pipe()
+    try:
+        proc = subprocess.Popen(["git", "update-index", "--index-info"], cwd=cwd,
+                                stdin=read_end, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    except FileNotFoundError:  # no git: stage_files says it
+        os.close(write_end)
+        return
+    finally:
+        os.close(read_end)
+    _STAGING[where] = (proc, write_end)
+
+
+def stage_end() -> None:
+    """End a begun update-index no stage_files took: its stdin closed with no line, it
+    changes nothing and removes its lock; waited for, never killed (a killed one would
+    leave the lock behind and fail the commit's own index write)."""
+    while _STAGING:
+        _, (proc, write_end) = _STAGING.popitem()
+        with contextlib.suppress(OSError):
+            os.close(write_end)
+        proc.communicate()
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """All of `data` to a pipe (its reader is running), then the pipe closed; a reader
+    gone early (its stderr says why) is not an error here."""
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    except BrokenPipeError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def stage_files(repo: Any, files: Mapping[str, bytes | None],
@@ -866,6 +929,13 @@ def stage_files(repo: Any, files: Mapping[str, bytes | None],
         else:
             lines.append(f"100644 {oid[path]}\t{path}\n")
     data = "".join(lines).encode()
+    begun = _STAGING.pop(os.path.realpath(repo.workdir or "."), None) if _STAGING else None
+    if begun is not None:  # started by stage_begin: it has read the index meanwhile
+        staging, write_end = begun
+        _write_all(write_end, data)
+        _staged(staging, meanwhile)
+        return
+    stage_end()  # one begun elsewhere would hold the lock this one needs
     if meanwhile is None or len(data) > PIPE_SAFE:
         run(["update-index", "--index-info"], repo.workdir, input=data)
         if meanwhile is not None:
@@ -884,8 +954,15 @@ def stage_files(repo: Any, files: Mapping[str, bytes | None],
         raise RegistryError("git is not installed or not on PATH") from None
     finally:
         os.close(read_end)
+    _staged(staging, meanwhile)
+
+
+def _staged(staging: subprocess.Popen[bytes], meanwhile: Callable[[], None] | None) -> None:
+    """`meanwhile` while `git update-index` works; then its exit, a RegistryError with
+    git's last line when it failed."""
     try:
-        meanwhile()
+        if meanwhile is not None:
+            meanwhile()
     finally:
         _, err = staging.communicate()
     if staging.returncode != 0:
@@ -1008,6 +1085,8 @@ def toplevel(cwd: str | Path) -> Path | None:
     """The work tree root of the repo `cwd` is in (None outside one, or in a bare repo)."""
     proc = run(["rev-parse", "--show-toplevel"], cwd, check=False)
     text = proc.stdout.decode().strip()
+    from pathlib import Path
+
     return Path(text) if proc.returncode == 0 and text else None
 
 
