@@ -28,6 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import before  # noqa: E402
 import e2e  # noqa: E402
+import floors  # noqa: E402
 import pins_bench  # noqa: E402
 import reads  # noqa: E402
 import site_bench  # noqa: E402
@@ -206,7 +207,7 @@ def measure_scale(b: Bench) -> list[Row]:
 
 
 MEASUREMENTS: list[Callable[[Bench], list[Row]]] = [
-    measure_check, reads.measure_verify, reads.measure_verify_memory,
+    measure_check, reads.measure_verify, floors.measure_floors, reads.measure_verify_memory,
     e2e.measure_pre_receive, e2e.measure_push,
     e2e.measure_pre_commit, e2e.measure_index_rebuild, reads.measure_discover,
     reads.measure_publish, site_bench.measure_site, measure_startup, measure_git_ssh,

@@ -4,6 +4,8 @@ the same problems in the same order, the same INDEX.json rebuild, also when the 
 from __future__ import annotations
 
 import json
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -53,3 +55,22 @@ def test_two_cores_rebuild_the_same_index(monkeypatch: pytest.MonkeyPatch) -> No
                  if p.startswith("index/") and b'"elite": true' in d)
     files[shard] = files[shard].replace(b'"elite": true', b'"elite": false', 1)
     assert [line.split("]")[0] for line in _audit(files)] == [f"{shard}: [index"]
+
+
+def test_a_forked_half_runs_its_end_after_its_result(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """`at_child_end` in a forked half runs once its result is sent, before it exits; in
+    the parent (or without a fork) it does nothing."""
+    import os
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    marker = tmp_path / "ended"
+
+    def work(part: Any) -> int:
+        fanout.at_child_end(lambda: marker.write_text(f"{os.getpid()} {marker.exists()}"))
+        return os.getpid()
+
+    first, second = fanout.halves([1, 2], work)
+    assert first == os.getpid() and second != first
+    assert marker.read_text() == f"{second} False"  # the child's, once
+    assert fanout._AT_CHILD_END == []  # nothing was kept in the parent

@@ -21,6 +21,9 @@ if TYPE_CHECKING:
 PARALLEL_MIN = 2000
 _SPLIT = False  # inside `halves`: each process is already one of two; no nested fork
 CHILD = False  # this process is a forked child of `halves`: it must not repair shared state
+_IN_CHILD = False  # this process is a forked child of `check_agents` or `halves`
+# what this forked child runs once its result is sent, before it exits (`at_child_end`)
+_AT_CHILD_END: list[Callable[[], None]] = []
 Agents = Sequence[tuple[str, dict[str, "Change"]]]
 Check = Callable[["Context", str, dict[str, "Change"]], None]
 
@@ -53,12 +56,32 @@ def check_agents(ctx: Context, agents: Agents, check: Check) -> None:
     ctx.entries.update(entries)
 
 
+def at_child_end(end: Callable[[], None]) -> None:
+    """In a forked child of `check_agents` or `halves`: run `end` after the child's result
+    is sent, before it exits (a process the child started, such as its own `git
+    cat-file`, is then waited for by the child rather than left behind unreaped, its CPU
+    unaccounted). Elsewhere: nothing (the caller closes what it opened)."""
+    if _IN_CHILD:
+        _AT_CHILD_END.append(end)
+
+
+def _child_end() -> None:
+    import contextlib
+
+    while _AT_CHILD_END:
+        end = _AT_CHILD_END.pop()
+        with contextlib.suppress(Exception):  # the result is sent; the child exits anyway
+            end()
+
+
 def _serial(ctx: Context, agents: Agents, check: Check) -> None:
     for agent_id, files in agents:
         check(ctx, agent_id, files)
 
 
 def _child(ctx: Context, agents: Agents, check: Check, writer: Any) -> None:
+    global _IN_CHILD
+    _IN_CHILD = True
     start = len(ctx.problems)
     try:
         _serial(ctx, agents, check)
@@ -67,6 +90,7 @@ def _child(ctx: Context, agents: Agents, check: Check, writer: Any) -> None:
     except BaseException:  # noqa: BLE001 - the parent checks this half again itself
         writer.send(None)
     writer.close()
+    _child_end()
 
 
 def halves(items: Sequence[Any], work: Callable[[Sequence[Any]], Any]) -> list[Any]:
@@ -100,10 +124,11 @@ def halves(items: Sequence[Any], work: Callable[[Sequence[Any]], Any]) -> list[A
 
 def _half_child(work: Callable[[Sequence[Any]], Any], items: Sequence[Any], writer: Any
                 ) -> None:
-    global CHILD
-    CHILD = True
+    global CHILD, _IN_CHILD
+    CHILD = _IN_CHILD = True
     try:
         writer.send(work(items))
     except BaseException:  # noqa: BLE001 - the parent does this half again itself
         writer.send(None)
     writer.close()
+    _child_end()

@@ -543,6 +543,12 @@ class Stream:
             except OSError:
                 self.broken = True
             self.pid = os.getpid()
+            if self.proc is not None:
+                from git_elite.core import fanout
+
+                # in fanout's forked child: its git is waited for there, not left unreaped
+                # (its CPU then counts in the child's, and so in verify's, resource usage)
+                fanout.at_child_end(self.close)
         return self.proc
 
     def contents(self, oids: list[str]) -> dict[str, bytes]:
