@@ -127,6 +127,9 @@ def test_pre_receive_reads_through_git_not_libgit2(server: tuple[Path, Path]) ->
     assert not tops(hooks[0]) & {"dataclasses", "inspect", "concurrent"}
     assert not (tops(hooks[0]) - tops(interpreter(work))) & \
         {"pathlib", "fnmatch", "urllib", "ipaddress"}  # (hooks5)
+    # hooks6: its git processes (in GIT_DIR, the hook's own directory) through edges/spawn
+    assert not tops(hooks[0]) & {"subprocess", "selectors", "threading", "locale"}, \
+        sorted(tops(hooks[0]) & {"subprocess", "selectors", "threading", "locale"})
     assert ours(hooks[0]) <= HOOK_MODULES, sorted(ours(hooks[0]) - HOOK_MODULES)
     assert not ours(hooks[0]) & NOT_FOR_ONE_MANIFEST
 

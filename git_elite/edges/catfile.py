@@ -482,8 +482,10 @@ def open_repo(path: str | Path) -> CatRepo:
 
 def open_git_dir(git_dir: str | Path) -> CatRepo:
     """A repository by its git directory (a bare one: the server's, in pre-receive, where git
-    sets GIT_DIR and, for quarantined objects, GIT_OBJECT_DIRECTORY and the alternates)."""
-    return CatRepo(os.path.realpath(git_dir), None, git_dir)
+    sets GIT_DIR and, for quarantined objects, GIT_OBJECT_DIRECTORY and the alternates).
+    The current directory (pre-receive's GIT_DIR=.) is git's own: its processes start there
+    without a cwd (edges/spawn: no `subprocess` import, docs/scale.md "hooks, round 6")."""
+    return CatRepo(os.path.realpath(git_dir), None, None if str(git_dir) == "." else git_dir)
 
 
 # what `open_head` asks git (a hook may `git.start` it ahead)
