@@ -31,10 +31,14 @@ HOOK_MODULES = {f"git_elite.{m}" for m in (
     "core.pinning", "core.pins", "core.rules", "core.rules_attest", "core.schema",
     "core.schemagen", "core.shards",
     "core.shardsplice", "core.state", "core.ticks", "edges", "edges.catfile", "edges.git",
-    "edges.gitcheck", "edges.gittree", "edges.progress", "edges.store")} | {"git_elite"}
+    "edges.gitcheck", "edges.gittree", "edges.progress", "edges.spawn",
+    "edges.store")} | {"git_elite"}
 NOT_FOR_ONE_MANIFEST = {"git_elite.core.migration"}
 NOT_ON_THE_COMMIT_HOOK = {"hashlib", "_hashlib", "base58", "pathlib", "fnmatch", "urllib",
-                          "ipaddress"}
+                          "ipaddress",
+                          # hooks6: its git processes through edges/spawn (posix_spawn), not
+                          # `subprocess` and what it imports (~5 ms of CPU)
+                          "subprocess", "selectors", "threading", "locale", "signal"}
 
 
 def ours(loaded: set[str]) -> set[str]:
@@ -106,6 +110,8 @@ def test_commit_is_one_interpreter_without_libgit2(server: tuple[Path, Path]) ->
     # beyond what the interpreter itself loads (an editable install's finder loads pathlib)
     assert not (tops(loaded) - tops(interpreter(work))) & NOT_ON_THE_COMMIT_HOOK, \
         sorted(tops(loaded) & NOT_ON_THE_COMMIT_HOOK)
+    # hooks6: the log role's module only for a registry that declares one (this one does not)
+    assert "git_elite.core.logrole" not in loaded
 
 
 def test_pre_receive_reads_through_git_not_libgit2(server: tuple[Path, Path]) -> None:
@@ -121,6 +127,9 @@ def test_pre_receive_reads_through_git_not_libgit2(server: tuple[Path, Path]) ->
     assert not tops(hooks[0]) & {"dataclasses", "inspect", "concurrent"}
     assert not (tops(hooks[0]) - tops(interpreter(work))) & \
         {"pathlib", "fnmatch", "urllib", "ipaddress"}  # (hooks5)
+    # hooks6: its git processes (in GIT_DIR, the hook's own directory) through edges/spawn
+    assert not tops(hooks[0]) & {"subprocess", "selectors", "threading", "locale"}, \
+        sorted(tops(hooks[0]) & {"subprocess", "selectors", "threading", "locale"})
     assert ours(hooks[0]) <= HOOK_MODULES, sorted(ours(hooks[0]) - HOOK_MODULES)
     assert not ours(hooks[0]) & NOT_FOR_ONE_MANIFEST
 
@@ -169,7 +178,7 @@ DISCOVER_MODULES = {f"git_elite.{name}" for name in (
     "edges", "edges.agents_seen", "edges.cache", "edges.catfile", "edges.freshness",
     "edges.git", "edges.gittree", "edges.identity", "edges.identity_seen",
     "edges.known_registries", "edges.output", "edges.pinned_read", "edges.registry_sources",
-    "edges.registry_union", "edges.store", "edges.trusted_dids")} | {"git_elite"}
+    "edges.registry_union", "edges.spawn", "edges.store", "edges.trusted_dids")} | {"git_elite"}
 # beyond what `--version` loads: digests, signatures (PyNaCl), JSON, git processes
 DISCOVER_TOPS = {"hashlib", "_hashlib", "_blake2", "nacl", "_cffi_backend", "base58",
                  "base64", "binascii", "struct", "_struct", "json", "_json", "math", "heapq",

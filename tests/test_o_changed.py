@@ -293,3 +293,31 @@ def test_a_touched_shard_is_edited_not_parsed(registry: tuple[dict[str, bytes], 
         full = engine.full_index(MemoryState(new))
         assert all(written[p] == full.get(p) for p in written if p != layout.INDEX)
         parsed.clear()
+
+
+def test_the_commit_hooks_check_and_rebuild_parse_the_parent_head_once(
+        registry: tuple[dict[str, bytes], Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """hooks6: pre-commit checks a change (pinning.declares_pins parses the parent's
+    INDEX.json), then rebuilds on the same parent: the head is handed over, not parsed
+    again; the rebuild's bytes are those of one that parses it itself."""
+    import json
+
+    from git_elite.core import pinning
+
+    files, ranks = registry
+    changes = _update(files, 7)
+    pinning._LAST_HEAD.clear()
+    alone = engine.rebuild(Counting(files, ranks), changes,
+                           Overlay(Counting(files, ranks), changes)).files
+    parsed: list[int] = []
+    real_loads = json.loads
+    monkeypatch.setattr(json, "loads", lambda raw, *a, **k: (
+        parsed.append(raw == files[layout.INDEX]), real_loads(raw, *a, **k))[1])
+    parent = Counting(files, ranks)
+    new = Overlay(parent, changes)
+    assert engine.check_change(parent, changes, new, check_index=False, now=T0 + 20) == []
+    assert engine.rebuild(parent, changes, new).files == alone
+    assert parsed.count(True) == 1
+    assert not pinning._LAST_HEAD  # handed over once: the rebuild may change its copy
+    with pytest.raises(ValueError):
+        pinning.take_head(b"{not json")

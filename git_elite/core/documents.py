@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from git_elite.core import canonical, jsonstrict, keys, logrole, schema
+from git_elite.core import canonical, jsonstrict, keys, schema
 from git_elite.core.errors import EliteError, IdentityError, ManifestError, Problem, SignatureError
 
 MANIFEST = "manifest"
@@ -173,7 +173,9 @@ def _identity_fields(body: dict[str, Any]) -> list[str]:
                 out.append(f"timestamp.keys: {did[:60]}: {msg}")
         if role["threshold"] > len(role["keys"]):
             out.append(f"timestamp.threshold {role['threshold']} > {len(role['keys'])} keys")
-    if body.get("log") is not None:
+    if body.get("log") is not None:  # (loaded only then: docs/scale.md, "hooks, round 6")
+        from git_elite.core import logrole
+
         out += logrole.problems(body["log"])
     return out
 

@@ -330,8 +330,8 @@ def _elite(item: dict[str, Any] | None) -> int:
 
 def _parent_head(ctx: Context) -> dict[str, Any] | None:
     raw = ctx.parent.read(layout.INDEX)
-    try:
-        value = json.loads(raw) if raw is not None else None
+    try:  # (parsed once with the check's `declares_pins` of the same parent)
+        value = pinning.take_head(raw) if raw is not None else None
     except ValueError:
         return None
     return value if shards.is_head(value) else None

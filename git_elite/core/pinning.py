@@ -147,13 +147,32 @@ def _ranked_bytes(raw: bytes, edits: dict[str, Any], count: int, pinned: Any
     return data, pins.digest(data)
 
 
+# the last INDEX.json `declares_pins` parsed, (bytes, value), until `take_head` hands the
+# value over: a commit hook's check asks whether its parent's head pins, then the rebuild
+# builds on that head; the 75 KB are parsed once, not twice (hooks6; docs/scale.md)
+_LAST_HEAD: list[Any] = []
+
+
 def declares_pins(which: State) -> bool:
     """Whether the INDEX.json of a state carries SPEC §6.2's pins."""
     raw = which.read(layout.INDEX)
     try:
-        return raw is not None and pins.is_pinned(json.loads(raw))
+        value = json.loads(raw) if raw is not None else None
     except ValueError:
         return False
+    pinned = raw is not None and pins.is_pinned(value)  # (only read here)
+    _LAST_HEAD[:] = [] if raw is None else [raw, value]
+    return pinned
+
+
+def take_head(raw: bytes) -> Any:
+    """`json.loads(raw)` (ValueError when it is not JSON): the value `declares_pins` last
+    parsed when it was of the same bytes, handed over once (the caller may change it)."""
+    if _LAST_HEAD and _LAST_HEAD[0] == raw:
+        value = _LAST_HEAD[1]
+        _LAST_HEAD.clear()
+        return value
+    return json.loads(raw)
 
 
 def written_before_pins(which: State) -> bool:

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-import subprocess
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from git_elite.core.errors import RegistryError
 
 if TYPE_CHECKING:  # not at run time: pathlib costs every hook ~4 ms (docs/scale.md)
+    import subprocess
     from pathlib import Path
 
 _KINDS = {"commit": 1, "tree": 2, "blob": 3, "tag": 4}
@@ -124,10 +124,20 @@ class _Odb:
         self._start()
 
     def _start(self) -> None:
+        self.proc: Any
         try:
-            self.proc = subprocess.Popen(["git", "cat-file", "--batch-command"], cwd=self.cwd,
-                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                         stderr=subprocess.DEVNULL)
+            if self.cwd is None:  # no `subprocess` import (docs/scale.md, "hooks, round 6")
+                from git_elite.edges import spawn
+
+                self.proc = spawn.Child(["git", "cat-file", "--batch-command"],
+                                        stdin=spawn.PIPE, stdout=spawn.PIPE,
+                                        stderr=spawn.DEVNULL)
+            else:
+                import subprocess
+
+                self.proc = subprocess.Popen(["git", "cat-file", "--batch-command"],
+                                             cwd=self.cwd, stdin=subprocess.PIPE,
+                                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         except FileNotFoundError:
             raise RegistryError("git is not installed or not on PATH") from None
         self.pid = os.getpid()
@@ -292,6 +302,8 @@ class _Odb:
         clones again), asked once more of a `git cat-file -t` whose stderr is kept."""
         if "\n" in oid or not oid:
             return KeyError(oid)  # not an object name (never sent to the batch process)
+        import subprocess
+
         proc = subprocess.run(["git", "cat-file", "-t", oid], cwd=self.cwd,
                               capture_output=True, check=False)
         said = proc.stderr.decode(errors="replace").strip().splitlines()
@@ -306,6 +318,8 @@ class _Odb:
     def _died(self, oid: str) -> RegistryError:
         """The batch process ended (git exits on a damaged pack): git's words about `oid`,
         from a one-shot `git cat-file -p`, for cache.Mender to recognise."""
+        import subprocess
+
         proc = subprocess.run(["git", "cat-file", "-p", oid], cwd=self.cwd,
                               capture_output=True, check=False)
         said = proc.stderr.decode(errors="replace").strip().splitlines()
@@ -468,8 +482,10 @@ def open_repo(path: str | Path) -> CatRepo:
 
 def open_git_dir(git_dir: str | Path) -> CatRepo:
     """A repository by its git directory (a bare one: the server's, in pre-receive, where git
-    sets GIT_DIR and, for quarantined objects, GIT_OBJECT_DIRECTORY and the alternates)."""
-    return CatRepo(os.path.realpath(git_dir), None, git_dir)
+    sets GIT_DIR and, for quarantined objects, GIT_OBJECT_DIRECTORY and the alternates).
+    The current directory (pre-receive's GIT_DIR=.) is git's own: its processes start there
+    without a cwd (edges/spawn: no `subprocess` import, docs/scale.md "hooks, round 6")."""
+    return CatRepo(os.path.realpath(git_dir), None, None if str(git_dir) == "." else git_dir)
 
 
 # what `open_head` asks git (a hook may `git.start` it ahead)
@@ -516,6 +532,8 @@ class Stream:
         self.broken = False
 
     def _started(self) -> subprocess.Popen[bytes] | None:
+        import subprocess
+
         if self.pid != os.getpid():
             self.proc, self.broken = None, False
         if self.proc is None and not self.broken:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -14,21 +13,31 @@ from git_elite.core.errors import EliteError, Problem, RegistryError
 if TYPE_CHECKING:  # not at run time: pathlib costs every hook ~4 ms (docs/scale.md)
     from pathlib import Path
 
+    from git_elite.edges.spawn import Completed
+
 
 def run(args: Sequence[str], cwd: str | Path | None = None, *, input: bytes | None = None,
-        env: Mapping[str, str] | None = None, check: bool = True
-        ) -> subprocess.CompletedProcess[bytes]:
-    """Run `git ARGS`; on failure (with check) a RegistryError carrying git's own message."""
-    full_env = None if env is None else {**os.environ, **env}
+        env: Mapping[str, str] | None = None, check: bool = True) -> Completed:
+    """Run `git ARGS`; on failure (with check) a RegistryError carrying git's own message.
+    In the caller's own directory with its environment: through edges/spawn (a commit hook
+    does not import `subprocess`: docs/scale.md, "The hooks, round 6")."""
+    from git_elite.edges import spawn
+
     started = _STARTED.pop((tuple(args), str(cwd)), None) if input is None and env is None \
         else None
     try:
         if started is not None:  # begun by `start`: its answer, as `subprocess.run` gives it
             out, err = started.communicate()
-            proc = subprocess.CompletedProcess(started.args, started.returncode, out, err)
+            proc = spawn.Completed(started.args, started.returncode, out, err)
+        elif cwd is None and env is None:
+            proc = spawn.run(["git", *args], input)
         else:
-            proc = subprocess.run(["git", *args], cwd=cwd, input=input, env=full_env,
+            import subprocess
+
+            done = subprocess.run(["git", *args], cwd=cwd, input=input,
+                                  env=None if env is None else {**os.environ, **env},
                                   capture_output=True, check=False)
+            proc = spawn.Completed(done.args, done.returncode, done.stdout, done.stderr)
     except FileNotFoundError:
         raise RegistryError("git is not installed or not on PATH") from None
     if check and proc.returncode != 0:
@@ -39,8 +48,9 @@ def run(args: Sequence[str], cwd: str | Path | None = None, *, input: bytes | No
     return proc
 
 
-# `git` processes begun ahead of the `run` that takes their answer, by (args, cwd)
-_STARTED: dict[tuple[tuple[str, ...], str], subprocess.Popen[bytes]] = {}
+# `git` processes begun ahead of the `run` that takes their answer, by (args, cwd):
+# spawn.Child or subprocess.Popen (the same `communicate`, `kill`, `args`, `returncode`)
+_STARTED: dict[tuple[tuple[str, ...], str], Any] = {}
 
 
 def start(args: Sequence[str], cwd: str | Path | None = None) -> None:
@@ -54,8 +64,20 @@ def start(args: Sequence[str], cwd: str | Path | None = None) -> None:
     if key in _STARTED:
         return
     with contextlib.suppress(FileNotFoundError):  # no git: `run` says it
-        _STARTED[key] = subprocess.Popen(["git", *args], cwd=cwd, stdin=subprocess.DEVNULL,
-                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        _STARTED[key] = _child(["git", *args], cwd, None)
+
+
+def _child(argv: list[str], cwd: str | Path | None, stdin: int | None) -> Any:
+    """A process with stdout and stderr piped, stdin from the descriptor `stdin` (None:
+    /dev/null): in the caller's own directory through edges/spawn, else `subprocess`."""
+    if cwd is None:
+        from git_elite.edges import spawn
+
+        return spawn.Child(argv, stdin=spawn.DEVNULL if stdin is None else stdin)
+    import subprocess
+
+    return subprocess.Popen(argv, cwd=cwd, stdin=subprocess.DEVNULL if stdin is None else stdin,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
 def start_clear() -> None:
@@ -865,7 +887,7 @@ PIPE_SAFE = 16384  # bytes written to a pipe before its reader starts (Linux hol
 # path of its work tree, with the write end of its stdin: git starts and reads the index
 # (10 ms of a 4 MB one) while the check runs; stage_files then gives it its lines, or
 # stage_end gives it none (docs/scale.md, "The hooks, round 5")
-_STAGING: dict[str, tuple[subprocess.Popen[bytes], int]] = {}
+_STAGING: dict[str, tuple[Any, int]] = {}  # (spawn.Child or subprocess.Popen, fd)
 
 
 def stage_begin(cwd: str | None = None) -> None:
@@ -877,8 +899,7 @@ def stage_begin(cwd: str | None = None) -> None:
         return
     read_end, write_end = os.pipe()
     try:
-        proc = subprocess.Popen(["git", "update-index", "--index-info"], cwd=cwd,
-                                stdin=read_end, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        proc = _child(["git", "update-index", "--index-info"], cwd, read_end)
     except FileNotFoundError:  # no git: stage_files says it
         os.close(write_end)
         return
@@ -947,9 +968,7 @@ def stage_files(repo: Any, files: Mapping[str, bytes | None],
             os.write(write_end, data)
         finally:
             os.close(write_end)
-        staging = subprocess.Popen(["git", "update-index", "--index-info"], cwd=repo.workdir,
-                                   stdin=read_end, stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE)
+        staging = _child(["git", "update-index", "--index-info"], repo.workdir, read_end)
     except FileNotFoundError:
         raise RegistryError("git is not installed or not on PATH") from None
     finally:
@@ -957,7 +976,7 @@ def stage_files(repo: Any, files: Mapping[str, bytes | None],
     _staged(staging, meanwhile)
 
 
-def _staged(staging: subprocess.Popen[bytes], meanwhile: Callable[[], None] | None) -> None:
+def _staged(staging: Any, meanwhile: Callable[[], None] | None) -> None:
     """`meanwhile` while `git update-index` works; then its exit, a RegistryError with
     git's last line when it failed."""
     try:
@@ -1177,6 +1196,8 @@ def tree_file_modes(cwd: str | Path, commit: str, tops: Sequence[str]) -> bytes:
 def extract_tree(cwd: str | Path, commit: str, tops: Sequence[str], dest: Path) -> None:
     """Write the files of `tops` at `commit` under `dest` the way `git archive | tar -x`
     does (git and tar write them, not Python): modes 0644/0755, no owner kept."""
+    import subprocess
+
     present = run(["ls-tree", "--name-only", "-z", commit, "--", *tops], cwd).stdout
     tops = [name for name in os.fsdecode(present).split("\0") if name]
     if not tops:
