@@ -101,3 +101,31 @@ def test_git_run_in_the_callers_directory_and_elsewhere(tmp_path: Path,
         git.run(["hash-object", "--stdin"], tmp_path, input=b"x").stdout
     with pytest.raises(git.RegistryError, match="git cat-file failed"):
         git.run(["cat-file", "-p", "no-such-object"])
+
+
+
+@pytest.mark.parametrize("closed", [(0,), (1,), (0, 1, 2)])
+def test_a_closed_standard_stream_here_does_not_become_the_childs(closed: tuple[int, ...]
+                                                                 ) -> None:
+    """With this process's stdin / stdout / all three closed, the pipes' ends would take
+    those numbers; they are moved above 2 first (spawn._pipe), so the child still reads its
+    input and writes its answer (`git hash-object --stdin`'s blob id of b"x"), which comes
+    back here on a descriptor of its own. The twin: every stream open, the same answer."""
+    wanted = subprocess.run(["git", "hash-object", "--stdin"], input=b"x",
+                            capture_output=True, check=True).stdout
+    assert spawn.run(["git", "hash-object", "--stdin"], b"x").stdout == wanted
+    read_end, write_end = os.pipe()
+    code = (f"import os\nfor fd in {closed!r}: os.close(fd)\n"
+            "from git_elite.edges import spawn\n"
+            "ends = spawn._pipe()\n"  # (os.pipe() would give the closed numbers here)
+            "assert min(ends) > 2, ends\n"
+            "for fd in ends: os.close(fd)\n"
+            "r = spawn.run(['git', 'hash-object', '--stdin'], b'x')\n"
+            f"os.write({write_end}, r.stdout + b'%d' % r.returncode)\n")
+    proc = subprocess.Popen([PY, "-c", code], pass_fds=(write_end,),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as answer:
+        said = answer.read()
+    assert proc.wait() == 0
+    assert said == wanted + b"0"

@@ -68,7 +68,7 @@ class Child:
                     actions.append((os.POSIX_SPAWN_OPEN, target, os.devnull, flags, 0))
                     continue
                 if how == PIPE:
-                    read_end, write_end = os.pipe()
+                    read_end, write_end = _pipe()
                     child_end, mine = (read_end, write_end) if target == 0 else \
                         (write_end, read_end)
                     ours.append(child_end)
@@ -153,6 +153,24 @@ class Child:
         if self.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(self.pid, signals.SIGKILL)
+
+
+def _pipe() -> tuple[int, int]:
+    """`os.pipe()` with both ends above 2. With a standard stream closed in this process a
+    new descriptor takes its number, and the child's dup2 of an end onto the same number
+    would be a no-op that leaves it close-on-exec wherever the C library follows the older
+    POSIX text, which did not clear the flag for equal numbers (`subprocess` guards the
+    same case in its child). The ends are moved up by dup (close-on-exec, as Python makes
+    every descriptor), the low numbers closed again."""
+    ends, low = [], []
+    for fd in os.pipe():
+        while fd <= 2:
+            low.append(fd)
+            fd = os.dup(fd)
+        ends.append(fd)
+    for fd in low:
+        os.close(fd)
+    return ends[0], ends[1]
 
 
 def _inherited() -> list[int]:
