@@ -264,6 +264,22 @@ def isolated_module_env(tmp: Path) -> Iterator[None]:
         yield
 
 
+PIECES_OWNERS = ("alice", "bob", "carol")
+
+
+@contextlib.contextmanager
+def pieces_registry(tmp: Path) -> Iterator[Path]:
+    """A module's template registry: 12 agents of PIECES_OWNERS in several pieces, committed
+    with its index, at tmp/reg, inside `isolated_module_env(tmp)` (held while it is used)."""
+    with isolated_module_env(tmp):
+        reg = make_registry(tmp / "reg")
+        files: dict[str, bytes | None] = {}
+        for n in range(12):
+            files.update(agent_files(PIECES_OWNERS[n % 3], n, total=60 + n, recent=20))
+        commit_raw(reg, files, "agents", index=True)
+        yield reg
+
+
 def registry_copy(template: Path, tmp_path: Path) -> Path:
     """A test's own copy of a module's template registry (links kept as links), at
     tmp_path/reg: the module builds the registry once, each test changes its copy."""

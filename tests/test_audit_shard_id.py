@@ -16,26 +16,19 @@ from git_elite.core import layout
 from git_elite.core.errors import Problem
 from git_elite.edges import git, gitcheck
 from tests.helpers_registry import (
-    agent_files,
+    PIECES_OWNERS,
     commit_raw,
-    isolated_module_env,
-    make_registry,
+    pieces_registry,
     registry_copy,
 )
 
-OWNERS = ("alice", "bob", "carol")
+OWNERS = PIECES_OWNERS
 
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A registry of 12 agents in several pieces, committed with its index."""
-    tmp = tmp_path_factory.mktemp("shardid")
-    with isolated_module_env(tmp):
-        reg = make_registry(tmp / "reg")
-        files: dict[str, bytes | None] = {}
-        for n in range(12):
-            files.update(agent_files(OWNERS[n % 3], n, total=60 + n, recent=20))
-        commit_raw(reg, files, "agents", index=True)
+    with pieces_registry(tmp_path_factory.mktemp("shardid")) as reg:
         yield reg
 
 
