@@ -63,3 +63,18 @@ def test_a_did_key_not_in_its_canonical_text_is_refused() -> None:
     with pytest.raises(IdentityError, match="holds a 33-byte key"):
         keys.public_from_did("did:key:z" + keys.b58encode(keys.ED25519_PUB_MULTICODEC +
                                                           bytes(33)))
+
+
+def test_a_did_too_long_for_a_key_is_refused_before_decoding() -> None:
+    """A hostile "did:key" of 60,000 base58 digits is refused by its length (decoding it
+    would be quadratic); one of 48 digits, and one with leading `1`s within the bound,
+    still reach the multicodec check."""
+    with pytest.raises(IdentityError, match="too long for an ed25519-pub did:key"):
+        keys.public_from_did("did:key:z" + "2" * 60_000)
+    with pytest.raises(IdentityError, match="multicodec"):
+        keys.public_from_did("did:key:z" + "1" * 10 + "2" * 40)
+    from nacl.signing import SigningKey
+
+    public = bytes(SigningKey(b"\x01" * 32).verify_key)
+    did = keys.did_from_public(public)
+    assert len(did) - len("did:key:z") in (47, 48) and keys.public_from_did(did) == public

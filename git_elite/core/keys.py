@@ -56,6 +56,9 @@ def _bindings() -> Any:
 
 
 B58_DIGITS = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"  # Bitcoin's
+# an ed25519-pub did:key is 34 bytes, 47 or 48 digits; room for a few leading `1`s (zero bytes,
+# refused as a wrong multicodec) before a hostile 64 KiB "did" costs a quadratic decode
+DID_KEY_DIGITS_MAX = 64
 
 
 def b58encode(raw: bytes) -> str:
@@ -112,6 +115,9 @@ def _public_from_did(did: str) -> bytes:
     if not did.startswith(DID_PREFIX + "z"):
         raise IdentityError(f"{str(did)[:80]!r} is not a did:key with a base58btc (z) key")
     encoded = did[len(DID_PREFIX) + 1:]
+    if len(encoded) > DID_KEY_DIGITS_MAX:  # (decoding is quadratic in the length)
+        raise IdentityError(f"{did[:80]!r} is too long for an ed25519-pub did:key "
+                            f"({len(encoded)} base58btc digits; one has 47 or 48)")
     if not _B58_ALPHABET.fullmatch(encoded):
         raise IdentityError(f"{did[:80]!r} has characters outside base58btc")
     raw = b58decode(encoded)
