@@ -20,8 +20,6 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-import base58
-
 from git_elite.core import jsonstrict, keys
 from git_elite.core.errors import IdentityError, JsonError, Problem
 
@@ -35,6 +33,8 @@ DOC_PATH = "embeds/radicle.json"
 MAX_DOC_BYTES = 1 << 20
 _ZERO_OID = "0" * 40
 _RID_BODY = re.compile(r"z[1-9A-HJ-NP-Za-km-z]+")
+# a RID is 20 bytes, 27 or 28 digits: a longer text is refused before the quadratic decode
+RID_DIGITS_MAX = 40
 _OID = re.compile(r"[0-9a-f]{40}")
 
 
@@ -43,10 +43,10 @@ _OID = re.compile(r"[0-9a-f]{40}")
 def rid_bytes(text: str) -> bytes:
     """The 20 bytes of `rad:z…` (or bare `z…`); IdentityError when it is not a RID."""
     body = text[len(RAD_PREFIX):] if text.startswith(RAD_PREFIX) else text
-    if not _RID_BODY.fullmatch(body):
+    if len(body) > RID_DIGITS_MAX or not _RID_BODY.fullmatch(body):
         raise IdentityError(f"{text[:80]!r} is not a Radicle RID (rad:z… base58btc)")
-    raw = base58.b58decode(body[1:])
-    if len(raw) != 20 or base58.b58encode(raw).decode() != body[1:]:
+    raw = keys.b58decode(body[1:])
+    if len(raw) != 20 or keys.b58encode(raw) != body[1:]:
         raise IdentityError(f"{text[:80]!r} does not encode a 20-byte git object id")
     return bytes(raw)
 
@@ -54,7 +54,7 @@ def rid_bytes(text: str) -> bytes:
 def rid_from_bytes(oid: bytes) -> str:
     if len(oid) != 20:
         raise IdentityError(f"a RID encodes 20 bytes, not {len(oid)}")
-    return RAD_PREFIX + "z" + base58.b58encode(oid).decode()
+    return RAD_PREFIX + "z" + keys.b58encode(oid)
 
 
 def canonical_rid(text: str) -> str:

@@ -12,8 +12,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import base58
-
 from git_elite.core import jsonstrict, keys
 from git_elite.core.errors import EliteError, IdentityError
 from git_elite.edges import store
@@ -46,12 +44,12 @@ class Identity(NamedTuple):
 
     @property
     def public_base58(self) -> str:
-        return base58.b58encode(self.key.public).decode()
+        return keys.b58encode(self.key.public)
 
     def to_dict(self) -> dict[str, Any]:
         """The identity.json object, secret included: only for writing the 0600 file."""
         return {"did": self.did, "publicKeyBase58": self.public_base58,
-                "secretKeyBase58": base58.b58encode(self.key.secret64).decode(),
+                "secretKeyBase58": keys.b58encode(self.key.secret64),
                 "publicKeyMultibase": self.nid, "createdAt": self.created_at,
                 "alias": self.alias}
 
@@ -85,7 +83,8 @@ def _secret(body: dict[str, Any], name: str) -> tuple[keys.Keypair, str | None]:
     if not text:
         raise IdentityError("no `secretKeyBase58` field", path=name)
     try:
-        raw = base58.b58decode(text.encode("ascii"))
+        # (trailing ASCII whitespace ignored, as the `base58` package this read before did)
+        raw = keys.b58decode(text.encode("ascii").rstrip().decode("ascii"))
     except ValueError:
         raise IdentityError("`secretKeyBase58` is not base58", path=name) from None
     try:
@@ -96,7 +95,7 @@ def _secret(body: dict[str, Any], name: str) -> tuple[keys.Keypair, str | None]:
 
 def _agree(body: dict[str, Any], key: keys.Keypair, name: str) -> None:
     expected = {"did": key.did, "publicKeyMultibase": key.did[len(keys.DID_PREFIX):],
-                "publicKeyBase58": base58.b58encode(key.public).decode()}
+                "publicKeyBase58": keys.b58encode(key.public)}
     if "did" not in body:
         raise IdentityError("no `did` field", path=name)
     for field_name, want in expected.items():
