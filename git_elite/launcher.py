@@ -63,8 +63,17 @@ def leave(code: int) -> None:
     os._exit(code)
 
 
-if __name__ == "__main__":
+def run() -> None:
+    """What every installed hook shim runs (`python -P -c 'from git_elite.launcher import
+    run; run()' hook <name>`): `main`, then the exit — at once for a commit hook (`leave`).
+    `-c` rather than `-m git_elite.launcher`: `-m` imports runpy and importlib.util (~3 ms
+    of a hook's start-up, docs/scale.md "The hooks, round 7"); a shim written by an earlier
+    release still runs `-m`, which ends here too."""
     status = main()
     if len(sys.argv) == 3 and sys.argv[1] == "hook" and sys.argv[2] in QUICK_EXIT:
         leave(status)
     raise SystemExit(status)
+
+
+if __name__ == "__main__":
+    run()

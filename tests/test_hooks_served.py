@@ -175,7 +175,7 @@ def test_shim_names_the_installing_python(tmp_path: Path) -> None:
     run_cli("hooks", "install", "--server", cwd=bare)
     text = (bare / "hooks" / "pre-receive").read_text()
     assert f"INSTALL_PYTHON={Path(sys.executable).parent}/python" in text  # python or python3
-    assert '"$INSTALL_PYTHON" -P -m git_elite.launcher' in text
+    assert "\"$INSTALL_PYTHON\" -P -c 'from git_elite.launcher import run; run()'" in text
 
 
 def test_push_with_a_minimal_environment(tmp_path: Path) -> None:

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Callable
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 def guarded(run: Callable[[], int], verbose: bool = False,

@@ -12,9 +12,12 @@ import json
 import math
 import re
 from json.encoder import encode_basestring
-from typing import Any
 
 from git_elite.core.errors import JsonError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 MAX_SAFE_INT = 2**53 - 1

@@ -6,12 +6,15 @@ rules (`rules`, `rules_attest`, `migration`, `indexcheck`) and `fanout` work on 
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from git_elite.core import documents, indexing, jsonstrict, layout
 from git_elite.core.documents import Document
 from git_elite.core.errors import EliteError, Problem
 from git_elite.core.state import Change, State
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 MANIFEST_LIMIT = 64 * 1024
 MAX_CLOCK_SKEW = 86400  # `git config elite.maxClockSkew`: how far created_at may be ahead

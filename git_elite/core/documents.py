@@ -6,10 +6,14 @@ live here. Results are lists of `Problem`s so callers can report every problem a
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
-
 from git_elite.core import canonical, jsonstrict, keys, schema
 from git_elite.core.errors import EliteError, IdentityError, ManifestError, Problem, SignatureError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, NamedTuple
+else:
+    from git_elite.core.records import NamedTuple
 
 MANIFEST = "manifest"
 AGENT_CONFIG = "agent-config"

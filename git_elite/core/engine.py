@@ -8,13 +8,16 @@ the rules need (the parent's IDENTITY.json and INDEX.json, a rotation file by pa
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from typing import Any
 
 from git_elite.core import fanout, layout, pinning, rules, ticks
 from git_elite.core.context import MAX_CLOCK_SKEW, Context, formats
 from git_elite.core.errors import Problem
 from git_elite.core.state import Change, State
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from typing import Any
 
 _SECRETS = (
     (re.compile(rb'"secretKeyBase58"\s*:'), "a secretKeyBase58 field (an identity secret key)"),

@@ -6,7 +6,12 @@ every problem instead of stopping at the first.
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, NamedTuple
+else:
+    from git_elite.core.records import NamedTuple
+
 
 RULES = (
     "layout", "json", "schema", "signature", "binding", "ownership", "rollback", "deletion",

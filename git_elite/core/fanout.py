@@ -11,12 +11,17 @@ any way, its half is checked again here: the result never depends on the fork.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from typing import Any
+
     from git_elite.core.context import Context
     from git_elite.core.state import Change
+
+    Agents = Sequence[tuple[str, dict[str, "Change"]]]
+    Check = Callable[["Context", str, dict[str, "Change"]], None]
 
 PARALLEL_MIN = 2000
 _SPLIT = False  # inside `halves`: each process is already one of two; no nested fork
@@ -24,8 +29,6 @@ CHILD = False  # this process is a forked child of `halves`: it must not repair 
 _IN_CHILD = False  # this process is a forked child of `check_agents` or `halves`
 # what this forked child runs once its result is sent, before it exits (`at_child_end`)
 _AT_CHILD_END: list[Callable[[], None]] = []
-Agents = Sequence[tuple[str, dict[str, "Change"]]]
-Check = Callable[["Context", str, dict[str, "Change"]], None]
 
 
 def check_agents(ctx: Context, agents: Agents, check: Check) -> None:

@@ -14,8 +14,6 @@ audits of old history.
 from __future__ import annotations
 
 import json
-from collections.abc import Collection
-from typing import Any
 
 from git_elite.core import (
     documents,
@@ -31,8 +29,13 @@ from git_elite.core.context import Context, formats, strict_index
 from git_elite.core.errors import EliteError
 from git_elite.core.state import State
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Collection
+    from typing import Any
 
-class _Values(dict[str, Any]):
+
+class _Values(dict[str, "Any"]):  # (a string: `typing` is not imported at run time)
     """Index files as values by path; one given only as bytes (a shard edited in place by
     `shardsplice.edit`) is parsed when first asked for, which a commit whose files equal
     the rebuild never does."""

@@ -18,10 +18,16 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any
 
 from git_elite.core.state import hasher
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Mapping
+    from typing import Any
+
+    # one changed agent: (manifest blob bytes, parsed manifest) or None when it left the index
+    Change = tuple[bytes, dict[str, Any]] | None
 
 Z = 1.96
 TASK_TYPE_MIN_COUNT = 10
@@ -29,8 +35,6 @@ DEFAULT_THRESHOLDS: dict[str, float] = {
     "elite_min_success_rate": 0.80, "elite_min_total_tasks": 50,
     "elite_min_recent_tasks_7d": 10, "elite_max_critical_failures_24h": 0,
 }
-# one changed agent: (manifest blob bytes, parsed manifest) or None when it left the index
-Change = tuple[bytes, dict[str, Any]] | None
 
 
 def thresholds(identity: Mapping[str, Any] | None) -> dict[str, float]:
@@ -268,9 +272,9 @@ def merge(base: Mapping[str, Any], ours: Mapping[str, Any], theirs: Mapping[str,
         shard = ours.get("shard") or theirs.get("shard") or ""
         return {"schema_version": 2, "shard": shard, "agents": agents}, conflicts
     registry = ours.get("registry") or theirs.get("registry") or {}
-    return _assemble(registry if isinstance(registry, Mapping) else {}, agents), conflicts
+    return _assemble(registry if isinstance(registry, dict) else {}, agents), conflicts
 
 
 def _agents(index: Mapping[str, Any]) -> dict[str, Any]:
     agents = index.get("agents")
-    return dict(agents) if isinstance(agents, Mapping) else {}
+    return dict(agents) if isinstance(agents, dict) else {}

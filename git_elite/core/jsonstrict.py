@@ -10,9 +10,12 @@ from __future__ import annotations
 import json
 import math
 import re
-from typing import Any
 
 from git_elite.core.errors import JsonError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 MAX_SAFE_INT = 2**53 - 1
 MAX_DEPTH = 32

@@ -13,9 +13,14 @@ import binascii
 import os
 import re
 from functools import lru_cache
-from typing import Any, NamedTuple
 
 from git_elite.core.errors import IdentityError, SignatureError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, NamedTuple
+else:
+    from git_elite.core.records import NamedTuple
 
 ED25519_PUB_MULTICODEC = b"\xed\x01"
 DID_PREFIX = "did:key:"

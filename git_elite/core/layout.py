@@ -9,8 +9,13 @@ and one INDEX.json. Functions that name or classify paths take the format (defau
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from typing import Any, NamedTuple
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any, NamedTuple
+else:
+    from git_elite.core.records import NamedTuple
 
 FORMAT = 2  # the format `init` and `migrate` write
 IDENTITY = "IDENTITY.json"
@@ -60,7 +65,7 @@ def is_agent_id(text: str) -> bool:
 def format_of(identity: Mapping[str, Any] | None) -> int:
     """The layout an IDENTITY.json body declares: its `format` (absent = 1). With no
     identity at all, the format a new registry gets."""
-    if not isinstance(identity, Mapping):
+    if not isinstance(identity, dict):
         return FORMAT
     value = identity.get("format", 1)
     ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value in (1, 2)

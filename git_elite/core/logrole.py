@@ -6,11 +6,16 @@ state). Pure: values in, values out.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from typing import Any, NamedTuple
 
 from git_elite.core import canonical, keys
 from git_elite.core.errors import EliteError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any, NamedTuple
+else:
+    from git_elite.core.records import NamedTuple
 
 REF = "refs/elite/log"
 RULE = "log"
@@ -42,7 +47,7 @@ class LogRole(NamedTuple):
     def of(identity: Mapping[str, Any] | None) -> LogRole | None:
         """The role declared by a (validated) IDENTITY.json body, else None."""
         role = (identity or {}).get("log")
-        if not isinstance(role, Mapping):
+        if not isinstance(role, dict):
             return None
         return LogRole(str(role["origin"]), str(role["key"]),
                        tuple(Witness(str(w["name"]), str(w["key"]), str(w["url"]))

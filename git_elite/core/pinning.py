@@ -8,15 +8,19 @@ by `indexcheck` (which passes in how to read an untouched agent's shard entry).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from typing import Any
 
 from git_elite.core import layout, pins
 from git_elite.core.context import Context
 from git_elite.core.state import State
 
-# (agent_id) -> its entry in the new state's shard, for an agent entering a ranking untouched
-ShardEntry = Callable[[str], Any]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
+    # (agent_id) -> its entry in the new state's shard, for an agent entering a ranking
+    # untouched
+    ShardEntry = Callable[[str], Any]
 
 
 def touched_trust(ctx: Context) -> set[str]:

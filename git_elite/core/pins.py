@@ -17,17 +17,20 @@ readers check bytes against a head with `checked_identity`, `checked_ranked` and
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any
-
 from git_elite.core import indexing, jsonstrict, layout
 from git_elite.core.errors import JsonError, RegistryError
 from git_elite.core.state import hasher
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Mapping
+    from typing import Any
+
+    Read = Callable[[str], bytes | None]
+    Names = Callable[[str], list[str]]
+
 SCHEMA_VERSION = 2
 MEMBERS = ("identity", "ranked", "trust")
-Read = Callable[[str], bytes | None]
-Names = Callable[[str], list[str]]
 
 
 def digest(data: bytes) -> str:

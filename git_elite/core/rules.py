@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from git_elite.core import canonical, documents, jsonstrict, layout, rules_attest
 from git_elite.core.context import MANIFEST_LIMIT, Context
 from git_elite.core.documents import Document
 from git_elite.core.errors import EliteError
 from git_elite.core.layout import Slot
 from git_elite.core.state import Change, hasher
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 DEMOS_LIMIT = 1024 * 1024
 EXTRA_LIMIT = 256 * 1024  # prompt.md, demos.json (SPEC §3), unless policy says otherwise

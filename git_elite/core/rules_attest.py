@@ -16,12 +16,14 @@ that index shard entries carry. Pure.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 from git_elite.core import documents
 from git_elite.core.errors import EliteError
 from git_elite.core.state import Change, hasher
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
 
 FOLDER = "attestations"
 LIMIT = documents.MAX_BYTES[documents.ATTESTATION]

@@ -13,13 +13,17 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
 from functools import cache
-from typing import Any
 
 from git_elite.core.errors import Problem
 
-Check = Callable[[Any], bool]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
+    Check = Callable[[Any], bool]
+
 
 ANNOTATIONS = frozenset({"$schema", "$id", "$comment", "title", "description", "default",
                          "examples"})

@@ -16,10 +16,16 @@ against both on every fixture and thousands of mutated documents.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from typing import Any, NamedTuple
 
-Check = Callable[[Any], bool]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any, NamedTuple
+
+    Check = Callable[[Any], bool]
+else:
+    from git_elite.core.records import NamedTuple
+
 ANNOTATIONS = frozenset({"$schema", "$id", "$comment", "title", "description", "default",
                          "examples"})
 _NUMBER = frozenset({"minimum", "maximum"})

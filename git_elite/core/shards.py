@@ -13,11 +13,14 @@ agent leaves a ranking whose next best is not among the rows kept.
 from __future__ import annotations
 
 from bisect import insort
-from collections.abc import Iterable, Mapping
-from typing import Any
 
 from git_elite.core import indexing
 from git_elite.core.state import hasher
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+    from typing import Any
 
 SCHEMA_VERSION = 2
 RANKINGS_LIMIT = 100

@@ -13,10 +13,14 @@ Anything not in exactly that shape gives None, and the caller writes the shard i
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
-from typing import Any, NamedTuple
-
 from git_elite.core import indexing
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Collection, Mapping
+    from typing import Any, NamedTuple
+else:
+    from git_elite.core.records import NamedTuple
 
 PREFIX = '{\n  "agents": {'
 ITEM = '\n    "'  # how each agent's item starts; nothing else in a shard starts so

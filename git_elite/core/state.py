@@ -8,10 +8,15 @@ agents of either layout (format 2 `agents/<ab>/<id>/`, format 1 `agents/<id>/`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
-from typing import Any, NamedTuple, Protocol
-
 from git_elite.core.errors import Problem
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator, Mapping
+    from typing import Any, NamedTuple, Protocol
+else:
+    from git_elite.core.records import NamedTuple
+    Protocol = object
 
 
 class State(Protocol):

@@ -6,9 +6,13 @@ command). edges/progress.py listens while one of its meters is open and draws it
 
 from __future__ import annotations
 
-from collections.abc import Callable
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
-Listener = Callable[[str, int], None]
+    Listener = Callable[[str, int], None]
+
+
 listener: Listener | None = None
 
 

@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
 
 from git_elite.core.errors import RegistryError
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:  # not at run time: pathlib costs every hook ~4 ms (docs/scale.md)
     import subprocess
+    from collections.abc import Iterator
     from pathlib import Path
+    from typing import Any
 
 _KINDS = {"commit": 1, "tree": 2, "blob": 3, "tag": 4}
 _TREE_MODE = 0o040000

@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple
 
 from git_elite.core.errors import EliteError, Problem, RegistryError
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:  # not at run time: pathlib costs every hook ~4 ms (docs/scale.md)
+    from collections.abc import Callable, Mapping, Sequence
     from pathlib import Path
+    from typing import Any, NamedTuple
 
     from git_elite.edges.spawn import Completed
+else:
+    from git_elite.core.records import NamedTuple
 
 
 def run(args: Sequence[str], cwd: str | Path | None = None, *, input: bytes | None = None,

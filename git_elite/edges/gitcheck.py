@@ -11,16 +11,18 @@ It does not print and does not exit.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple
-
 from git_elite.core import context, engine, layout
 from git_elite.core.errors import Problem, RegistryError
 from git_elite.core.state import Change, State
 from git_elite.edges import git, progress
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:  # not at run time: pathlib costs every hook ~4 ms (docs/scale.md)
+    from collections.abc import Iterable, Sequence
     from pathlib import Path
+    from typing import Any, NamedTuple
+else:
+    from git_elite.core.records import NamedTuple
 
 TIMESTAMP_REF = "refs/elite/timestamp"  # governed only by the `timestamp` rule (SPEC §6.1)
 LOG_REF = "refs/elite/log"  # governed only by the `log` rule (SPEC §15)

@@ -15,10 +15,14 @@ registry formats get the same checks:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import Any, NamedTuple
-
 from git_elite.core.errors import Problem
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from typing import Any, NamedTuple
+else:
+    from git_elite.core.records import NamedTuple
 
 REGULAR = 0o100644
 TREE = 0o040000

@@ -15,11 +15,14 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 from git_elite.core import ticks
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from typing import Any
 
 DELAY = 0.5
 

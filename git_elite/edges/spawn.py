@@ -17,11 +17,12 @@ from __future__ import annotations
 import contextlib
 import os
 import select
-from collections.abc import Sequence
-from typing import IO, TYPE_CHECKING
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     import signal as signals
+    from collections.abc import Sequence
+    from typing import IO
 else:
     try:  # the signal numbers without `signal`'s enums (~0.7 ms to import)
         import _signal as signals

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import os
-from typing import TYPE_CHECKING
 
 from git_elite.core.errors import EliteError
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:  # not at run time: pathlib costs every hook ~4 ms (docs/scale.md)
     from pathlib import Path
 

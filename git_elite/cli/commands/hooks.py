@@ -60,7 +60,8 @@ def compose(text: str) -> str:
 def merge_driver() -> str:
     """The elite-index merge driver: the installing Python, else git-elite from PATH."""
     python = shlex.quote(interpreter())
-    return (f"if [ -x {python} ]; then {python} -P -m git_elite.launcher hook merge-driver "
+    run = shlex.quote("from git_elite.launcher import run; run()")
+    return (f"if [ -x {python} ]; then {python} -P -c {run} hook merge-driver "
             f"%O %A %B %P; else {MERGE_DRIVER}; fi")
 
 
