@@ -51,15 +51,16 @@ def leave(code: int) -> None:
     written and closed, no temporary file or thread is left), but a normal exit would still
     free every object of ~130 modules one by one while `git commit` waits: ~5-15 ms on the
     10k commit (docs/scale.md, "The hooks, round 5")."""
-    import contextlib
     import os
 
     try:
         sys.stdout.flush()
     except Exception:  # noqa: BLE001 - as the interpreter's own exit does: status 120
         code = code or 120
-    with contextlib.suppress(Exception):  # nowhere left to say it
+    try:
         sys.stderr.flush()
+    except Exception:  # noqa: BLE001 - nowhere left to say it
+        pass
     os._exit(code)
 
 

@@ -5,7 +5,6 @@ EliteError's own code; 2 for usage), 3 internal error (traceback only with -v),
 
 from __future__ import annotations
 
-import contextlib
 import sys
 
 TYPE_CHECKING = False
@@ -50,17 +49,21 @@ def json_error(message: str, code: int) -> None:
     """`--json`'s error object on stdout: {"error": {"message", "exit_code"}}."""
     import json
 
-    with contextlib.suppress(OSError):
+    try:
         sys.stdout.write(json.dumps({"error": {"message": message, "exit_code": code}}) + "\n")
         sys.stdout.flush()
+    except OSError:
+        pass
 
 
 def report(message: str) -> None:
     """One line to stderr, escaped (an error's text may quote a registry or a server)."""
     from git_elite.core.safetext import escape
 
-    with contextlib.suppress(OSError):
+    try:
         print(escape(message), file=sys.stderr)
+    except OSError:
+        pass
 
 
 def _traceback() -> None:

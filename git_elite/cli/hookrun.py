@@ -5,7 +5,6 @@ Each returns the exit code and prints only git-elite's REJECT lines and summary.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 
@@ -219,8 +218,10 @@ def _write_files(top: str, files: dict[str, bytes | None]) -> None:
     for rel, data in files.items():
         path = os.path.join(top, rel)
         if data is None:
-            with contextlib.suppress(FileNotFoundError):
+            try:
                 os.unlink(path)
+            except FileNotFoundError:
+                pass
             continue
         try:
             with open(path, "rb") as handle:

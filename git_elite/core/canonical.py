@@ -8,18 +8,15 @@ reference is several times slower and the verifier canonicalizes every manifest 
 
 from __future__ import annotations
 
-import json
 import math
-import re
-from json.encoder import encode_basestring
 
+from git_elite.core import cjson
 from git_elite.core.errors import JsonError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 MAX_SAFE_INT = 2**53 - 1
 
 
@@ -54,6 +51,14 @@ def format_number(value: float) -> str:
     return sign + digits[0] + "." + digits[1:] + "e" + exp_text
 
 
+def _astral(text: str) -> bool:
+    """Whether `text` holds a character beyond U+FFFF (two UTF-16 code units)."""
+    return not text.isascii() and max(text) > "\uffff"
+
+
+encode_string = cjson.encode_string
+
+
 def _utf16_key(key: str) -> bytes:
     return key.encode("utf-16-be", "surrogatepass")
 
@@ -61,10 +66,10 @@ def _utf16_key(key: str) -> bytes:
 def _encode(value: Any, out: list[str]) -> None:
     kind = type(value)
     if kind is str:
-        out.append(encode_basestring(value))
+        out.append(encode_string(value))
     elif kind is dict:
         keys = list(value)
-        if _ASTRAL.search("".join(keys)):
+        if _astral("".join(keys)):
             keys.sort(key=_utf16_key)
         else:
             keys.sort()
@@ -76,7 +81,7 @@ def _encode(value: Any, out: list[str]) -> None:
             first = False
             if type(key) is not str:
                 raise JsonError(f"object key {key!r} is not a string", rule="json")
-            out.append(encode_basestring(key))
+            out.append(encode_string(key))
             out.append(":")
             _encode(value[key], out)
         out.append("}")
@@ -104,8 +109,7 @@ def _encode(value: Any, out: list[str]) -> None:
 # Fast path: the C encoder of the json module gives the JCS bytes when every key is a str,
 # no string holds an astral character (code-point order is then UTF-16 order), every int is
 # within ±(2^53−1) and every float is one whose repr is already its ES6 form.
-_C_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True,
-                              allow_nan=False, check_circular=False)
+_C_ENCODER = cjson.Encoder(sort_keys=True)
 
 
 def _plain(value: Any) -> int:
@@ -158,7 +162,7 @@ def _fast(value: Any) -> bytes | None:
         if found == EXACT:
             return None
         text = _C_ENCODER.encode(value if found == PLAIN else _whole_floats_as_ints(value))
-        if not text.isascii() and _ASTRAL.search(text):
+        if _astral(text):
             return None
         return text.encode("utf-8")
     except (TypeError, ValueError, RecursionError):

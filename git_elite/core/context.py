@@ -5,8 +5,6 @@ rules (`rules`, `rules_attest`, `migration`, `indexcheck`) and `fanout` work on 
 
 from __future__ import annotations
 
-import re
-
 from git_elite.core import documents, indexing, jsonstrict, layout
 from git_elite.core.documents import Document
 from git_elite.core.errors import EliteError, Problem
@@ -155,7 +153,7 @@ class Context:
     def rotation(self, did: str) -> str | None:
         """The key `did` was rotated to in the new state (a verified rotation), if any."""
         nid = did[len("did:key:"):]
-        if not re.fullmatch(r"z[1-9A-HJ-NP-Za-km-z]{40,60}", nid):
+        if not layout.is_nid(nid):
             return None
         doc = self.quiet(self.new, layout.rotation_path(nid), documents.KEY_ROTATION)
         if doc is None or doc.body.get("from") != did or documents.verify_signature(doc):

@@ -13,9 +13,8 @@ audits of old history.
 
 from __future__ import annotations
 
-import json
-
 from git_elite.core import (
+    cjson,
     documents,
     indexing,
     layout,
@@ -46,7 +45,7 @@ class _Values(dict[str, "Any"]):  # (a string: `typing` is not imported at run t
 
     def __getitem__(self, path: str) -> Any:
         if path in self.raw:
-            super().__setitem__(path, json.loads(self.raw.pop(path)))
+            super().__setitem__(path, cjson.loads(self.raw.pop(path)))
         return super().__getitem__(path)
 
 
@@ -356,7 +355,7 @@ def _parent_shard_raw(ctx: Context, ab: str, listed: dict[str, Any] | None
     if shards.digest(raw) != listed["sha256"]:
         return None, None
     try:
-        value = json.loads(raw)
+        value = cjson.loads(raw)
     except ValueError:
         return None, None
     return (dict(value["agents"]) if shards.is_shard(value, ab) else None), raw
@@ -519,7 +518,7 @@ def _v1_parent(ctx: Context) -> dict[str, Any] | None:
     else:
         raw = ctx.parent.read(layout.INDEX)
         try:
-            value = json.loads(raw) if raw is not None else None
+            value = cjson.loads(raw) if raw is not None else None
         except ValueError:
             return None
     if not isinstance(value, dict) or not isinstance(value.get("agents"), dict) or \

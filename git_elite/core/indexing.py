@@ -16,9 +16,9 @@ success_rate and total_tasks.
 
 from __future__ import annotations
 
-import json
 import math
 
+from git_elite.core import cjson
 from git_elite.core.state import hasher
 
 TYPE_CHECKING = False
@@ -195,6 +195,8 @@ def dumps(index: Mapping[str, Any]) -> bytes:
     try:
         _encode(index, out, "\n")
     except _Unusual:
+        import json
+
         return (json.dumps(index, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
     out.append("\n")
     return "".join(out).encode()
@@ -204,7 +206,7 @@ class _Unusual(Exception):
     pass
 
 
-_STRING = json.encoder.encode_basestring  # the C escaper json.dumps uses (ensure_ascii=False)
+_STRING = cjson.encode_string  # the C escaper json.dumps uses (ensure_ascii=False)
 _SCALARS = {True: "true", False: "false"}
 
 

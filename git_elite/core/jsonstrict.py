@@ -7,10 +7,9 @@ Every violation raises `JsonError` naming the file; nothing here prints.
 
 from __future__ import annotations
 
-import json
 import math
-import re
 
+from git_elite.core import cjson
 from git_elite.core.errors import JsonError
 
 TYPE_CHECKING = False
@@ -20,7 +19,8 @@ if TYPE_CHECKING:
 MAX_SAFE_INT = 2**53 - 1
 MAX_DEPTH = 32
 DEFAULT_MAX_BYTES = 64 * 1024
-_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+# the escapes of UTF-16 surrogates, \\uD800 to \\uDFFF in either case (a lone one may follow)
+_SURROGATE_ESCAPES = tuple(f"\\u{d}{x}".encode() for d in "dD" for x in "89abcdefABCDEF")
 
 
 class _Reject(ValueError):
@@ -33,7 +33,7 @@ def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         seen: set[str] = set()
         for key, _ in pairs:
             if key in seen:
-                raise _Reject(f"duplicate key {json.dumps(key, ensure_ascii=False)}")
+                raise _Reject(f"duplicate key {cjson.encode_string(key)}")
             seen.add(key)
     return obj
 
@@ -58,13 +58,14 @@ def _constant(name: str) -> Any:
     raise _Reject(f"{name} is not JSON")
 
 
-_DECODER = json.JSONDecoder(object_pairs_hook=_pairs, parse_int=_int, parse_float=_float,
-                            parse_constant=_constant)
+_DECODER = cjson.Decoder(object_pairs_hook=_pairs, parse_int=_int, parse_float=_float,
+                         parse_constant=_constant)
 # The fast decoder leaves integers to the C scanner. It is used only when the bytes hold no
 # run of 16 digits, so every integer in them is within ±(2^53−1); anything else goes through
 # the checking hook above.
-_FAST_DECODER = json.JSONDecoder(object_pairs_hook=_pairs, parse_float=_float,
-                                 parse_constant=_constant)
+_FAST_DECODER = cjson.Decoder(object_pairs_hook=_pairs, parse_float=_float,
+                              parse_constant=_constant)
+_LARGE_DECODER = cjson.Decoder(object_pairs_hook=_pairs, parse_constant=_constant)
 _DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
 _LONG_DIGIT_RUN = b"0" * 16
 
@@ -107,17 +108,26 @@ def loads(data: bytes, *, name: str, max_bytes: int = DEFAULT_MAX_BYTES) -> Any:
     try:
         slow = _LONG_DIGIT_RUN in data.translate(_DIGITS_AS_ZERO)
         value = (_DECODER if slow else _FAST_DECODER).decode(text)
-        check_strings = _SURROGATE_ESCAPE.search(data) is not None
+        check_strings = _surrogate_escape(data)
         if check_strings or data.count(b"[") + data.count(b"{") > MAX_DEPTH:
             _depth_ok(value, 1, check_strings)
     except _Reject as err:
         raise JsonError(str(err), rule="json", path=name) from None
     except RecursionError:
         raise JsonError(f"nesting deeper than {MAX_DEPTH}", rule="json", path=name) from None
-    except json.JSONDecodeError as err:
+    except ValueError as err:  # json.JSONDecodeError: cjson leaves errors to `json`
+        import json
+
+        if not isinstance(err, json.JSONDecodeError):
+            raise
         raise JsonError(f"invalid JSON: {err.msg} at line {err.lineno} column {err.colno}",
                         rule="json", path=name) from None
     return value
+
+
+def _surrogate_escape(data: bytes) -> bool:
+    """Whether `data` holds the escape of a UTF-16 surrogate (searched at C speed)."""
+    return b"\\u" in data and any(escape in data for escape in _SURROGATE_ESCAPES)
 
 
 def load_object(data: bytes, *, name: str, max_bytes: int = DEFAULT_MAX_BYTES) -> dict[str, Any]:
@@ -135,11 +145,9 @@ def load_large(data: bytes, *, name: str, max_bytes: int) -> Any:
     walked here (a per-number hook costs seconds at 100k); callers compare the value with a
     rebuild or check the numbers they use. Anything refused goes through `loads` for the
     exact message."""
-    if len(data) > max_bytes or data.startswith(b"\xef\xbb\xbf") \
-            or _SURROGATE_ESCAPE.search(data):
+    if len(data) > max_bytes or data.startswith(b"\xef\xbb\xbf") or _surrogate_escape(data):
         return loads(data, name=name, max_bytes=max_bytes)
     try:
-        return json.loads(data.decode("utf-8"), object_pairs_hook=_pairs,
-                          parse_constant=_constant)
+        return _LARGE_DECODER.decode(data.decode("utf-8"))
     except (ValueError, RecursionError):
         return loads(data, name=name, max_bytes=max_bytes)

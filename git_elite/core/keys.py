@@ -8,11 +8,8 @@ for every message. It is also about twice as fast here. See docs/design.md.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import os
-import re
-from functools import lru_cache
 
 from git_elite.core.errors import IdentityError, SignatureError
 
@@ -25,10 +22,9 @@ else:
 ED25519_PUB_MULTICODEC = b"\xed\x01"
 DID_PREFIX = "did:key:"
 _SCALAR_ONE = b"\x01" + b"\x00" * 31
-_B58_ALPHABET = re.compile(r"[1-9A-HJ-NP-Za-km-z]+")
-_ASCII_SPACE = re.compile(r"[ \t\r\n\f\v]+")
-# 86 base64url characters whose 4 trailing bits are zero (last character A, Q, g or w)
-_CANONICAL_B64URL_86 = re.compile(r"[A-Za-z0-9_-]{85}[AQgw]")
+_B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+# (character classes are tested with `not text.strip(chars)`, at C speed: no `re` to import
+# on the hooks' path, docs/scale.md "The hooks, round 7")
 
 
 def check_public_key(public: bytes) -> None:
@@ -41,16 +37,21 @@ def check_public_key(public: bytes) -> None:
         raise IdentityError("public key is not a canonical Ed25519 point of large order")
 
 
-@lru_cache(maxsize=1)
+_SODIUM: list[tuple[Any, Any]] = []
+
+
 def _libsodium() -> tuple[Any, Any]:
     """PyNaCl's cffi binding of libsodium (ffi, lib), initialised once, for the two calls a
     reader makes (the point check, `crypto_sign_open`) exactly as `nacl.bindings` makes
     them: importing nacl.bindings loads its 16 wrapper modules, ~9 ms of CPU on every
     `discover` (docs/scale.md, "Start-up"). Signing, which readers never do, uses it."""
+    if _SODIUM:
+        return _SODIUM[0]
     from nacl._sodium import ffi, lib
 
     if lib.sodium_init() == -1:
         raise RuntimeError("libsodium could not be initialised")
+    _SODIUM.append((ffi, lib))
     return ffi, lib
 
 
@@ -112,10 +113,19 @@ def public_from_did(did: str) -> bytes:
     """The 32-byte key of an Ed25519 did:key; IdentityError for anything else."""
     if not isinstance(did, str):  # checked before the cache: a list or dict is unhashable
         raise IdentityError(f"{str(did)[:80]!r} is not a did:key with a base58btc (z) key")
-    return _public_from_did(did)
+    public = _DIDS.get(did)
+    if public is None:
+        public = _public_from_did(did)
+        if len(_DIDS) >= _DIDS_MAX:
+            _DIDS.clear()
+        _DIDS[did] = public
+    return public
 
 
-@lru_cache(maxsize=65536)
+_DIDS: dict[str, bytes] = {}  # did -> key, of the dids decoded (a registry repeats its few)
+_DIDS_MAX = 65536
+
+
 def _public_from_did(did: str) -> bytes:
     if not did.startswith(DID_PREFIX + "z"):
         raise IdentityError(f"{str(did)[:80]!r} is not a did:key with a base58btc (z) key")
@@ -123,7 +133,7 @@ def _public_from_did(did: str) -> bytes:
     if len(encoded) > DID_KEY_DIGITS_MAX:  # (decoding is quadratic in the length)
         raise IdentityError(f"{did[:80]!r} is too long for an ed25519-pub did:key "
                             f"({len(encoded)} base58btc digits; one has 47 or 48)")
-    if not _B58_ALPHABET.fullmatch(encoded):
+    if not encoded or encoded.strip(B58_DIGITS):
         raise IdentityError(f"{did[:80]!r} has characters outside base58btc")
     raw = b58decode(encoded)
     if raw[:2] != ED25519_PUB_MULTICODEC:
@@ -218,17 +228,23 @@ def verify(public: bytes, message: bytes, signature: bytes) -> bool:
 
 def encode_signature(signature: bytes) -> str:
     """base64url without padding (86 characters): the only form this tool emits."""
-    return base64.urlsafe_b64encode(signature).rstrip(b"=").decode()
+    text = binascii.b2a_base64(signature, newline=False).rstrip(b"=").decode()
+    return text.replace("+", "-").replace("/", "_")
 
 
 def decode_signature(text: object) -> bytes:
     """Accept base64url or standard base64, padded or not, ignoring ASCII whitespace."""
-    if type(text) is str and len(text) == 86 and _CANONICAL_B64URL_86.fullmatch(text):
-        # the form this tool emits (fast path): the last character carries 2 data bits
+    if type(text) is str and len(text) == 86 and text[85] in "AQgw" \
+            and not text[:85].strip(_B64URL):
+        # the form this tool emits (fast path): 86 base64url characters, the last one
+        # carrying 2 data bits and 4 zero bits (A, Q, g or w)
         return binascii.a2b_base64(text.replace("-", "+").replace("_", "/") + "==")
     if not isinstance(text, str):
         raise SignatureError("signature is not a string", rule="signature")
-    compact = _ASCII_SPACE.sub("", text)
+    import base64
+    import re
+
+    compact = re.sub(r"[ \t\r\n\f\v]+", "", text)
     if not re.fullmatch(r"[A-Za-z0-9+/_-]*={0,2}", compact):
         raise SignatureError("signature is not base64/base64url", rule="signature")
     compact = compact.rstrip("=").replace("-", "+").replace("_", "/")

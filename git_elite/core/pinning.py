@@ -7,9 +7,7 @@ by `indexcheck` (which passes in how to read an untouched agent's shard entry).
 
 from __future__ import annotations
 
-import json
-
-from git_elite.core import layout, pins
+from git_elite.core import cjson, layout, pins
 from git_elite.core.context import Context
 from git_elite.core.state import State
 
@@ -62,7 +60,7 @@ def _trust_incremental(ctx: Context, listed: dict[str, Any], out: Any
             if not isinstance(pin, dict) or pins.digest(raw) != pin.get("sha256"):
                 return None
             try:
-                value = json.loads(raw)
+                value = cjson.loads(raw)
             except ValueError:
                 return None
             if not pins.is_trust_value(value, ab):
@@ -135,7 +133,7 @@ def _ranked_bytes(raw: bytes, edits: dict[str, Any], count: int, pinned: Any
     if pins.digest(raw) != pinned:
         return None
     try:
-        held = json.loads(raw).get("agents")
+        held = cjson.loads(raw).get("agents")
     except (ValueError, AttributeError):
         return None
     if not isinstance(held, dict):
@@ -161,7 +159,7 @@ def declares_pins(which: State) -> bool:
     """Whether the INDEX.json of a state carries SPEC §6.2's pins."""
     raw = which.read(layout.INDEX)
     try:
-        value = json.loads(raw) if raw is not None else None
+        value = cjson.loads(raw) if raw is not None else None
     except ValueError:
         return False
     pinned = raw is not None and pins.is_pinned(value)  # (only read here)
@@ -170,20 +168,20 @@ def declares_pins(which: State) -> bool:
 
 
 def take_head(raw: bytes) -> Any:
-    """`json.loads(raw)` (ValueError when it is not JSON): the value `declares_pins` last
+    """`cjson.loads(raw)` (ValueError when it is not JSON): the value `declares_pins` last
     parsed when it was of the same bytes, handed over once (the caller may change it)."""
     if _LAST_HEAD and _LAST_HEAD[0] == raw:
         value = _LAST_HEAD[1]
         _LAST_HEAD.clear()
         return value
-    return json.loads(raw)
+    return cjson.loads(raw)
 
 
 def written_before_pins(which: State) -> bool:
     """Whether a state's INDEX.json is a format-2 head written before SPEC §6.2 (no pins)."""
     raw = which.read(layout.INDEX)
     try:
-        value = json.loads(raw) if raw is not None else None
+        value = cjson.loads(raw) if raw is not None else None
     except ValueError:
         return False
     return isinstance(value, dict) and value.get("schema_version") == 2 and \

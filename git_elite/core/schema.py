@@ -11,14 +11,12 @@ never true and 1. `pattern` is `re.search` with ECMA-262's `$` (`ecma`), in both
 
 from __future__ import annotations
 
-import json
-import re
-from functools import cache
-
+from git_elite.core import cjson
 from git_elite.core.errors import Problem
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import re
     from collections.abc import Callable
     from typing import Any
 
@@ -40,11 +38,35 @@ class SchemaCompileError(ValueError):
     """A schema uses a keyword (or a form of one) this compiler does not implement."""
 
 
-@cache
+# each schema loaded, checked and compiled once per process, by kind (dicts rather than
+# functools.cache: `functools` imports `collections`, ~2 ms of a hook's start-up)
+_LOADED: dict[str, dict[str, Any]] = {}
+_COMPILED: dict[str, Check] = {}
+_CLOSURES: dict[str, Check] = {}
+_VALIDATORS: dict[str, Any] = {}
+
+
 def load(kind: str) -> dict[str, Any]:
-    # package data through its loader, as pkgutil.get_data reads it (importlib.resources
-    # costs tempfile, shutil, random, zipfile: ~10 ms of start-up; pkgutil ~0.5 ms more)
-    import importlib.util  # (what pkgutil uses; already loaded by an editable install)
+    if kind not in _LOADED:
+        _LOADED[kind] = cjson.loads(_schema_file(kind))
+    return _LOADED[kind]
+
+
+def _schema_file(kind: str) -> bytes:
+    """schemas/<kind>.schema.json, the package data `git_elite.schemas`: beside this
+    package's modules in an installed package, else (an editable install maps it from the
+    source tree) through its loader, as pkgutil.get_data reads it (importlib.resources
+    costs tempfile, shutil, random, zipfile: ~10 ms of start-up; pkgutil ~0.5 ms more)."""
+    import os
+
+    beside = os.path.join(os.path.dirname(os.path.dirname(__file__)), "schemas",
+                          f"{kind}.schema.json")
+    try:
+        with open(beside, "rb") as file:
+            return file.read()
+    except FileNotFoundError:
+        pass
+    import importlib.util
 
     spec = importlib.util.find_spec("git_elite.schemas")  # found, not imported
     where = list(spec.submodule_search_locations or ()) if spec is not None else []
@@ -52,26 +74,28 @@ def load(kind: str) -> dict[str, Any]:
     if not where or not hasattr(loader, "get_data"):
         raise FileNotFoundError(f"git_elite.schemas: no {kind}.schema.json")
     data: bytes = loader.get_data(f"{where[0]}/{kind}.schema.json")
-    schema: dict[str, Any] = json.loads(data.decode())
-    return schema
+    return data
 
 
-@cache
 def compiled(kind: str) -> Check:
     """The fast `is_valid` predicate of the schema of `kind` (compiled on first use): the
     closures' checks written out as one function (schemagen), with the closures themselves
     for what it does not write out."""
+    if kind in _COMPILED:
+        return _COMPILED[kind]
     from git_elite.core import schemagen
 
     closures(kind)  # every keyword known, every form valid, or SchemaCompileError
-    return schemagen.generate(load(kind), schemagen.Parts(compile_schema, ecma, _is_integer,
-                                                          _is_number))
+    check = _COMPILED[kind] = schemagen.generate(
+        load(kind), schemagen.Parts(compile_schema, ecma_re, _is_integer, _is_number))
+    return check
 
 
-@cache
 def closures(kind: str) -> Check:
     """The schema of `kind` as compile_schema's nested closures (the same answers)."""
-    return compile_schema(load(kind))
+    if kind not in _CLOSURES:
+        _CLOSURES[kind] = compile_schema(load(kind))
+    return _CLOSURES[kind]
 
 
 # The first documents of a kind are checked by the closures, the rest by the generated
@@ -95,11 +119,27 @@ def is_valid(kind: str, body: Any) -> bool:
     return checker(kind)(body)
 
 
-@cache
-def ecma(pattern: str) -> re.Pattern[str]:
-    """A schema `pattern` compiled with ECMA-262's meaning (SPEC §3): an unescaped `$`
-    outside a character class matches only at the very end (Python's `$` also matches
-    before a trailing newline, so `"file-edit\\n"` passed `^[a-z-]+$`)."""
+def ecma(pattern: str) -> Runs | re.Pattern[str]:
+    """A schema `pattern` with ECMA-262's meaning (SPEC §3): an unescaped `$` outside a
+    character class matches only at the very end (Python's `$` also matches before a
+    trailing newline, so `"file-edit\\n"` passed `^[a-z-]+$`). The forms our schemas use
+    (`^`, literal characters, character classes with counts, one group of alternatives, `$`)
+    are matched by `Runs`, without importing `re` (~5 ms of a hook's start-up); any other
+    form is compiled by `re` (`ecma_re`). Both give `re.search`'s answer (tests)."""
+    found = _PATTERNS.get(pattern)
+    if found is None:
+        found = _PATTERNS[pattern] = Runs.parse(pattern) or ecma_re(pattern)
+    return found
+
+
+_PATTERNS: dict[str, Runs | re.Pattern[str]] = {}
+
+
+def ecma_re(pattern: str) -> re.Pattern[str]:
+    """`pattern` compiled by `re` with ECMA-262's `$` (`\\Z`): what the generated checker
+    uses (a verify of thousands of documents; `re` is C)."""
+    import re
+
     out, escaped, in_class = [], False, False
     for char in pattern:
         if escaped:
@@ -116,6 +156,134 @@ def ecma(pattern: str) -> re.Pattern[str]:
     return re.compile("".join(out))
 
 
+_SPECIAL = frozenset("\\^$.|?*+()[]{}")
+
+
+class Runs:
+    """A pattern `^` ALTERNATIVE(S) [`$`] whose alternatives are sequences of runs — a
+    literal character or a character class `[...]`/`[^...]`, each with a count (`?`, `*`,
+    `+`, `{m}`, `{m,}`, `{m,n}`) — matched with `str.lstrip`/`str.find` (C speed) and
+    backtracking over the counts. `parse` gives None for anything else."""
+
+    def __init__(self, alternatives: list[list[tuple[str, bool, int, int | None]]],
+                 to_end: bool) -> None:
+        self.alternatives = alternatives
+        self.to_end = to_end
+
+    @classmethod
+    def parse(cls, pattern: str) -> Runs | None:
+        if not pattern.startswith("^"):
+            return None
+        body, to_end = pattern[1:], False
+        if body.endswith("$") and not body.endswith("\\$"):
+            body, to_end = body[:-1], True
+        if body.startswith("(") and body.endswith(")"):
+            body = body[1:-1]
+        elif "|" in body:  # `^a|b$` is `^a` or `b$` in a regex: not this form
+            return None
+        alternatives = []
+        for text in body.split("|"):
+            runs = _runs(text)
+            if runs is None:
+                return None
+            alternatives.append(runs)
+        return cls(alternatives, to_end)
+
+    def search(self, text: str) -> bool | None:
+        """True where `re.search` would find a match, else None."""
+        for runs in self.alternatives:
+            if _match(runs, 0, text, 0, self.to_end):
+                return True
+        return None
+
+
+def _runs(text: str) -> list[tuple[str, bool, int, int | None]] | None:
+    """(characters, negated, least, most) per run of `text`, or None (another form)."""
+    runs: list[tuple[str, bool, int, int | None]] = []
+    at = 0
+    while at < len(text):
+        char = text[at]
+        if char == "[":
+            close = text.find("]", at + 1)
+            found = _class(text[at + 1:close]) if close > at + 1 else None
+            if found is None:
+                return None
+            (chars, negated), at = found, close + 1
+        elif char in _SPECIAL:
+            return None
+        else:
+            chars, negated, at = char, False, at + 1
+        least, most, at = _count(text, at)
+        if least < 0:
+            return None
+        runs.append((chars, negated, least, most))
+    return runs
+
+
+def _class(inside: str) -> tuple[str, bool] | None:
+    negated = inside.startswith("^")
+    inside = inside[1:] if negated else inside
+    if not inside or "\\" in inside or "[" in inside:
+        return None
+    chars: list[str] = []
+    at = 0
+    while at < len(inside):
+        if at + 2 < len(inside) and inside[at + 1] == "-":
+            low, high = ord(inside[at]), ord(inside[at + 2])
+            if high < low or high - low > 255:
+                return None
+            chars.extend(map(chr, range(low, high + 1)))
+            at += 3
+        else:
+            chars.append(inside[at])
+            at += 1
+    return "".join(chars), negated
+
+
+def _count(text: str, at: int) -> tuple[int, int | None, int]:
+    """The count after a run at `at`: (least, most or None, where it ends); least -1 when
+    it is not one of the forms."""
+    mark = text[at:at + 1]
+    if mark in ("?", "*", "+"):
+        least, most = {"?": (0, 1), "*": (0, None), "+": (1, None)}[mark]
+        return least, most, at + 1
+    if mark != "{":
+        return 1, 1, at
+    close = text.find("}", at)
+    low, comma, high = text[at + 1:close].partition(",")
+    if close < 0 or not _digits(low) or (comma and high and not _digits(high)):
+        return -1, None, at
+    if not comma:
+        return int(low), int(low), close + 1
+    most = int(high) if high else None
+    return (int(low), most, close + 1) if most is None or most >= int(low) else (-1, None, at)
+
+
+def _digits(text: str) -> bool:
+    return text.isascii() and text.isdigit()
+
+
+def _match(runs: list[tuple[str, bool, int, int | None]], index: int, text: str, at: int,
+           to_end: bool) -> bool:
+    if index == len(runs):
+        return not to_end or at == len(text)
+    chars, negated, least, most = runs[index]
+    if negated:
+        stops = [found for found in map(lambda c: text.find(c, at), chars) if found >= 0]
+        length = (min(stops) if stops else len(text)) - at
+    else:
+        rest = text[at:]
+        length = len(rest) - len(rest.lstrip(chars))
+    if most is not None:
+        length = min(length, most)
+    if length < least:
+        return False
+    if index == len(runs) - 1:  # the last run: only one length can end the text
+        return not to_end or least <= len(text) - at <= length
+    return any(_match(runs, index + 1, text, at + taken, to_end)
+               for taken in range(length, least - 1, -1))
+
+
 def _ecma_pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Any:
     from jsonschema import ValidationError
 
@@ -123,12 +291,14 @@ def _ecma_pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> A
         yield ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
-@cache
 def _validator(kind: str) -> Any:
+    if kind in _VALIDATORS:
+        return _VALIDATORS[kind]
     from jsonschema import Draft202012Validator, validators
 
     ecma_validator = validators.extend(Draft202012Validator, {"pattern": _ecma_pattern})
-    return ecma_validator(load(kind), format_checker=None)
+    validator = _VALIDATORS[kind] = ecma_validator(load(kind), format_checker=None)
+    return validator
 
 
 def validate(kind: str, body: dict[str, Any], path: str) -> list[Problem]:

@@ -15,10 +15,9 @@ against both on every fixture and thousands of mutated documents.
 
 from __future__ import annotations
 
-import re
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import re
     from collections.abc import Callable
     from typing import Any, NamedTuple
 

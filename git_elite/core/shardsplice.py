@@ -184,10 +184,10 @@ def _locate(raw: bytes, lo: int, hi: int, agent_id: str
         return at, at, None
     nxt = raw.find(_ITEM, start + 1, hi)
     stop = hi if nxt < 0 else nxt - 1  # the item, without the comma after it
-    import json
+    from git_elite.core import cjson
 
     try:
-        old = json.loads(b"{" + raw[start:stop] + b"}").get(agent_id)
+        old = cjson.loads(b"{" + raw[start:stop] + b"}").get(agent_id)
     except ValueError:
         return None
     if not isinstance(old, dict):

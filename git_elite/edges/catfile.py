@@ -10,7 +10,6 @@ object is a KeyError, as with pygit2. One process per CatRepo, ended by `close`.
 
 from __future__ import annotations
 
-import contextlib
 import os
 
 from git_elite.core.errors import RegistryError
@@ -84,10 +83,14 @@ class CatRepo:
                           input="".join(f"{n}\n" for n in names).encode()).stdout
         finally:
             for name in names:
-                with contextlib.suppress(OSError):
+                try:
                     os.unlink(name)
-            with contextlib.suppress(OSError):
+                except OSError:
+                    pass
+            try:
                 os.rmdir(tmp)
+            except OSError:
+                pass
         ids = out.decode().split()
         if len(ids) != len(datas):
             raise RegistryError("git hash-object did not write every blob")
@@ -292,8 +295,10 @@ class _Odb:
         return True
 
     def _restart(self) -> None:
-        with contextlib.suppress(OSError):
+        try:
             self.proc.kill()
+        except OSError:
+            pass
         self.close()
         self._start()
 
@@ -331,8 +336,10 @@ class _Odb:
         if self.pid != os.getpid():
             return  # the parent's process: the parent ends it
         if self.proc.stdin is not None:
-            with contextlib.suppress(OSError):
+            try:
                 self.proc.stdin.close()
+            except OSError:
+                pass
         self.proc.wait()
 
 
@@ -595,9 +602,13 @@ class Stream:
         proc, self.proc = self.proc, None
         for pipe in (proc.stdin, proc.stdout):
             if pipe is not None:
-                with contextlib.suppress(OSError):
+                try:
                     pipe.close()
+                except OSError:
+                    pass
         if self.broken:
-            with contextlib.suppress(OSError):
+            try:
                 proc.kill()
+            except OSError:
+                pass
         proc.wait()

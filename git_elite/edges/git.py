@@ -3,7 +3,6 @@ porcelain (push, fetch, config as git reads it). pygit2 is imported lazily."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 
 from git_elite.core.errors import EliteError, Problem, RegistryError
@@ -66,8 +65,10 @@ def start(args: Sequence[str], cwd: str | Path | None = None) -> None:
     key = (tuple(args), str(cwd))
     if key in _STARTED:
         return
-    with contextlib.suppress(FileNotFoundError):  # no git: `run` says it
+    try:  # no git: `run` says it
         _STARTED[key] = _child(["git", *args], cwd, None)
+    except FileNotFoundError:
+        pass
 
 
 def _child(argv: list[str], cwd: str | Path | None, stdin: int | None) -> Any:
@@ -251,7 +252,7 @@ class TreeState:
         """INDEX.json parsed (plain `json.loads`; None when absent or not JSON), through the
         cache of parsed indexes: for a trusted parent state, whose INDEX was verified when
         its commit was accepted."""
-        import json
+        from git_elite.core import cjson
 
         oid = self._oid(INDEX_PATH)
         if oid is None:
@@ -259,7 +260,7 @@ class TreeState:
         value = index_cache_load(self.repo, oid)
         if value is None:
             try:
-                value = json.loads(self.read(INDEX_PATH) or b"")
+                value = cjson.loads(self.read(INDEX_PATH) or b"")
             except ValueError:
                 return None
             index_cache_save(self.repo, oid, value)
@@ -415,16 +416,20 @@ def index_cache_save(repo: Any, oid: str, value: Any, kind: str = "index") -> No
     target = _index_cache_file(repo, oid, kind)
     try:
         folder = os.path.dirname(target)
-        with contextlib.suppress(FileExistsError):
+        try:
             os.mkdir(folder)
+        except FileExistsError:
+            pass
         store.atomic_write(target, oid.encode() + b"\n" + marshal.dumps(value),
                            durable=False)  # a cache: rebuilt when lost
         with os.scandir(folder) as entries:  # (as a glob of `{kind}-*`: no hidden file)
             older = sorted((e for e in entries if e.name.startswith(f"{kind}-")),
                            key=lambda e: e.stat().st_mtime)
         for stale in older[:-INDEX_CACHE_KEEP]:
-            with contextlib.suppress(FileNotFoundError):
+            try:
                 os.unlink(stale.path)
+            except FileNotFoundError:
+                pass
     except (OSError, ValueError, EliteError):
         pass
 
@@ -716,13 +721,17 @@ def post_commit_mark(git_dir: str | Path, wanted: bool) -> None:
     target = os.path.join(folder, POST_COMMIT_MARK)
     try:
         if wanted:
-            with contextlib.suppress(FileExistsError):
+            try:
                 os.mkdir(folder)
+            except FileExistsError:
+                pass
             with open(target, "wb"):
                 pass
         else:
-            with contextlib.suppress(FileNotFoundError):
+            try:
                 os.unlink(target)
+            except FileNotFoundError:
+                pass
     except OSError:
         pass
 
@@ -917,8 +926,10 @@ def stage_end() -> None:
     leave the lock behind and fail the commit's own index write)."""
     while _STAGING:
         _, (proc, write_end) = _STAGING.popitem()
-        with contextlib.suppress(OSError):
+        try:
             os.close(write_end)
+        except OSError:
+            pass
         proc.communicate()
 
 

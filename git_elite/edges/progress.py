@@ -15,13 +15,11 @@ from __future__ import annotations
 import os
 import sys
 import time
-from contextlib import contextmanager
 
 from git_elite.core import ticks
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterator
     from typing import Any
 
 DELAY = 0.5
@@ -82,21 +80,32 @@ class Meter:
 _active: Meter | None = None
 
 
-@contextmanager
-def meter(kind: str, label: str, total: int | None = None) -> Iterator[None]:
-    """Progress for the `step(kind)` calls made inside (on a terminal only)."""
-    global _active
-    if _active is not None or not enabled():
-        yield
-        return
-    _active = Meter(kind, label, total)
-    ticks.listener = step  # the core's loops (core/ticks.py) count here too
-    try:
-        yield
-    finally:
-        ticks.listener = None
-        _active.close()
-        _active = None
+def meter(kind: str, label: str, total: int | None = None) -> _Opened:
+    """Progress for the `step(kind)` calls made inside `with meter(…):` (on a terminal
+    only). (A class, not `contextlib.contextmanager`: the hooks' path imports no
+    contextlib, docs/scale.md "The hooks, round 7".)"""
+    return _Opened(kind, label, total)
+
+
+class _Opened:
+    def __init__(self, kind: str, label: str, total: int | None) -> None:
+        self.args = (kind, label, total)
+        self.mine = False
+
+    def __enter__(self) -> None:
+        global _active
+        if _active is not None or not enabled():
+            return
+        _active = Meter(*self.args)
+        ticks.listener = step  # the core's loops (core/ticks.py) count here too
+        self.mine = True
+
+    def __exit__(self, *exc: object) -> None:
+        global _active
+        if self.mine and _active is not None:
+            ticks.listener = None
+            _active.close()
+            _active = None
 
 
 def step(kind: str, n: int = 1) -> None:
@@ -106,13 +115,24 @@ def step(kind: str, n: int = 1) -> None:
         _active.step(n)
 
 
-@contextmanager
-def spinner(label: str) -> Iterator[None]:
-    """A spinner with the elapsed time for work without steps (on a terminal only)."""
-    if not enabled():
-        yield
-        return
-    from rich.console import Console
+def spinner(label: str) -> _Spinning:
+    """A spinner with the elapsed time for work without steps, `with spinner(…):` (on a
+    terminal only)."""
+    return _Spinning(label)
 
-    with Console(stderr=True).status(f"git-elite: {label}"):
-        yield
+
+class _Spinning:
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.status: Any = None
+
+    def __enter__(self) -> None:
+        if enabled():
+            from rich.console import Console
+
+            self.status = Console(stderr=True).status(f"git-elite: {self.label}")
+            self.status.__enter__()
+
+    def __exit__(self, *exc: object) -> None:
+        if self.status is not None:
+            self.status.__exit__(*exc)

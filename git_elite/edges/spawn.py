@@ -14,7 +14,6 @@ actions (Python ignores them; git expects a closed pipe to end it)."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import select
 
@@ -107,8 +106,10 @@ class Child:
         view = memoryview(input or b"")
         in_fd = -1  # stdin's descriptor while `input` is being written
         if self.stdin is not None and not self.stdin.closed:
-            with contextlib.suppress(BrokenPipeError):
+            try:
                 self.stdin.flush()
+            except BrokenPipeError:
+                pass
             if view:
                 in_fd = self.stdin.fileno()
                 streams[in_fd] = self.stdin
@@ -141,8 +142,10 @@ class Child:
 
     def _close_stdin(self) -> None:
         if self.stdin is not None:
-            with contextlib.suppress(BrokenPipeError):
+            try:
                 self.stdin.close()
+            except BrokenPipeError:
+                pass
 
     def wait(self) -> int:
         if self.returncode is None:
@@ -152,8 +155,10 @@ class Child:
 
     def kill(self) -> None:
         if self.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
+            try:
                 os.kill(self.pid, signals.SIGKILL)
+            except ProcessLookupError:
+                pass
 
 
 def _pipe() -> tuple[int, int]:
@@ -186,9 +191,11 @@ def _inherited() -> list[int]:
     for name in names:
         fd = int(name)
         if fd > 2:
-            with contextlib.suppress(OSError):  # (listdir's own, closed by now)
+            try:  # (listdir's own, closed by now)
                 if os.get_inheritable(fd):
                     out.append(fd)
+            except OSError:
+                pass
     return out
 
 

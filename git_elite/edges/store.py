@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 
 from git_elite.core.errors import EliteError
@@ -68,8 +67,10 @@ def atomic_write(path: str | Path, data: bytes, mode: int = 0o644, *,
         if fd >= 0:
             os.close(fd)
         if tmp:
-            with contextlib.suppress(OSError):
+            try:
                 os.unlink(tmp)
+            except OSError:
+                pass
 
 
 def _create_temp(path: str | Path) -> tuple[int, str]:

@@ -1,0 +1,118 @@
+"""The `json` module's C parser and C encoder, without importing the `json` package.
+
+`json` imports `re` (and with it `enum`, `functools`, `collections`: ~6 ms of CPU in every
+process here) to skip whitespace and to word its errors. The commit hook parses a few small
+documents and needs neither (SPEC §12; docs/scale.md, "The hooks, round 7"). So this
+module drives `_json` — the C scanner and encoder `json` itself uses — directly, and hands
+everything its fast path does not finish to `json`, configured the same way: an input that
+is not JSON, has extra data, is bytes in another encoding or raises inside the C code is
+parsed again by `json.JSONDecoder`, so the value or the error (a `json.JSONDecodeError`, or
+a hook's own exception) is exactly `json`'s. tests/test_cjson.py holds both to each other.
+"""
+
+from __future__ import annotations
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
+try:
+    import _json as _c
+except ImportError:  # another Python than CPython: `json` does everything
+    _c = None  # type: ignore[assignment]
+
+_SPACE = " \t\n\r"  # JSON's whitespace (json.decoder.WHITESPACE)
+_CONSTANTS = {"-Infinity": float("-inf"), "Infinity": float("inf"), "NaN": float("nan")}
+
+
+class Decoder:
+    """`json.JSONDecoder(object_pairs_hook=…, parse_float=…, parse_int=…,
+    parse_constant=…).decode`. The attributes are the ones `_json.make_scanner` reads."""
+
+    def __init__(self, *, object_pairs_hook: Callable[[list[tuple[str, Any]]], Any] | None
+                 = None, parse_float: Callable[[str], Any] | None = None,
+                 parse_int: Callable[[str], Any] | None = None,
+                 parse_constant: Callable[[str], Any] | None = None) -> None:
+        self.object_hook = None
+        self.object_pairs_hook = object_pairs_hook
+        self.parse_float = parse_float or float
+        self.parse_int = parse_int or int
+        self.parse_constant = parse_constant or _CONSTANTS.__getitem__
+        self.strict = True
+        self.memo: dict[str, str] = {}
+        self._scan = _c.make_scanner(self) if _c is not None else None  # type: ignore[arg-type]
+        self._given: dict[str, Any] = {
+            "object_pairs_hook": object_pairs_hook, "parse_float": parse_float,
+            "parse_int": parse_int, "parse_constant": parse_constant}
+
+    def decode(self, text: str) -> Any:
+        if self._scan is not None:
+            start = len(text) - len(text.lstrip(_SPACE))
+            try:
+                value, end = self._scan(text, start)
+            except Exception:  # noqa: BLE001 - json says what it is, below
+                pass
+            else:
+                if end == len(text) or not text[end:].strip(_SPACE):
+                    return value
+        return self._json().decode(text)
+
+    def _json(self) -> Any:
+        import json
+
+        return json.JSONDecoder(**self._given)
+
+
+_PLAIN = Decoder()
+
+
+def loads(data: bytes | str) -> Any:
+    """`json.loads(data)`."""
+    if type(data) is bytes and data[:1] not in (b"\xef", b"\xfe", b"\xff") \
+            and b"\x00" not in data[:4]:  # UTF-8 by json.detect_encoding's rules
+        return _PLAIN.decode(data.decode("utf-8", "surrogatepass"))
+    if type(data) is str:
+        return _PLAIN.decode(data)
+    import json
+
+    return json.loads(data)
+
+
+def encode_string(text: str) -> str:
+    """`json.encoder.encode_basestring`: `text` as a JSON string, non-ASCII kept."""
+    return _ENCODE_STRING(text)
+
+
+def _default(value: Any) -> Any:
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+class Encoder:
+    """`json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=…,
+    allow_nan=False, check_circular=False).encode` for a dict or list: the C encoder."""
+
+    def __init__(self, *, sort_keys: bool) -> None:
+        self._given: dict[str, Any] = {
+            "ensure_ascii": False, "separators": (",", ":"), "sort_keys": sort_keys,
+            "allow_nan": False, "check_circular": False}
+        self._encode = _c.make_encoder(None, _default, _ENCODE_STRING, None, ":", ",",
+                                       sort_keys, False, False) \
+            if _c is not None and _c.make_encoder is not None else None
+
+    def encode(self, value: dict[str, Any] | list[Any]) -> str:
+        if self._encode is not None:
+            return "".join(self._encode(value, 0))
+        import json
+
+        return str(json.JSONEncoder(**self._given).encode(value))
+
+
+def _python_encode_string(text: str) -> str:
+    import json.encoder
+
+    return str(json.encoder.py_encode_basestring(text))
+
+
+_ENCODE_STRING: Callable[[str], str] = getattr(_c, "encode_basestring", None) \
+    or _python_encode_string
