@@ -8,6 +8,7 @@ a path loads (docs/scale.md has the `-X importtime` figures)."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -25,7 +26,8 @@ LIBGIT2 = "pygit2"
 # migrates). A module the hooks come to need is added here, with its import cost in
 # docs/scale.md.
 HOOK_MODULES = {f"git_elite.{m}" for m in (
-    "cli", "cli.boundary", "cli.hookrun", "core", "core.canonical", "core.context",
+    "launcher", "cli", "cli.boundary", "cli.hookrun", "core", "core.canonical", "core.cjson",
+    "core.context", "core.records",
     "core.documents", "core.engine", "core.errors", "core.fanout", "core.indexcheck",
     "core.indexing", "core.jsonstrict", "core.keys", "core.layout", "core.logrole",
     "core.pinning", "core.pins", "core.rules", "core.rules_attest", "core.schema",
@@ -38,7 +40,15 @@ NOT_ON_THE_COMMIT_HOOK = {"hashlib", "_hashlib", "base58", "pathlib", "fnmatch",
                           "ipaddress",
                           # hooks6: its git processes through edges/spawn (posix_spawn), not
                           # `subprocess` and what it imports (~5 ms of CPU)
-                          "subprocess", "selectors", "threading", "locale", "signal"}
+                          "subprocess", "selectors", "threading", "locale", "signal",
+                          # hooks7: no typing (core/records), json (core/cjson), re (schema
+                          # patterns by schema.Runs, classes by str.strip), enum, functools,
+                          # collections, contextlib, runpy (the shim's `-c`), base64, struct.
+                          # An editable install's `site` loads re, enum, functools,
+                          # collections and contextlib itself (so here they are not "beyond
+                          # the interpreter"); test_hook_in_a_regular_install checks them
+                          "typing", "json", "re", "enum", "functools", "collections",
+                          "contextlib", "runpy", "base64", "struct"}
 
 
 def ours(loaded: set[str]) -> set[str]:
@@ -169,7 +179,8 @@ def test_discover_offline_reads_through_git_not_libgit2(server: tuple[Path, Path
 # of a kind checks them with the closures)
 DISCOVER_MODULES = {f"git_elite.{name}" for name in (
     "launcher", "cli", "cli.boundary", "cli.discovering", "cli.fastpath",
-    "core", "core.agent_pin", "core.attest_summary", "core.canonical", "core.context",
+    "core", "core.agent_pin", "core.attest_summary", "core.canonical", "core.cjson",
+    "core.records", "core.context",
     "core.discover", "core.documents", "core.engine", "core.errors", "core.fanout",
     "core.identity_pin", "core.index_read", "core.indexing", "core.jsonstrict", "core.keys",
     "core.layout", "core.logrole", "core.pinning", "core.pins", "core.rules",
@@ -298,3 +309,36 @@ def test_the_records_keep_what_the_dataclasses_promised() -> None:
     assert bytes(range(32)).hex() not in repr(pair) and repr(bytes(range(32))) not in repr(pair)
     assert str(pair) == repr(pair) and f"{pair}" == repr(pair)
     assert layout.classify("IDENTITY.json") == layout.classify("IDENTITY.json")
+
+
+def test_hook_in_a_regular_install(server: tuple[Path, Path], tmp_path: Path) -> None:
+    """hooks7: the commit hook as a `pip install` runs it — the package installed (not
+    editable: an editable install's `site` loads re, enum, functools, collections and
+    contextlib itself) and run without `site` (`-S`; its dependencies on sys.path) — loads
+    none of the modules hooks5-7 took off its path, and still stages the index files."""
+    import nacl
+
+    # the installed layout (pyproject.toml's package-dir: schemas/ and hooks/ are package
+    # data inside git_elite/), copied rather than built: no build backend needed offline
+    root, target = Path(__file__).resolve().parent.parent, tmp_path / "installed"
+    ignore = shutil.ignore_patterns("__pycache__")
+    shutil.copytree(root / "git_elite", target / "git_elite", ignore=ignore)
+    shutil.copytree(root / "schemas", target / "git_elite" / "schemas", ignore=ignore)
+    shutil.copytree(root / "hooks", target / "git_elite" / "shims", ignore=ignore)
+    paths = [str(target), str(Path(nacl.__file__).parent.parent)]
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    hook = hooks / "pre-commit"
+    hook.write_text(f"#!/bin/sh\nexec \"{sys.executable}\" -S -P -c \"import sys; "
+                    f"sys.path[:0] = {paths!r}; from git_elite.launcher import run; run()\" "
+                    "hook pre-commit\n")
+    hook.chmod(0o755)
+    work = server[0]
+    write_files(work, agent_files("alice", 34))
+    git("add", "agents", cwd=work)
+    [loaded] = traced("git", "-c", f"core.hooksPath={hooks}", "commit", "-q", "-m", "one",
+                      cwd=work)
+    assert "git_elite.core.engine" in loaded and "site" not in loaded
+    assert "INDEX.json" in git("show", "--name-only", "--format=", "HEAD", cwd=work).stdout
+    off = NOT_ON_THE_COMMIT_HOOK | {"importlib.util"}
+    assert not (tops(loaded) | loaded) & off, sorted((tops(loaded) | loaded) & off)

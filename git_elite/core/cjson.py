@@ -23,6 +23,7 @@ except ImportError:  # another Python than CPython: `json` does everything
     _c = None  # type: ignore[assignment]
 
 _SPACE = " \t\n\r"  # JSON's whitespace (json.decoder.WHITESPACE)
+_LEFT = object()  # what the fast path could not parse (json parses it again)
 _CONSTANTS = {"-Infinity": float("-inf"), "Infinity": float("inf"), "NaN": float("nan")}
 
 
@@ -47,16 +48,20 @@ class Decoder:
             "parse_int": parse_int, "parse_constant": parse_constant}
 
     def decode(self, text: str) -> Any:
+        value = self.fast(text)
+        return self._json().decode(text) if value is _LEFT else value
+
+    def fast(self, text: str) -> Any:
+        """The value of `text` by the C scanner, or `_LEFT` when `json` must say."""
         if self._scan is not None:
             start = len(text) - len(text.lstrip(_SPACE))
             try:
                 value, end = self._scan(text, start)
-            except Exception:  # noqa: BLE001 - json says what it is, below
-                pass
-            else:
-                if end == len(text) or not text[end:].strip(_SPACE):
-                    return value
-        return self._json().decode(text)
+            except Exception:  # noqa: BLE001 - json says what it is
+                return _LEFT
+            if end == len(text) or not text[end:].strip(_SPACE):
+                return value
+        return _LEFT
 
     def _json(self) -> Any:
         import json
@@ -69,11 +74,14 @@ _PLAIN = Decoder()
 
 def loads(data: bytes | str) -> Any:
     """`json.loads(data)`."""
+    value = _LEFT
     if type(data) is bytes and data[:1] not in (b"\xef", b"\xfe", b"\xff") \
             and b"\x00" not in data[:4]:  # UTF-8 by json.detect_encoding's rules
-        return _PLAIN.decode(data.decode("utf-8", "surrogatepass"))
-    if type(data) is str:
-        return _PLAIN.decode(data)
+        value = _PLAIN.fast(data.decode("utf-8", "surrogatepass"))
+    elif type(data) is str:
+        value = _PLAIN.fast(data)
+    if value is not _LEFT:
+        return value
     import json
 
     return json.loads(data)
