@@ -32,8 +32,8 @@ def run(args: Sequence[str], cwd: str | Path | None = None, *, input: bytes | No
             out, err = started.communicate()
             proc = spawn.Completed(["git", *args], started.returncode, out, err)
         elif env is None and (cwd is None or spawnable(cwd)):
-            done = spawn.run(at(cwd, args), input)
-            proc = spawn.Completed(["git", *args], done.returncode, done.stdout, done.stderr)
+            ran = spawn.run(at(cwd, args), input)
+            proc = spawn.Completed(["git", *args], ran.returncode, ran.stdout, ran.stderr)
         else:
             import subprocess
 
