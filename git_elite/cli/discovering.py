@@ -6,12 +6,17 @@ call `run`. Also the readers `import` and the MCP server share: `open_sources`,
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
 
 from git_elite.core.errors import EliteError, RegistryError, UsageError
 from git_elite.edges import output
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any, NamedTuple
+else:
+    from git_elite.core.records import NamedTuple
 
 DEFAULT_TOP = 20
 

@@ -16,8 +16,11 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import Sequence
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
 
 # option -> (Options field, kind); kinds: text, many (repeatable), count (IntRange(min=0)),
 # rate (FloatRange(0, 1))

@@ -13,7 +13,12 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any, NamedTuple
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, NamedTuple
+else:
+    from git_elite.core.records import NamedTuple
 
 RULE = "rollback"
 CAP = 4096  # agents remembered per registry (about 140 bytes each on disk)

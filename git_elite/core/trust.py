@@ -11,11 +11,16 @@ the fewest hops, then the smallest list of dids — the answer is deterministic.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable
-from typing import Any, NamedTuple
 
 from git_elite.core import documents, jsonstrict, keys
 from git_elite.core.errors import EliteError, TrustError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from typing import Any, NamedTuple
+else:
+    from git_elite.core.records import NamedTuple
 
 ANY = "*"
 TOP_FIELDS = {"version", "max_depth", "trusted"}

@@ -10,11 +10,11 @@ ignored and replaced). `--allow-stale` does not bypass the check (docs/freshness
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 from git_elite.core import agent_pin
 from git_elite.core.agent_pin import Seen
+from git_elite.core.state import sha256_hex
 from git_elite.edges import freshness, store
 
 
@@ -46,7 +46,7 @@ class Memory:
         """Why this manifest of `agent_id` is refused (`rollback`), or None: then it is
         remembered (written by `flush`)."""
         agents = self._loaded()
-        served = Seen(created_at, hashlib.sha256(manifest).hexdigest())
+        served = Seen(created_at, sha256_hex(manifest))
         seen = agents.get(agent_id)
         why = agent_pin.judge(seen, served, agent_id, self.registry)
         if why is None:

@@ -17,20 +17,23 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
 
 from git_elite.core.errors import RegistryError
 from git_elite.edges import git, known_registries
 from git_elite.edges.known_registries import Registry
 
-if TYPE_CHECKING:  # the network edge: only when a registry is fetched (not --offline)
-    from git_elite.edges import gitnet
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any, TypeVar
+
+    from git_elite.edges import gitnet  # the network edge: only when a registry is fetched
+
+    T = TypeVar("T")
 
 ATTEMPTS = 3
 SEEN = "refs/elite/seen/"
-T = TypeVar("T")
 DAMAGE_WORDS = ("corrupt", "bad object", "missing", "loose object", "inflate", "packfile",
                 "did not send all necessary objects", "bad tree", "invalid object",
                 "object file", "unknown object type", "zlib", "broken", "bad packed",

@@ -12,14 +12,19 @@ pre-receive hook sees quarantined objects through the environment git sets.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, NamedTuple
 
 from git_elite.core import documents, layout, timestamp
 from git_elite.core.errors import EliteError, RegistryError
 from git_elite.core.timestamp import Freshness, Role
 from git_elite.edges import git, store
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any, NamedTuple
+else:
+    from git_elite.core.records import NamedTuple
 
 SEEN_DIR = "freshness"
 
@@ -159,9 +164,9 @@ def _seen_file(root: str) -> Path:
 def _role_id(role: Role) -> str:
     """Versions are remembered per key set: after the delegates rotate a compromised key
     out, the new key's chain starts afresh for readers, as TUF does after a rotation."""
-    import hashlib
+    from git_elite.core.state import sha256_hex
 
-    return hashlib.sha256("\n".join(sorted(role.keys)).encode()).hexdigest()[:16]
+    return sha256_hex("\n".join(sorted(role.keys)).encode())[:16]
 
 
 def _seen_all(root: str) -> dict[str, Any]:

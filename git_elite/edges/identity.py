@@ -10,11 +10,16 @@ never appears in a message, a repr or any output.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, NamedTuple
 
 from git_elite.core import jsonstrict, keys
 from git_elite.core.errors import EliteError, IdentityError
 from git_elite.edges import store
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, NamedTuple
+else:
+    from git_elite.core.records import NamedTuple
 
 FILENAME = "identity.json"
 MAX_BYTES = 16 * 1024

@@ -9,16 +9,19 @@ A refusal is `rollback`, one line naming the registry, the versions and the role
 
 from __future__ import annotations
 
-import hashlib
 import json
-from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 from git_elite.core import documents, identity_pin, jsonstrict, layout
 from git_elite.core.errors import JsonError, RegistryError
 from git_elite.core.identity_pin import Pin
+from git_elite.core.state import sha256_hex
 from git_elite.edges import freshness, git, store
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from typing import Any
 
 
 def git_key(cwd: str | Path, tip: str) -> str:
@@ -28,7 +31,7 @@ def git_key(cwd: str | Path, tip: str) -> str:
 def http_key(body: dict[str, Any]) -> str:
     """owner_did and name: there is no commit graph to name the registry by."""
     name, owner = str(body["name"]), str(body["owner_did"])
-    return "url-" + hashlib.sha256(f"{name}\0{owner}".encode()).hexdigest()[:40]
+    return "url-" + sha256_hex(f"{name}\0{owner}".encode())[:40]
 
 
 def _file(key: str) -> Path:

@@ -9,10 +9,15 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, NamedTuple
 
 from git_elite.core.errors import RegistryError, UsageError
 from git_elite.edges import store
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, NamedTuple
+else:
+    from git_elite.core.records import NamedTuple
 
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # fullmatch: no "name\n"
 SCHEMES = ("file://", "ssh://", "https://", "http://", "git://", "rad://")
@@ -35,9 +40,9 @@ class Registry(NamedTuple):
         """The bare cache clone: by name for a known registry; for one given by path or URL
         also by the URL's hash, so /srv/a/elites.git and /srv/b/elites.git never share one."""
         if self.source in ("url", "git-remote"):
-            import hashlib
+            from git_elite.core.state import sha256_hex
 
-            digest = hashlib.sha256(self.url.encode()).hexdigest()[:10]
+            digest = sha256_hex(self.url.encode())[:10]
             return store.home() / "cache" / "registries" / f"{self.name}-{digest}.git"
         return store.home() / "cache" / "registries" / f"{self.name}.git"
 

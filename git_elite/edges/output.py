@@ -7,10 +7,13 @@ import json
 import os
 import re
 import sys
-from collections.abc import Sequence
-from typing import Any
 
 from git_elite.core.safetext import escape
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
 
 
 def use_colour(stream: Any = None) -> bool:

@@ -9,21 +9,22 @@ working copy you stand in (its HEAD, no fetch), or radicle-httpd (`httpd.open_re
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from git_elite.core import agent_pin, documents, engine, indexing, jsonstrict, layout
 from git_elite.core.discover import Candidate
 from git_elite.core.errors import EliteError, Problem, RegistryError
 from git_elite.core.index_read import INDEX_MAX_BYTES, IndexReader
 from git_elite.core.index_read import load as load_index
-from git_elite.core.state import MemoryState, additions
+from git_elite.core.state import MemoryState, additions, sha256_hex
 from git_elite.edges import pinned_read
 
-if TYPE_CHECKING:  # core.radicle only for a Radicle registry
-    from git_elite.core.radicle import RadicleCheck
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Sequence
+    from typing import Any
+
+    from git_elite.core.radicle import RadicleCheck  # core.radicle only for a Radicle registry
 
 __all__ = ["INDEX_MAX_BYTES", "Source", "load_index"]
 AGENT_EXTRAS = ("prompt.md", "demos.json")
@@ -224,7 +225,7 @@ def _unread_profile(source: Source, candidate: Candidate, manifest: bytes | None
     entry names (any other is read with its profile and refused by `_entry_problems`)."""
     pinned = candidate.entry.get("manifest_sha256")
     return (pinned_profiles(source) and manifest is not None and isinstance(pinned, str)
-            and hashlib.sha256(manifest).hexdigest() == pinned)
+            and sha256_hex(manifest) == pinned)
 
 
 def agent_files(source: Source, agent_id: str, extras: bool = True,
@@ -342,7 +343,7 @@ def _entry_problems(source: Source, candidate: Candidate, raw: bytes, path: str
         if "attestation_sha256" in candidate.entry:  # SPEC §6.2: their digests too
             want["attestation_sha256"] = _attestation_pins(
                 source, candidate.agent_id, candidate.entry["attestation_sha256"])
-    if candidate.entry.get("manifest_sha256") != hashlib.sha256(raw).hexdigest():
+    if candidate.entry.get("manifest_sha256") != sha256_hex(raw):
         return [Problem("index", path, "INDEX.json's manifest_sha256 is not the sha256 of "
                         "the manifest")]
     if dict(candidate.entry) != want:
