@@ -11,8 +11,9 @@ were last learned or shown, and the least recent ones are forgotten first.
 
 from __future__ import annotations
 
-import json
 import time
+
+from git_elite.core import cjson
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -42,7 +43,7 @@ def parse(raw: bytes | None) -> tuple[dict[str, Seen], bool]:
     if raw is None:
         return {}, False
     try:
-        value = json.loads(raw)
+        value = cjson.loads(raw)
     except ValueError:
         return {}, True
     agents = value.get("agents") if isinstance(value, dict) else None
@@ -54,6 +55,8 @@ def parse(raw: bytes | None) -> tuple[dict[str, Seen], bool]:
 
 def dump(agents: dict[str, Seen], registry: str, key: str) -> bytes:
     """The memory file's bytes: the `CAP` most recent entries, oldest first."""
+    import json  # (a write, when something new was shown: reads take core/cjson)
+
     items = list(agents.items())[-CAP:]
     body = {"registry": registry, "key": key,
             "agents": {a: [s.created_at, s.sha256] for a, s in items}}

@@ -11,18 +11,21 @@ resolved group goes back with its exact score, so the order is exact and a regis
 
 from __future__ import annotations
 
-import heapq
-
 from git_elite.core import indexing
 from git_elite.core.attest_summary import Summary
 from git_elite.core.errors import Problem
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import heapq
     from collections.abc import Callable, Iterable, Mapping, Sequence
     from typing import Any, NamedTuple, TypeGuard
 else:
     from git_elite.core.records import NamedTuple
+    try:  # heapq's C functions without heapq.py (its import is most of its cost)
+        import _heapq as heapq
+    except ImportError:  # another Python than CPython
+        import heapq
 
 GENERAL = "general"
 SAFE = 2**53 - 1

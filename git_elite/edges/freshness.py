@@ -11,10 +11,9 @@ pre-receive hook sees quarantined objects through the environment git sets.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from git_elite.core import documents, layout, timestamp
+from git_elite.core import cjson, documents, layout, timestamp
 from git_elite.core.errors import EliteError, RegistryError
 from git_elite.core.timestamp import Freshness, Role
 from git_elite.edges import git, store
@@ -126,7 +125,7 @@ def _roots_file() -> Path:
 
 def _roots() -> dict[str, str]:
     try:
-        value = json.loads(_roots_file().read_bytes())
+        value = cjson.loads(_roots_file().read_bytes())
     except (OSError, ValueError):
         return {}
     if not isinstance(value, dict):
@@ -142,6 +141,8 @@ def _oid(text: str) -> bool:
 def _remember_root(known: dict[str, str], tip: str, root: str) -> None:
     if not (_oid(tip) and _oid(root)):
         return
+    import json  # (a write: reads take core/cjson)
+
     kept = {**dict(list(known.items())[-(ROOTS_KEPT - 1):]), tip: root}
     try:
         store.ensure_home()
@@ -171,7 +172,7 @@ def _role_id(role: Role) -> str:
 
 def _seen_all(root: str) -> dict[str, Any]:
     try:
-        value = json.loads(_seen_file(root).read_bytes())
+        value = cjson.loads(_seen_file(root).read_bytes())
     except (OSError, ValueError):
         return {}
     roles = value.get("roles") if isinstance(value, dict) else None
@@ -188,6 +189,8 @@ def seen(root: str, role: Role) -> int:
 def remember(root: str, role: Role, version: int, registry: str) -> None:
     if version <= seen(root, role):
         return
+    import json  # (a write: reads take core/cjson)
+
     roles = {**_seen_all(root), _role_id(role): version}
     store.ensure_home()
     store.ensure_dir(store.home() / SEEN_DIR)

@@ -9,10 +9,9 @@ A refusal is `rollback`, one line naming the registry, the versions and the role
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from git_elite.core import documents, identity_pin, jsonstrict, layout
+from git_elite.core import cjson, documents, identity_pin, jsonstrict, layout
 from git_elite.core.errors import JsonError, RegistryError
 from git_elite.core.identity_pin import Pin
 from git_elite.core.state import sha256_hex
@@ -40,7 +39,7 @@ def _file(key: str) -> Path:
 
 def seen(key: str) -> Pin | None:
     try:
-        value = json.loads(_file(key).read_bytes())
+        value = cjson.loads(_file(key).read_bytes())
     except (OSError, ValueError):
         return None
     return Pin.from_dict(value.get("identity") if isinstance(value, dict) else None)
@@ -52,6 +51,8 @@ def remember(key: str, pin: Pin, registry: str) -> None:
         return
     if old is not None and old.version > pin.version:
         return
+    import json  # (a write: reads take core/cjson)
+
     store.ensure_home()
     data = json.dumps({"registry": registry, "key": key, "identity": pin.to_dict()}) + "\n"
     store.atomic_write(_file(key), data.encode(), 0o600)

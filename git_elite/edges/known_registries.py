@@ -7,7 +7,6 @@ a local path, file://, ssh://, https://, scp-like `host:path`, or rad://.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from git_elite.core.errors import RegistryError, UsageError
@@ -19,7 +18,20 @@ if TYPE_CHECKING:
 else:
     from git_elite.core.records import NamedTuple
 
-NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # fullmatch: no "name\n"
+_ALNUM = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+_NAME_CHARS = _ALNUM | frozenset("._-")
+
+
+class _Name:
+    """A registry name, `[A-Za-z0-9][A-Za-z0-9._-]{0,63}` (`NAME.fullmatch`: no "name\\n"),
+    tested without `re` (docs/scale.md, "discover --offline, round 7")."""
+
+    @staticmethod
+    def fullmatch(text: str) -> bool:
+        return 0 < len(text) <= 64 and text[0] in _ALNUM and set(text) <= _NAME_CHARS
+
+
+NAME = _Name()
 SCHEMES = ("file://", "ssh://", "https://", "http://", "git://", "rad://")
 
 
@@ -61,7 +73,7 @@ def normalise_url(url: str) -> str:
     """URLs as given; a local path made absolute (so it works from any directory)."""
     if not url:
         raise UsageError("empty registry URL")
-    if url.startswith(SCHEMES) or re.match(r"^[^/:]+:(?!//)", url):
+    if url.startswith(SCHEMES) or _scp_like(url):
         return url
     return str(Path(url).expanduser().resolve())
 
@@ -159,8 +171,22 @@ def resolve(name_or_url: str, cwd: Path | None = None) -> Registry:
     return _ad_hoc(normalise_url(name_or_url), "url")
 
 
+def _scp_like(url: str) -> bool:
+    """`re.match(r"^[^/:]+:(?!//)", url)`: git's scp-like `host:path` (a `:` before any
+    `/`, not `://`)."""
+    colon = url.find(":")
+    return colon > 0 and "/" not in url[:colon] and url[colon + 1:colon + 3] != "//"
+
+
 def _ad_hoc(url: str, source: str) -> Registry:
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", url.rstrip("/").rsplit("/", 1)[-1]).strip("-.")
+    last = url.rstrip("/").rsplit("/", 1)[-1]  # runs of other characters -> one "-"
+    kept: list[str] = []
+    for char in last:
+        if char in _NAME_CHARS:
+            kept.append(char)
+        elif not kept or kept[-1] != "\0":
+            kept.append("\0")
+    stem = "".join(kept).replace("\0", "-").strip("-.")
     return Registry(stem.removesuffix(".git") or "registry", url, None, source)
 
 
@@ -174,7 +200,7 @@ def git_remote(name: str, cwd: Path | None = None) -> str | None:
     url = proc.stdout.decode(errors="replace").strip()
     if proc.returncode != 0 or not url:
         return None
-    if url.startswith(SCHEMES) or re.match(r"^[^/:]+:(?!//)", url) or Path(url).is_absolute():
+    if url.startswith(SCHEMES) or _scp_like(url) or Path(url).is_absolute():
         return url
     top = git.toplevel(where) or where
     return str((top / url).resolve())
@@ -184,7 +210,7 @@ def missing_local(url: str) -> Path | None:
     """A local registry path (or file:// URL) that does not exist: nothing to retry."""
     if url.startswith("file://"):
         path = Path(url[len("file://"):])
-    elif url.startswith(SCHEMES) or re.match(r"^[^/:]+:(?!//)", url):
+    elif url.startswith(SCHEMES) or _scp_like(url):
         return None
     else:
         path = Path(url)
