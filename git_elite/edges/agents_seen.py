@@ -10,7 +10,7 @@ ignored and replaced). `--allow-stale` does not bypass the check (docs/freshness
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
 
 from git_elite.core import agent_pin
 from git_elite.core.agent_pin import Seen
@@ -18,13 +18,13 @@ from git_elite.core.state import sha256_hex
 from git_elite.edges import freshness, store
 
 
-def _file(key: str) -> Path:
-    return store.home() / freshness.SEEN_DIR / "agents" / f"{key}.json"
+def _file(key: str) -> str:
+    return os.path.join(store.home_dir(), freshness.SEEN_DIR, "agents", f"{key}.json")
 
 
 def _read(key: str) -> bytes | None:
     try:
-        return _file(key).read_bytes()
+        return freshness.raw_bytes(_file(key))
     except OSError:
         return None
 

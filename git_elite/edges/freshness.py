@@ -11,7 +11,7 @@ pre-receive hook sees quarantined objects through the environment git sets.
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
 
 from git_elite.core import cjson, documents, layout, timestamp
 from git_elite.core.errors import EliteError, RegistryError
@@ -21,6 +21,7 @@ from git_elite.edges import git, store
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
+    from pathlib import Path
     from typing import Any, NamedTuple
 else:
     from git_elite.core.records import NamedTuple
@@ -119,13 +120,19 @@ def root_commit(cwd: str | Path, tip: str) -> str:
 ROOTS_KEPT = 64  # tips remembered (the newest; a registry read again is read at its tip)
 
 
-def _roots_file() -> Path:
-    return store.home() / "cache" / "root-commits.json"
+def raw_bytes(path: str) -> bytes:
+    """`Path(path).read_bytes()` (its OSError included), without pathlib."""
+    with open(path, "rb") as handle:
+        return handle.read()
+
+
+def _roots_file() -> str:
+    return os.path.join(store.home_dir(), "cache", "root-commits.json")
 
 
 def _roots() -> dict[str, str]:
     try:
-        value = cjson.loads(_roots_file().read_bytes())
+        value = cjson.loads(raw_bytes(_roots_file()))
     except (OSError, ValueError):
         return {}
     if not isinstance(value, dict):
@@ -153,13 +160,12 @@ def _remember_root(known: dict[str, str], tip: str, root: str) -> None:
 
 
 def _shallow(cwd: str | Path) -> bool:
-    where = Path(cwd)
-    return any((where / name / "shallow").exists() for name in (".", ".git"))
+    return any(os.path.exists(os.path.join(cwd, name, "shallow")) for name in (".", ".git"))
 
 
 # the reader's memory: highest version seen per registry and timestamp key set ----------------
-def _seen_file(root: str) -> Path:
-    return store.home() / SEEN_DIR / f"{root}.json"
+def _seen_file(root: str) -> str:
+    return os.path.join(store.home_dir(), SEEN_DIR, f"{root}.json")
 
 
 def _role_id(role: Role) -> str:
@@ -172,7 +178,7 @@ def _role_id(role: Role) -> str:
 
 def _seen_all(root: str) -> dict[str, Any]:
     try:
-        value = cjson.loads(_seen_file(root).read_bytes())
+        value = cjson.loads(raw_bytes(_seen_file(root)))
     except (OSError, ValueError):
         return {}
     roles = value.get("roles") if isinstance(value, dict) else None
@@ -244,7 +250,8 @@ def of_source(source: Any, now: int) -> Freshness:
                          "timestamp cannot be read through this source (read it from a clone)")
     where = source.repo if source.repo is not None else "."
     odb = source.objects() if source.objects is not None and source.repo is not None \
-        and Path(source.repo) == source.git_dir else None  # not Radicle's storage
+        and source.git_dir is not None and store.as_path(os.fspath(source.repo)) == \
+        store.as_path(os.fspath(source.git_dir)) else None  # not Radicle's storage
     return check(where, tip=source.tip, branch=source.branch, identity=identity, now=now,
                  ref=source.timestamp_ref, odb=odb)
 

@@ -9,7 +9,7 @@ A refusal is `rollback`, one line naming the registry, the versions and the role
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
 
 from git_elite.core import cjson, documents, identity_pin, jsonstrict, layout
 from git_elite.core.errors import JsonError, RegistryError
@@ -20,6 +20,7 @@ from git_elite.edges import freshness, git, store
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
+    from pathlib import Path
     from typing import Any
 
 
@@ -33,13 +34,13 @@ def http_key(body: dict[str, Any]) -> str:
     return "url-" + sha256_hex(f"{name}\0{owner}".encode())[:40]
 
 
-def _file(key: str) -> Path:
-    return store.home() / freshness.SEEN_DIR / "identity" / f"{key}.json"
+def _file(key: str) -> str:
+    return os.path.join(store.home_dir(), freshness.SEEN_DIR, "identity", f"{key}.json")
 
 
 def seen(key: str) -> Pin | None:
     try:
-        value = cjson.loads(_file(key).read_bytes())
+        value = cjson.loads(freshness.raw_bytes(_file(key)))
     except (OSError, ValueError):
         return None
     return Pin.from_dict(value.get("identity") if isinstance(value, dict) else None)

@@ -7,13 +7,14 @@ a local path, file://, ssh://, https://, scp-like `host:path`, or rad://.
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
 
 from git_elite.core.errors import RegistryError, UsageError
 from git_elite.edges import store
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from pathlib import Path
     from typing import Any, NamedTuple
 else:
     from git_elite.core.records import NamedTuple
@@ -48,15 +49,16 @@ class Registry(NamedTuple):
         return out
 
     @property
-    def cache(self) -> Path:
+    def cache(self) -> str:
         """The bare cache clone: by name for a known registry; for one given by path or URL
         also by the URL's hash, so /srv/a/elites.git and /srv/b/elites.git never share one."""
         if self.source in ("url", "git-remote"):
             from git_elite.core.state import sha256_hex
 
             digest = sha256_hex(self.url.encode())[:10]
-            return store.home() / "cache" / "registries" / f"{self.name}-{digest}.git"
-        return store.home() / "cache" / "registries" / f"{self.name}.git"
+            return os.path.join(store.home_dir(), "cache", "registries",
+                                f"{self.name}-{digest}.git")
+        return os.path.join(store.home_dir(), "cache", "registries", f"{self.name}.git")
 
 
 def config_file() -> Path:
@@ -75,18 +77,21 @@ def normalise_url(url: str) -> str:
         raise UsageError("empty registry URL")
     if url.startswith(SCHEMES) or _scp_like(url):
         return url
-    return str(Path(url).expanduser().resolve())
+    return os.path.realpath(os.path.expanduser(url))  # (Path(url).expanduser().resolve())
 
 
 FIX_YAML = ("fix it, or move it away and add the registries again with "
             "`git elite registry add NAME URL`")
 
 
-def load_yaml(path: Path) -> list[Registry]:
+def load_yaml(path: str | Path) -> list[Registry]:
     """registries.yaml; a damaged one (truncated, not YAML, wrong shape) is one RegistryError
     naming the file and what to do."""
-    if not path.exists():
+    if not os.path.exists(path):
         return []  # before importing yaml (~15 ms): most users have no registries.yaml
+    from pathlib import Path
+
+    path = Path(path)
     try:
         return _parse_yaml(path)
     except (RegistryError, UsageError) as err:
@@ -158,11 +163,11 @@ def resolve(name_or_url: str, cwd: Path | None = None) -> Registry:
     # a path or URL can be no registry's name (names are NAME): git config is not read for
     # it (a `git` process), registries.yaml still is (a damaged one is refused all the same)
     named = known_registries(cwd) if NAME.fullmatch(name_or_url) else \
-        load_yaml(config_file())
+        load_yaml(os.path.join(store.home_dir(), "registries.yaml"))  # (config_file())
     for registry in named:
         if registry.name == name_or_url:
             return registry
-    if NAME.fullmatch(name_or_url) and not Path(name_or_url).exists():
+    if NAME.fullmatch(name_or_url) and not os.path.exists(name_or_url):
         remote = git_remote(name_or_url, cwd)
         if remote is None:
             raise RegistryError(f"unknown registry {name_or_url!r}: not a known registry nor "
@@ -193,6 +198,8 @@ def _ad_hoc(url: str, source: str) -> Registry:
 def git_remote(name: str, cwd: Path | None = None) -> str | None:
     """The URL of git remote `name` of the repo at cwd (a relative path made absolute from
     the work tree's root, as git resolves it); None when there is no such remote."""
+    from pathlib import Path
+
     from git_elite.edges import git
 
     where = cwd or Path.cwd()
@@ -208,6 +215,8 @@ def git_remote(name: str, cwd: Path | None = None) -> str | None:
 
 def missing_local(url: str) -> Path | None:
     """A local registry path (or file:// URL) that does not exist: nothing to retry."""
+    from pathlib import Path
+
     if url.startswith("file://"):
         path = Path(url[len("file://"):])
     elif url.startswith(SCHEMES) or _scp_like(url):

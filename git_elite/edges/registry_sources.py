@@ -9,7 +9,7 @@ working copy you stand in (its HEAD, no fetch), or radicle-httpd (`httpd.open_re
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
 
 from git_elite.core import agent_pin, documents, engine, indexing, jsonstrict, layout
 from git_elite.core.discover import Candidate
@@ -22,6 +22,7 @@ from git_elite.edges import pinned_read
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
+    from pathlib import Path
     from typing import Any
 
     from git_elite.core.radicle import RadicleCheck  # core.radicle only for a Radicle registry
@@ -40,7 +41,7 @@ class Source:
                  documents: Callable[[], Iterator[tuple[str, bytes]]], *,
                  names: Callable[[str], list[str]] | None = None,
                  prefetch: Callable[[Sequence[str]], None] | None = None,
-                 sparse: bool = False, local: bool = False, git_dir: Path | None = None,
+                 sparse: bool = False, local: bool = False, git_dir: str | Path | None = None,
                  pin_key: str | None = None, objects: Callable[[], Any] | None = None
                  ) -> None:
         self.name, self.label, self.tip = name, label, tip
@@ -52,7 +53,7 @@ class Source:
         self.fmt = layout.FORMAT
         self._index: IndexReader | None = None
         # where refs/elite/timestamp is read (None: not over this path)
-        self.repo: Path | None = None
+        self.repo: str | Path | None = None
         self.branch: str | None = None
         self.timestamp_ref = "refs/elite/timestamp"
         # timestamp.Freshness, set by the reader (cli/discovering.fresh)
@@ -428,14 +429,20 @@ def _placed(doc: documents.Document, relative: str | None) -> bool:
     return relative == trust.endorsement_path(doc.body["from"], doc.body["to"])
 
 
-def local_trust_files(home: Path) -> list[tuple[str, bytes, str | None]]:
-    """$AGENTD_HOME/endorsements/** and $AGENTD_HOME/rotations/*.json."""
+def local_trust_files(home: str | Path) -> list[tuple[str, bytes, str | None]]:
+    """$AGENTD_HOME/endorsements/** and $AGENTD_HOME/rotations/*.json (pathlib only when
+    there is such a folder: most readers have none)."""
     out: list[tuple[str, bytes, str | None]] = []
-    folder = home / "endorsements"
+    if not any(os.path.isdir(os.path.join(home, name)) for name in ("endorsements",
+                                                                      "rotations")):
+        return out
+    from pathlib import Path
+
+    folder = Path(home) / "endorsements"
     if folder.is_dir():
         out += [(str(p), p.read_bytes(), p.relative_to(folder).as_posix())
                 for p in sorted(folder.rglob("*.json"))]
-    rotations = home / "rotations"
+    rotations = Path(home) / "rotations"
     if rotations.is_dir():
         out += [(str(p), p.read_bytes(), None) for p in sorted(rotations.glob("*.json"))]
     return out
@@ -467,7 +474,7 @@ def git_source(name: str, label: str, path: str | Path, tip: str, repo: Any = No
         return data
 
     return Source(name, label, tip, read, listing, names=state.names, prefetch=state.warm,
-                  local=True, git_dir=Path(path), objects=lambda: opened.odb)
+                  local=True, git_dir=path, objects=lambda: opened.odb)
 
 
 def cache_source(registry: Any, offline: bool) -> Source:
@@ -481,7 +488,7 @@ def cache_source(registry: Any, offline: bool) -> Source:
         raise RegistryError(f"{registry.name}: branch {branch} not found in {registry.url}")
     reader = [cache.take_reader(path)]  # --offline: the one that checked the cache
 
-    def opener(name: str, label: str, where: Path, at: str) -> Source:
+    def opener(name: str, label: str, where: str | Path, at: str) -> Source:
         repo, reader[0] = reader[0], None  # a reopen after damage starts a new one
         return git_source(name, label, where, at, repo)
 
@@ -506,8 +513,8 @@ def _radicle_clone(source: Source, registry: Any, tip: str) -> None:
     _radicle_timestamp(source)
 
 
-def _mended(opener: Callable[[str, str, Path, str], Source], registry: Any, offline: bool,
-            path: Path, tip: str) -> Source:
+def _mended(opener: Callable[[str, str, str | Path, str], Source], registry: Any,
+            offline: bool, path: str | Path, tip: str) -> Source:
     """A cache clone's Source whose reads survive damage to the clone (`cache.Mender`): one
     re-clone, the same tip read again from the fresh clone; or one line naming the cache."""
     from git_elite.edges import cache
@@ -540,12 +547,14 @@ def _mended(opener: Callable[[str, str, Path, str], Source], registry: Any, offl
             mend(lambda: inner[0].prefetch(paths) if inner[0].prefetch else None)
 
     return Source(registry.name, registry.url, tip, read, listing, names=names,
-                  prefetch=prefetch, local=True, git_dir=Path(path), pin_key=root,
+                  prefetch=prefetch, local=True, git_dir=path, pin_key=root,
                   objects=objects)
 
 
 def _radicle_timestamp(source: Source) -> None:
     """A Radicle registry's timestamp is read from its delegates' namespaces in storage."""
+    from pathlib import Path
+
     from git_elite.edges import freshness
 
     if source.radicle is not None and source.repo is not None:
@@ -556,6 +565,8 @@ def _radicle_timestamp(source: Source) -> None:
 def worktree_source(cwd: Path) -> Source | None:
     """The registry working copy at `cwd` (`git clone`/`rad clone`), read at HEAD, or None
     when cwd is not in a git repository whose HEAD tree has IDENTITY.json."""
+    from pathlib import Path
+
     from git_elite.edges import cache, catfile, git
 
     # one `git rev-parse`; HEAD's commit through the batch reader that then reads the tree
