@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from git_elite.cli import fastpath
-from git_elite.core import safetext
+from git_elite.core import logrole, safetext
 from git_elite.core.errors import RegistryError
 from git_elite.edges import catfile, git, known_registries, output
 from tests.conftest import git as run_git
@@ -118,6 +118,15 @@ NUMBERS = st.text(alphabet="0123456789.-+ _e", max_size=40) | \
 def test_fastpath_numbers_are_the_patterns(text: str) -> None:
     assert fastpath._count_text(text) == bool(COUNT.fullmatch(text))
     assert fastpath._rate_text(text) == bool(RATE.fullmatch(text))
+
+
+@given(st.text(alphabet="ahtps+~!*,-/:= \x7f\n", max_size=12) |
+       st.from_regex(r"https?://[!-~]{0,5}", fullmatch=True))
+def test_log_role_names_and_urls_are_the_patterns(text: str) -> None:
+    assert logrole.NAME.fullmatch(text) == bool(re.fullmatch(r"[!-*,-~]{1,255}", text))
+    assert logrole.URL.fullmatch(text) == bool(re.fullmatch(r"https?://[!-~]+", text))
+    long = "a" * 255
+    assert logrole.NAME.fullmatch(long) and not logrole.NAME.fullmatch(long + "a")
 
 
 @given(st.text(alphabet="aZ09._-/:@ \n\u00e9", max_size=70) |
