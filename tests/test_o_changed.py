@@ -300,9 +300,7 @@ def test_the_commit_hooks_check_and_rebuild_parse_the_parent_head_once(
     """hooks6: pre-commit checks a change (pinning.declares_pins parses the parent's
     INDEX.json), then rebuilds on the same parent: the head is handed over, not parsed
     again; the rebuild's bytes are those of one that parses it itself."""
-    import json
-
-    from git_elite.core import pinning
+    from git_elite.core import cjson, pinning
 
     files, ranks = registry
     changes = _update(files, 7)
@@ -310,8 +308,8 @@ def test_the_commit_hooks_check_and_rebuild_parse_the_parent_head_once(
     alone = engine.rebuild(Counting(files, ranks), changes,
                            Overlay(Counting(files, ranks), changes)).files
     parsed: list[int] = []
-    real_loads = json.loads
-    monkeypatch.setattr(json, "loads", lambda raw, *a, **k: (
+    real_loads = cjson.loads
+    monkeypatch.setattr(cjson, "loads", lambda raw, *a, **k: (
         parsed.append(raw == files[layout.INDEX]), real_loads(raw, *a, **k))[1])
     parent = Counting(files, ranks)
     new = Overlay(parent, changes)

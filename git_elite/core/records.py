@@ -47,7 +47,7 @@ class _Maker(type):
             return super().__new__(mcs, name, bases, namespace)
         fields = tuple(namespace.get("__annotations__", {}))
         for field in fields:
-            if field.startswith("_") or field in _RESERVED:
+            if not field.isidentifier() or field.startswith("_") or field in _RESERVED:
                 raise AttributeError(f"{name}: field name {field!r} is not allowed")
         defaults = {f: namespace.pop(f) for f in fields if f in namespace}
         first_default = next((i for i, f in enumerate(fields) if f in defaults), len(fields))

@@ -53,19 +53,20 @@ def load(kind: str) -> dict[str, Any]:
 
 
 def _schema_file(kind: str) -> bytes:
-    """schemas/<kind>.schema.json, the package data `git_elite.schemas`: beside this
-    package's modules in an installed package, else (an editable install maps it from the
-    source tree) through its loader, as pkgutil.get_data reads it (importlib.resources
-    costs tempfile, shutil, random, zipfile: ~10 ms of start-up; pkgutil ~0.5 ms more)."""
-    import os
+    """schemas/<kind>.schema.json, the package data `git_elite.schemas`, read through this
+    module's loader (as pkgutil.get_data reads package data): beside the package's modules
+    in an installed package; else (an editable install maps it from the source tree) where
+    the import system finds `git_elite.schemas` (importlib.resources costs tempfile, shutil,
+    random, zipfile: ~10 ms of start-up; `importlib.util` ~0.5 ms, so only then)."""
+    import git_elite
 
-    beside = os.path.join(os.path.dirname(os.path.dirname(__file__)), "schemas",
-                          f"{kind}.schema.json")
-    try:
-        with open(beside, "rb") as file:
-            return file.read()
-    except FileNotFoundError:
-        pass
+    mine: Any = __spec__.loader
+    for package in git_elite.__path__:
+        try:
+            data: bytes = mine.get_data(f"{package}/schemas/{kind}.schema.json")
+            return data
+        except OSError:
+            pass
     import importlib.util
 
     spec = importlib.util.find_spec("git_elite.schemas")  # found, not imported
@@ -73,8 +74,8 @@ def _schema_file(kind: str) -> bytes:
     loader: Any = spec.loader if spec is not None else None
     if not where or not hasattr(loader, "get_data"):
         raise FileNotFoundError(f"git_elite.schemas: no {kind}.schema.json")
-    data: bytes = loader.get_data(f"{where[0]}/{kind}.schema.json")
-    return data
+    found: bytes = loader.get_data(f"{where[0]}/{kind}.schema.json")
+    return found
 
 
 def compiled(kind: str) -> Check:
