@@ -6,6 +6,7 @@ numbers to their patterns, and `git -C DIR` through edges/spawn to `subprocess` 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -170,3 +171,29 @@ def test_git_in_another_directory_answers_as_subprocess_did(tmp_path: Path) -> N
             reader.odb.read("0" * 40)
     finally:
         reader.close()
+
+
+@given(st.text(alphabet="/.a~ ", max_size=12))
+def test_home_paths_are_pathlibs(text: str) -> None:
+    """store.as_path is `str(PurePosixPath(text))`: `$AGENTD_HOME` and the paths under it
+    read by os.path name the files pathlib named (and the messages say them alike)."""
+    from pathlib import PurePosixPath
+
+    from git_elite.edges import store
+
+    assert store.as_path(text) == str(PurePosixPath(text))
+
+
+@pytest.mark.parametrize("home", ["/tmp/h", "/tmp//h/", "./rel/./h", "//net/h", "rel"])
+def test_home_dir_is_str_of_home(home: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from git_elite.edges import store
+
+    monkeypatch.setenv("AGENTD_HOME", home)
+    assert store.home_dir() == str(store.home())
+    registry = known_registries.Registry("r", "/srv/r.git", None, "url")
+    digest = hashlib.sha256(b"/srv/r.git").hexdigest()[:10]
+    assert registry.cache == str(store.home() / "cache" / "registries" / f"r-{digest}.git")
+    assert known_registries.Registry("n", "/x").cache == \
+        str(store.home() / "cache" / "registries" / "n.git")
+    monkeypatch.delenv("AGENTD_HOME")
+    assert store.home_dir() == str(store.home())
