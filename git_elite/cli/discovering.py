@@ -143,11 +143,11 @@ def open_sources(names: Sequence[str], httpd_url: str | None, rid: str | None,
 
 
 def _here() -> Any:
-    from pathlib import Path
+    import os
 
     from git_elite.edges import registry_sources
 
-    return registry_sources.worktree_source(Path.cwd())
+    return registry_sources.worktree_source(os.getcwd())  # (Path.cwd())
 
 
 def _open_all(openers: Sequence[tuple[str, Any]]) -> list[Any]:

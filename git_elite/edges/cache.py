@@ -402,12 +402,13 @@ def tip(path: str | Path, branch_name: str) -> str | None:
     return proc.stdout.decode().strip() or None
 
 
-def head_file_branch(git_dir: Path, cwd: Path) -> str | None:
+def head_file_branch(git_dir: str | Path, cwd: str | Path) -> str | None:
     """The branch a work tree's HEAD names (without `refs/heads/`; None when detached), from
     the HEAD file as git writes it, as `git symbolic-ref -q HEAD` gives it; anything else (a
     reftable repository's placeholder) is asked of git."""
     try:
-        text = (git_dir / "HEAD").read_text(errors="replace")
+        with open(os.path.join(git_dir, "HEAD"), errors="replace") as handle:  # (read_text)
+            text = handle.read()
     except OSError:
         text = ""
     if text.count("\n") <= 1 and text.startswith("ref: refs/") and \

@@ -562,12 +562,11 @@ def _radicle_timestamp(source: Source) -> None:
         source.timestamp_ref, source.repo = ref, Path(where)
 
 
-def worktree_source(cwd: Path) -> Source | None:
+def worktree_source(cwd: str | Path) -> Source | None:
     """The registry working copy at `cwd` (`git clone`/`rad clone`), read at HEAD, or None
-    when cwd is not in a git repository whose HEAD tree has IDENTITY.json."""
-    from pathlib import Path
-
-    from git_elite.edges import cache, catfile, git
+    when cwd is not in a git repository whose HEAD tree has IDENTITY.json. Its paths by
+    os.path (discover7: no pathlib on the read)."""
+    from git_elite.edges import cache, catfile, git, store
 
     # one `git rev-parse`; HEAD's commit through the batch reader that then reads the tree
     found_dirs = git.run(["rev-parse", "--show-toplevel", "--absolute-git-dir"], cwd,
@@ -575,17 +574,17 @@ def worktree_source(cwd: Path) -> Source | None:
     lines = found_dirs.stdout.decode("utf-8", "surrogateescape").splitlines()
     if found_dirs.returncode != 0 or len(lines) != 2:
         return None
-    root, git_dir = Path(lines[0]), lines[1]
-    repo = catfile.CatRepo(git_dir, str(root), root)
+    root, git_dir = store.as_path(lines[0]), lines[1]  # (str(Path(lines[0])))
+    repo = catfile.CatRepo(git_dir, root, root)
     tip = repo.odb.resolve("HEAD^{commit}")
     if tip is None:
         repo.close()
         return None
-    source = git_source(root.name, str(root), root, tip, repo)
+    source = git_source(os.path.basename(root), root, root, tip, repo)  # (Path.name)
     if source.read(layout.IDENTITY) is None:
         return None
     source.repo = root
-    source.branch = cache.head_file_branch(Path(git_dir), root)
+    source.branch = cache.head_file_branch(git_dir, root)
     source.check_identity()
     from git_elite.edges import gitrad
 
