@@ -51,7 +51,7 @@ def test_offline_needs_a_cache(tmp_path: Path) -> None:
 def test_damaged_cache_is_rebuilt(tmp_path: Path) -> None:
     work, bare = _origin(tmp_path)
     reg = Registry("r", str(bare))
-    path = cache.sync(reg)
+    path = Path(cache.sync(reg))  # (a str: os.path for the offline read, discover7)
     shutil.rmtree(path / "objects")
     (path / "objects").mkdir()
     assert not cache.usable(path)

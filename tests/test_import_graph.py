@@ -190,25 +190,35 @@ DISCOVER_MODULES = {f"git_elite.{name}" for name in (
     "edges.git", "edges.gittree", "edges.identity", "edges.identity_seen",
     "edges.known_registries", "edges.output", "edges.pinned_read", "edges.registry_sources",
     "edges.registry_union", "edges.spawn", "edges.store", "edges.trusted_dids")} | {"git_elite"}
-# beyond what `--version` loads: digests, signatures (PyNaCl), JSON, git processes
-DISCOVER_TOPS = {"hashlib", "_hashlib", "_blake2", "nacl", "_cffi_backend", "base58",
-                 "base64", "binascii", "struct", "_struct", "json", "_json", "math", "heapq",
-                 "_heapq", "bisect", "_bisect", "typing", "_typing", "subprocess",
-                 "_posixsubprocess", "select", "selectors", "signal", "threading",
-                 "_weakrefset", "locale", "_locale", "fcntl", "msvcrt",
+# beyond what `--version` loads: digests, signatures (PyNaCl), JSON's C scanner, git
+# processes through edges/spawn (discover7: no typing, json, subprocess, selectors,
+# threading, locale, signal, heapq.py, hashlib for small files, base58, base64, struct)
+DISCOVER_TOPS = {"nacl", "_cffi_backend", "binascii", "_json", "math", "_heapq", "bisect",
+                 "_bisect", "select", "_signal",
                  # CPython's built-in digests of small data (core/state.hasher; `_sha2` from
                  # 3.12, tried first, listed by -X importtime even where it is absent)
                  "_sha1", "_sha2", "_sha256",
                  # what `--version` loads in the editable install the tests run (`site`
                  # imports setuptools' finder: pathlib, re, urllib...) but not in a regular
                  # one (`pip install`, what users and the bench run): discover pays for them
-                 # itself there. Listed so the pin holds in both; in the editable install
-                 # they are never "beyond --version", so the pin is no looser there.
+                 # itself there (pathlib: store.home() and the cache's paths; `re`, `enum`,
+                 # `functools`, `collections` are loaded by pip's console script itself).
+                 # Listed so the pin holds in both; in the editable install they are never
+                 # "beyond --version", so the pin is no looser there.
                  "collections", "_collections", "functools", "_functools", "operator",
                  "_operator", "itertools", "keyword", "reprlib", "types", "copyreg",
-                 "contextlib", "warnings", "errno", "importlib", "enum", "re", "_sre",
-                 "pathlib", "fnmatch", "ntpath", "nt", "_winapi", "urllib", "ipaddress",
-                 "textwrap"}
+                 "warnings", "errno", "enum", "re", "_sre",
+                 "pathlib", "fnmatch", "ntpath", "nt", "_winapi", "urllib", "ipaddress"}
+# discover7: what `discover --offline` of a registry of small files (fewer than
+# schema.GENERATE_AFTER agents: the generated checker uses `re`) no longer loads in a
+# regular install run without `site` (test_discover_in_a_regular_install), by
+# `--registry R` and in the working copy
+NOT_ON_DISCOVER = {"typing", "_typing", "json", "subprocess", "_posixsubprocess",
+                   "selectors", "threading", "locale", "signal", "heapq", "contextlib",
+                   "hashlib", "_hashlib", "base58", "base64", "struct", "runpy",
+                   "collections.abc", "importlib.util", "dataclasses", "inspect", "click",
+                   "pathlib", "fnmatch", "ntpath", "urllib", "ipaddress", "warnings", "re",
+                   "enum", "functools"}
 
 
 def test_discover_offline_loads_only_what_a_checked_read_needs(
@@ -342,3 +352,44 @@ def test_hook_in_a_regular_install(server: tuple[Path, Path], tmp_path: Path) ->
     assert "INDEX.json" in git("show", "--name-only", "--format=", "HEAD", cwd=work).stdout
     off = NOT_ON_THE_COMMIT_HOOK | {"importlib.util"}
     assert not (tops(loaded) | loaded) & off, sorted((tops(loaded) | loaded) & off)
+
+
+def installed_layout(tmp_path: Path) -> list[str]:
+    """The package as `pip install` lays it out (pyproject.toml's package-dir: schemas/ and
+    hooks/ are package data inside git_elite/), copied rather than built: no build backend
+    needed offline; the sys.path that finds it and its dependencies (PyNaCl's folder)."""
+    import nacl
+
+    root, target = Path(__file__).resolve().parent.parent, tmp_path / "installed"
+    ignore = shutil.ignore_patterns("__pycache__")
+    shutil.copytree(root / "git_elite", target / "git_elite", ignore=ignore)
+    shutil.copytree(root / "schemas", target / "git_elite" / "schemas", ignore=ignore)
+    shutil.copytree(root / "hooks", target / "git_elite" / "shims", ignore=ignore)
+    return [str(target), str(Path(nacl.__file__).parent.parent)]
+
+
+def test_discover_in_a_regular_install(server: tuple[Path, Path], tmp_path: Path) -> None:
+    """discover7: `discover --offline --json` as a `pip install` runs it (not editable,
+    without `site`) loads none of NOT_ON_DISCOVER and prints what the editable install
+    prints, byte for byte."""
+    work, bare = server
+    write_files(work, agent_files("alice", 35))
+    git("add", "agents", cwd=work)
+    git("commit", "-q", "-m", "an agent to show", cwd=work)
+    git("push", "-q", "origin", "HEAD:main", cwd=work)
+    git_elite = str(Path(sys.executable).parent / "git-elite")
+    subprocess.run([git_elite, "discover", "--registry", str(bare)], cwd=work, check=True,
+                   capture_output=True)  # fills the cache clone
+    paths = installed_layout(tmp_path)
+    code = f"import sys; sys.path[:0] = {paths!r}; from git_elite.launcher import run; run()"
+    args = ["discover", "--registry", str(bare), "--offline", "--json"]
+    for where in (args, ["discover", "--json"]):  # --registry R; the working copy
+        [loaded] = traced(sys.executable, "-S", "-P", "-c", code, *where, cwd=work)
+        assert "git_elite.cli.discovering" in loaded and "site" not in loaded
+        off = (tops(loaded) | loaded) & NOT_ON_DISCOVER
+        assert not off, (where, sorted(off))
+    installed = subprocess.run([sys.executable, "-S", "-P", "-c", code, *args], cwd=work,
+                               capture_output=True, check=True).stdout
+    editable = subprocess.run([git_elite, *args], cwd=work, capture_output=True,
+                              check=True).stdout
+    assert installed == editable and b'"agent_id"' in installed

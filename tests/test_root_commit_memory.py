@@ -26,7 +26,7 @@ def _repo(where: Path, commits: int) -> tuple[Path, list[str]]:
 def test_asked_once_then_remembered(tmp_path: Path, monkeypatch) -> None:
     repo, tips = _repo(tmp_path / "r", 3)
     assert freshness.root_commit(repo, tips[-1]) == tips[0]
-    stored = json.loads(freshness._roots_file().read_text())
+    stored = json.loads(Path(freshness._roots_file()).read_text())
     assert stored == {tips[-1]: tips[0]}
     asked: list[list[str]] = []
     real = freshness.git.run
@@ -40,7 +40,7 @@ def test_asked_once_then_remembered(tmp_path: Path, monkeypatch) -> None:
 
 def test_a_damaged_memory_is_ignored_and_replaced(tmp_path: Path) -> None:
     repo, tips = _repo(tmp_path / "r", 2)
-    path = freshness._roots_file()
+    path = Path(freshness._roots_file())
     path.parent.mkdir(parents=True, exist_ok=True)
     for bad in (b"{not json", b"[1, 2]", json.dumps({tips[-1]: "not-a-commit-id"}).encode(),
                 json.dumps({"nope": tips[0]}).encode()):
@@ -51,7 +51,7 @@ def test_a_damaged_memory_is_ignored_and_replaced(tmp_path: Path) -> None:
 
 def test_a_lying_entry_of_another_shape_is_not_taken(tmp_path: Path) -> None:
     repo, tips = _repo(tmp_path / "r", 2)
-    path = freshness._roots_file()
+    path = Path(freshness._roots_file())
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({tips[-1]: "A" * 40}))  # upper case: not an object id
     assert freshness.root_commit(repo, tips[-1]) == tips[0]
@@ -62,7 +62,7 @@ def test_a_shallow_clone_is_not_remembered(tmp_path: Path) -> None:
     clone = tmp_path / "shallow"
     git("clone", "-q", "--depth", "1", f"file://{origin}", str(clone))
     assert freshness.root_commit(clone, tips[-1]) == tips[-1]  # its own first commit
-    assert not freshness._roots_file().exists()
+    assert not Path(freshness._roots_file()).exists()
     assert freshness.root_commit(origin, tips[-1]) == tips[0]  # the full history's answer
 
 
@@ -70,6 +70,6 @@ def test_the_newest_tips_are_kept(tmp_path: Path) -> None:
     repo, tips = _repo(tmp_path / "r", freshness.ROOTS_KEPT + 3)
     for tip in tips:
         freshness.root_commit(repo, tip)
-    stored = json.loads(freshness._roots_file().read_text())
+    stored = json.loads(Path(freshness._roots_file()).read_text())
     assert list(stored) == tips[-freshness.ROOTS_KEPT:]
     assert set(stored.values()) == {tips[0]}

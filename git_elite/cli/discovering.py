@@ -6,12 +6,15 @@ call `run`. Also the readers `import` and the MCP server share: `open_sources`,
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from pathlib import Path
-from typing import Any, NamedTuple
-
 from git_elite.core.errors import EliteError, RegistryError, UsageError
 from git_elite.edges import output
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any, NamedTuple
+else:
+    from git_elite.core.records import NamedTuple
 
 DEFAULT_TOP = 20
 
@@ -129,6 +132,8 @@ def open_sources(names: Sequence[str], httpd_url: str | None, rid: str | None,
         here = _here()
         if here is not None:
             return _admit([("this working copy", lambda: here)], now, allow_stale)
+        from pathlib import Path
+
         known = known_registries.known_registries(Path.cwd())
         if not known:
             raise RegistryError("no registry to read: pass --registry URL, run inside a "
@@ -138,9 +143,11 @@ def open_sources(names: Sequence[str], httpd_url: str | None, rid: str | None,
 
 
 def _here() -> Any:
+    import os
+
     from git_elite.edges import registry_sources
 
-    return registry_sources.worktree_source(Path.cwd())
+    return registry_sources.worktree_source(os.getcwd())  # (Path.cwd())
 
 
 def _open_all(openers: Sequence[tuple[str, Any]]) -> list[Any]:
@@ -249,7 +256,7 @@ def trust_paths(sources: Sequence[Any], task_type: str | None, now: int,
     from git_elite.core import trust
     from git_elite.edges import registry_sources, store, trusted_dids
 
-    local = registry_sources.local_trust_files(store.home())
+    local = registry_sources.local_trust_files(store.home_dir())
     endorsements, rotations, warnings = registry_sources.trust_documents(sources, local)
     for line in warnings:
         output.warn(f"{line} (ignored for trust)")

@@ -14,10 +14,12 @@ exit codes stay click's. The body is the one click calls (`discovering.run`,
 from __future__ import annotations
 
 import os
-import re
 import sys
-from collections.abc import Sequence
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
 
 # option -> (Options field, kind); kinds: text, many (repeatable), count (IntRange(min=0)),
 # rate (FloatRange(0, 1))
@@ -27,8 +29,21 @@ VALUED = {"--registry": ("names", "many"), "--task-type": ("task_type", "text"),
           "--rid": ("rid", "text"), "--url": ("urls", "many")}
 FLAGS = {"--trusted-only": "trusted_only", "--attested": "attested", "--json": "as_json",
          "--offline": "offline", "--allow-stale": "allow_stale"}
-COUNT = re.compile(r"[0-9]{1,18}")  # what int() reads as click does (no sign, space, _)
-RATE = re.compile(r"[0-9]{1,18}(\.[0-9]{0,18})?|\.[0-9]{1,18}")
+_DIGITS = frozenset("0123456789")
+
+
+def _count_text(value: str) -> bool:
+    """`[0-9]{1,18}` (fullmatch): what int() reads as click does (no sign, space, _)."""
+    return 0 < len(value) <= 18 and set(value) <= _DIGITS
+
+
+def _rate_text(value: str) -> bool:
+    """`[0-9]{1,18}(\\.[0-9]{0,18})?|\\.[0-9]{1,18}` (fullmatch), without `re`."""
+    whole, dot, part = value.partition(".")
+    return len(whole) <= 18 and len(part) <= 18 and set(whole + part) <= _DIGITS and \
+        (bool(whole) or bool(part))
+
+
 COMPLETE_VAR = "_GIT_ELITE_COMPLETE"  # cli/main.py's: completion is click's
 
 
@@ -65,8 +80,8 @@ def _convert(kind: str, value: str) -> Any:
     if kind in ("text", "many"):
         return value
     if kind == "count":
-        return int(value) if COUNT.fullmatch(value) else None
-    number = float(value) if RATE.fullmatch(value) else -1.0
+        return int(value) if _count_text(value) else None
+    number = float(value) if _rate_text(value) else -1.0
     return number if 0 <= number <= 1 else None  # out of range: click's message
 
 

@@ -11,9 +11,15 @@ were last learned or shown, and the least recent ones are forgotten first.
 
 from __future__ import annotations
 
-import json
 import time
-from typing import Any, NamedTuple
+
+from git_elite.core import cjson
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, NamedTuple
+else:
+    from git_elite.core.records import NamedTuple
 
 RULE = "rollback"
 CAP = 4096  # agents remembered per registry (about 140 bytes each on disk)
@@ -37,7 +43,7 @@ def parse(raw: bytes | None) -> tuple[dict[str, Seen], bool]:
     if raw is None:
         return {}, False
     try:
-        value = json.loads(raw)
+        value = cjson.loads(raw)
     except ValueError:
         return {}, True
     agents = value.get("agents") if isinstance(value, dict) else None
@@ -49,6 +55,8 @@ def parse(raw: bytes | None) -> tuple[dict[str, Seen], bool]:
 
 def dump(agents: dict[str, Seen], registry: str, key: str) -> bytes:
     """The memory file's bytes: the `CAP` most recent entries, oldest first."""
+    import json  # (a write, when something new was shown: reads take core/cjson)
+
     items = list(agents.items())[-CAP:]
     body = {"registry": registry, "key": key,
             "agents": {a: [s.created_at, s.sha256] for a, s in items}}

@@ -5,9 +5,13 @@ generate), so a discover that reads no attestation imports none of that."""
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
-
 from git_elite.core import indexing
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, NamedTuple
+else:
+    from git_elite.core.records import NamedTuple
 
 
 class Weighed(NamedTuple):

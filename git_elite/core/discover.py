@@ -11,13 +11,21 @@ resolved group goes back with its exact score, so the order is exact and a regis
 
 from __future__ import annotations
 
-import heapq
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, NamedTuple, TypeGuard
-
 from git_elite.core import indexing
 from git_elite.core.attest_summary import Summary
 from git_elite.core.errors import Problem
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import heapq
+    from collections.abc import Callable, Iterable, Mapping, Sequence
+    from typing import Any, NamedTuple, TypeGuard
+else:
+    from git_elite.core.records import NamedTuple
+    try:  # heapq's C functions without heapq.py (its import is most of its cost)
+        import _heapq as heapq
+    except ImportError:  # another Python than CPython
+        import heapq
 
 GENERAL = "general"
 SAFE = 2**53 - 1
@@ -155,7 +163,8 @@ def passes(c: Candidate, filters: Filters, trusted: Mapping[str, Sequence[str]])
     return not filters.trusted_only or c.owner_did in trusted
 
 
-Verify = Callable[[Candidate], Sequence[Problem]]
+if TYPE_CHECKING:
+    Verify = Callable[[Candidate], Sequence[Problem]]
 
 
 def select(groups: Mapping[str, list[Candidate]], filters: Filters,
@@ -204,7 +213,8 @@ def _row(rank: int, group: list[Candidate], winner: int,
 
 
 # --attested: ranked by the attestations of DIDs the reader trusts --------------------------
-Weigh = Callable[[Candidate], Summary]
+if TYPE_CHECKING:
+    Weigh = Callable[[Candidate], Summary]
 
 
 def attested_count(c: Candidate) -> int:

@@ -11,11 +11,15 @@ previous one (a clone's history has them; over HTTP only a direct successor does
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Mapping, Sequence
-from typing import Any, NamedTuple
-
 from git_elite.core import documents, layout
+from git_elite.core.state import sha256_hex
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+    from typing import Any, NamedTuple
+else:
+    from git_elite.core.records import NamedTuple
 
 RULE = "rollback"
 ROLES = ("timestamp", "log")  # SPEC §6.1, §15: the roles whose loss switches checks off
@@ -37,7 +41,7 @@ class Pin(NamedTuple):
     @classmethod
     def of(cls, body: Mapping[str, Any], raw: bytes) -> Pin:
         return cls(int(body["version"]), roles_of(body), tuple(sorted(body["delegates"])),
-                   int(body["threshold"]), hashlib.sha256(raw).hexdigest())
+                   int(body["threshold"]), sha256_hex(raw))
 
     @classmethod
     def from_dict(cls, value: Any) -> Pin | None:

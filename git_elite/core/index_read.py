@@ -12,15 +12,18 @@ Every shard read is checked against the head's sha256 for it; a shard that does 
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Callable, Iterator, Sequence
-from typing import Any
-
 from git_elite.core import jsonstrict, layout
 from git_elite.core.errors import EliteError, RegistryError
+from git_elite.core.state import sha256_hex
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Sequence
+    from typing import Any
 
 INDEX_MAX_BYTES = 1 << 30
-Read = Callable[[str], bytes | None]
+if TYPE_CHECKING:
+    Read = Callable[[str], bytes | None]
 
 
 def load(raw: bytes, name: str) -> dict[str, Any]:
@@ -146,7 +149,7 @@ class IndexReader:
             if raw is None:
                 raise RegistryError(f"{self.name}:{path}: [index] listed in INDEX.json but "
                                     "absent")
-            if hashlib.sha256(raw).hexdigest() != listed.get("sha256"):
+            if sha256_hex(raw) != listed.get("sha256"):
                 raise RegistryError(f"{self.name}:{path}: [index] its bytes do not hash to "
                                     "INDEX.json's sha256 for it")
             value = load(raw, f"{self.name}:{path}")

@@ -5,8 +5,6 @@ state). Pure: values in, values out.
 
 from __future__ import annotations
 
-import re
-
 from git_elite.core import canonical, keys
 from git_elite.core.errors import EliteError
 
@@ -24,8 +22,32 @@ LEAF_TYPE = "registry-state"
 # A C2SP key name (signed-note): non-empty, no Unicode space, no '+'. We take the ASCII
 # subset (printable, no space, no '+'), so a name can never hide a control or look-alike
 # character on a terminal (docs/log.md).
-NAME = re.compile(r"[!-*,-~]{1,255}")
-URL = re.compile(r"https?://[!-~]+")
+_NAME_CHARS = frozenset(chr(c) for c in range(0x21, 0x7f) if chr(c) != "+")
+_URL_CHARS = frozenset(chr(c) for c in range(0x21, 0x7f))
+
+
+class _Name:
+    """`[!-*,-~]{1,255}` (fullmatch) without `re`, which a reader would import for this
+    alone (discover7, docs/scale.md "discover --offline, round 7")."""
+
+    @staticmethod
+    def fullmatch(text: str) -> bool:
+        return 0 < len(text) <= 255 and set(text) <= _NAME_CHARS
+
+
+class _Url:
+    """`https?://[!-~]+` (fullmatch)."""
+
+    @staticmethod
+    def fullmatch(text: str) -> bool:
+        for scheme in ("https://", "http://"):
+            if text.startswith(scheme):
+                return len(text) > len(scheme) and set(text[len(scheme):]) <= _URL_CHARS
+        return False
+
+
+NAME = _Name()
+URL = _Url()
 
 
 class Witness(NamedTuple):

@@ -17,41 +17,51 @@ no fragment, and `secret_in` says whether what is left still looks like a creden
 
 from __future__ import annotations
 
-import re
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import re
 
-_UNSAFE = "\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
-_ANY = re.compile(f"[{_UNSAFE}\n]")
-_KEEP_NEWLINES = re.compile(f"[{_UNSAFE}]")
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\x1b": "\\e"}
+# each unsafe character -> its visible escape, for str.translate (no `re` to compile on the
+# path of every message: ~1 ms; docs/scale.md, "discover --offline, round 7")
+_KEEP_NEWLINES = {code: _NAMED.get(chr(code)) or
+                  (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+                  for code in (*range(0x00, 0x0a), *range(0x0b, 0x20), *range(0x7f, 0xa0),
+                               0x2028, 0x2029, *range(0x202a, 0x202f), *range(0x2066, 0x206a))}
+_ANY = {**_KEEP_NEWLINES, ord("\n"): "\\n"}
 
 
 def escape(text: str, *, keep_newlines: bool = False) -> str:
     """`text` with every unsafe character made visible (one line unless `keep_newlines`) and
     the credentials of any URL in it redacted (`redact`)."""
     text = redact(text)
-    pattern = _KEEP_NEWLINES if keep_newlines else _ANY
-    return pattern.sub(_visible, text) if pattern.search(text) else text
-
-
-def _visible(match: re.Match[str]) -> str:
-    char = match.group()
-    named = _NAMED.get(char)
-    if named is not None:
-        return named
-    return f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}"
+    return text.translate(_KEEP_NEWLINES if keep_newlines else _ANY)
 
 
 # URLs: credentials never printed, never signed -------------------------------------------
-_URL_USERINFO = re.compile(r"\b([A-Za-z][A-Za-z0-9+.-]*)://([^/\s@?#]+)@")
-_TOKEN_QUERY = re.compile(
-    r"([?&;](?:access_token|private_token|oauth_token|token|auth|key|secret|password|passwd|"
-    r"pass|pwd|sig|signature|x-amz-signature|x-amz-credential|x-amz-security-token|code)=)"
-    r"[^&;\s#]*", re.IGNORECASE)
-# credentials people paste into URLs: GitHub, GitLab, Slack, AWS, OpenAI-style keys, JWTs
-_SECRET_SHAPES = re.compile(
-    r"gh[pousr]_[A-Za-z0-9]{8,}|github_pat_[A-Za-z0-9_]{8,}|glpat-[A-Za-z0-9_-]{8,}|"
-    r"xox[abposr]-[A-Za-z0-9-]{8,}|AKIA[0-9A-Z]{16}|sk-[A-Za-z0-9_-]{16,}|"
-    r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")
+_PATTERNS: dict[str, re.Pattern[str]] = {}  # compiled on first use: a URL in the text
+
+
+def _pattern(name: str) -> re.Pattern[str]:
+    found = _PATTERNS.get(name)
+    if found is None:
+        import re
+
+        found = _PATTERNS[name] = re.compile(*_SOURCES[name])
+    return found
+
+
+_SOURCES: dict[str, tuple[str, int]] = {
+    "userinfo": (r"\b([A-Za-z][A-Za-z0-9+.-]*)://([^/\s@?#]+)@", 0),
+    "token_query": (
+        r"([?&;](?:access_token|private_token|oauth_token|token|auth|key|secret|password|"
+        r"passwd|pass|pwd|sig|signature|x-amz-signature|x-amz-credential|"
+        r"x-amz-security-token|code)=)[^&;\s#]*", 2),  # re.IGNORECASE
+    # credentials people paste into URLs: GitHub, GitLab, Slack, AWS, OpenAI-style keys, JWTs
+    "secret_shapes": (
+        r"gh[pousr]_[A-Za-z0-9]{8,}|github_pat_[A-Za-z0-9_]{8,}|glpat-[A-Za-z0-9_-]{8,}|"
+        r"xox[abposr]-[A-Za-z0-9-]{8,}|AKIA[0-9A-Z]{16}|sk-[A-Za-z0-9_-]{16,}|"
+        r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}", 0)}
 
 
 def _userinfo(match: re.Match[str]) -> str:
@@ -64,12 +74,13 @@ def redact(text: str) -> str:
     """`text` with every URL's credentials (userinfo, token query values) taken out."""
     if "://" not in text:
         return text
-    return _TOKEN_QUERY.sub(r"\1<redacted>", _URL_USERINFO.sub(_userinfo, text))
+    text = _pattern("userinfo").sub(_userinfo, text)
+    return _pattern("token_query").sub(r"\1<redacted>", text)
 
 
 def clean_url(url: str) -> str:
     """A URL fit to be recorded and signed: no credentials, no query, no fragment."""
-    url = _URL_USERINFO.sub(_userinfo, url)
+    url = _pattern("userinfo").sub(_userinfo, url)
     if "://" in url:
         url = url.split("#", 1)[0].split("?", 1)[0]
     return url
@@ -77,5 +88,5 @@ def clean_url(url: str) -> str:
 
 def secret_in(text: str) -> str | None:
     """The first part of `text` shaped like a known credential (a token), or None."""
-    found = _SECRET_SHAPES.search(text)
+    found = _pattern("secret_shapes").search(text)
     return found.group() if found else None

@@ -111,6 +111,13 @@ def hasher(name: str, size: int) -> Any:
     return found
 
 
+def sha256_hex(data: bytes) -> str:
+    """`hashlib.sha256(data).hexdigest()`, by the built-in sha256 for small data (`hasher`):
+    a reader that hashes a few manifests loads no OpenSSL (docs/scale.md, "discover
+    --offline, round 7")."""
+    return str(hasher("sha256", len(data))(data).hexdigest())
+
+
 def _builtin_hash(name: str) -> Any:
     """CPython's built-in constructor (`_sha1.sha1`; `_sha256.sha256` up to 3.11, then
     `_sha2.sha256`); None where the interpreter has none (then hashlib's)."""

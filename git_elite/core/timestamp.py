@@ -13,13 +13,18 @@ in as the callables `contains` and `index_at`; `freshness.py` is the edge that r
 
 from __future__ import annotations
 
-import hashlib
 import time
-from collections.abc import Callable, Mapping
-from typing import Any, NamedTuple
 
 from git_elite.core import documents
 from git_elite.core.errors import EliteError, Problem
+from git_elite.core.state import sha256_hex
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+    from typing import Any, NamedTuple
+else:
+    from git_elite.core.records import NamedTuple
 
 REF = "refs/elite/timestamp"
 FILENAME = "timestamp.json"
@@ -29,8 +34,9 @@ MIN_AGE, MAX_AGE = 600, 30 * 86400
 FRESH, UNDECLARED = "fresh", "undeclared"
 FREEZE, WITHHOLDING, ROLLBACK, INVALID = "freeze", "withholding", "rollback", "invalid"
 
-Contains = Callable[[str], bool]
-IndexAt = Callable[[str], bytes | None]
+if TYPE_CHECKING:
+    Contains = Callable[[str], bool]
+    IndexAt = Callable[[str], bytes | None]
 
 
 def when(ts: int) -> str:
@@ -75,7 +81,7 @@ def body(*, registry: str, owner_did: str, branch: str, tip: str, index: bytes, 
     """An unsigned timestamp document (sign it with documents.sign_multi(…, TIMESTAMP))."""
     return {"type": documents.TIMESTAMP, "schema_version": 1, "registry": registry,
             "owner_did": owner_did, "branch": branch, "tip": tip,
-            "index_sha256": hashlib.sha256(index).hexdigest(), "version": version,
+            "index_sha256": sha256_hex(index), "version": version,
             "created_at": now, "expires_at": now + lifetime}
 
 
@@ -115,7 +121,7 @@ def index_problem(signed: Signed, index_at: IndexAt) -> str | None:
     data = index_at(signed.tip)
     if data is None:
         return f"no INDEX.json at the signed tip {signed.tip[:12]}"
-    if hashlib.sha256(data).hexdigest() != signed.index_sha256:
+    if sha256_hex(data) != signed.index_sha256:
         return (f"index_sha256 {signed.index_sha256[:12]}… is not the sha256 of INDEX.json "
                 f"at the signed tip {signed.tip[:12]}")
     return None

@@ -10,12 +10,20 @@ the fewest hops, then the smallest list of dids — the answer is deterministic.
 
 from __future__ import annotations
 
-import heapq
-from collections.abc import Iterable
-from typing import Any, NamedTuple
-
 from git_elite.core import documents, jsonstrict, keys
 from git_elite.core.errors import EliteError, TrustError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import heapq
+    from collections.abc import Iterable
+    from typing import Any, NamedTuple
+else:
+    from git_elite.core.records import NamedTuple
+    try:  # heapq's C functions without heapq.py (its import is most of its cost)
+        import _heapq as heapq
+    except ImportError:  # another Python than CPython
+        import heapq
 
 ANY = "*"
 TOP_FIELDS = {"version", "max_depth", "trusted"}

@@ -10,21 +10,21 @@ ignored and replaced). `--allow-stale` does not bypass the check (docs/freshness
 
 from __future__ import annotations
 
-import hashlib
-from pathlib import Path
+import os
 
 from git_elite.core import agent_pin
 from git_elite.core.agent_pin import Seen
+from git_elite.core.state import sha256_hex
 from git_elite.edges import freshness, store
 
 
-def _file(key: str) -> Path:
-    return store.home() / freshness.SEEN_DIR / "agents" / f"{key}.json"
+def _file(key: str) -> str:
+    return os.path.join(store.home_dir(), freshness.SEEN_DIR, "agents", f"{key}.json")
 
 
 def _read(key: str) -> bytes | None:
     try:
-        return _file(key).read_bytes()
+        return freshness.raw_bytes(_file(key))
     except OSError:
         return None
 
@@ -46,7 +46,7 @@ class Memory:
         """Why this manifest of `agent_id` is refused (`rollback`), or None: then it is
         remembered (written by `flush`)."""
         agents = self._loaded()
-        served = Seen(created_at, hashlib.sha256(manifest).hexdigest())
+        served = Seen(created_at, sha256_hex(manifest))
         seen = agents.get(agent_id)
         why = agent_pin.judge(seen, served, agent_id, self.registry)
         if why is None:

@@ -17,20 +17,23 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
 
 from git_elite.core.errors import RegistryError
 from git_elite.edges import git, known_registries
 from git_elite.edges.known_registries import Registry
 
-if TYPE_CHECKING:  # the network edge: only when a registry is fetched (not --offline)
-    from git_elite.edges import gitnet
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+    from typing import Any, TypeVar
+
+    from git_elite.edges import gitnet  # the network edge: only when a registry is fetched
+
+    T = TypeVar("T")
 
 ATTEMPTS = 3
 SEEN = "refs/elite/seen/"
-T = TypeVar("T")
 DAMAGE_WORDS = ("corrupt", "bad object", "missing", "loose object", "inflate", "packfile",
                 "did not send all necessary objects", "bad tree", "invalid object",
                 "object file", "unknown object type", "zlib", "broken", "bad packed",
@@ -46,7 +49,7 @@ LOG_SPEC = "+refs/elite/log*:refs/elite/log*"
 REFS_FORMAT = "--format=%(refname) %(objectname)"
 
 
-def usable(path: Path) -> bool:
+def usable(path: str | Path) -> bool:
     """A cache that git can open and whose refs resolve to objects present."""
     found = usable_refs(path)
     drop_reader(path)  # a fetch or a clone follows: refs read after it, by a new reader
@@ -55,16 +58,16 @@ def usable(path: Path) -> bool:
 
 # the batch reader that checked a cache (`usable_refs`), kept open for the read that follows
 # when nothing changes the cache in between (`--offline`): `take_reader` hands it over
-_READERS: dict[Path, Any] = {}
+_READERS: dict[str | Path, Any] = {}
 
 
-def usable_refs(path: Path) -> bytes | None:
+def usable_refs(path: str | Path) -> bytes | None:
     """`usable`, giving the cache's refs (`for-each-ref` "refname objectname" lines) when
     it is: the one listing also serves `_mirrors`. None when not usable. Each ref's tree is
     looked up through one `git cat-file --batch-command`, kept for the read that follows
     (`take_reader`)."""
     drop_reader(path)
-    if not (path / "HEAD").exists():
+    if not os.path.exists(os.path.join(path, "HEAD")):
         return None
     proc = git.run(["for-each-ref", REFS_FORMAT], path, check=False)
     if proc.returncode != 0:
@@ -86,19 +89,19 @@ def usable_refs(path: Path) -> bytes | None:
     return proc.stdout
 
 
-def take_reader(path: Path) -> Any:
+def take_reader(path: str | Path) -> Any:
     """The batch reader `usable_refs` opened on this cache (None: none is open); the caller
     closes it."""
     return _READERS.pop(path, None)
 
 
-def drop_reader(path: Path) -> None:
+def drop_reader(path: str | Path) -> None:
     reader = _READERS.pop(path, None)
     if reader is not None:
         reader.close()
 
 
-def sync(registry: Registry, *, offline: bool = False, attempts: int = ATTEMPTS) -> Path:
+def sync(registry: Registry, *, offline: bool = False, attempts: int = ATTEMPTS) -> str:
     """The registry's cache clone, fetched now unless `offline`. A registry on this machine
     (a path or file:// URL) needs no network: offline, it is fetched all the same (once,
     no retries), so `--offline` works without an earlier online run."""
@@ -117,16 +120,19 @@ def sync(registry: Registry, *, offline: bool = False, attempts: int = ATTEMPTS)
     gone = known_registries.missing_local(registry.url)
     if gone is not None:  # a path that does not exist will not appear on a retry
         raise RegistryError(f"registry {registry.name}: {gone} does not exist")
+    from pathlib import Path
+
     from git_elite.edges import gitnet
 
+    where = Path(path)  # (registry.cache: os.path's, for the read that needs no fetch)
     last = ""
     limits = _limits(registry)  # one deadline and byte cap for every attempt
     for attempt in range(attempts):
         try:
-            if usable(path):
-                _fetch(registry, path, limits)
+            if usable(where):
+                _fetch(registry, where, limits)
             else:
-                _reclone(registry, path, limits)
+                _reclone(registry, where, limits)
             return path
         except gitnet.Bounded as err:
             raise RegistryError(f"registry {registry.name} ({registry.url}): {err.message}"
@@ -143,7 +149,7 @@ def sync(registry: Registry, *, offline: bool = False, attempts: int = ATTEMPTS)
                         f"{attempts} attempts: {last}")
 
 
-def _mirrors(registry: Registry, path: Path, listed: bytes) -> bool:
+def _mirrors(registry: Registry, path: str | Path, listed: bytes) -> bool:
     """Whether the cache's registry branch, timestamp and log refs (in `listed`, the cache's
     `for-each-ref`) name exactly the objects the local registry's do (then a fetch would
     change nothing: `--offline` skips it)."""
@@ -163,7 +169,7 @@ def is_local(url: str) -> bool:
         return True
     if "://" in url or (":" in url.split("/", 1)[0] and not url.startswith((".", "/"))):
         return False  # another scheme, or scp-like host:path
-    return Path(url).expanduser().exists()
+    return os.path.exists(os.path.expanduser(url))  # (Path(url).expanduser().exists())
 
 
 def _fetch(registry: Registry, path: Path, limits: gitnet.Limits) -> None:
@@ -275,10 +281,12 @@ def _forked() -> bool:
     return fanout.CHILD
 
 
-def rebuild(registry: Registry) -> Path:
+def rebuild(registry: Registry) -> str:
     """Replace the cache clone by a fresh clone (keeping the tips seen, for the rewind check,
     when the damaged clone still names them)."""
-    _reclone(registry, registry.cache, _limits(registry))
+    from pathlib import Path
+
+    _reclone(registry, Path(registry.cache), _limits(registry))
     return registry.cache
 
 
@@ -366,12 +374,13 @@ def _remove(path: Path) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def branch(registry: Registry, path: Path) -> str:
+def branch(registry: Registry, path: str | Path) -> str:
     """The registry branch: configured, else the remote's default (the clone's HEAD)."""
     if registry.branch:
         return registry.branch
     try:  # a bare clone's HEAD file, as `git symbolic-ref` reads it (without a process)
-        text = (path / "HEAD").read_text(errors="replace")
+        with open(os.path.join(path, "HEAD"), errors="replace") as handle:  # (read_text)
+            text = handle.read()
     except OSError:
         text = ""
     if text.startswith("ref: refs/heads/") and text.count("\n") <= 1:
@@ -380,7 +389,7 @@ def branch(registry: Registry, path: Path) -> str:
     return head.removeprefix("refs/heads/") if head else "main"
 
 
-def tip(path: Path, branch_name: str) -> str | None:
+def tip(path: str | Path, branch_name: str) -> str | None:
     reader = _READERS.get(path)  # `--offline`: the reader that checked the cache answers
     if reader is not None:
         try:
@@ -393,12 +402,13 @@ def tip(path: Path, branch_name: str) -> str | None:
     return proc.stdout.decode().strip() or None
 
 
-def head_file_branch(git_dir: Path, cwd: Path) -> str | None:
+def head_file_branch(git_dir: str | Path, cwd: str | Path) -> str | None:
     """The branch a work tree's HEAD names (without `refs/heads/`; None when detached), from
     the HEAD file as git writes it, as `git symbolic-ref -q HEAD` gives it; anything else (a
     reftable repository's placeholder) is asked of git."""
     try:
-        text = (git_dir / "HEAD").read_text(errors="replace")
+        with open(os.path.join(git_dir, "HEAD"), errors="replace") as handle:  # (read_text)
+            text = handle.read()
     except OSError:
         text = ""
     if text.count("\n") <= 1 and text.startswith("ref: refs/") and \

@@ -130,10 +130,14 @@ class _Odb:
     def _start(self) -> None:
         self.proc: Any
         try:
-            if self.cwd is None:  # no `subprocess` import (docs/scale.md, "hooks, round 6")
+            from git_elite.edges import git
+
+            # no `subprocess` import (docs/scale.md, "hooks, round 6"; elsewhere `git -C`,
+            # "discover --offline, round 7")
+            if self.cwd is None or git.spawnable(self.cwd):
                 from git_elite.edges import spawn
 
-                self.proc = spawn.Child(["git", "cat-file", "--batch-command"],
+                self.proc = spawn.Child(git.at(self.cwd, ["cat-file", "--batch-command"]),
                                         stdin=spawn.PIPE, stdout=spawn.PIPE,
                                         stderr=spawn.DEVNULL)
             else:

@@ -11,15 +11,20 @@ pre-receive hook sees quarantined objects through the environment git sets.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
-from pathlib import Path
-from typing import Any, NamedTuple
+import os
 
-from git_elite.core import documents, layout, timestamp
+from git_elite.core import cjson, documents, layout, timestamp
 from git_elite.core.errors import EliteError, RegistryError
 from git_elite.core.timestamp import Freshness, Role
 from git_elite.edges import git, store
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from pathlib import Path
+    from typing import Any, NamedTuple
+else:
+    from git_elite.core.records import NamedTuple
 
 SEEN_DIR = "freshness"
 
@@ -115,13 +120,19 @@ def root_commit(cwd: str | Path, tip: str) -> str:
 ROOTS_KEPT = 64  # tips remembered (the newest; a registry read again is read at its tip)
 
 
-def _roots_file() -> Path:
-    return store.home() / "cache" / "root-commits.json"
+def raw_bytes(path: str) -> bytes:
+    """`Path(path).read_bytes()` (its OSError included), without pathlib."""
+    with open(path, "rb") as handle:
+        return handle.read()
+
+
+def _roots_file() -> str:
+    return os.path.join(store.home_dir(), "cache", "root-commits.json")
 
 
 def _roots() -> dict[str, str]:
     try:
-        value = json.loads(_roots_file().read_bytes())
+        value = cjson.loads(raw_bytes(_roots_file()))
     except (OSError, ValueError):
         return {}
     if not isinstance(value, dict):
@@ -137,6 +148,8 @@ def _oid(text: str) -> bool:
 def _remember_root(known: dict[str, str], tip: str, root: str) -> None:
     if not (_oid(tip) and _oid(root)):
         return
+    import json  # (a write: reads take core/cjson)
+
     kept = {**dict(list(known.items())[-(ROOTS_KEPT - 1):]), tip: root}
     try:
         store.ensure_home()
@@ -147,26 +160,25 @@ def _remember_root(known: dict[str, str], tip: str, root: str) -> None:
 
 
 def _shallow(cwd: str | Path) -> bool:
-    where = Path(cwd)
-    return any((where / name / "shallow").exists() for name in (".", ".git"))
+    return any(os.path.exists(os.path.join(cwd, name, "shallow")) for name in (".", ".git"))
 
 
 # the reader's memory: highest version seen per registry and timestamp key set ----------------
-def _seen_file(root: str) -> Path:
-    return store.home() / SEEN_DIR / f"{root}.json"
+def _seen_file(root: str) -> str:
+    return os.path.join(store.home_dir(), SEEN_DIR, f"{root}.json")
 
 
 def _role_id(role: Role) -> str:
     """Versions are remembered per key set: after the delegates rotate a compromised key
     out, the new key's chain starts afresh for readers, as TUF does after a rotation."""
-    import hashlib
+    from git_elite.core.state import sha256_hex
 
-    return hashlib.sha256("\n".join(sorted(role.keys)).encode()).hexdigest()[:16]
+    return sha256_hex("\n".join(sorted(role.keys)).encode())[:16]
 
 
 def _seen_all(root: str) -> dict[str, Any]:
     try:
-        value = json.loads(_seen_file(root).read_bytes())
+        value = cjson.loads(raw_bytes(_seen_file(root)))
     except (OSError, ValueError):
         return {}
     roles = value.get("roles") if isinstance(value, dict) else None
@@ -183,6 +195,8 @@ def seen(root: str, role: Role) -> int:
 def remember(root: str, role: Role, version: int, registry: str) -> None:
     if version <= seen(root, role):
         return
+    import json  # (a write: reads take core/cjson)
+
     roles = {**_seen_all(root), _role_id(role): version}
     store.ensure_home()
     store.ensure_dir(store.home() / SEEN_DIR)
@@ -236,7 +250,8 @@ def of_source(source: Any, now: int) -> Freshness:
                          "timestamp cannot be read through this source (read it from a clone)")
     where = source.repo if source.repo is not None else "."
     odb = source.objects() if source.objects is not None and source.repo is not None \
-        and Path(source.repo) == source.git_dir else None  # not Radicle's storage
+        and source.git_dir is not None and store.as_path(os.fspath(source.repo)) == \
+        store.as_path(os.fspath(source.git_dir)) else None  # not Radicle's storage
     return check(where, tip=source.tip, branch=source.branch, identity=identity, now=now,
                  ref=source.timestamp_ref, odb=odb)
 

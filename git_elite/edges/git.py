@@ -30,9 +30,10 @@ def run(args: Sequence[str], cwd: str | Path | None = None, *, input: bytes | No
     try:
         if started is not None:  # begun by `start`: its answer, as `subprocess.run` gives it
             out, err = started.communicate()
-            proc = spawn.Completed(started.args, started.returncode, out, err)
-        elif cwd is None and env is None:
-            proc = spawn.run(["git", *args], input)
+            proc = spawn.Completed(["git", *args], started.returncode, out, err)
+        elif env is None and (cwd is None or spawnable(cwd)):
+            ran = spawn.run(at(cwd, args), input)
+            proc = spawn.Completed(["git", *args], ran.returncode, ran.stdout, ran.stderr)
         else:
             import subprocess
 
@@ -71,13 +72,28 @@ def start(args: Sequence[str], cwd: str | Path | None = None) -> None:
         pass
 
 
+def spawnable(cwd: str | Path) -> bool:
+    """Whether `git -C cwd …` through edges/spawn runs as `subprocess` with `cwd=cwd` would:
+    `cwd` a directory (else `subprocess`, and its FileNotFoundError, as before)."""
+    return bool(cwd) and os.path.isdir(cwd)
+
+
+def at(cwd: str | Path | None, args: Sequence[str]) -> list[str]:
+    """`git ARGS` run in `cwd` (None: here) without `subprocess` (posix_spawn has no chdir):
+    `git -C cwd ARGS`, which changes to `cwd` before anything else, as a child started there
+    would be (discover7: ~5 ms of `subprocess`, `threading`, `locale`, `signal` and
+    `selectors` off `discover --offline`; docs/scale.md)."""
+    return ["git", *args] if cwd is None else ["git", "-C", os.fspath(cwd), *args]
+
+
 def _child(argv: list[str], cwd: str | Path | None, stdin: int | None) -> Any:
     """A process with stdout and stderr piped, stdin from the descriptor `stdin` (None:
-    /dev/null): in the caller's own directory through edges/spawn, else `subprocess`."""
-    if cwd is None:
+    /dev/null): through edges/spawn (`git -C cwd` for another directory), else
+    `subprocess`."""
+    if cwd is None or (argv[:1] == ["git"] and spawnable(cwd)):
         from git_elite.edges import spawn
 
-        return spawn.Child(argv, stdin=spawn.DEVNULL if stdin is None else stdin)
+        return spawn.Child(at(cwd, argv[1:]), stdin=spawn.DEVNULL if stdin is None else stdin)
     import subprocess
 
     return subprocess.Popen(argv, cwd=cwd, stdin=subprocess.DEVNULL if stdin is None else stdin,

@@ -7,14 +7,16 @@ gittree.py, gitnet.py)."""
 from __future__ import annotations
 
 import os
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from git_elite.core.errors import RegistryError
 from git_elite.edges import git
 from git_elite.edges.git import run
 
-if TYPE_CHECKING:
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # (no pathlib or typing for a working copy without a rad:// remote)
+    from pathlib import Path
+    from typing import Any
+
     from git_elite.core import radicle
     from git_elite.core.radicle import Sigrefs, StorageView
 
@@ -102,6 +104,8 @@ def rad_storage_view(storage: str | Path) -> StorageView:
 
 def rad_home() -> Path:
     """`$RAD_HOME`, default `~/.radicle`."""
+    from pathlib import Path
+
     return Path(os.environ.get("RAD_HOME") or Path.home() / ".radicle")
 
 
@@ -117,7 +121,7 @@ def check_storage(storage: str | Path, rid: str, owner_did: str, branch: str | N
     from git_elite.core import radicle
 
     rid = radicle.canonical_rid(rid)
-    if not Path(storage).is_dir():
+    if not os.path.isdir(storage):  # (Path(storage).is_dir())
         return radicle.RadicleCheck.unchecked(rid, f"no Radicle storage at {storage}")
     try:
         view = rad_storage_view(storage)

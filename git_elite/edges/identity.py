@@ -9,12 +9,16 @@ never appears in a message, a repr or any output.
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any, NamedTuple
-
 from git_elite.core import jsonstrict, keys
 from git_elite.core.errors import EliteError, IdentityError
 from git_elite.edges import store
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import Any, NamedTuple
+else:
+    from git_elite.core.records import NamedTuple
 
 FILENAME = "identity.json"
 MAX_BYTES = 16 * 1024
@@ -142,17 +146,19 @@ def save(ident: Identity, force: bool = False, target: Path | None = None) -> Pa
 
 def load_identity() -> Identity:
     """This node's identity, for every command that signs."""
-    where = path()
-    if not where.exists():
+    import os
+
+    where = os.path.join(store.home_dir(), FILENAME)  # (str(path()), without pathlib)
+    if not os.path.exists(where):
         raise IdentityError(NO_IDENTITY)
     _warn_if_readable(where)
-    return from_bytes(store.read_bytes(where), str(where))
+    return from_bytes(store.read_bytes(where), where)
 
 
 _WARNED: set[str] = set()
 
 
-def _warn_if_readable(where: Path) -> None:
+def _warn_if_readable(where: str | Path) -> None:
     """Like ssh with a private key: say so (once) when others may read the secret."""
     import os
     import stat

@@ -9,16 +9,19 @@ A refusal is `rollback`, one line naming the registry, the versions and the role
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections.abc import Callable, Sequence
-from pathlib import Path
-from typing import Any
+import os
 
-from git_elite.core import documents, identity_pin, jsonstrict, layout
+from git_elite.core import cjson, documents, identity_pin, jsonstrict, layout
 from git_elite.core.errors import JsonError, RegistryError
 from git_elite.core.identity_pin import Pin
+from git_elite.core.state import sha256_hex
 from git_elite.edges import freshness, git, store
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from pathlib import Path
+    from typing import Any
 
 
 def git_key(cwd: str | Path, tip: str) -> str:
@@ -28,16 +31,16 @@ def git_key(cwd: str | Path, tip: str) -> str:
 def http_key(body: dict[str, Any]) -> str:
     """owner_did and name: there is no commit graph to name the registry by."""
     name, owner = str(body["name"]), str(body["owner_did"])
-    return "url-" + hashlib.sha256(f"{name}\0{owner}".encode()).hexdigest()[:40]
+    return "url-" + sha256_hex(f"{name}\0{owner}".encode())[:40]
 
 
-def _file(key: str) -> Path:
-    return store.home() / freshness.SEEN_DIR / "identity" / f"{key}.json"
+def _file(key: str) -> str:
+    return os.path.join(store.home_dir(), freshness.SEEN_DIR, "identity", f"{key}.json")
 
 
 def seen(key: str) -> Pin | None:
     try:
-        value = json.loads(_file(key).read_bytes())
+        value = cjson.loads(freshness.raw_bytes(_file(key)))
     except (OSError, ValueError):
         return None
     return Pin.from_dict(value.get("identity") if isinstance(value, dict) else None)
@@ -49,6 +52,8 @@ def remember(key: str, pin: Pin, registry: str) -> None:
         return
     if old is not None and old.version > pin.version:
         return
+    import json  # (a write: reads take core/cjson)
+
     store.ensure_home()
     data = json.dumps({"registry": registry, "key": key, "identity": pin.to_dict()}) + "\n"
     store.atomic_write(_file(key), data.encode(), 0o600)

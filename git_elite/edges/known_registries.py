@@ -7,14 +7,32 @@ a local path, file://, ssh://, https://, scp-like `host:path`, or rad://.
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
-from typing import Any, NamedTuple
+import os
 
 from git_elite.core.errors import RegistryError, UsageError
 from git_elite.edges import store
 
-NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # fullmatch: no "name\n"
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import Any, NamedTuple
+else:
+    from git_elite.core.records import NamedTuple
+
+_ALNUM = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+_NAME_CHARS = _ALNUM | frozenset("._-")
+
+
+class _Name:
+    """A registry name, `[A-Za-z0-9][A-Za-z0-9._-]{0,63}` (`NAME.fullmatch`: no "name\\n"),
+    tested without `re` (docs/scale.md, "discover --offline, round 7")."""
+
+    @staticmethod
+    def fullmatch(text: str) -> bool:
+        return 0 < len(text) <= 64 and text[0] in _ALNUM and set(text) <= _NAME_CHARS
+
+
+NAME = _Name()
 SCHEMES = ("file://", "ssh://", "https://", "http://", "git://", "rad://")
 
 
@@ -31,15 +49,16 @@ class Registry(NamedTuple):
         return out
 
     @property
-    def cache(self) -> Path:
+    def cache(self) -> str:
         """The bare cache clone: by name for a known registry; for one given by path or URL
         also by the URL's hash, so /srv/a/elites.git and /srv/b/elites.git never share one."""
         if self.source in ("url", "git-remote"):
-            import hashlib
+            from git_elite.core.state import sha256_hex
 
-            digest = hashlib.sha256(self.url.encode()).hexdigest()[:10]
-            return store.home() / "cache" / "registries" / f"{self.name}-{digest}.git"
-        return store.home() / "cache" / "registries" / f"{self.name}.git"
+            digest = sha256_hex(self.url.encode())[:10]
+            return os.path.join(store.home_dir(), "cache", "registries",
+                                f"{self.name}-{digest}.git")
+        return os.path.join(store.home_dir(), "cache", "registries", f"{self.name}.git")
 
 
 def config_file() -> Path:
@@ -56,20 +75,23 @@ def normalise_url(url: str) -> str:
     """URLs as given; a local path made absolute (so it works from any directory)."""
     if not url:
         raise UsageError("empty registry URL")
-    if url.startswith(SCHEMES) or re.match(r"^[^/:]+:(?!//)", url):
+    if url.startswith(SCHEMES) or _scp_like(url):
         return url
-    return str(Path(url).expanduser().resolve())
+    return os.path.realpath(os.path.expanduser(url))  # (Path(url).expanduser().resolve())
 
 
 FIX_YAML = ("fix it, or move it away and add the registries again with "
             "`git elite registry add NAME URL`")
 
 
-def load_yaml(path: Path) -> list[Registry]:
+def load_yaml(path: str | Path) -> list[Registry]:
     """registries.yaml; a damaged one (truncated, not YAML, wrong shape) is one RegistryError
     naming the file and what to do."""
-    if not path.exists():
+    if not os.path.exists(path):
         return []  # before importing yaml (~15 ms): most users have no registries.yaml
+    from pathlib import Path
+
+    path = Path(path)
     try:
         return _parse_yaml(path)
     except (RegistryError, UsageError) as err:
@@ -141,11 +163,11 @@ def resolve(name_or_url: str, cwd: Path | None = None) -> Registry:
     # a path or URL can be no registry's name (names are NAME): git config is not read for
     # it (a `git` process), registries.yaml still is (a damaged one is refused all the same)
     named = known_registries(cwd) if NAME.fullmatch(name_or_url) else \
-        load_yaml(config_file())
+        load_yaml(os.path.join(store.home_dir(), "registries.yaml"))  # (config_file())
     for registry in named:
         if registry.name == name_or_url:
             return registry
-    if NAME.fullmatch(name_or_url) and not Path(name_or_url).exists():
+    if NAME.fullmatch(name_or_url) and not os.path.exists(name_or_url):
         remote = git_remote(name_or_url, cwd)
         if remote is None:
             raise RegistryError(f"unknown registry {name_or_url!r}: not a known registry nor "
@@ -154,14 +176,30 @@ def resolve(name_or_url: str, cwd: Path | None = None) -> Registry:
     return _ad_hoc(normalise_url(name_or_url), "url")
 
 
+def _scp_like(url: str) -> bool:
+    """`re.match(r"^[^/:]+:(?!//)", url)`: git's scp-like `host:path` (a `:` before any
+    `/`, not `://`)."""
+    colon = url.find(":")
+    return colon > 0 and "/" not in url[:colon] and url[colon + 1:colon + 3] != "//"
+
+
 def _ad_hoc(url: str, source: str) -> Registry:
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", url.rstrip("/").rsplit("/", 1)[-1]).strip("-.")
+    last = url.rstrip("/").rsplit("/", 1)[-1]  # runs of other characters -> one "-"
+    kept: list[str] = []
+    for char in last:
+        if char in _NAME_CHARS:
+            kept.append(char)
+        elif not kept or kept[-1] != "\0":
+            kept.append("\0")
+    stem = "".join(kept).replace("\0", "-").strip("-.")
     return Registry(stem.removesuffix(".git") or "registry", url, None, source)
 
 
 def git_remote(name: str, cwd: Path | None = None) -> str | None:
     """The URL of git remote `name` of the repo at cwd (a relative path made absolute from
     the work tree's root, as git resolves it); None when there is no such remote."""
+    from pathlib import Path
+
     from git_elite.edges import git
 
     where = cwd or Path.cwd()
@@ -169,7 +207,7 @@ def git_remote(name: str, cwd: Path | None = None) -> str | None:
     url = proc.stdout.decode(errors="replace").strip()
     if proc.returncode != 0 or not url:
         return None
-    if url.startswith(SCHEMES) or re.match(r"^[^/:]+:(?!//)", url) or Path(url).is_absolute():
+    if url.startswith(SCHEMES) or _scp_like(url) or Path(url).is_absolute():
         return url
     top = git.toplevel(where) or where
     return str((top / url).resolve())
@@ -177,9 +215,11 @@ def git_remote(name: str, cwd: Path | None = None) -> str | None:
 
 def missing_local(url: str) -> Path | None:
     """A local registry path (or file:// URL) that does not exist: nothing to retry."""
+    from pathlib import Path
+
     if url.startswith("file://"):
         path = Path(url[len("file://"):])
-    elif url.startswith(SCHEMES) or re.match(r"^[^/:]+:(?!//)", url):
+    elif url.startswith(SCHEMES) or _scp_like(url):
         return None
     else:
         path = Path(url)

@@ -3,14 +3,16 @@ terminal and never with NO_COLOR."""
 
 from __future__ import annotations
 
-import json
 import os
-import re
 import sys
-from collections.abc import Sequence
-from typing import Any
 
+from git_elite.core import cjson
 from git_elite.core.safetext import escape
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
 
 
 def use_colour(stream: Any = None) -> bool:
@@ -48,16 +50,74 @@ def emit_json(value: Any) -> None:
 def json_text(value: Any) -> str:
     """JSON escapes C0 controls itself; DEL, C1 controls and the bidi overrides it leaves raw
     (ensure_ascii=False) are written as \\u escapes too (still the same JSON value)."""
-    return json_safe(json.dumps(value, indent=2, ensure_ascii=False))
+    return json_safe(indented(value))
 
 
 def json_safe(text: str) -> str:
     """JSON text with DEL, C1 controls, the line separators and the bidi controls written as
     \\u escapes: the same JSON value (in valid JSON they can only stand inside strings)."""
-    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    return text.translate(_JSON_UNSAFE)
 
 
-_JSON_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_JSON_UNSAFE = {code: f"\\u{code:04x}" for code in
+                (*range(0x7f, 0xa0), 0x2028, 0x2029, *range(0x202a, 0x202f),
+                 *range(0x2066, 0x206a))}
+
+
+def indented(value: Any) -> str:
+    """`json.dumps(value, indent=2, ensure_ascii=False)` without importing `json` (its
+    decoder compiles regular expressions: ~2 ms of `discover --json`; docs/scale.md,
+    "discover --offline, round 7"): what `--json` prints — dicts with str keys, lists,
+    tuples, str, int, finite floats, bools and None — written as json writes them, and
+    anything else (another key or value type, a NaN, a subclass, nesting past 64) left to
+    `json` itself, so the text or the error is always json's."""
+    parts: list[str] = []
+    if _indent(value, parts, "\n"):
+        return "".join(parts)
+    import json
+
+    return json.dumps(value, indent=2, ensure_ascii=False)
+
+
+def _indent(value: Any, out: list[str], newline: str) -> bool:
+    kind = type(value)
+    if kind is str:
+        out.append(cjson.encode_string(value))
+    elif value is None or kind is bool:
+        out.append("null" if value is None else "true" if value else "false")
+    elif kind is int:
+        out.append(int.__repr__(value))
+    elif kind is float:
+        if value != value or value in (float("inf"), float("-inf")):
+            return False
+        out.append(float.__repr__(value))
+    elif kind is dict or kind is list or kind is tuple:
+        return _container(value, out, newline)
+    else:
+        return False
+    return True
+
+
+def _container(value: Any, out: list[str], newline: str) -> bool:
+    dict_ = type(value) is dict
+    if not value:
+        out.append("{}" if dict_ else "[]")
+        return True
+    if len(newline) > 129:  # nesting past 64: json's own checks (and its error)
+        return False
+    inner = newline + "  "
+    out.append("{" if dict_ else "[")
+    for n, item in enumerate(value.items() if dict_ else value):
+        out.append(inner if n == 0 else "," + inner)
+        if dict_:
+            if type(item[0]) is not str:
+                return False
+            out.append(cjson.encode_string(item[0]) + ": ")
+            item = item[1]
+        if not _indent(item, out, inner):
+            return False
+    out.append(newline + ("}" if dict_ else "]"))
+    return True
 
 
 def table(title: str | None, columns: Sequence[Any], rows: Sequence[Sequence[Any]]) -> None:

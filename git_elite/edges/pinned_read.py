@@ -8,12 +8,14 @@ one of its Sources). Does not print.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from typing import Any
-
 from git_elite.core import layout
 from git_elite.core.discover import Candidate
 from git_elite.core.errors import EliteError, RegistryError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
+    from typing import Any
 
 
 def candidates(source: Any, ranked: Sequence[str], task_type: str | None

@@ -255,7 +255,7 @@ def open_target(registry: Registry, key: keys.Keypair) -> Target:
         url = radicle.parse_url(registry.url)
         registry = registry._replace(url=str(url))
         push_url, rid = f"rad://{url.z_rid}/{keys.nid_from_did(key.did)}", url.rid
-    path = cache.sync(registry)
+    path = Path(cache.sync(registry))
     return Target(registry, path, cache.branch(registry, path), push_url, rid)
 
 

@@ -9,21 +9,23 @@ working copy you stand in (its HEAD, no fetch), or radicle-httpd (`httpd.open_re
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Callable, Iterator, Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+import os
 
 from git_elite.core import agent_pin, documents, engine, indexing, jsonstrict, layout
 from git_elite.core.discover import Candidate
 from git_elite.core.errors import EliteError, Problem, RegistryError
 from git_elite.core.index_read import INDEX_MAX_BYTES, IndexReader
 from git_elite.core.index_read import load as load_index
-from git_elite.core.state import MemoryState, additions
+from git_elite.core.state import MemoryState, additions, sha256_hex
 from git_elite.edges import pinned_read
 
-if TYPE_CHECKING:  # core.radicle only for a Radicle registry
-    from git_elite.core.radicle import RadicleCheck
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Sequence
+    from pathlib import Path
+    from typing import Any
+
+    from git_elite.core.radicle import RadicleCheck  # core.radicle only for a Radicle registry
 
 __all__ = ["INDEX_MAX_BYTES", "Source", "load_index"]
 AGENT_EXTRAS = ("prompt.md", "demos.json")
@@ -39,7 +41,7 @@ class Source:
                  documents: Callable[[], Iterator[tuple[str, bytes]]], *,
                  names: Callable[[str], list[str]] | None = None,
                  prefetch: Callable[[Sequence[str]], None] | None = None,
-                 sparse: bool = False, local: bool = False, git_dir: Path | None = None,
+                 sparse: bool = False, local: bool = False, git_dir: str | Path | None = None,
                  pin_key: str | None = None, objects: Callable[[], Any] | None = None
                  ) -> None:
         self.name, self.label, self.tip = name, label, tip
@@ -51,7 +53,7 @@ class Source:
         self.fmt = layout.FORMAT
         self._index: IndexReader | None = None
         # where refs/elite/timestamp is read (None: not over this path)
-        self.repo: Path | None = None
+        self.repo: str | Path | None = None
         self.branch: str | None = None
         self.timestamp_ref = "refs/elite/timestamp"
         # timestamp.Freshness, set by the reader (cli/discovering.fresh)
@@ -224,7 +226,7 @@ def _unread_profile(source: Source, candidate: Candidate, manifest: bytes | None
     entry names (any other is read with its profile and refused by `_entry_problems`)."""
     pinned = candidate.entry.get("manifest_sha256")
     return (pinned_profiles(source) and manifest is not None and isinstance(pinned, str)
-            and hashlib.sha256(manifest).hexdigest() == pinned)
+            and sha256_hex(manifest) == pinned)
 
 
 def agent_files(source: Source, agent_id: str, extras: bool = True,
@@ -342,7 +344,7 @@ def _entry_problems(source: Source, candidate: Candidate, raw: bytes, path: str
         if "attestation_sha256" in candidate.entry:  # SPEC §6.2: their digests too
             want["attestation_sha256"] = _attestation_pins(
                 source, candidate.agent_id, candidate.entry["attestation_sha256"])
-    if candidate.entry.get("manifest_sha256") != hashlib.sha256(raw).hexdigest():
+    if candidate.entry.get("manifest_sha256") != sha256_hex(raw):
         return [Problem("index", path, "INDEX.json's manifest_sha256 is not the sha256 of "
                         "the manifest")]
     if dict(candidate.entry) != want:
@@ -427,14 +429,20 @@ def _placed(doc: documents.Document, relative: str | None) -> bool:
     return relative == trust.endorsement_path(doc.body["from"], doc.body["to"])
 
 
-def local_trust_files(home: Path) -> list[tuple[str, bytes, str | None]]:
-    """$AGENTD_HOME/endorsements/** and $AGENTD_HOME/rotations/*.json."""
+def local_trust_files(home: str | Path) -> list[tuple[str, bytes, str | None]]:
+    """$AGENTD_HOME/endorsements/** and $AGENTD_HOME/rotations/*.json (pathlib only when
+    there is such a folder: most readers have none)."""
     out: list[tuple[str, bytes, str | None]] = []
-    folder = home / "endorsements"
+    if not any(os.path.isdir(os.path.join(home, name)) for name in ("endorsements",
+                                                                      "rotations")):
+        return out
+    from pathlib import Path
+
+    folder = Path(home) / "endorsements"
     if folder.is_dir():
         out += [(str(p), p.read_bytes(), p.relative_to(folder).as_posix())
                 for p in sorted(folder.rglob("*.json"))]
-    rotations = home / "rotations"
+    rotations = Path(home) / "rotations"
     if rotations.is_dir():
         out += [(str(p), p.read_bytes(), None) for p in sorted(rotations.glob("*.json"))]
     return out
@@ -466,7 +474,7 @@ def git_source(name: str, label: str, path: str | Path, tip: str, repo: Any = No
         return data
 
     return Source(name, label, tip, read, listing, names=state.names, prefetch=state.warm,
-                  local=True, git_dir=Path(path), objects=lambda: opened.odb)
+                  local=True, git_dir=path, objects=lambda: opened.odb)
 
 
 def cache_source(registry: Any, offline: bool) -> Source:
@@ -480,7 +488,7 @@ def cache_source(registry: Any, offline: bool) -> Source:
         raise RegistryError(f"{registry.name}: branch {branch} not found in {registry.url}")
     reader = [cache.take_reader(path)]  # --offline: the one that checked the cache
 
-    def opener(name: str, label: str, where: Path, at: str) -> Source:
+    def opener(name: str, label: str, where: str | Path, at: str) -> Source:
         repo, reader[0] = reader[0], None  # a reopen after damage starts a new one
         return git_source(name, label, where, at, repo)
 
@@ -505,8 +513,8 @@ def _radicle_clone(source: Source, registry: Any, tip: str) -> None:
     _radicle_timestamp(source)
 
 
-def _mended(opener: Callable[[str, str, Path, str], Source], registry: Any, offline: bool,
-            path: Path, tip: str) -> Source:
+def _mended(opener: Callable[[str, str, str | Path, str], Source], registry: Any,
+            offline: bool, path: str | Path, tip: str) -> Source:
     """A cache clone's Source whose reads survive damage to the clone (`cache.Mender`): one
     re-clone, the same tip read again from the fresh clone; or one line naming the cache."""
     from git_elite.edges import cache
@@ -539,12 +547,14 @@ def _mended(opener: Callable[[str, str, Path, str], Source], registry: Any, offl
             mend(lambda: inner[0].prefetch(paths) if inner[0].prefetch else None)
 
     return Source(registry.name, registry.url, tip, read, listing, names=names,
-                  prefetch=prefetch, local=True, git_dir=Path(path), pin_key=root,
+                  prefetch=prefetch, local=True, git_dir=path, pin_key=root,
                   objects=objects)
 
 
 def _radicle_timestamp(source: Source) -> None:
     """A Radicle registry's timestamp is read from its delegates' namespaces in storage."""
+    from pathlib import Path
+
     from git_elite.edges import freshness
 
     if source.radicle is not None and source.repo is not None:
@@ -552,10 +562,11 @@ def _radicle_timestamp(source: Source) -> None:
         source.timestamp_ref, source.repo = ref, Path(where)
 
 
-def worktree_source(cwd: Path) -> Source | None:
+def worktree_source(cwd: str | Path) -> Source | None:
     """The registry working copy at `cwd` (`git clone`/`rad clone`), read at HEAD, or None
-    when cwd is not in a git repository whose HEAD tree has IDENTITY.json."""
-    from git_elite.edges import cache, catfile, git
+    when cwd is not in a git repository whose HEAD tree has IDENTITY.json. Its paths by
+    os.path (discover7: no pathlib on the read)."""
+    from git_elite.edges import cache, catfile, git, store
 
     # one `git rev-parse`; HEAD's commit through the batch reader that then reads the tree
     found_dirs = git.run(["rev-parse", "--show-toplevel", "--absolute-git-dir"], cwd,
@@ -563,17 +574,17 @@ def worktree_source(cwd: Path) -> Source | None:
     lines = found_dirs.stdout.decode("utf-8", "surrogateescape").splitlines()
     if found_dirs.returncode != 0 or len(lines) != 2:
         return None
-    root, git_dir = Path(lines[0]), lines[1]
-    repo = catfile.CatRepo(git_dir, str(root), root)
+    root, git_dir = store.as_path(lines[0]), lines[1]  # (str(Path(lines[0])))
+    repo = catfile.CatRepo(git_dir, root, root)
     tip = repo.odb.resolve("HEAD^{commit}")
     if tip is None:
         repo.close()
         return None
-    source = git_source(root.name, str(root), root, tip, repo)
+    source = git_source(os.path.basename(root), root, root, tip, repo)  # (Path.name)
     if source.read(layout.IDENTITY) is None:
         return None
     source.repo = root
-    source.branch = cache.head_file_branch(Path(git_dir), root)
+    source.branch = cache.head_file_branch(git_dir, root)
     source.check_identity()
     from git_elite.edges import gitrad
 

@@ -6,13 +6,15 @@ owner in any registry withdraws it from the view."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any
-
 from git_elite.core import discover, documents
 from git_elite.core.attest_summary import Summary
 from git_elite.core.errors import Problem
 from git_elite.edges import output
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+    from typing import Any
 
 
 def withdrawn_elsewhere(sources: Sequence[Any], candidate: discover.Candidate

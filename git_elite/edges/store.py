@@ -19,6 +19,23 @@ def home() -> Path:
     return Path(configured) if configured else Path.home() / ".agentd"
 
 
+def home_dir() -> str:
+    """`str(home())` without pathlib (~4 ms of a reader's start-up, docs/scale.md "discover
+    --offline, round 7"): the paths a checked read opens are joined with os.path."""
+    configured = os.environ.get("AGENTD_HOME")
+    return as_path(configured) if configured else \
+        as_path(os.path.join(os.path.expanduser("~"), ".agentd"))
+
+
+def as_path(text: str) -> str:
+    """`str(PurePosixPath(text))`: repeated slashes and `.` parts dropped, no trailing slash
+    (a leading `//` kept, as POSIX and pathlib keep it); `..` left as it is."""
+    if not text:
+        return "."
+    root = "//" if text[:2] == "//" and text[:3] != "///" else "/" if text[:1] == "/" else ""
+    return root + "/".join(part for part in text.split("/") if part and part != ".") or "."
+
+
 def ensure_home() -> Path:
     """Create $AGENTD_HOME with mode 0700 (and tighten it if it exists)."""
     path = home()
@@ -89,9 +106,10 @@ def _create_temp(path: str | Path) -> tuple[int, str]:
     raise FileExistsError(f"no unused temporary name next to {path}")
 
 
-def read_bytes(path: Path) -> bytes:
+def read_bytes(path: str | Path) -> bytes:
     try:
-        return path.read_bytes()
+        with open(path, "rb") as handle:  # (Path.read_bytes, for a str too)
+            return handle.read()
     except FileNotFoundError:
         raise EliteError(f"{path}: no such file") from None
     except OSError as err:

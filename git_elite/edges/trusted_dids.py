@@ -3,19 +3,23 @@ What trust means is core/trust.py's (pure)."""
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
 
 from git_elite.core import documents
 from git_elite.core.errors import EliteError, TrustError
 from git_elite.core.trust import TrustSet
 from git_elite.edges import store
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
 
-def load(path: Path) -> TrustSet:
+
+def load(path: str | Path) -> TrustSet:
     """The trust set at `path`; an empty one (max_depth 2) when the file does not exist. A
     damaged one (truncated, not the format) is one error naming the file and what to do:
     never rebuilt silently, since an empty trust set would drop whom the user trusts."""
-    if not path.exists():
+    if not os.path.exists(path):
         return TrustSet()
     try:
         return TrustSet.from_bytes(store.read_bytes(path), str(path))
@@ -34,7 +38,7 @@ def local() -> TrustSet:
         own: str | None = identity.load_identity().did
     except IdentityError:
         own = None
-    return load(store.home() / "trusted-dids.json").with_self(own)
+    return load(os.path.join(store.home_dir(), "trusted-dids.json")).with_self(own)
 
 
 def save(path: Path, trust: TrustSet) -> None:

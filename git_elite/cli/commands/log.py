@@ -175,7 +175,7 @@ def _repo(name: str | None) -> Path:
     if name and Path(name).exists():
         return Path(name)
     registry = known_registries.resolve(name) if name else _single()
-    return cache.sync(registry)
+    return Path(cache.sync(registry))
 
 
 def _single() -> Any:
