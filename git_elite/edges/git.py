@@ -93,7 +93,8 @@ def _child(argv: list[str], cwd: str | Path | None, stdin: int | None) -> Any:
     if cwd is None or (argv[:1] == ["git"] and spawnable(cwd)):
         from git_elite.edges import spawn
 
-        return spawn.Child(at(cwd, argv[1:]), stdin=spawn.DEVNULL if stdin is None else stdin)
+        command = at(cwd, argv[1:]) if argv[:1] == ["git"] else argv
+        return spawn.Child(command, stdin=spawn.DEVNULL if stdin is None else stdin)
     import subprocess
 
     return subprocess.Popen(argv, cwd=cwd, stdin=subprocess.DEVNULL if stdin is None else stdin,
