@@ -28,7 +28,10 @@ def _publish_traced(server: Path, agent: str, trace: Path) -> list[tuple[int, st
     for line in trace.read_text().splitlines():
         cells = [c.strip() for c in line.split("|")]
         if len(cells) > 8 and cells[3] == "start":
-            found.append((int(cells[1].removeprefix("d")), cells[8]))
+            words = cells[8].split(" ")
+            if words[1:2] == ["-C"]:  # git in another directory, as `git -C DIR` (spawn)
+                words = [words[0], *words[3:]]
+            found.append((int(cells[1].removeprefix("d")), " ".join(words)))
     return found
 
 

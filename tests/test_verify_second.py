@@ -108,7 +108,9 @@ def test_the_command_with_memory(reg: Path, tmp_path: Path) -> None:
     assert "_pygit2" not in calls  # no libgit2 loaded
     started = [line for line in calls.splitlines() if "execve(" in line and
                '"git"' in line and "ENOENT" not in line]
-    assert [line.split('"git", ')[1].split(",")[0] for line in started] == \
+    # (git in another directory runs as `git -C DIR …`: the subcommand after DIR)
+    words = [line.split('"git", ')[1].split(", ") for line in started]
+    assert [w[2] if w[0] == '"-C"' else w[0] for w in words] == \
         ['"cat-file"', '"config"', '"config"', '"symbolic-ref"', '"rev-list"', '"rev-parse"',
          '"status"']  # (a work tree: its uncommitted changes are noted)
     full = run_cli("verify", "--json", "--no-cache", cwd=reg)
