@@ -393,3 +393,45 @@ def test_discover_in_a_regular_install(server: tuple[Path, Path], tmp_path: Path
     editable = subprocess.run([git_elite, *args], cwd=work, capture_output=True,
                               check=True).stdout
     assert installed == editable and b'"agent_id"' in installed
+
+
+# verify7: what a second `git elite verify` (its memory applies: `git cat-file` alone) does
+# not load in a regular install; the console script's own `re` aside (pip < 24 writes
+# `import re` into it), none of these is needed: docs/scale.md, "second verify, round 7"
+NOT_ON_SECOND_VERIFY = {"dataclasses", "inspect", "ast", "dis", "tokenize", "copy", "typing",
+                        "re", "json", "pathlib", "fnmatch", "urllib", "ipaddress", "contextlib",
+                        "functools", "enum", "collections", "hashlib", "_hashlib", "tempfile",
+                        "git_elite.core.radicle", "click", LIBGIT2}
+
+
+def test_second_verify_in_a_regular_install(server: tuple[Path, Path], tmp_path: Path) -> None:
+    """verify7: a second `verify` of the bare registry after a one-agent push, as a `pip
+    install` runs it (not editable, without `site`), re-checks the one changed piece from
+    its memory and loads none of NOT_ON_SECOND_VERIFY; the first (full) verify and a
+    `verify` of a rad: name still load what they need."""
+    work, bare = server
+    code = f"import sys; sys.path[:0] = {installed_layout(tmp_path)!r}; " \
+        "from git_elite.launcher import run; run()"
+    verify = [sys.executable, "-S", "-P", "-c", code, "verify", str(bare)]
+    for n in (36, 37):  # (the first commit of the module's registry makes it format 2)
+        write_files(work, agent_files("alice", n))
+        git("add", "agents", cwd=work)
+        git("commit", "-q", "-m", "one agent more", cwd=work)
+        git("push", "-q", "origin", "HEAD:main", cwd=work)
+        if n == 36:  # the full audit: libgit2, and the memory written
+            [first] = traced(*verify, cwd=work)
+            assert LIBGIT2 in first and "git_elite.edges.verified" in first
+    proc = subprocess.run(verify, cwd=work, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPROFILEIMPORTTIME": "1"}, check=False)
+    assert proc.returncode == 0 and "verify: tree at HEAD OK" in proc.stderr, proc.stderr
+    [loaded] = modules(proc.stderr)
+    assert "git_elite.edges.verified" in loaded and "git_elite.core.audit" in loaded
+    off = (tops(loaded) | loaded) & NOT_ON_SECOND_VERIFY
+    assert not off, sorted(off)
+    # a rad: name that is no path still goes to core.radicle (and fails as before: no such
+    # repository in a Radicle storage here)
+    rad = subprocess.run([*verify[:-1], "rad:z3gqcJUoA1n9HaHKufZs5FCSGazv5"], cwd=work,
+                         capture_output=True, text=True, check=False,
+                         env={**os.environ, "PYTHONPROFILEIMPORTTIME": "1"})
+    assert rad.returncode != 0 and "git_elite.core.radicle" in modules(rad.stderr)[0], \
+        rad.stderr[-2000:]

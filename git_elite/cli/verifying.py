@@ -3,47 +3,73 @@ launcher runs it for the argument lists cli/fastpath.py parses exactly as click 
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+import os
 
 from git_elite.edges import output
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from pathlib import Path
+    from typing import Any, NamedTuple
 
     from git_elite.core.errors import Problem
     from git_elite.core.radicle import RadicleCheck
+else:
+    from git_elite.core.records import NamedTuple
 
-_URL = re.compile(r"^[a-z][a-z0-9+.-]*://|^[^/\s]+@[^/\s]+:")
+# (no `re`, `pathlib`, `typing` or core.radicle on a local verify's path: ~10 ms of imports
+# a second verify does not need; docs/scale.md, "second verify, round 7")
+_SCHEME = frozenset("abcdefghijklmnopqrstuvwxyz0123456789+.-")
+
+
+def is_url(target: str) -> bool:
+    """`re.match(r"^[a-z][a-z0-9+.-]*://|^[^/\\s]+@[^/\\s]+:", target)`: a URL with a scheme
+    or an scp-like `user@host:path` (tests/test_verifying_tests.py holds the two equal)."""
+    if target[:1] in _SCHEME and target[:1].isalpha():
+        end = 1
+        while end < len(target) and target[end] in _SCHEME:
+            end += 1
+        if target.startswith("://", end):
+            return True
+    end = 0  # the leading run of characters that are neither `/` nor whitespace
+    while end < len(target) and target[end] != "/" and not target[end].isspace():
+        end += 1
+    at = target.find("@", 1, end)
+    return at != -1 and target.find(":", at + 2, end) != -1
+
+
+def is_rad_url(target: str) -> bool:
+    """`radicle.is_rad_url` without importing core.radicle (5 dataclasses and hashlib)."""
+    return target.startswith(("rad://", "rad:z"))
 
 
 def run(target: str, rev: str, history: bool, as_json: bool, url: str | None,
         no_cache: bool, allow_stale: bool, now: int) -> int:
     """`git elite verify` with its options (cli/commands/verify.py parses them with click,
     cli/fastpath.py the plain lists without it); `now`: the command's clock."""
-    from git_elite.core import radicle
-
     stale = (now, allow_stale, not no_cache)
     if url is not None:
         return _verify_url(url, target, rev, history, as_json, stale)
-    if radicle.is_rad_url(target) and not Path(target).exists():
+    if is_rad_url(target) and not os.path.exists(target):
+        from git_elite.core import radicle
+
         target = str(radicle.parse_url(target))  # a bare `rad:z…` RID → rad://z…
     if target.startswith("file://"):
         target = local_path(target)  # on this machine: read it where it is, no clone
-    if _URL.match(target) and not Path(target).exists():
+    if is_url(target) and not os.path.exists(target):
         import tempfile  # (only here: ~5 ms of imports a local verify does not need)
 
         with tempfile.TemporaryDirectory(prefix="git-elite-verify-") as tmp:
             from git_elite.edges import git
             from git_elite.edges.cache import LOG_SPEC, TIMESTAMP_SPEC
 
-            clone = str(Path(tmp) / "registry.git")
+            clone = os.path.join(tmp, "registry.git")
             git.run(["clone", "-q", "--bare", "--", target, clone])
             git.run(["fetch", "-q", "--no-tags", "--", target, TIMESTAMP_SPEC, LOG_SPEC], clone,
                     check=False)
             return _verify(clone, rev, history, as_json, target, stale)
-    if not Path(target).exists():
+    if not os.path.exists(target):
         from git_elite.core.errors import RegistryError
 
         raise RegistryError(f"{target}: does not exist (give a registry path, bare "
@@ -264,11 +290,12 @@ def _radicle(repo: Callable[[], Any], path: str, origin: str, rev: str
     """SPEC §11 for a Radicle registry (a `rad clone` working copy or a rad:// URL): the
     registry owner is a delegate and the tip is the one a delegate signed. None when the
     registry is not a Radicle one."""
-    from git_elite.core import radicle
     from git_elite.edges import git, gitcheck, gitrad
 
     storage: Path | None
-    if radicle.is_rad_url(origin):
+    if is_rad_url(origin):
+        from git_elite.core import radicle
+
         rid = radicle.parse_url(origin).rid
         storage = gitrad.storage_path(rid)
     else:
@@ -276,6 +303,8 @@ def _radicle(repo: Callable[[], Any], path: str, origin: str, rev: str
         if found is None:
             return None
         rid, storage = found
+    from git_elite.core import radicle
+
     tip = _commit(path, rev)
     identity = gitcheck.identity_body(git.state_at(repo(), tip))
     if identity is None:

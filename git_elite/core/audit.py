@@ -11,36 +11,55 @@ With many agents the pieces are shared between two processes (`fanout.halves`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Protocol
-
-from git_elite.core import context, documents, engine, fanout, indexing, layout, shards
+from git_elite.core import cjson, context, documents, engine, fanout, indexing, layout, shards
 from git_elite.core.errors import EliteError, Problem
-from git_elite.core.state import EMPTY, Change, State, additions, blob_id
+from git_elite.core.state import EMPTY, Change, State, additions, blob_id, sha256_hex
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Mapping, Sequence
+    from typing import Any, NamedTuple, Protocol
+else:  # (no dataclasses, typing or collections on a second verify's path: SPEC §12)
+    from git_elite.core.records import NamedTuple
+
+    Protocol = object
 
 PARALLEL_MIN_PIECES = 8
+_SORTED = cjson.Encoder(sort_keys=True)  # index/ranked.json's value digest (_ranked_bytes)
 KEEP_SLACK = 512  # Tally.join: entries of unranked agents let gather before they are dropped
 
 
-@dataclass
 class Tally:
     """What the pieces add up to: problems, shard summaries, elite count, rankings data,
-    and (format 1 only) every entry."""
+    and (format 1 only) every entry. (A plain class: each field gets its own fresh default,
+    as the dataclass's default factories gave; nothing compares or prints a Tally.)"""
 
-    problems: list[Problem] = field(default_factory=list)
-    summary: dict[str, dict[str, Any]] = field(default_factory=dict)
-    elite: int = 0
-    ranks: shards.Ranks = field(default_factory=shards.Ranks)
-    entries: dict[str, Any] = field(default_factory=dict)
-    pieces: dict[str, PieceMemo] = field(default_factory=dict)  # format 2, checked clean
-    cut: dict[str, shards.Row] = field(default_factory=dict)  # see Remembered.cut
-    ranked: dict[str, Any] = field(default_factory=dict)  # entries of the rows still kept
-    kept: int = 0  # len(ranked) after the last keep_ranked
-    # index/ranked.json: the remembered (value digest, bytes digest) the audit may use, and
-    # this audit's own, for the next memory (`_ranked_bytes`)
-    ranked_known: tuple[str, str] | None = None
-    ranked_pin: tuple[str, str] | None = None
+    __slots__ = ("problems", "summary", "elite", "ranks", "entries", "pieces", "cut",
+                 "ranked", "kept", "ranked_known", "ranked_pin")
+
+    def __init__(self, *, problems: list[Problem] | None = None,
+                 summary: dict[str, dict[str, Any]] | None = None, elite: int = 0,
+                 ranks: shards.Ranks | None = None, entries: dict[str, Any] | None = None,
+                 pieces: dict[str, PieceMemo] | None = None,
+                 cut: dict[str, shards.Row] | None = None,
+                 ranked: dict[str, Any] | None = None, kept: int = 0,
+                 ranked_known: tuple[str, str] | None = None,
+                 ranked_pin: tuple[str, str] | None = None) -> None:
+        self.problems: list[Problem] = [] if problems is None else problems
+        self.summary: dict[str, dict[str, Any]] = {} if summary is None else summary
+        self.elite = elite
+        self.ranks: shards.Ranks = shards.Ranks() if ranks is None else ranks
+        self.entries: dict[str, Any] = {} if entries is None else entries
+        self.pieces: dict[str, PieceMemo] = {} if pieces is None else pieces  # format 2,
+        # checked clean
+        self.cut: dict[str, shards.Row] = {} if cut is None else cut  # see Remembered.cut
+        self.ranked: dict[str, Any] = {} if ranked is None else ranked  # entries of the
+        # rows still kept
+        self.kept = kept  # len(ranked) after the last keep_ranked
+        # index/ranked.json: the remembered (value digest, bytes digest) the audit may use,
+        # and this audit's own, for the next memory (`_ranked_bytes`)
+        self.ranked_known = ranked_known
+        self.ranked_pin = ranked_pin
 
     def join(self, other: Tally) -> None:
         self.problems += other.problems
@@ -66,8 +85,7 @@ class Tally:
         self.kept = len(self.ranked)
 
 
-@dataclass(frozen=True)
-class PieceMemo:
+class PieceMemo(NamedTuple):
     """A format-2 piece (`agents/<ab>/` and index/<ab>.json) checked without a problem:
     `key` (piece_key: the ids of its tree and shard), its shard summary, elite count and
     how many agents it put in each ranking."""
@@ -78,8 +96,7 @@ class PieceMemo:
     counts: dict[str, int]
 
 
-@dataclass(frozen=True)
-class Remembered:
+class Remembered(NamedTuple):
     """The verified-tree memory of one clean audit: every piece's PieceMemo and the
     rankings data of the whole tree (shards.Ranks counts and rows). `cut[key]`: the rows of
     that ranking are every row better than or equal to it (a piece or the depth limit left
@@ -89,7 +106,7 @@ class Remembered:
     counts: dict[str, int]
     rows: dict[str, list[shards.Row]]
     cut: dict[str, shards.Row]
-    ranked: dict[str, Any] = field(default_factory=dict)  # entries of the ranked agents
+    ranked: dict[str, Any]  # entries of the ranked agents
     # index/ranked.json as checked: (the digest of its value in compact sorted JSON, the
     # SHA-256 of its written bytes); None: not known (`_ranked_bytes`)
     ranked_pin: tuple[str, str] | None = None
@@ -154,14 +171,12 @@ def memory_context(state: State) -> str | None:
     of every entry at the top of the tree other than agents/, index/ and INDEX.json
     (IDENTITY.json and its policy, identities/, endorsements/, .gitattributes, ...). The
     head and index/'s other files are checked by every audit. None: no ids."""
-    import hashlib
-
     tree_id = getattr(state, "tree_id", None)
     if tree_id is None:
         return None
     parts = [f"{name}\0{tree_id(name)}\n" for name in state.names("")
              if name not in ("agents", "index", layout.INDEX)]
-    return hashlib.sha256("".join(parts).encode("utf-8", "surrogateescape")).hexdigest()
+    return sha256_hex("".join(parts).encode("utf-8", "surrogateescape"))
 
 
 def _recalled(last: Remembered, keys: Mapping[str, str | None]) -> Tally | None:
@@ -691,13 +706,11 @@ def _ranked_bytes(state: State, value: dict[str, Any], tally: Tally) -> bytes:
     new value, a file that differs, nothing remembered) the value is written as always.
     Either way the answer is `indexing.dumps(value)`; its digests are kept for the next
     memory (`tally.ranked_pin`)."""
-    import hashlib
-    import json
-
-    try:
-        compact: str | None = hashlib.sha256(json.dumps(
-            value, sort_keys=True, ensure_ascii=False, separators=(",", ":")
-        ).encode("utf-8", "surrogatepass")).hexdigest()
+    try:  # (json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":")),
+        # by json's C encoder without the json package: core/cjson; a NaN or Infinity,
+        # which json.dumps would write, raises here: nothing remembered of such a value)
+        compact: str | None = sha256_hex(_SORTED.encode(value).encode("utf-8",
+                                                                      "surrogatepass"))
     except (TypeError, ValueError):  # not plain JSON: nothing is remembered of it
         compact = None
     known = tally.ranked_known

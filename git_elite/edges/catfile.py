@@ -478,14 +478,16 @@ def _entry(repo: CatRepo, name: str, mode: int, raw: bytes) -> Object:
 
 
 def open_repo(path: str | Path) -> CatRepo:
-    """A repository by path: a git directory (a bare clone) or a work tree's top."""
-    from pathlib import Path
-
-    where = Path(path)
-    if (where / "HEAD").is_file() and (where / "objects").is_dir():
+    """A repository by path: a git directory (a bare clone) or a work tree's top. (By
+    os.path, not pathlib: a second verify loads no pathlib, docs/scale.md "second verify,
+    round 7".)"""
+    where = str(path)
+    if os.path.isfile(os.path.join(where, "HEAD")) and \
+            os.path.isdir(os.path.join(where, "objects")):
         return open_git_dir(where)
-    if (where / ".git" / "HEAD").is_file():
-        return CatRepo(str((where / ".git").resolve()), str(where.resolve()), where)
+    if os.path.isfile(os.path.join(where, ".git", "HEAD")):
+        return CatRepo(os.path.realpath(os.path.join(where, ".git")), os.path.realpath(where),
+                       where)
     from git_elite.edges import git
 
     found = git.run(["rev-parse", "--absolute-git-dir"], where).stdout.decode().strip()

@@ -148,13 +148,14 @@ def _oid(text: str) -> bool:
 def _remember_root(known: dict[str, str], tip: str, root: str) -> None:
     if not (_oid(tip) and _oid(root)):
         return
-    import json  # (a write: reads take core/cjson)
-
     kept = {**dict(list(known.items())[-(ROOTS_KEPT - 1):]), tip: root}
+    # json.dumps(kept), byte for byte, without the json package (its `re`...: a second
+    # verify writes this after each push, docs/scale.md "second verify, round 7"): every
+    # key and value is an object id (`_oid`), which json writes as it is, in quotes
+    text = "{" + ", ".join(f'"{k}": "{v}"' for k, v in kept.items()) + "}"
     try:
-        store.ensure_home()
-        store.atomic_write(_roots_file(), (json.dumps(kept) + "\n").encode(), 0o600,
-                           durable=False)
+        store.ensure_home_dir()
+        store.atomic_write(_roots_file(), (text + "\n").encode(), 0o600, durable=False)
     except OSError:
         pass  # a memory only: the next read asks git again
 

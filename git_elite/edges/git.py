@@ -1135,9 +1135,11 @@ def toplevel(cwd: str | Path) -> Path | None:
     """The work tree root of the repo `cwd` is in (None outside one, or in a bare repo)."""
     proc = run(["rev-parse", "--show-toplevel"], cwd, check=False)
     text = proc.stdout.decode().strip()
+    if proc.returncode != 0 or not text:
+        return None  # (a bare registry: no pathlib loaded for it)
     from pathlib import Path
 
-    return Path(text) if proc.returncode == 0 and text else None
+    return Path(text)
 
 
 def remote_urls(path: str | Path, prefer: str | None = None) -> list[str]:

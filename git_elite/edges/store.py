@@ -48,6 +48,19 @@ def ensure_home() -> Path:
     return path
 
 
+def ensure_home_dir() -> str:
+    """`str(ensure_home())` without pathlib (a second verify writes its root-commit memory:
+    docs/scale.md, "second verify, round 7")."""
+    path = home_dir()
+    try:
+        os.makedirs(path, mode=0o700, exist_ok=True)
+        if os.stat(path).st_mode & 0o077:
+            os.chmod(path, 0o700)
+    except OSError as err:
+        raise EliteError(f"cannot create {path}: {err.strerror}") from None
+    return path
+
+
 def ensure_dir(path: Path, mode: int = 0o700) -> Path:
     try:
         path.mkdir(mode=mode, parents=True, exist_ok=True)

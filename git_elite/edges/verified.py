@@ -18,18 +18,24 @@ next clean run); `verify --no-cache` neither reads nor writes it.
 
 from __future__ import annotations
 
-import contextlib
-import functools
-import hashlib
-import json
+import errno
+import os
 import sys
-from pathlib import Path
-from typing import Any
 
-from git_elite.core import audit, shards
+from git_elite.core import audit, cjson, shards
 from git_elite.core.errors import EliteError
-from git_elite.core.state import State
+from git_elite.core.state import sha256_hex
 from git_elite.edges import store
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import Any
+
+    from git_elite.core.state import State
+
+# (no contextlib, functools, hashlib, json, pathlib or typing on a second verify's path:
+# docs/scale.md, "second verify, round 7")
 
 VERSION = 2  # 2: "ranked_pin" (index/ranked.json's digests); a file of another version is
 # ignored (as a damaged one: the next clean verify reads everything and writes this one)
@@ -39,10 +45,26 @@ LIBRARIES = ("pynacl", "cryptography", "jsonschema", "pygit2")
 
 STAMP = "code-version"  # $AGENTD_HOME/verified/code-version (not *.json: no memory)
 STAMPS = 4  # stamps (ways of starting an install) it keeps
+_ABSENT = frozenset({errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP})  # Path.exists False
 
 
-@functools.cache
-def code_version() -> str:
+class _CodeVersion:
+    """`code_version()`, computed once per process (`cache_clear` forgets it, as
+    functools.cache's did)."""
+
+    def __init__(self) -> None:
+        self.known: list[str] = []
+
+    def __call__(self) -> str:
+        if not self.known:
+            self.known.append(_code_version())
+        return self.known[0]
+
+    def cache_clear(self) -> None:
+        self.known.clear()
+
+
+def _code_version() -> str:
     """`compute_code_version()`, remembered in $AGENTD_HOME/verified/code-version under a
     stamp of the files it reads (`stamp`): reading and hashing the package and asking the
     libraries' metadata cost more than the rest of a second verify's own work (importlib
@@ -52,11 +74,12 @@ def code_version() -> str:
     must not recompute on every switch. A stamp that no line holds, or a file that cannot
     be read, recomputes (and writes its line first)."""
     found = stamp()
-    path = store.home() / "verified" / STAMP
+    path = os.path.join(store.home_dir(), "verified", STAMP)
     if found is None:
         return compute_code_version()
     try:
-        lines = [line.split() for line in path.read_text(encoding="ascii").splitlines()]
+        with open(path, encoding="ascii") as file:
+            lines = [line.split() for line in file.read().splitlines()]
     except (OSError, ValueError):
         lines = []
     kept = [parts for parts in lines if len(parts) == 2 and len(parts[0]) == 64
@@ -66,10 +89,15 @@ def code_version() -> str:
             return digest
     digest = compute_code_version()
     rows = [[found, digest], *kept][:STAMPS]
-    with contextlib.suppress(EliteError):  # a read-only home: computed every time
+    try:
         store.atomic_write(path, "".join(f"{a} {b}\n" for a, b in rows).encode(), 0o600,
                            durable=False)
+    except EliteError:
+        pass  # a read-only home: computed every time
     return digest
+
+
+code_version = _CodeVersion()
 
 
 def stamp(root: Path | None = None, dirs: list[str] | None = None) -> str | None:
@@ -79,45 +107,69 @@ def stamp(root: Path | None = None, dirs: list[str] | None = None) -> str | None
     (`dirs`): installing, upgrading or removing a library renames its *.dist-info there,
     which moves that directory's mtime and ctime; any write to a file moves its ctime,
     which no user can set back. None (no stamp: always compute) for a package that is not
-    plain files."""
-    import os
-    from importlib import util
-
+    plain files. (By os.path: the same digest pathlib's rglob, glob and stat gave.)"""
     import git_elite
 
     if root is None:
-        root = Path(git_elite.__file__).parent
+        top = store.as_path(os.path.dirname(git_elite.__file__))
         # where the import system finds the schemas (importlib.resources, which
         # compute_code_version reads them through, costs ~5 ms of imports: zipfile...)
-        spec = util.find_spec("git_elite.schemas")
-        places = list(spec.submodule_search_locations or []) if spec is not None else []
+        # (its package's __path__: what importlib.util.find_spec gave, without importing
+        # importlib.util and contextlib)
+        try:
+            __import__("git_elite.schemas")  # (package data: no stub for mypy)
+        except ImportError:
+            return None
+        found = sys.modules["git_elite.schemas"]
+        places = list(getattr(found, "__path__", None) or [])
         if len(places) != 1:
             return None
-        schemas = Path(places[0])
+        schemas = store.as_path(places[0])
     else:
-        schemas = root / "schemas"
-    if not root.is_dir() or not schemas.is_dir():
+        top = str(root)
+        schemas = os.path.join(top, "schemas")
+    if not os.path.isdir(top) or not os.path.isdir(schemas):
         return None
-    digest = hashlib.sha256(f"{git_elite.__version__} {sys.version}\n".encode())
-    files = [*sorted(root.rglob("*.py")), *sorted(schemas.glob("*"))]
+    lines = [f"{git_elite.__version__} {sys.version}\n".encode()]
     where = dirs if dirs is not None else [d for d in sys.path if d and os.path.isabs(d)]
     try:
-        for path in [*files, *map(Path, where)]:
-            if not path.exists():
-                digest.update(f"{path} -\n".encode("utf-8", "surrogateescape"))
+        files = [*_python_files(top), *(os.path.join(schemas, name) for name in
+                                          sorted(os.listdir(schemas)))]
+        for path in [*files, *map(store.as_path, where)]:
+            try:
+                st = os.stat(path)
+            except OSError as err:
+                if err.errno not in _ABSENT:
+                    raise
+                lines.append(f"{path} -\n".encode("utf-8", "surrogateescape"))
                 continue
-            st = path.stat()
-            digest.update(f"{path} {st.st_size} {st.st_dev} {st.st_ino} {st.st_mtime_ns} "
-                          f"{st.st_ctime_ns}\n".encode("utf-8", "surrogateescape"))
+            lines.append(f"{path} {st.st_size} {st.st_dev} {st.st_ino} {st.st_mtime_ns} "
+                         f"{st.st_ctime_ns}\n".encode("utf-8", "surrogateescape"))
     except OSError:
         return None
-    return digest.hexdigest()
+    return sha256_hex(b"".join(lines))
+
+
+def _python_files(top: str) -> list[str]:
+    """`sorted(Path(top).rglob("*.py"))` as str: every *.py below `top`, in pathlib's order
+    (by path parts, not by string: `a/b.py` before `a-c.py`)."""
+    found: list[tuple[list[str], str]] = []
+    for folder, dirs, names in os.walk(top):
+        dirs.sort()
+        rel = os.path.relpath(folder, top)
+        parts = [] if rel == "." else rel.split(os.sep)
+        found += [([*parts, name], os.path.join(folder, name)) for name in names
+                  if name.endswith(".py")]
+    found.sort(key=lambda item: item[0])
+    return [path for _, path in found]
 
 
 def compute_code_version() -> str:
     """A digest of this package's code and schemas, its version and the checking libraries'
     versions: any change of a rule, a schema or a library makes a new key."""
+    import hashlib
     from importlib import metadata, resources
+    from pathlib import Path
 
     import git_elite
 
@@ -140,7 +192,7 @@ def compute_code_version() -> str:
 class FileMemory:
     """audit.Memory over one file."""
 
-    def __init__(self, path: Path, key: str):
+    def __init__(self, path: str, key: str):
         self.path, self.key = path, key
         self.recalled: list[audit.Remembered | None] = []  # the file read once
 
@@ -151,7 +203,8 @@ class FileMemory:
 
     def _read(self) -> audit.Remembered | None:
         try:
-            value = json.loads(self.path.read_bytes())
+            with open(self.path, "rb") as file:
+                value = cjson.loads(file.read())  # (json's parser, not its package)
             return _parse(value, self.key)
         except (OSError, ValueError, TypeError, KeyError, AttributeError):
             return None  # unreadable or damaged: as if nothing were remembered
@@ -164,12 +217,23 @@ class FileMemory:
                  "ranked": remembered.ranked,
                  "ranked_pin": None if remembered.ranked_pin is None else
                  list(remembered.ranked_pin)}
+        try:  # (json's C encoder, not its package: core/cjson; a value json.dumps would
+            # write with a NaN raises ValueError here: no memory, the next verify reads all)
+            data = _COMPACT.encode(value).encode("utf-8", "surrogatepass")
+        except (TypeError, ValueError):
+            return
         try:
-            store.atomic_write(self.path, json.dumps(value, separators=(",", ":")).encode(),
-                               0o600, durable=False)  # made again by the next full verify
-            older = sorted(self.path.parent.glob("*.json"), key=lambda p: p.stat().st_mtime)
+            store.atomic_write(self.path, data, 0o600, durable=False)  # made again by the
+            # next full verify
+            folder = os.path.dirname(self.path)
+            mine = [os.path.join(folder, name) for name in os.listdir(folder)
+                    if name.endswith(".json")]  # (as Path.glob("*.json"): dot files too)
+            older = sorted(mine, key=lambda p: os.stat(p).st_mtime)
             for stale in older[:-KEEP]:
-                stale.unlink(missing_ok=True)
+                try:
+                    os.unlink(stale)
+                except FileNotFoundError:
+                    pass
         except (OSError, EliteError):
             pass  # a read-only home: no memory, every verify reads everything
 
@@ -179,8 +243,8 @@ def open_memory(state: State) -> FileMemory | None:
     context = audit.memory_context(state)
     if context is None:
         return None
-    key = hashlib.sha256(f"{VERSION} {context} {code_version()}".encode()).hexdigest()
-    return FileMemory(store.home() / "verified" / f"{key[:40]}.json", key)
+    key = sha256_hex(f"{VERSION} {context} {code_version()}".encode())
+    return FileMemory(os.path.join(store.home_dir(), "verified", f"{key[:40]}.json"), key)
 
 
 def _parse(value: Any, key: str) -> audit.Remembered | None:
@@ -211,6 +275,7 @@ def _parse(value: Any, key: str) -> audit.Remembered | None:
 
 
 _HEX = frozenset("0123456789abcdef")
+_COMPACT = cjson.Encoder(sort_keys=False)  # the memory file: compact JSON, UTF-8
 
 
 def _counts(value: Any) -> dict[str, int]:
