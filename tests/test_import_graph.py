@@ -221,18 +221,25 @@ NOT_ON_DISCOVER = {"typing", "_typing", "json", "subprocess", "_posixsubprocess"
                    "enum", "functools"}
 
 
-def test_discover_offline_loads_only_what_a_checked_read_needs(
-        server: tuple[Path, Path]) -> None:
-    """The discover entry point's modules, pinned: one creeping back fails here (a
-    registry with an agent to show: its memory of agents shown is loaded too)."""
-    work, bare = server
-    write_files(work, agent_files("alice", 33))
+def _an_agent_to_show(work: Path, bare: Path, n: int) -> str:
+    """Agent `n` committed and pushed to `bare`, the cache clone filled by a first discover;
+    returns the `git-elite` to run."""
+    write_files(work, agent_files("alice", n))
     git("add", "agents", cwd=work)
     git("commit", "-q", "-m", "an agent to show", cwd=work)
     git("push", "-q", "origin", "HEAD:main", cwd=work)
     git_elite = str(Path(sys.executable).parent / "git-elite")
     subprocess.run([git_elite, "discover", "--registry", str(bare)], cwd=work, check=True,
                    capture_output=True)  # fills the cache clone
+    return git_elite
+
+
+def test_discover_offline_loads_only_what_a_checked_read_needs(
+        server: tuple[Path, Path]) -> None:
+    """The discover entry point's modules, pinned: one creeping back fails here (a
+    registry with an agent to show: its memory of agents shown is loaded too)."""
+    work, bare = server
+    git_elite = _an_agent_to_show(work, bare, 33)
     [loaded] = traced(git_elite, "discover", "--registry", str(bare), "--offline", "--json",
                       cwd=work)
     [version] = traced(git_elite, "--version", cwd=work)
@@ -373,13 +380,7 @@ def test_discover_in_a_regular_install(server: tuple[Path, Path], tmp_path: Path
     without `site`) loads none of NOT_ON_DISCOVER and prints what the editable install
     prints, byte for byte."""
     work, bare = server
-    write_files(work, agent_files("alice", 35))
-    git("add", "agents", cwd=work)
-    git("commit", "-q", "-m", "an agent to show", cwd=work)
-    git("push", "-q", "origin", "HEAD:main", cwd=work)
-    git_elite = str(Path(sys.executable).parent / "git-elite")
-    subprocess.run([git_elite, "discover", "--registry", str(bare)], cwd=work, check=True,
-                   capture_output=True)  # fills the cache clone
+    git_elite = _an_agent_to_show(work, bare, 35)
     paths = installed_layout(tmp_path)
     code = f"import sys; sys.path[:0] = {paths!r}; from git_elite.launcher import run; run()"
     args = ["discover", "--registry", str(bare), "--offline", "--json"]
