@@ -44,6 +44,17 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture(scope="module")
+def pieces_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A registry of 12 agents in several pieces, committed with its index
+    (helpers_registry.pieces_registry), built once per test module; tests copy it
+    (`registry_copy`)."""
+    from tests.helpers_registry import pieces_registry
+
+    with pieces_registry(tmp_path_factory.mktemp("pieces")) as reg:
+        yield reg
+
+
+@pytest.fixture(scope="module")
 def shared(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
            ) -> Iterator[Any]:
     """One bare registry with the server hook per test module (helpers_attacks.start: alice's

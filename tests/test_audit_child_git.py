@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,27 +15,13 @@ import pytest
 
 from git_elite.core import audit, documents, layout
 from git_elite.edges import catfile, git, gitcheck
-from tests.helpers_registry import (
-    PIECES_OWNERS,
-    commit_raw,
-    pieces_registry,
-    registry_copy,
-)
-
-OWNERS = PIECES_OWNERS
+from tests.helpers_registry import commit_raw, registry_copy
 
 
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A registry of 12 agents in several pieces, committed with its index."""
-    with pieces_registry(tmp_path_factory.mktemp("childgit")) as reg:
-        yield reg
-
-
-def test_the_childs_half_is_checked_and_its_git_reaped(template: Path, tmp_path: Path,
+def test_the_childs_half_is_checked_and_its_git_reaped(pieces_template: Path, tmp_path: Path,
                                                        monkeypatch: pytest.MonkeyPatch
                                                        ) -> None:
-    reg = registry_copy(template, tmp_path)
+    reg = registry_copy(pieces_template, tmp_path)
     listing = git.open_reader(reg).revparse_single("HEAD").peel(git._pygit2().Tree)
     last = max(e.name for e in listing / "agents")  # the last piece: the child's half
     agent_dir = next(e.name for e in listing / "agents" / last)

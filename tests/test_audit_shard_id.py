@@ -6,7 +6,6 @@ and gets exactly the problem it got before. Real registry, real commits, real si
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,26 +14,12 @@ import pytest
 from git_elite.core import layout
 from git_elite.core.errors import Problem
 from git_elite.edges import git, gitcheck
-from tests.helpers_registry import (
-    PIECES_OWNERS,
-    commit_raw,
-    pieces_registry,
-    registry_copy,
-)
-
-OWNERS = PIECES_OWNERS
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A registry of 12 agents in several pieces, committed with its index."""
-    with pieces_registry(tmp_path_factory.mktemp("shardid")) as reg:
-        yield reg
+from tests.helpers_registry import commit_raw, registry_copy
 
 
 @pytest.fixture
-def reg(template: Path, tmp_path: Path) -> Path:
-    return registry_copy(template, tmp_path)
+def reg(pieces_template: Path, tmp_path: Path) -> Path:
+    return registry_copy(pieces_template, tmp_path)
 
 
 def _audit(work: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[list[Problem], list[str]]:
