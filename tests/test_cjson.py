@@ -105,3 +105,29 @@ def test_the_encoder_is_json_s(value: dict[str, object] | list[object]) -> None:
 @pytest.mark.parametrize("text", ["", "a", 'q"\\', "é\u2028\x00\x1f", "😀", "\ud800"])
 def test_string_encoding_is_json_s(text: str) -> None:
     assert cjson.encode_string(text) == json.dumps(text, ensure_ascii=False)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=VALUES, sort_keys=st.booleans())
+def test_the_indented_writer_is_json_dumps(value: object, sort_keys: bool) -> None:
+    """cjson.indented, the one writer of INDEX.json, the shards and `--json`."""
+    expected = json.dumps(value, indent=2, sort_keys=sort_keys, ensure_ascii=False)
+    assert cjson.indented(value, sort_keys=sort_keys) == expected
+
+
+DEEP: object = 0
+for _ in range(70):
+    DEEP = [DEEP]
+
+
+@pytest.mark.parametrize(("value", "written"), [
+    ({"n": float("nan")}, False), ([float("inf")], False), ({1: 2}, False),
+    ([True, 1.5, None, (1, "t")], True), ({"a": [[[]]] * 3}, True), (DEEP, False)])
+def test_the_indented_writer_leaves_what_it_does_not_write(value: object,
+                                                           written: bool) -> None:
+    """None (json.dumps must write it) for a non-str key, a NaN or an infinity, or nesting
+    past 64; what it writes is json's."""
+    text = cjson.indented(value, sort_keys=True)
+    assert (text is not None) == written
+    if written:
+        assert text == json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)

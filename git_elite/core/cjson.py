@@ -116,6 +116,76 @@ class Encoder:
         return str(json.JSONEncoder(**self._given).encode(value))
 
 
+def indented(value: Any, *, sort_keys: bool) -> str | None:
+    """`json.dumps(value, indent=2, sort_keys=sort_keys, ensure_ascii=False)`, byte for byte,
+    about twice as fast (the standard library writes indented JSON in pure Python through
+    generators; this writes the same pieces into one list, with the same string escaper and
+    number reprs) and without importing `json` — or None for anything it does not write
+    (a key that is not a str, a NaN or an infinity, a subclass or another type, nesting past
+    64): the caller hands that to `json.dumps`, whose text or error it then is. The one
+    indented writer of INDEX.json and the shards (`indexing.dumps`) and of `--json`
+    (`output.indented`)."""
+    out: list[str] = []
+    try:
+        write_indented(value, out, "\n", sort_keys)
+    except Unusual:
+        return None
+    return "".join(out)
+
+
+class Unusual(Exception):
+    """A value `write_indented` does not write (`json.dumps` must)."""
+
+
+_SCALARS = {True: "true", False: "false"}
+_DEEPEST = len("\n") + 2 * 64  # the newline-and-indent string of nesting level 64
+
+
+def write_indented(value: Any, out: list[str], newline: str, sort_keys: bool) -> None:
+    """`value` indented as `indented` writes it, appended to `out`, at the nesting that
+    `newline` (a newline and the current indent) gives; `Unusual` for what it does not
+    write (shardsplice writes one shard item at a time with it)."""
+    kind = type(value)
+    if kind is str:
+        out.append(_ENCODE_STRING(value))
+    elif kind is dict or kind is list or kind is tuple:
+        if not value:
+            out.append("{}" if kind is dict else "[]")
+            return
+        if len(newline) > _DEEPEST:
+            raise Unusual
+        inner = newline + "  "
+        if kind is dict:
+            out.append("{")
+            for key in (sorted(value) if sort_keys else value):
+                if type(key) is not str:
+                    raise Unusual
+                out += (inner, _ENCODE_STRING(key), ": ")
+                write_indented(value[key], out, inner, sort_keys)
+                out.append(",")
+            out[-1] = newline + "}"
+        else:
+            out.append("[")
+            for item in value:
+                out.append(inner)
+                write_indented(item, out, inner, sort_keys)
+                out.append(",")
+            out[-1] = newline + "]"
+    elif kind is bool:
+        out.append(_SCALARS[value])
+    elif value is None:
+        out.append("null")
+    elif kind is int:
+        out.append(int.__repr__(value))
+    elif kind is float and value == value and value not in (_INFINITY, -_INFINITY):
+        out.append(float.__repr__(value))
+    else:
+        raise Unusual
+
+
+_INFINITY = float("inf")
+
+
 def _python_encode_string(text: str) -> str:
     import json.encoder
 

@@ -13,7 +13,7 @@ Anything not in exactly that shape gives None, and the caller writes the shard i
 
 from __future__ import annotations
 
-from git_elite.core import indexing
+from git_elite.core import cjson
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -31,7 +31,7 @@ RANKED_END = '\n  },\n  "schema_version": 2\n}\n'  # index/ranked.json after its
 
 
 def suffix(ab: str) -> str:
-    return '\n  },\n  "schema_version": 2,\n  "shard": ' + indexing._STRING(ab) + "\n}\n"
+    return '\n  },\n  "schema_version": 2,\n  "shard": ' + cjson.encode_string(ab) + "\n}\n"
 
 
 def pieces(text: str, ab: str) -> dict[str, str] | None:
@@ -75,11 +75,11 @@ def splice(raw: bytes, ab: str, agents: Mapping[str, Any], touched: Collection[s
         for agent_id in sorted(agents):
             piece = None if agent_id in touched else old.get(agent_id)
             if piece is None:
-                out = [ITEM[:-1], indexing._STRING(agent_id), ": "]
-                indexing._encode(agents[agent_id], out, ITEM[:-1])
+                out = [ITEM[:-1], cjson.encode_string(agent_id), ": "]
+                cjson.write_indented(agents[agent_id], out, ITEM[:-1], True)
                 piece = "".join(out)
             items.append(piece)
-    except indexing._Unusual:
+    except cjson.Unusual:
         return None
     return (PREFIX + ",".join(items) + suffix(ab)).encode()
 
@@ -137,7 +137,7 @@ def edit(raw: bytes, ab: str, entries: Mapping[str, Any], *, end: str | None = N
                 parts += (_item(agent_id, item), b",")
             cursor = after
             delta += (item is not None) - (olds[agent_id] is not None)
-    except indexing._Unusual:
+    except cjson.Unusual:
         return None
     if cursor < hi:
         parts += (view[cursor:hi], b",")
@@ -168,8 +168,8 @@ _COMMA = ord(",")
 
 def _item(agent_id: str, entry: Any) -> bytes:
     """One agent's item as `indexing.dumps` writes it inside the agents object."""
-    out = [ITEM[:-1], indexing._STRING(agent_id), ": "]
-    indexing._encode(entry, out, ITEM[:-1])
+    out = [ITEM[:-1], cjson.encode_string(agent_id), ": "]
+    cjson.write_indented(entry, out, ITEM[:-1], True)
     return "".join(out).encode()
 
 

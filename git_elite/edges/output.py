@@ -67,57 +67,15 @@ _JSON_UNSAFE = {code: f"\\u{code:04x}" for code in
 def indented(value: Any) -> str:
     """`json.dumps(value, indent=2, ensure_ascii=False)` without importing `json` (its
     decoder compiles regular expressions: ~2 ms of `discover --json`; docs/scale.md,
-    "discover --offline, round 7"): what `--json` prints — dicts with str keys, lists,
-    tuples, str, int, finite floats, bools and None — written as json writes them, and
-    anything else (another key or value type, a NaN, a subclass, nesting past 64) left to
+    "discover --offline, round 7"): core/cjson's indented writer for what `--json` prints,
+    anything else (another key or value type, a NaN, a subclass, deep nesting) left to
     `json` itself, so the text or the error is always json's."""
-    parts: list[str] = []
-    if _indent(value, parts, "\n"):
-        return "".join(parts)
+    text = cjson.indented(value, sort_keys=False)
+    if text is not None:
+        return text
     import json
 
     return json.dumps(value, indent=2, ensure_ascii=False)
-
-
-def _indent(value: Any, out: list[str], newline: str) -> bool:
-    kind = type(value)
-    if kind is str:
-        out.append(cjson.encode_string(value))
-    elif value is None or kind is bool:
-        out.append("null" if value is None else "true" if value else "false")
-    elif kind is int:
-        out.append(int.__repr__(value))
-    elif kind is float:
-        if value != value or value in (float("inf"), float("-inf")):
-            return False
-        out.append(float.__repr__(value))
-    elif kind is dict or kind is list or kind is tuple:
-        return _container(value, out, newline)
-    else:
-        return False
-    return True
-
-
-def _container(value: Any, out: list[str], newline: str) -> bool:
-    dict_ = type(value) is dict
-    if not value:
-        out.append("{}" if dict_ else "[]")
-        return True
-    if len(newline) > 129:  # nesting past 64: json's own checks (and its error)
-        return False
-    inner = newline + "  "
-    out.append("{" if dict_ else "[")
-    for n, item in enumerate(value.items() if dict_ else value):
-        out.append(inner if n == 0 else "," + inner)
-        if dict_:
-            if type(item[0]) is not str:
-                return False
-            out.append(cjson.encode_string(item[0]) + ": ")
-            item = item[1]
-        if not _indent(item, out, inner):
-            return False
-    out.append(newline + ("}" if dict_ else "]"))
-    return True
 
 
 def table(title: str | None, columns: Sequence[Any], rows: Sequence[Sequence[Any]]) -> None:
