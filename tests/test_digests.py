@@ -1,7 +1,7 @@
 """state.hasher (hooks5; discover round 8): a process's first MiB of data hashed by CPython's
-built-in sha1/sha256, the rest by hashlib's OpenSSL ones, the same digests either way; the blob ids, shard digests and
-manifest_sha256 the index is built of are unchanged; an interpreter without the built-in
-modules falls back to hashlib."""
+built-in sha1/sha256, the rest by hashlib's OpenSSL ones, the same digests either way; the
+blob ids, shard digests and manifest_sha256 the index is built of are unchanged; an
+interpreter without the built-in modules falls back to hashlib."""
 
 from __future__ import annotations
 
