@@ -25,7 +25,6 @@ essential work; its rate against libsodium says how far the essential work alone
 
 from __future__ import annotations
 
-import hashlib
 import json
 import statistics
 import subprocess
@@ -37,16 +36,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import AFTER, Bench, Row, signed_parts  # noqa: E402
+from floorcheck import BINDING, check_agent  # noqa: E402,F401 (the per-agent checks)
 
-from git_elite.core import canonical, documents, fanout  # noqa: E402
-from git_elite.core.context import MANIFEST_LIMIT  # noqa: E402
-from git_elite.core.errors import EliteError, Problem  # noqa: E402
+from git_elite.core import fanout  # noqa: E402
 
 BATCH = 128  # agents per round trip to `git cat-file` (2 ids each: one Stream batch)
-# the fields of a manifest that must equal profile.json's (rules._profile)
-BINDING = (("signature", "signature"), ("module", "module"), ("profile", "profile"),
-           ("system_prompt_fingerprint", "system_prompt_hash"),
-           ("demos_fingerprint", "demos_hash"))
 
 Agent = tuple[str, str, str]  # (agent_id, manifest blob id, profile blob id)
 
@@ -64,38 +58,6 @@ def listing(repo: Path, rev: str = "HEAD") -> list[Agent]:
             found.setdefault(parts[2], {})[parts[3]] = meta.split()[2]
     return [(a, f["manifest.json"], f["profile.json"]) for a, f in sorted(found.items())
             if len(f) == 2]
-
-
-def check_agent(agent_id: str, manifest: bytes, profile: bytes) -> list[Problem]:
-    """The essential checks of one agent, by the project's own functions (what `verify`
-    finds for a forged signature, a schema-invalid document, a broken binding)."""
-    base = f"agents/{agent_id[:2]}/{agent_id}/"
-    try:
-        doc = documents.parse(manifest, base + "manifest.json", documents.MANIFEST,
-                              MANIFEST_LIMIT)
-    except EliteError as err:
-        return [err.problem()]
-    problems = documents.check_shape(doc)
-    if problems:
-        return problems
-    problems = documents.verify_signature(doc)
-    if doc.body["agent_id"] != agent_id:
-        problems.append(Problem("binding", doc.path, "agent_id is not the directory's"))
-    try:
-        config = documents.parse(profile, base + "profile.json", documents.AGENT_CONFIG)
-    except EliteError as err:
-        return [*problems, err.problem()]
-    shape = documents.check_shape(config)
-    if shape:
-        return [*problems, *shape]
-    if hashlib.sha256(canonical.canonicalize(config.body)).hexdigest() != agent_id:
-        problems.append(Problem("binding", config.path, "sha256(JCS(profile.json)) is not "
-                                "the agent_id"))
-    for mine, theirs in BINDING:
-        if doc.body.get(mine) != config.body.get(theirs):
-            problems.append(Problem("binding", doc.path, f"{mine} differs from profile.json's "
-                                    f"{theirs}"))
-    return problems
 
 
 def check_half(repo: Path, agents: Sequence[Agent]) -> list[tuple[str, str]]:
