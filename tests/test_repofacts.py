@@ -258,3 +258,20 @@ def test_rev_list_where_a_remembered_history_may_differ(
     assert root == _rev_list(work, commits[3])
     assert started == ["rev-list"]
     assert root == commits[2]  # (the remembered tip's root was commits[0])
+
+
+def test_the_config_begun_ahead_is_the_answer_read(tmp_path: Path) -> None:
+    """`Facts(path, ahead=True)` (verify's: git answers while the audit's modules load)
+    takes the answer of the `git config` it began, the same as one run then; unused, it is
+    ended by `git.start_clear` (verify's `finally`)."""
+    bare = other_branch(tmp_path)
+    facts = repofacts.Facts(str(bare), ahead=True)
+    key = (tuple(repofacts.config_args(repofacts.PATTERN)), str(bare))
+    assert key in git._STARTED
+    assert (facts.head, facts.bare) == ("refs/heads/trunk", True)
+    assert key not in git._STARTED  # taken by the read
+    assert facts.pairs == repofacts.Facts(str(bare)).pairs
+    repofacts.Facts(str(bare), ahead=True)
+    assert key in git._STARTED
+    git.start_clear()
+    assert not git._STARTED

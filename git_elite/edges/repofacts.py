@@ -29,13 +29,16 @@ _MOVED = ("GIT_DIR", "GIT_WORK_TREE", "GIT_COMMON_DIR", "GIT_OBJECT_DIRECTORY",
 _REF_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-")
 
 
+def config_args(pattern: str) -> list[str]:
+    return ["config", "-z", "--show-scope", "--get-regexp", pattern]
+
+
 def config_pairs(cwd: str | Path, pattern: str
                  ) -> tuple[list[tuple[str, str | None]], set[str]] | None:
     """`git config -z --show-scope --get-regexp PATTERN` in `cwd`: (key, value) in git's
     order (None for a key written without `=`), and the keys the repository's own config
     file set; None when git answered neither 0 (found) nor 1 (none)."""
-    proc = git.run(["config", "-z", "--show-scope", "--get-regexp", pattern], cwd,
-                   check=False)
+    proc = git.run(config_args(pattern), cwd, check=False)
     if proc.returncode not in (0, 1):
         return None
     items = proc.stdout.decode().split("\0")
@@ -50,21 +53,43 @@ def config_pairs(cwd: str | Path, pattern: str
 
 
 class Facts:
-    """The configuration and HEAD of the repository at `path`, as a verify asks for them."""
+    """The configuration and HEAD of the repository at `path`, as a verify asks for them,
+    read on first use. `ahead`: its `git config` begins now (`git.start`: git answers while
+    the verify's modules load; the caller ends it with `git.start_clear` if never used)."""
 
-    __slots__ = ("path", "pairs", "head", "bare")
+    __slots__ = ("path", "_read")
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, ahead: bool = False):
         self.path = path
-        found = config_pairs(path, PATTERN)
-        self.pairs = None if found is None else found[0]
-        # the branch HEAD names, read from its file where git's rules make that exact, and
-        # whether `path` is itself a bare git directory (no work tree); None/False: ask git.
-        # Only when git read the repository's own config (its core.repositoryformatversion,
-        # which `git init` writes): git did not refuse it (`safe.directory`, where `git
-        # config` answers 1, nothing found, and reads no repository config)
-        self.head, self.bare = _own_head(path, found[0]) if found is not None and \
-            "core.repositoryformatversion" in found[1] else (None, False)
+        self._read: tuple[list[tuple[str, str | None]] | None, str | None, bool] | None = None
+        if ahead:
+            git.start(config_args(PATTERN), path)
+
+    def _facts(self) -> tuple[list[tuple[str, str | None]] | None, str | None, bool]:
+        if self._read is None:
+            found = config_pairs(self.path, PATTERN)
+            # the branch HEAD names, read from its file where git's rules make that exact,
+            # and whether `path` is itself a bare git directory (no work tree); None/False:
+            # ask git. Only when git read the repository's own config (its
+            # core.repositoryformatversion, which `git init` writes): git did not refuse it
+            # (`safe.directory`, where `git config` answers 1, nothing found, and reads no
+            # repository config)
+            head, bare = _own_head(self.path, found[0]) if found is not None and \
+                "core.repositoryformatversion" in found[1] else (None, False)
+            self._read = (None if found is None else found[0], head, bare)
+        return self._read
+
+    @property
+    def pairs(self) -> list[tuple[str, str | None]] | None:
+        return self._facts()[0]
+
+    @property
+    def head(self) -> str | None:
+        return self._facts()[1]
+
+    @property
+    def bare(self) -> bool:
+        return self._facts()[2]
 
     def config_get(self, key: str) -> str | None:
         """`git config --get KEY` (KEY one of PATTERN's, lower case): its last value."""
