@@ -6,7 +6,7 @@ verify keeps, each spawned as verify spawns it (edges/spawn through `git.run` an
 remote: git's configuration cascade cannot be read without git) and one `git cat-file
 --batch-command` that reads what a one-agent change needs — the new tip commit, the
 changed agent's manifest.json and profile.json, its touched shard index/<ab>.json and the
-head INDEX.json; then that agent's essential checks (bench/floorcheck.py: strict parse,
+head INDEX.json; then that agent's essential checks (bench/essential.py: strict parse,
 schema, signature, binding), the shard naming the agent, and the SHA-256 of the shard and
 the head (what their pins are checked with).
 
@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import sys
 
-from floorcheck import check_agent
+from essential import check_agent
 
 from git_elite.core import layout
 from git_elite.core.state import sha256_hex

@@ -7,10 +7,9 @@ the agents' (manifest.json, profile.json) blob ids from one `git ls-tree -r`, th
 shared out by the project's own `fanout.halves` (a forked child checks the second), each
 process reading its blobs through one `git cat-file --batch-command --buffer` of its own
 (verify's `catfile.Stream`, 256 ids a round trip), then per agent the project's own calls,
-nothing re-implemented: `documents.parse` (strict JSON), `documents.check_shape` (schema
-and cross-field rules), `documents.verify_signature` (JCS signing input, Ed25519), the
-profile's strict parse and schema, sha256(JCS(profile)) against the agent_id, and the
-manifest/profile binding fields.
+nothing re-implemented (bench/essential.py, shared with the discover floor): strict parse,
+schema and cross-field rules, signature, the profile's parse and schema, sha256(JCS(profile))
+against the agent_id, the manifest/profile binding fields.
 
 What it leaves out is everything else `verify` does: the tree walk and the per-blob mode,
 depth and size checks before reading, the rule engine's per-file and per-agent glue (path
@@ -36,7 +35,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import AFTER, Bench, Row, signed_parts  # noqa: E402
-from floorcheck import BINDING, check_agent  # noqa: E402,F401 (the per-agent checks)
+from essential import check_agent  # noqa: E402
 
 from git_elite.core import fanout  # noqa: E402
 

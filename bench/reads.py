@@ -33,6 +33,9 @@ def _discover(side: Side, n: int, repo: Path, b: Bench, tmp: Path, top20: bool =
         ([("--min-success 0.9 (every shard)", ["--min-success", "0.9"], FILTERED_MS)]
          if filtered else [])
     for what, extra, goals in runs:
+        if what == "top 20" and side is AFTER:
+            rows += _discover_floor(side, n, repo, b, tmp, args)
+            continue
         t, t_start = paired(call([*args, "--offline", *extra], cwd=tmp), version(side),
                             b.repeat)
         goal = goals.get(n)
@@ -43,6 +46,38 @@ def _discover(side: Side, n: int, repo: Path, b: Bench, tmp: Path, top20: bool =
                         "git-elite --version", t_start * 1e3, text, False, ratio, goal,
                         side=side.name, key=f"discover {what} {n}"))
     return rows
+
+
+def _discover_floor(side: Side, n: int, repo: Path, b: Bench, tmp: Path, args: list[str]
+                    ) -> list[Row]:
+    """discover --offline top 20, its floor (bench/discover_floor.py: the interpreter, the
+    same 3 git processes, the pinned head and ranked file, the 20 agents' essential checks)
+    and `--version`, alternated in the same rounds: discover's row (goal <= 3x `--version`),
+    the floor's against `--version`, and discover's against the floor."""
+    caches = sorted((tmp / "agentd" / "cache" / "registries").glob(f"{repo.stem}-*.git"))
+    if len(caches) != 1:
+        raise SystemExit(f"bench: discover floor: no single cache clone of {repo}: {caches}")
+    floor = [str(side.bin / "python"), str(Path(__file__).with_name("discover_floor.py")),
+             str(caches[0]), str(repo)]
+    sh(floor)  # checks the floor's own read once (it exits non-zero on any problem)
+    todo = {"discover": call([*args, "--offline"], cwd=tmp), "floor": call(floor),
+            "version": version(side)}
+    times: dict[str, list[float]] = {k: [] for k in todo}
+    for _ in range(b.repeat):
+        for name, fn in todo.items():
+            times[name].append(_timed(fn))
+    t, t_floor, t_start = (statistics.median(times[k]) * 1e3 for k in todo)
+    tag = f"format {side.fmt}"
+    return [Row(f"discover --offline top 20, {n} agents ({tag})", t, "ms",
+                "git-elite --version", t_start, f"ratio <= {DISCOVER_VS_VERSION:.0f}", False,
+                DISCOVER_VS_VERSION, side=side.name, key=f"discover top 20 {n}"),
+            Row(f"floor of discover --offline top 20: python, its 3 git processes, the pinned "
+                f"head and ranked file, 20 agents' essential checks, {n} agents "
+                f"(bench/discover_floor.py)", t_floor, "ms", "git-elite --version", t_start,
+                "reported", False, None, side=side.name, key=f"discover floor {n}"),
+            Row(f"discover --offline top 20 against its floor, {n} agents", t, "ms",
+                "the floor, same rounds", t_floor, "reported", False, None, side=side.name,
+                key=f"discover vs floor {n}")]
 
 
 def measure_discover(b: Bench) -> list[Row]:

@@ -1,5 +1,5 @@
-"""state.hasher (hooks5): small data hashed by CPython's built-in sha1/sha256, large data by
-hashlib's OpenSSL ones, the same digests either way; the blob ids, shard digests and
+"""state.hasher (hooks5; discover round 8): a process's first MiB of data hashed by CPython's
+built-in sha1/sha256, the rest by hashlib's OpenSSL ones, the same digests either way; the blob ids, shard digests and
 manifest_sha256 the index is built of are unchanged; an interpreter without the built-in
 modules falls back to hashlib."""
 
@@ -24,10 +24,22 @@ def test_the_same_digests_on_both_sides_of_the_threshold(size: int) -> None:
     assert shards.digest(data) == hashlib.sha256(data).hexdigest()
 
 
-def test_small_data_uses_the_built_in_and_large_data_openssl() -> None:
-    small, large = state.hasher("sha256", 10), state.hasher("sha256", state.SMALL_DIGEST)
-    assert "openssl" not in small.__name__ and large is hashlib.sha256
-    assert "openssl" not in state.hasher("sha1", 10).__name__
+def test_a_process_digests_its_first_mib_by_the_built_ins_then_by_openssl() -> None:
+    """discover, round 8: the built-ins serve until SMALL_DIGEST bytes were digested in the
+    process (a discover's 418 KB ranked.json among them), then OpenSSL serves everything:
+    loading it (~2.4 ms) pays only past ~0.9 MB of digests (docs/scale.md)."""
+    code = ("from git_elite.core import state\n"
+            "kib = 1024\n"
+            "names = [state.hasher('sha256', n).__name__ for n in (10, 600 * kib, 300 * kib,\n"
+            "         200 * kib, 10)]\n"
+            "names.append(state.hasher('sha1', 10).__name__)\n"
+            "print(state.SMALL_DIGEST, *names)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert int(out[0]) == 1024 * 1024
+    # 10 + 600 KiB + 300 KiB fit in 1 MiB; the next 200 KiB do not: OpenSSL from then on
+    assert [("openssl" in name) for name in out[1:]] == [False, False, False, True, True, True]
+    assert state.hasher("sha256", state.SMALL_DIGEST) is hashlib.sha256
 
 
 def test_manifest_sha256_in_an_index_entry() -> None:

@@ -436,3 +436,31 @@ def test_second_verify_in_a_regular_install(server: tuple[Path, Path], tmp_path:
                          env={**os.environ, "PYTHONPROFILEIMPORTTIME": "1"})
     assert rad.returncode != 0 and "git_elite.core.radicle" in modules(rad.stderr)[0], \
         rad.stderr[-2000:]
+
+
+# discover, round 8: a top 20 checks 20 manifests and 20 profiles, past the 16 documents of a
+# kind after which the generated schema checker (with `re`) took over before, and hashes an
+# index/ranked.json of a few hundred KB, past the 256 KiB after which OpenSSL was loaded:
+# neither comes back for a top 20 (docs/scale.md, "discover --offline, round 8")
+NOT_ON_A_TOP_20 = NOT_ON_DISCOVER | {"git_elite.core.schemagen", "hashlib", "_hashlib", "re"}
+
+
+def test_a_top_20_in_a_regular_install(tmp_path: Path) -> None:
+    """A registry of 64 synthetic agents (bench/synth.py): `discover --offline --json` in a
+    regular install without `site` shows 20 agents and loads none of NOT_ON_A_TOP_20."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+    import synth
+
+    registry = synth.build(64, tmp_path / "out")
+    args = ["discover", "--registry", str(registry), "--json"]
+    subprocess.run([str(BIN / "git-elite"), *args], check=True, capture_output=True)
+    code = f"import sys; sys.path[:0] = {installed_layout(tmp_path)!r}; " \
+        "from git_elite.launcher import run; run()"
+    [loaded] = traced(sys.executable, "-S", "-P", "-c", code, *args, "--offline",
+                      cwd=tmp_path)
+    assert "git_elite.cli.discovering" in loaded and "site" not in loaded
+    off = (tops(loaded) | loaded) & NOT_ON_A_TOP_20
+    assert not off, sorted(off)
+    shown = subprocess.run([sys.executable, "-S", "-P", "-c", code, *args, "--offline"],
+                           cwd=tmp_path, capture_output=True, check=True).stdout
+    assert shown.count(b'"agent_id"') == 20

@@ -18,6 +18,16 @@ MANIFEST_LIMIT = 64 * 1024
 MAX_CLOCK_SKEW = 86400  # `git config elite.maxClockSkew`: how far created_at may be ahead
 
 
+# IDENTITY.json's bytes -> (its document, the document if valid in shape, else None): the
+# same bytes parse and check the same in every Context, and a reader builds one Context per
+# agent (`discover` checks 20, each against the registry's one IDENTITY.json: 40 parses and
+# schema checks before this memo; docs/scale.md, "discover --offline, round 8"). Read only:
+# no rule changes a document's body. A few entries (a verify of history meets each
+# identity version in turn).
+_IDENTITIES: dict[bytes, tuple[Document | None, Document | None]] = {}
+_IDENTITIES_KEPT = 8
+
+
 class Context:
     """Everything one check needs; documents are parsed once and cached. (A plain class,
     not a dataclass: the hooks do not import `dataclasses`, SPEC §12 start-up.)"""
@@ -72,8 +82,17 @@ class Context:
     def _identity(self, which: State) -> dict[str, Any] | None:
         key = (id(which), "shape:" + layout.IDENTITY)
         if key not in self._docs:
-            doc = self.quiet(which, layout.IDENTITY, documents.REGISTRY_IDENTITY)
-            self._docs[key] = doc if doc and not documents.check_shape(doc) else None
+            raw = which.read(layout.IDENTITY)
+            known = _IDENTITIES.get(raw) if raw is not None else None
+            if known is None:
+                doc = self.quiet(which, layout.IDENTITY, documents.REGISTRY_IDENTITY)
+                known = (doc, doc if doc and not documents.check_shape(doc) else None)
+                if raw is not None:
+                    if len(_IDENTITIES) >= _IDENTITIES_KEPT:
+                        _IDENTITIES.clear()
+                    _IDENTITIES[raw] = known
+            self._docs.setdefault((id(which), layout.IDENTITY), known[0])
+            self._docs[key] = known[1]
         found = self._docs[key]
         return found.body if found else None
 

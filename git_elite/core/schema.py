@@ -100,10 +100,12 @@ def closures(kind: str) -> Check:
 
 
 # The first documents of a kind are checked by the closures, the rest by the generated
-# function: generating and compiling it costs ~4 ms (manifest, profile, attestation), more
-# than the closures lose on the few documents of a one-agent commit (hooks5; docs/scale.md,
-# "The hooks, round 5"); a verify of thousands of agents switches after GENERATE_AFTER.
-GENERATE_AFTER = 16
+# function: generating and compiling it costs ~4 ms (manifest, profile, attestation), and
+# its patterns need `re` (~5 ms of imports where nothing else loaded it), more than the
+# closures lose on the few documents of a one-agent commit (hooks5; docs/scale.md, "The
+# hooks, round 5") or on a discover's top 20 or 50 (manifest and profile each: "discover
+# --offline, round 8"); a verify of thousands of agents switches after GENERATE_AFTER.
+GENERATE_AFTER = 64
 _USES: dict[str, int] = {}
 
 

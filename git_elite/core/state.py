@@ -88,18 +88,24 @@ def blob_id(data: bytes) -> str:
     return str(found.hexdigest())
 
 
-# Below this size a digest is taken by CPython's own built-in sha1/sha256 (the modules
-# hashlib itself falls back to), at or above it by hashlib's OpenSSL ones: the same digest;
-# loading libcrypto costs ~3 ms of CPU at start-up, more than the built-in ones lose on
-# 256 KiB (a one-agent commit hashes a few KB; a 2.9 MB shard at 1M goes to OpenSSL).
-# docs/scale.md, "The hooks, round 5".
-SMALL_DIGEST = 256 * 1024
+# A process digests its first SMALL_DIGEST bytes with CPython's own built-in sha1/sha256
+# (the modules hashlib itself falls back to), the rest with hashlib's OpenSSL ones: the
+# same digests. Loading libcrypto costs ~2.4 ms of CPU at start-up; the built-in sha256
+# takes ~3.2 ms a MB here against OpenSSL's ~0.6, so OpenSSL pays for itself past ~0.9 MB
+# digested in one process, not one document. A one-agent commit or a discover top 20
+# digests a few KB and `index/ranked.json` (287–457 KB from 1k to 100k) with the built-ins;
+# a 2.9 MB shard at 1M, or a verify's thousands of manifests, go to OpenSSL once the budget
+# is spent. docs/scale.md, "The hooks, round 5" and "discover --offline, round 8".
+SMALL_DIGEST = 1024 * 1024
 _HASHERS: dict[tuple[str, bool], Any] = {}
+_BUILTIN_LEFT = [SMALL_DIGEST]  # bytes the built-ins may still digest in this process
 
 
 def hasher(name: str, size: int) -> Any:
     """The constructor of a new `name` ("sha1" or "sha256") hash object for `size` bytes."""
-    small = size < SMALL_DIGEST
+    small = size < _BUILTIN_LEFT[0]
+    if small:
+        _BUILTIN_LEFT[0] -= size
     found = _HASHERS.get((name, small))
     if found is None:
         found = _builtin_hash(name) if small else None
@@ -107,6 +113,7 @@ def hasher(name: str, size: int) -> Any:
             import hashlib
 
             found = getattr(hashlib, name)
+            _BUILTIN_LEFT[0] = 0  # loaded: OpenSSL from now on
         _HASHERS[name, small] = found
     return found
 

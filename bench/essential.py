@@ -1,15 +1,17 @@
-"""The essential checks of one agent, by the project's own functions (bench/floors.py's
-floors: a whole-registry verify's and a second verify's). A module of its own with only
-what those checks import, so that the second verify's floor (bench/floor_second.py), a
-process of its own, loads no more than they need."""
+"""The essential checks of one agent, shared by the floors (bench/floors.py: a whole-registry
+`verify`; bench/discover_floor.py: `discover --offline` top 20): the project's own calls,
+nothing re-implemented — `documents.parse` (strict JSON), `documents.check_shape` (schema and
+cross-field rules), `documents.verify_signature` (JCS signing input, Ed25519), the profile's
+strict parse and schema, sha256(JCS(profile)) against the agent_id, and the manifest/profile
+binding fields. Imports only what those calls need (the discover floor is a process of its
+own, whose start-up is part of what it measures)."""
 
 from __future__ import annotations
-
-import hashlib
 
 from git_elite.core import canonical, documents
 from git_elite.core.context import MANIFEST_LIMIT
 from git_elite.core.errors import EliteError, Problem
+from git_elite.core.state import sha256_hex
 
 # the fields of a manifest that must equal profile.json's (rules._profile)
 BINDING = (("signature", "signature"), ("module", "module"), ("profile", "profile"),
@@ -18,8 +20,8 @@ BINDING = (("signature", "signature"), ("module", "module"), ("profile", "profil
 
 
 def check_agent(agent_id: str, manifest: bytes, profile: bytes) -> list[Problem]:
-    """The essential checks of one agent, by the project's own functions (what `verify`
-    finds for a forged signature, a schema-invalid document, a broken binding)."""
+    """The essential checks of one agent (what `verify` finds for a forged signature, a
+    schema-invalid document, a broken binding)."""
     base = f"agents/{agent_id[:2]}/{agent_id}/"
     try:
         doc = documents.parse(manifest, base + "manifest.json", documents.MANIFEST,
@@ -39,7 +41,7 @@ def check_agent(agent_id: str, manifest: bytes, profile: bytes) -> list[Problem]
     shape = documents.check_shape(config)
     if shape:
         return [*problems, *shape]
-    if hashlib.sha256(canonical.canonicalize(config.body)).hexdigest() != agent_id:
+    if sha256_hex(canonical.canonicalize(config.body)) != agent_id:
         problems.append(Problem("binding", config.path, "sha256(JCS(profile.json)) is not "
                                 "the agent_id"))
     for mine, theirs in BINDING:
@@ -47,5 +49,3 @@ def check_agent(agent_id: str, manifest: bytes, profile: bytes) -> list[Problem]
             problems.append(Problem("binding", doc.path, f"{mine} differs from profile.json's "
                                     f"{theirs}"))
     return problems
-
-
