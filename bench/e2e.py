@@ -126,6 +126,34 @@ def hook_alone(side: Side, server: Path, old: str, new: str) -> Callable[[], obj
                                   env={**os.environ, "GIT_DIR": str(server)})
 
 
+def prereceive_floor(side: Side, repo: Path, old: str, new: str, n: int
+                     ) -> Callable[[], object]:
+    """What the pre-receive hook of a one-agent push cannot do without and that grows with
+    the registry, as two processes: the interpreter (`python -c pass`), and one `git cat-file
+    --batch` reading the pushed shard the agent lands in (index/<ab>.json: N/256 entries)
+    and the agents/<ab> tree (N/256 directories) before and after the push — the hook
+    must read them to check that the pushed shard is the rebuild and which agents changed.
+    (The parent's shard is not read: the hook keeps the parent index it checked, as the
+    bench's warmed-up hook has.) No check, no import of ours: a lower bound, not a budget."""
+    agent_id = synth.build_agent(n)[0]
+    ab = agent_id[:2]
+    asked = [f"{new}:index/{ab}.json", f"{old}:agents/{ab}", f"{new}:agents/{ab}"]
+    found = sh(["git", "cat-file", "--batch-check"], repo, "".join(
+        f"{name}\n" for name in asked).encode()).decode().splitlines()
+    # (a small registry may have no agents/<ab> before the push; from ~10k every <ab> has)
+    kept = [name for name, line in zip(asked, found, strict=True) if not line.endswith(" missing")]
+    if kept[:1] != asked[:1] or kept[-1:] != asked[-1:]:
+        raise SystemExit(f"bench: pre-receive floor: {repo} lacks {asked[0]} or {asked[2]}")
+    names = "".join(f"{name}\n" for name in kept).encode()
+    python, cat = call([str(side.bin / "python"), "-c", "pass"]), \
+        call(["git", "cat-file", "--batch"], repo, names)
+
+    def both() -> None:
+        python()
+        cat()
+    return both
+
+
 def hooked_server(side: Side, src: Path, dst: Path, n: int) -> Callable[[], object]:
     """A bare copy of `src` with the server hook and a one-manifest commit in it; returns
     the hook run on that push, warmed up once (the cache of the parent's index filled)."""
@@ -188,9 +216,24 @@ def _push(b: Bench, side: Side, n: int) -> list[Row]:
                                     "--all", "--quiet"], plain, f"{commit}\n".encode()),
                               b.repeat)
         hook = hooked_server(side, src, tmp / "alone.git", n)
-        t_hook, t_start = paired(hook, version(side), b.repeat)
+        if side is AFTER:
+            floor = prereceive_floor(side, work, old, commit, n)
+            todo = {"hook": hook, "floor": floor, "version": version(side)}
+            times: dict[str, list[float]] = {k: [] for k in todo}
+            for _ in range(b.repeat):
+                for name, fn in todo.items():
+                    times[name].append(median_of(fn, 1))
+            t_hook, t_floor, t_start = (statistics.median(times[k]) for k in todo)
+        else:
+            t_hook, t_start = paired(hook, version(side), b.repeat)
     tag = f"format {side.fmt}"
-    return [
+    floors = [
+        Row(f"floor of the pre-receive hook into {n}: `python -c pass`, then one `git "
+            f"cat-file --batch` reading the pushed shard and the agents/<ab> tree, old "
+            f"and new (bench/e2e.py prereceive_floor)", t_floor * 1e3, "ms", "git-elite --version",
+            t_start * 1e3, "reported", False, None, side=side.name,
+            key=f"pre-receive floor {n}")] if side is AFTER else []
+    return floors + [
         Row(f"git push of 1 manifest into {n}, server hook ({tag})", t_hooked * 1e3, "ms",
             "same push, no hook", t_plain * 1e3, "reported", False, None, side=side.name,
             key=f"push {n}"),

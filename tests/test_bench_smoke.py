@@ -135,7 +135,7 @@ def test_end_to_end_measurements_run_on_small_registries(tmp_path: Path) -> None
 
     bench = Bench(1, True, [N, 2 * N], out=tmp_path, before_sizes=[2 * N])
     bench.before = Side("before", 1, before.tree(out=tmp_path) / "bin", "release 1")
-    sides = set()
+    sides, keys = set(), set()
     for measure in (e2e.measure_pre_receive, e2e.measure_push, e2e.measure_pre_commit,
                     e2e.measure_index_rebuild, reads.measure_discover, reads.measure_verify,
                     reads.measure_verify_memory, reads.measure_publish, run.measure_scale):
@@ -145,7 +145,12 @@ def test_end_to_end_measurements_run_on_small_registries(tmp_path: Path) -> None
             assert row.value > 0 and row.baseline > 0, row
             assert row.met in ("met", "(reference)") or row.met.startswith("NOT met"), row
             sides.add(row.side)
+            keys.add((row.side, row.key))
     assert sides == {"before", "after"}
+    # the measured floors beside their commands (this tree's side only)
+    assert {("after", f"pre-receive floor {2 * N}"), ("after", f"discover floor {N}"),
+            ("after", f"discover vs floor {2 * N}")} <= keys
+    assert ("before", f"pre-receive floor {2 * N}") not in keys
     assert "| before |" not in run.report(bench, [], 1.0)
 
 
