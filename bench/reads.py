@@ -180,13 +180,18 @@ def measure_verify_memory(b: Bench) -> list[Row]:
               b.todo(n)] if b.before is not None and b.before.fmt == 2 else []
     for side, todo in [(AFTER, sizes), *([(b.before, before)] if b.before and before else [])]:
         for n in todo:
-            rows.append(_verify_again(b, side, n))
+            rows += _verify_again(b, side, n)
     return rows
 
 
-def _verify_again(b: Bench, side: Side, n: int) -> Row:
-    from e2e import one_manifest_commit
+def _verify_again(b: Bench, side: Side, n: int) -> list[Row]:
+    """The second verify's row and, for this tree, its floor's (bench/floor_second.py: the
+    same one-agent commit, right after the verify, in the same rounds as --version)."""
+    from e2e import new_agent_files, one_manifest_commit
 
+    from git_elite.core import layout
+
+    floors: list[float] = []
     with sandbox(side) as tmp:
         repo = bare_copy(b.repo(n, side.fmt), tmp / "registry.git", hook=False)
         elite = [str(side.bin / "git-elite"), "verify", str(repo)]
@@ -194,17 +199,33 @@ def _verify_again(b: Bench, side: Side, n: int) -> Row:
         added = iter(range(b.repeat))
 
         def again() -> float:  # the commit is made untimed; the verify after it is timed
-            commit = one_manifest_commit(repo, n + 7 * next(added), side.fmt)
+            k = n + 7 * next(added)
+            commit = one_manifest_commit(repo, k, side.fmt)
             sh(["git", "update-ref", "refs/heads/main", commit], cwd=repo)
-            return _timed(lambda: sh(elite))
+            took = _timed(lambda: sh(elite))
+            if side is AFTER:  # the floor of the same change, in the same round
+                agent_id = layout.agent_id_in(next(iter(new_agent_files(k, side.fmt))))
+                assert agent_id is not None
+                floors.append(_timed(lambda: sh([str(side.bin / "python"), FLOOR_SECOND,
+                                                 str(repo), agent_id])))
+            return took
 
         start = version(side)
         t, t_start = paired_timed(again, lambda: _timed(start), b.repeat)
     goal = n >= 1_000_000
-    return Row(f"verify after a one-agent commit, memory of the last verify, {n} agents "
-               f"(format {side.fmt})", t * 1e3, "ms", "git-elite --version", t_start * 1e3,
-               f"ratio <= {MEMORY_VS_VERSION:.0f}" if goal else "reported", False,
-               MEMORY_VS_VERSION if goal else None, side=side.name, key=f"verify again {n}")
+    rows = [Row(f"verify after a one-agent commit, memory of the last verify, {n} agents "
+                f"(format {side.fmt})", t * 1e3, "ms", "git-elite --version", t_start * 1e3,
+                f"ratio <= {MEMORY_VS_VERSION:.0f}" if goal else "reported", False,
+                MEMORY_VS_VERSION if goal else None, side=side.name, key=f"verify again {n}")]
+    if floors:
+        rows.append(Row(f"second verify floor, {n} agents (python + git config + one git "
+                        "cat-file + the agent's checks)", statistics.median(floors) * 1e3,
+                        "ms", "git-elite --version", t_start * 1e3, "reported", False, None,
+                        side=side.name, key=f"verify again floor {n}"))
+    return rows
+
+
+FLOOR_SECOND = str(Path(__file__).resolve().parent / "floor_second.py")
 
 
 # --- publish -----------------------------------------------------------------------------------

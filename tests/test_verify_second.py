@@ -96,7 +96,7 @@ def test_no_cat_reader_when_git_is_pointed_elsewhere(reg: Path, name: str,
 
 
 def test_the_command_with_memory(reg: Path, tmp_path: Path) -> None:
-    """The second `verify` (memory filled by the first) loads no libgit2 and starts two
+    """The second `verify` (memory filled by the first) loads no libgit2 and starts five
     `git` processes fewer than before (the tip and IDENTITY.json through its `git cat-file`);
     its answer is `--no-cache`'s, for a clean and for a spoiled tree."""
     assert run_cli("verify", cwd=reg).returncode == 0  # the first: fills the memory
@@ -110,15 +110,40 @@ def test_the_command_with_memory(reg: Path, tmp_path: Path) -> None:
                '"git"' in line and "ENOENT" not in line]
     # (git in another directory runs as `git -C DIR …`: the subcommand after DIR)
     words = [line.split('"git", ')[1].split(", ") for line in started]
+    # one `git config` (remotes, elite.branch; HEAD's branch from .git/HEAD), the root
+    # commit by walking to the tip the first verify remembered (docs/scale.md, "second
+    # verify, round 8"); a work tree: its top and uncommitted changes are noted
     assert [w[2] if w[0] == '"-C"' else w[0] for w in words] == \
-        ['"cat-file"', '"config"', '"config"', '"symbolic-ref"', '"rev-list"', '"rev-parse"',
-         '"status"']  # (a work tree: its uncommitted changes are noted)
+        ['"config"', '"cat-file"', '"rev-parse"', '"status"']
     full = run_cli("verify", "--json", "--no-cache", cwd=reg)
     assert json.loads(with_memory.stdout) == json.loads(full.stdout)
     (reg / layout.INDEX).write_bytes(b"{}\n")
     commit_raw(reg, {}, "spoiled head")
     assert run_cli("verify", "--json", cwd=reg, check=1).stdout == \
         run_cli("verify", "--json", "--no-cache", cwd=reg, check=1).stdout
+
+
+def test_the_command_on_a_bare_registry_after_a_push(reg: Path, tmp_path: Path) -> None:
+    """A second verify of a bare registry after a one-agent push starts two `git`
+    processes — one `git config`, one `git cat-file --batch-command` — and answers as
+    `--no-cache` does; a new one cannot creep back (docs/scale.md, "second verify, round
+    8": HEAD's branch from its file, no work tree to look for, the root commit walked to
+    the tip the first verify remembered)."""
+    bare = tmp_path / "bare.git"
+    run_git("clone", "-q", "--bare", str(reg), str(bare))
+    assert run_cli("verify", str(bare)).returncode == 0  # the first: fills the memory
+    commit_raw(reg, agent(3), "one more", index=True)
+    run_git("push", "-q", str(bare), "HEAD:main", cwd=reg)
+    trace = tmp_path / "trace"
+    with_memory = _traced(tmp_path, trace, "verify", "--json", str(bare))
+    assert with_memory.returncode == 0, with_memory.stderr
+    started = [line for line in trace.read_text().splitlines() if "execve(" in line and
+               '"git"' in line and "ENOENT" not in line]
+    words = [line.split('"git", ')[1].split(", ") for line in started]
+    assert [w[2] if w[0] == '"-C"' else w[0] for w in words] == ['"config"', '"cat-file"']
+    full = run_cli("verify", "--json", "--no-cache", str(bare))
+    assert json.loads(with_memory.stdout) == json.loads(full.stdout)
+    assert with_memory.stderr == full.stderr
 
 
 def _traced(cwd: Path, trace: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -68,23 +68,35 @@ def run(target: str, rev: str, history: bool, as_json: bool, url: str | None,
             git.run(["clone", "-q", "--bare", "--", target, clone])
             git.run(["fetch", "-q", "--no-tags", "--", target, TIMESTAMP_SPEC, LOG_SPEC], clone,
                     check=False)
-            return _verify(clone, rev, history, as_json, target, stale)
+            from git_elite.edges import repofacts
+
+            return _verify(clone, rev, history, as_json, target, stale,
+                           repofacts.Facts(clone))
     if not os.path.exists(target):
         from git_elite.core.errors import RegistryError
 
         raise RegistryError(f"{target}: does not exist (give a registry path, bare "
                             "repository or URL)")
-    code = _verify(target, rev, history, as_json, target, stale)
-    _uncommitted(target, rev)
+    from git_elite.edges import git, repofacts
+
+    # one `git config` (and HEAD's file) for the whole verify, begun now: git answers it
+    # while the audit's modules load (docs/scale.md, "second verify, round 8")
+    facts = repofacts.Facts(target, ahead=True)
+    try:
+        code = _verify(target, rev, history, as_json, target, stale, facts)
+        _uncommitted(target, rev, facts)
+    finally:
+        git.start_clear()
     return code
 
 
-def _uncommitted(path: str, rev: str) -> None:
+def _uncommitted(path: str, rev: str, facts: Any) -> None:
     """verify reads commits, not the work tree: say when the registry has changes that are
-    not committed (they are checked by the pre-commit hook when committed)."""
+    not committed (they are checked by the pre-commit hook when committed). `facts`: a
+    repofacts.Facts of `path` (a bare repository: no `git rev-parse` to say it has none)."""
     from git_elite.edges import git
 
-    top = git.toplevel(path)
+    top = facts.toplevel()
     if top is None:
         return
     proc = git.run(["status", "--porcelain", "--untracked-files=normal"], top, check=False)
@@ -133,21 +145,21 @@ def _verify_url(url: str, target: str, rev: str, history: bool, as_json: bool,
 
 
 def _verify(path: str, rev: str, history: bool, as_json: bool, origin: str,
-            stale: tuple[int, bool, bool]) -> int:
+            stale: tuple[int, bool, bool], facts: Any) -> int:
     from git_elite.edges import gitcheck
 
     # with the memory: one `git cat-file` for the tree's audit (when the memory applies),
     # the registry branch's tip and its IDENTITY.json (two `git` processes fewer)
     cat = gitcheck.cat_reader(path) if stale[2] and not history else None
     try:
-        return _verify_with(cat, path, rev, history, as_json, origin, stale)
+        return _verify_with(cat, path, rev, history, as_json, origin, stale, facts)
     finally:
         if cat is not None:
             cat.close()
 
 
 def _verify_with(cat: Any | None, path: str, rev: str, history: bool, as_json: bool,
-                 origin: str, stale: tuple[int, bool, bool]) -> int:
+                 origin: str, stale: tuple[int, bool, bool], facts: Any) -> int:
     from git_elite.edges import git, gitcheck, progress
 
     opened: list[Any] = []
@@ -171,7 +183,7 @@ def _verify_with(cat: Any | None, path: str, rev: str, history: bool, as_json: b
         what = f"tree at {rev}"
         counted = {}
     parts = [(len(problems), what)]
-    check = _radicle(repo, path, origin, rev)
+    check = _radicle(repo, path, origin, rev, facts)
     result: dict[str, Any] = dict(counted)
     if check is not None:
         parts.append((len(check.problems), f"Radicle signed refs of {check.rid}"))
@@ -181,8 +193,8 @@ def _verify_with(cat: Any | None, path: str, rev: str, history: bool, as_json: b
         result["radicle"] = {"rid": check.rid, "checked": check.checked, "ok": check.ok,
                              "notes": list(check.notes), "delegates": list(check.delegates),
                              "signed_by": list(check.signed_by)}
-    tip = _tip_of(path, cat)
-    problems += _identity_pin(path, origin, tip)
+    tip = _tip_of(path, cat, facts)
+    problems += _identity_pin(path, origin, tip, cat)
     fresh = _freshness(path, origin, check, tip, *stale[:2])
     if fresh is not None:  # only for a registry that declares a timestamp role
         parts.append((len(fresh[0]), "refs/elite/timestamp (freshness)"))
@@ -207,14 +219,14 @@ class Tip(NamedTuple):
     identity: dict[str, Any] | None  # its body (None: absent or unreadable)
 
 
-def _tip_of(path: str, cat: Any | None = None) -> Tip:
+def _tip_of(path: str, cat: Any | None = None, facts: Any = None) -> Tip:
     """`cat`: a catfile.CatRepo on `path` (the tip and IDENTITY.json read through it, no
-    `git` process each), or None."""
+    `git` process each), or None; `facts`: a repofacts.Facts of `path`, or None."""
     from git_elite.core import documents, layout
     from git_elite.core.errors import EliteError
     from git_elite.edges import freshness, gitcheck
 
-    branch = gitcheck.registry_branch(path)
+    branch = gitcheck.registry_branch(path, facts)
     commit = freshness.resolve(path, branch, None if cat is None else cat.odb)
     raw = (git_blob(path, commit) if cat is None else _cat_blob(cat, commit)) if commit \
         else None
@@ -285,7 +297,7 @@ def _commit(path: str, rev: str) -> str:
     return git.run(["rev-parse", "--verify", f"{rev}^{{commit}}"], path).stdout.decode().strip()
 
 
-def _radicle(repo: Callable[[], Any], path: str, origin: str, rev: str
+def _radicle(repo: Callable[[], Any], path: str, origin: str, rev: str, facts: Any = None
              ) -> RadicleCheck | None:
     """SPEC §11 for a Radicle registry (a `rad clone` working copy or a rad:// URL): the
     registry owner is a delegate and the tip is the one a delegate signed. None when the
@@ -299,7 +311,8 @@ def _radicle(repo: Callable[[], Any], path: str, origin: str, rev: str
         rid = radicle.parse_url(origin).rid
         storage = gitrad.storage_path(rid)
     else:
-        found = gitrad.storage_for_worktree(path)
+        found = gitrad.storage_for_worktree(
+            path, urls=None if facts is None else facts.remote_urls("rad"))
         if found is None:
             return None
         rid, storage = found
@@ -315,9 +328,10 @@ def _radicle(repo: Callable[[], Any], path: str, origin: str, rev: str
     return gitrad.check_storage(storage, rid, str(identity["owner_did"]), None, tip)
 
 
-def _identity_pin(path: str, origin: str, at: Tip) -> list[Problem]:
+def _identity_pin(path: str, origin: str, at: Tip, cat: Any | None = None) -> list[Problem]:
     """SPEC §6.2 at the registry branch's tip: an IDENTITY.json older than, or dropping a
-    role of, the highest one this reader has seen for the registry (`rollback`)."""
+    role of, the highest one this reader has seen for the registry (`rollback`). `cat`: a
+    catfile.CatRepo on `path` (the root commit found by walking to a remembered tip)."""
     from git_elite.core.errors import EliteError
     from git_elite.edges import identity_seen
 
@@ -325,7 +339,7 @@ def _identity_pin(path: str, origin: str, at: Tip) -> list[Problem]:
     if tip is None or raw is None or at.identity is None:
         return []
     try:
-        identity_seen.check(identity_seen.git_key(path, tip), raw, origin,
+        identity_seen.check(identity_seen.git_key(path, tip, cat), raw, origin,
                             identity_seen.history(path, tip))
     except EliteError as err:
         return [err.problem(tip)]

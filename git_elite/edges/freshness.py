@@ -101,23 +101,85 @@ def index_at(cwd: str | Path, odb: Any = None) -> timestamp.IndexAt:
     return read
 
 
-def root_commit(cwd: str | Path, tip: str) -> str:
+def root_commit(cwd: str | Path, tip: str, cat: Any = None) -> str:
     """The first commit of the branch's first-parent history: what names a registry in the
     reader's memory, whichever mirror serves it. A commit id fixes its whole history, so the
     answer is remembered by tip (`$AGENTD_HOME/cache/root-commits.json`): reading the same tip
     again starts no `git rev-list` (not from a shallow clone, whose first commit is not the
-    registry's)."""
+    registry's). `cat`: a catfile.CatRepo on `cwd`, through which a new tip whose
+    first-parent chain reaches a remembered tip (or a root) within ROOT_WALK commits is
+    answered without `git rev-list` either (a second verify after a push)."""
     known = _roots()
     if tip in known:
         return known[tip]
-    proc = git.run(["rev-list", "--first-parent", "--max-parents=0", tip], cwd)
-    root = proc.stdout.decode().split()[-1]
+    root = _walk_to_root(cat, tip, known) if cat is not None and known else None
+    if root is None:
+        proc = git.run(["rev-list", "--first-parent", "--max-parents=0", tip], cwd)
+        root = proc.stdout.decode().split()[-1]
     if not _shallow(cwd):
         _remember_root(known, tip, root)
     return root
 
 
 ROOTS_KEPT = 64  # tips remembered (the newest; a registry read again is read at its tip)
+ROOT_WALK = 16  # first parents read through `git cat-file` before asking `git rev-list`
+
+
+def _walk_to_root(cat: Any, tip: str, known: Mapping[str, str]) -> str | None:
+    """`git rev-list --first-parent --max-parents=0 tip`'s last line, when the first-parent
+    chain from `tip` meets a remembered tip (whose root is the chain's root: a commit id
+    fixes its history) or ends, within ROOT_WALK commits read through `cat` — parents as
+    git's commit parser takes them (the `parent` lines right after `tree`). None (ask git)
+    in a shallow repository, one with grafts or replace refs (a remembered tip's history
+    may differ there), a linked worktree's, or for anything unexpected."""
+    git_dir = cat.path
+    if any(os.path.exists(os.path.join(git_dir, name)) for name in
+           ("shallow", "commondir", os.path.join("info", "grafts"),
+            os.path.join("refs", "replace"))) or _packed_replace(git_dir):
+        return None
+    commit = tip
+    for _ in range(ROOT_WALK):
+        try:
+            kind, data = cat.odb.read(commit)
+        except (KeyError, RegistryError):
+            return None
+        parent = _first_parent(data) if kind == _COMMIT else ""
+        if parent == "":
+            return None
+        if parent is None:
+            return commit  # the chain's first commit
+        if parent in known:
+            return known[parent]
+        commit = parent
+    return None
+
+
+_COMMIT = 1  # catfile's kind of a commit
+
+
+def _packed_replace(git_dir: str) -> bool:
+    """A replace ref among the packed ones: a remembered tip's root may then not be what
+    `git rev-list` finds through the replacement (the walk is not used; an unreadable
+    packed-refs counts as one)."""
+    try:
+        return b" refs/replace/" in raw_bytes(os.path.join(git_dir, "packed-refs"))
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return True
+
+
+def _first_parent(data: bytes) -> str | None:
+    """A commit object's first parent (None: it has none), "" when its header is not the
+    `tree <id>` line then `parent <id>` lines git writes and parses."""
+    lines = data.split(b"\n", 2)
+    if len(lines) < 3 or not lines[0].startswith(b"tree ") or not _oid(lines[0][5:].decode(
+            "ascii", "replace")):
+        return ""
+    if not lines[1].startswith(b"parent "):
+        return None
+    parent = lines[1][len(b"parent "):].decode("ascii", "replace")
+    return parent if _oid(parent) else ""
 
 
 def raw_bytes(path: str) -> bytes:

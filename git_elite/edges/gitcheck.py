@@ -108,9 +108,11 @@ def max_clock_skew(cwd: str | Path | None) -> int:
                             "seconds") from None
 
 
-def registry_branch(cwd: str | Path | None) -> str:
-    """`git config elite.branch`, else the branch HEAD names, as a full ref name."""
-    branch = git.config_get("elite.branch", cwd) or git.head_branch(cwd) or "refs/heads/main"
+def registry_branch(cwd: str | Path | None, facts: Any = None) -> str:
+    """`git config elite.branch`, else the branch HEAD names, as a full ref name (`facts`:
+    a repofacts.Facts of `cwd`, which has read them with fewer `git` processes)."""
+    branch = (git.config_get("elite.branch", cwd) or git.head_branch(cwd) if facts is None
+              else facts.config_get("elite.branch") or facts.head_branch()) or "refs/heads/main"
     return branch if branch.startswith("refs/") else f"refs/heads/{branch}"
 
 

@@ -130,11 +130,12 @@ def check_storage(storage: str | Path, rid: str, owner_did: str, branch: str | N
     return radicle.check(rid, view, owner_did, branch, tip_oid)
 
 
-def storage_for_worktree(path: str | Path,
-                         home: Path | None = None) -> tuple[str, Path | None] | None:
+def storage_for_worktree(path: str | Path, home: Path | None = None,
+                         urls: list[str] | None = None) -> tuple[str, Path | None] | None:
     """For a `rad clone` working copy: (RID, storage path or None if absent); None when the
-    repository has no rad:// remote (the remote named `rad` first)."""
-    for url in git.remote_urls(path, prefer="rad"):
+    repository has no rad:// remote (the remote named `rad` first; `urls`: the remotes'
+    URLs in that order when the caller has read them)."""
+    for url in git.remote_urls(path, prefer="rad") if urls is None else urls:
         if not url.startswith("rad:"):  # core.radicle (and dataclasses) only for a rad URL
             continue
         from git_elite.core import radicle

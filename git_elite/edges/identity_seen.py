@@ -24,8 +24,9 @@ if TYPE_CHECKING:
     from typing import Any
 
 
-def git_key(cwd: str | Path, tip: str) -> str:
-    return freshness.root_commit(cwd, tip)
+def git_key(cwd: str | Path, tip: str, cat: Any = None) -> str:
+    """The registry's root commit (`cat`: a catfile.CatRepo on `cwd`, or None)."""
+    return freshness.root_commit(cwd, tip, cat)
 
 
 def http_key(body: dict[str, Any]) -> str:
