@@ -515,12 +515,13 @@ def _ranked_edits(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
     found: list[bool] = []
     real, dumps = core_audit._ranked_edited, indexing.dumps  # (not _ranked_writes' counting)
 
-    def checking(state: Any, value: Any, *args: Any) -> bytes | None:
-        data = real(state, value, *args)
-        if data is not None:
-            assert data == dumps(value)
-        found.append(data is not None)
-        return data
+    def checking(state: Any, value: Any, *args: Any) -> tuple[bytes, str] | None:
+        edited = real(state, value, *args)
+        if edited is not None:
+            assert edited[0] == dumps(value)
+            assert edited[1] == hashlib.sha256(edited[0]).hexdigest()
+        found.append(edited is not None)
+        return edited
 
     monkeypatch.setattr(core_audit, "_ranked_edited", checking)
     return found

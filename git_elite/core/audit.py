@@ -36,7 +36,7 @@ class Tally:
 
     __slots__ = ("problems", "summary", "elite", "ranks", "entries", "pieces", "cut",
                  "ranked", "kept", "ranked_known", "ranked_pin", "ranked_last",
-                 "ranked_blob")
+                 "ranked_blob", "ranked_agents")
 
     def __init__(self, *, problems: list[Problem] | None = None,
                  summary: dict[str, dict[str, Any]] | None = None, elite: int = 0,
@@ -65,6 +65,7 @@ class Tally:
         # to edit its bytes where agents changed; this tree's blob id, for the next memory
         self.ranked_last: tuple[str, dict[str, Any]] | None = None
         self.ranked_blob: str | None = None
+        self.ranked_agents: dict[str, Any] | None = None  # the value's entries (`_remembered`)
 
     def join(self, other: Tally) -> None:
         self.problems += other.problems
@@ -232,9 +233,14 @@ def _remembered(tally: Tally) -> Remembered:
     # ~0.2 s of a second verify at load 7)
     shown = {a for rows in ranks.rows.values() for _, a in rows[:shards.RANKINGS_LIMIT]}
     ranked = {a: e for a, e in tally.ranked.items() if a in shown}
+    # the blob id only when these entries are exactly the file's value (the very objects
+    # it was written from): the next audit edits its bytes where entries differ from them
+    agents = tally.ranked_agents
+    same = tally.ranked_pin is not None and agents is not None and \
+        len(agents) == len(ranked) and all(ranked.get(a) is e for a, e in agents.items())
     return Remembered(dict(tally.pieces), dict(ranks.counts),
                       {k: list(v) for k, v in ranks.rows.items()}, cut, ranked,
-                      tally.ranked_pin, tally.ranked_blob if tally.ranked_pin else None)
+                      tally.ranked_pin, tally.ranked_blob if same else None)
 
 
 def _identity(state: State) -> dict[str, Any] | None:
@@ -731,11 +737,18 @@ def _ranked_bytes(state: State, value: dict[str, Any], tally: Tally) -> bytes:
         raw = state.read(layout.RANKED)
         if raw is not None and shards.digest(raw) == known[1]:
             data = raw
-    elif compact is not None and known is not None and tally.ranked_last is not None:
-        data = _ranked_edited(state, value, known, tally.ranked_last)
-    if data is None:
-        data = indexing.dumps(value)
-    tally.ranked_pin = None if compact is None else (compact, shards.digest(data))
+    edited = None
+    if compact is not None and known is not None and known[0] != compact and \
+            tally.ranked_last is not None:  # a new value: the remembered bytes edited
+        edited = _ranked_edited(state, value, known, tally.ranked_last)
+    if edited is not None:
+        data, digest = edited  # (its SHA-256 hashed with the remembered bytes' own)
+    else:
+        data = indexing.dumps(value) if data is None else data
+        digest = shards.digest(data)
+    tally.ranked_pin = None if compact is None else (compact, digest)
+    agents = value.get("agents")
+    tally.ranked_agents = agents if isinstance(agents, dict) else None
     tree_id = getattr(state, "tree_id", None)
     found = tree_id(layout.RANKED) if tree_id is not None else None
     mode, _, oid = (found or "").partition(" ")
@@ -744,14 +757,17 @@ def _ranked_bytes(state: State, value: dict[str, Any], tally: Tally) -> bytes:
 
 
 def _ranked_edited(state: State, value: dict[str, Any], known: tuple[str, str],
-                   last: tuple[str, dict[str, Any]]) -> bytes | None:
+                   last: tuple[str, dict[str, Any]]) -> tuple[bytes, str] | None:
     """`indexing.dumps(value)` as the remembered index/ranked.json's bytes edited where
     ranked agents entered, left or changed (core/pinning.ranked_edited, the hooks' own
-    edit): O(changed), no entry written but the changed ones. Only when the remembered
-    entries are exactly the remembered value (its compact digest, `known[0]`) and the blob
-    read by its id is exactly the remembered bytes (their SHA-256, `known[1]`); an entry is
-    left as it is only when it is the very object the memory gave (`is`: 1, 1.0 and true
-    are equal in Python, not in JSON). None: cannot decide (the caller writes it whole)."""
+    edit): O(changed), no entry written but the changed ones. `last`: the blob id the
+    memory keeps only when its entries were exactly the value that file was written from
+    (`_remembered`: the very objects), and those entries; the blob read by its id must
+    hash to the remembered bytes' SHA-256 (`known[1]`) and, edited, hold as many entries
+    as the value. An entry is left as it is only when it is the very object the memory
+    gave (`is`: 1, 1.0 and true are equal in Python, not in JSON); every other one is
+    written again. (bytes, their SHA-256); None: cannot decide (the caller writes it
+    whole)."""
     from git_elite.core import pinning, pins
 
     blob_by_id = getattr(state, "blob_by_id", None)
@@ -761,20 +777,12 @@ def _ranked_edited(state: State, value: dict[str, Any], known: tuple[str, str],
             "schema_version", "agents"] or type(value["schema_version"]) is not int or \
             value["schema_version"] != pins.SCHEMA_VERSION or list(agents) != sorted(agents):
         return None  # not the value pins.ranked_value makes
-    try:
-        old = sha256_hex(_SORTED.encode(pins.ranked_value(before)).encode("utf-8",
-                                                                          "surrogatepass"))
-    except (TypeError, ValueError):
-        return None
-    if old != known[0]:
-        return None
     raw = blob_by_id(layout.RANKED, blob)
     if raw is None:
         return None
     edits: dict[str, Any] = {a: None for a in before if a not in agents}
     edits.update((a, e) for a, e in agents.items() if before.get(a) is not e)
-    found = pinning.ranked_edited(raw, edits, len(agents), known[1])
-    return None if found is None else found[0]
+    return pinning.ranked_edited(raw, edits, len(agents), known[1])
 
 
 def _unique(problems: list[Problem]) -> list[Problem]:
