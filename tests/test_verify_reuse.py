@@ -533,6 +533,21 @@ def _ranked_live(reg: Path, k: int) -> int:
     return [n for n in LIVE if aid(n) in held][k]
 
 
+def _ranked_blob_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """index/ranked.json read by its remembered blob id from now on (not found in today's
+    file: `_ranked_sought`)."""
+    reads: list[str] = []
+    real = git.TreeState.blob_by_id
+
+    def counting(self: git.TreeState, path: str, oid: str) -> bytes | None:
+        if path == layout.RANKED:
+            reads.append(oid)
+        return real(self, path, oid)
+
+    monkeypatch.setattr(git.TreeState, "blob_by_id", counting)
+    return reads
+
+
 def _change(reg: Path, change: str) -> dict[str, bytes | None]:
     """A push that changes the rankings: an agent enters, moves within them, leaves (no
     longer elite, or withdrawn)."""
@@ -560,13 +575,15 @@ def test_ranked_json_of_new_rankings_is_edited(reg: Path, monkeypatch: pytest.Mo
     commit_raw(reg, _change(reg, change), change, index=True)
     assert (reg / layout.RANKED).read_bytes() != before
     edits, writes = _ranked_edits(monkeypatch), _ranked_writes(monkeypatch)
+    blobs = _ranked_blob_reads(monkeypatch)
     problems, _ = second(reg, monkeypatch)
     assert problems == [] and edits == [True] and writes == ["ranked"]
+    assert blobs == []  # the remembered bytes found in today's file
     commit_raw(reg, files_of(_new_in_piece(1), owner="bob", rate=0.998, total=800),
                "another best", index=True)
     del writes[:], edits[:]
     problems, _ = second(reg, monkeypatch)
-    assert problems == [] and edits == [True] and writes == ["ranked"]
+    assert problems == [] and edits == [True] and writes == ["ranked"] and blobs == []
 
 
 @pytest.mark.parametrize("edit", ["reformatted", "forged", "entry left old"])
@@ -595,26 +612,42 @@ def test_ranked_json_tampered_with_new_rankings(reg: Path, monkeypatch: pytest.M
     head["ranked"]["sha256"] = hashlib.sha256(data).hexdigest()
     (reg / layout.INDEX).write_bytes(indexing.dumps(head))
     commit_raw(reg, {}, "ranked.json edited")
-    edits = _ranked_edits(monkeypatch)
+    edits, blobs = _ranked_edits(monkeypatch), _ranked_blob_reads(monkeypatch)
     problems, _ = second(reg, monkeypatch)
     assert ("index", layout.RANKED) in rules_of(problems)
-    assert edits == [True]
+    # the moved entry left old: today's file with it put back is the remembered one (no
+    # blob read), and the edit gives its new entry, which the file lacks; any other edit
+    # is not in today's file: the blob is read
+    assert edits == [True] and len(blobs) == (edit != "entry left old")
 
 
-def test_ranked_json_remembered_blob_gone_is_written(reg: Path,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    """The memory names a blob the object store does not hold (or bytes that are not the
-    remembered ones): the edit cannot decide, the file is written whole, the answer is a
-    full read's."""
+@pytest.mark.parametrize("today", ["good", "tampered"])
+def test_ranked_json_remembered_blob_gone(reg: Path, monkeypatch: pytest.MonkeyPatch,
+                                          today: str) -> None:
+    """The memory names a blob the object store does not hold: today's good file still
+    gives the remembered bytes; a tampered one does not, so the edit cannot decide and the
+    file is written whole — the answer is a full read's either way (`index` when
+    tampered)."""
     path = _memory_file()
     value = json.loads(path.read_bytes())
     assert isinstance(value["ranked_blob"], str)
     value["ranked_blob"] = "0" * len(value["ranked_blob"])
     path.write_bytes(json.dumps(value).encode())
     commit_raw(reg, _change(reg, "enters"), "enters", index=True)
+    if today == "tampered":
+        data = json.dumps(json.loads((reg / layout.RANKED).read_bytes()), indent=2).encode()
+        (reg / layout.RANKED).write_bytes(data)
+        head = json.loads((reg / layout.INDEX).read_bytes())
+        head["ranked"]["sha256"] = hashlib.sha256(data).hexdigest()
+        (reg / layout.INDEX).write_bytes(indexing.dumps(head))
+        commit_raw(reg, {}, "ranked.json reformatted")
     edits, writes = _ranked_edits(monkeypatch), _ranked_writes(monkeypatch)
     problems, _ = second(reg, monkeypatch)
-    assert problems == [] and edits == [False] and writes == ["ranked", "ranked"]
+    if today == "good":
+        assert problems == [] and edits == [True] and writes == ["ranked"]
+    else:
+        assert ("index", layout.RANKED) in rules_of(problems)
+        assert edits == [False] and writes == ["ranked", "ranked"]
 
 
 @pytest.mark.parametrize("edit", ["reformatted", "forged"])

@@ -777,12 +777,36 @@ def _ranked_edited(state: State, value: dict[str, Any], known: tuple[str, str],
             "schema_version", "agents"] or type(value["schema_version"]) is not int or \
             value["schema_version"] != pins.SCHEMA_VERSION or list(agents) != sorted(agents):
         return None  # not the value pins.ranked_value makes
-    raw = blob_by_id(layout.RANKED, blob)
-    if raw is None:
-        return None
     edits: dict[str, Any] = {a: None for a in before if a not in agents}
     edits.update((a, e) for a, e in agents.items() if before.get(a) is not e)
+    raw = _ranked_sought(state, before, edits, known[1]) or blob_by_id(layout.RANKED, blob)
+    if raw is None:
+        return None
     return pinning.ranked_edited(raw, edits, len(agents), known[1])
+
+
+def _ranked_sought(state: State, before: dict[str, Any], edits: dict[str, Any],
+                   digest: str) -> bytes | None:
+    """The remembered index/ranked.json's bytes sought in today's file (which the audit
+    compares anyway: read once, through the reader's cache), as the remembered shard is
+    (`_spliced`): today's bytes with the entries of the agents in `edits` put back as the
+    memory has them (an agent new to the rankings taken out), taken only when they hash to
+    the remembered bytes' SHA-256 `digest` — equal digests are equal bytes, so what the
+    caller edits is exactly the remembered file, and no blob is read. None: not found
+    (today's file differs elsewhere, or is not in the written shape): the blob is read."""
+    from git_elite.core import shardsplice
+
+    today = state.read(layout.RANKED)
+    if today is None:
+        return None
+    back = {a: before.get(a) for a in edits}
+    try:
+        found = shardsplice.edit(today, "", back, end=shardsplice.RANKED_END)
+    except (ValueError, RecursionError):
+        return None
+    if found is None or shards.digest(found.data) != digest:
+        return None
+    return found.data
 
 
 def _unique(problems: list[Problem]) -> list[Problem]:
