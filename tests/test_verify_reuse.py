@@ -350,12 +350,15 @@ def test_ranked_entries_not_remembered_are_read(reg: Path,
 # --- the remembered shard had without reading its blob (core/audit.py `_unspliced`) ---------
 
 def _blob_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The remembered shards read by blob id from now on (git.TreeState.blob_by_id)."""
+    """The remembered shards read by blob id from now on (git.TreeState.blob_by_id; not
+    index/ranked.json, whose remembered bytes a change of the rankings edits:
+    `_ranked_edits`)."""
     reads: list[str] = []
     real = git.TreeState.blob_by_id
 
     def counting(self: git.TreeState, path: str, oid: str) -> bytes | None:
-        reads.append(path)
+        if path != layout.RANKED:
+            reads.append(path)
         return real(self, path, oid)
 
     monkeypatch.setattr(git.TreeState, "blob_by_id", counting)
@@ -504,14 +507,147 @@ def test_ranked_json_unchanged_is_not_written_again(reg: Path,
     assert writes == ["ranked"]  # the full read's alone
 
 
-def test_ranked_json_of_new_rankings_is_written(reg: Path,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    n = _new_in_piece()
-    commit_raw(reg, files_of(n, owner="bob", rate=0.999, total=900), "a new best", index=True)
-    writes = _ranked_writes(monkeypatch)
-    problems, checked = second(reg, monkeypatch)
-    assert problems == [] and checked == [aid(n)]
-    assert writes == ["ranked", "ranked"]
+def _ranked_edits(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Each answer of core/audit.py `_ranked_edited` (the remembered index/ranked.json's
+    bytes edited where ranked agents changed) from now on, compared with
+    `indexing.dumps` of the same value: True when it gave bytes (equal to the full write:
+    asserted), False when it could not decide."""
+    found: list[bool] = []
+    real, dumps = core_audit._ranked_edited, indexing.dumps  # (not _ranked_writes' counting)
+
+    def checking(state: Any, value: Any, *args: Any) -> tuple[bytes, str] | None:
+        edited = real(state, value, *args)
+        if edited is not None:
+            assert edited[0] == dumps(value)
+            assert edited[1] == hashlib.sha256(edited[0]).hexdigest()
+        found.append(edited is not None)
+        return edited
+
+    monkeypatch.setattr(core_audit, "_ranked_edited", checking)
+    return found
+
+
+def _ranked_live(reg: Path, k: int) -> int:
+    """The k-th of the big piece's live agents that index/ranked.json holds."""
+    held = json.loads((reg / layout.RANKED).read_bytes())["agents"]
+    return [n for n in LIVE if aid(n) in held][k]
+
+
+def _ranked_blob_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """index/ranked.json read by its remembered blob id from now on (not found in today's
+    file: `_ranked_sought`)."""
+    reads: list[str] = []
+    real = git.TreeState.blob_by_id
+
+    def counting(self: git.TreeState, path: str, oid: str) -> bytes | None:
+        if path == layout.RANKED:
+            reads.append(oid)
+        return real(self, path, oid)
+
+    monkeypatch.setattr(git.TreeState, "blob_by_id", counting)
+    return reads
+
+
+def _change(reg: Path, change: str) -> dict[str, bytes | None]:
+    """A push that changes the rankings: an agent enters, moves within them, leaves (no
+    longer elite, or withdrawn)."""
+    if change == "enters":
+        return files_of(_new_in_piece(), owner="bob", rate=0.999, total=900)
+    if change == "moves":
+        return files_of(_ranked_live(reg, 0), rate=0.999, total=900)
+    if change == "not elite":
+        return files_of(_ranked_live(reg, 1), rate=0.05, total=40)
+    gone = aid(_ranked_live(reg, 2))
+    return {layout.agent_path(gone, "manifest.json"): None,
+            layout.agent_path(gone, "tombstone.json"):
+            documents.to_bytes(tombstone("alice", gone))}
+
+
+@pytest.mark.parametrize("change", ["enters", "moves", "not elite", "withdrawn"])
+def test_ranked_json_of_new_rankings_is_edited(reg: Path, monkeypatch: pytest.MonkeyPatch,
+                                               change: str) -> None:
+    """The rankings change (an agent enters, moves, leaves): index/ranked.json's expected
+    bytes are the remembered file's edited where agents changed, not written whole, and
+    they are `indexing.dumps` of the value (asserted by `_ranked_edits`); the answer is a
+    full read's (whose write is the one counted). Twice: the memory written by the first
+    keeps the new file's blob id."""
+    before = (reg / layout.RANKED).read_bytes()
+    commit_raw(reg, _change(reg, change), change, index=True)
+    assert (reg / layout.RANKED).read_bytes() != before
+    edits, writes = _ranked_edits(monkeypatch), _ranked_writes(monkeypatch)
+    blobs = _ranked_blob_reads(monkeypatch)
+    problems, _ = second(reg, monkeypatch)
+    assert problems == [] and edits == [True] and writes == ["ranked"]
+    assert blobs == []  # the remembered bytes found in today's file
+    commit_raw(reg, files_of(_new_in_piece(1), owner="bob", rate=0.998, total=800),
+               "another best", index=True)
+    del writes[:], edits[:]
+    problems, _ = second(reg, monkeypatch)
+    assert problems == [] and edits == [True] and writes == ["ranked"] and blobs == []
+
+
+@pytest.mark.parametrize("edit", ["reformatted", "forged", "entry left old"])
+def test_ranked_json_tampered_with_new_rankings(reg: Path, monkeypatch: pytest.MonkeyPatch,
+                                                edit: str) -> None:
+    """The rankings change and the pushed index/ranked.json is not the rebuild (written
+    with another indentation, an unchanged entry forged, the moved agent's entry left as
+    it was), the head's pin moved along: the edited bytes differ from the file, `index`
+    is reported, the same problems as a full read's."""
+    moved = aid(_ranked_live(reg, 0))
+    commit_raw(reg, _change(reg, "moves"), "moves", index=True)
+    path = reg / layout.RANKED
+    value = json.loads(path.read_bytes())
+    if edit == "forged":
+        other = next(a for a in value["agents"] if a != moved)
+        value["agents"][other]["elite"] = not value["agents"][other]["elite"]
+        data = indexing.dumps(value)
+    elif edit == "entry left old":
+        old = json.loads(run_git("show", "HEAD~1:" + layout.RANKED, cwd=reg).stdout)
+        value["agents"][moved] = old["agents"][moved]
+        data = indexing.dumps(value)
+    else:
+        data = json.dumps(value, indent=2).encode()
+    path.write_bytes(data)
+    head = json.loads((reg / layout.INDEX).read_bytes())
+    head["ranked"]["sha256"] = hashlib.sha256(data).hexdigest()
+    (reg / layout.INDEX).write_bytes(indexing.dumps(head))
+    commit_raw(reg, {}, "ranked.json edited")
+    edits, blobs = _ranked_edits(monkeypatch), _ranked_blob_reads(monkeypatch)
+    problems, _ = second(reg, monkeypatch)
+    assert ("index", layout.RANKED) in rules_of(problems)
+    # the moved entry left old: today's file with it put back is the remembered one (no
+    # blob read), and the edit gives its new entry, which the file lacks; any other edit
+    # is not in today's file: the blob is read
+    assert edits == [True] and len(blobs) == (edit != "entry left old")
+
+
+@pytest.mark.parametrize("today", ["good", "tampered"])
+def test_ranked_json_remembered_blob_gone(reg: Path, monkeypatch: pytest.MonkeyPatch,
+                                          today: str) -> None:
+    """The memory names a blob the object store does not hold: today's good file still
+    gives the remembered bytes; a tampered one does not, so the edit cannot decide and the
+    file is written whole — the answer is a full read's either way (`index` when
+    tampered)."""
+    path = _memory_file()
+    value = json.loads(path.read_bytes())
+    assert isinstance(value["ranked_blob"], str)
+    value["ranked_blob"] = "0" * len(value["ranked_blob"])
+    path.write_bytes(json.dumps(value).encode())
+    commit_raw(reg, _change(reg, "enters"), "enters", index=True)
+    if today == "tampered":
+        data = json.dumps(json.loads((reg / layout.RANKED).read_bytes()), indent=2).encode()
+        (reg / layout.RANKED).write_bytes(data)
+        head = json.loads((reg / layout.INDEX).read_bytes())
+        head["ranked"]["sha256"] = hashlib.sha256(data).hexdigest()
+        (reg / layout.INDEX).write_bytes(indexing.dumps(head))
+        commit_raw(reg, {}, "ranked.json reformatted")
+    edits, writes = _ranked_edits(monkeypatch), _ranked_writes(monkeypatch)
+    problems, _ = second(reg, monkeypatch)
+    if today == "good":
+        assert problems == [] and edits == [True] and writes == ["ranked"]
+    else:
+        assert ("index", layout.RANKED) in rules_of(problems)
+        assert edits == [False] and writes == ["ranked", "ranked"]
 
 
 @pytest.mark.parametrize("edit", ["reformatted", "forged"])
@@ -559,7 +695,7 @@ def test_a_memory_of_another_format_or_damaged(reg: Path, monkeypatch: pytest.Mo
     path = _memory_file()
     data = path.read_bytes()
     value = json.loads(data)
-    assert value["version"] == verified.VERSION == 2 and value["ranked_pin"] is not None
+    assert value["version"] == verified.VERSION == 3 and value["ranked_pin"] is not None
     if damage == "older format":
         value["version"] = 1
         del value["ranked_pin"]

@@ -35,7 +35,8 @@ class Tally:
     as the dataclass's default factories gave; nothing compares or prints a Tally.)"""
 
     __slots__ = ("problems", "summary", "elite", "ranks", "entries", "pieces", "cut",
-                 "ranked", "kept", "ranked_known", "ranked_pin")
+                 "ranked", "kept", "ranked_known", "ranked_pin", "ranked_last",
+                 "ranked_blob", "ranked_agents")
 
     def __init__(self, *, problems: list[Problem] | None = None,
                  summary: dict[str, dict[str, Any]] | None = None, elite: int = 0,
@@ -60,6 +61,11 @@ class Tally:
         # and this audit's own, for the next memory (`_ranked_bytes`)
         self.ranked_known = ranked_known
         self.ranked_pin = ranked_pin
+        # the remembered file's blob id and the entries it holds (the memory's `ranked`),
+        # to edit its bytes where agents changed; this tree's blob id, for the next memory
+        self.ranked_last: tuple[str, dict[str, Any]] | None = None
+        self.ranked_blob: str | None = None
+        self.ranked_agents: dict[str, Any] | None = None  # the value's entries (`_remembered`)
 
     def join(self, other: Tally) -> None:
         self.problems += other.problems
@@ -110,6 +116,9 @@ class Remembered(NamedTuple):
     # index/ranked.json as checked: (the digest of its value in compact sorted JSON, the
     # SHA-256 of its written bytes); None: not known (`_ranked_bytes`)
     ranked_pin: tuple[str, str] | None = None
+    # the git blob id of that index/ranked.json (whose bytes the next audit edits where
+    # ranked agents changed, `_ranked_edited`); None: not known
+    ranked_blob: str | None = None
 
 
 class Memory(Protocol):
@@ -148,6 +157,8 @@ def audit(state: State, memory: Memory | None = None, *, recall: bool = True
         tally.join(half)
     if last is not None:
         tally.ranked_known = last.ranked_pin
+        if last.ranked_blob is not None:
+            tally.ranked_last = (last.ranked_blob, last.ranked)
     if (base is not None or older) and not _complete(tally):
         return audit(state, memory, recall=False)  # too few rows kept: read it all
     problems = _unique(head.problems + tally.problems)
@@ -222,9 +233,14 @@ def _remembered(tally: Tally) -> Remembered:
     # ~0.2 s of a second verify at load 7)
     shown = {a for rows in ranks.rows.values() for _, a in rows[:shards.RANKINGS_LIMIT]}
     ranked = {a: e for a, e in tally.ranked.items() if a in shown}
+    # the blob id only when these entries are exactly the file's value (the very objects
+    # it was written from): the next audit edits its bytes where entries differ from them
+    agents = tally.ranked_agents
+    same = tally.ranked_pin is not None and agents is not None and \
+        len(agents) == len(ranked) and all(ranked.get(a) is e for a, e in agents.items())
     return Remembered(dict(tally.pieces), dict(ranks.counts),
                       {k: list(v) for k, v in ranks.rows.items()}, cut, ranked,
-                      tally.ranked_pin)
+                      tally.ranked_pin, tally.ranked_blob if same else None)
 
 
 def _identity(state: State) -> dict[str, Any] | None:
@@ -697,15 +713,17 @@ def _pins(state: State, head: dict[str, Any], problems: list[Problem],
 
 
 def _ranked_bytes(state: State, value: dict[str, Any], tally: Tally) -> bytes:
-    """`indexing.dumps(value)` for index/ranked.json, without writing it when the memory
-    says what it is (~12,000 calls of the indented writer at 100k: the largest part of a
-    second verify's own work). The value's digest in compact sorted JSON (the C encoder)
-    names it: equal to the remembered one, the value is the remembered value, so its
-    written bytes are the remembered bytes, whose SHA-256 the memory holds; when the file
-    in the tree has that SHA-256 it is those bytes, and they are returned. Otherwise (a
-    new value, a file that differs, nothing remembered) the value is written as always.
+    """`indexing.dumps(value)` for index/ranked.json, without writing it whole when the
+    memory says what it is (~12,000 calls of the indented writer at 100k: the largest part
+    of a second verify's own work). The value's digest in compact sorted JSON (the C
+    encoder) names it: equal to the remembered one, the value is the remembered value, so
+    its written bytes are the remembered bytes, whose SHA-256 the memory holds; when the
+    file in the tree has that SHA-256 it is those bytes, and they are returned. A new value
+    (a push that changed the rankings or a ranked agent): the remembered file's bytes,
+    edited where agents entered, left or changed as the hooks edit them (`_ranked_edited`).
+    Otherwise (nothing remembered, an edit that cannot decide) the value is written whole.
     Either way the answer is `indexing.dumps(value)`; its digests are kept for the next
-    memory (`tally.ranked_pin`)."""
+    memory (`tally.ranked_pin`, `tally.ranked_blob`)."""
     try:  # (json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":")),
         # by json's C encoder without the json package: core/cjson; a NaN or Infinity,
         # which json.dumps would write, raises here: nothing remembered of such a value)
@@ -719,10 +737,76 @@ def _ranked_bytes(state: State, value: dict[str, Any], tally: Tally) -> bytes:
         raw = state.read(layout.RANKED)
         if raw is not None and shards.digest(raw) == known[1]:
             data = raw
-    if data is None:
-        data = indexing.dumps(value)
-    tally.ranked_pin = None if compact is None else (compact, shards.digest(data))
+    edited = None
+    if compact is not None and known is not None and known[0] != compact and \
+            tally.ranked_last is not None:  # a new value: the remembered bytes edited
+        edited = _ranked_edited(state, value, known, tally.ranked_last)
+    if edited is not None:
+        data, digest = edited  # (its SHA-256 hashed with the remembered bytes' own)
+    else:
+        data = indexing.dumps(value) if data is None else data
+        digest = shards.digest(data)
+    tally.ranked_pin = None if compact is None else (compact, digest)
+    agents = value.get("agents")
+    tally.ranked_agents = agents if isinstance(agents, dict) else None
+    tree_id = getattr(state, "tree_id", None)
+    found = tree_id(layout.RANKED) if tree_id is not None else None
+    mode, _, oid = (found or "").partition(" ")
+    tally.ranked_blob = oid if mode == "100644" and oid else None
     return data
+
+
+def _ranked_edited(state: State, value: dict[str, Any], known: tuple[str, str],
+                   last: tuple[str, dict[str, Any]]) -> tuple[bytes, str] | None:
+    """`indexing.dumps(value)` as the remembered index/ranked.json's bytes edited where
+    ranked agents entered, left or changed (core/pinning.ranked_edited, the hooks' own
+    edit): O(changed), no entry written but the changed ones. `last`: the blob id the
+    memory keeps only when its entries were exactly the value that file was written from
+    (`_remembered`: the very objects), and those entries; the blob read by its id must
+    hash to the remembered bytes' SHA-256 (`known[1]`) and, edited, hold as many entries
+    as the value. An entry is left as it is only when it is the very object the memory
+    gave (`is`: 1, 1.0 and true are equal in Python, not in JSON); every other one is
+    written again. (bytes, their SHA-256); None: cannot decide (the caller writes it
+    whole)."""
+    from git_elite.core import pinning, pins
+
+    blob_by_id = getattr(state, "blob_by_id", None)
+    agents = value.get("agents")
+    blob, before = last
+    if blob_by_id is None or not isinstance(agents, dict) or list(value) != [
+            "schema_version", "agents"] or type(value["schema_version"]) is not int or \
+            value["schema_version"] != pins.SCHEMA_VERSION or list(agents) != sorted(agents):
+        return None  # not the value pins.ranked_value makes
+    edits: dict[str, Any] = {a: None for a in before if a not in agents}
+    edits.update((a, e) for a, e in agents.items() if before.get(a) is not e)
+    raw = _ranked_sought(state, before, edits, known[1]) or blob_by_id(layout.RANKED, blob)
+    if raw is None:
+        return None
+    return pinning.ranked_edited(raw, edits, len(agents), known[1])
+
+
+def _ranked_sought(state: State, before: dict[str, Any], edits: dict[str, Any],
+                   digest: str) -> bytes | None:
+    """The remembered index/ranked.json's bytes sought in today's file (which the audit
+    compares anyway: read once, through the reader's cache), as the remembered shard is
+    (`_spliced`): today's bytes with the entries of the agents in `edits` put back as the
+    memory has them (an agent new to the rankings taken out), taken only when they hash to
+    the remembered bytes' SHA-256 `digest` — equal digests are equal bytes, so what the
+    caller edits is exactly the remembered file, and no blob is read. None: not found
+    (today's file differs elsewhere, or is not in the written shape): the blob is read."""
+    from git_elite.core import shardsplice
+
+    today = state.read(layout.RANKED)
+    if today is None:
+        return None
+    back = {a: before.get(a) for a in edits}
+    try:
+        found = shardsplice.edit(today, "", back, end=shardsplice.RANKED_END)
+    except (ValueError, RecursionError):
+        return None
+    if found is None or shards.digest(found.data) != digest:
+        return None
+    return found.data
 
 
 def _unique(problems: list[Problem]) -> list[Problem]:

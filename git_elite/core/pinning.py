@@ -103,7 +103,7 @@ def _ranked_incremental(ctx: Context, base: dict[str, Any], head: dict[str, Any]
             if not shards.is_entry(item):
                 return None
             edits[agent_id] = item
-    found = _ranked_bytes(raw, edits, len(after), base["ranked"].get("sha256"))
+    found = ranked_edited(raw, edits, len(after), base["ranked"].get("sha256"))
     if found is None:
         return None
     data, digest = found
@@ -113,12 +113,13 @@ def _ranked_incremental(ctx: Context, base: dict[str, Any], head: dict[str, Any]
     return {"agents": len(after), "sha256": digest}
 
 
-def _ranked_bytes(raw: bytes, edits: dict[str, Any], count: int, pinned: Any
+def ranked_edited(raw: bytes, edits: dict[str, Any], count: int, pinned: Any
                   ) -> tuple[bytes, str] | None:
     """index/ranked.json's new bytes and their sha256: the parent's edited, or (an empty
     file, one left empty) written whole. None when the parent's bytes do not hash to
     `pinned` (the parent head's pin; hashed with the new bytes, their common start once,
-    when they could be edited) or are not a ranked.json."""
+    when they could be edited) or are not a ranked.json. (Also the second verify's,
+    core/audit.py `_ranked_edited`: the remembered file's bytes edited.)"""
     from git_elite.core import shardsplice
 
     try:

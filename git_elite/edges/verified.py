@@ -37,7 +37,8 @@ if TYPE_CHECKING:
 # (no contextlib, functools, hashlib, json, pathlib or typing on a second verify's path:
 # docs/scale.md, "second verify, round 7")
 
-VERSION = 2  # 2: "ranked_pin" (index/ranked.json's digests); a file of another version is
+VERSION = 3  # 2: "ranked_pin" (index/ranked.json's digests); 3: "ranked_blob" (its blob
+# id: its bytes edited where ranked agents changed, core/audit.py); a file of another version is
 # ignored (as a damaged one: the next clean verify reads everything and writes this one)
 KEEP = 8  # files kept (the newest): one per registry context verified lately
 LIBRARIES = ("pynacl", "cryptography", "jsonschema", "pygit2")
@@ -216,7 +217,7 @@ class FileMemory:
                  "counts": remembered.counts, "rows": remembered.rows, "cut": remembered.cut,
                  "ranked": remembered.ranked,
                  "ranked_pin": None if remembered.ranked_pin is None else
-                 list(remembered.ranked_pin)}
+                 list(remembered.ranked_pin), "ranked_blob": remembered.ranked_blob}
         try:  # (json's C encoder, not its package: core/cjson; a value json.dumps would
             # write with a NaN raises ValueError here: no memory, the next verify reads all)
             data = _COMPACT.encode(value).encode("utf-8", "surrogatepass")
@@ -269,9 +270,13 @@ def _parse(value: Any, key: str) -> audit.Remembered | None:
     if pin is not None and not (type(pin) is list and len(pin) == 2 and all(
             type(d) is str and len(d) == 64 and _HEX.issuperset(d) for d in pin)):
         return None
+    blob = value["ranked_blob"]
+    if blob is not None and not (type(blob) is str and len(blob) in (40, 64) and
+                                 _HEX.issuperset(blob)):
+        return None
     return audit.Remembered(pieces, ranks.counts, ranks.rows, cut,
                             {str(a): e for a, e in ranked.items()},
-                            None if pin is None else (pin[0], pin[1]))
+                            None if pin is None else (pin[0], pin[1]), blob)
 
 
 _HEX = frozenset("0123456789abcdef")
