@@ -78,3 +78,26 @@ def test_a_ref_lock_left_on_the_server_is_named_when_publish_gives_up(tmp_path: 
     again = publish.publish_files(target, [item], "one\n", sleep=waits.append)
     assert [o.status for o in again.outcomes] == ["published"]
 
+
+
+def test_a_failed_push_is_reported_by_git_s_telling_line(tmp_path: Path) -> None:
+    """git.telling: of a lock error's seven lines (real git: `git add` with index.lock
+    taken), the one that names the file, not the advice's last line; git's last `error:`
+    line otherwise, or its last line when it wrote neither."""
+    import os
+    import subprocess
+
+    from git_elite.edges import git
+
+    work = tmp_path / "w"
+    subprocess.run(["git", "init", "-q", str(work)], check=True)
+    (work / "x").write_text("x\n")
+    (work / ".git" / "index.lock").write_text("")
+    proc = subprocess.run(["git", "add", "x"], cwd=work, capture_output=True, text=True,
+                          env={**os.environ, "LC_ALL": "C"})
+    lines = proc.stderr.splitlines()
+    assert proc.returncode != 0 and lines[-1] == "remove the file manually to continue."
+    [said] = git.telling(lines)
+    assert said.startswith("fatal: Unable to create") and "index.lock" in said
+    assert git.telling(["a", "error: first", "b", "error: second", "c"]) == ["error: second"]
+    assert git.telling(["only advice", "last"]) == ["last"] and git.telling([]) == []

@@ -1114,11 +1114,20 @@ def push(cwd: str | Path, url: str, refspec: str) -> PushResult:
     refused = [row[2] for row in rows if row[0] == "!"]
     if not refused:
         fatal = [line for line in err if not line.startswith("remote: ")]
-        return PushResult(UNREACHABLE, remote + fatal[-1:] or [f"git push exit "
-                                                             f"{proc.returncode}"])
+        return PushResult(UNREACHABLE, remote + telling(fatal) or [f"git push exit "
+                                                                 f"{proc.returncode}"])
     if any(word in why for why in refused for word in _STALE_WORDS):
         return PushResult(STALE, remote + refused)
     return PushResult(REJECTED, remote + refused)
+
+
+def telling(lines: list[str]) -> list[str]:
+    """The line of git's stderr that says what went wrong: its last `fatal:` or `error:`
+    line, else its last line. (A lock git finds taken is reported as "fatal: Unable to
+    create '<path>.lock': File exists." and five lines of advice ending "remove the file
+    manually to continue.": the first names the file, the last does not.)"""
+    said = [line for line in lines if line.startswith(("fatal: ", "error: "))]
+    return said[-1:] or lines[-1:]
 
 
 def set_ref(cwd: str | Path, ref: str, oid: str) -> None:
