@@ -8,8 +8,9 @@ project's own functions and the same git processes discover starts, and nothing 
 - `git for-each-ref` in the cache clone (its tip) and in the registry (whether the cache is
   behind it: discover's offline read says so), both through edges/spawn as discover's are;
 - one `git cat-file --batch-command` in the cache clone: INDEX.json, IDENTITY.json and
-  index/ranked.json at the tip, then the manifest.json and profile.json of the 20 agents the
-  head ranks first (two round trips, the second needs the first's ranking);
+  index/ranked.json at the tip; the directories of the 20 agents the head ranks first (one
+  lookup each in its agents/<ab>, as discover's); their manifest.json and profile.json by
+  id (three round trips, each needs the one before);
 - the checks: the head parsed strictly; IDENTITY.json checked whole (schema, threshold
   signatures: `documents.check`) and against the head's pin; index/ranked.json against the
   head's pin and parsed strictly (`pins.checked_identity`, `pins.checked_ranked`); per
@@ -53,7 +54,7 @@ class Batch:
         self.child = spawn.Child(["git", "-C", git_dir, "cat-file", "--batch-command"],
                                  stdin=spawn.PIPE, stdout=spawn.PIPE, stderr=spawn.DEVNULL)
 
-    def read(self, names: list[str]) -> list[bytes | None]:
+    def read(self, names: list[str], kind: bytes = b"blob") -> list[bytes | None]:
         stdin, stdout = self.child.stdin, self.child.stdout
         assert stdin is not None and stdout is not None
         stdin.write("".join(f"contents {n}\n" for n in names).encode())
@@ -65,11 +66,22 @@ class Batch:
                 found.append(None)
                 continue
             data = stdout.read(int(line[2]) + 1)[:-1]
-            found.append(data if line[1] == b"blob" else None)
+            found.append(data if line[1] == kind else None)
         return found
 
     def close(self) -> None:
         self.child.communicate()
+
+
+def entries(tree: bytes) -> dict[str, str]:
+    """name -> object id of a small tree's entries (`<mode> <name>\\0<20-byte id>` each)."""
+    found, at = {}, 0
+    while at < len(tree):
+        space = tree.index(b" ", at)
+        nul = tree.index(b"\0", space)
+        found[tree[space + 1:nul].decode()] = tree[nul + 1:nul + 21].hex()
+        at = nul + 21
+    return found
 
 
 def top(cache: str, registry: str) -> list[dict[str, object]]:
@@ -89,8 +101,13 @@ def top(cache: str, registry: str) -> list[dict[str, object]]:
         pins.checked_identity(head, identity_raw)
         ranked = pins.checked_ranked(head, ranked_raw)
         chosen = head["rankings"]["general"][:TOP]
-        blobs = batch.read([f"{tip}:{layout.agent_path(a, name, 2)}" for a in chosen
-                            for name in ("manifest.json", "profile.json")])
+        # each agent's directory through one lookup in its 3,900-entry agents/<ab> at 1M (as
+        # discover's `info <tree>:<name>/`; `<tip>:<dir>/manifest.json` and
+        # `…/profile.json` would walk agents/<ab> twice), then its blobs by id
+        dirs = batch.read([f"{tip}:{layout.agent_dir(a, 2)}" for a in chosen], b"tree")
+        ids = [entries(tree or b"").get(name, "") for tree in dirs
+               for name in ("manifest.json", "profile.json")]
+        blobs = batch.read(ids)
     finally:
         batch.close()
     rows = []

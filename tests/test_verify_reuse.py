@@ -607,11 +607,7 @@ def test_ranked_json_tampered_with_new_rankings(reg: Path, monkeypatch: pytest.M
         data = indexing.dumps(value)
     else:
         data = json.dumps(value, indent=2).encode()
-    path.write_bytes(data)
-    head = json.loads((reg / layout.INDEX).read_bytes())
-    head["ranked"]["sha256"] = hashlib.sha256(data).hexdigest()
-    (reg / layout.INDEX).write_bytes(indexing.dumps(head))
-    commit_raw(reg, {}, "ranked.json edited")
+    _replace_ranked(reg, data, "ranked.json edited")
     edits, blobs = _ranked_edits(monkeypatch), _ranked_blob_reads(monkeypatch)
     problems, _ = second(reg, monkeypatch)
     assert ("index", layout.RANKED) in rules_of(problems)
@@ -636,11 +632,7 @@ def test_ranked_json_remembered_blob_gone(reg: Path, monkeypatch: pytest.MonkeyP
     commit_raw(reg, _change(reg, "enters"), "enters", index=True)
     if today == "tampered":
         data = json.dumps(json.loads((reg / layout.RANKED).read_bytes()), indent=2).encode()
-        (reg / layout.RANKED).write_bytes(data)
-        head = json.loads((reg / layout.INDEX).read_bytes())
-        head["ranked"]["sha256"] = hashlib.sha256(data).hexdigest()
-        (reg / layout.INDEX).write_bytes(indexing.dumps(head))
-        commit_raw(reg, {}, "ranked.json reformatted")
+        _replace_ranked(reg, data, "ranked.json reformatted")
     edits, writes = _ranked_edits(monkeypatch), _ranked_writes(monkeypatch)
     problems, _ = second(reg, monkeypatch)
     if today == "good":
@@ -665,15 +657,21 @@ def test_ranked_json_edited_with_the_rankings_unchanged(
         data = indexing.dumps(value)
     else:
         data = json.dumps(value, indent=4).encode()
-    path.write_bytes(data)
-    head = json.loads((reg / layout.INDEX).read_bytes())
-    head["ranked"]["sha256"] = hashlib.sha256(data).hexdigest()
-    (reg / layout.INDEX).write_bytes(indexing.dumps(head))
-    commit_raw(reg, {}, "ranked.json edited")
+    _replace_ranked(reg, data, "ranked.json edited")
     writes = _ranked_writes(monkeypatch)
     problems, _ = second(reg, monkeypatch)
     assert ("index", layout.RANKED) in rules_of(problems)
     assert writes == ["ranked", "ranked"]
+
+
+def _replace_ranked(reg: Path, data: bytes, message: str) -> None:
+    """Commit `data` as index/ranked.json with the head's pin moved along (a registry that
+    signs what it serves: only the bytes differ from what the rebuild writes)."""
+    (reg / layout.RANKED).write_bytes(data)
+    head = json.loads((reg / layout.INDEX).read_bytes())
+    head["ranked"]["sha256"] = hashlib.sha256(data).hexdigest()
+    (reg / layout.INDEX).write_bytes(indexing.dumps(head))
+    commit_raw(reg, {}, message)
 
 
 def _memory_file() -> Path:
