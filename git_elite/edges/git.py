@@ -1155,6 +1155,11 @@ def remote_urls(path: str | Path, prefer: str | None = None) -> list[str]:
     """Fetch URLs of the remotes of the repo at `path`, remote `prefer` first."""
     proc = run(["config", "--get-regexp", r"^remote\..*\.url$"], cwd=path, check=False)
     pairs = [line.split(" ", 1) for line in proc.stdout.decode().splitlines() if " " in line]
+    return preferred_first([(key, url) for key, url in pairs], prefer)
+
+
+def preferred_first(pairs: list[tuple[str, str]], prefer: str | None) -> list[str]:
+    """The URLs of (`remote.<name>.url`, url) pairs in git's order, remote `prefer`'s first."""
     first = [url for key, url in pairs if key == f"remote.{prefer}.url"]
     return first + [url for key, url in pairs if key != f"remote.{prefer}.url"]
 

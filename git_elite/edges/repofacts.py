@@ -102,10 +102,9 @@ class Facts:
         """`git.remote_urls(path, prefer)`: the remotes' URLs, remote `prefer` first."""
         if self.pairs is None:
             return git.remote_urls(self.path, prefer)
-        pairs = [(key, url) for key, url in self.pairs if url is not None and
-                 key.startswith("remote.") and key[len("remote."):].endswith(".url")]
-        first = [url for key, url in pairs if key == f"remote.{prefer}.url"]
-        return first + [url for key, url in pairs if key != f"remote.{prefer}.url"]
+        return git.preferred_first([(key, url) for key, url in self.pairs if url is not None
+                                    and key.startswith("remote.")
+                                    and key[len("remote."):].endswith(".url")], prefer)
 
     def head_branch(self) -> str | None:
         """`git symbolic-ref -q HEAD`'s answer."""
